@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Generates rules/regulations.yaml and rules/categories.yaml from ../shared (a developer tool).
+
+The regulation catalogue quotes every article verbatim: from ../shared/domain/topics.json (the
+35 frequent topics) and, for the EXTRA articles below, from the law files in ../shared/laws/.
+The category tree comes from ../shared/data/categories.csv. The outputs are committed, so the
+project builds and tests without ../shared; rerun this after changing EXTRA:
+
+    python3 scripts/gen_catalogue.py [--shared ../shared] [--show FILE ARTICLE]
+"""
+import argparse, csv, glob, json, os, re, sys
+
+NUM = "零〇一二三四五六七八九十百千"
+ARTICLE_START = re.compile(r"^第([" + NUM + r"]+)条(之[" + NUM + r"]+)?[\s\u3000]+")
+
+# Articles beyond topics.json: (law file under laws/, article).
+EXTRA = [
+    ("经济法/环境保护法(2014-04-24).md", "第十条"),
+    ("经济法/水污染防治法(2017-06-27).md", "第九条"),
+    ("经济法/土壤污染防治法(2018-08-31).md", "第七条"),
+    ("行政法/旅游法(2018-10-26).md", "第九十一条"),
+    ("行政法/旅游法(2018-10-26).md", "第九十二条"),
+    ("行政法/教育法(2021-04-29).md", "第十五条"),
+    ("行政法/教师法(2009-08-27).md", "第三十九条"),
+    ("行政法/民办教育促进法(2018-12-29).md", "第八条"),
+    ("行政法/人口与计划生育法(2021-08-20).md", "第六条"),
+    ("行政法/疫苗管理法(2019-06-29).md", "第八条"),
+    ("行政法/传染病防治法(2013-06-29).md", "第六条"),
+    ("行政法/药品管理法(2019-08-26).md", "第八条"),
+    ("社会法/就业促进法(2015-04-24).md", "第六条"),
+    ("社会法/老年人权益保障法(2018-12-29).md", "第六条"),
+    ("经济法/广告法(2021-04-29).md", "第六条"),
+    ("经济法/产品质量法(2018-12-29).md", "第八条"),
+    ("经济法/税收征收管理法(2015-04-24).md", "第五条"),
+    ("经济法/邮政法(2015-04-24).md", "第四条"),
+    ("经济法/土地管理法(2019-08-26).md", "第五条"),
+    ("行政法/体育法(2022-06-24).md", "第四条"),
+    ("社会法/劳动法(2018-12-29).md", "第九条"),
+    ("经济法/农产品质量安全法(2018-10-26).md", "第三条"),
+    ("地方性法规/北京市接诉即办工作条例(2021-09-24).md", "第十一条"),
+    ("地方性法规/潍坊市12345政务服务便民热线条例(2021-12-06).md", "第十九条"),
+    ("行政法规/信访工作条例(2022-02-25).md", "第三十一条"),
+    ("行政法/消防法(2021-04-29).md", "第四十四条"),
+    ("社会法/公共文化服务保障法(2016-12-25).md", "第七条"),
+    ("经济法/动物防疫法(2021-01-22).md", "第九条"),
+]
+
+
+def short_title(title):
+    return title[len("中华人民共和国"):] if title.startswith("中华人民共和国") else title
+
+
+def find_law(shared, rel):
+    path = os.path.join(shared, "laws", rel)
+    if os.path.exists(path):
+        return path, rel
+    # Folders differ between collections; find the file by name anywhere under laws/.
+    name = os.path.basename(rel)
+    hits = glob.glob(os.path.join(shared, "laws", "**", name), recursive=True)
+    if not hits:
+        sys.exit(f"law file not found: {rel}")
+    return hits[0], os.path.relpath(hits[0], os.path.join(shared, "laws"))
+
+
+def extract(path, article):
+    lines = open(path, encoding="utf-8").read().split("\n")
+    out, inside = [], False
+    for line in lines:
+        m = ARTICLE_START.match(line)
+        if m:
+            if inside:
+                break
+            if line.startswith(article) and ARTICLE_START.match(line).group(0).strip() == article:
+                inside = True
+                out.append(line[m.end():].strip())
+                continue
+        elif inside:
+            if line.startswith("#"):
+                break
+            if line.strip():
+                out.append(line.strip())
+    if not out:
+        sys.exit(f"{article} not found in {path}")
+    return "\n".join(out)
+
+
+def title_of(path):
+    with open(path, encoding="utf-8") as f:
+        first = f.readline().strip()
+    return first.lstrip("# ").strip()
+
+
+def yaml_str(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def block(s, indent):
+    pad = " " * indent
+    return "|-\n" + "\n".join(pad + l for l in s.split("\n"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "rules"))
+    ap.add_argument("--show", nargs=2, metavar=("FILE", "ARTICLE"))
+    a = ap.parse_args()
+    if a.show:
+        path, _ = find_law(a.shared, a.show[0])
+        print(title_of(path), a.show[1]); print(extract(path, a.show[1])); return
+
+    regs, seen = [], set()
+    topics = json.load(open(os.path.join(a.shared, "domain", "topics.json"), encoding="utf-8"))
+    for t in topics["topics"]:
+        for c in t["citations"]:
+            title = re.search(r"《(.+?)》", c["law"]).group(1)
+            rid = f"{short_title(title)}/{c['article']}"
+            if rid in seen:
+                continue
+            seen.add(rid)
+            rev = re.search(r"\((\d{4}-\d{2}-\d{2})\)", c["repo_path"])
+            regs.append(dict(id=rid, title=title, article=c["article"], text=c["text"].strip(),
+                             revision=rev.group(1) if rev else "", source="laws/" + c["repo_path"]))
+    for rel, art in EXTRA:
+        path, rel = find_law(a.shared, rel)
+        title = title_of(path)
+        rid = f"{short_title(title)}/{art}"
+        if rid in seen:
+            continue
+        seen.add(rid)
+        rev = re.search(r"\((\d{4}-\d{2}-\d{2})\)", rel)
+        regs.append(dict(id=rid, title=title, article=art, text=extract(path, art),
+                         revision=rev.group(1) if rev else "", source="laws/" + rel))
+
+    with open(os.path.join(a.out, "regulations.yaml"), "w", encoding="utf-8") as f:
+        f.write("# yaml-language-server: $schema=./schema.json\n")
+        f.write("# 法规条文目录：由 scripts/gen_catalogue.py 从 ../shared 逐字生成，请勿手改条文。\n")
+        f.write("# Regulation catalogue, quoted verbatim by scripts/gen_catalogue.py; do not edit the texts by hand.\n")
+        f.write("regulations:\n")
+        for r in regs:
+            f.write(f"  - id: {yaml_str(r['id'])}\n    title: {yaml_str(r['title'])}\n    article: {yaml_str(r['article'])}\n")
+            f.write(f"    text: {block(r['text'], 6)}\n")
+            if r["revision"]:
+                f.write(f"    revision: {yaml_str(r['revision'])}\n")
+            f.write(f"    source: {yaml_str(r['source'])}\n")
+
+    tree = {}
+    with open(os.path.join(a.shared, "data", "categories.csv"), encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            tree.setdefault(row["一级分类"], {}).setdefault(row["二级分类"], []).append(row["三级分类"])
+    with open(os.path.join(a.out, "categories.yaml"), "w", encoding="utf-8") as f:
+        f.write("# yaml-language-server: $schema=./schema.json\n")
+        f.write("# 诉求分类树（一级 / 二级 / 三级），由 scripts/gen_catalogue.py 从 categories.csv 生成。\n")
+        f.write("categories:\n")
+        for l1, l2s in tree.items():
+            f.write(f"  - name: {yaml_str(l1)}\n    children:\n")
+            for l2, l3s in l2s.items():
+                leaves = ", ".join(yaml_str(x) for x in dict.fromkeys(l3s))
+                f.write(f"      - name: {yaml_str(l2)}\n        leaves: [{leaves}]\n")
+    print(f"{len(regs)} regulations, {sum(len(v) for v in tree.values())} level-2 categories")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+//! The `hotline-router` command line: `route`, `check`, `test`, `serve` and `client`.
+//!
+//! Every command that reads rules takes `--rules DIR` (env `HOTLINE_RULES`), defaulting to the
+//! bundled `rules/`. Machine-readable output is the proto3 JSON mapping of the gRPC types, so one
+//! schema serves the CLI and the wire.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::proto::v1 as pb;
+use crate::request;
+use crate::ruleset::{self, ExampleKind, LoadError, RuleSet, Severity};
+
+#[derive(Debug, Parser)]
+#[command(name = "hotline-router", version, about = "Routes 12345 hotline requests to the responsible department, citing the articles that ground each decision.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArg {
+    /// Rules directory (every *.yaml under it is loaded as one rule set).
+    #[arg(long, env = "HOTLINE_RULES", value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+}
+
+impl RulesArg {
+    pub fn dir(&self) -> PathBuf {
+        self.rules.clone().unwrap_or_else(default_rules_dir)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Route one request (TEXT) or, with --jsonl, a batch from standard input.
+    Route {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// Print the decision as one JSON object (the RouteResponse schema).
+        #[arg(long, conflicts_with = "jsonl")]
+        json: bool,
+        /// Batch mode: read {"id": ..., "text": ..., "title": ...} lines from standard input and
+        /// write one decision (or error object) per line.
+        #[arg(long)]
+        jsonl: bool,
+        /// The request text.
+        #[arg(required_unless_present = "jsonl")]
+        text: Option<String>,
+    },
+    /// Validate the rules: print every error and warning with file:line:column.
+    Check {
+        #[command(flatten)]
+        rules: RulesArg,
+    },
+    /// Run every rule's examples and counterexamples.
+    Test {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// Print every example, not only failures.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Show how a text is normalized, segmented and which rule terms it contains: for rule authors
+    /// asking "why did my keyword not fire?". Works on rule sets whose examples fail.
+    Tokens {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// The text to analyse.
+        text: String,
+    },
+    /// Serve the gRPC API.
+    Serve(crate::server::ServeArgs),
+    /// Call a running server's Route and print the decision.
+    Client {
+        /// Server address.
+        #[arg(long, env = "HOTLINE_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print the served rule set (GetRuleSet) instead of routing.
+        #[arg(long, conflicts_with = "text")]
+        rule_set: bool,
+        /// The request text.
+        #[arg(required_unless_present = "rule_set")]
+        text: Option<String>,
+    },
+}
+
+/// The bundled rules: `./rules` when run from a checkout, else the directory the crate was built
+/// from (so `cargo run` works from anywhere in the tree).
+pub fn default_rules_dir() -> PathBuf {
+    let local = PathBuf::from("rules");
+    if local.is_dir() {
+        return local;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+}
+
+/// Runs a parsed command line; the exit code is the process's.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Route { rules, json, jsonl, text } => route(&rules.dir(), json, jsonl, text.as_deref()),
+        Command::Check { rules } => check(&rules.dir()),
+        Command::Test { rules, verbose } => test(&rules.dir(), verbose),
+        Command::Tokens { rules, text } => tokens(&rules.dir(), &text),
+        Command::Serve(args) => crate::server::run_blocking(args),
+        Command::Client { addr, json, rule_set, text } => crate::server::client::run_blocking(&addr, json, rule_set, text),
+    }
+}
+
+fn load_or_report(dir: &Path) -> Option<RuleSet> {
+    match ruleset::load_dir(dir) {
+        Ok(set) => Some(set),
+        Err(e) => {
+            eprint!("{e}");
+            None
+        }
+    }
+}
+
+fn route(dir: &Path, json: bool, jsonl: bool, text: Option<&str>) -> ExitCode {
+    let Some(set) = load_or_report(dir) else { return ExitCode::from(2) };
+    if jsonl {
+        return route_jsonl(&set);
+    }
+    let text = text.unwrap_or_default();
+    if let Err(reason) = request::validate("", text, "", "") {
+        eprintln!("error: {reason}");
+        return ExitCode::from(2);
+    }
+    let resp = set.route(text);
+    if json {
+        match serde_json::to_string(&resp) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the decision as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", crate::render_text(&resp));
+    }
+    ExitCode::SUCCESS
+}
+
+/// One input line of `route --jsonl`.
+#[derive(serde::Deserialize)]
+struct BatchLine {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+fn route_jsonl(set: &RuleSet) -> ExitCode {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        line_no += 1;
+        let line = match std::str::from_utf8(&buf) {
+            Ok(l) => l.trim(),
+            Err(_) => {
+                write_line(&mut out, &error_item(format!("line {line_no}"), format!("line {line_no} is not valid UTF-8")));
+                continue;
+            }
+        };
+        if line.is_empty() {
+            continue;
+        }
+        let item = route_line(set, line, line_no);
+        write_line(&mut out, &item);
+    }
+    if out.flush().is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+enum LineResult {
+    Decision(pb::RouteResponse),
+    Error(pb::RouteBatchItem),
+}
+
+fn route_line(set: &RuleSet, line: &str, line_no: usize) -> LineResult {
+    let parsed: BatchLine = match serde_json::from_str(line) {
+        Ok(p) => p,
+        Err(e) => return error_item(format!("line {line_no}"), format!("line {line_no} is not a JSON object with \"text\": {e}")),
+    };
+    let id = match parsed.id {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => format!("line {line_no}"),
+        Some(other) => other.to_string(),
+    };
+    let title = parsed.title.unwrap_or_default();
+    let Some(text) = parsed.text else {
+        if title.is_empty() {
+            return error_item(id, "missing \"text\"".to_owned());
+        }
+        return LineResult::Decision(set.route_request(&id, &title, ""));
+    };
+    if let Err(reason) = request::validate(&title, &text, "", "") {
+        return error_item(id, reason);
+    }
+    LineResult::Decision(set.route_request(&id, &title, &text))
+}
+
+fn error_item(id: String, message: String) -> LineResult {
+    LineResult::Error(pb::RouteBatchItem {
+        id,
+        result: Some(pb::route_batch_item::Result::Error(pb::ItemError { code: "INVALID_ARGUMENT".to_owned(), message })),
+    })
+}
+
+fn write_line(out: &mut impl Write, item: &LineResult) {
+    let json = match item {
+        LineResult::Decision(d) => serde_json::to_string(d),
+        LineResult::Error(e) => serde_json::to_string(e),
+    };
+    match json {
+        Ok(s) => {
+            let _ = writeln!(out, "{s}");
+        }
+        Err(e) => eprintln!("error: cannot encode a decision as JSON: {e}"),
+    }
+}
+
+fn print_diagnostics(e: &LoadError) {
+    for d in &e.diagnostics {
+        eprintln!("{d}");
+    }
+    let errors = e.errors().count();
+    let warnings = e.diagnostics.len() - errors;
+    eprintln!("{errors} error(s), {warnings} warning(s); the rule set was not loaded");
+}
+
+fn check(dir: &Path) -> ExitCode {
+    match ruleset::load_dir(dir) {
+        Ok(set) => {
+            for w in set.warnings() {
+                eprintln!("{w}");
+            }
+            println!(
+                "ok: {} rules, {} emergency lines, {} out-of-scope matters, {} departments, {} regulations, {} categories; {} warning(s); version {}",
+                set.dispatch_rule_count(),
+                set.rules().iter().filter(|r| r.is_emergency()).count(),
+                set.rules().len() - set.dispatch_rule_count() - set.rules().iter().filter(|r| r.is_emergency()).count(),
+                set.departments().len(),
+                set.regulations().len(),
+                set.category_count(),
+                set.warnings().iter().filter(|d| d.severity == Severity::Warning).count(),
+                set.version()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_diagnostics(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(dir: &Path, verbose: bool) -> ExitCode {
+    let set = match ruleset::compile_dir(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            print_diagnostics(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = set.run_examples();
+    for r in &report.results {
+        if verbose || !r.passed {
+            let kind = match r.kind {
+                ExampleKind::Example => "example",
+                ExampleKind::Counterexample => "counterexample",
+            };
+            let status = if r.passed { "ok  " } else { "FAIL" };
+            println!("{status} {} {kind} of {}: {}", r.location, r.rule_id, r.text);
+            if !r.passed {
+                println!("     got {}", r.got);
+            }
+        }
+    }
+    println!("{} passed, {} failed", report.passed(), report.failed());
+    if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn tokens(dir: &Path, text: &str) -> ExitCode {
+    let set = match ruleset::compile_dir(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            print_diagnostics(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let analysis = set.analyse(text);
+    println!("normalized: {}", analysis.normalized);
+    println!("words:      {}", analysis.words.join(" / "));
+    println!("terms:      {}", analysis.terms.join(", "));
+    ExitCode::SUCCESS
+}

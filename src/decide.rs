@@ -1,0 +1,87 @@
+//! Stage 5 of a request: turn the ranked candidates into an outcome.
+//!
+//! The order of precedence is a safety order:
+//!
+//! 1. An emergency line that fires at or above the threshold wins outright: a fire, a crime in
+//!    progress or an injury is handed off to 119 / 110 / 120 / 122, whatever else the text says.
+//! 2. Otherwise the best candidate must reach the threshold, or the request goes to manual triage.
+//! 3. If the best candidate of a *different* department (or an out-of-scope matter against a
+//!    dispatch) scores within `margin` of the winner, and the author did not give the winner a
+//!    higher priority, the router does not guess: manual triage with both listed. Two rules of the
+//!    same department never make a request ambiguous; they agree on where it goes.
+//!
+//! Confidence = `s / (s + threshold) × (1 − r / s)`, with `s` the winning score and `r` the best
+//! score of another destination: it grows with the evidence and with the lead over the rival.
+
+use crate::ruleset::{RuleSet, Target};
+use crate::score::Candidate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Dispatch,
+    Handoff,
+    OutOfScope,
+    /// No rule reached the threshold.
+    NoMatch,
+    /// The winner and a rival of another destination are too close.
+    Ambiguous,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Decided {
+    pub verdict: Verdict,
+    /// Index into the candidates of the deciding candidate (for `Ambiguous`: the leader).
+    pub winner: Option<usize>,
+    /// For `Ambiguous`: the rival.
+    pub rival: Option<usize>,
+    pub confidence: f64,
+}
+
+/// Where a candidate sends the request; two candidates with the same destination never conflict.
+fn destination(set: &RuleSet, c: &Candidate) -> usize {
+    match set.rules[c.rule].target {
+        Target::Dispatch { department, .. } => department,
+        Target::OutOfScope { .. } => usize::MAX - 1,
+        Target::Handoff { .. } => usize::MAX,
+    }
+}
+
+pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
+    let threshold = set.settings.threshold;
+    let is_emergency = |c: &Candidate| set.rules[c.rule].is_emergency();
+
+    if let Some(i) = candidates.iter().position(|c| is_emergency(c) && c.score >= threshold) {
+        let s = candidates[i].score;
+        return Decided { verdict: Verdict::Handoff, winner: Some(i), rival: None, confidence: s / (s + threshold) };
+    }
+    let Some(best_i) = candidates.iter().position(|c| !is_emergency(c)) else {
+        return Decided { verdict: Verdict::NoMatch, winner: None, rival: None, confidence: 0.0 };
+    };
+    let best = &candidates[best_i];
+    if best.score < threshold {
+        return Decided { verdict: Verdict::NoMatch, winner: Some(best_i), rival: None, confidence: 0.0 };
+    }
+    let dest = destination(set, best);
+    let rival_i = candidates
+        .iter()
+        .enumerate()
+        .skip(best_i + 1)
+        .find(|(_, c)| !is_emergency(c) && destination(set, c) != dest)
+        .map(|(i, _)| i);
+    let rival_score = rival_i.map_or(0.0, |i| candidates[i].score);
+    if let Some(r) = rival_i {
+        let rival = &candidates[r];
+        let close = rival.score >= best.score * (1.0 - set.settings.margin);
+        let outranked = set.rules[best.rule].priority > set.rules[rival.rule].priority;
+        if close && !outranked {
+            return Decided { verdict: Verdict::Ambiguous, winner: Some(best_i), rival: Some(r), confidence: 0.0 };
+        }
+    }
+    let s = best.score;
+    let confidence = (s / (s + threshold)) * (1.0 - rival_score / s).max(0.0);
+    let verdict = match set.rules[best.rule].target {
+        Target::OutOfScope { .. } => Verdict::OutOfScope,
+        _ => Verdict::Dispatch,
+    };
+    Decided { verdict, winner: Some(best_i), rival: rival_i, confidence }
+}

@@ -1,0 +1,43 @@
+//! hotline-router: decides which department handles a request to a city's 12345 government
+//! service hotline, on what legal ground, and when not to decide at all.
+//!
+//! # Layout
+//!
+//! The path of a request through the engine is visible in the module names:
+//!
+//! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
+//!   back to offsets in the caller's original text;
+//! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
+//! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
+//!   boundaries) and one `RegexSet` over every pattern;
+//! - `score`: evaluates only the rules the hits touch, via posting lists;
+//! - `decide`: emergency hand-off, threshold, ambiguity margin → outcome and confidence;
+//! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
+//! - `pipeline`: [`RuleSet::route`], the stages above in order.
+//!
+//! Around the engine:
+//!
+//! - [`ruleset`]: the rule author's world (department, regulation, category, rule, example):
+//!   raw YAML → validated, compiled [`RuleSet`], with diagnostics carrying file:line:column;
+//! - [`proto`]: the generated `hotline.routing.v1` types and service, shared by the server, the
+//!   CLI's JSON output and the client;
+//! - [`server`]: the gRPC service (health, reflection, limits, metrics, graceful shutdown);
+//! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `serve`, `client`).
+//!
+//! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
+
+pub mod cli;
+mod decide;
+mod explain;
+mod matcher;
+pub mod normalize;
+mod pipeline;
+pub mod request;
+pub mod proto;
+pub mod ruleset;
+mod score;
+mod segment;
+pub mod server;
+
+pub use explain::render_text;
+pub use ruleset::{LoadError, RuleSet, load_dir};

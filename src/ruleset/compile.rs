@@ -1,0 +1,594 @@
+//! Validation and compilation: raw rule files → [`RuleSet`].
+//!
+//! Validation walks every file and collects *all* problems before deciding (cedar-policy's
+//! approach): duplicate ids, references to departments / regulations / categories that do not
+//! exist (with a "did you mean"), empty or malformed conditions, invalid or oversized regexes,
+//! settings out of range. Only a clean set is compiled.
+//!
+//! Compilation gives every distinct term one id, builds one Aho-Corasick automaton over them and a
+//! posting list per term (which slot of which rule it feeds), so that routing work depends on what
+//! the text contains, not on how many rules exist.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use regex::{Regex, RegexBuilder};
+use serde_saphyr::Spanned;
+
+use super::diagnostic::{Diagnostics, SourceLocation, did_you_mean};
+use super::load::{LoadError, SourceFile};
+use super::raw::{RawCategory, RawMatch};
+use super::{
+    Department, DepartmentKind, Example, Posting, Regulation, Rule, RuleSet, Settings, Slot, Target,
+};
+use crate::matcher::{Matcher, PATTERN_SIZE_LIMIT};
+use crate::normalize::normalize;
+use crate::segment::Segmenter;
+
+/// The emergency lines a hand-off may name.
+const EMERGENCY_LINES: [&str; 4] = ["110", "119", "120", "122"];
+/// Most `all` groups in one rule (they are tracked in a bitmask).
+const MAX_GROUPS: usize = 32;
+/// Longest term, in characters.
+const MAX_TERM_CHARS: usize = 64;
+
+fn loc<T>(file: &str, s: &Spanned<T>) -> SourceLocation {
+    SourceLocation::new(file, s.referenced)
+}
+
+/// A rule, emergency line or out-of-scope matter before compilation, whatever section it came from.
+struct PendingRule<'a> {
+    file: &'a str,
+    id: &'a Spanned<String>,
+    topic: String,
+    category: Vec<String>,
+    target: Target,
+    regulations: &'a [Spanned<String>],
+    conditions: &'a Spanned<RawMatch>,
+    weight: f64,
+    priority: i32,
+    examples: &'a [Spanned<String>],
+    counterexamples: &'a [Spanned<String>],
+    location: SourceLocation,
+}
+
+pub(crate) fn compile(
+    files: Vec<SourceFile>,
+    version: String,
+    source: PathBuf,
+    mut diags: Diagnostics,
+) -> Result<RuleSet, LoadError> {
+    // ---- departments
+    let mut departments: Vec<Department> = Vec::new();
+    let mut department_ids: HashMap<String, usize> = HashMap::new();
+    for f in &files {
+        for d in &f.raw.departments {
+            let id = &d.value.id;
+            if !is_valid_id(&id.value) {
+                diags.error(
+                    loc(&f.name, id),
+                    format!("department id \"{}\" must be lowercase ASCII letters, digits and '-'", id.value),
+                );
+            }
+            if department_ids.contains_key(&id.value) {
+                diags.error(loc(&f.name, id), format!("duplicate department id \"{}\"", id.value));
+                continue;
+            }
+            let kind = DepartmentKind::parse(&d.value.kind.value).unwrap_or_else(|| {
+                diags.error(
+                    loc(&f.name, &d.value.kind),
+                    format!(
+                        "unknown department kind \"{}\"; use one of {}{}",
+                        d.value.kind.value,
+                        DepartmentKind::NAMES.join(", "),
+                        did_you_mean(&d.value.kind.value, DepartmentKind::NAMES)
+                    ),
+                );
+                DepartmentKind::Other
+            });
+            if d.value.name.trim().is_empty() {
+                diags.error(loc(&f.name, id), format!("department \"{}\" has an empty name", id.value));
+            }
+            department_ids.insert(id.value.clone(), departments.len());
+            departments.push(Department {
+                id: id.value.clone(),
+                name: d.value.name.clone(),
+                aliases: d.value.aliases.clone(),
+                kind,
+            });
+        }
+    }
+
+    // ---- regulations
+    let mut regulations: Vec<Regulation> = Vec::new();
+    let mut regulation_ids: HashMap<String, usize> = HashMap::new();
+    for f in &files {
+        for r in &f.raw.regulations {
+            let raw = &r.value;
+            if regulation_ids.contains_key(&raw.id.value) {
+                diags.error(loc(&f.name, &raw.id), format!("duplicate regulation id \"{}\"", raw.id.value));
+                continue;
+            }
+            if raw.title.value.contains('《') || raw.title.value.contains('》') {
+                diags.error(
+                    loc(&f.name, &raw.title),
+                    format!("regulation title \"{}\" must be written without 《》", raw.title.value),
+                );
+            }
+            if !is_article(&raw.article.value) {
+                diags.error(
+                    loc(&f.name, &raw.article),
+                    format!("article \"{}\" is not of the form 第…条 (e.g. 第四十一条)", raw.article.value),
+                );
+            }
+            if raw.text.value.trim().is_empty() {
+                diags.error(loc(&f.name, &raw.text), format!("regulation \"{}\" has no text; quote the article verbatim", raw.id.value));
+            }
+            regulation_ids.insert(raw.id.value.clone(), regulations.len());
+            regulations.push(Regulation {
+                id: raw.id.value.clone(),
+                title: raw.title.value.clone(),
+                article: raw.article.value.clone(),
+                text: raw.text.value.trim_end().to_owned(),
+                revision: raw.revision.clone().unwrap_or_default(),
+                source: raw.source.clone().unwrap_or_default(),
+                location: loc(&f.name, &raw.id),
+            });
+        }
+    }
+
+    // ---- categories
+    let mut category_paths: Vec<Vec<String>> = Vec::new();
+    for f in &files {
+        let mut seen_top = HashSet::new();
+        for c in &f.raw.categories {
+            collect_categories(&f.name, c, &mut Vec::new(), &mut category_paths, &mut diags, &mut seen_top);
+        }
+    }
+    let category_set: HashSet<String> = category_paths.iter().map(|p| p.join("/")).collect();
+    let category_count = category_paths.len();
+
+    // ---- synonyms
+    let mut synonym_of: HashMap<String, usize> = HashMap::new();
+    let mut synonym_groups: Vec<Vec<String>> = Vec::new();
+    for f in &files {
+        for g in &f.raw.synonyms {
+            let idx = synonym_groups.len();
+            let mut terms = Vec::new();
+            for t in &g.value {
+                let Some(n) = normalize_term(&f.name, t, &mut diags) else { continue };
+                if let Some(&other) = synonym_of.get(&n) {
+                    if other != idx {
+                        diags.error(
+                            loc(&f.name, t),
+                            format!("term \"{}\" is already in another synonym group; merge the two groups", t.value),
+                        );
+                        continue;
+                    }
+                }
+                synonym_of.insert(n.clone(), idx);
+                terms.push(n);
+            }
+            if terms.len() < 2 {
+                diags.warning(loc(&f.name, g), "a synonym group needs at least two terms");
+            }
+            synonym_groups.push(terms);
+        }
+    }
+
+    // ---- settings
+    let mut settings: Option<(&str, &Spanned<super::raw::RawSettings>)> = None;
+    for f in &files {
+        if let Some(s) = &f.raw.settings {
+            if let Some((first, _)) = settings {
+                diags.error(loc(&f.name, s), format!("settings are already given in \"{first}\"; keep one settings section"));
+            } else {
+                settings = Some((&f.name, s));
+            }
+        }
+    }
+    let compiled_settings = match settings {
+        None => {
+            diags.error(
+                SourceLocation::file_start(files.first().map_or("rules", |f| f.name.as_str())),
+                "no settings section in any rule file; add one with threshold and margin",
+            );
+            Settings { threshold: 1.0, margin: 0.15 }
+        }
+        Some((file, s)) => {
+            let t = &s.value.threshold;
+            if !(t.value.is_finite() && t.value > 0.0) {
+                diags.error(loc(file, t), format!("threshold {} must be a number above 0", t.value));
+            }
+            let m = &s.value.margin;
+            if !(m.value.is_finite() && (0.0..1.0).contains(&m.value)) {
+                diags.error(loc(file, m), format!("margin {} must be at least 0 and below 1", m.value));
+            }
+            Settings { threshold: t.value, margin: m.value }
+        }
+    };
+
+    // ---- rules of all three kinds, emergency first (they take precedence), in file order
+    let mut pending: Vec<PendingRule<'_>> = Vec::new();
+    if let Some((file, s)) = settings {
+        for e in &s.value.emergency {
+            let raw = &e.value;
+            if !EMERGENCY_LINES.contains(&raw.line.value.as_str()) {
+                diags.error(
+                    loc(file, &raw.line),
+                    format!("emergency line \"{}\" is not one of {}", raw.line.value, EMERGENCY_LINES.join(", ")),
+                );
+            }
+            pending.push(PendingRule {
+                file,
+                id: &raw.id,
+                topic: raw.name.clone(),
+                category: Vec::new(),
+                target: Target::Handoff { line: raw.line.value.clone(), name: raw.name.clone() },
+                regulations: &raw.regulations,
+                conditions: &raw.conditions,
+                weight: 1.0,
+                priority: 0,
+                examples: &raw.examples,
+                counterexamples: &raw.counterexamples,
+                location: loc(file, &raw.id),
+            });
+        }
+        for o in &s.value.out_of_scope {
+            let raw = &o.value;
+            pending.push(PendingRule {
+                file,
+                id: &raw.id,
+                topic: raw.name.clone(),
+                category: Vec::new(),
+                target: Target::OutOfScope { name: raw.name.clone(), guidance: raw.guidance.clone() },
+                regulations: &raw.regulations,
+                conditions: &raw.conditions,
+                weight: weight(file, raw.weight.as_ref(), &mut diags),
+                priority: 0,
+                examples: &raw.examples,
+                counterexamples: &raw.counterexamples,
+                location: loc(file, &raw.id),
+            });
+        }
+    }
+    for f in &files {
+        for r in &f.raw.rules {
+            let raw = &r.value;
+            let department = match department_ids.get(&raw.department.value) {
+                Some(&d) => d,
+                None => {
+                    diags.error(
+                        loc(&f.name, &raw.department),
+                        format!(
+                            "unknown department \"{}\" in rule \"{}\"{}",
+                            raw.department.value,
+                            raw.id.value,
+                            did_you_mean(&raw.department.value, department_ids.keys().map(String::as_str))
+                        ),
+                    );
+                    usize::MAX
+                }
+            };
+            let mut co_handling = Vec::new();
+            for c in &raw.co_handling {
+                match department_ids.get(&c.value) {
+                    Some(&d) if d == department => diags.error(
+                        loc(&f.name, c),
+                        format!("co-handling department \"{}\" is the rule's own department", c.value),
+                    ),
+                    Some(&d) => co_handling.push(d),
+                    None => diags.error(
+                        loc(&f.name, c),
+                        format!(
+                            "unknown co-handling department \"{}\" in rule \"{}\"{}",
+                            c.value,
+                            raw.id.value,
+                            did_you_mean(&c.value, department_ids.keys().map(String::as_str))
+                        ),
+                    ),
+                }
+            }
+            let category: Vec<String> = raw.category.value.split('/').map(|s| s.trim().to_owned()).collect();
+            let joined = category.join("/");
+            if !category_set.contains(&joined) {
+                diags.error(
+                    loc(&f.name, &raw.category),
+                    format!(
+                        "unknown category \"{}\" in rule \"{}\"{}",
+                        raw.category.value,
+                        raw.id.value,
+                        did_you_mean(&joined, category_set.iter().map(String::as_str))
+                    ),
+                );
+            }
+            if raw.examples.is_empty() {
+                diags.warning(
+                    loc(&f.name, &raw.id),
+                    format!("rule \"{}\" has no examples; add sentences a citizen would say", raw.id.value),
+                );
+            }
+            pending.push(PendingRule {
+                file: &f.name,
+                id: &raw.id,
+                topic: raw.topic.clone(),
+                category,
+                target: Target::Dispatch { department, co_handling },
+                regulations: &raw.regulations,
+                conditions: &raw.conditions,
+                weight: weight(&f.name, raw.weight.as_ref(), &mut diags),
+                priority: raw.priority,
+                examples: &raw.examples,
+                counterexamples: &raw.counterexamples,
+                location: loc(&f.name, &raw.id),
+            });
+        }
+    }
+
+    // ---- conditions, references and the term index
+    let mut rule_ids: HashMap<&str, SourceLocation> = HashMap::new();
+    let mut term_ids: HashMap<String, u32> = HashMap::new();
+    let mut terms: Vec<Box<str>> = Vec::new();
+    let mut term_postings: Vec<Vec<Posting>> = Vec::new();
+    let mut patterns: Vec<Regex> = Vec::new();
+    let mut pattern_postings: Vec<Posting> = Vec::new();
+    let mut rules: Vec<Rule> = Vec::with_capacity(pending.len());
+
+    for p in &pending {
+        let rule_index = u32::try_from(rules.len()).unwrap_or(u32::MAX);
+        if !is_valid_id(&p.id.value) {
+            diags.error(
+                loc(p.file, p.id),
+                format!("rule id \"{}\" must be lowercase ASCII letters, digits and '-'", p.id.value),
+            );
+        }
+        if let Some(first) = rule_ids.get(p.id.value.as_str()) {
+            diags.error(loc(p.file, p.id), format!("duplicate rule id \"{}\" (first defined at {first})", p.id.value));
+        } else {
+            rule_ids.insert(&p.id.value, loc(p.file, p.id));
+        }
+        let mut regs = Vec::new();
+        for r in p.regulations {
+            match regulation_ids.get(&r.value) {
+                Some(&i) => regs.push(i),
+                None => diags.error(
+                    loc(p.file, r),
+                    format!(
+                        "unknown regulation \"{}\" in rule \"{}\"{}",
+                        r.value,
+                        p.id.value,
+                        did_you_mean(&r.value, regulation_ids.keys().map(String::as_str))
+                    ),
+                ),
+            }
+        }
+        if regs.is_empty() && matches!(p.target, Target::Dispatch { .. }) {
+            diags.error(
+                loc(p.file, p.id),
+                format!("rule \"{}\" cites no regulation; every dispatch must rest on an article", p.id.value),
+            );
+        }
+
+        let c = &p.conditions.value;
+        if c.all.is_empty() && c.any.is_empty() && c.patterns.is_empty() {
+            diags.error(
+                loc(p.file, p.conditions),
+                format!("rule \"{}\" has no conditions; give `all`, `any` or `patterns`", p.id.value),
+            );
+        }
+        if c.all.len() > MAX_GROUPS {
+            diags.error(loc(p.file, p.conditions), format!("rule \"{}\" has more than {MAX_GROUPS} `all` groups", p.id.value));
+        }
+        let mut add_term = |t: &Spanned<String>, slot: Slot, diags: &mut Diagnostics| {
+            let Some(n) = normalize_term(p.file, t, diags) else { return };
+            let expanded: Vec<String> = match synonym_of.get(&n) {
+                Some(&g) => synonym_groups[g].clone(),
+                None => vec![n],
+            };
+            for term in expanded {
+                let id = *term_ids.entry(term.clone()).or_insert_with(|| {
+                    terms.push(term.into_boxed_str());
+                    term_postings.push(Vec::new());
+                    u32::try_from(terms.len() - 1).unwrap_or(u32::MAX)
+                });
+                let list = &mut term_postings[id as usize];
+                if !list.iter().any(|q| q.rule == rule_index && q.slot == slot) {
+                    list.push(Posting { rule: rule_index, slot });
+                }
+            }
+        };
+        for (g, group) in c.all.iter().enumerate().take(MAX_GROUPS) {
+            if group.value.is_empty() {
+                diags.error(loc(p.file, group), format!("empty `all` group in rule \"{}\"; remove it or add terms", p.id.value));
+            }
+            for t in &group.value {
+                add_term(t, Slot::Group(g as u8), &mut diags);
+            }
+        }
+        for t in &c.any {
+            add_term(t, Slot::Any, &mut diags);
+        }
+        for t in &c.none {
+            add_term(t, Slot::None, &mut diags);
+        }
+        for pat in &c.patterns {
+            match RegexBuilder::new(&pat.value).size_limit(PATTERN_SIZE_LIMIT).build() {
+                Ok(re) => {
+                    if re.is_match("") {
+                        diags.error(
+                            loc(p.file, pat),
+                            format!("pattern \"{}\" matches the empty string, so it would fire on every request", pat.value),
+                        );
+                    }
+                    patterns.push(re);
+                    pattern_postings.push(Posting { rule: rule_index, slot: Slot::Pattern });
+                }
+                Err(e) => diags.error(
+                    loc(p.file, pat),
+                    format!("invalid pattern \"{}\": {}", pat.value, first_line(&e.to_string())),
+                ),
+            }
+        }
+
+        rules.push(Rule {
+            id: p.id.value.clone(),
+            topic: p.topic.clone(),
+            category: p.category.clone(),
+            target: p.target.clone(),
+            regulations: regs,
+            location: p.location.clone(),
+            weight: p.weight,
+            priority: p.priority,
+            groups: c.all.len().min(MAX_GROUPS) as u8,
+            examples: examples(p.file, p.examples),
+            counterexamples: examples(p.file, p.counterexamples),
+        });
+    }
+
+    if diags.has_errors() {
+        return Err(LoadError { diagnostics: diags.into_sorted() });
+    }
+
+    let segmenter = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
+    let matcher = match Matcher::new(terms, patterns) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.error(SourceLocation::file_start("rules"), e);
+            return Err(LoadError { diagnostics: diags.into_sorted() });
+        }
+    };
+    Ok(RuleSet {
+        version,
+        source,
+        loaded_at: SystemTime::now(),
+        departments,
+        regulations,
+        category_count,
+        categories: category_paths,
+        rules,
+        settings: compiled_settings,
+        segmenter,
+        matcher,
+        term_postings,
+        pattern_postings,
+        warnings: diags.into_sorted(),
+    })
+}
+
+fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 {
+    match w {
+        None => 1.0,
+        Some(w) if w.value.is_finite() && w.value > 0.0 && w.value <= 100.0 => w.value,
+        Some(w) => {
+            diags.error(loc(file, w), format!("weight {} must be above 0 and at most 100", w.value));
+            1.0
+        }
+    }
+}
+
+fn examples(file: &str, list: &[Spanned<String>]) -> Vec<Example> {
+    list.iter().map(|e| Example { text: e.value.clone(), location: loc(file, e) }).collect()
+}
+
+/// The normalized form of a term, or a diagnostic when it cannot match anything.
+fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> Option<String> {
+    let n = normalize(&t.value).text().to_owned();
+    if n.is_empty() {
+        diags.error(loc(file, t), "empty term; remove it");
+        return None;
+    }
+    if n.chars().count() > MAX_TERM_CHARS {
+        diags.error(loc(file, t), format!("term \"{}\" is longer than {MAX_TERM_CHARS} characters", t.value));
+        return None;
+    }
+    if n.chars().count() == 1 && n.chars().all(|c| !c.is_ascii()) {
+        diags.warning(
+            loc(file, t),
+            format!("single-character term \"{}\" matches in many unrelated requests; prefer a word", t.value),
+        );
+    }
+    Some(n)
+}
+
+fn collect_categories(
+    file: &str,
+    c: &RawCategory,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+    diags: &mut Diagnostics,
+    seen: &mut HashSet<String>,
+) {
+    let name = c.name.value.trim().to_owned();
+    if name.is_empty() || name.contains('/') {
+        diags.error(loc(file, &c.name), format!("category name \"{name}\" must be non-empty and contain no '/'"));
+        return;
+    }
+    if !seen.insert(name.clone()) {
+        diags.error(loc(file, &c.name), format!("duplicate category \"{}\"", prefix.iter().chain([&name]).cloned().collect::<Vec<_>>().join("/")));
+        return;
+    }
+    prefix.push(name);
+    out.push(prefix.clone());
+    let mut seen_children = HashSet::new();
+    for child in &c.children {
+        collect_categories(file, child, prefix, out, diags, &mut seen_children);
+    }
+    for leaf in &c.leaves {
+        let l = leaf.value.trim().to_owned();
+        if l.is_empty() || l.contains('/') || !seen_children.insert(l.clone()) {
+            diags.error(loc(file, leaf), format!("category leaf \"{l}\" is empty, contains '/' or is listed twice"));
+            continue;
+        }
+        let mut p = prefix.clone();
+        p.push(l);
+        out.push(p);
+    }
+    prefix.pop();
+}
+
+fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+fn is_article(s: &str) -> bool {
+    const NUM: &str = "零〇一二三四五六七八九十百千";
+    let Some(rest) = s.strip_prefix('第') else { return false };
+    let Some(i) = rest.find('条') else { return false };
+    let (num, tail) = (&rest[..i], &rest[i + '条'.len_utf8()..]);
+    !num.is_empty()
+        && num.chars().all(|c| NUM.contains(c))
+        && (tail.is_empty() || tail.strip_prefix('之').is_some_and(|t| !t.is_empty() && t.chars().all(|c| NUM.contains(c))))
+}
+
+fn first_line(s: &str) -> String {
+    // The regex crate's errors are multi-line with a caret diagram; keep the explanation lines.
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines.last().copied().unwrap_or(s).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn articles() {
+        assert!(is_article("第四十一条"));
+        assert!(is_article("第九百四十四条"));
+        assert!(is_article("第十条之一"));
+        assert!(!is_article("41"));
+        assert!(!is_article("第条"));
+        assert!(!is_article("第四十一款"));
+    }
+
+    #[test]
+    fn ids() {
+        assert!(is_valid_id("property-fee-2"));
+        assert!(!is_valid_id("Property"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("物业"));
+    }
+}

@@ -1,0 +1,126 @@
+//! Rule tests: every rule's `examples` must be won by that rule, and its `counterexamples` must
+//! not be.
+//!
+//! Examples are part of validation, not an optional extra: a rule set whose examples fail is not
+//! loaded (by the CLI or by the server on reload), because an edit that breaks an example is an
+//! edit that does not do what its author meant. `hotline-router test` prints the same results as
+//! a report.
+
+use super::diagnostic::{Diagnostic, Severity};
+use super::load::LoadError;
+use super::{Rule, RuleSet, SourceLocation, Target};
+use crate::proto::v1 as pb;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExampleKind {
+    Example,
+    Counterexample,
+}
+
+/// The outcome of one example sentence.
+#[derive(Debug, Clone)]
+pub struct ExampleResult {
+    pub rule_id: String,
+    pub kind: ExampleKind,
+    pub text: String,
+    pub location: SourceLocation,
+    pub passed: bool,
+    /// What actually happened, in the rule author's terms.
+    pub got: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TestReport {
+    pub results: Vec<ExampleResult>,
+}
+
+impl TestReport {
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.passed).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+}
+
+impl RuleSet {
+    /// Runs every example and counterexample of every rule.
+    pub fn run_examples(&self) -> TestReport {
+        let mut results = Vec::new();
+        for rule in &self.rules {
+            for e in &rule.examples {
+                let resp = self.route(&e.text);
+                let passed = wins(rule, &resp);
+                results.push(ExampleResult {
+                    rule_id: rule.id.clone(),
+                    kind: ExampleKind::Example,
+                    text: e.text.clone(),
+                    location: e.location.clone(),
+                    passed,
+                    got: describe(&resp),
+                });
+            }
+            for e in &rule.counterexamples {
+                let resp = self.route(&e.text);
+                let passed = resp.rule_id != rule.id;
+                results.push(ExampleResult {
+                    rule_id: rule.id.clone(),
+                    kind: ExampleKind::Counterexample,
+                    text: e.text.clone(),
+                    location: e.location.clone(),
+                    passed,
+                    got: describe(&resp),
+                });
+            }
+        }
+        TestReport { results }
+    }
+}
+
+/// Whether `resp` is the rule winning with the outcome its target implies.
+fn wins(rule: &Rule, resp: &pb::RouteResponse) -> bool {
+    let expected = match rule.target {
+        Target::Dispatch { .. } => pb::Outcome::Dispatch,
+        Target::Handoff { .. } => pb::Outcome::Handoff,
+        Target::OutOfScope { .. } => pb::Outcome::OutOfScope,
+    } as i32;
+    resp.outcome == expected && resp.rule_id == rule.id
+}
+
+fn describe(resp: &pb::RouteResponse) -> String {
+    let outcome = pb::Outcome::try_from(resp.outcome).map(|o| o.as_str_name()).unwrap_or("?");
+    let dept = resp.department.as_ref().map(|d| d.id.as_str()).unwrap_or("-");
+    if resp.rule_id.is_empty() {
+        format!("{outcome} ({})", resp.reason)
+    } else {
+        format!("{outcome} by rule \"{}\" to {dept} (score {:.2})", resp.rule_id, resp.score)
+    }
+}
+
+/// Turns failing examples into load errors: a set whose examples fail is not loaded.
+pub(crate) fn require_examples_pass(set: RuleSet) -> Result<RuleSet, LoadError> {
+    let report = set.run_examples();
+    if report.failed() == 0 {
+        return Ok(set);
+    }
+    let mut diagnostics: Vec<Diagnostic> = report
+        .results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| Diagnostic {
+            location: r.location.clone(),
+            severity: Severity::Error,
+            message: match r.kind {
+                ExampleKind::Example => {
+                    format!("example of rule \"{}\" does not route to it: got {}", r.rule_id, r.got)
+                }
+                ExampleKind::Counterexample => {
+                    format!("counterexample of rule \"{}\" routes to it; tighten its conditions or add a `none` term", r.rule_id)
+                }
+            },
+        })
+        .collect();
+    diagnostics.extend(set.warnings.iter().cloned());
+    diagnostics.sort();
+    Err(LoadError { diagnostics })
+}

@@ -1,0 +1,249 @@
+//! Reading a rules directory: files, limits, YAML parsing and the rule-set version.
+//!
+//! Rule files are edited by people and reloaded into a running server, so this layer treats them
+//! as untrusted input: each file is size-capped before it is parsed, must be UTF-8, and is parsed
+//! under serde-saphyr's budget (nesting depth, node count, alias expansion), so that deep nesting
+//! or an alias bomb is an error with a location instead of a hung or exhausted process.
+//!
+//! A file that fails to parse is reported and the other files are still parsed, so an author sees
+//! the problems of every file in one go. The set is only built when there are no errors at all:
+//! never half-loaded.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::compile;
+use super::diagnostic::{Diagnostic, Diagnostics, Severity, SourceLocation};
+use super::raw::RawFile;
+use super::RuleSet;
+
+/// Largest rule file accepted, in bytes.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+/// Most rule files in one directory tree.
+pub const MAX_FILES: usize = 2_000;
+
+/// A rule set that could not be loaded, with every diagnostic found (errors and warnings).
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadError {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors().count();
+        writeln!(f, "rule set not loaded: {n} error{}", if n == 1 { "" } else { "s" })?;
+        for d in &self.diagnostics {
+            writeln!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A parsed rule file.
+pub(crate) struct SourceFile {
+    /// Path relative to the rules directory, with `/` separators.
+    pub name: String,
+    pub raw: RawFile,
+}
+
+/// Loads, validates and compiles every `*.yaml` / `*.yml` file under `dir`, then runs every
+/// rule's examples. Succeeds only if there is no error; warnings travel with the rule set.
+/// This is what the server and `route` use: a set whose examples fail is not served.
+pub fn load_dir(dir: &Path) -> Result<RuleSet, LoadError> {
+    super::examples::require_examples_pass(compile_dir(dir)?)
+}
+
+/// Like [`load_dir`] but without running the examples (for `hotline-router test`, which reports
+/// them one by one).
+pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
+    let mut diags = Diagnostics::default();
+    let dir_name = dir.display().to_string();
+    let paths = match list_rule_files(dir) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.error(SourceLocation::file_start(&dir_name), e);
+            return Err(LoadError { diagnostics: diags.into_sorted() });
+        }
+    };
+    if paths.is_empty() {
+        diags.error(
+            SourceLocation::file_start(&dir_name),
+            format!("no rule files (*.yaml, *.yml) in \"{dir_name}\"; is --rules pointing at the right directory?"),
+        );
+    }
+    if paths.len() > MAX_FILES {
+        diags.error(
+            SourceLocation::file_start(&dir_name),
+            format!("{} rule files is more than the limit of {MAX_FILES}", paths.len()),
+        );
+        return Err(LoadError { diagnostics: diags.into_sorted() });
+    }
+
+    let mut hasher = Sha256::new();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let name = relative_name(dir, path);
+        let Some(content) = read_file(path, &name, &mut diags) else { continue };
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(content.as_bytes());
+        hasher.update([0]);
+        match parse(&content) {
+            Ok(raw) => files.push(SourceFile { name, raw }),
+            Err((loc, msg)) => diags.error(SourceLocation { file: name, line: loc.0, column: loc.1 }, msg),
+        }
+    }
+    let version = hex::encode(&hasher.finalize()[..8]);
+    if diags.has_errors() {
+        return Err(LoadError { diagnostics: diags.into_sorted() });
+    }
+    compile::compile(files, version, dir.to_path_buf(), diags)
+}
+
+/// Parses one rule file from text (used by `load_dir` and by tests of single files).
+pub(crate) fn parse(content: &str) -> Result<RawFile, ((u32, u32), String)> {
+    if content.trim().is_empty() {
+        return Ok(RawFile::default());
+    }
+    serde_saphyr::from_str::<RawFile>(content).map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| (u32::try_from(l.line()).unwrap_or(u32::MAX), u32::try_from(l.column()).unwrap_or(u32::MAX)))
+            .unwrap_or((1, 1));
+        (loc, yaml_message(&e))
+    })
+}
+
+/// serde-saphyr's message, reduced to its first line and lowercased at the start, with the
+/// location prefix removed (the diagnostic carries the location itself).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let first = full.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid YAML").trim();
+    let first = first.strip_prefix("error:").unwrap_or(first).trim();
+    // Drop a trailing " at line X, column Y" that duplicates the location.
+    let first = match first.find(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let mut chars = first.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "invalid YAML".to_owned(),
+    }
+}
+
+fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.error(SourceLocation::file_start(name), format!("cannot read \"{name}\": {e}"));
+            return None;
+        }
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        diags.error(
+            SourceLocation::file_start(name),
+            format!("\"{name}\" is {} bytes, over the limit of {MAX_FILE_BYTES}; split it into several files", meta.len()),
+        );
+        return None;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.error(SourceLocation::file_start(name), format!("cannot read \"{name}\": {e}"));
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Some(s.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(s)),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            diags.error(
+                SourceLocation { file: name.to_owned(), line: line as u32, column: column as u32 },
+                format!("\"{name}\" is not valid UTF-8; save it as UTF-8 (not GBK)"),
+            );
+            None
+        }
+    }
+}
+
+fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
+            let path = entry.path();
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            // Editors leave hidden swap and backup files; they are not rules.
+            if file_name.starts_with('.') || file_name.ends_with('~') {
+                continue;
+            }
+            let ty = entry.file_type().map_err(|e| format!("cannot stat \"{}\": {e}", path.display()))?;
+            if ty.is_dir() {
+                stack.push(path);
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(path);
+            }
+        }
+        if out.len() > MAX_FILES {
+            break;
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn relative_name(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_is_located() {
+        let err = parse("rules:\n  - id: x\n    topc: y\n").err().unwrap();
+        assert_eq!(err.0 .0, 3, "{err:?}");
+        assert!(err.1.contains("topc"), "{}", err.1);
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut y = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..12 {
+            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            y.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        assert!(parse(&y).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let y = format!("rules: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(&y).is_err());
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_section_set() {
+        assert!(parse("").is_ok());
+        assert!(parse("# only a comment\n").is_ok());
+    }
+}

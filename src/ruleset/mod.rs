@@ -1,0 +1,203 @@
+//! The rule set: what hotline staff write in `rules/*.yaml`, validated and compiled for routing.
+//!
+//! - `raw.rs`: the YAML as written (serde types, with source spans);
+//! - `load.rs`: reads a directory of rule files, enforces size and YAML budgets, hashes the
+//!   content into the rule-set version;
+//! - `compile.rs`: checks every reference and condition, collecting all diagnostics, and builds
+//!   the matcher, segmenter and postings;
+//! - `examples.rs`: runs each rule's examples and counterexamples against the compiled set;
+//! - `diagnostic.rs`: the error and warning type rule authors see.
+//!
+//! A [`RuleSet`] is immutable once built. The server holds the serving set behind an `ArcSwap`
+//! and replaces it whole, so a request always sees one consistent set and its version.
+
+mod compile;
+mod diagnostic;
+mod examples;
+mod load;
+pub(crate) mod raw;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+pub use diagnostic::{Diagnostic, Severity, SourceLocation};
+pub use examples::{ExampleKind, ExampleResult, TestReport};
+pub use load::{LoadError, compile_dir, load_dir};
+
+use crate::matcher::Matcher;
+use crate::segment::Segmenter;
+
+/// What kind of organisation a department is (mirrors the proto's `DepartmentKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepartmentKind {
+    Government,
+    PublicInstitution,
+    PublicUtility,
+    Other,
+}
+
+impl DepartmentKind {
+    pub(crate) const NAMES: [&'static str; 4] = ["government", "public-institution", "public-utility", "other"];
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "government" => DepartmentKind::Government,
+            "public-institution" => DepartmentKind::PublicInstitution,
+            "public-utility" => DepartmentKind::PublicUtility,
+            "other" => DepartmentKind::Other,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub kind: DepartmentKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Regulation {
+    pub id: String,
+    pub title: String,
+    pub article: String,
+    pub text: String,
+    pub revision: String,
+    pub source: String,
+    pub location: SourceLocation,
+}
+
+/// What a rule does when it wins.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Send the order to a department (with optional assisting departments).
+    Dispatch { department: usize, co_handling: Vec<usize> },
+    /// An emergency: transfer the caller to `line`.
+    Handoff { line: String, name: String },
+    /// Not for the hotline: tell the citizen where to go instead.
+    OutOfScope { name: String, guidance: String },
+}
+
+/// An example or counterexample sentence of a rule, with where it is written.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: String,
+    pub location: SourceLocation,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub topic: String,
+    pub category: Vec<String>,
+    pub target: Target,
+    pub regulations: Vec<usize>,
+    pub location: SourceLocation,
+    pub weight: f64,
+    pub priority: i32,
+    /// Number of `all` groups (each must match).
+    pub(crate) groups: u8,
+    pub examples: Vec<Example>,
+    pub counterexamples: Vec<Example>,
+}
+
+impl Rule {
+    pub fn department(&self) -> Option<usize> {
+        match self.target {
+            Target::Dispatch { department, .. } => Some(department),
+            _ => None,
+        }
+    }
+
+    pub fn is_emergency(&self) -> bool {
+        matches!(self.target, Target::Handoff { .. })
+    }
+}
+
+/// Which condition of a rule a term or pattern feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Slot {
+    Group(u8),
+    Any,
+    Pattern,
+    None,
+}
+
+/// "Term t (or pattern p) feeds slot s of rule r."
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Posting {
+    pub rule: u32,
+    pub slot: Slot,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub threshold: f64,
+    pub margin: f64,
+}
+
+/// A validated, compiled rule set. Cheap to share (`Arc<RuleSet>`), never mutated.
+pub struct RuleSet {
+    pub(crate) version: String,
+    pub(crate) source: PathBuf,
+    pub(crate) loaded_at: SystemTime,
+    pub(crate) departments: Vec<Department>,
+    pub(crate) regulations: Vec<Regulation>,
+    pub(crate) category_count: usize,
+    pub(crate) categories: Vec<Vec<String>>,
+    /// Emergency lines first, then out-of-scope matters, then dispatch rules, each in file order.
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) settings: Settings,
+    pub(crate) segmenter: Segmenter,
+    pub(crate) matcher: Matcher,
+    /// Indexed by term id.
+    pub(crate) term_postings: Vec<Vec<Posting>>,
+    /// Indexed by pattern id.
+    pub(crate) pattern_postings: Vec<Posting>,
+    pub(crate) warnings: Vec<Diagnostic>,
+}
+
+impl RuleSet {
+    /// Content hash of the rule files: same files, same version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    pub fn source(&self) -> &std::path::Path {
+        &self.source
+    }
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+    pub fn departments(&self) -> &[Department] {
+        &self.departments
+    }
+    pub fn regulations(&self) -> &[Regulation] {
+        &self.regulations
+    }
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+    /// Number of dispatch rules (emergency lines and out-of-scope matters not counted).
+    pub fn dispatch_rule_count(&self) -> usize {
+        self.rules.iter().filter(|r| matches!(r.target, Target::Dispatch { .. })).count()
+    }
+    pub fn category_count(&self) -> usize {
+        self.category_count
+    }
+    /// Every path of the category tree, level 1 first.
+    pub fn categories(&self) -> &[Vec<String>] {
+        &self.categories
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    /// Warnings found while loading (the set loaded anyway).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.id == id)
+    }
+}

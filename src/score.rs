@@ -1,0 +1,99 @@
+//! Stage 4 of a request: score every rule that the matched terms and patterns touch.
+//!
+//! Each hit is looked up in its posting list (which slots of which rules it feeds); the postings
+//! are gathered, sorted by rule, and each touched rule is evaluated once. Rules that nothing in the
+//! text mentions are never looked at, so the cost follows the text, not the size of the rule set.
+//!
+//! A rule fires when every `all` group has a hit, no `none` term has one, and, for a rule without
+//! `all` groups, at least one `any` term or pattern has one. Its score is
+//!
+//! ```text
+//! weight × ( number of all-groups
+//!          + min(0.5 × distinct any-terms matched, 2.0)
+//!          + min(1.0 × distinct patterns matched, 2.0) )
+//! ```
+//!
+//! so a more specific rule (more required groups) outscores a general one, corroborating terms
+//! help up to a cap (a long rambling message cannot win on volume alone), and one generic `any`
+//! word (0.5) stays below a threshold of 1.0 by itself.
+
+use crate::matcher::Hit;
+use crate::ruleset::{RuleSet, Slot};
+
+const ANY_POINTS: f64 = 0.5;
+const ANY_CAP: f64 = 2.0;
+const PATTERN_POINTS: f64 = 1.0;
+const PATTERN_CAP: f64 = 2.0;
+
+/// A rule that fired, with the hits that made it fire.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub rule: usize,
+    pub score: f64,
+    /// (index into the hits, slot it satisfied), in hit order.
+    pub evidence: Vec<(usize, Slot)>,
+}
+
+/// Scores the rules touched by `hits`. Candidates come back best first: higher score, then higher
+/// priority, then earlier rule, so that the order (and the decision) is deterministic.
+pub(crate) fn score(set: &RuleSet, hits: &[Hit], touched: &mut Vec<(u32, Slot, u32)>) -> Vec<Candidate> {
+    touched.clear();
+    for (i, h) in hits.iter().enumerate() {
+        let postings = if h.is_pattern {
+            set.pattern_postings.get(h.id as usize).map(std::slice::from_ref).unwrap_or(&[])
+        } else {
+            set.term_postings.get(h.id as usize).map(Vec::as_slice).unwrap_or(&[])
+        };
+        for p in postings {
+            touched.push((p.rule, p.slot, i as u32));
+        }
+    }
+    touched.sort_unstable();
+
+    let mut candidates = Vec::new();
+    for chunk in touched.chunk_by(|a, b| a.0 == b.0) {
+        let rule_index = chunk[0].0 as usize;
+        let Some(rule) = set.rules.get(rule_index) else { continue };
+        let mut groups: u32 = 0;
+        let mut vetoed = false;
+        let mut any_terms: Vec<u32> = Vec::new();
+        let mut patterns: Vec<u32> = Vec::new();
+        let mut evidence: Vec<(usize, Slot)> = Vec::new();
+        for &(_, slot, hit) in chunk {
+            let h = &hits[hit as usize];
+            match slot {
+                Slot::None => vetoed = true,
+                Slot::Group(g) => groups |= 1 << g,
+                Slot::Any => {
+                    if !any_terms.contains(&h.id) {
+                        any_terms.push(h.id);
+                    }
+                }
+                Slot::Pattern => {
+                    if !patterns.contains(&h.id) {
+                        patterns.push(h.id);
+                    }
+                }
+            }
+            if slot != Slot::None && !evidence.iter().any(|e| e.0 == hit as usize) {
+                evidence.push((hit as usize, slot));
+            }
+        }
+        let required: u32 = if rule.groups == 0 { 0 } else { u32::MAX >> (32 - u32::from(rule.groups)) };
+        if vetoed || groups != required || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty()) {
+            continue;
+        }
+        let points = f64::from(rule.groups)
+            + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
+            + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
+        evidence.sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
+        candidates.push(Candidate { rule: rule_index, score: rule.weight * points, evidence });
+    }
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    candidates
+}

@@ -1,0 +1,119 @@
+//! Prometheus metrics, served as text on `--metrics-listen` (off unless given).
+//!
+//! Labels are bounded sets (outcome, department id, status code, rule-set version), never request
+//! text or caller ids, so the series count stays small and metrics never carry citizen data.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub outcome: String,
+    pub department: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub method: String,
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub version: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub decisions: Family<DecisionLabels, Counter>,
+    pub errors: Family<CodeLabels, Counter>,
+    pub latency: Histogram,
+    pub rules_info: Family<VersionLabels, Gauge>,
+    pub rules_load_failures: Counter,
+    pub rules_last_load_ok: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("hotline");
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register("decisions", "Routing decisions by outcome and department", decisions.clone());
+        let errors = Family::<CodeLabels, Counter>::default();
+        registry.register("errors", "Calls that ended with a non-OK gRPC status, by method and code", errors.clone());
+        // 25 µs .. ~0.4 s: routing itself is tens of microseconds; the tail shows queueing.
+        let latency = Histogram::new([
+            0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+        ]);
+        registry.register("route_duration_seconds", "Time to route one request, inside the server", latency.clone());
+        let rules_info = Family::<VersionLabels, Gauge>::default();
+        registry.register("rules_info", "The serving rule-set version (value is always 1)", rules_info.clone());
+        let rules_load_failures = Counter::default();
+        registry.register("rules_load_failures", "Rule-set loads that failed (the previous set kept serving)", rules_load_failures.clone());
+        let rules_last_load_ok = Gauge::default();
+        registry.register("rules_last_load_ok", "1 if the last rule-set load succeeded, 0 if it failed", rules_last_load_ok.clone());
+        Metrics { registry, decisions, errors, latency, rules_info, rules_load_failures, rules_last_load_ok }
+    }
+
+    pub fn set_rules_version(&self, version: &str) {
+        self.rules_info.clear();
+        self.rules_info.get_or_create(&VersionLabels { version: version.to_owned() }).set(1);
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let (stream, _peer): (_, SocketAddr) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics listener accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let metrics = metrics.clone();
+                async move {
+                    let resp = if req.uri().path() == "/metrics" {
+                        Response::builder()
+                            .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                            .body(Full::new(Bytes::from(metrics.encode())))
+                    } else {
+                        Response::builder().status(StatusCode::NOT_FOUND).body(Full::new(Bytes::from_static(b"see /metrics\n")))
+                    };
+                    resp.map_err(|e| std::io::Error::other(e.to_string()))
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}

@@ -1,0 +1,221 @@
+//! The gRPC server: `hotline.routing.v1.RoutingService`, `grpc.health.v1.Health`, and server
+//! reflection (v1 and v1alpha), with a concurrency limit, Prometheus metrics and graceful shutdown.
+//!
+//! - `state.rs`: the serving rule set behind an `ArcSwap`, replaced whole on reload;
+//! - `service.rs`: the RoutingService methods (validation, limits, logging, metrics);
+//! - `codec.rs`: prost's codec, with undecodable requests reported as INVALID_ARGUMENT;
+//! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
+//! - `client.rs`: `hotline-router client`, for people without grpcurl.
+//!
+//! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
+//! the listener stops accepting after `--shutdown-grace`, calls in flight finish, the process
+//! exits 0.
+
+pub mod client;
+pub mod codec;
+pub mod metrics;
+mod service;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+
+use crate::proto::v1::routing_service_server::RoutingServiceServer;
+pub use service::RoutingSvc;
+pub use state::RuleState;
+
+/// Largest gRPC message accepted or sent. Larger requests are refused by the transport from the
+/// message's length prefix (status OUT_OF_RANGE), before the body is read.
+pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub rules: crate::cli::RulesArg,
+    /// Address for gRPC.
+    #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Address for Prometheus metrics (GET /metrics). Off unless given.
+    #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Most calls routed at once; calls beyond it fail fast with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "HOTLINE_MAX_CONCURRENCY", default_value_t = 1024)]
+    pub max_concurrency: usize,
+    /// Time between turning health NOT_SERVING and closing the listener on shutdown, in
+    /// milliseconds, so that load balancers stop sending before connections are refused.
+    #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE_MS", default_value_t = 500)]
+    pub shutdown_grace_ms: u64,
+    /// Log format: "plain" or "json". The level comes from HOTLINE_LOG (e.g. "info", "debug").
+    #[arg(long, env = "HOTLINE_LOG_FORMAT", default_value = "plain")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+/// `hotline-router serve`: loads the rules, binds, serves until SIGTERM / SIGINT.
+pub fn run_blocking(args: ServeArgs) -> ExitCode {
+    init_tracing(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let rules_dir = args.rules.dir();
+        let state = match RuleState::load(&rules_dir) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                eprint!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let listener = match TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", args.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        let metrics = Arc::new(metrics::Metrics::new());
+        if let Some(addr) = args.metrics_listen {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics listening");
+                    tokio::spawn(metrics::serve(l, metrics.clone()));
+                }
+                Err(e) => {
+                    eprintln!("error: cannot listen for metrics on {addr}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        // Scripts and tests read this line to learn the port when --listen uses port 0.
+        println!("listening on {local}");
+        let set = state.current();
+        tracing::info!(addr = %local, rules = %rules_dir.display(), version = set.version(), rules_count = set.rules().len(), "serving");
+        let grace = Duration::from_millis(args.shutdown_grace_ms);
+        match serve(listener, state, metrics, args.max_concurrency, grace, shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("shut down cleanly");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains (see the module docs).
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<RuleState>,
+    metrics: Arc<metrics::Metrics>,
+    max_concurrency: usize,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<RoutingServiceServer<RoutingSvc>>().await;
+    health.set_service_status("", ServingStatus::Serving).await;
+    metrics.set_rules_version(state.current().version());
+    metrics.rules_last_load_ok.set(1);
+
+    spawn_reload_on_sighup(state.clone(), metrics.clone());
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1();
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha();
+
+    let svc = RoutingSvc::new(state, metrics, max_concurrency);
+    let routing = RoutingServiceServer::new(svc)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+
+    let drain = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: health NOT_SERVING, draining");
+        health.set_not_serving::<RoutingServiceServer<RoutingSvc>>().await;
+        health.set_service_status("", ServingStatus::NotServing).await;
+        tokio::time::sleep(grace).await;
+    };
+
+    let mut builder = tonic::transport::Server::builder();
+    let mut router = builder.add_service(health_service).add_service(routing);
+    match (reflection_v1, reflection_v1alpha) {
+        (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
+        (a, b) => {
+            if let Err(e) = a.and(b.map(|_| ())) {
+                tracing::error!(error = %e, "reflection disabled: descriptor set did not load");
+            }
+        }
+    }
+    router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain).await
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Reloads the rules on SIGHUP; a failed reload keeps the serving set (see `state.rs`).
+fn spawn_reload_on_sighup(state: Arc<RuleState>, metrics: Arc<metrics::Metrics>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            state.reload_and_record(&metrics).await;
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (state, metrics);
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Plain => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,111 @@
+//! The serving rule set and the record of the last load.
+//!
+//! The set lives behind an `ArcSwap`: a call takes a snapshot (`load_full`, one atomic increment)
+//! and routes on it to the end, so a reload never changes the rules under a call in flight, and
+//! replacing the set is one atomic pointer swap. A new set is fully loaded, validated and its
+//! examples run *before* the swap; if anything fails, the old set keeps serving and the failure is
+//! recorded for `GetRuleSet`, the logs and the metrics.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use super::metrics::Metrics;
+use crate::ruleset::{self, Diagnostic, LoadError, RuleSet};
+
+/// The last failed load, kept until a load succeeds.
+#[derive(Debug, Clone, Default)]
+pub struct LoadFailure {
+    pub diagnostics: Vec<Diagnostic>,
+    pub at: Option<SystemTime>,
+}
+
+pub struct RuleState {
+    dir: PathBuf,
+    current: ArcSwap<RuleSet>,
+    last_failure: Mutex<LoadFailure>,
+    /// Serializes reloads (a burst of signals or file events must not load twice in parallel).
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl RuleState {
+    /// Loads the rules in `dir`; fails (with every diagnostic) if they do not load.
+    pub fn load(dir: &Path) -> Result<Self, LoadError> {
+        let set = ruleset::load_dir(dir)?;
+        Ok(Self::from_set(dir, set))
+    }
+
+    pub fn from_set(dir: &Path, set: RuleSet) -> Self {
+        RuleState {
+            dir: dir.to_path_buf(),
+            current: ArcSwap::from_pointee(set),
+            last_failure: Mutex::new(LoadFailure::default()),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A snapshot of the serving set.
+    pub fn current(&self) -> Arc<RuleSet> {
+        self.current.load_full()
+    }
+
+    pub fn last_failure(&self) -> LoadFailure {
+        self.last_failure.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    /// Loads the directory again off the async threads; swaps on success, records on failure.
+    /// Returns the new version, or the load error.
+    pub async fn reload(&self) -> Result<String, LoadError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let dir = self.dir.clone();
+        let loaded = tokio::task::spawn_blocking(move || ruleset::load_dir(&dir)).await;
+        let result = match loaded {
+            Ok(r) => r,
+            Err(join) => Err(LoadError {
+                diagnostics: vec![Diagnostic {
+                    location: ruleset::SourceLocation::file_start(&self.dir.display().to_string()),
+                    severity: ruleset::Severity::Error,
+                    message: format!("rule loading stopped unexpectedly: {join}"),
+                }],
+            }),
+        };
+        match result {
+            Ok(set) => {
+                let version = set.version().to_owned();
+                self.current.store(Arc::new(set));
+                if let Ok(mut f) = self.last_failure.lock() {
+                    *f = LoadFailure::default();
+                }
+                Ok(version)
+            }
+            Err(e) => {
+                if let Ok(mut f) = self.last_failure.lock() {
+                    *f = LoadFailure { diagnostics: e.diagnostics.clone(), at: Some(SystemTime::now()) };
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `reload`, plus the log lines and metrics that go with it.
+    pub async fn reload_and_record(&self, metrics: &Metrics) {
+        match self.reload().await {
+            Ok(version) => {
+                metrics.set_rules_version(&version);
+                metrics.rules_last_load_ok.set(1);
+                tracing::info!(version = %version, "rules reloaded");
+            }
+            Err(e) => {
+                metrics.rules_load_failures.inc();
+                metrics.rules_last_load_ok.set(0);
+                let serving = self.current().version().to_owned();
+                for d in e.errors() {
+                    tracing::error!(diagnostic = %d, "rules reload failed");
+                }
+                tracing::error!(serving = %serving, "rules reload failed; still serving the previous rule set");
+            }
+        }
+    }
+}
