@@ -15,7 +15,11 @@ use crate::request;
 use crate::ruleset::{self, ExampleKind, LoadError, RuleSet, Severity};
 
 #[derive(Debug, Parser)]
-#[command(name = "hotline-router", version, about = "Routes 12345 hotline requests to the responsible department, citing the articles that ground each decision.")]
+#[command(
+    name = "hotline-router",
+    version,
+    about = "Routes 12345 hotline requests to the responsible department, citing the articles that ground each decision."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -104,12 +108,22 @@ pub fn default_rules_dir() -> PathBuf {
 /// Runs a parsed command line; the exit code is the process's.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Route { rules, json, jsonl, text } => route(&rules.dir(), json, jsonl, text.as_deref()),
+        Command::Route {
+            rules,
+            json,
+            jsonl,
+            text,
+        } => route(&rules.dir(), json, jsonl, text.as_deref()),
         Command::Check { rules } => check(&rules.dir()),
         Command::Test { rules, verbose } => test(&rules.dir(), verbose),
         Command::Tokens { rules, text } => tokens(&rules.dir(), &text),
         Command::Serve(args) => crate::server::run_blocking(args),
-        Command::Client { addr, json, rule_set, text } => crate::server::client::run_blocking(&addr, json, rule_set, text),
+        Command::Client {
+            addr,
+            json,
+            rule_set,
+            text,
+        } => crate::server::client::run_blocking(&addr, json, rule_set, text),
     }
 }
 
@@ -124,7 +138,9 @@ fn load_or_report(dir: &Path) -> Option<RuleSet> {
 }
 
 fn route(dir: &Path, json: bool, jsonl: bool, text: Option<&str>) -> ExitCode {
-    let Some(set) = load_or_report(dir) else { return ExitCode::from(2) };
+    let Some(set) = load_or_report(dir) else {
+        return ExitCode::from(2);
+    };
     if jsonl {
         return route_jsonl(&set);
     }
@@ -180,7 +196,13 @@ fn route_jsonl(set: &RuleSet) -> ExitCode {
         let line = match std::str::from_utf8(&buf) {
             Ok(l) => l.trim(),
             Err(_) => {
-                write_line(&mut out, &error_item(format!("line {line_no}"), format!("line {line_no} is not valid UTF-8")));
+                write_line(
+                    &mut out,
+                    &error_item(
+                        format!("line {line_no}"),
+                        format!("line {line_no} is not valid UTF-8"),
+                    ),
+                );
                 continue;
             }
         };
@@ -204,7 +226,12 @@ enum LineResult {
 fn route_line(set: &RuleSet, line: &str, line_no: usize) -> LineResult {
     let parsed: BatchLine = match serde_json::from_str(line) {
         Ok(p) => p,
-        Err(e) => return error_item(format!("line {line_no}"), format!("line {line_no} is not a JSON object with \"text\": {e}")),
+        Err(e) => {
+            return error_item(
+                format!("line {line_no}"),
+                format!("line {line_no} is not a JSON object with \"text\": {e}"),
+            );
+        }
     };
     let id = match parsed.id {
         Some(serde_json::Value::String(s)) => s,
@@ -227,7 +254,10 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize) -> LineResult {
 fn error_item(id: String, message: String) -> LineResult {
     LineResult::Error(pb::RouteBatchItem {
         id,
-        result: Some(pb::route_batch_item::Result::Error(pb::ItemError { code: "INVALID_ARGUMENT".to_owned(), message })),
+        result: Some(pb::route_batch_item::Result::Error(pb::ItemError {
+            code: "INVALID_ARGUMENT".to_owned(),
+            message,
+        })),
     })
 }
 
@@ -263,11 +293,16 @@ fn check(dir: &Path) -> ExitCode {
                 "ok: {} rules, {} emergency lines, {} out-of-scope matters, {} departments, {} regulations, {} categories; {} warning(s); version {}",
                 set.dispatch_rule_count(),
                 set.rules().iter().filter(|r| r.is_emergency()).count(),
-                set.rules().len() - set.dispatch_rule_count() - set.rules().iter().filter(|r| r.is_emergency()).count(),
+                set.rules().len()
+                    - set.dispatch_rule_count()
+                    - set.rules().iter().filter(|r| r.is_emergency()).count(),
                 set.departments().len(),
                 set.regulations().len(),
                 set.category_count(),
-                set.warnings().iter().filter(|d| d.severity == Severity::Warning).count(),
+                set.warnings()
+                    .iter()
+                    .filter(|d| d.severity == Severity::Warning)
+                    .count(),
                 set.version()
             );
             ExitCode::SUCCESS
@@ -295,14 +330,21 @@ fn test(dir: &Path, verbose: bool) -> ExitCode {
                 ExampleKind::Counterexample => "counterexample",
             };
             let status = if r.passed { "ok  " } else { "FAIL" };
-            println!("{status} {} {kind} of {}: {}", r.location, r.rule_id, r.text);
+            println!(
+                "{status} {} {kind} of {}: {}",
+                r.location, r.rule_id, r.text
+            );
             if !r.passed {
                 println!("     got {}", r.got);
             }
         }
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
-    if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn tokens(dir: &Path, text: &str) -> ExitCode {

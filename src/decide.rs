@@ -50,16 +50,34 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let threshold = set.settings.threshold;
     let is_emergency = |c: &Candidate| set.rules[c.rule].is_emergency();
 
-    if let Some(i) = candidates.iter().position(|c| is_emergency(c) && c.score >= threshold) {
+    if let Some(i) = candidates
+        .iter()
+        .position(|c| is_emergency(c) && c.score >= threshold)
+    {
         let s = candidates[i].score;
-        return Decided { verdict: Verdict::Handoff, winner: Some(i), rival: None, confidence: s / (s + threshold) };
+        return Decided {
+            verdict: Verdict::Handoff,
+            winner: Some(i),
+            rival: None,
+            confidence: s / (s + threshold),
+        };
     }
     let Some(best_i) = candidates.iter().position(|c| !is_emergency(c)) else {
-        return Decided { verdict: Verdict::NoMatch, winner: None, rival: None, confidence: 0.0 };
+        return Decided {
+            verdict: Verdict::NoMatch,
+            winner: None,
+            rival: None,
+            confidence: 0.0,
+        };
     };
     let best = &candidates[best_i];
     if best.score < threshold {
-        return Decided { verdict: Verdict::NoMatch, winner: Some(best_i), rival: None, confidence: 0.0 };
+        return Decided {
+            verdict: Verdict::NoMatch,
+            winner: Some(best_i),
+            rival: None,
+            confidence: 0.0,
+        };
     }
     let dest = destination(set, best);
     let rival_i = candidates
@@ -74,7 +92,12 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         let close = rival.score >= best.score * (1.0 - set.settings.margin);
         let outranked = set.rules[best.rule].priority > set.rules[rival.rule].priority;
         if close && !outranked {
-            return Decided { verdict: Verdict::Ambiguous, winner: Some(best_i), rival: Some(r), confidence: 0.0 };
+            return Decided {
+                verdict: Verdict::Ambiguous,
+                winner: Some(best_i),
+                rival: Some(r),
+                confidence: 0.0,
+            };
         }
     }
     let s = best.score;
@@ -83,5 +106,10 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         Target::OutOfScope { .. } => Verdict::OutOfScope,
         _ => Verdict::Dispatch,
     };
-    Decided { verdict, winner: Some(best_i), rival: rival_i, confidence }
+    Decided {
+        verdict,
+        winner: Some(best_i),
+        rival: rival_i,
+        confidence,
+    }
 }

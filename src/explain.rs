@@ -27,11 +27,17 @@ pub(crate) struct Context<'a> {
 
 pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse {
     let set = cx.set;
-    let mut resp = pb::RouteResponse { rules_version: set.version.clone(), ..Default::default() };
+    let mut resp = pb::RouteResponse {
+        rules_version: set.version.clone(),
+        ..Default::default()
+    };
     let char_starts = OriginalIndex::new(cx.original);
 
     let winner = decided.winner.map(|i| &cx.candidates[i]);
-    let acted = matches!(decided.verdict, Verdict::Dispatch | Verdict::Handoff | Verdict::OutOfScope);
+    let acted = matches!(
+        decided.verdict,
+        Verdict::Dispatch | Verdict::Handoff | Verdict::OutOfScope
+    );
     resp.outcome = match decided.verdict {
         Verdict::Dispatch => pb::Outcome::Dispatch,
         Verdict::Handoff => pb::Outcome::Handoff,
@@ -49,20 +55,36 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
             line: rule.location.line,
             column: rule.location.column,
         });
-        resp.regulations = rule.regulations.iter().map(|&i| regulation(set, i)).collect();
+        resp.regulations = rule
+            .regulations
+            .iter()
+            .map(|&i| regulation(set, i))
+            .collect();
         resp.score = round(w.score);
         resp.evidence = evidence(cx, &char_starts, w);
         match &rule.target {
-            Target::Dispatch { department, co_handling } => {
+            Target::Dispatch {
+                department,
+                co_handling,
+            } => {
                 resp.department = Some(department_pb(&set.departments[*department]));
-                resp.co_handling = co_handling.iter().map(|&d| department_pb(&set.departments[d])).collect();
+                resp.co_handling = co_handling
+                    .iter()
+                    .map(|&d| department_pb(&set.departments[d]))
+                    .collect();
             }
             Target::Handoff { line, name } => {
-                resp.handoff = Some(pb::Handoff { line: line.clone(), name: name.clone() });
+                resp.handoff = Some(pb::Handoff {
+                    line: line.clone(),
+                    name: name.clone(),
+                });
             }
             Target::OutOfScope { name, guidance } => {
-                resp.out_of_scope =
-                    Some(pb::OutOfScope { matter: rule.id.clone(), name: name.clone(), guidance: guidance.clone() });
+                resp.out_of_scope = Some(pb::OutOfScope {
+                    matter: rule.id.clone(),
+                    name: name.clone(),
+                    guidance: guidance.clone(),
+                });
             }
         }
     }
@@ -85,20 +107,36 @@ fn reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>) -> St
     match (decided.verdict, winner) {
         (Verdict::Dispatch, Some(w)) => {
             let rule = &set.rules[w.rule];
-            let dept = rule.department().map_or("", |d| set.departments[d].name.as_str());
+            let dept = rule
+                .department()
+                .map_or("", |d| set.departments[d].name.as_str());
             let grounds: Vec<String> = rule
                 .regulations
                 .iter()
-                .map(|&i| format!("《{}》{}", set.regulations[i].title, set.regulations[i].article))
+                .map(|&i| {
+                    format!(
+                        "《{}》{}",
+                        set.regulations[i].title, set.regulations[i].article
+                    )
+                })
                 .collect();
-            format!("属于「{}」，依据{}，由{}办理。", rule.topic, grounds.join("、"), dept)
+            format!(
+                "属于「{}」，依据{}，由{}办理。",
+                rule.topic,
+                grounds.join("、"),
+                dept
+            )
         }
         (Verdict::Handoff, Some(w)) => match &set.rules[w.rule].target {
-            Target::Handoff { line, name } => format!("疑似紧急事项（{name}），请立即转接 {line}。"),
+            Target::Handoff { line, name } => {
+                format!("疑似紧急事项（{name}），请立即转接 {line}。")
+            }
             _ => String::new(),
         },
         (Verdict::OutOfScope, Some(w)) => match &set.rules[w.rule].target {
-            Target::OutOfScope { name, guidance } => format!("不属于热线受理范围（{name}）：{guidance}"),
+            Target::OutOfScope { name, guidance } => {
+                format!("不属于热线受理范围（{name}）：{guidance}")
+            }
             _ => String::new(),
         },
         (Verdict::Ambiguous, Some(w)) => {
@@ -134,7 +172,9 @@ fn alternative(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> pb::Alte
     pb::Alternative {
         rule_id: rule.id.clone(),
         outcome,
-        department: rule.department().map(|d| department_pb(&cx.set.departments[d])),
+        department: rule
+            .department()
+            .map(|d| department_pb(&cx.set.departments[d])),
         topic: rule.topic.clone(),
         category: rule.category.clone(),
         score: round(c.score),
@@ -147,8 +187,14 @@ fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evi
         .iter()
         .map(|&(hit, slot)| {
             let h = &cx.hits[hit];
-            let (start, end) = cx.normalized.original_span(h.start as usize, h.end as usize);
-            let term = if h.is_pattern { cx.set.matcher.pattern(h.id) } else { cx.set.matcher.term(h.id) };
+            let (start, end) = cx
+                .normalized
+                .original_span(h.start as usize, h.end as usize);
+            let term = if h.is_pattern {
+                cx.set.matcher.pattern(h.id)
+            } else {
+                cx.set.matcher.term(h.id)
+            };
             pb::Evidence {
                 term: term.to_owned(),
                 text: idx.slice(cx.original, start, end).to_owned(),
@@ -203,7 +249,9 @@ struct OriginalIndex {
 
 impl OriginalIndex {
     fn new(_original: &str) -> Self {
-        OriginalIndex { starts: std::cell::OnceCell::new() }
+        OriginalIndex {
+            starts: std::cell::OnceCell::new(),
+        }
     }
 
     fn slice<'t>(&self, original: &'t str, start: u32, end: u32) -> &'t str {
@@ -212,8 +260,15 @@ impl OriginalIndex {
             v.push(original.len());
             v
         });
-        let s = starts.get(start as usize).copied().unwrap_or(original.len());
-        let e = starts.get(end as usize).copied().unwrap_or(original.len()).max(s);
+        let s = starts
+            .get(start as usize)
+            .copied()
+            .unwrap_or(original.len());
+        let e = starts
+            .get(end as usize)
+            .copied()
+            .unwrap_or(original.len())
+            .max(s);
         original.get(s..e).unwrap_or("")
     }
 }
@@ -249,14 +304,25 @@ pub fn render_text(resp: &pb::RouteResponse) -> String {
         let _ = writeln!(out, "分类 category:   {}", resp.category.join(" / "));
     }
     if !resp.rule_id.is_empty() {
-        let src = resp.rule_source.as_ref().map(|s| format!(" ({}:{})", s.file, s.line)).unwrap_or_default();
+        let src = resp
+            .rule_source
+            .as_ref()
+            .map(|s| format!(" ({}:{})", s.file, s.line))
+            .unwrap_or_default();
         let _ = writeln!(out, "规则 rule:       {}{src}", resp.rule_id);
-        let _ = writeln!(out, "置信 confidence: {:.2} (score {:.2})", resp.confidence, resp.score);
+        let _ = writeln!(
+            out,
+            "置信 confidence: {:.2} (score {:.2})",
+            resp.confidence, resp.score
+        );
     }
     let _ = writeln!(out, "理由 reason:     {}", resp.reason);
     if !resp.evidence.is_empty() {
-        let ev: Vec<String> =
-            resp.evidence.iter().map(|e| format!("「{}」@{}..{} ({})", e.text, e.start, e.end, e.condition)).collect();
+        let ev: Vec<String> = resp
+            .evidence
+            .iter()
+            .map(|e| format!("「{}」@{}..{} ({})", e.text, e.start, e.end, e.condition))
+            .collect();
         let _ = writeln!(out, "依据词 evidence: {}", ev.join(", "));
     }
     for r in &resp.regulations {
@@ -268,8 +334,16 @@ pub fn render_text(resp: &pb::RouteResponse) -> String {
     if !resp.alternatives.is_empty() {
         let _ = writeln!(out, "\n候选 alternatives:");
         for a in &resp.alternatives {
-            let dept = a.department.as_ref().map(|d| d.name.as_str()).unwrap_or("-");
-            let _ = writeln!(out, "  {:>6.2}  {}  {}  ({})", a.score, a.rule_id, a.topic, dept);
+            let dept = a
+                .department
+                .as_ref()
+                .map(|d| d.name.as_str())
+                .unwrap_or("-");
+            let _ = writeln!(
+                out,
+                "  {:>6.2}  {}  {}  ({})",
+                a.score, a.rule_id, a.topic, dept
+            );
         }
     }
     let _ = writeln!(out, "\n规则集 rules version: {}", resp.rules_version);

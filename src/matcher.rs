@@ -46,7 +46,12 @@ impl Matcher {
             .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(patterns.len().max(1)))
             .build()
             .map_err(|e| format!("cannot build the pattern set: {e}"))?;
-        Ok(Matcher { automaton, terms, patterns: patterns_set, pattern_regexes: patterns })
+        Ok(Matcher {
+            automaton,
+            terms,
+            patterns: patterns_set,
+            pattern_regexes: patterns,
+        })
     }
 
     pub fn term(&self, id: u32) -> &str {
@@ -54,7 +59,9 @@ impl Matcher {
     }
 
     pub fn pattern(&self, id: u32) -> &str {
-        self.pattern_regexes.get(id as usize).map_or("", |r| r.as_str())
+        self.pattern_regexes
+            .get(id as usize)
+            .map_or("", |r| r.as_str())
     }
 
     /// Appends to `hits` every term occurrence on word boundaries and every pattern match, sorted
@@ -75,7 +82,12 @@ impl Matcher {
         if !self.pattern_regexes.is_empty() {
             for i in self.patterns.matches(text).iter() {
                 if let Some(m) = self.pattern_regexes[i].find(text) {
-                    hits.push(Hit { start: to_u32(m.start()), end: to_u32(m.end()), id: to_u32(i), is_pattern: true });
+                    hits.push(Hit {
+                        start: to_u32(m.start()),
+                        end: to_u32(m.end()),
+                        id: to_u32(i),
+                        is_pattern: true,
+                    });
                 }
             }
         }

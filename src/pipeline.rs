@@ -42,11 +42,19 @@ impl RuleSet {
                 Ok(s) => s,
                 Err(_) => &mut fresh,
             };
-            self.segmenter.mark_boundaries(normalized.text(), &mut s.boundary);
-            self.matcher.find(normalized.text(), &s.boundary, &mut s.hits);
+            self.segmenter
+                .mark_boundaries(normalized.text(), &mut s.boundary);
+            self.matcher
+                .find(normalized.text(), &s.boundary, &mut s.hits);
             let candidates = score(self, &s.hits, &mut s.touched);
             let decided = decide(self, &candidates);
-            let cx = Context { set: self, original: text, normalized: &normalized, hits: &s.hits, candidates: &candidates };
+            let cx = Context {
+                set: self,
+                original: text,
+                normalized: &normalized,
+                hits: &s.hits,
+                candidates: &candidates,
+            };
             explain(&cx, &decided)
         })
     }
@@ -79,14 +87,26 @@ impl RuleSet {
         let normalized = normalize(text);
         let mut boundary = Vec::new();
         let mut hits = Vec::new();
-        self.segmenter.mark_boundaries(normalized.text(), &mut boundary);
+        self.segmenter
+            .mark_boundaries(normalized.text(), &mut boundary);
         self.matcher.find(normalized.text(), &boundary, &mut hits);
         Analysis {
             normalized: normalized.text().to_owned(),
-            words: self.segmenter.words(normalized.text()).into_iter().map(str::to_owned).collect(),
+            words: self
+                .segmenter
+                .words(normalized.text())
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             terms: hits
                 .iter()
-                .map(|h| if h.is_pattern { format!("/{}/", self.matcher.pattern(h.id)) } else { self.matcher.term(h.id).to_owned() })
+                .map(|h| {
+                    if h.is_pattern {
+                        format!("/{}/", self.matcher.pattern(h.id))
+                    } else {
+                        self.matcher.term(h.id).to_owned()
+                    }
+                })
                 .collect(),
         }
     }

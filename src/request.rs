@@ -23,10 +23,14 @@ pub fn validate(title: &str, text: &str, request_id: &str, district: &str) -> Re
         ));
     }
     if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-        return Err(format!("request_id is longer than {MAX_REQUEST_ID_CHARS} characters"));
+        return Err(format!(
+            "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
+        ));
     }
     if district.chars().count() > MAX_DISTRICT_CHARS {
-        return Err(format!("district is longer than {MAX_DISTRICT_CHARS} characters"));
+        return Err(format!(
+            "district is longer than {MAX_DISTRICT_CHARS} characters"
+        ));
     }
     if request_id.chars().any(char::is_control) {
         return Err("request_id contains control characters".to_owned());

@@ -36,13 +36,23 @@ pub(crate) struct Candidate {
 
 /// Scores the rules touched by `hits`. Candidates come back best first: higher score, then higher
 /// priority, then earlier rule, so that the order (and the decision) is deterministic.
-pub(crate) fn score(set: &RuleSet, hits: &[Hit], touched: &mut Vec<(u32, Slot, u32)>) -> Vec<Candidate> {
+pub(crate) fn score(
+    set: &RuleSet,
+    hits: &[Hit],
+    touched: &mut Vec<(u32, Slot, u32)>,
+) -> Vec<Candidate> {
     touched.clear();
     for (i, h) in hits.iter().enumerate() {
         let postings = if h.is_pattern {
-            set.pattern_postings.get(h.id as usize).map(std::slice::from_ref).unwrap_or(&[])
+            set.pattern_postings
+                .get(h.id as usize)
+                .map(std::slice::from_ref)
+                .unwrap_or(&[])
         } else {
-            set.term_postings.get(h.id as usize).map(Vec::as_slice).unwrap_or(&[])
+            set.term_postings
+                .get(h.id as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
         };
         for p in postings {
             touched.push((p.rule, p.slot, i as u32));
@@ -53,7 +63,9 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], touched: &mut Vec<(u32, Slot, u
     let mut candidates = Vec::new();
     for chunk in touched.chunk_by(|a, b| a.0 == b.0) {
         let rule_index = chunk[0].0 as usize;
-        let Some(rule) = set.rules.get(rule_index) else { continue };
+        let Some(rule) = set.rules.get(rule_index) else {
+            continue;
+        };
         let mut groups: u32 = 0;
         let mut vetoed = false;
         let mut any_terms: Vec<u32> = Vec::new();
@@ -79,15 +91,26 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], touched: &mut Vec<(u32, Slot, u
                 evidence.push((hit as usize, slot));
             }
         }
-        let required: u32 = if rule.groups == 0 { 0 } else { u32::MAX >> (32 - u32::from(rule.groups)) };
-        if vetoed || groups != required || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty()) {
+        let required: u32 = if rule.groups == 0 {
+            0
+        } else {
+            u32::MAX >> (32 - u32::from(rule.groups))
+        };
+        if vetoed
+            || groups != required
+            || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty())
+        {
             continue;
         }
         let points = f64::from(rule.groups)
             + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
             + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
         evidence.sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
-        candidates.push(Candidate { rule: rule_index, score: rule.weight * points, evidence });
+        candidates.push(Candidate {
+            rule: rule_index,
+            score: rule.weight * points,
+            evidence,
+        });
     }
     candidates.sort_by(|a, b| {
         b.score

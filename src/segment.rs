@@ -55,7 +55,11 @@ impl Segmenter {
 
     /// The words of `text` (the segmentation shown to rule authors by `hotline-router tokens`).
     pub fn words<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        self.jieba.cut(text, false).into_iter().map(|t| t.word).collect()
+        self.jieba
+            .cut(text, false)
+            .into_iter()
+            .map(|t| t.word)
+            .collect()
     }
 }
 
@@ -66,7 +70,11 @@ mod tests {
     fn boundaries(s: &Segmenter, text: &str) -> Vec<usize> {
         let mut b = Vec::new();
         s.mark_boundaries(text, &mut b);
-        b.iter().enumerate().filter(|(_, x)| **x).map(|(i, _)| i).collect()
+        b.iter()
+            .enumerate()
+            .filter(|(_, x)| **x)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     #[test]
@@ -75,7 +83,10 @@ mod tests {
         let text = "房子还未过户";
         let b = boundaries(&s, text);
         let start = text.find("未过户").unwrap();
-        assert!(b.contains(&start) && b.contains(&(start + "未过户".len())), "{b:?}");
+        assert!(
+            b.contains(&start) && b.contains(&(start + "未过户".len())),
+            "{b:?}"
+        );
     }
 
     #[test]
@@ -84,7 +95,10 @@ mod tests {
         let text = "物业暂停电梯运行";
         let b = boundaries(&s, text);
         let start = text.find("停电").unwrap();
-        assert!(!(b.contains(&start) && b.contains(&(start + "停电".len()))), "{b:?}");
+        assert!(
+            !(b.contains(&start) && b.contains(&(start + "停电".len()))),
+            "{b:?}"
+        );
     }
 
     #[test]

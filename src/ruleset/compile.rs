@@ -68,11 +68,17 @@ pub(crate) fn compile(
             if !is_valid_id(&id.value) {
                 diags.error(
                     loc(&f.name, id),
-                    format!("department id \"{}\" must be lowercase ASCII letters, digits and '-'", id.value),
+                    format!(
+                        "department id \"{}\" must be lowercase ASCII letters, digits and '-'",
+                        id.value
+                    ),
                 );
             }
             if department_ids.contains_key(&id.value) {
-                diags.error(loc(&f.name, id), format!("duplicate department id \"{}\"", id.value));
+                diags.error(
+                    loc(&f.name, id),
+                    format!("duplicate department id \"{}\"", id.value),
+                );
                 continue;
             }
             let kind = DepartmentKind::parse(&d.value.kind.value).unwrap_or_else(|| {
@@ -88,7 +94,10 @@ pub(crate) fn compile(
                 DepartmentKind::Other
             });
             if d.value.name.trim().is_empty() {
-                diags.error(loc(&f.name, id), format!("department \"{}\" has an empty name", id.value));
+                diags.error(
+                    loc(&f.name, id),
+                    format!("department \"{}\" has an empty name", id.value),
+                );
             }
             department_ids.insert(id.value.clone(), departments.len());
             departments.push(Department {
@@ -107,23 +116,38 @@ pub(crate) fn compile(
         for r in &f.raw.regulations {
             let raw = &r.value;
             if regulation_ids.contains_key(&raw.id.value) {
-                diags.error(loc(&f.name, &raw.id), format!("duplicate regulation id \"{}\"", raw.id.value));
+                diags.error(
+                    loc(&f.name, &raw.id),
+                    format!("duplicate regulation id \"{}\"", raw.id.value),
+                );
                 continue;
             }
             if raw.title.value.contains('《') || raw.title.value.contains('》') {
                 diags.error(
                     loc(&f.name, &raw.title),
-                    format!("regulation title \"{}\" must be written without 《》", raw.title.value),
+                    format!(
+                        "regulation title \"{}\" must be written without 《》",
+                        raw.title.value
+                    ),
                 );
             }
             if !is_article(&raw.article.value) {
                 diags.error(
                     loc(&f.name, &raw.article),
-                    format!("article \"{}\" is not of the form 第…条 (e.g. 第四十一条)", raw.article.value),
+                    format!(
+                        "article \"{}\" is not of the form 第…条 (e.g. 第四十一条)",
+                        raw.article.value
+                    ),
                 );
             }
             if raw.text.value.trim().is_empty() {
-                diags.error(loc(&f.name, &raw.text), format!("regulation \"{}\" has no text; quote the article verbatim", raw.id.value));
+                diags.error(
+                    loc(&f.name, &raw.text),
+                    format!(
+                        "regulation \"{}\" has no text; quote the article verbatim",
+                        raw.id.value
+                    ),
+                );
             }
             regulation_ids.insert(raw.id.value.clone(), regulations.len());
             regulations.push(Regulation {
@@ -143,7 +167,14 @@ pub(crate) fn compile(
     for f in &files {
         let mut seen_top = HashSet::new();
         for c in &f.raw.categories {
-            collect_categories(&f.name, c, &mut Vec::new(), &mut category_paths, &mut diags, &mut seen_top);
+            collect_categories(
+                &f.name,
+                c,
+                &mut Vec::new(),
+                &mut category_paths,
+                &mut diags,
+                &mut seen_top,
+            );
         }
     }
     let category_set: HashSet<String> = category_paths.iter().map(|p| p.join("/")).collect();
@@ -157,15 +188,20 @@ pub(crate) fn compile(
             let idx = synonym_groups.len();
             let mut terms = Vec::new();
             for t in &g.value {
-                let Some(n) = normalize_term(&f.name, t, &mut diags) else { continue };
-                if let Some(&other) = synonym_of.get(&n) {
-                    if other != idx {
-                        diags.error(
-                            loc(&f.name, t),
-                            format!("term \"{}\" is already in another synonym group; merge the two groups", t.value),
-                        );
-                        continue;
-                    }
+                let Some(n) = normalize_term(&f.name, t, &mut diags) else {
+                    continue;
+                };
+                if let Some(&other) = synonym_of.get(&n)
+                    && other != idx
+                {
+                    diags.error(
+                        loc(&f.name, t),
+                        format!(
+                            "term \"{}\" is already in another synonym group; merge the two groups",
+                            t.value
+                        ),
+                    );
+                    continue;
                 }
                 synonym_of.insert(n.clone(), idx);
                 terms.push(n);
@@ -182,7 +218,10 @@ pub(crate) fn compile(
     for f in &files {
         if let Some(s) = &f.raw.settings {
             if let Some((first, _)) = settings {
-                diags.error(loc(&f.name, s), format!("settings are already given in \"{first}\"; keep one settings section"));
+                diags.error(
+                    loc(&f.name, s),
+                    format!("settings are already given in \"{first}\"; keep one settings section"),
+                );
             } else {
                 settings = Some((&f.name, s));
             }
@@ -194,18 +233,30 @@ pub(crate) fn compile(
                 SourceLocation::file_start(files.first().map_or("rules", |f| f.name.as_str())),
                 "no settings section in any rule file; add one with threshold and margin",
             );
-            Settings { threshold: 1.0, margin: 0.15 }
+            Settings {
+                threshold: 1.0,
+                margin: 0.15,
+            }
         }
         Some((file, s)) => {
             let t = &s.value.threshold;
             if !(t.value.is_finite() && t.value > 0.0) {
-                diags.error(loc(file, t), format!("threshold {} must be a number above 0", t.value));
+                diags.error(
+                    loc(file, t),
+                    format!("threshold {} must be a number above 0", t.value),
+                );
             }
             let m = &s.value.margin;
             if !(m.value.is_finite() && (0.0..1.0).contains(&m.value)) {
-                diags.error(loc(file, m), format!("margin {} must be at least 0 and below 1", m.value));
+                diags.error(
+                    loc(file, m),
+                    format!("margin {} must be at least 0 and below 1", m.value),
+                );
             }
-            Settings { threshold: t.value, margin: m.value }
+            Settings {
+                threshold: t.value,
+                margin: m.value,
+            }
         }
     };
 
@@ -217,7 +268,11 @@ pub(crate) fn compile(
             if !EMERGENCY_LINES.contains(&raw.line.value.as_str()) {
                 diags.error(
                     loc(file, &raw.line),
-                    format!("emergency line \"{}\" is not one of {}", raw.line.value, EMERGENCY_LINES.join(", ")),
+                    format!(
+                        "emergency line \"{}\" is not one of {}",
+                        raw.line.value,
+                        EMERGENCY_LINES.join(", ")
+                    ),
                 );
             }
             pending.push(PendingRule {
@@ -225,7 +280,10 @@ pub(crate) fn compile(
                 id: &raw.id,
                 topic: raw.name.clone(),
                 category: Vec::new(),
-                target: Target::Handoff { line: raw.line.value.clone(), name: raw.name.clone() },
+                target: Target::Handoff {
+                    line: raw.line.value.clone(),
+                    name: raw.name.clone(),
+                },
                 regulations: &raw.regulations,
                 conditions: &raw.conditions,
                 weight: 1.0,
@@ -242,7 +300,10 @@ pub(crate) fn compile(
                 id: &raw.id,
                 topic: raw.name.clone(),
                 category: Vec::new(),
-                target: Target::OutOfScope { name: raw.name.clone(), guidance: raw.guidance.clone() },
+                target: Target::OutOfScope {
+                    name: raw.name.clone(),
+                    guidance: raw.guidance.clone(),
+                },
                 regulations: &raw.regulations,
                 conditions: &raw.conditions,
                 weight: weight(file, raw.weight.as_ref(), &mut diags),
@@ -265,7 +326,10 @@ pub(crate) fn compile(
                             "unknown department \"{}\" in rule \"{}\"{}",
                             raw.department.value,
                             raw.id.value,
-                            did_you_mean(&raw.department.value, department_ids.keys().map(String::as_str))
+                            did_you_mean(
+                                &raw.department.value,
+                                department_ids.keys().map(String::as_str)
+                            )
                         ),
                     );
                     usize::MAX
@@ -276,7 +340,10 @@ pub(crate) fn compile(
                 match department_ids.get(&c.value) {
                     Some(&d) if d == department => diags.error(
                         loc(&f.name, c),
-                        format!("co-handling department \"{}\" is the rule's own department", c.value),
+                        format!(
+                            "co-handling department \"{}\" is the rule's own department",
+                            c.value
+                        ),
                     ),
                     Some(&d) => co_handling.push(d),
                     None => diags.error(
@@ -290,7 +357,12 @@ pub(crate) fn compile(
                     ),
                 }
             }
-            let category: Vec<String> = raw.category.value.split('/').map(|s| s.trim().to_owned()).collect();
+            let category: Vec<String> = raw
+                .category
+                .value
+                .split('/')
+                .map(|s| s.trim().to_owned())
+                .collect();
             let joined = category.join("/");
             if !category_set.contains(&joined) {
                 diags.error(
@@ -306,7 +378,10 @@ pub(crate) fn compile(
             if raw.examples.is_empty() {
                 diags.warning(
                     loc(&f.name, &raw.id),
-                    format!("rule \"{}\" has no examples; add sentences a citizen would say", raw.id.value),
+                    format!(
+                        "rule \"{}\" has no examples; add sentences a citizen would say",
+                        raw.id.value
+                    ),
                 );
             }
             pending.push(PendingRule {
@@ -314,7 +389,10 @@ pub(crate) fn compile(
                 id: &raw.id,
                 topic: raw.topic.clone(),
                 category,
-                target: Target::Dispatch { department, co_handling },
+                target: Target::Dispatch {
+                    department,
+                    co_handling,
+                },
                 regulations: &raw.regulations,
                 conditions: &raw.conditions,
                 weight: weight(&f.name, raw.weight.as_ref(), &mut diags),
@@ -340,11 +418,20 @@ pub(crate) fn compile(
         if !is_valid_id(&p.id.value) {
             diags.error(
                 loc(p.file, p.id),
-                format!("rule id \"{}\" must be lowercase ASCII letters, digits and '-'", p.id.value),
+                format!(
+                    "rule id \"{}\" must be lowercase ASCII letters, digits and '-'",
+                    p.id.value
+                ),
             );
         }
         if let Some(first) = rule_ids.get(p.id.value.as_str()) {
-            diags.error(loc(p.file, p.id), format!("duplicate rule id \"{}\" (first defined at {first})", p.id.value));
+            diags.error(
+                loc(p.file, p.id),
+                format!(
+                    "duplicate rule id \"{}\" (first defined at {first})",
+                    p.id.value
+                ),
+            );
         } else {
             rule_ids.insert(&p.id.value, loc(p.file, p.id));
         }
@@ -366,7 +453,10 @@ pub(crate) fn compile(
         if regs.is_empty() && matches!(p.target, Target::Dispatch { .. }) {
             diags.error(
                 loc(p.file, p.id),
-                format!("rule \"{}\" cites no regulation; every dispatch must rest on an article", p.id.value),
+                format!(
+                    "rule \"{}\" cites no regulation; every dispatch must rest on an article",
+                    p.id.value
+                ),
             );
         }
 
@@ -374,14 +464,25 @@ pub(crate) fn compile(
         if c.all.is_empty() && c.any.is_empty() && c.patterns.is_empty() {
             diags.error(
                 loc(p.file, p.conditions),
-                format!("rule \"{}\" has no conditions; give `all`, `any` or `patterns`", p.id.value),
+                format!(
+                    "rule \"{}\" has no conditions; give `all`, `any` or `patterns`",
+                    p.id.value
+                ),
             );
         }
         if c.all.len() > MAX_GROUPS {
-            diags.error(loc(p.file, p.conditions), format!("rule \"{}\" has more than {MAX_GROUPS} `all` groups", p.id.value));
+            diags.error(
+                loc(p.file, p.conditions),
+                format!(
+                    "rule \"{}\" has more than {MAX_GROUPS} `all` groups",
+                    p.id.value
+                ),
+            );
         }
         let mut add_term = |t: &Spanned<String>, slot: Slot, diags: &mut Diagnostics| {
-            let Some(n) = normalize_term(p.file, t, diags) else { return };
+            let Some(n) = normalize_term(p.file, t, diags) else {
+                return;
+            };
             let expanded: Vec<String> = match synonym_of.get(&n) {
                 Some(&g) => synonym_groups[g].clone(),
                 None => vec![n],
@@ -394,13 +495,22 @@ pub(crate) fn compile(
                 });
                 let list = &mut term_postings[id as usize];
                 if !list.iter().any(|q| q.rule == rule_index && q.slot == slot) {
-                    list.push(Posting { rule: rule_index, slot });
+                    list.push(Posting {
+                        rule: rule_index,
+                        slot,
+                    });
                 }
             }
         };
         for (g, group) in c.all.iter().enumerate().take(MAX_GROUPS) {
             if group.value.is_empty() {
-                diags.error(loc(p.file, group), format!("empty `all` group in rule \"{}\"; remove it or add terms", p.id.value));
+                diags.error(
+                    loc(p.file, group),
+                    format!(
+                        "empty `all` group in rule \"{}\"; remove it or add terms",
+                        p.id.value
+                    ),
+                );
             }
             for t in &group.value {
                 add_term(t, Slot::Group(g as u8), &mut diags);
@@ -413,7 +523,10 @@ pub(crate) fn compile(
             add_term(t, Slot::None, &mut diags);
         }
         for pat in &c.patterns {
-            match RegexBuilder::new(&pat.value).size_limit(PATTERN_SIZE_LIMIT).build() {
+            match RegexBuilder::new(&pat.value)
+                .size_limit(PATTERN_SIZE_LIMIT)
+                .build()
+            {
                 Ok(re) => {
                     if re.is_match("") {
                         diags.error(
@@ -422,11 +535,18 @@ pub(crate) fn compile(
                         );
                     }
                     patterns.push(re);
-                    pattern_postings.push(Posting { rule: rule_index, slot: Slot::Pattern });
+                    pattern_postings.push(Posting {
+                        rule: rule_index,
+                        slot: Slot::Pattern,
+                    });
                 }
                 Err(e) => diags.error(
                     loc(p.file, pat),
-                    format!("invalid pattern \"{}\": {}", pat.value, first_line(&e.to_string())),
+                    format!(
+                        "invalid pattern \"{}\": {}",
+                        pat.value,
+                        first_line(&e.to_string())
+                    ),
                 ),
             }
         }
@@ -447,7 +567,9 @@ pub(crate) fn compile(
     }
 
     if diags.has_errors() {
-        return Err(LoadError { diagnostics: diags.into_sorted() });
+        return Err(LoadError {
+            diagnostics: diags.into_sorted(),
+        });
     }
 
     let segmenter = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
@@ -455,7 +577,9 @@ pub(crate) fn compile(
         Ok(m) => m,
         Err(e) => {
             diags.error(SourceLocation::file_start("rules"), e);
-            return Err(LoadError { diagnostics: diags.into_sorted() });
+            return Err(LoadError {
+                diagnostics: diags.into_sorted(),
+            });
         }
     };
     Ok(RuleSet {
@@ -481,14 +605,22 @@ fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 
         None => 1.0,
         Some(w) if w.value.is_finite() && w.value > 0.0 && w.value <= 100.0 => w.value,
         Some(w) => {
-            diags.error(loc(file, w), format!("weight {} must be above 0 and at most 100", w.value));
+            diags.error(
+                loc(file, w),
+                format!("weight {} must be above 0 and at most 100", w.value),
+            );
             1.0
         }
     }
 }
 
 fn examples(file: &str, list: &[Spanned<String>]) -> Vec<Example> {
-    list.iter().map(|e| Example { text: e.value.clone(), location: loc(file, e) }).collect()
+    list.iter()
+        .map(|e| Example {
+            text: e.value.clone(),
+            location: loc(file, e),
+        })
+        .collect()
 }
 
 /// The normalized form of a term, or a diagnostic when it cannot match anything.
@@ -499,13 +631,22 @@ fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> O
         return None;
     }
     if n.chars().count() > MAX_TERM_CHARS {
-        diags.error(loc(file, t), format!("term \"{}\" is longer than {MAX_TERM_CHARS} characters", t.value));
+        diags.error(
+            loc(file, t),
+            format!(
+                "term \"{}\" is longer than {MAX_TERM_CHARS} characters",
+                t.value
+            ),
+        );
         return None;
     }
     if n.chars().count() == 1 && n.chars().all(|c| !c.is_ascii()) {
         diags.warning(
             loc(file, t),
-            format!("single-character term \"{}\" matches in many unrelated requests; prefer a word", t.value),
+            format!(
+                "single-character term \"{}\" matches in many unrelated requests; prefer a word",
+                t.value
+            ),
         );
     }
     Some(n)
@@ -521,11 +662,25 @@ fn collect_categories(
 ) {
     let name = c.name.value.trim().to_owned();
     if name.is_empty() || name.contains('/') {
-        diags.error(loc(file, &c.name), format!("category name \"{name}\" must be non-empty and contain no '/'"));
+        diags.error(
+            loc(file, &c.name),
+            format!("category name \"{name}\" must be non-empty and contain no '/'"),
+        );
         return;
     }
     if !seen.insert(name.clone()) {
-        diags.error(loc(file, &c.name), format!("duplicate category \"{}\"", prefix.iter().chain([&name]).cloned().collect::<Vec<_>>().join("/")));
+        diags.error(
+            loc(file, &c.name),
+            format!(
+                "duplicate category \"{}\"",
+                prefix
+                    .iter()
+                    .chain([&name])
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            ),
+        );
         return;
     }
     prefix.push(name);
@@ -537,7 +692,10 @@ fn collect_categories(
     for leaf in &c.leaves {
         let l = leaf.value.trim().to_owned();
         if l.is_empty() || l.contains('/') || !seen_children.insert(l.clone()) {
-            diags.error(loc(file, leaf), format!("category leaf \"{l}\" is empty, contains '/' or is listed twice"));
+            diags.error(
+                loc(file, leaf),
+                format!("category leaf \"{l}\" is empty, contains '/' or is listed twice"),
+            );
             continue;
         }
         let mut p = prefix.clone();
@@ -550,18 +708,26 @@ fn collect_categories(
 fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
 fn is_article(s: &str) -> bool {
     const NUM: &str = "零〇一二三四五六七八九十百千";
-    let Some(rest) = s.strip_prefix('第') else { return false };
-    let Some(i) = rest.find('条') else { return false };
+    let Some(rest) = s.strip_prefix('第') else {
+        return false;
+    };
+    let Some(i) = rest.find('条') else {
+        return false;
+    };
     let (num, tail) = (&rest[..i], &rest[i + '条'.len_utf8()..]);
     !num.is_empty()
         && num.chars().all(|c| NUM.contains(c))
-        && (tail.is_empty() || tail.strip_prefix('之').is_some_and(|t| !t.is_empty() && t.chars().all(|c| NUM.contains(c))))
+        && (tail.is_empty()
+            || tail
+                .strip_prefix('之')
+                .is_some_and(|t| !t.is_empty() && t.chars().all(|c| NUM.contains(c))))
 }
 
 fn first_line(s: &str) -> String {

@@ -41,7 +41,11 @@ impl SourceLocation {
     }
 
     pub fn file_start(file: &str) -> Self {
-        SourceLocation { file: file.to_owned(), line: 1, column: 1 }
+        SourceLocation {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+        }
     }
 }
 
@@ -60,7 +64,13 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.location, self.severity.as_str(), self.message)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.location,
+            self.severity.as_str(),
+            self.message
+        )
     }
 }
 
@@ -72,11 +82,19 @@ pub(crate) struct Diagnostics {
 
 impl Diagnostics {
     pub fn error(&mut self, location: SourceLocation, message: impl Into<String>) {
-        self.items.push(Diagnostic { location, severity: Severity::Error, message: message.into() });
+        self.items.push(Diagnostic {
+            location,
+            severity: Severity::Error,
+            message: message.into(),
+        });
     }
 
     pub fn warning(&mut self, location: SourceLocation, message: impl Into<String>) {
-        self.items.push(Diagnostic { location, severity: Severity::Warning, message: message.into() });
+        self.items.push(Diagnostic {
+            location,
+            severity: Severity::Warning,
+            message: message.into(),
+        });
     }
 
     pub fn has_errors(&self) -> bool {
@@ -94,12 +112,19 @@ impl Diagnostics {
 /// `; did you mean "x"?` for the closest of `candidates` to `input`, or the empty string when
 /// nothing is close. Closeness is normalized Levenshtein similarity over characters, which
 /// works for both ASCII ids (`housng` → `housing`) and Chinese names (`物业条例` → `物业管理条例`).
-pub(crate) fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::normalized_levenshtein(input, c);
         // Substring containment is a strong hint for Chinese names and path fragments.
-        let score = if !input.is_empty() && (c.contains(input) || input.contains(c)) { score.max(0.7) } else { score };
+        let score = if !input.is_empty() && (c.contains(input) || input.contains(c)) {
+            score.max(0.7)
+        } else {
+            score
+        };
         if score >= 0.5 && best.is_none_or(|(b, bc)| score > b || (score == b && c < bc)) {
             best = Some((score, c));
         }
@@ -116,18 +141,47 @@ mod tests {
 
     #[test]
     fn suggests_closest_ascii_and_chinese() {
-        assert_eq!(did_you_mean("housng", ["housing", "health", "hrss"]), "; did you mean \"housing\"?");
-        assert_eq!(did_you_mean("物业条例/第四十一条", ["物业管理条例/第四十一条", "民法典/第九百四十四条"]),
-            "; did you mean \"物业管理条例/第四十一条\"?");
+        assert_eq!(
+            did_you_mean("housng", ["housing", "health", "hrss"]),
+            "; did you mean \"housing\"?"
+        );
+        assert_eq!(
+            did_you_mean(
+                "物业条例/第四十一条",
+                ["物业管理条例/第四十一条", "民法典/第九百四十四条"]
+            ),
+            "; did you mean \"物业管理条例/第四十一条\"?"
+        );
         assert_eq!(did_you_mean("zzzz", ["housing"]), "");
     }
 
     #[test]
     fn diagnostics_sort_by_place() {
         let mut d = Diagnostics::default();
-        d.error(SourceLocation { file: "b.yaml".into(), line: 1, column: 1 }, "x");
-        d.error(SourceLocation { file: "a.yaml".into(), line: 9, column: 1 }, "y");
-        d.warning(SourceLocation { file: "a.yaml".into(), line: 2, column: 3 }, "z");
+        d.error(
+            SourceLocation {
+                file: "b.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            "x",
+        );
+        d.error(
+            SourceLocation {
+                file: "a.yaml".into(),
+                line: 9,
+                column: 1,
+            },
+            "y",
+        );
+        d.warning(
+            SourceLocation {
+                file: "a.yaml".into(),
+                line: 2,
+                column: 3,
+            },
+            "z",
+        );
         let v = d.into_sorted();
         assert_eq!(v[0].to_string(), "a.yaml:2:3: warning: z");
         assert_eq!(v[2].location.file, "b.yaml");

@@ -88,12 +88,21 @@ fn wins(rule: &Rule, resp: &pb::RouteResponse) -> bool {
 }
 
 fn describe(resp: &pb::RouteResponse) -> String {
-    let outcome = pb::Outcome::try_from(resp.outcome).map(|o| o.as_str_name()).unwrap_or("?");
-    let dept = resp.department.as_ref().map(|d| d.id.as_str()).unwrap_or("-");
+    let outcome = pb::Outcome::try_from(resp.outcome)
+        .map(|o| o.as_str_name())
+        .unwrap_or("?");
+    let dept = resp
+        .department
+        .as_ref()
+        .map(|d| d.id.as_str())
+        .unwrap_or("-");
     if resp.rule_id.is_empty() {
         format!("{outcome} ({})", resp.reason)
     } else {
-        format!("{outcome} by rule \"{}\" to {dept} (score {:.2})", resp.rule_id, resp.score)
+        format!(
+            "{outcome} by rule \"{}\" to {dept} (score {:.2})",
+            resp.rule_id, resp.score
+        )
     }
 }
 

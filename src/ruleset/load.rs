@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::RuleSet;
 use super::compile;
 use super::diagnostic::{Diagnostic, Diagnostics, Severity, SourceLocation};
 use super::raw::RawFile;
-use super::RuleSet;
 
 /// Largest rule file accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 8 << 20;
@@ -32,14 +32,20 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors().count();
-        writeln!(f, "rule set not loaded: {n} error{}", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "rule set not loaded: {n} error{}",
+            if n == 1 { "" } else { "s" }
+        )?;
         for d in &self.diagnostics {
             writeln!(f, "{d}")?;
         }
@@ -72,7 +78,9 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
         Ok(p) => p,
         Err(e) => {
             diags.error(SourceLocation::file_start(&dir_name), e);
-            return Err(LoadError { diagnostics: diags.into_sorted() });
+            return Err(LoadError {
+                diagnostics: diags.into_sorted(),
+            });
         }
     };
     if paths.is_empty() {
@@ -84,28 +92,44 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     if paths.len() > MAX_FILES {
         diags.error(
             SourceLocation::file_start(&dir_name),
-            format!("{} rule files is more than the limit of {MAX_FILES}", paths.len()),
+            format!(
+                "{} rule files is more than the limit of {MAX_FILES}",
+                paths.len()
+            ),
         );
-        return Err(LoadError { diagnostics: diags.into_sorted() });
+        return Err(LoadError {
+            diagnostics: diags.into_sorted(),
+        });
     }
 
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(paths.len());
     for path in &paths {
         let name = relative_name(dir, path);
-        let Some(content) = read_file(path, &name, &mut diags) else { continue };
+        let Some(content) = read_file(path, &name, &mut diags) else {
+            continue;
+        };
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
         match parse(&content) {
             Ok(raw) => files.push(SourceFile { name, raw }),
-            Err((loc, msg)) => diags.error(SourceLocation { file: name, line: loc.0, column: loc.1 }, msg),
+            Err((loc, msg)) => diags.error(
+                SourceLocation {
+                    file: name,
+                    line: loc.0,
+                    column: loc.1,
+                },
+                msg,
+            ),
         }
     }
     let version = hex::encode(&hasher.finalize()[..8]);
     if diags.has_errors() {
-        return Err(LoadError { diagnostics: diags.into_sorted() });
+        return Err(LoadError {
+            diagnostics: diags.into_sorted(),
+        });
     }
     compile::compile(files, version, dir.to_path_buf(), diags)
 }
@@ -118,7 +142,12 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, ((u32, u32), String)> {
     serde_saphyr::from_str::<RawFile>(content).map_err(|e| {
         let loc = e
             .location()
-            .map(|l| (u32::try_from(l.line()).unwrap_or(u32::MAX), u32::try_from(l.column()).unwrap_or(u32::MAX)))
+            .map(|l| {
+                (
+                    u32::try_from(l.line()).unwrap_or(u32::MAX),
+                    u32::try_from(l.column()).unwrap_or(u32::MAX),
+                )
+            })
             .unwrap_or((1, 1));
         (loc, yaml_message(&e))
     })
@@ -128,7 +157,11 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, ((u32, u32), String)> {
 /// location prefix removed (the diagnostic carries the location itself).
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
-    let first = full.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid YAML").trim();
+    let first = full
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid YAML")
+        .trim();
     let first = first.strip_prefix("error:").unwrap_or(first).trim();
     // Drop a trailing " at line X, column Y" that duplicates the location.
     let first = match first.find(" at line ") {
@@ -146,7 +179,10 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            diags.error(SourceLocation::file_start(name), format!("cannot read \"{name}\": {e}"));
+            diags.error(
+                SourceLocation::file_start(name),
+                format!("cannot read \"{name}\": {e}"),
+            );
             return None;
         }
     };
@@ -160,7 +196,10 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            diags.error(SourceLocation::file_start(name), format!("cannot read \"{name}\": {e}"));
+            diags.error(
+                SourceLocation::file_start(name),
+                format!("cannot read \"{name}\": {e}"),
+            );
             return None;
         }
     };
@@ -171,7 +210,11 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
             let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
             diags.error(
-                SourceLocation { file: name.to_owned(), line: line as u32, column: column as u32 },
+                SourceLocation {
+                    file: name.to_owned(),
+                    line: line as u32,
+                    column: column as u32,
+                },
                 format!("\"{name}\" is not valid UTF-8; save it as UTF-8 (not GBK)"),
             );
             None
@@ -183,10 +226,11 @@ fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
         for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
+            let entry = entry
+                .map_err(|e| format!("cannot read rules directory \"{}\": {e}", d.display()))?;
             let path = entry.path();
             let file_name = entry.file_name();
             let file_name = file_name.to_string_lossy();
@@ -194,10 +238,15 @@ fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
             if file_name.starts_with('.') || file_name.ends_with('~') {
                 continue;
             }
-            let ty = entry.file_type().map_err(|e| format!("cannot stat \"{}\": {e}", path.display()))?;
+            let ty = entry
+                .file_type()
+                .map_err(|e| format!("cannot stat \"{}\": {e}", path.display()))?;
             if ty.is_dir() {
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
                 out.push(path);
             }
         }
@@ -211,7 +260,10 @@ fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn relative_name(dir: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(dir).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -221,7 +273,7 @@ mod tests {
     #[test]
     fn unknown_field_is_located() {
         let err = parse("rules:\n  - id: x\n    topc: y\n").err().unwrap();
-        assert_eq!(err.0 .0, 3, "{err:?}");
+        assert_eq!(err.0.0, 3, "{err:?}");
         assert!(err.1.contains("topc"), "{}", err.1);
     }
 
@@ -229,7 +281,11 @@ mod tests {
     fn alias_bomb_is_refused() {
         let mut y = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..12 {
-            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
             y.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         assert!(parse(&y).is_err());

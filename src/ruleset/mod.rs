@@ -37,7 +37,12 @@ pub enum DepartmentKind {
 }
 
 impl DepartmentKind {
-    pub(crate) const NAMES: [&'static str; 4] = ["government", "public-institution", "public-utility", "other"];
+    pub(crate) const NAMES: [&'static str; 4] = [
+        "government",
+        "public-institution",
+        "public-utility",
+        "other",
+    ];
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -73,7 +78,10 @@ pub struct Regulation {
 #[derive(Debug, Clone)]
 pub enum Target {
     /// Send the order to a department (with optional assisting departments).
-    Dispatch { department: usize, co_handling: Vec<usize> },
+    Dispatch {
+        department: usize,
+        co_handling: Vec<usize>,
+    },
     /// An emergency: transfer the caller to `line`.
     Handoff { line: String, name: String },
     /// Not for the hotline: tell the citizen where to go instead.
@@ -181,7 +189,10 @@ impl RuleSet {
     }
     /// Number of dispatch rules (emergency lines and out-of-scope matters not counted).
     pub fn dispatch_rule_count(&self) -> usize {
-        self.rules.iter().filter(|r| matches!(r.target, Target::Dispatch { .. })).count()
+        self.rules
+            .iter()
+            .filter(|r| matches!(r.target, Target::Dispatch { .. }))
+            .count()
     }
     pub fn category_count(&self) -> usize {
         self.category_count

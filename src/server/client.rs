@@ -6,7 +6,10 @@ use crate::proto::v1 as pb;
 use crate::proto::v1::routing_service_client::RoutingServiceClient;
 
 pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -14,11 +17,17 @@ pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>
         }
     };
     runtime.block_on(async move {
-        let addr = if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
+        let addr = if addr.contains("://") {
+            addr.to_owned()
+        } else {
+            format!("http://{addr}")
+        };
         let mut client = match RoutingServiceClient::connect(addr.clone()).await {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: cannot connect to {addr}: {e}; is `hotline-router serve` running?");
+                eprintln!(
+                    "error: cannot connect to {addr}: {e}; is `hotline-router serve` running?"
+                );
                 return ExitCode::from(2);
             }
         };
@@ -28,7 +37,11 @@ pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>
                 Err(s) => status_error(&s),
             };
         }
-        let req = pb::RouteRequest { text: text.unwrap_or_default(), channel: pb::Channel::Other as i32, ..Default::default() };
+        let req = pb::RouteRequest {
+            text: text.unwrap_or_default(),
+            channel: pb::Channel::Other as i32,
+            ..Default::default()
+        };
         match client.route(req).await {
             Ok(resp) => {
                 let resp = resp.into_inner();

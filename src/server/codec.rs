@@ -48,7 +48,10 @@ impl<U: prost::Message + Default> Decoder for InvalidArgumentDecoder<U> {
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
         self.0.decode(buf).map_err(|s| {
-            Status::invalid_argument(format!("the request is not a valid protobuf message: {}", s.message()))
+            Status::invalid_argument(format!(
+                "the request is not a valid protobuf message: {}",
+                s.message()
+            ))
         })
     }
 

@@ -50,26 +50,63 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("hotline");
         let decisions = Family::<DecisionLabels, Counter>::default();
-        registry.register("decisions", "Routing decisions by outcome and department", decisions.clone());
+        registry.register(
+            "decisions",
+            "Routing decisions by outcome and department",
+            decisions.clone(),
+        );
         let errors = Family::<CodeLabels, Counter>::default();
-        registry.register("errors", "Calls that ended with a non-OK gRPC status, by method and code", errors.clone());
+        registry.register(
+            "errors",
+            "Calls that ended with a non-OK gRPC status, by method and code",
+            errors.clone(),
+        );
         // 25 µs .. ~0.4 s: routing itself is tens of microseconds; the tail shows queueing.
         let latency = Histogram::new([
-            0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+            0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+            0.05, 0.1, 0.25, 0.5,
         ]);
-        registry.register("route_duration_seconds", "Time to route one request, inside the server", latency.clone());
+        registry.register(
+            "route_duration_seconds",
+            "Time to route one request, inside the server",
+            latency.clone(),
+        );
         let rules_info = Family::<VersionLabels, Gauge>::default();
-        registry.register("rules_info", "The serving rule-set version (value is always 1)", rules_info.clone());
+        registry.register(
+            "rules_info",
+            "The serving rule-set version (value is always 1)",
+            rules_info.clone(),
+        );
         let rules_load_failures = Counter::default();
-        registry.register("rules_load_failures", "Rule-set loads that failed (the previous set kept serving)", rules_load_failures.clone());
+        registry.register(
+            "rules_load_failures",
+            "Rule-set loads that failed (the previous set kept serving)",
+            rules_load_failures.clone(),
+        );
         let rules_last_load_ok = Gauge::default();
-        registry.register("rules_last_load_ok", "1 if the last rule-set load succeeded, 0 if it failed", rules_last_load_ok.clone());
-        Metrics { registry, decisions, errors, latency, rules_info, rules_load_failures, rules_last_load_ok }
+        registry.register(
+            "rules_last_load_ok",
+            "1 if the last rule-set load succeeded, 0 if it failed",
+            rules_last_load_ok.clone(),
+        );
+        Metrics {
+            registry,
+            decisions,
+            errors,
+            latency,
+            rules_info,
+            rules_load_failures,
+            rules_last_load_ok,
+        }
     }
 
     pub fn set_rules_version(&self, version: &str) {
         self.rules_info.clear();
-        self.rules_info.get_or_create(&VersionLabels { version: version.to_owned() }).set(1);
+        self.rules_info
+            .get_or_create(&VersionLabels {
+                version: version.to_owned(),
+            })
+            .set(1);
     }
 
     pub fn encode(&self) -> String {
@@ -105,15 +142,22 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                 async move {
                     let resp = if req.uri().path() == "/metrics" {
                         Response::builder()
-                            .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                            .header(
+                                "content-type",
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )
                             .body(Full::new(Bytes::from(metrics.encode())))
                     } else {
-                        Response::builder().status(StatusCode::NOT_FOUND).body(Full::new(Bytes::from_static(b"see /metrics\n")))
+                        Response::builder()
+                            .status(StatusCode::NOT_FOUND)
+                            .body(Full::new(Bytes::from_static(b"see /metrics\n")))
                     };
                     resp.map_err(|e| std::io::Error::other(e.to_string()))
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }

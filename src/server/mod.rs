@@ -66,7 +66,10 @@ pub enum LogFormat {
 /// `hotline-router serve`: loads the rules, binds, serves until SIGTERM / SIGINT.
 pub fn run_blocking(args: ServeArgs) -> ExitCode {
     init_tracing(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -131,7 +134,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<RoutingServiceServer<RoutingSvc>>().await;
+    health
+        .set_serving::<RoutingServiceServer<RoutingSvc>>()
+        .await;
     health.set_service_status("", ServingStatus::Serving).await;
     metrics.set_rules_version(state.current().version());
     metrics.rules_last_load_ok.set(1);
@@ -155,8 +160,12 @@ pub async fn serve(
     let drain = async move {
         shutdown.await;
         tracing::info!("shutdown requested: health NOT_SERVING, draining");
-        health.set_not_serving::<RoutingServiceServer<RoutingSvc>>().await;
-        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_not_serving::<RoutingServiceServer<RoutingSvc>>()
+            .await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         tokio::time::sleep(grace).await;
     };
 
@@ -170,7 +179,9 @@ pub async fn serve(
             }
         }
     }
-    router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain).await
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .await
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -178,7 +189,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -201,7 +215,9 @@ fn spawn_reload_on_sighup(state: Arc<RuleState>, metrics: Arc<metrics::Metrics>)
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
         while hup.recv().await.is_some() {
             state.reload_and_record(&metrics).await;
         }
@@ -213,7 +229,9 @@ fn spawn_reload_on_sighup(state: Arc<RuleState>, metrics: Arc<metrics::Metrics>)
 fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Plain => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -27,7 +27,12 @@ pub struct RoutingSvc {
 impl RoutingSvc {
     pub fn new(state: Arc<RuleState>, metrics: Arc<Metrics>, max_concurrency: usize) -> Self {
         let max_concurrency = max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
-        RoutingSvc { state, metrics, limiter: Arc::new(Semaphore::new(max_concurrency)), max_concurrency }
+        RoutingSvc {
+            state,
+            metrics,
+            limiter: Arc::new(Semaphore::new(max_concurrency)),
+            max_concurrency,
+        }
     }
 
     fn admit(&self, method: &str) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
@@ -45,22 +50,36 @@ impl RoutingSvc {
     fn failed(&self, method: &str, status: Status) -> Status {
         self.metrics
             .errors
-            .get_or_create(&CodeLabels { method: method.to_owned(), code: format!("{:?}", status.code()) })
+            .get_or_create(&CodeLabels {
+                method: method.to_owned(),
+                code: format!("{:?}", status.code()),
+            })
             .inc();
         tracing::info!(method, code = ?status.code(), message = status.message(), "call refused");
         status
     }
 
     fn record(&self, resp: &pb::RouteResponse, channel: i32, chars: usize, started: Instant) {
-        let outcome = pb::Outcome::try_from(resp.outcome).map(|o| o.as_str_name()).unwrap_or("OUTCOME_UNSPECIFIED");
-        let department = resp.department.as_ref().map(|d| d.id.as_str()).unwrap_or("");
+        let outcome = pb::Outcome::try_from(resp.outcome)
+            .map(|o| o.as_str_name())
+            .unwrap_or("OUTCOME_UNSPECIFIED");
+        let department = resp
+            .department
+            .as_ref()
+            .map(|d| d.id.as_str())
+            .unwrap_or("");
         let elapsed = started.elapsed();
         self.metrics
             .decisions
-            .get_or_create(&DecisionLabels { outcome: outcome.to_owned(), department: department.to_owned() })
+            .get_or_create(&DecisionLabels {
+                outcome: outcome.to_owned(),
+                department: department.to_owned(),
+            })
             .inc();
         self.metrics.latency.observe(elapsed.as_secs_f64());
-        let channel = pb::Channel::try_from(channel).map(|c| c.as_str_name()).unwrap_or("CHANNEL_UNSPECIFIED");
+        let channel = pb::Channel::try_from(channel)
+            .map(|c| c.as_str_name())
+            .unwrap_or("CHANNEL_UNSPECIFIED");
         tracing::info!(
             request_id = %resp.id,
             channel,
@@ -77,12 +96,18 @@ impl RoutingSvc {
 
 fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    pbjson_types::Timestamp { seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX), nanos: d.subsec_nanos() as i32 }
+    pbjson_types::Timestamp {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: d.subsec_nanos() as i32,
+    }
 }
 
 #[tonic::async_trait]
 impl pb::routing_service_server::RoutingService for RoutingSvc {
-    async fn route(&self, request: Request<pb::RouteRequest>) -> Result<Response<pb::RouteResponse>, Status> {
+    async fn route(
+        &self,
+        request: Request<pb::RouteRequest>,
+    ) -> Result<Response<pb::RouteResponse>, Status> {
         let _permit = self.admit("Route")?;
         let started = Instant::now();
         let r = request.into_inner();
@@ -91,7 +116,12 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         }
         let set = self.state.current();
         let resp = set.route_request(&r.request_id, &r.title, &r.text);
-        self.record(&resp, r.channel, r.text.chars().count() + r.title.chars().count(), started);
+        self.record(
+            &resp,
+            r.channel,
+            r.text.chars().count() + r.title.chars().count(),
+            started,
+        );
         Ok(Response::new(resp))
     }
 
@@ -102,7 +132,10 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         let _permit = self.admit("RouteBatch")?;
         let batch = request.into_inner();
         if batch.requests.is_empty() {
-            return Err(self.failed("RouteBatch", Status::invalid_argument("the batch is empty; send at least one request")));
+            return Err(self.failed(
+                "RouteBatch",
+                Status::invalid_argument("the batch is empty; send at least one request"),
+            ));
         }
         if batch.requests.len() > MAX_BATCH_SIZE {
             return Err(self.failed(
@@ -122,7 +155,10 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                 Err(reason) => {
                     self.metrics
                         .errors
-                        .get_or_create(&CodeLabels { method: "RouteBatch.item".to_owned(), code: "InvalidArgument".to_owned() })
+                        .get_or_create(&CodeLabels {
+                            method: "RouteBatch.item".to_owned(),
+                            code: "InvalidArgument".to_owned(),
+                        })
                         .inc();
                     pb::route_batch_item::Result::Error(pb::ItemError {
                         code: "INVALID_ARGUMENT".to_owned(),
@@ -131,11 +167,19 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                 }
                 Ok(()) => {
                     let resp = set.route_request(&r.request_id, &r.title, &r.text);
-                    self.record(&resp, r.channel, r.text.chars().count() + r.title.chars().count(), started);
+                    self.record(
+                        &resp,
+                        r.channel,
+                        r.text.chars().count() + r.title.chars().count(),
+                        started,
+                    );
                     pb::route_batch_item::Result::Decision(resp)
                 }
             };
-            items.push(pb::RouteBatchItem { id: r.request_id, result: Some(item) });
+            items.push(pb::RouteBatchItem {
+                id: r.request_id,
+                result: Some(item),
+            });
             // Let the runtime cancel a batch whose deadline passed, and serve other calls.
             if i % 32 == 31 {
                 tokio::task::yield_now().await;

@@ -52,7 +52,10 @@ impl RuleState {
     }
 
     pub fn last_failure(&self) -> LoadFailure {
-        self.last_failure.lock().map(|f| f.clone()).unwrap_or_default()
+        self.last_failure
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default()
     }
 
     /// Loads the directory again off the async threads; swaps on success, records on failure.
@@ -82,7 +85,10 @@ impl RuleState {
             }
             Err(e) => {
                 if let Ok(mut f) = self.last_failure.lock() {
-                    *f = LoadFailure { diagnostics: e.diagnostics.clone(), at: Some(SystemTime::now()) };
+                    *f = LoadFailure {
+                        diagnostics: e.diagnostics.clone(),
+                        at: Some(SystemTime::now()),
+                    };
                 }
                 Err(e)
             }
