@@ -11,22 +11,32 @@ use proptest::prelude::*;
 
 fn bundled() -> &'static RuleSet {
     static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).expect("bundled rules load"))
+    SET.get_or_init(|| {
+        load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+            .expect("bundled rules load")
+    })
 }
 
-const REFERENCE: &str = "我在高新区买的房子还没过户，物业公司催我交物业费，未过户的房产物业费应该由谁交？";
+const REFERENCE: &str =
+    "我在高新区买的房子还没过户，物业公司催我交物业费，未过户的房产物业费应该由谁交？";
 
 #[test]
 fn reference_case_goes_to_housing_citing_article_41() {
     let r = bundled().route(REFERENCE);
     assert_eq!(r.outcome, pb::Outcome::Dispatch as i32, "{}", r.reason);
-    assert_eq!(r.department.as_ref().map(|d| d.id.as_str()), Some("housing"));
+    assert_eq!(
+        r.department.as_ref().map(|d| d.id.as_str()),
+        Some("housing")
+    );
     let art = r
         .regulations
         .iter()
         .find(|g| g.title == "物业管理条例" && g.article == "第四十一条")
         .expect("cites 物业管理条例 第四十一条");
-    assert!(art.text.contains("已竣工但尚未出售或者尚未交给物业买受人的物业，物业服务费用由建设单位交纳"));
+    assert!(
+        art.text
+            .contains("已竣工但尚未出售或者尚未交给物业买受人的物业，物业服务费用由建设单位交纳")
+    );
     assert_eq!(r.rules_version, bundled().version());
     assert!(!r.evidence.is_empty());
 }
@@ -34,12 +44,32 @@ fn reference_case_goes_to_housing_citing_article_41() {
 #[test]
 fn golden_decisions_on_realistic_requests() {
     let cases = [
-        ("公司已经四个月没发工资了，老板天天躲着不见人，我们该找哪个部门", pb::Outcome::Dispatch, Some("hrss")),
-        ("楼下饭店的油烟每天直排到我家阳台，窗户都不敢开", pb::Outcome::Dispatch, Some("urban-management")),
-        ("在外地住院医保报销不了，说是没有做异地就医备案", pb::Outcome::Dispatch, Some("healthcare-security")),
-        ("离职以后住房公积金怎么提取出来", pb::Outcome::Dispatch, Some("housing-fund")),
+        (
+            "公司已经四个月没发工资了，老板天天躲着不见人，我们该找哪个部门",
+            pb::Outcome::Dispatch,
+            Some("hrss"),
+        ),
+        (
+            "楼下饭店的油烟每天直排到我家阳台，窗户都不敢开",
+            pb::Outcome::Dispatch,
+            Some("urban-management"),
+        ),
+        (
+            "在外地住院医保报销不了，说是没有做异地就医备案",
+            pb::Outcome::Dispatch,
+            Some("healthcare-security"),
+        ),
+        (
+            "离职以后住房公积金怎么提取出来",
+            pb::Outcome::Dispatch,
+            Some("housing-fund"),
+        ),
         ("快来人，隔壁厨房着火了，烟很大", pb::Outcome::Handoff, None),
-        ("法院判决书下来一年了对方还不还钱，执行庭也不管", pb::Outcome::OutOfScope, None),
+        (
+            "法院判决书下来一年了对方还不还钱，执行庭也不管",
+            pb::Outcome::OutOfScope,
+            None,
+        ),
         ("今天天气怎么样", pb::Outcome::Manual, None),
     ];
     for (text, outcome, dept) in cases {
@@ -71,7 +101,12 @@ fn every_bundled_example_passes() {
 fn broken_rules_report_every_error_with_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    for f in ["departments.yaml", "regulations.yaml", "categories.yaml", "settings.yaml"] {
+    for f in [
+        "departments.yaml",
+        "regulations.yaml",
+        "categories.yaml",
+        "settings.yaml",
+    ] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
     std::fs::write(
@@ -94,16 +129,26 @@ fn broken_rules_report_every_error_with_its_place() {
         Ok(_) => panic!("broken rules loaded"),
     };
     let text = err.to_string();
-    assert!(text.contains("broken.yaml:5:17: error: unknown department \"housng\""), "{text}");
+    assert!(
+        text.contains("broken.yaml:5:17: error: unknown department \"housng\""),
+        "{text}"
+    );
     assert!(text.contains("did you mean \"housing\""), "{text}");
-    assert!(text.contains("broken.yaml:6:19: error: unknown regulation \"物业条例/第四十一条\""), "{text}");
+    assert!(
+        text.contains("broken.yaml:6:19: error: unknown regulation \"物业条例/第四十一条\""),
+        "{text}"
+    );
     assert!(text.contains("invalid pattern \"(unclosed\""), "{text}");
 }
 
 #[test]
 fn unknown_field_is_an_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.yaml"), "settings:\n  threshold: 1.0\n  margin: 0.1\n  margn: 0.2\n").unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "settings:\n  threshold: 1.0\n  margin: 0.1\n  margn: 0.2\n",
+    )
+    .unwrap();
     let text = load_dir(dir.path()).err().expect("fails").to_string();
     assert!(text.contains("a.yaml:4:"), "{text}");
     assert!(text.contains("margn"), "{text}");
