@@ -289,13 +289,12 @@ fn check(dir: &Path) -> ExitCode {
             for w in set.warnings() {
                 eprintln!("{w}");
             }
+            let emergency = set.rules().iter().filter(|r| r.is_emergency()).count();
             println!(
                 "ok: {} rules, {} emergency lines, {} out-of-scope matters, {} departments, {} regulations, {} categories; {} warning(s); version {}",
                 set.dispatch_rule_count(),
-                set.rules().iter().filter(|r| r.is_emergency()).count(),
-                set.rules().len()
-                    - set.dispatch_rule_count()
-                    - set.rules().iter().filter(|r| r.is_emergency()).count(),
+                emergency,
+                set.rules().len() - set.dispatch_rule_count() - emergency,
                 set.departments().len(),
                 set.regulations().len(),
                 set.category_count(),

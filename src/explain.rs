@@ -31,7 +31,7 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
         rules_version: set.version.clone(),
         ..Default::default()
     };
-    let char_starts = OriginalIndex::new(cx.original);
+    let char_starts = OriginalIndex::default();
 
     let winner = decided.winner.map(|i| &cx.candidates[i]);
     let acted = matches!(
@@ -243,17 +243,12 @@ fn round(x: f64) -> f64 {
 }
 
 /// Byte offsets of the original text's characters, built only when there is evidence to slice.
+#[derive(Default)]
 struct OriginalIndex {
     starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl OriginalIndex {
-    fn new(_original: &str) -> Self {
-        OriginalIndex {
-            starts: std::cell::OnceCell::new(),
-        }
-    }
-
     fn slice<'t>(&self, original: &'t str, start: u32, end: u32) -> &'t str {
         let starts = self.starts.get_or_init(|| {
             let mut v: Vec<usize> = original.char_indices().map(|(b, _)| b).collect();

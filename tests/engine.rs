@@ -97,6 +97,14 @@ fn every_bundled_example_passes() {
     assert!(report.passed() > 200, "only {} examples", report.passed());
 }
 
+/// The rendered load error of a rule directory that must not load.
+fn load_errors(dir: &Path) -> String {
+    match load_dir(dir) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("broken rules loaded"),
+    }
+}
+
 #[test]
 fn broken_rules_report_every_error_with_its_place() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,20 +123,12 @@ fn broken_rules_report_every_error_with_its_place() {
     )
     .unwrap();
     std::fs::write(dir.path().join("syntax.yaml"), "rules: [\n  - id: x\n").unwrap();
-    let err = match load_dir(dir.path()) {
-        Err(e) => e,
-        Ok(_) => panic!("broken rules loaded"),
-    };
-    let text = err.to_string();
+    let text = load_errors(dir.path());
     assert!(text.contains("syntax.yaml:"), "{text}");
     // Parsing stops at a syntax error; the other file is still not validated while one fails to
     // parse, so fix syntax first, then:
     std::fs::remove_file(dir.path().join("syntax.yaml")).unwrap();
-    let err = match load_dir(dir.path()) {
-        Err(e) => e,
-        Ok(_) => panic!("broken rules loaded"),
-    };
-    let text = err.to_string();
+    let text = load_errors(dir.path());
     assert!(
         text.contains("broken.yaml:5:17: error: unknown department \"housng\""),
         "{text}"
@@ -149,7 +149,7 @@ fn unknown_field_is_an_error_with_location() {
         "settings:\n  threshold: 1.0\n  margin: 0.1\n  margn: 0.2\n",
     )
     .unwrap();
-    let text = load_dir(dir.path()).err().expect("fails").to_string();
+    let text = load_errors(dir.path());
     assert!(text.contains("a.yaml:4:"), "{text}");
     assert!(text.contains("margn"), "{text}");
 }

@@ -88,14 +88,11 @@ fn wins(rule: &Rule, resp: &pb::RouteResponse) -> bool {
 }
 
 fn describe(resp: &pb::RouteResponse) -> String {
-    let outcome = pb::Outcome::try_from(resp.outcome)
-        .map(|o| o.as_str_name())
-        .unwrap_or("?");
-    let dept = resp
-        .department
-        .as_ref()
-        .map(|d| d.id.as_str())
-        .unwrap_or("-");
+    let outcome = resp.outcome_name();
+    let dept = match resp.department_id() {
+        "" => "-",
+        d => d,
+    };
     if resp.rule_id.is_empty() {
         format!("{outcome} ({})", resp.reason)
     } else {

@@ -60,14 +60,8 @@ impl RoutingSvc {
     }
 
     fn record(&self, resp: &pb::RouteResponse, channel: i32, chars: usize, started: Instant) {
-        let outcome = pb::Outcome::try_from(resp.outcome)
-            .map(|o| o.as_str_name())
-            .unwrap_or("OUTCOME_UNSPECIFIED");
-        let department = resp
-            .department
-            .as_ref()
-            .map(|d| d.id.as_str())
-            .unwrap_or("");
+        let outcome = resp.outcome_name();
+        let department = resp.department_id();
         let elapsed = started.elapsed();
         self.metrics
             .decisions
