@@ -76,6 +76,8 @@ pub enum Command {
         /// The text to analyse.
         text: String,
     },
+    /// Print the JSON Schema of rule files (committed as rules/schema.json for editors).
+    Schema,
     /// Serve the gRPC API.
     Serve(crate::server::ServeArgs),
     /// Call a running server's Route and print the decision.
@@ -117,6 +119,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check { rules } => check(&rules.dir()),
         Command::Test { rules, verbose } => test(&rules.dir(), verbose),
         Command::Tokens { rules, text } => tokens(&rules.dir(), &text),
+        Command::Schema => {
+            print!("{}", ruleset::json_schema_text());
+            ExitCode::SUCCESS
+        }
         Command::Serve(args) => crate::server::run_blocking(args),
         Command::Client {
             addr,

@@ -181,3 +181,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn committed_schema_matches_the_rule_types() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/schema.json")).unwrap();
+    assert_eq!(
+        committed,
+        hotline_router::ruleset::json_schema_text(),
+        "rules/schema.json is stale: run `cargo run -- schema > rules/schema.json`"
+    );
+}
+
+#[test]
+fn every_rule_file_references_the_schema() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    let mut stack = vec![root.to_path_buf()];
+    let mut n = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                let first = std::fs::read_to_string(&p)
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let depth = p.strip_prefix(root).unwrap().components().count() - 1;
+                let expected = format!(
+                    "# yaml-language-server: $schema={}schema.json",
+                    if depth == 0 {
+                        "./".to_owned()
+                    } else {
+                        "../".repeat(depth)
+                    }
+                );
+                assert_eq!(first, expected, "{}", p.display());
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 10);
+}

@@ -115,14 +115,18 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
         hasher.update([0]);
         match parse(&content) {
             Ok(raw) => files.push(SourceFile { name, raw }),
-            Err((loc, msg)) => diags.error(
-                SourceLocation {
-                    file: name,
-                    line: loc.0,
-                    column: loc.1,
-                },
-                msg,
-            ),
+            Err(problems) => {
+                for ((line, column), msg) in problems {
+                    diags.error(
+                        SourceLocation {
+                            file: name.clone(),
+                            line,
+                            column,
+                        },
+                        msg,
+                    );
+                }
+            }
         }
     }
     let version = hex::encode(&hasher.finalize()[..8]);
@@ -134,12 +138,20 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     compile::compile(files, version, dir.to_path_buf(), diags)
 }
 
-/// Parses one rule file from text (used by `load_dir` and by tests of single files).
-pub(crate) fn parse(content: &str) -> Result<RawFile, ((u32, u32), String)> {
+/// A problem in one file: ((line, column), message).
+pub(crate) type ParseProblem = ((u32, u32), String);
+
+/// Parses one rule file from text. serde stops at the first problem; when the file is valid YAML
+/// but has keys the format does not know, every such key is reported instead (see `schema.rs`).
+pub(crate) fn parse(content: &str) -> Result<RawFile, Vec<ParseProblem>> {
     if content.trim().is_empty() {
         return Ok(RawFile::default());
     }
     serde_saphyr::from_str::<RawFile>(content).map_err(|e| {
+        let unknown = super::schema::unknown_keys(content);
+        if !unknown.is_empty() {
+            return unknown.into_iter().map(|(l, c, m)| ((l, c), m)).collect();
+        }
         let loc = e
             .location()
             .map(|l| {
@@ -149,7 +161,7 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, ((u32, u32), String)> {
                 )
             })
             .unwrap_or((1, 1));
-        (loc, yaml_message(&e))
+        vec![(loc, yaml_message(&e))]
     })
 }
 
@@ -273,8 +285,8 @@ mod tests {
     #[test]
     fn unknown_field_is_located() {
         let err = parse("rules:\n  - id: x\n    topc: y\n").err().unwrap();
-        assert_eq!(err.0.0, 3, "{err:?}");
-        assert!(err.1.contains("topc"), "{}", err.1);
+        assert_eq!(err[0].0.0, 3, "{err:?}");
+        assert!(err[0].1.contains("topc"), "{}", err[0].1);
     }
 
     #[test]

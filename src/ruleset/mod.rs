@@ -16,6 +16,7 @@ mod diagnostic;
 mod examples;
 mod load;
 pub(crate) mod raw;
+mod schema;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -23,6 +24,7 @@ use std::time::SystemTime;
 pub use diagnostic::{Diagnostic, Severity, SourceLocation};
 pub use examples::{ExampleKind, ExampleResult, TestReport};
 pub use load::{LoadError, compile_dir, load_dir};
+pub use schema::{json_schema, json_schema_text};
 
 use crate::matcher::Matcher;
 use crate::segment::Segmenter;
