@@ -226,3 +226,20 @@ fn every_rule_file_references_the_schema() {
     }
     assert!(n >= 10);
 }
+
+#[test]
+fn bundled_rules_are_grounded_and_exemplified() {
+    let set = bundled();
+    assert!(set.warnings().is_empty(), "{:?}", set.warnings());
+    for r in set.rules() {
+        assert!(
+            r.examples.len() >= 2,
+            "rule {} has {} examples",
+            r.id,
+            r.examples.len()
+        );
+        if r.department().is_some() {
+            assert!(!r.regulations.is_empty(), "rule {} cites nothing", r.id);
+        }
+    }
+}

@@ -164,13 +164,12 @@ fn resolve<'a>(
         }
     }
     for alt in ["anyOf", "oneOf"] {
-        if let Some(list) = schema.get(alt).and_then(Value::as_array) {
-            if let Some(non_null) = list
-                .iter()
+        let non_null = schema.get(alt).and_then(Value::as_array).and_then(|list| {
+            list.iter()
                 .find(|s| s.get("type").and_then(Value::as_str) != Some("null"))
-            {
-                return resolve(non_null, name, defs);
-            }
+        });
+        if let Some(non_null) = non_null {
+            return resolve(non_null, name, defs);
         }
     }
     (schema, name.to_owned())
