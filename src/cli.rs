@@ -76,6 +76,26 @@ pub enum Command {
         /// The text to analyse.
         text: String,
     },
+    /// Measure a rule set on a labelled corpus (JSONL with id, title and/or text, and a label).
+    Eval {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// The labelled corpus.
+        #[arg(long, value_name = "PATH")]
+        input: PathBuf,
+        /// The field holding the gold level-1 category.
+        #[arg(long, default_value = "label")]
+        label_field: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// How many misroutes to list.
+        #[arg(long, default_value_t = 20)]
+        worst: usize,
+        /// Exit 1 when overall accuracy is below this (a regression guard for CI).
+        #[arg(long)]
+        min_accuracy: Option<f64>,
+    },
     /// Print the JSON Schema of rule files (committed as rules/schema.json for editors).
     Schema,
     /// Serve the gRPC API.
@@ -95,6 +115,12 @@ pub enum Command {
         #[arg(required_unless_present = "rule_set")]
         text: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 /// The bundled rules: `./rules` when run from a checkout, else the directory the crate was built
@@ -119,6 +145,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check { rules } => check(&rules.dir()),
         Command::Test { rules, verbose } => test(&rules.dir(), verbose),
         Command::Tokens { rules, text } => tokens(&rules.dir(), &text),
+        Command::Eval {
+            rules,
+            input,
+            label_field,
+            format,
+            worst,
+            min_accuracy,
+        } => eval(
+            &rules.dir(),
+            &input,
+            &label_field,
+            format,
+            worst,
+            min_accuracy,
+        ),
         Command::Schema => {
             print!("{}", ruleset::json_schema_text());
             ExitCode::SUCCESS
@@ -365,4 +406,56 @@ fn tokens(dir: &Path, text: &str) -> ExitCode {
     println!("words:      {}", analysis.words.join(" / "));
     println!("terms:      {}", analysis.terms.join(", "));
     ExitCode::SUCCESS
+}
+
+fn eval(
+    dir: &Path,
+    input: &Path,
+    label_field: &str,
+    format: ReportFormat,
+    worst: usize,
+    min: Option<f64>,
+) -> ExitCode {
+    let Some(set) = load_or_report(dir) else {
+        return ExitCode::from(2);
+    };
+    let file = match std::fs::File::open(input) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot open {}: {e}", input.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (corpus, skipped) =
+        match crate::eval::read_corpus(std::io::BufReader::new(file), label_field) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", input.display());
+                return ExitCode::from(2);
+            }
+        };
+    if skipped > 0 {
+        eprintln!("warning: skipped {skipped} line(s) without JSON, text or \"{label_field}\"");
+    }
+    let report = crate::eval::evaluate(&set, &corpus, worst);
+    match format {
+        ReportFormat::Text => print!("{}", report.render_text()),
+        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    }
+    match min {
+        Some(floor) if report.overall_accuracy < floor => {
+            eprintln!(
+                "error: overall accuracy {:.4} is below the floor {floor:.4}",
+                report.overall_accuracy
+            );
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
 }

@@ -22,12 +22,14 @@
 //! - [`proto`]: the generated `hotline.routing.v1` types and service, shared by the server, the
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, graceful shutdown);
-//! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `serve`, `client`).
+//! - [`eval`]: accuracy of a rule set on a labelled corpus (`hotline-router eval`);
+//! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `eval`, `serve`, ...).
 //!
 //! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
 
 pub mod cli;
 mod decide;
+pub mod eval;
 mod explain;
 mod matcher;
 pub mod normalize;

@@ -111,3 +111,125 @@ impl RuleSet {
         }
     }
 }
+
+/// Function words that say nothing about where a request goes (for eval's manual-term report).
+const STOPWORDS: &[&str] = &[
+    "我们",
+    "你们",
+    "他们",
+    "自己",
+    "这个",
+    "那个",
+    "这些",
+    "那些",
+    "什么",
+    "怎么",
+    "为什么",
+    "因为",
+    "所以",
+    "但是",
+    "而且",
+    "如果",
+    "已经",
+    "还是",
+    "就是",
+    "可以",
+    "没有",
+    "不是",
+    "一个",
+    "一直",
+    "现在",
+    "时候",
+    "问题",
+    "情况",
+    "希望",
+    "领导",
+    "您好",
+    "你好",
+    "请问",
+    "谢谢",
+    "相关",
+    "部门",
+    "有关",
+    "进行",
+    "要求",
+    "反映",
+    "目前",
+    "知道",
+    "应该",
+    "不能",
+    "能够",
+    "这样",
+    "那么",
+    "还有",
+    "以及",
+    "对于",
+    "关于",
+    "通过",
+    "其中",
+    "之后",
+    "以后",
+    "之前",
+    "以前",
+    "然后",
+    "非常",
+    "尊敬",
+    "市民",
+    "百姓",
+    "老百姓",
+    "政府",
+    "处理",
+    "解决",
+    "严重",
+    "影响",
+    "存在",
+    "导致",
+    "出现",
+    "造成",
+    "每天",
+    "今年",
+    "去年",
+    "本人",
+    "我家",
+    "大家",
+    "多次",
+    "根本",
+    "到底",
+    "是否",
+    "这种",
+    "这么",
+    "如何",
+    "一下",
+    "一些",
+    "一样",
+    "那里",
+    "这里",
+    "哪里",
+    "地方",
+    "方面",
+    "工作",
+    "几年",
+    "请求",
+    "恳请",
+    "望",
+    "万分",
+];
+
+impl RuleSet {
+    /// The content words of `text`: segmented, at least two characters, no digits-only tokens,
+    /// no function words. Used to show rule authors what unrouted requests talk about.
+    pub fn content_words(&self, text: &str) -> Vec<String> {
+        let normalized = normalize(text);
+        self.segmenter
+            .words(normalized.text())
+            .into_iter()
+            .filter(|w| {
+                w.chars().count() >= 2
+                    && w.chars().all(|c| c.is_alphanumeric())
+                    && !w.chars().all(|c| c.is_ascii_digit())
+                    && !STOPWORDS.contains(w)
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+}

@@ -1,0 +1,323 @@
+//! `hotline-router eval`: how well a rule set routes a labelled corpus.
+//!
+//! Each line of the corpus holds `id`, `title` and/or `text`, and a gold label: a level-1 category
+//! of the hotline taxonomy. A request counts as right when the router *dispatches* it and the
+//! decision's category starts with the gold label; manual triage, hand-offs and out-of-scope
+//! answers count as wrong in overall accuracy (the router did not decide), and are reported
+//! separately as coverage. The report also says what the router missed: the words most frequent
+//! in requests that went to manual triage, and the confident misroutes with the evidence that
+//! caused them, which is where a rule author should look next.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use crate::proto::v1 as pb;
+use crate::ruleset::RuleSet;
+
+/// One labelled request.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub label: String,
+}
+
+/// Reads a JSONL corpus; lines without the label field or without any text are skipped and
+/// counted (returned as the second value).
+pub fn read_corpus(
+    input: impl BufRead,
+    label_field: &str,
+) -> std::io::Result<(Vec<Labelled>, usize)> {
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            skipped += 1;
+            continue;
+        };
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        let id = match v.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => format!("line {}", out.len() + skipped + 1),
+        };
+        let item = Labelled {
+            id,
+            title: s("title"),
+            text: s("text"),
+            label: s(label_field),
+        };
+        if item.label.is_empty() || (item.title.trim().is_empty() && item.text.trim().is_empty()) {
+            skipped += 1;
+            continue;
+        }
+        out.push(item);
+    }
+    Ok((out, skipped))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryScore {
+    pub label: String,
+    pub support: usize,
+    pub predicted: usize,
+    pub correct: usize,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Misroute {
+    pub id: String,
+    pub excerpt: String,
+    pub gold: String,
+    pub predicted: String,
+    pub rule_id: String,
+    pub confidence: f64,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub rules_version: String,
+    pub total: usize,
+    pub dispatched: usize,
+    pub manual: usize,
+    pub handoff: usize,
+    pub out_of_scope: usize,
+    /// Share of requests dispatched.
+    pub coverage: f64,
+    /// Correct / dispatched.
+    pub dispatched_accuracy: f64,
+    /// Correct / total (manual, hand-off and out-of-scope count as wrong).
+    pub overall_accuracy: f64,
+    pub categories: Vec<CategoryScore>,
+    /// confusion[gold][predicted] = count; predicted "(manual)" etc. for undecided requests.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Words most frequent (by number of requests) among requests sent to manual triage.
+    pub manual_terms: Vec<(String, usize)>,
+    /// Wrong dispatches, most confident first.
+    pub worst_misroutes: Vec<Misroute>,
+}
+
+const EXCERPT_CHARS: usize = 60;
+
+/// Routes every item and scores the decisions.
+pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport {
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let (mut dispatched, mut manual, mut handoff, mut oos, mut correct) = (0, 0, 0, 0, 0);
+    let mut manual_df: HashMap<String, usize> = HashMap::new();
+    let mut misroutes = Vec::new();
+    for item in corpus {
+        let resp = set.route_request(&item.id, &item.title, &item.text);
+        let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
+        let predicted = match outcome {
+            pb::Outcome::Dispatch => {
+                dispatched += 1;
+                resp.category.first().cloned().unwrap_or_default()
+            }
+            pb::Outcome::Handoff => {
+                handoff += 1;
+                "(handoff)".to_owned()
+            }
+            pb::Outcome::OutOfScope => {
+                oos += 1;
+                "(out of scope)".to_owned()
+            }
+            _ => {
+                manual += 1;
+                let joined = if item.title.is_empty() {
+                    item.text.clone()
+                } else {
+                    format!("{}\n{}", item.title, item.text)
+                };
+                let words: HashSet<String> = set.content_words(&joined).into_iter().collect();
+                for w in words {
+                    *manual_df.entry(w).or_insert(0) += 1;
+                }
+                "(manual)".to_owned()
+            }
+        };
+        if outcome == pb::Outcome::Dispatch {
+            if predicted == item.label {
+                correct += 1;
+            } else {
+                misroutes.push(Misroute {
+                    id: item.id.clone(),
+                    excerpt: excerpt(&item.title, &item.text),
+                    gold: item.label.clone(),
+                    predicted: predicted.clone(),
+                    rule_id: resp.rule_id.clone(),
+                    confidence: resp.confidence,
+                    evidence: resp.evidence.iter().map(|e| e.text.clone()).collect(),
+                });
+            }
+        }
+        *confusion
+            .entry(item.label.clone())
+            .or_default()
+            .entry(predicted)
+            .or_insert(0) += 1;
+    }
+
+    let labels: Vec<String> = confusion.keys().cloned().collect();
+    let categories = labels
+        .iter()
+        .map(|l| {
+            let support: usize = confusion.get(l).map_or(0, |row| row.values().sum());
+            let predicted: usize = confusion
+                .values()
+                .map(|row| row.get(l).copied().unwrap_or(0))
+                .sum();
+            let c = confusion
+                .get(l)
+                .and_then(|row| row.get(l))
+                .copied()
+                .unwrap_or(0);
+            CategoryScore {
+                label: l.clone(),
+                support,
+                predicted,
+                correct: c,
+                precision: ratio(c, predicted),
+                recall: ratio(c, support),
+            }
+        })
+        .collect();
+
+    let mut manual_terms: Vec<(String, usize)> = manual_df.into_iter().collect();
+    manual_terms.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    manual_terms.truncate(40);
+    misroutes.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    misroutes.truncate(worst);
+
+    let total = corpus.len();
+    EvalReport {
+        rules_version: set.version().to_owned(),
+        total,
+        dispatched,
+        manual,
+        handoff,
+        out_of_scope: oos,
+        coverage: ratio(dispatched, total),
+        dispatched_accuracy: ratio(correct, dispatched),
+        overall_accuracy: ratio(correct, total),
+        categories,
+        confusion,
+        manual_terms,
+        worst_misroutes: misroutes,
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        (a as f64 / b as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+fn excerpt(title: &str, text: &str) -> String {
+    let joined = if title.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{title}｜{text}")
+    };
+    let mut s: String = joined.chars().take(EXCERPT_CHARS).collect();
+    if joined.chars().count() > EXCERPT_CHARS {
+        s.push('…');
+    }
+    s.replace('\n', " ")
+}
+
+impl EvalReport {
+    /// The report as text for a terminal.
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "rules version {}; {} requests",
+            self.rules_version, self.total
+        );
+        let _ = writeln!(
+            o,
+            "coverage {:.4} (dispatched {}, manual {}, hand-off {}, out of scope {})",
+            self.coverage, self.dispatched, self.manual, self.handoff, self.out_of_scope
+        );
+        let _ = writeln!(o, "accuracy on dispatched {:.4}", self.dispatched_accuracy);
+        let _ = writeln!(
+            o,
+            "overall accuracy {:.4} (manual counts as wrong)",
+            self.overall_accuracy
+        );
+        let _ = writeln!(
+            o,
+            "\n{:<12} {:>7} {:>9} {:>7} {:>9} {:>7}",
+            "category", "support", "predicted", "correct", "precision", "recall"
+        );
+        for c in &self.categories {
+            let _ = writeln!(
+                o,
+                "{:<12} {:>7} {:>9} {:>7} {:>9.4} {:>7.4}",
+                c.label, c.support, c.predicted, c.correct, c.precision, c.recall
+            );
+        }
+        let mut cols: Vec<&String> = self.confusion.values().flat_map(|r| r.keys()).collect();
+        cols.sort();
+        cols.dedup();
+        let _ = writeln!(o, "\nconfusion (rows gold, columns predicted):");
+        let _ = writeln!(
+            o,
+            "{:<12} {}",
+            "",
+            cols.iter()
+                .map(|c| format!("{c:>8}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for (gold, row) in &self.confusion {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{:>8}", row.get(*c).copied().unwrap_or(0)))
+                .collect();
+            let _ = writeln!(o, "{gold:<12} {}", cells.join(" "));
+        }
+        let _ = writeln!(
+            o,
+            "\nmost frequent words in requests sent to manual triage:"
+        );
+        let words: Vec<String> = self
+            .manual_terms
+            .iter()
+            .map(|(w, n)| format!("{w}({n})"))
+            .collect();
+        let _ = writeln!(o, "{}", words.join(" "));
+        let _ = writeln!(o, "\nworst misroutes:");
+        for m in &self.worst_misroutes {
+            let _ = writeln!(
+                o,
+                "{} gold {} → {} by {} ({:.2}) evidence [{}]: {}",
+                m.id,
+                m.gold,
+                m.predicted,
+                m.rule_id,
+                m.confidence,
+                m.evidence.join(", "),
+                m.excerpt
+            );
+        }
+        o
+    }
+}
