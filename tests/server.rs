@@ -14,10 +14,16 @@ use tonic::transport::Channel;
 struct Server {
     child: Child,
     addr: String,
+    metrics: Option<String>,
 }
 
 impl Server {
     fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// Starts the server with extra flags; reads its stdout up to the `listening on` line.
+    fn start_with(extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
             .args([
                 "serve",
@@ -28,23 +34,32 @@ impl Server {
                 "--rules",
             ])
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+            .args(extra)
             .env("HOTLINE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("reads the address line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("prints its address")
-            .to_owned();
-        Server {
+        let stdout = child.stdout.take().expect("stdout");
+        // Owned by `Server` from here on, so that its Drop reaps the process on any panic below.
+        let mut server = Server {
             child,
-            addr: format!("http://{addr}"),
+            addr: String::new(),
+            metrics: None,
+        };
+        let mut out = BufReader::new(stdout);
+        loop {
+            let mut line = String::new();
+            assert!(
+                out.read_line(&mut line).expect("reads stdout") > 0,
+                "server exited before listening"
+            );
+            if let Some(m) = line.trim().strip_prefix("metrics listening on ") {
+                server.metrics = Some(m.to_owned());
+            } else if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                server.addr = format!("http://{addr}");
+                return server;
+            }
         }
     }
 
@@ -287,4 +302,147 @@ async fn concurrent_calls_then_graceful_shutdown_loses_none() {
     }
     assert!(ok > 0, "no call completed");
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// GET /metrics over a plain TCP connection.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[tokio::test]
+async fn metrics_count_decisions_errors_and_the_rule_set() {
+    let server = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]);
+    let mut c = server.client().await;
+    c.route(req("公司三个月没发工资了，老板跑了"))
+        .await
+        .expect("routes");
+    let _ = c.route(req("")).await.expect_err("refused");
+    let metrics = server.metrics.clone().expect("metrics address printed");
+    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+        .await
+        .unwrap();
+    assert!(
+        body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200"),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"hotline_decisions_total{outcome="OUTCOME_DISPATCH",department="hrss"} 1"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"hotline_errors_total{method="Route",code="InvalidArgument"} 1"#),
+        "{body}"
+    );
+    assert!(
+        body.contains("hotline_route_duration_seconds_count 1"),
+        "{body}"
+    );
+    assert!(body.contains("hotline_rules_info{version="), "{body}");
+    assert!(body.contains("hotline_rules_last_load_ok 1"), "{body}");
+    // Metrics never carry request text.
+    assert!(!body.contains("工资"));
+}
+
+#[tokio::test]
+async fn over_the_concurrency_limit_calls_fail_fast() {
+    let server = Server::start_with(&["--max-concurrency", "1"]);
+    let c = server.client().await;
+    let long = "小区门口的垃圾站好几天没人清理，臭气熏天。".repeat(100);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let mut c = c.clone();
+        let batch = pb::RouteBatchRequest {
+            requests: (0..200).map(|_| req(&long)).collect(),
+        };
+        tasks.push(tokio::spawn(async move {
+            c.route_batch(batch).await.map(|_| ())
+        }));
+    }
+    let (mut ok, mut exhausted) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(s) => {
+                assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
+                assert!(s.message().contains("retry"), "{}", s.message());
+                exhausted += 1;
+            }
+        }
+    }
+    assert!(ok >= 1 && exhausted >= 1, "ok {ok}, exhausted {exhausted}");
+}
+
+#[tokio::test]
+async fn a_passed_deadline_stops_the_work() {
+    let server = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]);
+    let mut c = server.client().await;
+    let long = "小区门口的垃圾站好几天没人清理，臭气熏天。".repeat(50); // ~3 MB in all: under the 4 MiB request limit
+    let mut request = tonic::Request::new(pb::RouteBatchRequest {
+        requests: (0..1000).map(|_| req(&long)).collect(),
+    });
+    request.set_timeout(Duration::from_millis(20));
+    let s = c
+        .route_batch(request)
+        .await
+        .expect_err("deadline passes first");
+    assert!(
+        matches!(s.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{s:?}"
+    );
+    // The server abandoned the batch instead of routing all 1,000 items for nobody.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics = server.metrics.clone().expect("metrics address printed");
+    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+        .await
+        .unwrap();
+    let routed: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("hotline_route_duration_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        routed < 1000,
+        "the server routed all {routed} items after the deadline"
+    );
+    // And it is still serving.
+    assert!(c.route(req("离职后公积金怎么提取")).await.is_ok());
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_the_services() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    let server = Server::start();
+    let channel = Channel::from_shared(server.addr.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut refl = ServerReflectionClient::new(channel);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = refl
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let msg = stream.message().await.expect("reply").expect("one reply");
+    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+        panic!("not a list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"hotline.routing.v1.RoutingService".to_owned()),
+        "{names:?}"
+    );
 }

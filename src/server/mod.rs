@@ -31,9 +31,12 @@ use crate::proto::v1::routing_service_server::RoutingServiceServer;
 pub use service::RoutingSvc;
 pub use state::RuleState;
 
-/// Largest gRPC message accepted or sent. Larger requests are refused by the transport from the
-/// message's length prefix (status OUT_OF_RANGE), before the body is read.
+/// Largest gRPC request accepted. Larger requests are refused by the transport from the message's
+/// length prefix (status OUT_OF_RANGE), before the body is read.
 pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
+/// Largest response sent. Decisions quote their articles verbatim, so a full batch of 1,000
+/// decisions can be several times larger than its request.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -96,7 +99,10 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
         if let Some(addr) = args.metrics_listen {
             match TcpListener::bind(addr).await {
                 Ok(l) => {
-                    tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics listening");
+                    let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    // Printed before the gRPC line, for scripts and tests using port 0.
+                    println!("metrics listening on {addr}");
+                    tracing::info!(addr = %addr, "metrics listening");
                     tokio::spawn(metrics::serve(l, metrics.clone()));
                 }
                 Err(e) => {
@@ -155,7 +161,7 @@ pub async fn serve(
     let svc = RoutingSvc::new(state, metrics, max_concurrency);
     let routing = RoutingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
     let drain = async move {
         shutdown.await;
