@@ -18,6 +18,7 @@ use crate::ruleset::{self, ExampleKind, LoadError, RuleSet, Severity};
 #[command(
     name = "hotline-router",
     version,
+    args_override_self = true,
     about = "Routes 12345 hotline requests to the responsible department, citing the articles that ground each decision."
 )]
 pub struct Cli {

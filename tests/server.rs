@@ -446,3 +446,130 @@ async fn reflection_v1alpha_lists_the_services() {
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn health_turns_not_serving_while_draining() {
+    let mut server = Server::start_with(&["--shutdown-grace-ms", "3000"]);
+    let channel = Channel::from_shared(server.addr.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let check = |service: &str| tonic_health::pb::HealthCheckRequest {
+        service: service.into(),
+    };
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+    assert_eq!(
+        health.check(check("")).await.unwrap().into_inner().status,
+        serving
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
+    // During the grace period the open connection still answers, with NOT_SERVING.
+    let mut seen = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let overall = health.check(check("")).await.unwrap().into_inner().status;
+        let routing = health
+            .check(check("hotline.routing.v1.RoutingService"))
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if overall == not_serving && routing == not_serving {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "health never turned NOT_SERVING");
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_by_the_transport() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    let batch = pb::RouteBatchRequest {
+        requests: (0..10).map(|_| req(&"字".repeat(200_000))).collect(),
+    };
+    let s = c.route_batch(batch).await.expect_err("6 MB refused");
+    assert_eq!(s.code(), Code::OutOfRange, "{s:?}");
+    assert!(s.message().contains("4194304"), "{}", s.message());
+}
+
+#[test]
+fn logs_carry_the_call_but_never_the_text() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--shutdown-grace-ms",
+            "0",
+            "--log-format",
+            "json",
+            "--rules",
+        ])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .env("HOTLINE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = RoutingServiceClient::connect(addr).await.unwrap();
+        let text = "我叫张三，电话13812345678，身份证号110101199003071234，公司三个月没发工资了";
+        let mut r = req(text);
+        r.request_id = "WO-2026-0001".into();
+        c.route(r).await.unwrap();
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let routed: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "routed")
+        .collect();
+    assert_eq!(routed.len(), 1, "{logs}");
+    let f = &routed[0]["fields"];
+    assert_eq!(f["request_id"], "WO-2026-0001");
+    assert_eq!(f["outcome"], "OUTCOME_DISPATCH");
+    assert_eq!(f["department"], "hrss");
+    assert_eq!(f["rule_id"], "wage-arrears");
+    assert!(f["latency_us"].is_u64());
+    for secret in ["13812345678", "110101199003071234", "张三", "工资"] {
+        assert!(!logs.contains(secret), "logs contain {secret}: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn client_subcommand_prints_the_decision() {
+    let server = Server::start();
+    let addr = server.addr.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+            .args(["client", "--addr", &addr, "离职以后住房公积金怎么提取"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("住房公积金管理中心 (housing-fund)"), "{text}");
+    assert!(text.contains("《住房公积金管理条例》"), "{text}");
+}
