@@ -4,14 +4,17 @@
 //!
 //! 1. An emergency line that fires at or above the threshold wins outright: a fire, a crime in
 //!    progress or an injury is handed off to 119 / 110 / 120 / 122, whatever else the text says.
-//! 2. Otherwise the best candidate must reach the threshold, or the request goes to manual triage.
-//! 3. If the best candidate of a *different* department (or an out-of-scope matter against a
-//!    dispatch) scores within `margin` of the winner, and the author did not give the winner a
-//!    higher priority, the router does not guess: manual triage with both listed. Two rules of the
-//!    same department never make a request ambiguous; they agree on where it goes.
+//! 2. Priority is a tier, as in most rule engines: among the rules that reach the threshold, only
+//!    those of the highest priority compete. A rule author uses it to say "when this fires, it
+//!    decides" (priority 1), or "only when nothing specific fires" (the department fallbacks,
+//!    priority −1). If nothing reaches the threshold, the request goes to manual triage.
+//! 3. Within that tier, if the best candidate of a *different* destination (another department,
+//!    or an out-of-scope matter against a dispatch) scores within `margin` of the winner, the
+//!    router does not guess: manual triage with both listed. Two rules of the same department
+//!    never make a request ambiguous; they agree on where it goes.
 //!
 //! Confidence = `s / (s + threshold) × (1 − r / s)`, with `s` the winning score and `r` the best
-//! score of another destination: it grows with the evidence and with the lead over the rival.
+//! score of another destination in the same tier: it grows with the evidence and with the lead.
 
 use crate::ruleset::{RuleSet, Target};
 use crate::score::Candidate;
@@ -62,7 +65,28 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             confidence: s / (s + threshold),
         };
     }
-    let Some(best_i) = candidates.iter().position(|c| !is_emergency(c)) else {
+    let priority = |c: &Candidate| set.rules[c.rule].priority;
+    let eligible = |c: &Candidate| !is_emergency(c) && c.score >= threshold;
+    let Some(tier) = candidates
+        .iter()
+        .filter(|c| eligible(c))
+        .map(priority)
+        .max()
+    else {
+        // Nothing reaches the threshold: report the closest candidate, if any.
+        let closest = candidates.iter().position(|c| !is_emergency(c));
+        return Decided {
+            verdict: Verdict::NoMatch,
+            winner: closest,
+            rival: None,
+            confidence: 0.0,
+        };
+    };
+    // Candidates are sorted by score, so the first eligible one of the tier is its best.
+    let Some(best_i) = candidates
+        .iter()
+        .position(|c| eligible(c) && priority(c) == tier)
+    else {
         return Decided {
             verdict: Verdict::NoMatch,
             winner: None,
@@ -71,34 +95,24 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         };
     };
     let best = &candidates[best_i];
-    if best.score < threshold {
-        return Decided {
-            verdict: Verdict::NoMatch,
-            winner: Some(best_i),
-            rival: None,
-            confidence: 0.0,
-        };
-    }
     let dest = destination(set, best);
     let rival_i = candidates
         .iter()
         .enumerate()
-        .skip(best_i + 1)
-        .find(|(_, c)| !is_emergency(c) && destination(set, c) != dest)
+        .find(|(i, c)| {
+            *i != best_i && !is_emergency(c) && priority(c) == tier && destination(set, c) != dest
+        })
         .map(|(i, _)| i);
     let rival_score = rival_i.map_or(0.0, |i| candidates[i].score);
-    if let Some(r) = rival_i {
-        let rival = &candidates[r];
-        let close = rival.score >= best.score * (1.0 - set.settings.margin);
-        let outranked = set.rules[best.rule].priority > set.rules[rival.rule].priority;
-        if close && !outranked {
-            return Decided {
-                verdict: Verdict::Ambiguous,
-                winner: Some(best_i),
-                rival: Some(r),
-                confidence: 0.0,
-            };
-        }
+    if let Some(r) = rival_i
+        && candidates[r].score >= best.score * (1.0 - set.settings.margin)
+    {
+        return Decided {
+            verdict: Verdict::Ambiguous,
+            winner: Some(best_i),
+            rival: Some(r),
+            confidence: 0.0,
+        };
     }
     let s = best.score;
     let confidence = (s / (s + threshold)) * (1.0 - rival_score / s).max(0.0);

@@ -103,6 +103,8 @@ pub struct EvalReport {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     /// Words most frequent (by number of requests) among requests sent to manual triage.
     pub manual_terms: Vec<(String, usize)>,
+    /// The same, per gold category: what the requests of each category that no rule took say.
+    pub manual_terms_by_label: BTreeMap<String, Vec<(String, usize)>>,
     /// Wrong dispatches, most confident first.
     pub worst_misroutes: Vec<Misroute>,
 }
@@ -114,6 +116,7 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let (mut dispatched, mut manual, mut handoff, mut oos, mut correct) = (0, 0, 0, 0, 0);
     let mut manual_df: HashMap<String, usize> = HashMap::new();
+    let mut manual_df_by_label: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut misroutes = Vec::new();
     for item in corpus {
         let resp = set.route_request(&item.id, &item.title, &item.text);
@@ -139,7 +142,9 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
                     format!("{}\n{}", item.title, item.text)
                 };
                 let words: HashSet<String> = set.content_words(&joined).into_iter().collect();
+                let by_label = manual_df_by_label.entry(item.label.clone()).or_default();
                 for w in words {
+                    *by_label.entry(w.clone()).or_insert(0) += 1;
                     *manual_df.entry(w).or_insert(0) += 1;
                 }
                 "(manual)".to_owned()
@@ -192,9 +197,11 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
         })
         .collect();
 
-    let mut manual_terms: Vec<(String, usize)> = manual_df.into_iter().collect();
-    manual_terms.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    manual_terms.truncate(40);
+    let manual_terms = top_terms(manual_df, 40);
+    let manual_terms_by_label = manual_df_by_label
+        .into_iter()
+        .map(|(label, df)| (label, top_terms(df, 25)))
+        .collect();
     misroutes.sort_by(|a, b| {
         b.confidence
             .total_cmp(&a.confidence)
@@ -216,8 +223,16 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
         categories,
         confusion,
         manual_terms,
+        manual_terms_by_label,
         worst_misroutes: misroutes,
     }
+}
+
+fn top_terms(df: HashMap<String, usize>, n: usize) -> Vec<(String, usize)> {
+    let mut v: Vec<(String, usize)> = df.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -304,6 +319,10 @@ impl EvalReport {
             .map(|(w, n)| format!("{w}({n})"))
             .collect();
         let _ = writeln!(o, "{}", words.join(" "));
+        for (label, terms) in &self.manual_terms_by_label {
+            let words: Vec<String> = terms.iter().map(|(w, n)| format!("{w}({n})")).collect();
+            let _ = writeln!(o, "  {label}: {}", words.join(" "));
+        }
         let _ = writeln!(o, "\nworst misroutes:");
         for m in &self.worst_misroutes {
             let _ = writeln!(

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! weight × ( number of all-groups
-//!          + min(0.5 × distinct any-terms matched, 2.0)
+//!          + min(0.5 × distinct any-terms matched, 3.0)
 //!          + min(1.0 × distinct patterns matched, 2.0) )
 //! ```
 //!
@@ -21,9 +21,11 @@ use crate::matcher::Hit;
 use crate::ruleset::{RuleSet, Slot};
 
 const ANY_POINTS: f64 = 0.5;
-const ANY_CAP: f64 = 2.0;
+const ANY_CAP: f64 = 3.0;
 const PATTERN_POINTS: f64 = 1.0;
 const PATTERN_CAP: f64 = 2.0;
+/// Most evidence items kept per candidate.
+const MAX_EVIDENCE: usize = 32;
 
 /// A rule that fired, with the hits that made it fire.
 #[derive(Debug, Clone)]
@@ -87,7 +89,13 @@ pub(crate) fn score(
                     }
                 }
             }
-            if slot != Slot::None && !evidence.iter().any(|e| e.0 == hit as usize) {
+            // Evidence shows where each term first appears, not every repetition: a long text that
+            // repeats itself must not yield an unbounded explanation.
+            let first_of_term = !evidence.iter().any(|&(e, es)| {
+                e == hit as usize
+                    || (es == slot && hits[e].id == h.id && hits[e].is_pattern == h.is_pattern)
+            });
+            if slot != Slot::None && first_of_term && evidence.len() < MAX_EVIDENCE {
                 evidence.push((hit as usize, slot));
             }
         }

@@ -243,3 +243,81 @@ fn bundled_rules_are_grounded_and_exemplified() {
         }
     }
 }
+
+/// A rules directory with the bundled catalogue and settings plus `extra` as one more rule file.
+fn rules_with(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    for f in [
+        "departments.yaml",
+        "regulations.yaml",
+        "categories.yaml",
+        "settings.yaml",
+    ] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join("extra.yaml"), extra).unwrap();
+    dir
+}
+
+#[test]
+fn priority_is_a_tier_and_the_margin_applies_within_it() {
+    let rules = r#"
+rules:
+  - id: specific
+    topic: 具体
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    match: {all: [[物业费]]}
+    examples: [物业费谁交, 物业费怎么算]
+  - id: fallback
+    topic: 兜底
+    category: 劳动和社会保障/其他/其他
+    department: hrss
+    regulations: [劳动法/第九条]
+    priority: -1
+    weight: 5
+    match: {any: [工资, 物业费, 单位]}
+    examples: [单位工资的事, 工资和单位]
+  - id: rival-a
+    topic: 甲
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    match: {all: [[甲乙]]}
+    examples: [甲乙的事情, 又是甲乙]
+  - id: rival-b
+    topic: 乙
+    category: 劳动和社会保障/其他/其他
+    department: hrss
+    regulations: [劳动法/第九条]
+    match: {all: [[丙丁]]}
+    examples: [丙丁的事情]
+"#;
+    let dir = rules_with(rules);
+    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    // The fallback scores 5 × 1.0 on 物业费 + 单位 + 工资, the specific rule 1.0: the tier decides.
+    let r = set.route("单位工资里扣了物业费");
+    assert_eq!(r.rule_id, "specific", "{}", r.reason);
+    assert!(r.alternatives.iter().any(|a| a.rule_id == "fallback"));
+    // Two specific rules of different departments with equal scores: manual, both listed.
+    let r = set.route("甲乙丙丁");
+    assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
+    assert_eq!(r.alternatives.len(), 2);
+}
+
+#[test]
+fn repeated_terms_yield_bounded_evidence() {
+    let r = bundled().route(&"物业费没过户谁交？".repeat(2_000));
+    assert_eq!(
+        r.department.as_ref().map(|d| d.id.as_str()),
+        Some("housing")
+    );
+    let mut terms: Vec<&str> = r.evidence.iter().map(|e| e.term.as_str()).collect();
+    let n = terms.len();
+    terms.sort_unstable();
+    terms.dedup();
+    assert_eq!(terms.len(), n, "each term once");
+    assert!(n <= 32);
+}
