@@ -11,8 +11,8 @@ use crate::decide::{Decided, Verdict};
 use crate::matcher::Hit;
 use crate::normalize::Normalized;
 use crate::proto::v1 as pb;
-use crate::ruleset::{Department, DepartmentKind, Rule, RuleSet, Slot, Target};
-use crate::score::Candidate;
+use crate::ruleset::{Department, DepartmentKind, RuleSet, Slot, Target};
+use crate::score::{Candidate, Scored};
 
 /// Most alternatives listed in a response.
 pub const MAX_ALTERNATIVES: usize = 5;
@@ -22,74 +22,135 @@ pub(crate) struct Context<'a> {
     pub original: &'a str,
     pub normalized: &'a Normalized,
     pub hits: &'a [Hit],
-    pub candidates: &'a [Candidate],
+    pub scored: &'a Scored,
+}
+
+/// The parts of a response that depend only on the deciding rule, built once at load time so
+/// that a request only copies them (no lookups, no formatting of the reason sentence).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prepared {
+    /// Outcome, rule id, topic, category, source, regulations, department(s), hand-off or
+    /// out-of-scope details, reason and rule-set version, as when this rule decides.
+    decided: pb::RouteResponse,
+    /// The same rule as an alternative (without score and evidence).
+    alternative: pb::Alternative,
+}
+
+/// Prepares every rule of `set` (called once by the compiler).
+pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
+    set.rules
+        .iter()
+        .map(|rule| {
+            let outcome = match rule.target {
+                Target::Dispatch { .. } => pb::Outcome::Dispatch,
+                Target::Handoff { .. } => pb::Outcome::Handoff,
+                Target::OutOfScope { .. } => pb::Outcome::OutOfScope,
+            } as i32;
+            let mut decided = pb::RouteResponse {
+                outcome,
+                rules_version: set.version.clone(),
+                rule_id: rule.id.clone(),
+                topic: rule.topic.clone(),
+                category: rule.category.clone(),
+                rule_source: Some(pb::SourceLocation {
+                    file: rule.location.file.clone(),
+                    line: rule.location.line,
+                    column: rule.location.column,
+                }),
+                regulations: rule
+                    .regulations
+                    .iter()
+                    .map(|&i| regulation(set, i))
+                    .collect(),
+                ..Default::default()
+            };
+            match &rule.target {
+                Target::Dispatch {
+                    department,
+                    co_handling,
+                } => {
+                    let dept = &set.departments[*department];
+                    decided.department = Some(department_pb(dept));
+                    decided.co_handling = co_handling
+                        .iter()
+                        .map(|&d| department_pb(&set.departments[d]))
+                        .collect();
+                    let grounds: Vec<String> = rule
+                        .regulations
+                        .iter()
+                        .map(|&i| {
+                            format!(
+                                "《{}》{}",
+                                set.regulations[i].title, set.regulations[i].article
+                            )
+                        })
+                        .collect();
+                    decided.reason = format!(
+                        "属于「{}」，依据{}，由{}办理。",
+                        rule.topic,
+                        grounds.join("、"),
+                        dept.name
+                    );
+                }
+                Target::Handoff { line, name } => {
+                    decided.handoff = Some(pb::Handoff {
+                        line: line.clone(),
+                        name: name.clone(),
+                    });
+                    decided.reason = format!("疑似紧急事项（{name}），请立即转接 {line}。");
+                }
+                Target::OutOfScope { name, guidance } => {
+                    decided.out_of_scope = Some(pb::OutOfScope {
+                        matter: rule.id.clone(),
+                        name: name.clone(),
+                        guidance: guidance.clone(),
+                    });
+                    decided.reason = format!("不属于热线受理范围（{name}）：{guidance}");
+                }
+            }
+            let alternative = pb::Alternative {
+                rule_id: rule.id.clone(),
+                outcome,
+                department: decided.department.clone(),
+                topic: rule.topic.clone(),
+                category: rule.category.clone(),
+                score: 0.0,
+                evidence: Vec::new(),
+            };
+            Prepared {
+                decided,
+                alternative,
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse {
     let set = cx.set;
-    let mut resp = pb::RouteResponse {
-        rules_version: set.version.clone(),
-        ..Default::default()
-    };
     let char_starts = OriginalIndex::default();
-
-    let winner = decided.winner.map(|i| &cx.candidates[i]);
+    let winner = decided.winner.map(|i| &cx.scored.candidates[i]);
     let acted = matches!(
         decided.verdict,
         Verdict::Dispatch | Verdict::Handoff | Verdict::OutOfScope
     );
-    resp.outcome = match decided.verdict {
-        Verdict::Dispatch => pb::Outcome::Dispatch,
-        Verdict::Handoff => pb::Outcome::Handoff,
-        Verdict::OutOfScope => pb::Outcome::OutOfScope,
-        Verdict::NoMatch | Verdict::Ambiguous => pb::Outcome::Manual,
-    } as i32;
 
-    if let (true, Some(w)) = (acted, winner) {
-        let rule = &set.rules[w.rule];
-        resp.rule_id = rule.id.clone();
-        resp.topic = rule.topic.clone();
-        resp.category = rule.category.clone();
-        resp.rule_source = Some(pb::SourceLocation {
-            file: rule.location.file.clone(),
-            line: rule.location.line,
-            column: rule.location.column,
-        });
-        resp.regulations = rule
-            .regulations
-            .iter()
-            .map(|&i| regulation(set, i))
-            .collect();
-        resp.score = round(w.score);
-        resp.evidence = evidence(cx, &char_starts, w);
-        match &rule.target {
-            Target::Dispatch {
-                department,
-                co_handling,
-            } => {
-                resp.department = Some(department_pb(&set.departments[*department]));
-                resp.co_handling = co_handling
-                    .iter()
-                    .map(|&d| department_pb(&set.departments[d]))
-                    .collect();
-            }
-            Target::Handoff { line, name } => {
-                resp.handoff = Some(pb::Handoff {
-                    line: line.clone(),
-                    name: name.clone(),
-                });
-            }
-            Target::OutOfScope { name, guidance } => {
-                resp.out_of_scope = Some(pb::OutOfScope {
-                    matter: rule.id.clone(),
-                    name: name.clone(),
-                    guidance: guidance.clone(),
-                });
-            }
+    let mut resp = match (acted, winner, winner.and_then(|w| set.prepared.get(w.rule))) {
+        (true, Some(w), Some(prepared)) => {
+            let mut resp = prepared.decided.clone();
+            resp.score = round(w.score);
+            resp.evidence = evidence(cx, &char_starts, w);
+            resp
         }
-    }
+        _ => pb::RouteResponse {
+            outcome: pb::Outcome::Manual as i32,
+            rules_version: set.version.clone(),
+            reason: manual_reason(cx, decided, winner),
+            ..Default::default()
+        },
+    };
     resp.confidence = round(decided.confidence);
     resp.alternatives = cx
+        .scored
         .candidates
         .iter()
         .enumerate()
@@ -97,61 +158,24 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
         .take(MAX_ALTERNATIVES)
         .map(|(_, c)| alternative(cx, &char_starts, c))
         .collect();
-    resp.reason = reason(cx, decided, winner);
     resp
 }
 
-fn reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>) -> String {
+/// Why the router did not decide (the reasons of decisions are prepared per rule).
+fn manual_reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>) -> String {
     let set = cx.set;
-    let topic = |c: &Candidate| set.rules[c.rule].topic.clone();
+    let topic = |c: &Candidate| set.rules[c.rule].topic.as_str();
     match (decided.verdict, winner) {
-        (Verdict::Dispatch, Some(w)) => {
-            let rule = &set.rules[w.rule];
-            let dept = rule
-                .department()
-                .map_or("", |d| set.departments[d].name.as_str());
-            let grounds: Vec<String> = rule
-                .regulations
-                .iter()
-                .map(|&i| {
-                    format!(
-                        "《{}》{}",
-                        set.regulations[i].title, set.regulations[i].article
-                    )
-                })
-                .collect();
-            format!(
-                "属于「{}」，依据{}，由{}办理。",
-                rule.topic,
-                grounds.join("、"),
-                dept
-            )
-        }
-        (Verdict::Handoff, Some(w)) => match &set.rules[w.rule].target {
-            Target::Handoff { line, name } => {
-                format!("疑似紧急事项（{name}），请立即转接 {line}。")
-            }
-            _ => String::new(),
+        (Verdict::Ambiguous, Some(w)) => match decided.rival.map(|r| &cx.scored.candidates[r]) {
+            Some(r) => format!(
+                "「{}」（{:.2}）与「{}」（{:.2}）得分接近、承办部门不同，请人工分派。",
+                topic(w),
+                w.score,
+                topic(r),
+                r.score
+            ),
+            None => "候选规则得分接近，请人工分派。".to_owned(),
         },
-        (Verdict::OutOfScope, Some(w)) => match &set.rules[w.rule].target {
-            Target::OutOfScope { name, guidance } => {
-                format!("不属于热线受理范围（{name}）：{guidance}")
-            }
-            _ => String::new(),
-        },
-        (Verdict::Ambiguous, Some(w)) => {
-            let rival = decided.rival.map(|r| &cx.candidates[r]);
-            match rival {
-                Some(r) => format!(
-                    "「{}」（{:.2}）与「{}」（{:.2}）得分接近、承办部门不同，请人工分派。",
-                    topic(w),
-                    w.score,
-                    topic(r),
-                    r.score
-                ),
-                None => "候选规则得分接近，请人工分派。".to_owned(),
-            }
-        }
         (Verdict::NoMatch, Some(w)) => format!(
             "最接近的规则「{}」得分 {:.2}，未达到阈值 {:.2}，请人工分派。",
             topic(w),
@@ -163,27 +187,20 @@ fn reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>) -> St
 }
 
 fn alternative(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> pb::Alternative {
-    let rule: &Rule = &cx.set.rules[c.rule];
-    let outcome = match rule.target {
-        Target::Dispatch { .. } => pb::Outcome::Dispatch,
-        Target::Handoff { .. } => pb::Outcome::Handoff,
-        Target::OutOfScope { .. } => pb::Outcome::OutOfScope,
-    } as i32;
-    pb::Alternative {
-        rule_id: rule.id.clone(),
-        outcome,
-        department: rule
-            .department()
-            .map(|d| department_pb(&cx.set.departments[d])),
-        topic: rule.topic.clone(),
-        category: rule.category.clone(),
-        score: round(c.score),
-        evidence: evidence(cx, idx, c),
-    }
+    let mut a = cx
+        .set
+        .prepared
+        .get(c.rule)
+        .map(|p| p.alternative.clone())
+        .unwrap_or_default();
+    a.score = round(c.score);
+    a.evidence = evidence(cx, idx, c);
+    a
 }
 
 fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evidence> {
-    c.evidence
+    cx.scored
+        .evidence_of(c)
         .iter()
         .map(|&(hit, slot)| {
             let h = &cx.hits[hit];
@@ -201,12 +218,12 @@ fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evi
                 start,
                 end,
                 condition: match slot {
-                    Slot::Group(_) => "all",
-                    Slot::Any => "any",
-                    Slot::Pattern => "pattern",
-                    Slot::None => "none",
-                }
-                .to_owned(),
+                    Slot::Group(_) => pb::Condition::All,
+                    Slot::Any => pb::Condition::Any,
+                    Slot::Pattern => pb::Condition::Pattern,
+                    // `none` terms veto a rule; they are never evidence for it.
+                    Slot::None => pb::Condition::Unspecified,
+                } as i32,
             }
         })
         .collect()
@@ -316,7 +333,15 @@ pub fn render_text(resp: &pb::RouteResponse) -> String {
         let ev: Vec<String> = resp
             .evidence
             .iter()
-            .map(|e| format!("「{}」@{}..{} ({})", e.text, e.start, e.end, e.condition))
+            .map(|e| {
+                let condition = match pb::Condition::try_from(e.condition) {
+                    Ok(pb::Condition::All) => "all",
+                    Ok(pb::Condition::Any) => "any",
+                    Ok(pb::Condition::Pattern) => "pattern",
+                    _ => "?",
+                };
+                format!("「{}」@{}..{} ({condition})", e.text, e.start, e.end)
+            })
             .collect();
         let _ = writeln!(out, "依据词 evidence: {}", ev.join(", "));
     }

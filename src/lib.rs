@@ -42,4 +42,6 @@ mod segment;
 pub mod server;
 
 pub use explain::render_text;
+#[doc(hidden)]
+pub use pipeline::stage_timings;
 pub use ruleset::{LoadError, RuleSet, load_dir};

@@ -13,6 +13,8 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
 
+use crate::segment::{Segmenter, Words};
+
 /// Where a condition was satisfied: a term occurrence or a pattern match, as a byte range of the
 /// normalized text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,13 +66,12 @@ impl Matcher {
             .map_or("", |r| r.as_str())
     }
 
-    /// Appends to `hits` every term occurrence on word boundaries and every pattern match, sorted
+    /// Fills `hits` with every term occurrence that `words` accepts and every pattern match, sorted
     /// by position.
-    pub fn find(&self, text: &str, boundary: &[bool], hits: &mut Vec<Hit>) {
+    pub fn find(&self, text: &str, segmenter: &Segmenter, words: &Words, hits: &mut Vec<Hit>) {
         hits.clear();
-        let on_boundary = |i: usize| boundary.get(i).copied().unwrap_or(false);
         for m in self.automaton.find_overlapping_iter(text) {
-            if on_boundary(m.start()) && on_boundary(m.end()) {
+            if segmenter.accepts(text, words, m.start(), m.end()) {
                 hits.push(Hit {
                     start: to_u32(m.start()),
                     end: to_u32(m.end()),
@@ -103,18 +104,17 @@ fn to_u32(x: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::Segmenter;
 
     #[test]
     fn terms_only_on_word_boundaries() {
         let terms: Vec<Box<str>> = vec!["停电".into(), "电梯".into()];
         let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
         let m = Matcher::new(terms, vec![]).unwrap();
-        let mut b = Vec::new();
+        let mut words = Words::default();
         let mut hits = Vec::new();
         let text = "物业暂停电梯运行";
-        seg.mark_boundaries(text, &mut b);
-        m.find(text, &b, &mut hits);
+        seg.segment(text, &mut words);
+        m.find(text, &seg, &words, &mut hits);
         let found: Vec<&str> = hits.iter().map(|h| m.term(h.id)).collect();
         assert_eq!(found, vec!["电梯"]);
     }
@@ -123,9 +123,11 @@ mod tests {
     fn patterns_report_their_first_match() {
         let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()]).unwrap();
         let text = "多收了200元";
-        let b = vec![true; text.len() + 1];
+        let mut words = Words::default();
+        let seg = Segmenter::with_vocabulary([]);
+        seg.segment(text, &mut words);
         let mut hits = Vec::new();
-        m.find(text, &b, &mut hits);
+        m.find(text, &seg, &words, &mut hits);
         assert_eq!(hits.len(), 1);
         assert!(hits[0].is_pattern);
         assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], "200元");

@@ -102,7 +102,16 @@ pub fn normalize(original: &str) -> Normalized {
         if is_control_or_format(c) {
             continue;
         }
-        if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        // CJK unified ideographs are NFKC-stable: skip the normalization tables for the bulk of
+        // the text.
+        if is_cjk_ideograph(c) {
+            push(
+                traditional_to_simplified(c),
+                i,
+                &mut text,
+                &mut last_was_space,
+            );
+        } else if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
             push(fold(c), i, &mut text, &mut last_was_space);
         } else {
             for d in std::iter::once(c).nfkc() {
@@ -154,7 +163,40 @@ fn fold(c: char) -> char {
     }
 }
 
+const CJK_START: u32 = 0x4e00;
+const CJK_END: u32 = 0x9fff;
+
+fn is_cjk_ideograph(c: char) -> bool {
+    (CJK_START..=CJK_END).contains(&(c as u32))
+}
+
+/// One bit per CJK unified ideograph: set when T2S has a mapping for it. Most characters of a
+/// request are already simplified, and this answers "nothing to do" in one load instead of a
+/// binary search per character.
+fn t2s_bitmap() -> &'static [u64] {
+    static BITMAP: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    BITMAP.get_or_init(|| {
+        let mut bits = vec![0u64; ((CJK_END - CJK_START) as usize).div_ceil(64) + 1];
+        for &(t, _) in T2S {
+            if is_cjk_ideograph(t) {
+                let i = (t as u32 - CJK_START) as usize;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    })
+}
+
 fn traditional_to_simplified(c: char) -> char {
+    if is_cjk_ideograph(c) {
+        let i = (c as u32 - CJK_START) as usize;
+        if t2s_bitmap()
+            .get(i / 64)
+            .is_none_or(|w| w & (1 << (i % 64)) == 0)
+        {
+            return c;
+        }
+    }
     match T2S.binary_search_by_key(&c, |&(t, _)| t) {
         Ok(i) => T2S[i].1,
         Err(_) => c,

@@ -4,7 +4,7 @@
 //! Routing is a pure function of (text, rule set): no clock, no randomness, no global state that a
 //! request can change, so the same text against the same rule-set version yields the same
 //! response, byte for byte. The only state kept between calls is per-thread scratch space (the
-//! boundary map and hit lists), reused so that the hot path does not allocate them anew.
+//! word spans and hit lists), reused so that the hot path does not allocate them anew.
 
 use std::cell::RefCell;
 
@@ -13,14 +13,15 @@ use crate::explain::{Context, explain};
 use crate::matcher::Hit;
 use crate::normalize::normalize;
 use crate::proto::v1 as pb;
-use crate::ruleset::{RuleSet, Slot};
-use crate::score::score;
+use crate::ruleset::RuleSet;
+use crate::score::{Scored, score};
+use crate::segment::Words;
 
 #[derive(Default)]
 struct Scratch {
-    boundary: Vec<bool>,
+    words: Words,
     hits: Vec<Hit>,
-    touched: Vec<(u32, Slot, u32)>,
+    scored: Scored,
 }
 
 thread_local! {
@@ -42,18 +43,17 @@ impl RuleSet {
                 Ok(s) => s,
                 Err(_) => &mut fresh,
             };
-            self.segmenter
-                .mark_boundaries(normalized.text(), &mut s.boundary);
+            self.segmenter.segment(normalized.text(), &mut s.words);
             self.matcher
-                .find(normalized.text(), &s.boundary, &mut s.hits);
-            let candidates = score(self, &s.hits, &mut s.touched);
-            let decided = decide(self, &candidates);
+                .find(normalized.text(), &self.segmenter, &s.words, &mut s.hits);
+            score(self, &s.hits, &mut s.scored);
+            let decided = decide(self, &s.scored.candidates);
             let cx = Context {
                 set: self,
                 original: text,
                 normalized: &normalized,
                 hits: &s.hits,
-                candidates: &candidates,
+                scored: &s.scored,
             };
             explain(&cx, &decided)
         })
@@ -85,11 +85,11 @@ pub struct Analysis {
 impl RuleSet {
     pub fn analyse(&self, text: &str) -> Analysis {
         let normalized = normalize(text);
-        let mut boundary = Vec::new();
+        let mut words = Words::default();
         let mut hits = Vec::new();
-        self.segmenter
-            .mark_boundaries(normalized.text(), &mut boundary);
-        self.matcher.find(normalized.text(), &boundary, &mut hits);
+        self.segmenter.segment(normalized.text(), &mut words);
+        self.matcher
+            .find(normalized.text(), &self.segmenter, &words, &mut hits);
         Analysis {
             normalized: normalized.text().to_owned(),
             words: self
@@ -232,4 +232,53 @@ impl RuleSet {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// Average time of each stage of `route` on `text` over `iterations` runs, in nanoseconds:
+/// normalize, segment, match, score, decide, explain. For benchmarks and profiling only.
+#[doc(hidden)]
+pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static str, f64); 6] {
+    use std::hint::black_box;
+    use std::time::Instant;
+    let n = iterations.max(1);
+    let mut t = [0u128; 6];
+    let mut s = Scratch::default();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let normalized = black_box(normalize(black_box(text)));
+        let t1 = Instant::now();
+        set.segmenter.segment(normalized.text(), &mut s.words);
+        let t2 = Instant::now();
+        set.matcher
+            .find(normalized.text(), &set.segmenter, &s.words, &mut s.hits);
+        let t3 = Instant::now();
+        score(set, &s.hits, &mut s.scored);
+        let t4 = Instant::now();
+        let decided = black_box(decide(set, &s.scored.candidates));
+        let t5 = Instant::now();
+        let cx = Context {
+            set,
+            original: text,
+            normalized: &normalized,
+            hits: &s.hits,
+            scored: &s.scored,
+        };
+        black_box(explain(&cx, &decided));
+        let t6 = Instant::now();
+        for (i, (a, b)) in [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6)]
+            .iter()
+            .enumerate()
+        {
+            t[i] += (*b - *a).as_nanos();
+        }
+    }
+    let avg = |i: usize| t[i] as f64 / f64::from(n);
+    [
+        ("normalize", avg(0)),
+        ("segment", avg(1)),
+        ("match", avg(2)),
+        ("score", avg(3)),
+        ("decide", avg(4)),
+        ("explain", avg(5)),
+    ]
 }

@@ -32,17 +32,43 @@ const MAX_EVIDENCE: usize = 32;
 pub(crate) struct Candidate {
     pub rule: usize,
     pub score: f64,
-    /// (index into the hits, slot it satisfied), in hit order.
-    pub evidence: Vec<(usize, Slot)>,
+    /// Range of this candidate's evidence in [`Scored::evidence`].
+    pub evidence: std::ops::Range<u32>,
 }
 
-/// Scores the rules touched by `hits`. Candidates come back best first: higher score, then higher
-/// priority, then earlier rule, so that the order (and the decision) is deterministic.
-pub(crate) fn score(
-    set: &RuleSet,
-    hits: &[Hit],
-    touched: &mut Vec<(u32, Slot, u32)>,
-) -> Vec<Candidate> {
+/// The scoring result, in buffers reused from one request to the next (per thread): routing
+/// allocates nothing here once the buffers have grown to the size requests need.
+#[derive(Debug, Default)]
+pub(crate) struct Scored {
+    /// Best first.
+    pub candidates: Vec<Candidate>,
+    /// (index into the hits, slot it satisfied), each candidate's in text order.
+    pub evidence: Vec<(usize, Slot)>,
+    touched: Vec<(u32, Slot, u32)>,
+    any_terms: Vec<u32>,
+    patterns: Vec<u32>,
+}
+
+impl Scored {
+    pub fn evidence_of(&self, c: &Candidate) -> &[(usize, Slot)] {
+        self.evidence
+            .get(c.evidence.start as usize..c.evidence.end as usize)
+            .unwrap_or(&[])
+    }
+}
+
+/// Scores the rules touched by `hits` into `out`. Candidates come back best first: higher score,
+/// then higher priority, then earlier rule, so that the order (and the decision) is deterministic.
+pub(crate) fn score(set: &RuleSet, hits: &[Hit], out: &mut Scored) {
+    let Scored {
+        candidates,
+        evidence,
+        touched,
+        any_terms,
+        patterns,
+    } = out;
+    candidates.clear();
+    evidence.clear();
     touched.clear();
     for (i, h) in hits.iter().enumerate() {
         let postings = if h.is_pattern {
@@ -62,21 +88,23 @@ pub(crate) fn score(
     }
     touched.sort_unstable();
 
-    let mut candidates = Vec::new();
     for chunk in touched.chunk_by(|a, b| a.0 == b.0) {
         let rule_index = chunk[0].0 as usize;
         let Some(rule) = set.rules.get(rule_index) else {
             continue;
         };
+        // A veto sorts last in the chunk (Slot::None is the greatest slot): check it first.
+        if chunk.last().is_some_and(|t| t.1 == Slot::None) {
+            continue;
+        }
         let mut groups: u32 = 0;
-        let mut vetoed = false;
-        let mut any_terms: Vec<u32> = Vec::new();
-        let mut patterns: Vec<u32> = Vec::new();
-        let mut evidence: Vec<(usize, Slot)> = Vec::new();
+        any_terms.clear();
+        patterns.clear();
+        let start = evidence.len();
         for &(_, slot, hit) in chunk {
             let h = &hits[hit as usize];
             match slot {
-                Slot::None => vetoed = true,
+                Slot::None => {}
                 Slot::Group(g) => groups |= 1 << g,
                 Slot::Any => {
                     if !any_terms.contains(&h.id) {
@@ -91,11 +119,12 @@ pub(crate) fn score(
             }
             // Evidence shows where each term first appears, not every repetition: a long text that
             // repeats itself must not yield an unbounded explanation.
-            let first_of_term = !evidence.iter().any(|&(e, es)| {
+            let mine = &evidence[start..];
+            let first_of_term = !mine.iter().any(|&(e, es)| {
                 e == hit as usize
                     || (es == slot && hits[e].id == h.id && hits[e].is_pattern == h.is_pattern)
             });
-            if slot != Slot::None && first_of_term && evidence.len() < MAX_EVIDENCE {
+            if first_of_term && mine.len() < MAX_EVIDENCE {
                 evidence.push((hit as usize, slot));
             }
         }
@@ -104,20 +133,18 @@ pub(crate) fn score(
         } else {
             u32::MAX >> (32 - u32::from(rule.groups))
         };
-        if vetoed
-            || groups != required
-            || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty())
-        {
+        if groups != required || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty()) {
+            evidence.truncate(start);
             continue;
         }
         let points = f64::from(rule.groups)
             + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
             + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
-        evidence.sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
+        evidence[start..].sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
         candidates.push(Candidate {
             rule: rule_index,
             score: rule.weight * points,
-            evidence,
+            evidence: start as u32..evidence.len() as u32,
         });
     }
     candidates.sort_by(|a, b| {
@@ -126,5 +153,4 @@ pub(crate) fn score(
             .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
             .then_with(|| a.rule.cmp(&b.rule))
     });
-    candidates
 }

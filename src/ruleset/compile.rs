@@ -582,7 +582,7 @@ pub(crate) fn compile(
             });
         }
     };
-    Ok(RuleSet {
+    let mut set = RuleSet {
         version,
         source,
         loaded_at: SystemTime::now(),
@@ -597,7 +597,10 @@ pub(crate) fn compile(
         term_postings,
         pattern_postings,
         warnings: diags.into_sorted(),
-    })
+        prepared: Vec::new(),
+    };
+    set.prepared = crate::explain::prepare(&set);
+    Ok(set)
 }
 
 fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 {

@@ -167,6 +167,8 @@ pub struct RuleSet {
     /// Indexed by pattern id.
     pub(crate) pattern_postings: Vec<Posting>,
     pub(crate) warnings: Vec<Diagnostic>,
+    /// Per rule, the parts of a response that depend only on the rule (see `explain.rs`).
+    pub(crate) prepared: Vec<crate::explain::Prepared>,
 }
 
 impl RuleSet {
