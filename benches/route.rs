@@ -42,5 +42,27 @@ fn bundled(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bundled);
+/// The same requests against the bundled rules plus 10,000 generated rules.
+fn scaled(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bundled = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 10_000).expect("generated rules");
+    let started = std::time::Instant::now();
+    let set = load_dir(dir.path()).expect("10,000 rules load");
+    eprintln!(
+        "loaded {} rules in {:?}",
+        set.rules().len(),
+        started.elapsed()
+    );
+    let mut group = c.benchmark_group("rules10k");
+    for (name, text) in REQUESTS {
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::new("route", name), text, |b, t| {
+            b.iter(|| set.route(black_box(t)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bundled, scaled);
 criterion_main!(benches);

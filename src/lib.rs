@@ -40,6 +40,8 @@ pub mod ruleset;
 mod score;
 mod segment;
 pub mod server;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use explain::render_text;
 #[doc(hidden)]

@@ -30,13 +30,32 @@ pub(crate) struct Hit {
 pub(crate) struct Matcher {
     automaton: AhoCorasick,
     terms: Vec<Box<str>>,
-    patterns: RegexSet,
     pattern_regexes: Vec<Regex>,
+    /// Required prefix literals of the patterns that have them, in one automaton; a pattern is
+    /// run only when one of its literals occurs in the text.
+    literals: Option<AhoCorasick>,
+    /// For each literal of `literals`: the pattern it belongs to.
+    literal_owner: Vec<u32>,
+    /// Patterns without a usable literal, tested together in one pass.
+    unfiltered: RegexSet,
+    unfiltered_ids: Vec<u32>,
 }
 
 /// Compiled regexes may use at most this much memory each (the `regex` default is 10 MiB; rule
 /// patterns are short, and a pattern that needs more is almost certainly a mistake).
 pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// The literals every match of `pattern` must start with, if they can be listed (all non-empty);
+/// None when the pattern can start with anything.
+fn required_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
 
 impl Matcher {
     pub fn new(terms: Vec<Box<str>>, patterns: Vec<Regex>) -> Result<Self, String> {
@@ -44,15 +63,46 @@ impl Matcher {
             .match_kind(MatchKind::Standard)
             .build(terms.iter().map(|t| t.as_bytes()))
             .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
-        let patterns_set = regex::RegexSetBuilder::new(patterns.iter().map(|r| r.as_str()))
-            .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(patterns.len().max(1)))
-            .build()
-            .map_err(|e| format!("cannot build the pattern set: {e}"))?;
+        let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
+        let mut literal_owner = Vec::new();
+        let mut unfiltered_ids = Vec::new();
+        for (i, re) in patterns.iter().enumerate() {
+            match required_prefixes(re.as_str()) {
+                Some(lits) => {
+                    for l in lits {
+                        literal_bytes.push(l);
+                        literal_owner.push(i as u32);
+                    }
+                }
+                None => unfiltered_ids.push(i as u32),
+            }
+        }
+        let literals = if literal_bytes.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&literal_bytes)
+                    .map_err(|e| format!("cannot build the pattern prefilter: {e}"))?,
+            )
+        };
+        let unfiltered = regex::RegexSetBuilder::new(
+            unfiltered_ids
+                .iter()
+                .map(|&i| patterns[i as usize].as_str()),
+        )
+        .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(unfiltered_ids.len().max(1)))
+        .build()
+        .map_err(|e| format!("cannot build the pattern set: {e}"))?;
         Ok(Matcher {
             automaton,
             terms,
-            patterns: patterns_set,
             pattern_regexes: patterns,
+            literals,
+            literal_owner,
+            unfiltered,
+            unfiltered_ids,
         })
     }
 
@@ -81,12 +131,28 @@ impl Matcher {
             }
         }
         if !self.pattern_regexes.is_empty() {
-            for i in self.patterns.matches(text).iter() {
-                if let Some(m) = self.pattern_regexes[i].find(text) {
+            let mut run: Vec<u32> = Vec::new();
+            if let Some(lits) = &self.literals {
+                for m in lits.find_overlapping_iter(text) {
+                    run.push(self.literal_owner[m.pattern().as_usize()]);
+                }
+            }
+            if !self.unfiltered_ids.is_empty() {
+                run.extend(
+                    self.unfiltered
+                        .matches(text)
+                        .iter()
+                        .map(|i| self.unfiltered_ids[i]),
+                );
+            }
+            run.sort_unstable();
+            run.dedup();
+            for i in run {
+                if let Some(m) = self.pattern_regexes[i as usize].find(text) {
                     hits.push(Hit {
                         start: to_u32(m.start()),
                         end: to_u32(m.end()),
-                        id: to_u32(i),
+                        id: i,
                         is_pattern: true,
                     });
                 }
@@ -117,6 +183,41 @@ mod tests {
         m.find(text, &seg, &words, &mut hits);
         let found: Vec<&str> = hits.iter().map(|h| m.term(h.id)).collect();
         assert_eq!(found, vec!["电梯"]);
+    }
+
+    #[test]
+    fn prefix_literals_gate_patterns() {
+        assert_eq!(
+            required_prefixes(r"维修\d+号"),
+            Some(vec!["维修".as_bytes().to_vec()])
+        );
+        assert_eq!(
+            required_prefixes(r"(停水|停电)了"),
+            Some(vec![
+                "停水了".as_bytes().to_vec(),
+                "停电了".as_bytes().to_vec()
+            ])
+        );
+        assert_eq!(required_prefixes(r"\d{3}元"), None);
+        let m = Matcher::new(
+            vec![],
+            vec![
+                Regex::new(r"维修\d+号").unwrap(),
+                Regex::new(r"\d{3}元").unwrap(),
+            ],
+        )
+        .unwrap();
+        let text = "维修12号楼多收了200元";
+        let seg = Segmenter::with_vocabulary([]);
+        let mut words = Words::default();
+        seg.segment(text, &mut words);
+        let mut hits = Vec::new();
+        m.find(text, &seg, &words, &mut hits);
+        let found: Vec<&str> = hits
+            .iter()
+            .map(|h| &text[h.start as usize..h.end as usize])
+            .collect();
+        assert_eq!(found, vec!["维修12号", "200元"]);
     }
 
     #[test]
