@@ -32,9 +32,9 @@ pub fn write_rules(bundled: &Path, dir: &Path, n: usize) -> std::io::Result<usiz
              regulations: [物业管理条例/第五条]\n    match:\n      all: [[{kw}]]\n"
         );
         if i % 30 == 0 {
-            let _ = write!(file, "      patterns: ['{kw}\\d{{2,4}}号']\n");
+            let _ = writeln!(file, "      patterns: ['{kw}\\d{{2,4}}号']");
         }
-        let _ = write!(file, "    examples: ['我想反映一下{kw}的问题']\n");
+        let _ = writeln!(file, "    examples: ['我想反映一下{kw}的问题']");
         made += 1;
     }
     flush(dir, &mut file, &mut file_no)?;
