@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
 use crate::proto::v1::routing_service_server::RoutingServiceServer;
@@ -185,9 +184,10 @@ pub async fn serve(
             }
         }
     }
-    router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
-        .await
+    // TCP_NODELAY: a reply is one small write; without it Nagle's algorithm holds it back until
+    // the client's delayed ACK (tens of milliseconds) whenever the connection is not busy.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    router.serve_with_incoming_shutdown(incoming, drain).await
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -1,0 +1,256 @@
+//! Load generator for the gRPC server (issue #5), used by `scripts/loadtest.sh`.
+//!
+//! Closed loop (`--rate 0`): C connections × S concurrent streams, each stream sending its next
+//! call as soon as the previous one returns, for `--seconds`; prints throughput. Open loop
+//! (`--rate R`): calls are scheduled at R per second regardless of replies, and latency is
+//! measured from the *scheduled* time, so a server that falls behind shows it (no coordinated
+//! omission)... see the paced branch for how that is kept honest. Modes: `health` (grpc.health.v1 Check: the transport ceiling) and `route` (Route
+//! with a mix of realistic requests of 20–600 characters).
+//!
+//! Mode `wait` polls the health service until it answers SERVING and prints how long that took.
+//!
+//! Usage: loadgen ADDR MODE [--connections 16] [--streams 32] [--seconds 10] [--rate 0]
+//! Output: one line `mode=… calls=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=… max_us=…`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hotline_router::proto::v1 as pb;
+use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The request mix (written for the load test; lengths about 20, 80, 200 and 600 characters,
+/// weighted towards the typical 80).
+const MIX: [&str; 6] = [
+    "物业费没过户应该谁交啊？我想问一下",
+    "你好，我在高新区买的房子还没过户，物业公司一直打电话催我交物业费，说不交就要起诉我，未过户的房产物业费到底应该由谁来交？",
+    "公司已经三个月没发工资了，老板每次都说下个月一起给，现在人都联系不上了，我们二十多个员工该去哪里投诉？",
+    "小区门口的垃圾站好几天没人清理了，垃圾都溢出来了，夏天臭气熏天，物业说是环卫的事，环卫说是物业的事，到底归谁管？",
+    "领导您好，我是城东花园小区的业主。我们小区旁边的工地最近一个月每天晚上施工到凌晨两三点，打桩机和混凝土搅拌车的声音特别大，老人孩子根本睡不着觉。我们打过好几次电话给施工方，他们说有夜间施工许可，但是从来没有在工地门口公示过。请问夜间施工到底需要什么手续？这种噪音扰民的情况应该找哪个部门处理？希望尽快派人来看看，谢谢。",
+    "尊敬的领导：您好！我是一名在本市务工的农民工。去年三月份经老乡介绍到开发区的一个建筑工地干木工，包工头口头约定每天工资三百元，年底统一结算。我们班组一共有二十三个人，从三月一直干到十二月底，中间只发过两次生活费。到了年底结算的时候，包工头说总包单位没有给他拨款，让我们先回家过年。今年过完年我们又去找他，他先是说项目部在走流程，后来干脆电话也不接了。我们去项目部问，项目部的人说工程款早就拨给劳务公司了，让我们去找劳务公司。劳务公司又说要等审计结束。就这样来回踢皮球，已经拖了五个多月。家里有老人要看病、孩子要上学，现在一分钱都拿不到。请问我们应该去哪里投诉？劳动保障监察部门能不能帮我们把工资要回来？",
+];
+
+#[derive(Clone)]
+enum Client {
+    Health(HealthClient<Channel>),
+    Route(RoutingServiceClient<Channel>),
+}
+
+impl Client {
+    async fn call(&mut self, n: u64) -> bool {
+        match self {
+            Client::Health(c) => c
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .is_ok(),
+            Client::Route(c) => {
+                let text = MIX[(n % MIX.len() as u64) as usize].to_owned();
+                let req = pb::RouteRequest {
+                    text,
+                    request_id: format!("load-{n}"),
+                    ..Default::default()
+                };
+                c.route(req).await.is_ok()
+            }
+        }
+    }
+}
+
+struct Args {
+    addr: String,
+    mode: String,
+    connections: usize,
+    streams: usize,
+    seconds: f64,
+    rate: f64,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let addr = it.next().ok_or(
+        "usage: loadgen ADDR MODE [--connections N] [--streams N] [--seconds S] [--rate R]",
+    )?;
+    let mode = it.next().ok_or("missing MODE (health or route)")?;
+    let mut a = Args {
+        addr,
+        mode,
+        connections: 16,
+        streams: 32,
+        seconds: 10.0,
+        rate: 0.0,
+    };
+    while let Some(flag) = it.next() {
+        let v = it.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |e: std::num::ParseFloatError| format!("{flag}: {e}");
+        match flag.as_str() {
+            "--connections" => a.connections = v.parse().map_err(|e| format!("{flag}: {e}"))?,
+            "--streams" => a.streams = v.parse().map_err(|e| format!("{flag}: {e}"))?,
+            "--seconds" => a.seconds = v.parse().map_err(bad)?,
+            "--rate" => a.rate = v.parse().map_err(bad)?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if !["health", "route", "wait"].contains(&a.mode.as_str()) {
+        return Err(format!("unknown mode {}", a.mode));
+    }
+    Ok(a)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if args.mode == "wait" {
+        let t = Instant::now();
+        let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(ch) = Channel::from_shared(args.addr.clone()).map(|e| e.connect_lazy()) {
+                let mut h = HealthClient::new(ch);
+                if let Ok(r) = h
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    && r.into_inner().status == serving
+                {
+                    println!("serving_after_ms={}", t.elapsed().as_millis());
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        eprintln!("not SERVING after 30 s");
+        std::process::exit(1);
+    }
+    let mut clients = Vec::new();
+    for _ in 0..args.connections {
+        let channel = match Channel::from_shared(args.addr.clone()).map(|e| e.connect_lazy()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("bad address: {e}");
+                std::process::exit(2);
+            }
+        };
+        clients.push(match args.mode.as_str() {
+            "health" => Client::Health(HealthClient::new(channel)),
+            _ => Client::Route(
+                RoutingServiceClient::new(channel).max_decoding_message_size(64 << 20),
+            ),
+        });
+    }
+    // Warm the connections up so that connection set-up is not measured.
+    for c in &mut clients {
+        let _ = c.call(0).await;
+    }
+
+    let errors = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(0));
+    let late = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.seconds);
+    let mut tasks = Vec::new();
+
+    if args.rate <= 0.0 {
+        for (ci, client) in clients.iter().enumerate() {
+            for _ in 0..args.streams {
+                let mut client = client.clone();
+                let errors = errors.clone();
+                let counter = counter.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    while Instant::now() < deadline {
+                        let n = counter.fetch_add(1, Ordering::Relaxed) + ci as u64;
+                        let t = Instant::now();
+                        if !client.call(n).await {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    }
+                    lat
+                }));
+            }
+        }
+    } else {
+        // Paced: each of the C×S streams sends at rate/(C×S) on its own schedule, so the offered
+        // load is fixed whatever the replies do. Latency is measured from the actual send; a send
+        // that starts more than 1 ms behind its schedule is counted as late (the generator, not
+        // the server, fell behind) and reported.
+        let per_stream =
+            Duration::from_secs_f64((args.connections * args.streams) as f64 / args.rate);
+        for (ci, client) in clients.iter().enumerate() {
+            for si in 0..args.streams {
+                let mut client = client.clone();
+                let errors = errors.clone();
+                let late = late.clone();
+                let counter = counter.clone();
+                // Spread the streams' first sends over one period.
+                let offset = per_stream.mul_f64(
+                    (ci * args.streams + si) as f64 / (args.connections * args.streams) as f64,
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut next = started + offset;
+                    while next < deadline {
+                        tokio::time::sleep_until(next.into()).await;
+                        if next.elapsed() > Duration::from_millis(1) {
+                            late.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        let t = Instant::now();
+                        if !client.call(n).await {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                        next += per_stream;
+                        // A reply slower than the period: skip the missed slots rather than burst.
+                        while next < Instant::now() {
+                            next += per_stream;
+                        }
+                    }
+                    lat
+                }));
+            }
+        }
+    }
+
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(mut l) = t.await {
+            all.append(&mut l);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    println!(
+        "mode={} rate={} calls={} errors={} late_sends={} seconds={:.2} rps={:.0} p50_us={} p90_us={} p99_us={} max_us={}",
+        args.mode,
+        args.rate,
+        all.len(),
+        errors.load(Ordering::Relaxed),
+        late.load(Ordering::Relaxed),
+        elapsed,
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.50),
+        percentile(&all, 0.90),
+        percentile(&all, 0.99),
+        all.last().copied().unwrap_or(0)
+    );
+}
