@@ -2,6 +2,12 @@
 //! on requests of about 20, 80, 200 and 600 characters, with the bundled rules and with 10,000
 //! generated rules. Run: `cargo bench --bench route`; figures go to BENCHMARKS.md.
 
+/// mimalloc rather than glibc malloc: the engine allocates many small, short-lived strings per
+/// request, and glibc's free lists degrade once a large rule set has been built (28% of the time
+/// in `_int_malloc` with 10,000 rules; see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 

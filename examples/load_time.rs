@@ -1,6 +1,12 @@
 //! Time to load, validate, compile and test a rule set of the bundled rules plus N generated rules.
 //! Usage: cargo run --release --example load_time -- [N]
 
+/// mimalloc rather than glibc malloc: the engine allocates many small, short-lived strings per
+/// request, and glibc's free lists degrade once a large rule set has been built (28% of the time
+/// in `_int_malloc` with 10,000 rules; see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)

@@ -12,6 +12,12 @@
 //! Usage: loadgen ADDR MODE [--connections 16] [--streams 32] [--seconds 10] [--rate 0]
 //! Output: one line `mode=… calls=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=… max_us=…`.
 
+/// mimalloc rather than glibc malloc: the engine allocates many small, short-lived strings per
+/// request, and glibc's free lists degrade once a large rule set has been built (28% of the time
+/// in `_int_malloc` with 10,000 rules; see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -1,5 +1,11 @@
 //! Routes one request in a loop: a target for profilers (`perf record`, `valgrind --tool=callgrind`).
-//! Usage: cargo run --release --example route_loop -- [ITERATIONS] [TEXT]
+//! Usage: [HOTLINE_RULES=DIR] cargo run --release --example route_loop -- [ITERATIONS] [TEXT]
+
+/// mimalloc rather than glibc malloc: the engine allocates many small, short-lived strings per
+/// request, and glibc's free lists degrade once a large rule set has been built (28% of the time
+/// in `_int_malloc` with 10,000 rules; see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -7,7 +13,9 @@ fn main() {
     let text = args.next().unwrap_or_else(|| {
         "你好，我在高新区买的房子还没过户，物业公司一直打电话催我交物业费，说不交就要起诉我，未过户的房产物业费到底应该由谁来交？".to_owned()
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let dir = std::env::var_os("HOTLINE_RULES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"));
     let set = match hotline_router::load_dir(&dir) {
         Ok(s) => s,
         Err(e) => {
