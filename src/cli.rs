@@ -10,6 +10,32 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Writes to standard output. When the reader has gone (`hotline-router route … | head`), the
+/// command stops quietly with status 0, as ripgrep does, instead of panicking on a broken pipe.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+/// Ends the process after a failed write to standard output (see [`write_stdout`]).
+pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {e}");
+    std::process::exit(1)
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::write_stdout(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+pub(crate) use {out, outln};
+
 use crate::proto::v1 as pb;
 use crate::request;
 use crate::ruleset::{self, ExampleKind, LoadError, RuleSet, Severity};
@@ -162,7 +188,7 @@ pub fn run(cli: Cli) -> ExitCode {
             min_accuracy,
         ),
         Command::Schema => {
-            print!("{}", ruleset::json_schema_text());
+            out!("{}", ruleset::json_schema_text());
             ExitCode::SUCCESS
         }
         Command::Serve(args) => crate::server::run_blocking(args),
@@ -200,14 +226,14 @@ fn route(dir: &Path, json: bool, jsonl: bool, text: Option<&str>) -> ExitCode {
     let resp = set.route(text);
     if json {
         match serde_json::to_string(&resp) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("error: cannot encode the decision as JSON: {e}");
                 return ExitCode::FAILURE;
             }
         }
     } else {
-        print!("{}", crate::render_text(&resp));
+        out!("{}", crate::render_text(&resp));
     }
     ExitCode::SUCCESS
 }
@@ -260,8 +286,8 @@ fn route_jsonl(set: &RuleSet) -> ExitCode {
         let item = route_line(set, line, line_no);
         write_line(&mut out, &item);
     }
-    if out.flush().is_err() {
-        return ExitCode::FAILURE;
+    if let Err(e) = out.flush() {
+        stdout_failed(&e);
     }
     ExitCode::SUCCESS
 }
@@ -316,7 +342,9 @@ fn write_line(out: &mut impl Write, item: &LineResult) {
     };
     match json {
         Ok(s) => {
-            let _ = writeln!(out, "{s}");
+            if let Err(e) = writeln!(out, "{s}") {
+                stdout_failed(&e);
+            }
         }
         Err(e) => eprintln!("error: cannot encode a decision as JSON: {e}"),
     }
@@ -338,7 +366,7 @@ fn check(dir: &Path) -> ExitCode {
                 eprintln!("{w}");
             }
             let emergency = set.rules().iter().filter(|r| r.is_emergency()).count();
-            println!(
+            outln!(
                 "ok: {} rules, {} emergency lines, {} out-of-scope matters, {} departments, {} regulations, {} categories; {} warning(s); version {}",
                 set.dispatch_rule_count(),
                 emergency,
@@ -377,16 +405,18 @@ fn test(dir: &Path, verbose: bool) -> ExitCode {
                 ExampleKind::Counterexample => "counterexample",
             };
             let status = if r.passed { "ok  " } else { "FAIL" };
-            println!(
+            outln!(
                 "{status} {} {kind} of {}: {}",
-                r.location, r.rule_id, r.text
+                r.location,
+                r.rule_id,
+                r.text
             );
             if !r.passed {
-                println!("     got {}", r.got);
+                outln!("     got {}", r.got);
             }
         }
     }
-    println!("{} passed, {} failed", report.passed(), report.failed());
+    outln!("{} passed, {} failed", report.passed(), report.failed());
     if report.failed() == 0 {
         ExitCode::SUCCESS
     } else {
@@ -403,9 +433,9 @@ fn tokens(dir: &Path, text: &str) -> ExitCode {
         }
     };
     let analysis = set.analyse(text);
-    println!("normalized: {}", analysis.normalized);
-    println!("words:      {}", analysis.words.join(" / "));
-    println!("terms:      {}", analysis.terms.join(", "));
+    outln!("normalized: {}", analysis.normalized);
+    outln!("words:      {}", analysis.words.join(" / "));
+    outln!("terms:      {}", analysis.terms.join(", "));
     ExitCode::SUCCESS
 }
 
@@ -440,9 +470,9 @@ fn eval(
     }
     let report = crate::eval::evaluate(&set, &corpus, worst);
     match format {
-        ReportFormat::Text => print!("{}", report.render_text()),
+        ReportFormat::Text => out!("{}", report.render_text()),
         ReportFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("error: cannot encode the report: {e}");
                 return ExitCode::FAILURE;

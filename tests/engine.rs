@@ -321,3 +321,38 @@ fn repeated_terms_yield_bounded_evidence() {
     assert_eq!(terms.len(), n, "each term once");
     assert!(n <= 32);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    // 3,000 decisions are megabytes of output: far more than a pipe buffer, so the reader's
+    // going away is felt by the writer.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        for i in 0..3000 {
+            if writeln!(
+                stdin,
+                "{{\"id\": {i}, \"text\": \"公司三个月没发工资了，老板跑了\"}}"
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the read end is closed
+    let out = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+}

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use crate::cli::{out, outln};
 use crate::proto::v1 as pb;
 use crate::proto::v1::routing_service_client::RoutingServiceClient;
 
@@ -48,7 +49,7 @@ pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>
                 if json {
                     print_json(&resp)
                 } else {
-                    print!("{}", crate::render_text(&resp));
+                    out!("{}", crate::render_text(&resp));
                     ExitCode::SUCCESS
                 }
             }
@@ -60,7 +61,7 @@ pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>
 fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
     match serde_json::to_string_pretty(v) {
         Ok(s) => {
-            println!("{s}");
+            outln!("{s}");
             ExitCode::SUCCESS
         }
         Err(e) => {
