@@ -573,3 +573,159 @@ async fn client_subcommand_prints_the_decision() {
     assert!(text.contains("住房公积金管理中心 (housing-fund)"), "{text}");
     assert!(text.contains("《住房公积金管理条例》"), "{text}");
 }
+
+/// Calls GetRuleSet until `done` holds or `limit` passes; returns how long it took.
+async fn wait_for(
+    c: &mut RoutingServiceClient<Channel>,
+    limit: Duration,
+    done: impl Fn(&pb::GetRuleSetResponse, &pb::RouteResponse) -> bool,
+) -> Option<Duration> {
+    let t = std::time::Instant::now();
+    while t.elapsed() < limit {
+        let info = c
+            .get_rule_set(pb::GetRuleSetRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let r = c.route(req(WATCHED_TEXT)).await.unwrap().into_inner();
+        if done(&info, &r) {
+            return Some(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+const WATCHED_TEXT: &str = "我家门口的试验阀门坏了，一直往外漏水，请派人来修";
+const NEW_RULE: &str = "rules:\n  - id: watch-test\n    topic: 试验阀门\n    category: 城乡建设/城市建设和市政管理/自来水供应\n    department: water-supply\n    regulations: [城市供水条例/第二十二条]\n    match: {all: [[试验阀门]]}\n    examples: [试验阀门坏了, 小区的试验阀门漏水]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let rules = dir.path().to_str().unwrap().to_owned();
+    let server = Server::start_with(&["--rules", &rules]);
+    let mut c = server.client().await;
+    let before = c.route(req(WATCHED_TEXT)).await.unwrap().into_inner();
+    assert_ne!(before.rule_id, "watch-test");
+
+    // Steady load for the whole test: every call must succeed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (mut c, stop) = (c.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match c.route(req("公司三个月没发工资了，老板跑了")).await {
+                    Ok(_) => ok += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+            (ok, failed)
+        }));
+    }
+
+    // 1. A new rule, saved as editors do: write a temporary file, rename it into place.
+    let topics = dir.path().join("topics");
+    std::fs::write(topics.join(".new.yaml.tmp"), NEW_RULE).unwrap();
+    std::fs::rename(topics.join(".new.yaml.tmp"), topics.join("zz-new.yaml")).unwrap();
+    let took = wait_for(&mut c, Duration::from_secs(10), |_, r| {
+        r.rule_id == "watch-test"
+    })
+    .await;
+    let took = took.expect("the edit never took effect");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let new_version = c
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .version;
+    assert_ne!(new_version, before.rules_version);
+
+    // 2. A broken edit: the set in service stays, the error shows in GetRuleSet with its place.
+    std::fs::write(
+        topics.join("zz-broken.yaml"),
+        "rules:\n  - id: broken\n    topic: [unclosed\n",
+    )
+    .unwrap();
+    wait_for(&mut c, Duration::from_secs(10), |info, _| {
+        !info.last_load_errors.is_empty()
+    })
+    .await
+    .expect("the failed load never showed in GetRuleSet");
+    let info = c
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        info.version, new_version,
+        "a broken edit replaced the serving set"
+    );
+    let err = &info.last_load_errors[0];
+    let loc = err.location.as_ref().unwrap();
+    assert_eq!(loc.file, "topics/zz-broken.yaml", "{err:?}");
+    assert!(loc.line >= 3, "{err:?}");
+    assert!(info.last_load_failed_at.is_some());
+    assert_eq!(
+        c.route(req(WATCHED_TEXT))
+            .await
+            .unwrap()
+            .into_inner()
+            .rule_id,
+        "watch-test"
+    );
+
+    // 3. The next good edit recovers without a restart.
+    std::fs::remove_file(topics.join("zz-broken.yaml")).unwrap();
+    wait_for(&mut c, Duration::from_secs(10), |info, _| {
+        info.last_load_errors.is_empty()
+    })
+    .await
+    .expect("never recovered");
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed) = (0, 0);
+    for t in load {
+        let (o, f) = t.await.unwrap();
+        ok += o;
+        failed += f;
+    }
+    assert_eq!(
+        failed, 0,
+        "{failed} calls failed during reloads ({ok} succeeded)"
+    );
+    assert!(ok > 100, "only {ok} calls under load");
+}
+
+#[tokio::test]
+async fn sighup_reloads_when_watching_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let rules = dir.path().to_str().unwrap().to_owned();
+    let server = Server::start_with(&["--rules", &rules, "--watch", "false"]);
+    let mut c = server.client().await;
+    std::fs::write(dir.path().join("topics/zz-new.yaml"), NEW_RULE).unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_ne!(
+        c.route(req(WATCHED_TEXT))
+            .await
+            .unwrap()
+            .into_inner()
+            .rule_id,
+        "watch-test",
+        "reloaded without a signal"
+    );
+    let _ = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status();
+    wait_for(&mut c, Duration::from_secs(10), |_, r| {
+        r.rule_id == "watch-test"
+    })
+    .await
+    .expect("SIGHUP did not reload");
+}

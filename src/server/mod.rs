@@ -5,6 +5,7 @@
 //! - `service.rs`: the RoutingService methods (validation, limits, logging, metrics);
 //! - `codec.rs`: prost's codec, with undecodable requests reported as INVALID_ARGUMENT;
 //! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
+//! - `watch.rs`: hot reload when files under the rules directory change (also on SIGHUP);
 //! - `client.rs`: `hotline-router client`, for people without grpcurl.
 //!
 //! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
@@ -16,6 +17,7 @@ pub mod codec;
 pub mod metrics;
 mod service;
 mod state;
+mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +56,10 @@ pub struct ServeArgs {
     /// milliseconds, so that load balancers stop sending before connections are refused.
     #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE_MS", default_value_t = 500)]
     pub shutdown_grace_ms: u64,
+    /// Reload the rules when files under the rules directory change ("false" to turn off;
+    /// SIGHUP always reloads).
+    #[arg(long, env = "HOTLINE_WATCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch: bool,
     /// Log format: "plain" or "json". The level comes from HOTLINE_LOG (e.g. "info", "debug").
     #[arg(long, env = "HOTLINE_LOG_FORMAT", default_value = "plain")]
     pub log_format: LogFormat,
@@ -110,6 +116,18 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
                 }
             }
         }
+        // Kept alive until the server stops: dropping the watcher ends the watch.
+        let _watcher = if args.watch {
+            match watch::spawn(rules_dir.clone(), state.clone(), metrics.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the rules directory; reload with SIGHUP");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         // Scripts and tests read this line to learn the port when --listen uses port 0.
         println!("listening on {local}");

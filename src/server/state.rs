@@ -77,7 +77,10 @@ impl RuleState {
         match result {
             Ok(set) => {
                 let version = set.version().to_owned();
-                self.current.store(Arc::new(set));
+                // Same content, same version: nothing to swap (a touch, an editor's backup).
+                if version != self.current().version() {
+                    self.current.store(Arc::new(set));
+                }
                 if let Ok(mut f) = self.last_failure.lock() {
                     *f = LoadFailure::default();
                 }
@@ -101,7 +104,8 @@ impl RuleState {
             Ok(version) => {
                 metrics.set_rules_version(&version);
                 metrics.rules_last_load_ok.set(1);
-                tracing::info!(version = %version, "rules reloaded");
+                let set = self.current();
+                tracing::info!(version = %version, rules = set.rules().len(), "rules reloaded");
             }
             Err(e) => {
                 metrics.rules_load_failures.inc();
