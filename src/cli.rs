@@ -123,6 +123,19 @@ pub enum Command {
         #[arg(long)]
         min_accuracy: Option<f64>,
     },
+    /// Warnings about rules that load but may not do what their authors mean (ambiguous examples,
+    /// split or shared keywords, uncited articles, idle departments, unused categories; with
+    /// --input, rules a corpus shows are shadowed). Exit 0 clean, 2 warnings, 1 errors.
+    Lint {
+        #[command(flatten)]
+        rules: RulesArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// A corpus (JSONL with title and/or text) for the shadowed-rule check.
+        #[arg(long, value_name = "PATH")]
+        input: Option<PathBuf>,
+    },
     /// Print the JSON Schema of rule files (committed as rules/schema.json for editors).
     Schema,
     /// Serve the gRPC API.
@@ -187,6 +200,11 @@ pub fn run(cli: Cli) -> ExitCode {
             worst,
             min_accuracy,
         ),
+        Command::Lint {
+            rules,
+            format,
+            input,
+        } => lint(&rules.dir(), format, input.as_deref()),
         Command::Schema => {
             out!("{}", ruleset::json_schema_text());
             ExitCode::SUCCESS
@@ -488,5 +506,65 @@ fn eval(
             ExitCode::FAILURE
         }
         _ => ExitCode::SUCCESS,
+    }
+}
+
+fn lint(dir: &Path, format: ReportFormat, input: Option<&Path>) -> ExitCode {
+    let set = match ruleset::load_dir(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            print_diagnostics(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let corpus = match input {
+        None => None,
+        Some(path) => {
+            let read = std::fs::File::open(path).and_then(|f| {
+                crate::eval::read_corpus(std::io::BufReader::new(f), "label").map(|(c, _)| c)
+            });
+            match read {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let findings = crate::lint::lint(&set, corpus.as_deref());
+    match format {
+        ReportFormat::Text => {
+            for f in &findings {
+                outln!("{f}");
+            }
+            let mut by_code: std::collections::BTreeMap<&str, usize> =
+                std::collections::BTreeMap::new();
+            for f in &findings {
+                *by_code.entry(f.code).or_insert(0) += 1;
+            }
+            let summary: Vec<String> = by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            outln!(
+                "{} warning(s){}",
+                findings.len(),
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", summary.join(", "))
+                }
+            );
+        }
+        ReportFormat::Json => match serde_json::to_string_pretty(&findings) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the findings: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    }
+    if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
     }
 }

@@ -23,6 +23,7 @@
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, graceful shutdown);
 //! - [`eval`]: accuracy of a rule set on a labelled corpus (`hotline-router eval`);
+//! - [`lint`]: warnings about a rule set that loads but may not do what its authors mean;
 //! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `eval`, `serve`, ...).
 //!
 //! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
@@ -31,6 +32,7 @@ pub mod cli;
 mod decide;
 pub mod eval;
 mod explain;
+pub mod lint;
 mod matcher;
 pub mod normalize;
 mod pipeline;

@@ -282,3 +282,21 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
         ("explain", avg(5)),
     ]
 }
+
+impl RuleSet {
+    /// The normalized text and the ids of the terms that match in it (for lint).
+    pub(crate) fn term_hits(&self, text: &str) -> (String, Vec<u32>) {
+        let normalized = normalize(text);
+        let mut words = Words::default();
+        let mut hits = Vec::new();
+        self.segmenter.segment(normalized.text(), &mut words);
+        self.matcher
+            .find(normalized.text(), &self.segmenter, &words, &mut hits);
+        let ids = hits
+            .iter()
+            .filter(|h| !h.is_pattern)
+            .map(|h| h.id)
+            .collect();
+        (normalized.text().to_owned(), ids)
+    }
+}

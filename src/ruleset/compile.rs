@@ -105,6 +105,7 @@ pub(crate) fn compile(
                 name: d.value.name.clone(),
                 aliases: d.value.aliases.clone(),
                 kind,
+                location: loc(&f.name, id),
             });
         }
     }
@@ -163,7 +164,7 @@ pub(crate) fn compile(
     }
 
     // ---- categories
-    let mut category_paths: Vec<Vec<String>> = Vec::new();
+    let mut category_paths: Vec<(Vec<String>, SourceLocation)> = Vec::new();
     for f in &files {
         let mut seen_top = HashSet::new();
         for c in &f.raw.categories {
@@ -177,7 +178,7 @@ pub(crate) fn compile(
             );
         }
     }
-    let category_set: HashSet<String> = category_paths.iter().map(|p| p.join("/")).collect();
+    let category_set: HashSet<String> = category_paths.iter().map(|p| p.0.join("/")).collect();
     let category_count = category_paths.len();
 
     // ---- synonyms
@@ -589,7 +590,8 @@ pub(crate) fn compile(
         departments,
         regulations,
         category_count,
-        categories: category_paths,
+        categories: category_paths.iter().map(|p| p.0.clone()).collect(),
+        category_locations: category_paths.into_iter().map(|p| p.1).collect(),
         rules,
         settings: compiled_settings,
         segmenter,
@@ -659,7 +661,7 @@ fn collect_categories(
     file: &str,
     c: &RawCategory,
     prefix: &mut Vec<String>,
-    out: &mut Vec<Vec<String>>,
+    out: &mut Vec<(Vec<String>, SourceLocation)>,
     diags: &mut Diagnostics,
     seen: &mut HashSet<String>,
 ) {
@@ -687,7 +689,7 @@ fn collect_categories(
         return;
     }
     prefix.push(name);
-    out.push(prefix.clone());
+    out.push((prefix.clone(), loc(file, &c.name)));
     let mut seen_children = HashSet::new();
     for child in &c.children {
         collect_categories(file, child, prefix, out, diags, &mut seen_children);
@@ -703,7 +705,7 @@ fn collect_categories(
         }
         let mut p = prefix.clone();
         p.push(l);
-        out.push(p);
+        out.push((p, loc(file, leaf)));
     }
     prefix.pop();
 }

@@ -63,6 +63,7 @@ pub struct Department {
     pub name: String,
     pub aliases: Vec<String>,
     pub kind: DepartmentKind,
+    pub location: SourceLocation,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +158,8 @@ pub struct RuleSet {
     pub(crate) regulations: Vec<Regulation>,
     pub(crate) category_count: usize,
     pub(crate) categories: Vec<Vec<String>>,
+    /// Where each category is defined (parallel to `categories`).
+    pub(crate) category_locations: Vec<SourceLocation>,
     /// Emergency lines first, then out-of-scope matters, then dispatch rules, each in file order.
     pub(crate) rules: Vec<Rule>,
     pub(crate) settings: Settings,
