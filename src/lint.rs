@@ -188,11 +188,13 @@ fn shadowed_rules(set: &RuleSet, corpus: &[Labelled], out: &mut Vec<Finding>) {
     let mut beaten_by: HashMap<&str, HashMap<String, usize>> = HashMap::new();
     for item in corpus {
         let resp = set.route_request(&item.id, &item.title, &item.text);
-        if !resp.rule_id.is_empty() {
-            if let Some(r) = set.rules.iter().find(|r| r.id == resp.rule_id) {
-                *won.entry(r.id.as_str()).or_insert(0) += 1;
-                *fired.entry(r.id.as_str()).or_insert(0) += 1;
-            }
+        if let Some(r) = set
+            .rules
+            .iter()
+            .find(|r| !resp.rule_id.is_empty() && r.id == resp.rule_id)
+        {
+            *won.entry(r.id.as_str()).or_insert(0) += 1;
+            *fired.entry(r.id.as_str()).or_insert(0) += 1;
         }
         for a in &resp.alternatives {
             if let Some(r) = set.rules.iter().find(|r| r.id == a.rule_id) {

@@ -356,3 +356,69 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?} {stderr}", out.status);
 }
+
+#[test]
+fn lint_reports_what_a_rule_author_must_look_at() {
+    let rules = r#"
+rules:
+  - id: deposit
+    topic: 押金
+    category: 城乡建设/住房保障与房地产/房屋租赁
+    department: housing
+    regulations: [城市房地产管理法/第七条]
+    match: {all: [[押金, 房东]]}
+    examples: [房东不退押金, 退租时房东扣押金]
+  - id: deposit-labour
+    topic: 押金（劳动）
+    category: 劳动和社会保障/劳动关系/非法用工
+    department: hrss
+    regulations: [劳动保障监察条例/第十一条]
+    match: {all: [[押金], [公司]]}
+    examples: [公司收了押金不退, 公司押金]
+"#;
+    let dir = rules_with(rules);
+    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let findings = hotline_router::lint::lint(&set, None);
+    let has = |code: &str, needle: &str| {
+        findings
+            .iter()
+            .any(|f| f.code == code && f.message.contains(needle))
+    };
+    // 扣押金 is cut 扣押 / 金: the keyword is in the example but does not match there.
+    assert!(
+        has("split-keyword", "\"押金\" of rule \"deposit\""),
+        "{findings:#?}"
+    );
+    // 押金 is required by rules of two departments.
+    assert!(
+        has(
+            "shared-keyword",
+            "\"押金\" is required by rules of 2 departments"
+        ),
+        "{findings:#?}"
+    );
+    assert!(has("idle-department", "\"water\""));
+    assert!(has("uncited-regulation", "物业管理条例/第四十一条"));
+    assert!(has("unused-category", "教育文体"));
+    assert!(findings.iter().all(|f| f.line > 0 && !f.file.is_empty()));
+}
+
+#[test]
+fn lint_exit_status_and_json() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["lint", "--format", "json"])
+        .output()
+        .unwrap();
+    // The bundled rules load, so lint exits 0 (clean) or 2 (warnings), never 1.
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{:?}", out.status);
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code() == Some(0), findings.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.yaml"), "rules: [\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["lint", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
