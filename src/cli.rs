@@ -94,6 +94,12 @@ pub enum Command {
         /// Print every example, not only failures.
         #[arg(long, short)]
         verbose: bool,
+        /// Also write the results as JUnit XML (one test case per example) for CI systems.
+        #[arg(long, value_name = "PATH")]
+        junit: Option<PathBuf>,
+        /// Fail when fewer than this share (0..1) of the rules have a passing example.
+        #[arg(long, value_name = "SHARE")]
+        min_coverage: Option<f64>,
     },
     /// Show how a text is normalized, segmented and which rule terms it contains: for rule authors
     /// asking "why did my keyword not fire?". Works on rule sets whose examples fail.
@@ -135,6 +141,25 @@ pub enum Command {
         /// A corpus (JSONL with title and/or text) for the shadowed-rule check.
         #[arg(long, value_name = "PATH")]
         input: Option<PathBuf>,
+    },
+    /// Route a corpus with two rule sets and report every decision that changes ("what will my
+    /// edit change?"), with gains and losses per department.
+    Diff {
+        /// The rules as they are now (e.g. a copy of the serving directory).
+        #[arg(long, value_name = "DIR")]
+        old: PathBuf,
+        /// The edited rules.
+        #[arg(long, value_name = "DIR")]
+        new: PathBuf,
+        /// The corpus (JSONL with id, title and/or text).
+        #[arg(long, value_name = "PATH")]
+        input: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// How many changes to list in text output.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
     /// Print the JSON Schema of rule files (committed as rules/schema.json for editors).
     Schema,
@@ -183,7 +208,12 @@ pub fn run(cli: Cli) -> ExitCode {
             text,
         } => route(&rules.dir(), json, jsonl, text.as_deref()),
         Command::Check { rules } => check(&rules.dir()),
-        Command::Test { rules, verbose } => test(&rules.dir(), verbose),
+        Command::Test {
+            rules,
+            verbose,
+            junit,
+            min_coverage,
+        } => test(&rules.dir(), verbose, junit.as_deref(), min_coverage),
         Command::Tokens { rules, text } => tokens(&rules.dir(), &text),
         Command::Eval {
             rules,
@@ -205,6 +235,13 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             input,
         } => lint(&rules.dir(), format, input.as_deref()),
+        Command::Diff {
+            old,
+            new,
+            input,
+            format,
+            limit,
+        } => diff(&old, &new, &input, format, limit),
         Command::Schema => {
             out!("{}", ruleset::json_schema_text());
             ExitCode::SUCCESS
@@ -407,7 +444,7 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
-fn test(dir: &Path, verbose: bool) -> ExitCode {
+fn test(dir: &Path, verbose: bool, junit: Option<&Path>, min_coverage: Option<f64>) -> ExitCode {
     let set = match ruleset::compile_dir(dir) {
         Ok(s) => s,
         Err(e) => {
@@ -418,14 +455,11 @@ fn test(dir: &Path, verbose: bool) -> ExitCode {
     let report = set.run_examples();
     for r in &report.results {
         if verbose || !r.passed {
-            let kind = match r.kind {
-                ExampleKind::Example => "example",
-                ExampleKind::Counterexample => "counterexample",
-            };
             let status = if r.passed { "ok  " } else { "FAIL" };
             outln!(
-                "{status} {} {kind} of {}: {}",
+                "{status} {} {} of {}: {}",
                 r.location,
+                kind_name(r.kind),
                 r.rule_id,
                 r.text
             );
@@ -434,11 +468,42 @@ fn test(dir: &Path, verbose: bool) -> ExitCode {
             }
         }
     }
+    let coverage = report.coverage(&set);
+    outln!(
+        "coverage: {} of {} rules have a passing example ({:.1}%)",
+        coverage.covered,
+        coverage.total,
+        coverage.share() * 100.0
+    );
+    for id in &coverage.uncovered {
+        outln!("  not exercised: {id}");
+    }
+    if let Some(path) = junit {
+        if let Err(e) = std::fs::write(path, report.junit_xml(set.version())) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     outln!("{} passed, {} failed", report.passed(), report.failed());
-    if report.failed() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    if report.failed() > 0 {
+        return ExitCode::FAILURE;
+    }
+    match min_coverage {
+        Some(min) if coverage.share() < min => {
+            eprintln!(
+                "error: coverage {:.3} is below --min-coverage {min:.3}",
+                coverage.share()
+            );
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn kind_name(kind: ExampleKind) -> &'static str {
+    match kind {
+        ExampleKind::Example => "example",
+        ExampleKind::Counterexample => "counterexample",
     }
 }
 
@@ -567,4 +632,31 @@ fn lint(dir: &Path, format: ReportFormat, input: Option<&Path>) -> ExitCode {
     } else {
         ExitCode::from(2)
     }
+}
+
+fn diff(old: &Path, new: &Path, input: &Path, format: ReportFormat, limit: usize) -> ExitCode {
+    let (Some(old_set), Some(new_set)) = (load_or_report(old), load_or_report(new)) else {
+        return ExitCode::from(2);
+    };
+    let corpus = match std::fs::File::open(input)
+        .and_then(|f| crate::eval::read_corpus_unlabelled(std::io::BufReader::new(f)))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", input.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = crate::diff::diff(&old_set, &new_set, &corpus);
+    match format {
+        ReportFormat::Text => out!("{}", report.render_text(limit)),
+        ReportFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    }
+    ExitCode::SUCCESS
 }

@@ -63,6 +63,33 @@ pub fn read_corpus(
     Ok((out, skipped))
 }
 
+/// Reads a JSONL corpus without labels (for `diff` and `lint --input`): every line with text.
+pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        let id = match v.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => format!("line {}", n + 1),
+        };
+        let item = Labelled {
+            id,
+            title: s("title"),
+            text: s("text"),
+            label: String::new(),
+        };
+        if !(item.title.trim().is_empty() && item.text.trim().is_empty()) {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CategoryScore {
     pub label: String,

@@ -23,6 +23,7 @@
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, graceful shutdown);
 //! - [`eval`]: accuracy of a rule set on a labelled corpus (`hotline-router eval`);
+//! - [`diff`]: what an edit to the rules changes on a corpus (`hotline-router diff`);
 //! - [`lint`]: warnings about a rule set that loads but may not do what its authors mean;
 //! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `eval`, `serve`, ...).
 //!
@@ -30,6 +31,7 @@
 
 pub mod cli;
 mod decide;
+pub mod diff;
 pub mod eval;
 mod explain;
 pub mod lint;

@@ -422,3 +422,83 @@ fn lint_exit_status_and_json() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn test_command_writes_junit_and_enforces_coverage() {
+    let rules = r#"
+rules:
+  - id: fee
+    topic: 物业费
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    match: {all: [[物业费]]}
+    examples: [物业费谁交, "今天天气 <不错> & 晴"]
+  - id: no-examples
+    topic: 无例句
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    match: {all: [[维修资金]]}
+"#;
+    let dir = rules_with(rules);
+    let junit = dir.path().join("out").join("junit.xml");
+    std::fs::create_dir_all(junit.parent().unwrap()).unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+            .args(["test", "--rules"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--junit", junit.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failing example fails the run"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("not exercised: no-examples"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure message="), "{xml}");
+    assert!(
+        xml.contains("&lt;不错&gt; &amp; 晴"),
+        "text is escaped: {xml}"
+    );
+    assert!(xml.contains(r#"classname="fee""#));
+    // Without the failing example: passes, unless coverage is required above what it is.
+    std::fs::write(
+        dir.path().join("extra.yaml"),
+        rules.replace(r#", "今天天气 <不错> & 晴""#, ""),
+    )
+    .unwrap();
+    assert_eq!(run(&[]).status.code(), Some(0));
+    assert_eq!(run(&["--min-coverage", "0.99"]).status.code(), Some(1));
+}
+
+#[test]
+fn diff_reports_every_moved_decision_with_counts() {
+    let old = rules_with("");
+    let new = rules_with(
+        "rules:\n  - id: fee-to-market\n    topic: 物业费收费\n    category: 商贸旅游/市场监管/物价监督\n    department: market-regulation\n    \
+         regulations: [价格法/第十三条]\n    priority: 1\n    match: {all: [[物业费]]}\n    examples: [物业费太贵了, 物业费乱收]\n",
+    );
+    let (old_set, new_set) = (
+        load_dir(old.path()).unwrap(),
+        load_dir(new.path()).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let corpus = hotline_router::eval::read_corpus_unlabelled(
+        "{\"id\": \"a\", \"text\": \"物业费没过户谁交\"}\n{\"id\": \"b\", \"text\": \"今天天气不错\"}\n".as_bytes(),
+    )
+    .unwrap();
+    let r = hotline_router::diff::diff(&old_set, &new_set, &corpus);
+    assert_eq!((r.total, r.moved), (2, 1));
+    assert_eq!(r.changes[0].id, "a");
+    assert_eq!(r.changes[0].new_destination, "market-regulation");
+    assert_eq!(r.by_destination["market-regulation"].gained, 1);
+    assert!(
+        r.render_text(10)
+            .contains("1 of 2 requests change destination")
+    );
+}

@@ -34,7 +34,103 @@ pub struct TestReport {
     pub results: Vec<ExampleResult>,
 }
 
+/// Which rules the examples exercise.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    pub covered: usize,
+    pub total: usize,
+    /// Ids of rules without a passing example.
+    pub uncovered: Vec<String>,
+}
+
+impl Coverage {
+    pub fn share(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.covered as f64 / self.total as f64
+        }
+    }
+}
+
 impl TestReport {
+    /// A rule is exercised when at least one of its examples (not counterexamples) passes.
+    pub fn coverage(&self, set: &RuleSet) -> Coverage {
+        let mut uncovered = Vec::new();
+        for rule in &set.rules {
+            let exercised = self
+                .results
+                .iter()
+                .any(|r| r.rule_id == rule.id && r.kind == ExampleKind::Example && r.passed);
+            if !exercised {
+                uncovered.push(rule.id.clone());
+            }
+        }
+        Coverage {
+            covered: set.rules.len() - uncovered.len(),
+            total: set.rules.len(),
+            uncovered,
+        }
+    }
+
+    /// JUnit XML: one test suite per rule file, one test case per example.
+    pub fn junit_xml(&self, version: &str) -> String {
+        use std::collections::BTreeMap;
+        use std::fmt::Write as _;
+        let mut by_file: BTreeMap<&str, Vec<&ExampleResult>> = BTreeMap::new();
+        for r in &self.results {
+            by_file.entry(r.location.file.as_str()).or_default().push(r);
+        }
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"hotline-router rules {}\" tests=\"{}\" failures=\"{}\">",
+            xml(version),
+            self.results.len(),
+            self.failed()
+        );
+        for (file, results) in by_file {
+            let failures = results.iter().filter(|r| !r.passed).count();
+            let _ = writeln!(
+                x,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">",
+                xml(file),
+                results.len(),
+                failures
+            );
+            for r in results {
+                let kind = match r.kind {
+                    ExampleKind::Example => "example",
+                    ExampleKind::Counterexample => "counterexample",
+                };
+                let _ = write!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{} line {}: {}\" file=\"{}\" line=\"{}\"",
+                    xml(&r.rule_id),
+                    kind,
+                    r.location.line,
+                    xml(&r.text),
+                    xml(file),
+                    r.location.line
+                );
+                if r.passed {
+                    x.push_str("/>\n");
+                } else {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\">{}: {}</failure>\n    </testcase>",
+                        xml(&r.got),
+                        xml(&r.location.to_string()),
+                        xml(&r.got)
+                    );
+                }
+            }
+            x.push_str("  </testsuite>\n");
+        }
+        x.push_str("</testsuites>\n");
+        x
+    }
+
     pub fn passed(&self) -> usize {
         self.results.iter().filter(|r| r.passed).count()
     }
@@ -129,4 +225,23 @@ pub(crate) fn require_examples_pass(set: RuleSet) -> Result<RuleSet, LoadError> 
     diagnostics.extend(set.warnings.iter().cloned());
     diagnostics.sort();
     Err(LoadError { diagnostics })
+}
+
+/// Escapes text for XML attributes and content (control characters, which XML 1.0 forbids,
+/// become spaces).
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 pub use diagnostic::{Diagnostic, Severity, SourceLocation};
-pub use examples::{ExampleKind, ExampleResult, TestReport};
+pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub use load::{LoadError, compile_dir, load_dir};
 pub use schema::{json_schema, json_schema_text};
 
