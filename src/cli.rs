@@ -478,11 +478,11 @@ fn test(dir: &Path, verbose: bool, junit: Option<&Path>, min_coverage: Option<f6
     for id in &coverage.uncovered {
         outln!("  not exercised: {id}");
     }
-    if let Some(path) = junit {
-        if let Err(e) = std::fs::write(path, report.junit_xml(set.version())) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = junit
+        && let Err(e) = std::fs::write(path, report.junit_xml(set.version()))
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
     }
     outln!("{} passed, {} failed", report.passed(), report.failed());
     if report.failed() > 0 {
