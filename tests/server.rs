@@ -608,7 +608,7 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
     hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
     let rules = dir.path().to_str().unwrap().to_owned();
-    let server = Server::start_with(&["--rules", &rules]);
+    let server = Server::start_with(&["--rules", &rules, "--metrics-listen", "127.0.0.1:0"]);
     let mut c = server.client().await;
     let before = c.route(req(WATCHED_TEXT)).await.unwrap().into_inner();
     assert_ne!(before.rule_id, "watch-test");
@@ -680,6 +680,15 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
             .into_inner()
             .rule_id,
         "watch-test"
+    );
+    let metrics = server.metrics.clone().unwrap();
+    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+        .await
+        .unwrap();
+    assert!(body.contains("hotline_rules_last_load_ok 0"), "{body}");
+    assert!(
+        body.contains("hotline_rules_load_failures_total 1"),
+        "{body}"
     );
 
     // 3. The next good edit recovers without a restart.
