@@ -78,6 +78,12 @@ pub enum Command {
         /// write one decision (or error object) per line.
         #[arg(long)]
         jsonl: bool,
+        /// The district / county / development zone the request is about, if known.
+        #[arg(long, default_value = "")]
+        district: String,
+        /// The date the hotline received the request (YYYY-MM-DD), for the due date.
+        #[arg(long, value_parser = parse_date)]
+        received: Option<crate::calendar::Date>,
         /// The request text.
         #[arg(required_unless_present = "jsonl")]
         text: Option<String>,
@@ -205,8 +211,16 @@ pub fn run(cli: Cli) -> ExitCode {
             rules,
             json,
             jsonl,
+            district,
+            received,
             text,
-        } => route(&rules.dir(), json, jsonl, text.as_deref()),
+        } => {
+            let context = crate::situate::RequestContext {
+                district: &district,
+                received,
+            };
+            route(&rules.dir(), json, jsonl, text.as_deref(), &context)
+        }
         Command::Check { rules } => check(&rules.dir()),
         Command::Test {
             rules,
@@ -266,7 +280,18 @@ fn load_or_report(dir: &Path) -> Option<RuleSet> {
     }
 }
 
-fn route(dir: &Path, json: bool, jsonl: bool, text: Option<&str>) -> ExitCode {
+fn parse_date(s: &str) -> Result<crate::calendar::Date, String> {
+    crate::calendar::Date::parse(s)
+        .ok_or_else(|| format!("\"{s}\" is not a date; write YYYY-MM-DD"))
+}
+
+fn route(
+    dir: &Path,
+    json: bool,
+    jsonl: bool,
+    text: Option<&str>,
+    context: &crate::situate::RequestContext<'_>,
+) -> ExitCode {
     let Some(set) = load_or_report(dir) else {
         return ExitCode::from(2);
     };
@@ -278,7 +303,7 @@ fn route(dir: &Path, json: bool, jsonl: bool, text: Option<&str>) -> ExitCode {
         eprintln!("error: {reason}");
         return ExitCode::from(2);
     }
-    let resp = set.route(text);
+    let resp = set.route_in(text, context);
     if json {
         match serde_json::to_string(&resp) {
             Ok(s) => outln!("{s}"),
@@ -302,6 +327,11 @@ struct BatchLine {
     text: Option<String>,
     #[serde(default)]
     title: Option<String>,
+    #[serde(default)]
+    district: Option<String>,
+    /// YYYY-MM-DD
+    #[serde(default)]
+    received: Option<String>,
 }
 
 fn route_jsonl(set: &RuleSet) -> ExitCode {
@@ -374,10 +404,20 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize) -> LineResult {
         }
         return LineResult::Decision(set.route_request(&id, &title, ""));
     };
-    if let Err(reason) = request::validate(&title, &text, "", "") {
+    let district = parsed.district.unwrap_or_default();
+    if let Err(reason) = request::validate(&title, &text, "", &district) {
         return error_item(id, reason);
     }
-    LineResult::Decision(set.route_request(&id, &title, &text))
+    let received = match parsed.received.as_deref().map(parse_date) {
+        Some(Err(reason)) => return error_item(id, format!("received: {reason}")),
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    let context = crate::situate::RequestContext {
+        district: &district,
+        received,
+    };
+    LineResult::Decision(set.route_full(&id, &title, &text, &context))
 }
 
 fn error_item(id: String, message: String) -> LineResult {

@@ -60,7 +60,7 @@ pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
                 regulations: rule
                     .regulations
                     .iter()
-                    .map(|&i| regulation(set, i))
+                    .map(|&i| regulation_pb(set, i))
                     .collect(),
                 ..Default::default()
             };
@@ -242,7 +242,7 @@ pub(crate) fn department_pb(d: &Department) -> pb::Department {
     }
 }
 
-fn regulation(set: &RuleSet, i: usize) -> pb::Regulation {
+pub(crate) fn regulation_pb(set: &RuleSet, i: usize) -> pb::Regulation {
     let r = &set.regulations[i];
     pb::Regulation {
         id: r.id.clone(),
@@ -314,6 +314,58 @@ pub fn render_text(resp: &pb::RouteResponse) -> String {
     }
     if !resp.category.is_empty() {
         let _ = writeln!(out, "分类 category:   {}", resp.category.join(" / "));
+    }
+    if let Some(j) = &resp.jurisdiction {
+        let how = match j.source.as_str() {
+            "request" => "（来自请求）".to_owned(),
+            "text" => j
+                .evidence
+                .as_ref()
+                .map(|e| format!("（文中「{}」）", e.text))
+                .unwrap_or_default(),
+            _ => "（未指明属地，按全市）".to_owned(),
+        };
+        let _ = writeln!(out, "属地 place:      {}{how}", j.name);
+    }
+    if let Some(u) = &resp.unit {
+        let _ = writeln!(
+            out,
+            "承办单位 unit:   {} ({}, {})",
+            u.name, u.department_id, u.level
+        );
+    }
+    if let Ok(t) = pb::RequestType::try_from(resp.request_type)
+        && t != pb::RequestType::Unspecified
+    {
+        let cues: Vec<&str> = resp
+            .request_type_evidence
+            .iter()
+            .map(|e| e.text.as_str())
+            .collect();
+        let how = if cues.is_empty() {
+            "（默认）".to_owned()
+        } else {
+            format!("（「{}」）", cues.join("」「"))
+        };
+        let _ = writeln!(
+            out,
+            "类型 type:       {}{how}",
+            crate::request_type::label(t)
+        );
+    }
+    if let Some(tl) = &resp.time_limit {
+        let due = if !tl.due_date.is_empty() {
+            format!("，{} 受理，{} 前办结", tl.received_date, tl.due_date)
+        } else if !tl.due_date_error.is_empty() {
+            format!("（{}）", tl.due_date_error)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "时限 time limit: {} 个工作日（依据 {}）{due}",
+            tl.working_days, tl.basis
+        );
     }
     if !resp.rule_id.is_empty() {
         let src = resp

@@ -13,6 +13,8 @@
 //! - `score`: evaluates only the rules the hits touch, via posting lists;
 //! - `decide`: emergency hand-off, threshold, ambiguity margin → outcome and confidence;
 //! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
+//! - `situate`: where the matter is (jurisdiction, handling unit), what kind of request it is
+//!   and by when (`jurisdiction`, `request_type`, `calendar`);
 //! - `pipeline`: [`RuleSet::route`], the stages above in order.
 //!
 //! Around the engine:
@@ -29,21 +31,25 @@
 //!
 //! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
 
+pub mod calendar;
 pub mod cli;
 mod decide;
 pub mod diff;
 pub mod eval;
 mod explain;
+pub mod jurisdiction;
 pub mod lint;
 mod matcher;
 pub mod normalize;
 mod pipeline;
 pub mod proto;
 pub mod request;
+pub mod request_type;
 pub mod ruleset;
 mod score;
 mod segment;
 pub mod server;
+pub mod situate;
 #[doc(hidden)]
 pub mod synthetic;
 

@@ -1,5 +1,5 @@
 //! The path of one request through the engine:
-//! normalize → segment → match → score → decide → explain.
+//! normalize → segment → match → score → decide → explain → situate.
 //!
 //! Routing is a pure function of (text, rule set): no clock, no randomness, no global state that a
 //! request can change, so the same text against the same rule-set version yields the same
@@ -16,6 +16,7 @@ use crate::proto::v1 as pb;
 use crate::ruleset::RuleSet;
 use crate::score::{Scored, score};
 use crate::segment::Words;
+use crate::situate::{RequestContext, situate};
 
 #[derive(Default)]
 struct Scratch {
@@ -33,6 +34,11 @@ impl RuleSet {
     /// (text with nothing recognisable goes to manual triage). Input limits are the caller's
     /// business (the server and CLI enforce them before calling this).
     pub fn route(&self, text: &str) -> pb::RouteResponse {
+        self.route_in(text, &RequestContext::default())
+    }
+
+    /// Routes one request text with what else is known about it (district, received date).
+    pub fn route_in(&self, text: &str, context: &RequestContext<'_>) -> pb::RouteResponse {
         let normalized = normalize(text);
         SCRATCH.with(|cell| {
             // A panic while the scratch is borrowed cannot happen (no user code runs inside), but
@@ -55,19 +61,33 @@ impl RuleSet {
                 hits: &s.hits,
                 scored: &s.scored,
             };
-            explain(&cx, &decided)
+            let mut resp = explain(&cx, &decided);
+            let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
+            situate(self, &mut resp, rule, text, &normalized, context);
+            resp
         })
     }
 
     /// Routes a request given as title and text (web message boards have both): they are joined
     /// as `title + "\n" + text`, and evidence offsets index that joined string.
     pub fn route_request(&self, id: &str, title: &str, text: &str) -> pb::RouteResponse {
+        self.route_full(id, title, text, &RequestContext::default())
+    }
+
+    /// `route_request` with the district and received date of the request.
+    pub fn route_full(
+        &self,
+        id: &str,
+        title: &str,
+        text: &str,
+        context: &RequestContext<'_>,
+    ) -> pb::RouteResponse {
         let mut resp = if title.is_empty() {
-            self.route(text)
+            self.route_in(text, context)
         } else if text.is_empty() {
-            self.route(title)
+            self.route_in(title, context)
         } else {
-            self.route(&format!("{title}\n{text}"))
+            self.route_in(&format!("{title}\n{text}"), context)
         };
         resp.id = id.to_owned();
         resp

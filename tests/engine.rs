@@ -114,6 +114,8 @@ fn broken_rules_report_every_error_with_its_place() {
         "regulations.yaml",
         "categories.yaml",
         "settings.yaml",
+        "places.yaml",
+        "calendar.yaml",
     ] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
@@ -253,6 +255,8 @@ fn rules_with(extra: &str) -> tempfile::TempDir {
         "regulations.yaml",
         "categories.yaml",
         "settings.yaml",
+        "places.yaml",
+        "calendar.yaml",
     ] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }

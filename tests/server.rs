@@ -741,3 +741,25 @@ async fn sighup_reloads_when_watching_is_off() {
     .await
     .expect("SIGHUP did not reload");
 }
+
+#[tokio::test]
+async fn district_and_received_time_give_unit_and_due_date_over_the_wire() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    let mut r = req("房子没过户，物业费谁交");
+    r.district = "高新区".into();
+    // 2026-11-27 10:00 in China (02:00 UTC).
+    r.received_time = Some(pbjson_types::Timestamp {
+        seconds: 1_795_744_800,
+        nanos: 0,
+    });
+    let resp = c.route(r).await.unwrap().into_inner();
+    assert_eq!(resp.jurisdiction.as_ref().unwrap().source, "request");
+    assert_eq!(resp.unit.as_ref().unwrap().name, "高新区建设局");
+    assert_eq!(resp.request_type, pb::RequestType::Consultation as i32);
+    let tl = resp.time_limit.unwrap();
+    assert_eq!(
+        (tl.received_date.as_str(), tl.due_date.as_str()),
+        ("2026-11-27", "2026-12-02")
+    );
+}

@@ -20,7 +20,8 @@ use super::diagnostic::{Diagnostics, SourceLocation, did_you_mean};
 use super::load::{LoadError, SourceFile};
 use super::raw::{RawCategory, RawMatch};
 use super::{
-    Department, DepartmentKind, Example, Posting, Regulation, Rule, RuleSet, Settings, Slot, Target,
+    Department, DepartmentKind, Example, Posting, Regulation, Rule, RuleSet, RuleTimeLimit,
+    Settings, Slot, Target,
 };
 use crate::matcher::{Matcher, PATTERN_SIZE_LIMIT};
 use crate::normalize::normalize;
@@ -51,6 +52,8 @@ struct PendingRule<'a> {
     examples: &'a [Spanned<String>],
     counterexamples: &'a [Spanned<String>],
     location: SourceLocation,
+    time_limit: Option<&'a Spanned<super::raw::RawRuleTimeLimit>>,
+    local: bool,
 }
 
 pub(crate) fn compile(
@@ -292,6 +295,8 @@ pub(crate) fn compile(
                 examples: &raw.examples,
                 counterexamples: &raw.counterexamples,
                 location: loc(file, &raw.id),
+                time_limit: None,
+                local: false,
             });
         }
         for o in &s.value.out_of_scope {
@@ -312,6 +317,8 @@ pub(crate) fn compile(
                 examples: &raw.examples,
                 counterexamples: &raw.counterexamples,
                 location: loc(file, &raw.id),
+                time_limit: None,
+                local: false,
             });
         }
     }
@@ -401,9 +408,20 @@ pub(crate) fn compile(
                 examples: &raw.examples,
                 counterexamples: &raw.counterexamples,
                 location: loc(&f.name, &raw.id),
+                time_limit: raw.time_limit.as_ref(),
+                local: raw.local,
             });
         }
     }
+
+    // ---- where and by when: places, units, calendar, request types, time limits
+    let locality = super::locality::compile(
+        &files,
+        &department_ids,
+        departments.len(),
+        settings,
+        &mut diags,
+    );
 
     // ---- conditions, references and the term index
     let mut rule_ids: HashMap<&str, SourceLocation> = HashMap::new();
@@ -552,6 +570,28 @@ pub(crate) fn compile(
             }
         }
 
+        let time_limit = p.time_limit.map(|tl| {
+            let mut regs = Vec::new();
+            for r in &tl.value.regulations {
+                match regulation_ids.get(&r.value) {
+                    Some(&i) => regs.push(i),
+                    None => diags.error(
+                        loc(p.file, r),
+                        format!(
+                            "unknown regulation \"{}\" in the time limit of rule \"{}\"{}",
+                            r.value,
+                            p.id.value,
+                            did_you_mean(&r.value, regulation_ids.keys().map(String::as_str))
+                        ),
+                    ),
+                }
+            }
+            if tl.value.regulations.is_empty() {
+                diags.error(loc(p.file, tl), format!("the time limit of rule \"{}\" cites no article; a rule's own time limit must rest on the law that sets it", p.id.value));
+            }
+            let types = tl.value.types.iter().filter_map(|t| super::locality::request_type(p.file, t, &mut diags)).collect();
+            RuleTimeLimit { days: tl.value.days, regulations: regs, types }
+        });
         rules.push(Rule {
             id: p.id.value.clone(),
             topic: p.topic.clone(),
@@ -564,6 +604,8 @@ pub(crate) fn compile(
             groups: c.all.len().min(MAX_GROUPS) as u8,
             examples: examples(p.file, p.examples),
             counterexamples: examples(p.file, p.counterexamples),
+            time_limit,
+            local: p.local,
         });
     }
 
@@ -600,6 +642,7 @@ pub(crate) fn compile(
         pattern_postings,
         warnings: diags.into_sorted(),
         prepared: Vec::new(),
+        locality,
     };
     set.prepared = crate::explain::prepare(&set);
     Ok(set)

@@ -119,12 +119,16 @@ pub(crate) fn did_you_mean<'a>(
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::normalized_levenshtein(input, c);
-        // Substring containment is a strong hint for Chinese names and path fragments.
-        let score = if !input.is_empty() && (c.contains(input) || input.contains(c)) {
-            score.max(0.7)
+        // Substring containment is a strong hint for Chinese names and path fragments, when the
+        // contained string is a real part of the other (not one letter of a longer id).
+        let (short, long) = if input.chars().count() <= c.chars().count() {
+            (input, c)
         } else {
-            score
+            (c, input)
         };
+        let (ns, nl) = (short.chars().count(), long.chars().count());
+        let contained = ns >= 2 && ns * 5 >= nl * 2 && long.contains(short);
+        let score = if contained { score.max(0.7) } else { score };
         if score >= 0.5 && best.is_none_or(|(b, bc)| score > b || (score == b && c < bc)) {
             best = Some((score, c));
         }
@@ -153,6 +157,8 @@ mod tests {
             "; did you mean \"物业管理条例/第四十一条\"?"
         );
         assert_eq!(did_you_mean("zzzz", ["housing"]), "");
+        // One letter of a longer id is no suggestion.
+        assert_eq!(did_you_mean("gaoxin", ["a", "b"]), "");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod compile;
 mod diagnostic;
 mod examples;
 mod load;
+mod locality;
 pub(crate) mod raw;
 mod schema;
 
@@ -112,6 +113,19 @@ pub struct Rule {
     pub(crate) groups: u8,
     pub examples: Vec<Example>,
     pub counterexamples: Vec<Example>,
+    /// A time limit set by law for this rule's matters (overrides the defaults).
+    pub time_limit: Option<RuleTimeLimit>,
+    /// Community matters, handled by the street office or town government in a street or town.
+    pub local: bool,
+}
+
+/// A rule's own time limit.
+#[derive(Debug, Clone)]
+pub struct RuleTimeLimit {
+    pub days: u32,
+    pub regulations: Vec<usize>,
+    /// The request types it applies to (all when empty).
+    pub types: Vec<crate::proto::v1::RequestType>,
 }
 
 impl Rule {
@@ -172,6 +186,8 @@ pub struct RuleSet {
     pub(crate) warnings: Vec<Diagnostic>,
     /// Per rule, the parts of a response that depend only on the rule (see `explain.rs`).
     pub(crate) prepared: Vec<crate::explain::Prepared>,
+    /// Places, units, calendar, request types, time limits.
+    pub(crate) locality: locality::Locality,
 }
 
 impl RuleSet {

@@ -39,6 +39,114 @@ pub(crate) struct RawFile {
     #[serde(default)]
     #[schemars(with = "Vec<RawRule>")]
     pub rules: Vec<Spanned<RawRule>>,
+    /// The gazetteer: the city's districts, counties, development zones, streets and towns.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawPlace>")]
+    pub places: Vec<Spanned<RawPlace>>,
+    /// Working-day calendar, one entry per year.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawCalendarYear>")]
+    pub calendar: Vec<Spanned<RawCalendarYear>>,
+}
+
+/// A place of the city: a district (区), county (县), development zone (开发区), street (街道) or
+/// town (乡镇).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlace {
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    pub name: String,
+    /// `district`, `county`, `development-zone`, `street` or `town`.
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    /// Other names people use, e.g. 高新区 for 高新技术产业开发区.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub aliases: Vec<Spanned<String>>,
+    /// For streets and towns: the id of the district or county they belong to.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub parent: Option<Spanned<String>>,
+    /// For streets and towns: the office that handles community matters (default: the name +
+    /// 办事处 for a street, + 人民政府 for a town).
+    #[serde(default)]
+    pub office: Option<String>,
+}
+
+/// A department's handling unit in one district, county or development zone.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUnit {
+    /// The place id.
+    #[schemars(with = "String")]
+    pub place: Spanned<String>,
+    /// The unit's name, e.g. 高新区建设局.
+    pub name: String,
+}
+
+/// One year of the working-day calendar: public holidays and adjusted working days (调休).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCalendarYear {
+    #[schemars(with = "i32")]
+    pub year: Spanned<i32>,
+    /// Days off that would otherwise be working days (YYYY-MM-DD).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub holidays: Vec<Spanned<String>>,
+    /// Weekend days that are working days (调休上班), YYYY-MM-DD.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub workdays: Vec<Spanned<String>>,
+    /// The notice the dates come from (for the people who maintain the file; not used in routing).
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub source: Option<String>,
+}
+
+/// The cue phrases of one request type (咨询 / 求助 / 投诉 / 举报 / 建议 / 表扬).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequestType {
+    #[serde(rename = "type")]
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    #[schemars(with = "Vec<String>")]
+    pub cues: Vec<Spanned<String>>,
+}
+
+/// Default time limits, in working days, per request type.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTimeLimits {
+    /// The rule the defaults come from, e.g. 四川省12345政务服务便民热线运行管理办法（2025）.
+    pub basis: String,
+    #[schemars(with = "Vec<RawTypeDays>")]
+    pub working_days: Vec<Spanned<RawTypeDays>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTypeDays {
+    #[serde(rename = "type")]
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    pub days: u32,
+}
+
+/// A time limit set by law for one rule's matters, overriding the defaults.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuleTimeLimit {
+    pub days: u32,
+    /// The articles that set it.
+    #[schemars(with = "Vec<String>")]
+    pub regulations: Vec<Spanned<String>>,
+    /// The request types it applies to (all when empty), e.g. [投诉].
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub types: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -52,6 +160,10 @@ pub(crate) struct RawDepartment {
     /// `government`, `public-institution`, `public-utility` or `other`.
     #[schemars(with = "String")]
     pub kind: Spanned<String>,
+    /// The department's units in districts, counties and development zones (属地承办单位).
+    #[serde(default)]
+    #[schemars(with = "Vec<RawUnit>")]
+    pub units: Vec<Spanned<RawUnit>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -104,6 +216,19 @@ pub(crate) struct RawSettings {
     #[serde(default)]
     #[schemars(with = "Vec<RawOutOfScope>")]
     pub out_of_scope: Vec<Spanned<RawOutOfScope>>,
+    /// Request types with their cue phrases, in order of precedence (the first type with a cue in
+    /// the text wins).
+    #[serde(default)]
+    #[schemars(with = "Vec<RawRequestType>")]
+    pub request_types: Vec<Spanned<RawRequestType>>,
+    /// The request type when no cue matches.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub default_request_type: Option<Spanned<String>>,
+    /// Default time limits per request type.
+    #[serde(default)]
+    #[schemars(with = "Option<RawTimeLimits>")]
+    pub time_limits: Option<Spanned<RawTimeLimits>>,
 }
 
 /// The conditions of a rule over the tokens of a request.
@@ -160,6 +285,14 @@ pub(crate) struct RawRule {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub counterexamples: Vec<Spanned<String>>,
+    /// A time limit set by law for this rule's matters.
+    #[serde(default)]
+    #[schemars(with = "Option<RawRuleTimeLimit>")]
+    pub time_limit: Option<Spanned<RawRuleTimeLimit>>,
+    /// Community matters: in a street or town, the street office or town government handles
+    /// them (the department supervises).
+    #[serde(default)]
+    pub local: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -88,6 +88,17 @@ impl RoutingSvc {
     }
 }
 
+/// What the request says besides its text: the caller's district and the received date.
+fn context(r: &pb::RouteRequest) -> crate::situate::RequestContext<'_> {
+    crate::situate::RequestContext {
+        district: &r.district,
+        received: r
+            .received_time
+            .as_ref()
+            .map(|t| crate::calendar::Date::from_unix_china(t.seconds)),
+    }
+}
+
 fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     pbjson_types::Timestamp {
@@ -109,7 +120,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
             return Err(self.failed("Route", Status::invalid_argument(reason)));
         }
         let set = self.state.current();
-        let resp = set.route_request(&r.request_id, &r.title, &r.text);
+        let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(&r));
         self.record(
             &resp,
             r.channel,
@@ -160,7 +171,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                     })
                 }
                 Ok(()) => {
-                    let resp = set.route_request(&r.request_id, &r.title, &r.text);
+                    let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(&r));
                     self.record(
                         &resp,
                         r.channel,
