@@ -34,6 +34,8 @@ pub(crate) struct Prepared {
     decided: pb::RouteResponse,
     /// The same rule as an alternative (without score and evidence).
     alternative: pb::Alternative,
+    /// The rule's own time limit, with its basis and articles (see `situate.rs`).
+    pub(crate) own_time_limit: Option<pb::TimeLimit>,
 }
 
 /// Prepares every rule of `set` (called once by the compiler).
@@ -117,9 +119,28 @@ pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
                 score: 0.0,
                 evidence: Vec::new(),
             };
+            let own_time_limit = rule.time_limit.as_ref().map(|tl| {
+                let regulations: Vec<pb::Regulation> = tl
+                    .regulations
+                    .iter()
+                    .map(|&i| regulation_pb(set, i))
+                    .collect();
+                let basis = regulations
+                    .iter()
+                    .map(|g| format!("《{}》{}", g.title, g.article))
+                    .collect::<Vec<_>>()
+                    .join("、");
+                pb::TimeLimit {
+                    working_days: tl.days,
+                    basis,
+                    regulations,
+                    ..Default::default()
+                }
+            });
             Prepared {
                 decided,
                 alternative,
+                own_time_limit,
             }
         })
         .collect()

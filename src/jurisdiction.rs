@@ -12,8 +12,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
+use crate::proto::v1 as pb;
 use crate::ruleset::SourceLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,20 +68,24 @@ pub enum Source {
     Text { start: usize, end: usize },
 }
 
-/// The gazetteer: places and one automaton over their names and aliases.
+/// The gazetteer: places, and their names and aliases as phrases for the matcher's automaton.
 #[derive(Default)]
 pub struct Gazetteer {
     pub(crate) places: Vec<Place>,
     /// Normalized name / alias / id → place.
     by_name: HashMap<String, usize>,
-    automaton: Option<AhoCorasick>,
-    /// For each pattern of the automaton: its place.
+    /// The phrases the matcher looks for (normalized names and aliases), and their places.
+    pub(crate) phrases: Vec<String>,
     owners: Vec<usize>,
+    /// Each place's jurisdiction message (source "text"), and the city's (source "default"),
+    /// built once so that a request only copies them.
+    jurisdictions: Vec<pb::Jurisdiction>,
+    city: pb::Jurisdiction,
 }
 
 impl Gazetteer {
-    /// Builds the lookup structures; `names` holds every (normalized name or alias, place).
-    pub(crate) fn new(places: Vec<Place>, names: Vec<(String, usize)>) -> Result<Self, String> {
+    /// `names` holds every (normalized name or alias, place).
+    pub(crate) fn new(places: Vec<Place>, names: Vec<(String, usize)>) -> Self {
         let mut by_name = HashMap::new();
         for (i, p) in places.iter().enumerate() {
             by_name.insert(p.id.clone(), i);
@@ -90,23 +93,40 @@ impl Gazetteer {
         for (n, i) in &names {
             by_name.insert(n.clone(), *i);
         }
-        let automaton = if names.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(names.iter().map(|(n, _)| n.as_bytes()))
-                    .map_err(|e| format!("cannot build the place-name automaton: {e}"))?,
-            )
+        let (phrases, owners) = names.into_iter().unzip();
+        let jurisdictions = places
+            .iter()
+            .map(|p| pb::Jurisdiction {
+                place_id: p.id.clone(),
+                name: p.name.clone(),
+                kind: p.kind.as_str().to_owned(),
+                source: "text".to_owned(),
+                evidence: None,
+            })
+            .collect();
+        let city = pb::Jurisdiction {
+            place_id: String::new(),
+            name: "全市".to_owned(),
+            kind: "city".to_owned(),
+            source: "default".to_owned(),
+            evidence: None,
         };
-        let owners = names.iter().map(|(_, i)| *i).collect();
-        Ok(Gazetteer {
+        Gazetteer {
             places,
             by_name,
-            automaton,
+            phrases,
             owners,
-        })
+            jurisdictions,
+            city,
+        }
+    }
+
+    pub(crate) fn jurisdiction(&self, place: usize) -> &pb::Jurisdiction {
+        self.jurisdictions.get(place).unwrap_or(&self.city)
+    }
+
+    pub(crate) fn city(&self) -> &pb::Jurisdiction {
+        &self.city
     }
 
     pub fn is_empty(&self) -> bool {
@@ -118,14 +138,21 @@ impl Gazetteer {
         self.by_name.get(normalized_district).copied()
     }
 
-    /// The longest place name in `normalized` text (the first of equal length), with its byte span.
-    pub fn find_in(&self, normalized: &str) -> Option<(usize, usize, usize)> {
-        let ac = self.automaton.as_ref()?;
+    /// The longest place name among the matcher's hits on phrase `i` (the first of equal
+    /// length), with its byte span: (place, start, end).
+    pub fn longest(
+        &self,
+        hits: impl Iterator<Item = (usize, usize, usize)>,
+    ) -> Option<(usize, usize, usize)> {
         let mut best: Option<(usize, usize, usize)> = None;
-        for m in ac.find_iter(normalized) {
-            let len = m.end() - m.start();
-            if best.is_none_or(|(_, s, e)| len > e - s) {
-                best = Some((self.owners[m.pattern().as_usize()], m.start(), m.end()));
+        for (i, start, end) in hits {
+            let Some(&place) = self.owners.get(i) else {
+                continue;
+            };
+            if best
+                .is_none_or(|(_, s, e)| end - start > e - s || (end - start == e - s && start < s))
+            {
+                best = Some((place, start, end));
             }
         }
         best

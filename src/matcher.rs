@@ -28,6 +28,7 @@ pub(crate) struct Hit {
 
 /// The compiled vocabulary and patterns of a rule set.
 pub(crate) struct Matcher {
+    /// Rule terms first, then the extra phrases (see [`Matcher::new`]).
     automaton: AhoCorasick,
     terms: Vec<Box<str>>,
     pattern_regexes: Vec<Regex>,
@@ -58,10 +59,21 @@ fn required_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
 }
 
 impl Matcher {
-    pub fn new(terms: Vec<Box<str>>, patterns: Vec<Regex>) -> Result<Self, String> {
+    /// `extras` are phrases found anywhere in the text, not only on word edges (place names,
+    /// request-type cues): they ride on the same automaton so that the text is scanned once.
+    pub fn new(
+        terms: Vec<Box<str>>,
+        patterns: Vec<Regex>,
+        extras: &[String],
+    ) -> Result<Self, String> {
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(terms.iter().map(|t| t.as_bytes()))
+            .build(
+                terms
+                    .iter()
+                    .map(|t| t.as_bytes())
+                    .chain(extras.iter().map(|e| e.as_bytes())),
+            )
             .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
         let mut literal_owner = Vec::new();
@@ -117,11 +129,23 @@ impl Matcher {
     }
 
     /// Fills `hits` with every term occurrence that `words` accepts and every pattern match, sorted
-    /// by position.
-    pub fn find(&self, text: &str, segmenter: &Segmenter, words: &Words, hits: &mut Vec<Hit>) {
+    /// by position, and `extras` with every occurrence of an extra phrase (extra index, start, end).
+    pub fn find(
+        &self,
+        text: &str,
+        segmenter: &Segmenter,
+        words: &Words,
+        hits: &mut Vec<Hit>,
+        extras: &mut Vec<(u32, u32, u32)>,
+    ) {
         hits.clear();
+        extras.clear();
+        let n_terms = self.terms.len();
         for m in self.automaton.find_overlapping_iter(text) {
-            if segmenter.accepts(text, words, m.start(), m.end()) {
+            let id = m.pattern().as_usize();
+            if id >= n_terms {
+                extras.push((to_u32(id - n_terms), to_u32(m.start()), to_u32(m.end())));
+            } else if segmenter.accepts(text, words, m.start(), m.end()) {
                 hits.push(Hit {
                     start: to_u32(m.start()),
                     end: to_u32(m.end()),
@@ -175,12 +199,12 @@ mod tests {
     fn terms_only_on_word_boundaries() {
         let terms: Vec<Box<str>> = vec!["停电".into(), "电梯".into()];
         let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
-        let m = Matcher::new(terms, vec![]).unwrap();
+        let m = Matcher::new(terms, vec![], &[]).unwrap();
         let mut words = Words::default();
         let mut hits = Vec::new();
         let text = "物业暂停电梯运行";
         seg.segment(text, &mut words);
-        m.find(text, &seg, &words, &mut hits);
+        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
         let found: Vec<&str> = hits.iter().map(|h| m.term(h.id)).collect();
         assert_eq!(found, vec!["电梯"]);
     }
@@ -205,6 +229,7 @@ mod tests {
                 Regex::new(r"维修\d+号").unwrap(),
                 Regex::new(r"\d{3}元").unwrap(),
             ],
+            &[],
         )
         .unwrap();
         let text = "维修12号楼多收了200元";
@@ -212,7 +237,7 @@ mod tests {
         let mut words = Words::default();
         seg.segment(text, &mut words);
         let mut hits = Vec::new();
-        m.find(text, &seg, &words, &mut hits);
+        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
         let found: Vec<&str> = hits
             .iter()
             .map(|h| &text[h.start as usize..h.end as usize])
@@ -222,13 +247,13 @@ mod tests {
 
     #[test]
     fn patterns_report_their_first_match() {
-        let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()]).unwrap();
+        let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()], &[]).unwrap();
         let text = "多收了200元";
         let mut words = Words::default();
         let seg = Segmenter::with_vocabulary([]);
         seg.segment(text, &mut words);
         let mut hits = Vec::new();
-        m.find(text, &seg, &words, &mut hits);
+        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
         assert_eq!(hits.len(), 1);
         assert!(hits[0].is_pattern);
         assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], "200元");

@@ -22,7 +22,7 @@
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// The normalized text of one request, with the way back to the original.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Normalized {
     text: String,
     /// For each character of `text`: the index of the original character it came from.
@@ -63,9 +63,23 @@ impl Normalized {
 
 /// Normalizes `original` (see the module docs).
 pub fn normalize(original: &str) -> Normalized {
-    let mut text = String::with_capacity(original.len());
-    let mut origin = Vec::with_capacity(original.len() / 2);
-    let mut byte_of_char = Vec::with_capacity(original.len() / 2 + 1);
+    let mut out = Normalized::default();
+    normalize_into(original, &mut out);
+    out
+}
+
+/// [`normalize`] into `out`, reusing its buffers (the per-request path keeps one per thread).
+pub fn normalize_into(original: &str, out: &mut Normalized) {
+    let Normalized {
+        text,
+        origin,
+        byte_of_char,
+        original_chars,
+    } = out;
+    text.clear();
+    origin.clear();
+    byte_of_char.clear();
+    text.reserve(original.len());
     let mut last_was_space = true; // so that leading whitespace is dropped
     let mut count: u32 = 0;
 
@@ -92,11 +106,11 @@ pub fn normalize(original: &str) -> Normalized {
                 c if c.is_ascii_control() => continue,
                 c => c.to_ascii_lowercase(),
             };
-            push(c, i, &mut text, &mut last_was_space);
+            push(c, i, text, &mut last_was_space);
             continue;
         }
         if c.is_whitespace() {
-            push(' ', i, &mut text, &mut last_was_space);
+            push(' ', i, text, &mut last_was_space);
             continue;
         }
         if is_control_or_format(c) {
@@ -105,19 +119,14 @@ pub fn normalize(original: &str) -> Normalized {
         // CJK unified ideographs are NFKC-stable: skip the normalization tables for the bulk of
         // the text.
         if is_cjk_ideograph(c) {
-            push(
-                traditional_to_simplified(c),
-                i,
-                &mut text,
-                &mut last_was_space,
-            );
+            push(traditional_to_simplified(c), i, text, &mut last_was_space);
         } else if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-            push(fold(c), i, &mut text, &mut last_was_space);
+            push(fold(c), i, text, &mut last_was_space);
         } else {
             for d in std::iter::once(c).nfkc() {
                 for l in d.to_lowercase() {
                     let l = if l.is_whitespace() { ' ' } else { fold(l) };
-                    push(l, i, &mut text, &mut last_was_space);
+                    push(l, i, text, &mut last_was_space);
                 }
             }
         }
@@ -129,12 +138,7 @@ pub fn normalize(original: &str) -> Normalized {
         origin.pop();
     }
     byte_of_char.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-    Normalized {
-        text,
-        origin,
-        byte_of_char,
-        original_chars: count,
-    }
+    *original_chars = count;
 }
 
 /// Unicode general categories Cc and Cf, without pulling in a category table: the ranges that

@@ -20,9 +20,11 @@ use crate::situate::{RequestContext, situate};
 
 #[derive(Default)]
 struct Scratch {
+    normalized: crate::normalize::Normalized,
     words: Words,
     hits: Vec<Hit>,
     scored: Scored,
+    phrases: Vec<(u32, u32, u32)>,
 }
 
 thread_local! {
@@ -39,31 +41,37 @@ impl RuleSet {
 
     /// Routes one request text with what else is known about it (district, received date).
     pub fn route_in(&self, text: &str, context: &RequestContext<'_>) -> pb::RouteResponse {
-        let normalized = normalize(text);
         SCRATCH.with(|cell| {
             // A panic while the scratch is borrowed cannot happen (no user code runs inside), but
             // fall back to fresh buffers rather than panic on a re-entrant borrow.
             let mut fresh = Scratch::default();
             let mut guard = cell.try_borrow_mut();
-            let s: &mut Scratch = match guard.as_deref_mut() {
+            let Scratch {
+                normalized,
+                words,
+                hits,
+                scored,
+                phrases,
+            } = match guard.as_deref_mut() {
                 Ok(s) => s,
                 Err(_) => &mut fresh,
             };
-            self.segmenter.segment(normalized.text(), &mut s.words);
+            crate::normalize::normalize_into(text, normalized);
+            self.segmenter.segment(normalized.text(), words);
             self.matcher
-                .find(normalized.text(), &self.segmenter, &s.words, &mut s.hits);
-            score(self, &s.hits, &mut s.scored);
-            let decided = decide(self, &s.scored.candidates);
+                .find(normalized.text(), &self.segmenter, words, hits, phrases);
+            score(self, hits, scored);
+            let decided = decide(self, &scored.candidates);
             let cx = Context {
                 set: self,
                 original: text,
-                normalized: &normalized,
-                hits: &s.hits,
-                scored: &s.scored,
+                normalized,
+                hits,
+                scored,
             };
             let mut resp = explain(&cx, &decided);
-            let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
-            situate(self, &mut resp, rule, text, &normalized, context);
+            let rule = decided.winner.map(|i| scored.candidates[i].rule);
+            situate(self, &mut resp, rule, text, normalized, phrases, context);
             resp
         })
     }
@@ -108,8 +116,13 @@ impl RuleSet {
         let mut words = Words::default();
         let mut hits = Vec::new();
         self.segmenter.segment(normalized.text(), &mut words);
-        self.matcher
-            .find(normalized.text(), &self.segmenter, &words, &mut hits);
+        self.matcher.find(
+            normalized.text(),
+            &self.segmenter,
+            &words,
+            &mut hits,
+            &mut Vec::new(),
+        );
         Analysis {
             normalized: normalized.text().to_owned(),
             words: self
@@ -257,11 +270,11 @@ impl RuleSet {
 /// Average time of each stage of `route` on `text` over `iterations` runs, in nanoseconds:
 /// normalize, segment, match, score, decide, explain. For benchmarks and profiling only.
 #[doc(hidden)]
-pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static str, f64); 6] {
+pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static str, f64); 7] {
     use std::hint::black_box;
     use std::time::Instant;
     let n = iterations.max(1);
-    let mut t = [0u128; 6];
+    let mut t = [0u128; 7];
     let mut s = Scratch::default();
     for _ in 0..n {
         let t0 = Instant::now();
@@ -269,8 +282,13 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
         let t1 = Instant::now();
         set.segmenter.segment(normalized.text(), &mut s.words);
         let t2 = Instant::now();
-        set.matcher
-            .find(normalized.text(), &set.segmenter, &s.words, &mut s.hits);
+        set.matcher.find(
+            normalized.text(),
+            &set.segmenter,
+            &s.words,
+            &mut s.hits,
+            &mut s.phrases,
+        );
         let t3 = Instant::now();
         score(set, &s.hits, &mut s.scored);
         let t4 = Instant::now();
@@ -283,11 +301,31 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
             hits: &s.hits,
             scored: &s.scored,
         };
-        black_box(explain(&cx, &decided));
+        let mut resp = explain(&cx, &decided);
         let t6 = Instant::now();
-        for (i, (a, b)) in [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6)]
-            .iter()
-            .enumerate()
+        let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
+        situate(
+            set,
+            &mut resp,
+            rule,
+            text,
+            &normalized,
+            &s.phrases,
+            &RequestContext::default(),
+        );
+        black_box(resp);
+        let t7 = Instant::now();
+        for (i, (a, b)) in [
+            (t0, t1),
+            (t1, t2),
+            (t2, t3),
+            (t3, t4),
+            (t4, t5),
+            (t5, t6),
+            (t6, t7),
+        ]
+        .iter()
+        .enumerate()
         {
             t[i] += (*b - *a).as_nanos();
         }
@@ -300,6 +338,7 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
         ("score", avg(3)),
         ("decide", avg(4)),
         ("explain", avg(5)),
+        ("situate", avg(6)),
     ]
 }
 
@@ -310,8 +349,13 @@ impl RuleSet {
         let mut words = Words::default();
         let mut hits = Vec::new();
         self.segmenter.segment(normalized.text(), &mut words);
-        self.matcher
-            .find(normalized.text(), &self.segmenter, &words, &mut hits);
+        self.matcher.find(
+            normalized.text(),
+            &self.segmenter,
+            &words,
+            &mut hits,
+            &mut Vec::new(),
+        );
         let ids = hits
             .iter()
             .filter(|h| !h.is_pattern)

@@ -9,8 +9,6 @@
 //! 第三条). Cues match anywhere in the normalized text: they are phrases (请问, 强烈要求处理), not
 //! topic words, and where they occur does not matter.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
 use crate::proto::v1 as pb;
 
 /// The author's names for the types, in the order of `pb::RequestType` (after UNSPECIFIED).
@@ -40,10 +38,10 @@ pub fn label(t: pb::RequestType) -> &'static str {
     }
 }
 
-/// The compiled cues.
+/// The cues, as phrases for the matcher's automaton, with their types.
 pub struct Classifier {
-    automaton: Option<AhoCorasick>,
-    /// For each cue pattern: (precedence rank, type).
+    pub(crate) phrases: Vec<String>,
+    /// For each phrase: (precedence rank, type).
     owners: Vec<(usize, pb::RequestType)>,
     pub(crate) default: pb::RequestType,
 }
@@ -51,7 +49,7 @@ pub struct Classifier {
 impl Default for Classifier {
     fn default() -> Self {
         Classifier {
-            automaton: None,
+            phrases: Vec::new(),
             owners: Vec::new(),
             default: pb::RequestType::Consultation,
         }
@@ -63,34 +61,27 @@ impl Classifier {
     pub(crate) fn new(
         cues: Vec<(String, usize, pb::RequestType)>,
         default: pb::RequestType,
-    ) -> Result<Self, String> {
-        let automaton = if cues.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(cues.iter().map(|c| c.0.as_bytes()))
-                    .map_err(|e| format!("cannot build the request-type automaton: {e}"))?,
-            )
-        };
-        Ok(Classifier {
-            automaton,
-            owners: cues.into_iter().map(|(_, r, t)| (r, t)).collect(),
+    ) -> Self {
+        let (phrases, owners) = cues.into_iter().map(|(c, r, t)| (c, (r, t))).unzip();
+        Classifier {
+            phrases,
+            owners,
             default,
-        })
+        }
     }
 
-    /// The request type of `normalized`, and the byte spans of the cues that decided it.
-    pub fn classify(&self, normalized: &str) -> (pb::RequestType, Vec<(usize, usize, usize)>) {
-        let Some(ac) = &self.automaton else {
-            return (self.default, Vec::new());
-        };
-        let hits: Vec<(usize, usize, usize)> = ac
-            .find_overlapping_iter(normalized)
-            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-            .collect();
-        let Some(best_rank) = hits.iter().map(|h| self.owners[h.0].0).min() else {
+    /// The request type from the matcher's hits on cue `i` (i, start, end), and the spans of the
+    /// cues that decided it.
+    pub fn classify(
+        &self,
+        hits: &[(usize, usize, usize)],
+    ) -> (pb::RequestType, Vec<(usize, usize)>) {
+        let Some(best_rank) = hits
+            .iter()
+            .filter_map(|h| self.owners.get(h.0))
+            .map(|o| o.0)
+            .min()
+        else {
             return (self.default, Vec::new());
         };
         let kind = self
@@ -99,8 +90,9 @@ impl Classifier {
             .find(|o| o.0 == best_rank)
             .map_or(self.default, |o| o.1);
         let evidence = hits
-            .into_iter()
-            .filter(|h| self.owners[h.0].0 == best_rank)
+            .iter()
+            .filter(|h| self.owners.get(h.0).is_some_and(|o| o.0 == best_rank))
+            .map(|h| (h.1, h.2))
             .collect();
         (kind, evidence)
     }

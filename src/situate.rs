@@ -9,7 +9,6 @@ use crate::calendar::Date;
 use crate::jurisdiction::Source;
 use crate::normalize::Normalized;
 use crate::proto::v1 as pb;
-use crate::request_type;
 use crate::ruleset::{RuleSet, Target};
 
 /// Facts about a request besides its text.
@@ -50,10 +49,22 @@ pub(crate) fn situate(
     rule: Option<usize>,
     original: &str,
     normalized: &Normalized,
+    phrases: &[(u32, u32, u32)],
     cx: &RequestContext<'_>,
 ) {
     let loc = &set.locality;
     let g = &loc.gazetteer;
+    // The matcher's phrase hits: place names first, then request-type cues.
+    let n_places = g.phrases.len();
+    let place_hits = phrases
+        .iter()
+        .filter(|h| (h.0 as usize) < n_places)
+        .map(|h| (h.0 as usize, h.1 as usize, h.2 as usize));
+    let cue_hits: Vec<(usize, usize, usize)> = phrases
+        .iter()
+        .filter(|h| (h.0 as usize) >= n_places)
+        .map(|h| (h.0 as usize - n_places, h.1 as usize, h.2 as usize))
+        .collect();
 
     // Where.
     let place = if cx.district.trim().is_empty() {
@@ -63,48 +74,35 @@ pub(crate) fn situate(
             .map(|p| (p, Source::Request))
     }
     .or_else(|| {
-        g.find_in(normalized.text())
+        g.longest(place_hits)
             .map(|(p, s, e)| (p, Source::Text { start: s, end: e }))
     });
     resp.jurisdiction = Some(match place {
         Some((p, source)) => {
-            let pl = &g.places[p];
-            pb::Jurisdiction {
-                place_id: pl.id.clone(),
-                name: pl.name.clone(),
-                kind: pl.kind.as_str().to_owned(),
-                source: match source {
-                    Source::Request => "request",
-                    Source::Text { .. } => "text",
-                }
-                .to_owned(),
-                evidence: match source {
-                    Source::Text { start, end } => Some(evidence(
+            let mut j = g.jurisdiction(p).clone();
+            match source {
+                Source::Request => j.source = "request".to_owned(),
+                Source::Text { start, end } => {
+                    j.evidence = Some(evidence(
                         original,
                         normalized,
                         start,
                         end,
                         &normalized.text()[start..end],
-                    )),
-                    Source::Request => None,
-                },
+                    ));
+                }
             }
+            j
         }
-        None => pb::Jurisdiction {
-            place_id: String::new(),
-            name: "全市".to_owned(),
-            kind: "city".to_owned(),
-            source: "default".to_owned(),
-            evidence: None,
-        },
+        None => g.city().clone(),
     });
 
     // What kind of request.
-    let (kind, cues) = loc.classifier.classify(normalized.text());
+    let (kind, cues) = loc.classifier.classify(&cue_hits);
     resp.request_type = kind as i32;
     resp.request_type_evidence = cues
         .iter()
-        .map(|&(_, s, e)| evidence(original, normalized, s, e, &normalized.text()[s..e]))
+        .map(|&(s, e)| evidence(original, normalized, s, e, &normalized.text()[s..e]))
         .collect();
 
     // Who handles it, and by when: only for dispatched requests.
@@ -117,29 +115,13 @@ pub(crate) fn situate(
     };
     let dept = &set.departments[department];
     resp.unit = Some(match place.map(|(p, _)| p) {
-        Some(p) if rule.local && g.places[p].kind.is_local() => pb::HandlingUnit {
-            name: g.places[p].office.clone(),
-            department_id: dept.id.clone(),
-            place_id: g.places[p].id.clone(),
-            level: "street".to_owned(),
-        },
-        Some(p) => {
-            let district = g.district_of(p);
-            match loc
-                .units
-                .get(department)
-                .and_then(|u| u.iter().find(|(q, _)| *q == district))
-            {
-                Some((_, name)) => pb::HandlingUnit {
-                    name: name.clone(),
-                    department_id: dept.id.clone(),
-                    place_id: g.places[district].id.clone(),
-                    level: "district".to_owned(),
-                },
-                None => city_unit(dept),
-            }
+        Some(p) if rule.local && g.places[p].kind.is_local() => {
+            let mut u = loc.street_office(p).clone();
+            u.department_id = dept.id.clone();
+            u
         }
-        None => city_unit(dept),
+        Some(p) => loc.unit(department, g.district_of(p)).clone(),
+        None => loc.unit(department, usize::MAX).clone(),
     });
 
     let own = rule
@@ -147,29 +129,8 @@ pub(crate) fn situate(
         .as_ref()
         .filter(|tl| tl.types.is_empty() || tl.types.contains(&kind));
     let limit = match own {
-        Some(tl) => {
-            let regulations: Vec<pb::Regulation> = tl
-                .regulations
-                .iter()
-                .map(|&i| crate::explain::regulation_pb(set, i))
-                .collect();
-            let basis = regulations
-                .iter()
-                .map(|g| format!("《{}》{}", g.title, g.article))
-                .collect::<Vec<_>>()
-                .join("、");
-            Some(pb::TimeLimit {
-                working_days: tl.days,
-                basis,
-                regulations,
-                ..Default::default()
-            })
-        }
-        None => loc.default_limits.get(&kind).map(|&days| pb::TimeLimit {
-            working_days: days,
-            basis: format!("{}（{}）", loc.limits_basis, request_type::label(kind)),
-            ..Default::default()
-        }),
+        Some(_) => set.prepared.get(r).and_then(|p| p.own_time_limit.clone()),
+        None => loc.default_limits.get(&kind).cloned(),
     };
     resp.time_limit = limit.map(|mut tl| {
         if let Some(received) = cx.received {
@@ -181,13 +142,4 @@ pub(crate) fn situate(
         }
         tl
     });
-}
-
-fn city_unit(dept: &crate::ruleset::Department) -> pb::HandlingUnit {
-    pb::HandlingUnit {
-        name: dept.name.clone(),
-        department_id: dept.id.clone(),
-        place_id: String::new(),
-        level: "city".to_owned(),
-    }
 }

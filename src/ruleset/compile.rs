@@ -616,7 +616,7 @@ pub(crate) fn compile(
     }
 
     let segmenter = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
-    let matcher = match Matcher::new(terms, patterns) {
+    let matcher = match Matcher::new(terms, patterns, &locality.phrases()) {
         Ok(m) => m,
         Err(e) => {
             diags.error(SourceLocation::file_start("rules"), e);

@@ -24,14 +24,17 @@ fn loc<T>(file: &str, s: &Spanned<T>) -> SourceLocation {
 /// Everything about where and by when, compiled.
 #[derive(Default)]
 pub(crate) struct Locality {
+    // Place names and request-type cues are also phrases of the rule set's matcher (see
+    // `Locality::phrases`), so that the text is scanned once per request.
     pub gazetteer: Gazetteer,
-    /// Per department: (district place, unit name).
-    pub units: Vec<Vec<(usize, String)>>,
+    /// Per department: its unit message per district place, and at city level (built once).
+    units: Vec<(HashMap<usize, pb::HandlingUnit>, pb::HandlingUnit)>,
+    /// Per place: its street office / town government (for `local` rules).
+    offices: Vec<pb::HandlingUnit>,
     pub calendar: Calendar,
     pub classifier: Classifier,
-    /// Default working days per request type.
-    pub default_limits: HashMap<pb::RequestType, u32>,
-    pub limits_basis: String,
+    /// Default time limit per request type, with its basis (received and due dates empty).
+    pub default_limits: HashMap<pb::RequestType, pb::TimeLimit>,
 }
 
 pub(crate) fn request_type(
@@ -171,11 +174,14 @@ pub(crate) fn compile(
 
     // ---- departments' units
     let mut units: Vec<Vec<(usize, String)>> = vec![Vec::new(); department_count];
+    let mut department_names: Vec<(String, String)> =
+        vec![(String::new(), String::new()); department_count];
     for f in files {
         for d in &f.raw.departments {
             let Some(&di) = department_ids.get(&d.value.id.value) else {
                 continue;
             };
+            department_names[di] = (d.value.id.value.clone(), d.value.name.clone());
             for u in &d.value.units {
                 match ids.get(&u.value.place.value) {
                     Some(&p) if places[p].kind.is_local() => diags.error(
@@ -265,7 +271,6 @@ pub(crate) fn compile(
     let mut cues = Vec::new();
     let mut default_type = pb::RequestType::Consultation;
     let mut default_limits = HashMap::new();
-    let mut limits_basis = String::new();
     if let Some((file, s)) = settings {
         let mut seen = HashSet::new();
         for (rank, rt) in s.value.request_types.iter().enumerate() {
@@ -291,28 +296,94 @@ pub(crate) fn compile(
             default_type = request_type(file, d, diags).unwrap_or(default_type);
         }
         if let Some(tl) = &s.value.time_limits {
-            limits_basis = tl.value.basis.clone();
             for wd in &tl.value.working_days {
                 if let Some(t) = request_type(file, &wd.value.kind, diags) {
-                    default_limits.insert(t, wd.value.days);
+                    let basis = format!("{}（{}）", tl.value.basis, request_type::label(t));
+                    default_limits.insert(
+                        t,
+                        pb::TimeLimit {
+                            working_days: wd.value.days,
+                            basis,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
         }
     }
-    let classifier = Classifier::new(cues, default_type).unwrap_or_else(|e| {
-        diags.error(SourceLocation::file_start("settings"), e);
-        Classifier::default()
-    });
-    let gazetteer = Gazetteer::new(places, names).unwrap_or_else(|e| {
-        diags.error(SourceLocation::file_start("places"), e);
-        Gazetteer::default()
-    });
+    let classifier = Classifier::new(cues, default_type);
+    let offices = places
+        .iter()
+        .map(|p| pb::HandlingUnit {
+            name: p.office.clone(),
+            department_id: String::new(),
+            place_id: p.id.clone(),
+            level: "street".to_owned(),
+        })
+        .collect();
+    let units = units
+        .into_iter()
+        .zip(department_names)
+        .map(|(list, (id, name))| {
+            let by_place = list
+                .into_iter()
+                .map(|(p, unit)| {
+                    let msg = pb::HandlingUnit {
+                        name: unit,
+                        department_id: id.clone(),
+                        place_id: places[p].id.clone(),
+                        level: "district".to_owned(),
+                    };
+                    (p, msg)
+                })
+                .collect();
+            let city = pb::HandlingUnit {
+                name,
+                department_id: id,
+                place_id: String::new(),
+                level: "city".to_owned(),
+            };
+            (by_place, city)
+        })
+        .collect();
+    let gazetteer = Gazetteer::new(places, names);
     Locality {
         gazetteer,
         units,
+        offices,
         calendar: Calendar::new(years, holidays, workdays),
         classifier,
         default_limits,
-        limits_basis,
+    }
+}
+
+impl Locality {
+    /// The phrases the matcher must find anywhere in a text: place names, then cues.
+    pub(crate) fn phrases(&self) -> Vec<String> {
+        self.gazetteer
+            .phrases
+            .iter()
+            .chain(&self.classifier.phrases)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Locality {
+    /// The unit of department `d` in district `place` (the city department when it has none).
+    pub(crate) fn unit(&self, d: usize, place: usize) -> &pb::HandlingUnit {
+        static NONE: std::sync::OnceLock<pb::HandlingUnit> = std::sync::OnceLock::new();
+        match self.units.get(d) {
+            Some((by_place, city)) => by_place.get(&place).unwrap_or(city),
+            None => NONE.get_or_init(pb::HandlingUnit::default),
+        }
+    }
+
+    /// The street office or town government of `place`.
+    pub(crate) fn street_office(&self, place: usize) -> &pb::HandlingUnit {
+        static NONE: std::sync::OnceLock<pb::HandlingUnit> = std::sync::OnceLock::new();
+        self.offices
+            .get(place)
+            .unwrap_or_else(|| NONE.get_or_init(pb::HandlingUnit::default))
     }
 }
