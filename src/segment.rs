@@ -43,7 +43,10 @@ impl Segmenter {
         let mut jieba = Jieba::new();
         for w in words {
             if w.chars().count() >= 2 {
-                let freq = jieba.suggest_freq(w);
+                // suggest_freq keeps the word whole on its own; ×10 keeps it whole next to an
+                // overlapping dictionary word too (有违建: 有违 / 建 without it, 有 / 违建 with it),
+                // while 暂停电梯 still cuts as 暂停 / 电梯 (tests below).
+                let freq = jieba.suggest_freq(w).saturating_mul(10);
                 jieba.add_word(w, Some(freq), None);
             }
         }
@@ -132,8 +135,10 @@ mod tests {
 
     #[test]
     fn rule_vocabulary_is_never_split() {
-        let s = Segmenter::with_vocabulary(["未过户"]);
+        let s = Segmenter::with_vocabulary(["未过户", "违建"]);
         assert!(accepts(&s, "房子还未过户", "未过户"));
+        // 有违 is a dictionary word that overlaps 违建: the rule word must still win.
+        assert!(accepts(&s, "宾馆后面有违建", "违建"));
     }
 
     #[test]
