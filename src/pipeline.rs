@@ -111,7 +111,9 @@ pub struct Analysis {
 }
 
 impl RuleSet {
-    pub fn analyse(&self, text: &str) -> Analysis {
+    /// Normalize, segment and match `text` outside the hot path's reused buffers (for the
+    /// author-facing tools: `tokens`, `lint`).
+    fn hits_of(&self, text: &str) -> (crate::normalize::Normalized, Vec<Hit>) {
         let normalized = normalize(text);
         let mut words = Words::default();
         let mut hits = Vec::new();
@@ -123,6 +125,11 @@ impl RuleSet {
             &mut hits,
             &mut Vec::new(),
         );
+        (normalized, hits)
+    }
+
+    pub fn analyse(&self, text: &str) -> Analysis {
+        let (normalized, hits) = self.hits_of(text);
         Analysis {
             normalized: normalized.text().to_owned(),
             words: self
@@ -345,17 +352,7 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
 impl RuleSet {
     /// The normalized text and the ids of the terms that match in it (for lint).
     pub(crate) fn term_hits(&self, text: &str) -> (String, Vec<u32>) {
-        let normalized = normalize(text);
-        let mut words = Words::default();
-        let mut hits = Vec::new();
-        self.segmenter.segment(normalized.text(), &mut words);
-        self.matcher.find(
-            normalized.text(),
-            &self.segmenter,
-            &words,
-            &mut hits,
-            &mut Vec::new(),
-        );
+        let (normalized, hits) = self.hits_of(text);
         let ids = hits
             .iter()
             .filter(|h| !h.is_pattern)

@@ -107,18 +107,7 @@ fn load_errors(dir: &Path) -> String {
 
 #[test]
 fn broken_rules_report_every_error_with_its_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    for f in [
-        "departments.yaml",
-        "regulations.yaml",
-        "categories.yaml",
-        "settings.yaml",
-        "places.yaml",
-        "calendar.yaml",
-    ] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
+    let dir = rules_with("");
     std::fs::write(
         dir.path().join("broken.yaml"),
         "rules:\n  - id: bad-one\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业条例/第四十一条]\n    match: {all: [[物业费]], patterns: ['(unclosed']}\n    examples: [物业费]\n",

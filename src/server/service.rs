@@ -59,6 +59,23 @@ impl RoutingSvc {
         status
     }
 
+    /// Routes one validated request on `set` and records it (log line, metrics).
+    fn route_one(
+        &self,
+        set: &crate::ruleset::RuleSet,
+        r: &pb::RouteRequest,
+        started: Instant,
+    ) -> pb::RouteResponse {
+        let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(r));
+        self.record(
+            &resp,
+            r.channel,
+            r.text.chars().count() + r.title.chars().count(),
+            started,
+        );
+        resp
+    }
+
     fn record(&self, resp: &pb::RouteResponse, channel: i32, chars: usize, started: Instant) {
         let outcome = resp.outcome_name();
         let department = resp.department_id();
@@ -119,15 +136,11 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         if let Err(reason) = request::validate(&r.title, &r.text, &r.request_id, &r.district) {
             return Err(self.failed("Route", Status::invalid_argument(reason)));
         }
-        let set = self.state.current();
-        let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(&r));
-        self.record(
-            &resp,
-            r.channel,
-            r.text.chars().count() + r.title.chars().count(),
+        Ok(Response::new(self.route_one(
+            &self.state.current(),
+            &r,
             started,
-        );
-        Ok(Response::new(resp))
+        )))
     }
 
     async fn route_batch(
@@ -170,16 +183,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                         message: format!("request {i}: {reason}"),
                     })
                 }
-                Ok(()) => {
-                    let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(&r));
-                    self.record(
-                        &resp,
-                        r.channel,
-                        r.text.chars().count() + r.title.chars().count(),
-                        started,
-                    );
-                    pb::route_batch_item::Result::Decision(resp)
-                }
+                Ok(()) => pb::route_batch_item::Result::Decision(self.route_one(&set, &r, started)),
             };
             items.push(pb::RouteBatchItem {
                 id: r.request_id,
