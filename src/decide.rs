@@ -12,6 +12,12 @@
 //!    or an out-of-scope matter against a dispatch) scores within `margin` of the winner, the
 //!    router does not guess: manual triage with both listed. Two rules of the same department
 //!    never make a request ambiguous; they agree on where it goes.
+//! 4. Before giving up on a close call, the router weighs each close destination's *support*:
+//!    the sum of the scores of every rule of that destination that matched, in any tier and
+//!    below the threshold too. A complaint that matches four housing rules and one fire-safety
+//!    rule equally well at the top is a housing matter with a fire-safety detail; hotline staff
+//!    resolve such calls the same way. Only when the support of the close destinations is
+//!    itself within the margin does the request go to manual triage.
 //!
 //! Confidence = `s / (s + threshold) × (1 − r / s)`, with `s` the winning score and `r` the best
 //! score of another destination in the same tier: it grows with the evidence and with the lead.
@@ -38,6 +44,8 @@ pub(crate) struct Decided {
     /// For `Ambiguous`: the rival.
     pub rival: Option<usize>,
     pub confidence: f64,
+    /// When a close call was settled by support: (winner's support, rival's support).
+    pub support: Option<(f64, f64)>,
 }
 
 /// Where a candidate sends the request; two candidates with the same destination never conflict.
@@ -63,6 +71,7 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             winner: Some(i),
             rival: None,
             confidence: s / (s + threshold),
+            support: None,
         };
     }
     let priority = |c: &Candidate| set.rules[c.rule].priority;
@@ -80,6 +89,7 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             winner: closest,
             rival: None,
             confidence: 0.0,
+            support: None,
         };
     };
     // Candidates are sorted by score, so the first eligible one of the tier is its best.
@@ -92,6 +102,7 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             winner: None,
             rival: None,
             confidence: 0.0,
+            support: None,
         };
     };
     let best = &candidates[best_i];
@@ -107,23 +118,101 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     if let Some(r) = rival_i
         && candidates[r].score >= best.score * (1.0 - set.settings.margin)
     {
-        return Decided {
-            verdict: Verdict::Ambiguous,
-            winner: Some(best_i),
-            rival: Some(r),
-            confidence: 0.0,
+        return match by_support(set, candidates, tier, best.score) {
+            Some((w, sw, rv, sr)) => {
+                let s = candidates[w].score;
+                Decided {
+                    verdict: verdict_of(set, &candidates[w]),
+                    winner: Some(w),
+                    rival: Some(rv),
+                    // The lead is in support, not in the score of the rule itself.
+                    confidence: (s / (s + threshold)) * (1.0 - sr / sw).max(0.0),
+                    support: Some((sw, sr)),
+                }
+            }
+            None => Decided {
+                verdict: Verdict::Ambiguous,
+                winner: Some(best_i),
+                rival: Some(r),
+                confidence: 0.0,
+                support: None,
+            },
         };
     }
     let s = best.score;
     let confidence = (s / (s + threshold)) * (1.0 - rival_score / s).max(0.0);
-    let verdict = match set.rules[best.rule].target {
-        Target::OutOfScope { .. } => Verdict::OutOfScope,
-        _ => Verdict::Dispatch,
-    };
     Decided {
-        verdict,
+        verdict: verdict_of(set, best),
         winner: Some(best_i),
         rival: rival_i,
         confidence,
+        support: None,
     }
+}
+
+fn verdict_of(set: &RuleSet, c: &Candidate) -> Verdict {
+    match set.rules[c.rule].target {
+        Target::OutOfScope { .. } => Verdict::OutOfScope,
+        _ => Verdict::Dispatch,
+    }
+}
+
+/// Settles a close call in `tier` by support (point 4 above). Returns the winning candidate, its
+/// destination's support, the best candidate of the runner-up destination and that support; or
+/// `None` when the support of the close destinations is itself too close to call.
+///
+/// Allocation-free: a close call involves a handful of destinations, so the candidates are
+/// scanned once per close destination rather than gathered in a map.
+fn by_support(
+    set: &RuleSet,
+    candidates: &[Candidate],
+    tier: i32,
+    best_score: f64,
+) -> Option<(usize, f64, usize, f64)> {
+    let threshold = set.settings.threshold;
+    let floor = best_score * (1.0 - set.settings.margin);
+    let close = |c: &Candidate| {
+        !set.rules[c.rule].is_emergency()
+            && c.score >= threshold
+            && set.rules[c.rule].priority == tier
+            && c.score >= floor
+    };
+    let support = |dest: usize| -> f64 {
+        candidates
+            .iter()
+            .filter(|c| !set.rules[c.rule].is_emergency() && destination(set, c) == dest)
+            .map(|c| c.score)
+            .sum()
+    };
+    // (support, best candidate index) of the two best-supported close destinations.
+    let mut first: Option<(f64, usize)> = None;
+    let mut second: Option<(f64, usize)> = None;
+    for (i, c) in candidates.iter().enumerate() {
+        if !close(c) {
+            continue;
+        }
+        let dest = destination(set, c);
+        // Candidates are sorted best first: the first one seen of a destination is its best.
+        let seen = candidates[..i]
+            .iter()
+            .any(|p| close(p) && destination(set, p) == dest);
+        if seen {
+            continue;
+        }
+        let s = support(dest);
+        match first {
+            Some((fs, _)) if s <= fs => {
+                if second.is_none_or(|(ss, _)| s > ss) {
+                    second = Some((s, i));
+                }
+            }
+            _ => {
+                second = first;
+                first = Some((s, i));
+            }
+        }
+    }
+    let (sw, w) = first?;
+    let (sr, r) = second?;
+    (sr < sw * (1.0 - set.settings.margin)).then_some((w, sw, r, sr))
 }

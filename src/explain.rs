@@ -160,6 +160,17 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
             let mut resp = prepared.decided.clone();
             resp.score = round(w.score);
             resp.evidence = evidence(cx, &char_starts, w);
+            if let (Some((won, lost)), Some(r)) = (
+                decided.support,
+                decided.rival.map(|r| &cx.scored.candidates[r]),
+            ) {
+                // A close call settled by support: say so, so that staff can check it.
+                let rival = &set.rules[r.rule];
+                resp.reason.push_str(&format!(
+                    "（与「{}」得分接近；按各部门全部命中规则的合计得分 {:.2} 对 {:.2} 分派。）",
+                    rival.topic, won, lost
+                ));
+            }
             resp
         }
         _ => pb::RouteResponse {

@@ -254,7 +254,7 @@ fn rules_with(extra: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn priority_is_a_tier_and_the_margin_applies_within_it() {
+fn priority_is_a_tier_the_margin_applies_within_it_and_support_settles_close_calls() {
     let rules = r#"
 rules:
   - id: specific
@@ -298,6 +298,15 @@ rules:
     let r = set.route("甲乙丙丁");
     assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
     assert_eq!(r.alternatives.len(), 2);
+    // The same close call, but the text also speaks of wages: every hrss rule that matched adds
+    // to hrss's support, so the close call is settled for hrss, and the reason says how.
+    let r = set.route("甲乙丙丁，工资");
+    assert_eq!(r.outcome, pb::Outcome::Dispatch as i32, "{}", r.reason);
+    assert_eq!(r.rule_id, "rival-b", "{}", r.reason);
+    assert!(r.reason.contains("「甲」得分接近"), "{}", r.reason);
+    assert!(r.reason.contains("合计得分"), "{}", r.reason);
+    assert!(r.confidence > 0.0 && r.confidence < 0.5, "{}", r.confidence);
+    assert!(r.alternatives.iter().any(|a| a.rule_id == "rival-a"));
 }
 
 #[test]

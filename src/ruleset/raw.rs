@@ -207,7 +207,8 @@ pub(crate) struct RawSettings {
     #[schemars(with = "f64")]
     pub threshold: Spanned<f64>,
     /// When the best candidate of another department scores within this fraction of the winner,
-    /// the request goes to manual triage.
+    /// and the summed scores of each department's matching rules are within it too, the request
+    /// goes to manual triage.
     #[schemars(with = "f64")]
     pub margin: Spanned<f64>,
     #[serde(default)]
