@@ -30,11 +30,28 @@ pub struct Normalized {
     /// For each character of `text`: its byte offset in `text`; one extra entry for the end.
     byte_of_char: Vec<u32>,
     original_chars: u32,
+    /// Byte offset in `text` where the lead ends (see [`Normalized::lead_end`]).
+    lead_end: u32,
 }
+
+/// A first sentence shorter than this is a greeting ("您好！"), not the subject: the lead runs on
+/// to the next sentence end. A line break (the end of a title) ends it whatever its length.
+const LEAD_MIN_CHARS: usize = 6;
+/// A lead never runs longer than this, so that a text without any sentence end has a lead too.
+const LEAD_MAX_CHARS: usize = 64;
 
 impl Normalized {
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The *lead* of the request: the text up to its first line break or sentence end (at least
+    /// a few characters, at most [`LEAD_MAX_CHARS`]), as a byte offset into [`Self::text`]. With
+    /// a title it is the title; without one, the first sentence. Citizens and intake staff state
+    /// the subject first and the circumstances after, so a rule that the lead speaks of is more
+    /// likely the subject than one that only a later detail touches (see `score`).
+    pub fn lead_end(&self) -> usize {
+        self.lead_end as usize
     }
 
     /// Number of characters of the original text.
@@ -75,7 +92,9 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         origin,
         byte_of_char,
         original_chars,
+        lead_end,
     } = out;
+    let mut lead: Option<u32> = None;
     text.clear();
     origin.clear();
     byte_of_char.clear();
@@ -98,6 +117,15 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     };
 
     for (i, c) in original.chars().enumerate() {
+        if lead.is_none() {
+            // Measured in original characters: the closure below holds the normalized buffers.
+            let chars = i;
+            let line_break = matches!(c, '\n' | '\r') && chars >= 2;
+            let sentence_end = matches!(c, '。' | '！' | '？' | '!' | '?' | '；' | ';');
+            if chars >= LEAD_MAX_CHARS || line_break || (sentence_end && chars >= LEAD_MIN_CHARS) {
+                lead = Some(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            }
+        }
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         count = i.saturating_add(1);
         if c.is_ascii() {
@@ -139,6 +167,8 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     }
     byte_of_char.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
     *original_chars = count;
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    *lead_end = lead.map_or(len, |l| l.min(len));
 }
 
 /// Unicode general categories Cc and Cf, without pulling in a category table: the ranges that
@@ -516,6 +546,28 @@ static T2S: &[(char, char)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lead_is_the_title_or_first_sentence() {
+        let lead = |s: &str| {
+            let n = normalize(s);
+            n.text()[..n.lead_end()].to_owned()
+        };
+        assert_eq!(lead("物业费谁交\n我买的房子没过户。"), "物业费谁交");
+        assert_eq!(
+            lead("小区的电梯坏了三个月。楼下也吵"),
+            "小区的电梯坏了三个月"
+        );
+        // A greeting is not the subject: the lead runs on to the next sentence end.
+        assert_eq!(
+            lead("您好！小区的电梯坏了三个月。"),
+            "您好!小区的电梯坏了三个月"
+        );
+        // No sentence end: the whole of a short text, the first 64 characters of a long one.
+        assert_eq!(lead("物业费谁交"), "物业费谁交");
+        assert_eq!(lead(&"很".repeat(100)).chars().count(), 64);
+        assert_eq!(lead(""), "");
+    }
 
     #[test]
     fn full_width_case_space_and_controls() {

@@ -16,6 +16,12 @@
 //! so a more specific rule (more required groups) outscores a general one, corroborating terms
 //! help up to a cap (a long rambling message cannot win on volume alone), and one generic `any`
 //! word (0.5) stays below a threshold of 1.0 by itself.
+//!
+//! A rule that reaches the threshold and has evidence in the *lead* of the request (its title, or
+//! its first sentence: see [`crate::normalize::Normalized::lead_end`]) gets `weight × 1.0` more.
+//! People state the subject first: "小区电梯坏了三个月｜……楼下的烧烤店油烟也很大" is a lift
+//! complaint with a detail about fumes, not the other way round. The bonus never lifts a rule over
+//! the threshold, so it reorders what already fired and adds no new dispatches on weak evidence.
 
 use crate::matcher::Hit;
 use crate::ruleset::{RuleSet, Slot};
@@ -24,6 +30,7 @@ const ANY_POINTS: f64 = 0.5;
 const ANY_CAP: f64 = 3.0;
 const PATTERN_POINTS: f64 = 1.0;
 const PATTERN_CAP: f64 = 2.0;
+const LEAD_POINTS: f64 = 1.0;
 /// Most evidence items kept per candidate.
 const MAX_EVIDENCE: usize = 32;
 
@@ -59,7 +66,7 @@ impl Scored {
 
 /// Scores the rules touched by `hits` into `out`. Candidates come back best first: higher score,
 /// then higher priority, then earlier rule, so that the order (and the decision) is deterministic.
-pub(crate) fn score(set: &RuleSet, hits: &[Hit], out: &mut Scored) {
+pub(crate) fn score(set: &RuleSet, hits: &[Hit], lead_end: usize, out: &mut Scored) {
     let Scored {
         candidates,
         evidence,
@@ -98,11 +105,13 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], out: &mut Scored) {
             continue;
         }
         let mut groups: u32 = 0;
+        let mut in_lead = false;
         any_terms.clear();
         patterns.clear();
         let start = evidence.len();
         for &(_, slot, hit) in chunk {
             let h = &hits[hit as usize];
+            in_lead |= slot != Slot::None && (h.start as usize) < lead_end;
             match slot {
                 Slot::None => {}
                 Slot::Group(g) => groups |= 1 << g,
@@ -140,10 +149,14 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], out: &mut Scored) {
         let points = f64::from(rule.groups)
             + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
             + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
+        let mut score = rule.weight * points;
+        if in_lead && score >= set.settings.threshold {
+            score += rule.weight * LEAD_POINTS;
+        }
         evidence[start..].sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
         candidates.push(Candidate {
             rule: rule_index,
-            score: rule.weight * points,
+            score,
             evidence: start as u32..evidence.len() as u32,
         });
     }

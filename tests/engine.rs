@@ -305,8 +305,54 @@ rules:
     assert_eq!(r.rule_id, "rival-b", "{}", r.reason);
     assert!(r.reason.contains("「甲」得分接近"), "{}", r.reason);
     assert!(r.reason.contains("合计得分"), "{}", r.reason);
-    assert!(r.confidence > 0.0 && r.confidence < 0.5, "{}", r.confidence);
+    // Settled, but less sure than the same request without the rival.
+    let clear = set.route("丙丁，工资");
+    assert!(
+        r.confidence > 0.0 && r.confidence < clear.confidence,
+        "{} {}",
+        r.confidence,
+        clear.confidence
+    );
     assert!(r.alternatives.iter().any(|a| a.rule_id == "rival-a"));
+}
+
+#[test]
+fn the_lead_of_a_request_names_its_subject() {
+    let rules = r#"
+rules:
+  - id: lift
+    topic: 电梯
+    category: 商贸旅游/质监检验检疫/特种设备管理
+    department: market-regulation
+    regulations: [特种设备安全法/第五条]
+    match: {all: [[电梯], [坏了, 故障]]}
+    examples: [电梯坏了, 电梯故障]
+  - id: fumes
+    topic: 油烟
+    category: 环境保护/环境污染/大气污染
+    department: urban-management
+    regulations: [大气污染防治法/第八十一条]
+    match: {all: [[油烟], [烧烤店, 饭店]]}
+    examples: [烧烤店油烟, 饭店油烟]
+"#;
+    let dir = rules_with(rules);
+    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    // Both rules score 2.0 on the body; the one the first sentence speaks of is the subject.
+    let r = set.route("小区的电梯坏了三个月。楼下烧烤店的油烟也很大，一并反映");
+    assert_eq!(r.rule_id, "lift", "{}", r.reason);
+    assert_eq!(r.score, 3.0);
+    let r = set.route("楼下烧烤店的油烟太大了！小区电梯也坏了三个月");
+    assert_eq!(r.rule_id, "fumes", "{}", r.reason);
+    // With a title, the title is the lead.
+    let r = set.route_request(
+        "1",
+        "投诉烧烤店油烟",
+        "小区电梯坏了，每天走楼梯上下，楼下还有油烟",
+    );
+    assert_eq!(r.rule_id, "fumes", "{}", r.reason);
+    // A greeting does not end the lead, so both are in it: a close call, as before.
+    let r = set.route("您好！我想反映一下情况：小区电梯坏了，楼下烧烤店油烟大");
+    assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
 }
 
 #[test]
