@@ -60,7 +60,7 @@ impl RuleSet {
             self.segmenter.segment(normalized.text(), words);
             self.matcher
                 .find(normalized.text(), &self.segmenter, words, hits, phrases);
-            score(self, hits, normalized.lead_end(), scored);
+            score(self, hits, normalized, scored);
             let decided = decide(self, &scored.candidates);
             let cx = Context {
                 set: self,
@@ -297,7 +297,7 @@ pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static s
             &mut s.phrases,
         );
         let t3 = Instant::now();
-        score(set, &s.hits, normalized.lead_end(), &mut s.scored);
+        score(set, &s.hits, &normalized, &mut s.scored);
         let t4 = Instant::now();
         let decided = black_box(decide(set, &s.scored.candidates));
         let t5 = Instant::now();

@@ -24,6 +24,7 @@
 //! the threshold, so it reorders what already fired and adds no new dispatches on weak evidence.
 
 use crate::matcher::Hit;
+use crate::normalize::Normalized;
 use crate::ruleset::{RuleSet, Slot};
 
 const ANY_POINTS: f64 = 0.5;
@@ -54,6 +55,8 @@ pub(crate) struct Scored {
     touched: Vec<(u32, Slot, u32)>,
     any_terms: Vec<u32>,
     patterns: Vec<u32>,
+    /// (byte offset, group) of the group hits of a rule with `within`.
+    near: Vec<(u32, u32)>,
 }
 
 impl Scored {
@@ -66,13 +69,15 @@ impl Scored {
 
 /// Scores the rules touched by `hits` into `out`. Candidates come back best first: higher score,
 /// then higher priority, then earlier rule, so that the order (and the decision) is deterministic.
-pub(crate) fn score(set: &RuleSet, hits: &[Hit], lead_end: usize, out: &mut Scored) {
+pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &mut Scored) {
+    let lead_end = normalized.lead_end();
     let Scored {
         candidates,
         evidence,
         touched,
         any_terms,
         patterns,
+        near,
     } = out;
     candidates.clear();
     evidence.clear();
@@ -146,6 +151,17 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], lead_end: usize, out: &mut Scor
             evidence.truncate(start);
             continue;
         }
+        if let Some(within) = rule.within {
+            near.clear();
+            near.extend(chunk.iter().filter_map(|&(_, slot, hit)| match slot {
+                Slot::Group(g) => Some((hits[hit as usize].start, u32::from(g))),
+                _ => None,
+            }));
+            if !groups_within(normalized.text(), near, required, within) {
+                evidence.truncate(start);
+                continue;
+            }
+        }
         let points = f64::from(rule.groups)
             + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
             + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
@@ -166,4 +182,54 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], lead_end: usize, out: &mut Scor
             .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
             .then_with(|| a.rule.cmp(&b.rule))
     });
+}
+
+/// Whether some window of `within` characters holds a hit of every group in `required` (a
+/// bitmask). `near` holds (byte offset, group) of the group hits; it is sorted here and its
+/// offsets are turned into character indices in one pass over the text.
+fn groups_within(text: &str, near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
+    near.sort_unstable();
+    let mut chars = text.char_indices().enumerate();
+    let mut current = chars.next();
+    for entry in near.iter_mut() {
+        while let Some((_, (byte, _))) = current {
+            if byte as u32 >= entry.0 {
+                break;
+            }
+            current = chars.next();
+        }
+        // Past the end (cannot happen for a hit inside the text): count from the last char.
+        entry.0 = current.map_or(u32::MAX, |(i, _)| i as u32);
+    }
+    for (i, &(first, _)) in near.iter().enumerate() {
+        let mut mask = 0u32;
+        for &(pos, g) in &near[i..] {
+            if pos.saturating_sub(first) > within {
+                break;
+            }
+            mask |= 1 << g;
+            if mask == required {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::groups_within;
+
+    #[test]
+    fn groups_within_counts_characters_not_bytes() {
+        // "正在" at char 0 (byte 0), "被打" at char 10 (byte 30): 10 characters apart.
+        let text = "正在一二三四五六七八被打";
+        let mut near = vec![(30, 1), (0, 0)];
+        assert!(groups_within(text, &mut near, 0b11, 10));
+        let mut near = vec![(30, 1), (0, 0)];
+        assert!(!groups_within(text, &mut near, 0b11, 9));
+        // One group alone never satisfies two.
+        let mut near = vec![(0, 0), (30, 0)];
+        assert!(!groups_within(text, &mut near, 0b11, 100));
+    }
 }

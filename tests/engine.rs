@@ -356,6 +356,32 @@ rules:
 }
 
 #[test]
+fn within_keeps_an_emergency_to_one_sentence() {
+    let set = bundled();
+    // "正在" and "被打" in one sentence: a crime in progress.
+    let r = set.route("救命，楼下有人正在被打，快派警察来");
+    assert_eq!(r.outcome, pb::Outcome::Handoff as i32, "{}", r.reason);
+    // The same two words in a long message, far apart: a narrative, not a call for the police.
+    let r = set.route(&format!(
+        "我们正在办理房产证，开发商一直拖着不给办。{}去年在售楼部门口还有业主被打。",
+        "我们多次找到售楼部和住建局，都说在走程序，让我们耐心等待，可是已经三年过去了。"
+    ));
+    assert_ne!(r.outcome, pb::Outcome::Handoff as i32, "{}", r.reason);
+
+    // A rule author gets a located error for a `within` that cannot mean anything.
+    let dir = rules_with(
+        "rules:\n  - id: near\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [物业管理条例/第四十一条]\n    match: {all: [[物业费]], within: 0}\n    examples: [物业费]\n",
+    );
+    let text = load_errors(dir.path());
+    assert!(text.contains("extra.yaml:7:"), "{text}");
+    assert!(text.contains("fewer than two `all` groups"), "{text}");
+    assert!(
+        text.contains("must be between 1 and 500 characters, not 0"),
+        "{text}"
+    );
+}
+
+#[test]
 fn repeated_terms_yield_bounded_evidence() {
     let r = bundled().route(&"物业费没过户谁交？".repeat(2_000));
     assert_eq!(

@@ -31,6 +31,8 @@ use crate::segment::Segmenter;
 const EMERGENCY_LINES: [&str; 4] = ["110", "119", "120", "122"];
 /// Most `all` groups in one rule (they are tracked in a bitmask).
 const MAX_GROUPS: usize = 32;
+/// Largest `within` window, in characters: beyond a paragraph, "near" means nothing.
+const MAX_WITHIN: u32 = 500;
 /// Longest term, in characters.
 const MAX_TERM_CHARS: usize = 64;
 
@@ -489,6 +491,26 @@ pub(crate) fn compile(
                 ),
             );
         }
+        if let Some(w) = &c.within {
+            if c.all.len() < 2 {
+                diags.error(
+                    loc(p.file, w),
+                    format!(
+                        "rule \"{}\" sets `within` but has fewer than two `all` groups; `within` says how close the groups must be",
+                        p.id.value
+                    ),
+                );
+            }
+            if !(1..=MAX_WITHIN).contains(&w.value) {
+                diags.error(
+                    loc(p.file, w),
+                    format!(
+                        "`within` of rule \"{}\" must be between 1 and {MAX_WITHIN} characters, not {}",
+                        p.id.value, w.value
+                    ),
+                );
+            }
+        }
         if c.all.len() > MAX_GROUPS {
             diags.error(
                 loc(p.file, p.conditions),
@@ -602,6 +624,7 @@ pub(crate) fn compile(
             weight: p.weight,
             priority: p.priority,
             groups: c.all.len().min(MAX_GROUPS) as u8,
+            within: c.within.as_ref().map(|w| w.value),
             examples: examples(p.file, p.examples),
             counterexamples: examples(p.file, p.counterexamples),
             time_limit,

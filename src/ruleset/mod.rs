@@ -111,6 +111,8 @@ pub struct Rule {
     pub priority: i32,
     /// Number of `all` groups (each must match).
     pub(crate) groups: u8,
+    /// When set, the `all` groups must match within this many characters of one another.
+    pub(crate) within: Option<u32>,
     pub examples: Vec<Example>,
     pub counterexamples: Vec<Example>,
     /// A time limit set by law for this rule's matters (overrides the defaults).

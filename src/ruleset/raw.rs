@@ -253,6 +253,11 @@ pub(crate) struct RawMatch {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub patterns: Vec<Spanned<String>>,
+    /// The `all` groups must be matched within this many characters of one another: "正在" and
+    /// "打人" in one sentence, not one in a memory and the other in a request.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub within: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
