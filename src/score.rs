@@ -1,7 +1,8 @@
 //! Stage 4 of a request: score every rule that the matched terms and patterns touch.
 //!
 //! Each hit is looked up in its posting list (which slots of which rules it feeds); the postings
-//! are gathered, sorted by rule, and each touched rule is evaluated once. Rules that nothing in the
+//! are gathered by rule (a counting sort over the touched rules only), and each touched rule is
+//! evaluated once. Rules that nothing in the
 //! text mentions are never looked at, so the cost follows the text, not the size of the rule set.
 //!
 //! A rule fires when every `all` group has a hit, no `none` term has one, and, for a rule without
@@ -52,7 +53,13 @@ pub(crate) struct Scored {
     pub candidates: Vec<Candidate>,
     /// (index into the hits, slot it satisfied), each candidate's in text order.
     pub evidence: Vec<(usize, Slot)>,
-    touched: Vec<(u32, Slot, u32)>,
+    /// (slot, hit) of every posting the hits reach, grouped by rule (see `by_rule`).
+    touched: Vec<(Slot, u32)>,
+    /// (rule, start, end) of each touched rule's range in `touched`, in first-touch order.
+    by_rule: Vec<(u32, u32, u32)>,
+    /// For each rule of the set: its index in `by_rule`, valid only if that entry names the rule
+    /// (a sparse set: never cleared, so a request costs what it touches, not the rule count).
+    rule_index: Vec<u32>,
     any_terms: Vec<u32>,
     patterns: Vec<u32>,
     /// (byte offset, group) of the group hits of a rule with `within`.
@@ -75,6 +82,8 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
         candidates,
         evidence,
         touched,
+        by_rule,
+        rule_index,
         any_terms,
         patterns,
         near,
@@ -82,8 +91,12 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
     candidates.clear();
     evidence.clear();
     touched.clear();
-    for (i, h) in hits.iter().enumerate() {
-        let postings = if h.is_pattern {
+    by_rule.clear();
+    if rule_index.len() < set.rules.len() {
+        rule_index.resize(set.rules.len(), u32::MAX);
+    }
+    let postings_of = |h: &Hit| -> &[crate::ruleset::Posting] {
+        if h.is_pattern {
             set.pattern_postings
                 .get(h.id as usize)
                 .map(std::slice::from_ref)
@@ -93,20 +106,54 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
                 .get(h.id as usize)
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
-        };
-        for p in postings {
-            touched.push((p.rule, p.slot, i as u32));
+        }
+    };
+    // Counting sort by rule: count the postings of each touched rule, lay out the ranges, then
+    // place each (slot, hit). Within a rule, entries stay in text order.
+    for h in hits {
+        for p in postings_of(h) {
+            let r = p.rule as usize;
+            match rule_index.get(r).copied() {
+                Some(k) if by_rule.get(k as usize).is_some_and(|e| e.0 == p.rule) => {
+                    by_rule[k as usize].2 += 1;
+                }
+                Some(_) => {
+                    rule_index[r] = by_rule.len() as u32;
+                    by_rule.push((p.rule, 0, 1));
+                }
+                None => {}
+            }
         }
     }
-    touched.sort_unstable();
+    let mut total = 0u32;
+    for e in by_rule.iter_mut() {
+        let n = e.2;
+        e.1 = total;
+        e.2 = total;
+        total += n;
+    }
+    touched.resize(total as usize, (Slot::None, 0));
+    for (i, h) in hits.iter().enumerate() {
+        for p in postings_of(h) {
+            if let Some(&k) = rule_index.get(p.rule as usize)
+                && let Some(e) = by_rule.get_mut(k as usize)
+            {
+                if let Some(t) = touched.get_mut(e.2 as usize) {
+                    *t = (p.slot, i as u32);
+                }
+                e.2 += 1;
+            }
+        }
+    }
 
-    for chunk in touched.chunk_by(|a, b| a.0 == b.0) {
-        let rule_index = chunk[0].0 as usize;
+    for &(rule_id, lo, hi) in by_rule.iter() {
+        let rule_index = rule_id as usize;
+        let chunk = &touched[lo as usize..hi as usize];
         let Some(rule) = set.rules.get(rule_index) else {
             continue;
         };
-        // A veto sorts last in the chunk (Slot::None is the greatest slot): check it first.
-        if chunk.last().is_some_and(|t| t.1 == Slot::None) {
+        // A veto wins over everything else the rule matched.
+        if chunk.iter().any(|t| t.0 == Slot::None) {
             continue;
         }
         let mut groups: u32 = 0;
@@ -114,7 +161,7 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
         any_terms.clear();
         patterns.clear();
         let start = evidence.len();
-        for &(_, slot, hit) in chunk {
+        for &(slot, hit) in chunk {
             let h = &hits[hit as usize];
             in_lead |= slot != Slot::None && (h.start as usize) < lead_end;
             match slot {
@@ -153,7 +200,7 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
         }
         if let Some(within) = rule.within {
             near.clear();
-            near.extend(chunk.iter().filter_map(|&(_, slot, hit)| match slot {
+            near.extend(chunk.iter().filter_map(|&(slot, hit)| match slot {
                 Slot::Group(g) => Some((hits[hit as usize].start, u32::from(g))),
                 _ => None,
             }));
