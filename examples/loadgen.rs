@@ -2,10 +2,11 @@
 //!
 //! Closed loop (`--rate 0`): C connections × S concurrent streams, each stream sending its next
 //! call as soon as the previous one returns, for `--seconds`; prints throughput. Open loop
-//! (`--rate R`): calls are scheduled at R per second regardless of replies, and latency is
-//! measured from the *scheduled* time, so a server that falls behind shows it (no coordinated
-//! omission)... see the paced branch for how that is kept honest. Modes: `health` (grpc.health.v1 Check: the transport ceiling) and `route` (Route
-//! with a mix of realistic requests of 20–600 characters).
+//! (`--rate R`): a pacer thread issues R send tickets per second, evenly spaced, which the C×S
+//! streams take in turn; latency is measured from the actual send and tickets taken more than
+//! 1 ms late are counted (`late_sends`), so a generator or server that falls behind shows it.
+//! Modes: `health` (grpc.health.v1 Check: the transport ceiling) and `route` (Route with a mix of
+//! realistic requests of 20–600 characters).
 //!
 //! Mode `wait` polls the health service until it answers SERVING and prints how long that took.
 //!
@@ -195,28 +196,45 @@ async fn main() {
             }
         }
     } else {
-        // Paced: each of the C×S streams sends at rate/(C×S) on its own schedule, so the offered
-        // load is fixed whatever the replies do. Latency is measured from the actual send; a send
-        // that starts more than 1 ms behind its schedule is counted as late (the generator, not
-        // the server, fell behind) and reported.
-        let per_stream =
-            Duration::from_secs_f64((args.connections * args.streams) as f64 / args.rate);
-        for (ci, client) in clients.iter().enumerate() {
-            for si in 0..args.streams {
+        // Paced: one pacer thread issues send tickets at exactly `rate` per second, spread evenly
+        // (sub-millisecond: std's sleep, not the runtime's 1 ms timer wheel, which would release
+        // the sends due in one millisecond as a burst); the C×S streams take tickets in turn. The
+        // offered load is fixed whatever the replies do. Latency is measured from the actual send;
+        // a ticket taken more than 1 ms after its time is counted as late (no free stream, or the
+        // generator fell behind) and reported.
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let period = Duration::from_secs_f64(1.0 / args.rate);
+        std::thread::spawn(move || {
+            let mut next = started;
+            while next < deadline {
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                }
+                // Every ticket that is due, in order (a sleep may overshoot by tens of µs).
+                let now = Instant::now();
+                while next <= now && next < deadline {
+                    if tx.send(next).is_err() {
+                        return;
+                    }
+                    next += period;
+                }
+            }
+        });
+        for client in &clients {
+            for _ in 0..args.streams {
                 let mut client = client.clone();
                 let errors = errors.clone();
                 let late = late.clone();
                 let counter = counter.clone();
-                // Spread the streams' first sends over one period.
-                let offset = per_stream.mul_f64(
-                    (ci * args.streams + si) as f64 / (args.connections * args.streams) as f64,
-                );
+                let rx = rx.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut lat = Vec::new();
-                    let mut next = started + offset;
-                    while next < deadline {
-                        tokio::time::sleep_until(next.into()).await;
-                        if next.elapsed() > Duration::from_millis(1) {
+                    loop {
+                        let ticket = rx.lock().await.recv().await;
+                        let Some(due) = ticket else { break };
+                        if due.elapsed() > Duration::from_millis(1) {
                             late.fetch_add(1, Ordering::Relaxed);
                         }
                         let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -225,11 +243,6 @@ async fn main() {
                             errors.fetch_add(1, Ordering::Relaxed);
                         }
                         lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                        next += per_stream;
-                        // A reply slower than the period: skip the missed slots rather than burst.
-                        while next < Instant::now() {
-                            next += per_stream;
-                        }
                     }
                     lat
                 }));
