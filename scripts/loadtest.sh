@@ -53,7 +53,7 @@ echo "Route / health throughput: $(awk -v r="$r_rps" -v h="$h_rps" 'BEGIN {print
 
 half=$(awk -v r="$r_rps" 'BEGIN {printf "%d", r/2}')
 paced=$("${LOADGEN[@]}" "$ADDR" route --connections "$CONNS" --streams "$STREAMS" --seconds "$PHASE" --rate "$half")
-echo "Route at half throughput ($half/s, paced per stream): $paced"
+echo "Route at half throughput ($half/s, paced): $paced"
 echo "  p99 latency: $(echo "$paced" | field p99_us) µs (target ≤ 2000 µs)"
 
 before=$(rss_kb $SERVER)
