@@ -10,8 +10,10 @@
 //! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
 //! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
 //!   boundaries) and one `RegexSet` over every pattern;
-//! - `score`: evaluates only the rules the hits touch, via posting lists;
-//! - `decide`: emergency hand-off, threshold, ambiguity margin → outcome and confidence;
+//! - `score`: evaluates only the rules the hits touch, via posting lists (with the lead bonus and
+//!   `within` windows);
+//! - `decide`: emergency hand-off, threshold, priority tiers, ambiguity margin settled by each
+//!   department's support → outcome and confidence;
 //! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
 //! - `situate`: where the matter is (jurisdiction, handling unit), what kind of request it is
 //!   and by when (`jurisdiction`, `request_type`, `calendar`);
