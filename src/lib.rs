@@ -9,7 +9,8 @@
 //!   back to offsets in the caller's original text;
 //! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
 //! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
-//!   boundaries) and one `RegexSet` over every pattern;
+//!   boundaries); patterns run only when their required literal occurs (a second automaton),
+//!   the few without one in a small `RegexSet`;
 //! - `score`: evaluates only the rules the hits touch, via posting lists (with the lead bonus and
 //!   `within` windows);
 //! - `decide`: emergency hand-off, threshold, priority tiers, ambiguity margin settled by each
