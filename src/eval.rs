@@ -126,7 +126,7 @@ pub struct EvalReport {
     /// Correct / total (manual, hand-off and out-of-scope count as wrong).
     pub overall_accuracy: f64,
     pub categories: Vec<CategoryScore>,
-    /// confusion[gold][predicted] = count; predicted "(manual)" etc. for undecided requests.
+    /// `confusion[gold][predicted]` = count; predicted "(manual)" etc. for undecided requests.
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     /// Words most frequent (by number of requests) among requests sent to manual triage.
     pub manual_terms: Vec<(String, usize)>,

@@ -46,7 +46,7 @@ impl Normalized {
     }
 
     /// The *lead* of the request: the text up to its first line break or sentence end (at least
-    /// a few characters, at most [`LEAD_MAX_CHARS`]), as a byte offset into [`Self::text`]. With
+    /// a few characters, at most 64 characters), as a byte offset into [`Self::text`]. With
     /// a title it is the title; without one, the first sentence. Citizens and intake staff state
     /// the subject first and the circumstances after, so a rule that the lead speaks of is more
     /// likely the subject than one that only a later detail touches (see `score`).

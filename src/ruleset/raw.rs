@@ -143,7 +143,7 @@ pub(crate) struct RawRuleTimeLimit {
     /// The articles that set it.
     #[schemars(with = "Vec<String>")]
     pub regulations: Vec<Spanned<String>>,
-    /// The request types it applies to (all when empty), e.g. [投诉].
+    /// The request types it applies to (all when empty), e.g. `[投诉]`.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub types: Vec<Spanned<String>>,
