@@ -447,6 +447,19 @@ async fn reflection_v1alpha_lists_the_services() {
     );
 }
 
+#[test]
+fn sigterm_right_after_the_port_is_announced_drains_cleanly() {
+    // A supervisor may send SIGTERM the moment the server says where it listens. The handlers
+    // must already be in place then: the process drains and exits 0 instead of dying of the
+    // signal (which it did when the handlers were installed on the first poll of the server).
+    let mut server = Server::start();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
 #[tokio::test]
 async fn health_turns_not_serving_while_draining() {
     let mut server = Server::start_with(&["--shutdown-grace-ms", "5000"]);

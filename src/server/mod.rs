@@ -129,13 +129,18 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
         } else {
             None
         };
+        // The signal handlers are installed now, before the port is announced: a SIGTERM that
+        // arrives at any moment after that line drains the server rather than killing it. (Made
+        // lazily, they were installed only when the server first polled its shutdown future,
+        // which on a loaded machine could come after a supervisor had already sent SIGTERM.)
+        let shutdown = shutdown_signal();
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         // Scripts and tests read this line to learn the port when --listen uses port 0.
         println!("listening on {local}");
         let set = state.current();
         tracing::info!(addr = %local, rules = %rules_dir.display(), version = set.version(), rules_count = set.rules().len(), "serving");
         let grace = Duration::from_millis(args.shutdown_grace_ms);
-        match serve(listener, state, metrics, args.max_concurrency, grace, shutdown_signal()).await {
+        match serve(listener, state, metrics, args.max_concurrency, grace, shutdown).await {
             Ok(()) => {
                 tracing::info!("shut down cleanly");
                 ExitCode::SUCCESS
@@ -209,29 +214,33 @@ pub async fn serve(
     router.serve_with_incoming_shutdown(incoming, drain).await
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT. The handlers are registered when this is called, not when the
+/// returned future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
