@@ -126,7 +126,7 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
                     winner: Some(w),
                     rival: Some(rv),
                     // The lead is in support, not in the score of the rule itself.
-                    confidence: (s / (s + threshold)) * (1.0 - sr / sw).max(0.0),
+                    confidence: confidence(s, threshold, sw, sr),
                     support: Some((sw, sr)),
                 }
             }
@@ -139,15 +139,19 @@ pub(crate) fn decide(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             },
         };
     }
-    let s = best.score;
-    let confidence = (s / (s + threshold)) * (1.0 - rival_score / s).max(0.0);
     Decided {
         verdict: verdict_of(set, best),
         winner: Some(best_i),
         rival: rival_i,
-        confidence,
+        confidence: confidence(best.score, threshold, best.score, rival_score),
         support: None,
     }
+}
+
+/// The module's confidence: grows with the winning score `s` and with the lead of `ours` over
+/// `theirs` (rule scores, or departments' support when support settled the call).
+fn confidence(s: f64, threshold: f64, ours: f64, theirs: f64) -> f64 {
+    (s / (s + threshold)) * (1.0 - theirs / ours).max(0.0)
 }
 
 fn verdict_of(set: &RuleSet, c: &Candidate) -> Verdict {

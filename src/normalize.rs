@@ -70,7 +70,8 @@ impl Normalized {
         }
     }
 
-    fn char_index(&self, byte: usize) -> usize {
+    /// The index of the character of [`Self::text`] that starts at `byte` (a char boundary).
+    pub(crate) fn char_index(&self, byte: usize) -> usize {
         let byte = u32::try_from(byte).unwrap_or(u32::MAX);
         match self.byte_of_char.binary_search(&byte) {
             Ok(i) | Err(i) => i,

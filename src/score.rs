@@ -62,7 +62,7 @@ pub(crate) struct Scored {
     rule_index: Vec<u32>,
     any_terms: Vec<u32>,
     patterns: Vec<u32>,
-    /// (byte offset, group) of the group hits of a rule with `within`.
+    /// (character index, group) of the group hits of a rule with `within`.
     near: Vec<(u32, u32)>,
 }
 
@@ -201,10 +201,13 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
         if let Some(within) = rule.within {
             near.clear();
             near.extend(chunk.iter().filter_map(|&(slot, hit)| match slot {
-                Slot::Group(g) => Some((hits[hit as usize].start, u32::from(g))),
+                Slot::Group(g) => Some((
+                    normalized.char_index(hits[hit as usize].start as usize) as u32,
+                    u32::from(g),
+                )),
                 _ => None,
             }));
-            if !groups_within(normalized.text(), near, required, within) {
+            if !groups_within(near, required, within) {
                 evidence.truncate(start);
                 continue;
             }
@@ -232,22 +235,9 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
 }
 
 /// Whether some window of `within` characters holds a hit of every group in `required` (a
-/// bitmask). `near` holds (byte offset, group) of the group hits; it is sorted here and its
-/// offsets are turned into character indices in one pass over the text.
-fn groups_within(text: &str, near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
+/// bitmask). `near` holds (character index, group) of the group hits; it is sorted here.
+fn groups_within(near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
     near.sort_unstable();
-    let mut chars = text.char_indices().enumerate();
-    let mut current = chars.next();
-    for entry in near.iter_mut() {
-        while let Some((_, (byte, _))) = current {
-            if byte as u32 >= entry.0 {
-                break;
-            }
-            current = chars.next();
-        }
-        // Past the end (cannot happen for a hit inside the text): count from the last char.
-        entry.0 = current.map_or(u32::MAX, |(i, _)| i as u32);
-    }
     for (i, &(first, _)) in near.iter().enumerate() {
         let mut mask = 0u32;
         for &(pos, g) in &near[i..] {
@@ -266,17 +256,19 @@ fn groups_within(text: &str, near: &mut [(u32, u32)], required: u32, within: u32
 #[cfg(test)]
 mod tests {
     use super::groups_within;
+    use crate::normalize::normalize;
 
     #[test]
     fn groups_within_counts_characters_not_bytes() {
         // "正在" at char 0 (byte 0), "被打" at char 10 (byte 30): 10 characters apart.
-        let text = "正在一二三四五六七八被打";
-        let mut near = vec![(30, 1), (0, 0)];
-        assert!(groups_within(text, &mut near, 0b11, 10));
-        let mut near = vec![(30, 1), (0, 0)];
-        assert!(!groups_within(text, &mut near, 0b11, 9));
+        let n = normalize("正在一二三四五六七八被打");
+        let at = |byte: usize| n.char_index(byte) as u32;
+        let mut near = vec![(at(30), 1), (at(0), 0)];
+        assert!(groups_within(&mut near, 0b11, 10));
+        let mut near = vec![(at(30), 1), (at(0), 0)];
+        assert!(!groups_within(&mut near, 0b11, 9));
         // One group alone never satisfies two.
-        let mut near = vec![(0, 0), (30, 0)];
-        assert!(!groups_within(text, &mut near, 0b11, 100));
+        let mut near = vec![(at(0), 0), (at(30), 0)];
+        assert!(!groups_within(&mut near, 0b11, 100));
     }
 }

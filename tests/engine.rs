@@ -3,19 +3,13 @@
 //! gets a deterministic decision whose evidence points into the original text.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
+mod common;
+
+use common::{bundled, rules_dir_with};
 use hotline_router::proto::v1 as pb;
 use hotline_router::{RuleSet, load_dir};
 use proptest::prelude::*;
-
-fn bundled() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-            .expect("bundled rules load")
-    })
-}
 
 const REFERENCE: &str =
     "我在高新区买的房子还没过户，物业公司催我交物业费，未过户的房产物业费应该由谁交？";
@@ -186,8 +180,8 @@ fn committed_schema_matches_the_rule_types() {
 
 #[test]
 fn every_rule_file_references_the_schema() {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    let mut stack = vec![root.to_path_buf()];
+    let root = common::bundled_dir();
+    let mut stack = vec![root.clone()];
     let mut n = 0;
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
@@ -201,7 +195,7 @@ fn every_rule_file_references_the_schema() {
                     .next()
                     .unwrap_or("")
                     .to_owned();
-                let depth = p.strip_prefix(root).unwrap().components().count() - 1;
+                let depth = p.strip_prefix(&root).unwrap().components().count() - 1;
                 let expected = format!(
                     "# yaml-language-server: $schema={}schema.json",
                     if depth == 0 {
@@ -237,20 +231,23 @@ fn bundled_rules_are_grounded_and_exemplified() {
 
 /// A rules directory with the bundled catalogue and settings plus `extra` as one more rule file.
 fn rules_with(extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    for f in [
+    let dir = rules_dir_with(&[
         "departments.yaml",
         "regulations.yaml",
         "categories.yaml",
         "settings.yaml",
         "places.yaml",
         "calendar.yaml",
-    ] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     std::fs::write(dir.path().join("extra.yaml"), extra).unwrap();
     dir
+}
+
+/// `rules_with(extra)`, loaded (the directory is returned too: it must outlive the set's use).
+fn set_with(extra: &str) -> (tempfile::TempDir, RuleSet) {
+    let dir = rules_with(extra);
+    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    (dir, set)
 }
 
 #[test]
@@ -288,8 +285,7 @@ rules:
     match: {all: [[丙丁]]}
     examples: [丙丁的事情]
 "#;
-    let dir = rules_with(rules);
-    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, set) = set_with(rules);
     // The fallback scores 5 × 1.0 on 物业费 + 单位 + 工资, the specific rule 1.0: the tier decides.
     let r = set.route("单位工资里扣了物业费");
     assert_eq!(r.rule_id, "specific", "{}", r.reason);
@@ -335,8 +331,7 @@ rules:
     match: {all: [[油烟], [烧烤店, 饭店]]}
     examples: [烧烤店油烟, 饭店油烟]
 "#;
-    let dir = rules_with(rules);
-    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, set) = set_with(rules);
     // Both rules score 2.0 on the body; the one the first sentence speaks of is the subject.
     let r = set.route("小区的电梯坏了三个月。楼下烧烤店的油烟也很大，一并反映");
     assert_eq!(r.rule_id, "lift", "{}", r.reason);
@@ -450,8 +445,7 @@ rules:
     match: {all: [[押金], [公司]]}
     examples: [公司收了押金不退, 公司押金]
 "#;
-    let dir = rules_with(rules);
-    let set = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, set) = set_with(rules);
     let findings = hotline_router::lint::lint(&set, None);
     let has = |code: &str, needle: &str| {
         findings

@@ -1,20 +1,12 @@
 //! Jurisdiction, handling unit, request type and time limits (issue #7), on the bundled rules.
 
-use std::path::Path;
-use std::sync::OnceLock;
-
 use hotline_router::calendar::Date;
+mod common;
+
+use common::{bundled, rules_dir_with};
+use hotline_router::load_dir;
 use hotline_router::proto::v1 as pb;
 use hotline_router::situate::RequestContext;
-use hotline_router::{RuleSet, load_dir};
-
-fn bundled() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
-            .expect("bundled rules load")
-    })
-}
 
 fn route(text: &str, district: &str, received: Option<&str>) -> pb::RouteResponse {
     let context = RequestContext {
@@ -171,16 +163,12 @@ fn reports_and_complaints_stay_distinct() {
 
 #[test]
 fn new_files_are_validated_with_locations() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    for f in [
+    let dir = rules_dir_with(&[
         "departments.yaml",
         "regulations.yaml",
         "categories.yaml",
         "settings.yaml",
-    ] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     std::fs::write(
         dir.path().join("places.yaml"),
         "places:\n  - {id: a, name: 甲区, kind: district, aliases: [甲地]}\n  - {id: b, name: 乙区, kind: distrct, aliases: [甲地]}\n  - {id: s, name: 丙街道, kind: street, parent: zz}\n",
