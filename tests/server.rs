@@ -69,10 +69,15 @@ impl Server {
             .expect("connects")
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends the server a signal (`-TERM`, `-HUP`) with kill(1).
+    fn signal(&self, which: &str) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([which, &self.child.id().to_string()])
             .status();
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
         self.child.wait().expect("server exits")
     }
 }
@@ -453,10 +458,7 @@ fn sigterm_right_after_the_port_is_announced_drains_cleanly() {
     // must already be in place then: the process drains and exits 0 instead of dying of the
     // signal (which it did when the handlers were installed on the first poll of the server).
     let mut server = Server::start();
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status();
-    let status = server.child.wait().unwrap();
+    let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }
 
@@ -478,9 +480,7 @@ async fn health_turns_not_serving_while_draining() {
         health.check(check("")).await.unwrap().into_inner().status,
         serving
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status();
+    server.signal("-TERM");
     // During the 5 s grace period the open connection still answers, with NOT_SERVING. Poll for
     // up to 4 s; on a busy test machine a call may fail or the signal take a while to land, so a
     // failed call is retried rather than taken as the answer.
@@ -743,9 +743,7 @@ async fn sighup_reloads_when_watching_is_off() {
         "watch-test",
         "reloaded without a signal"
     );
-    let _ = Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status();
+    server.signal("-HUP");
     wait_for(&mut c, Duration::from_secs(10), |_, r| {
         r.rule_id == "watch-test"
     })
