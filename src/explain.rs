@@ -160,16 +160,26 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
             let mut resp = prepared.decided.clone();
             resp.score = round(w.score);
             resp.evidence = evidence(cx, &char_starts, w);
-            if let (Some((won, lost)), Some(r)) = (
+            if let (Some(support), Some(r)) = (
                 decided.support,
                 decided.rival.map(|r| &cx.scored.candidates[r]),
             ) {
-                // A close call settled by support: say so, so that staff can check it.
+                // Support settled it: say so, so that staff can check it.
                 let rival = &set.rules[r.rule];
-                resp.reason.push_str(&format!(
-                    "（与「{}」得分接近；按各部门全部命中规则的合计得分 {:.2} 对 {:.2} 分派。）",
-                    rival.topic, won, lost
-                ));
+                if support.overrode {
+                    resp.reason.push_str(&format!(
+                        "（规则「{}」也命中，但本部门的命中证据合计 {:.2}（得分÷权重），超过其部门 {:.2} 的 {} 倍，按证据合计改派。）",
+                        rival.topic,
+                        support.ours,
+                        support.theirs,
+                        set.settings.support_override.unwrap_or(1.0)
+                    ));
+                } else {
+                    resp.reason.push_str(&format!(
+                        "（与「{}」得分接近；按各部门全部命中规则的合计得分 {:.2} 对 {:.2} 分派。）",
+                        rival.topic, support.ours, support.theirs
+                    ));
+                }
             }
             resp
         }

@@ -313,6 +313,78 @@ rules:
 }
 
 #[test]
+fn a_department_with_far_more_evidence_takes_a_request_from_a_rule_that_fired_on_a_detail() {
+    let rules = r#"
+rules:
+  - id: pension
+    topic: 退休待遇
+    category: 劳动和社会保障/其他/其他
+    department: hrss
+    regulations: [劳动法/第九条]
+    match: {all: [[退休]]}
+    examples: [退休手续怎么办]
+  - id: card
+    topic: 社保卡
+    category: 劳动和社会保障/其他/其他
+    department: hrss
+    regulations: [劳动法/第九条]
+    priority: 1
+    match: {all: [[社保卡]]}
+    examples: [社保卡丢了]
+  - id: schools
+    topic: 教育兜底
+    category: 教育文体/教育行政管理/其他
+    department: education
+    regulations: [教育法/第十五条]
+    priority: -1
+    weight: 2
+    match: {any: [学校, 教师, 老师, 校长, 教育局]}
+    examples: [学校的老师]
+"#;
+    let (_dir, set) = set_with(rules);
+    // One education word: the specific rule's tier decides, as before.
+    let r = set.route("退休教师");
+    assert_eq!(r.rule_id, "pension", "{}", r.reason);
+    // The whole request is about a school; 退休 is a detail. The fallback's evidence (its score
+    // over its weight 2) is more than 1.5 times the pension rule's, so education takes it and
+    // the reason names the rule it overrode.
+    let r = set.route("学校的老师和校长说教育局不管退休教师的事");
+    assert_eq!(r.outcome, pb::Outcome::Dispatch as i32, "{}", r.reason);
+    assert_eq!(r.rule_id, "schools", "{}", r.reason);
+    assert!(r.reason.contains("规则「退休待遇」也命中"), "{}", r.reason);
+    assert!(r.reason.contains("改派"), "{}", r.reason);
+    assert!(r.alternatives.iter().any(|a| a.rule_id == "pension"));
+    assert!(r.confidence > 0.0 && r.confidence < 1.0, "{}", r.confidence);
+    // A priority 1 rule decides whatever else the text says.
+    let r = set.route("学校的老师和校长说教育局不管退休教师的社保卡");
+    assert_eq!(r.rule_id, "card", "{}", r.reason);
+    // Without the setting there is no override.
+    let dir = rules_with(rules);
+    let settings = dir.path().join("settings.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let off: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("support_override:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(off, text, "the bundled settings set support_override");
+    std::fs::write(&settings, off).unwrap();
+    let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let r = plain.route("学校的老师和校长说教育局不管退休教师的事");
+    assert_eq!(r.rule_id, "pension", "{}", r.reason);
+    // A factor below 1 is an error at its place.
+    let bad = text.replace("support_override: 1.5", "support_override: 0.5");
+    assert_ne!(bad, text);
+    std::fs::write(&settings, bad).unwrap();
+    let errors = load_errors(dir.path());
+    assert!(
+        errors.contains("settings.yaml:")
+            && errors.contains("support_override 0.5 must be a number of at least 1"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn the_lead_of_a_request_names_its_subject() {
     let rules = r#"
 rules:

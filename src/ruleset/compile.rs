@@ -242,6 +242,7 @@ pub(crate) fn compile(
             Settings {
                 threshold: 1.0,
                 margin: 0.15,
+                support_override: None,
             }
         }
         Some((file, s)) => {
@@ -259,9 +260,23 @@ pub(crate) fn compile(
                     format!("margin {} must be at least 0 and below 1", m.value),
                 );
             }
+            if let Some(o) = &s.value.support_override
+                && !(o.value.is_finite() && o.value >= 1.0)
+            {
+                diags.error(
+                    loc(file, o),
+                    format!(
+                        "support_override {} must be a number of at least 1 (2 means: another \
+                         department whose matching rules add up to more than twice the winner's \
+                         gets the request); remove the line to turn the override off",
+                        o.value
+                    ),
+                );
+            }
             Settings {
                 threshold: t.value,
                 margin: m.value,
+                support_override: s.value.support_override.as_ref().map(|o| o.value),
             }
         }
     };

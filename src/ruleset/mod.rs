@@ -163,6 +163,8 @@ pub(crate) struct Posting {
 pub struct Settings {
     pub threshold: f64,
     pub margin: f64,
+    /// See `decide`, point 5; `None` turns the override off.
+    pub support_override: Option<f64>,
 }
 
 /// A validated, compiled rule set. Cheap to share (`Arc<RuleSet>`), never mutated.

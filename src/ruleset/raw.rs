@@ -211,6 +211,12 @@ pub(crate) struct RawSettings {
     /// goes to manual triage.
     #[schemars(with = "f64")]
     pub margin: Spanned<f64>,
+    /// When the rules of another department that matched add up to more than this many times
+    /// the support of the winner's department, that department gets the request (unless the
+    /// winner has priority 1 or more). Absent: never.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub support_override: Option<Spanned<f64>>,
     #[serde(default)]
     #[schemars(with = "Vec<RawEmergency>")]
     pub emergency: Vec<Spanned<RawEmergency>>,
