@@ -15,6 +15,7 @@ ARTICLE_START = re.compile(r"^第([" + NUM + r"]+)条(之[" + NUM + r"]+)?[\s\u3
 
 # Articles beyond topics.json: (law file under laws/, article).
 EXTRA = [
+    ("社会法/社会保险法(2018-12-29).md", "第九十六条"),
     ("行政法规/城市市容和环境卫生管理条例(2017-03-01).md", "第二十条"),
     ("民法商法/招标投标法(2017-12-27).md", "第七条"),
     ("民法商法/招标投标法(2017-12-27).md", "第三十二条"),
