@@ -15,6 +15,7 @@ ARTICLE_START = re.compile(r"^第([" + NUM + r"]+)条(之[" + NUM + r"]+)?[\s\u3
 
 # Articles beyond topics.json: (law file under laws/, article).
 EXTRA = [
+    ("行政法/城乡规划法(2019-04-23).md", "第二十二条"),
     ("行政法/气象法(2016-11-07).md", "第五条"),
     ("行政法/气象法(2016-11-07).md", "第三十一条"),
     ("行政法规/粮食流通管理条例(2021-02-15).md", "第五条"),
