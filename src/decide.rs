@@ -225,9 +225,6 @@ fn verdict_of(set: &RuleSet, c: &Candidate) -> Verdict {
 /// Settles a close call in `tier` by support (point 4 above). Returns the winning candidate, its
 /// destination's support, the best candidate of the runner-up destination and that support; or
 /// `None` when the support of the close destinations is itself too close to call.
-///
-/// Allocation-free: a close call involves a handful of destinations, so the candidates are
-/// scanned once per close destination rather than gathered in a map.
 fn by_support(
     set: &RuleSet,
     candidates: &[Candidate],
@@ -242,23 +239,11 @@ fn by_support(
             && set.rules[c.rule].priority == tier
             && c.score >= floor
     };
-    let support = |dest: usize| support_of(set, candidates, dest);
     // (support, best candidate index) of the two best-supported close destinations.
     let mut first: Option<(f64, usize)> = None;
     let mut second: Option<(f64, usize)> = None;
-    for (i, c) in candidates.iter().enumerate() {
-        if !close(c) {
-            continue;
-        }
-        let dest = destination(set, c);
-        // Candidates are sorted best first: the first one seen of a destination is its best.
-        let seen = candidates[..i]
-            .iter()
-            .any(|p| close(p) && destination(set, p) == dest);
-        if seen {
-            continue;
-        }
-        let s = support(dest);
+    for (i, dest) in leaders(set, candidates, close) {
+        let s = support_of(set, candidates, dest, |c| c.score);
         match first {
             Some((fs, _)) if s <= fs => {
                 if second.is_none_or(|(ss, _)| s > ss) {
@@ -276,33 +261,49 @@ fn by_support(
     (sr < sw * (1.0 - set.settings.margin)).then_some((w, sw, r, sr))
 }
 
-/// The sum of the scores of every rule of `dest` that matched, in any tier, below the threshold
-/// too (emergency lines excepted: they never share a destination with a department).
-fn support_of(set: &RuleSet, candidates: &[Candidate], dest: usize) -> f64 {
-    candidates
-        .iter()
-        .filter(|c| !set.rules[c.rule].is_emergency() && destination(set, c) == dest)
-        .map(|c| c.score)
-        .sum()
+/// Each destination's best candidate satisfying `pred`, as (candidate index, destination).
+/// Candidates are sorted best first, so the first one seen of a destination is its best.
+///
+/// Allocation-free: a decision involves a handful of destinations, so the candidates before
+/// each one are rescanned rather than gathered in a map.
+fn leaders<'a>(
+    set: &'a RuleSet,
+    candidates: &'a [Candidate],
+    pred: impl Fn(&Candidate) -> bool + Copy + 'a,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    candidates.iter().enumerate().filter_map(move |(i, c)| {
+        if !pred(c) {
+            return None;
+        }
+        let dest = destination(set, c);
+        let seen = candidates[..i]
+            .iter()
+            .any(|p| pred(p) && destination(set, p) == dest);
+        (!seen).then_some((i, dest))
+    })
 }
 
-/// Support in evidence rather than points: each rule's score divided by its weight. A rule's
-/// weight says how much one of its terms counts towards the threshold (the department fallbacks
-/// weigh 2 so that one domain word reaches it); it is not a vote multiplier when departments are
-/// weighed against each other.
-fn evidence_of(set: &RuleSet, candidates: &[Candidate], dest: usize) -> f64 {
+/// The support of `dest`: `value` summed over every rule of `dest` that matched, in any tier,
+/// below the threshold too (emergency lines excepted: they never share a destination with a
+/// department). Close calls (point 4) sum scores; the override (point 5) sums evidence, each
+/// score divided by its rule's weight: a weight says how much one term counts towards the
+/// threshold (the department fallbacks weigh 2 so that one domain word reaches it), it is not a
+/// vote multiplier when departments are weighed against each other.
+fn support_of(
+    set: &RuleSet,
+    candidates: &[Candidate],
+    dest: usize,
+    value: impl Fn(&Candidate) -> f64,
+) -> f64 {
     candidates
         .iter()
         .filter(|c| !set.rules[c.rule].is_emergency() && destination(set, c) == dest)
-        .map(|c| c.score / set.rules[c.rule].weight)
+        .map(value)
         .sum()
 }
 
 /// Point 5: the candidate that takes the request from `winner` by support, with its department's
 /// support and the winner's; `None` when the winner keeps it.
-///
-/// Allocation-free like `by_support`: each department's best candidate reaching the threshold
-/// is the first one seen of it, candidates being sorted best first.
 fn overridden(
     set: &RuleSet,
     candidates: &[Candidate],
@@ -315,23 +316,17 @@ fn overridden(
     }
     let ours = destination(set, w);
     let threshold = set.settings.threshold;
+    let evidence = |c: &Candidate| c.score / set.rules[c.rule].weight;
     let leader = |c: &Candidate| {
         c.score >= threshold && matches!(set.rules[c.rule].target, Target::Dispatch { .. })
     };
-    let our_support = evidence_of(set, candidates, ours);
+    let our_support = support_of(set, candidates, ours, evidence);
     let mut best: Option<(usize, f64)> = None;
-    for (i, c) in candidates.iter().enumerate() {
-        let dest = destination(set, c);
-        if dest == ours || !leader(c) {
+    for (i, dest) in leaders(set, candidates, leader) {
+        if dest == ours {
             continue;
         }
-        let seen = candidates[..i]
-            .iter()
-            .any(|p| leader(p) && destination(set, p) == dest);
-        if seen {
-            continue;
-        }
-        let s = evidence_of(set, candidates, dest);
+        let s = support_of(set, candidates, dest, evidence);
         if best.is_none_or(|(_, bs)| s > bs) {
             best = Some((i, s));
         }
