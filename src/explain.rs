@@ -218,6 +218,24 @@ fn manual_reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>
             ),
             None => "候选规则得分接近，请人工分派。".to_owned(),
         },
+        (Verdict::Spread, Some(w)) => match (
+            decided.spread,
+            decided.rival.map(|r| &cx.scored.candidates[r]),
+        ) {
+            (Some(sp), Some(r)) => format!(
+                "诉求主要涉及另一个领域：得分最高的「{}」属于{}，该领域的命中证据合计 {:.2}；\
+                 {}领域的证据合计 {:.2}（全部 {:.2}），超过其 {} 倍，最相关的是「{}」。请人工分派。",
+                topic(w),
+                domain_name(set, w),
+                sp.ours,
+                domain_name(set, r),
+                sp.theirs,
+                sp.total,
+                set.settings.other_domain_factor.unwrap_or(1.0),
+                topic(r)
+            ),
+            _ => "诉求涉及多个领域，胜出规则所属领域的证据不足，请人工分派。".to_owned(),
+        },
         (Verdict::NoMatch, Some(w)) => format!(
             "最接近的规则「{}」得分 {:.2}，未达到阈值 {:.2}，请人工分派。",
             topic(w),
@@ -226,6 +244,14 @@ fn manual_reason(cx: &Context<'_>, decided: &Decided, winner: Option<&Candidate>
         ),
         _ => "没有规则命中，请人工分派。".to_owned(),
     }
+}
+
+/// The first level of a rule's category, for reasons.
+fn domain_name<'a>(set: &'a RuleSet, c: &Candidate) -> &'a str {
+    set.rules[c.rule]
+        .category
+        .first()
+        .map_or("（无分类）", String::as_str)
 }
 
 fn alternative(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> pb::Alternative {

@@ -371,6 +371,20 @@ rules:
     std::fs::write(&settings, off).unwrap();
     let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let r = plain.route("学校的老师和校长说教育局不管退休教师的事");
+    // The education domain still outweighs the pension rule's, so the domain check (point 6)
+    // asks a person instead of dispatching on the detail.
+    assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
+    assert!(r.reason.contains("教育文体领域的证据合计"), "{}", r.reason);
+    // With both off, the specific rule's tier decides.
+    let both_off: String = std::fs::read_to_string(&settings)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("other_domain_factor:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&settings, both_off).unwrap();
+    let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let r = plain.route("学校的老师和校长说教育局不管退休教师的事");
     assert_eq!(r.rule_id, "pension", "{}", r.reason);
     // A factor below 1 is an error at its place.
     let bad = text.replace("support_override: 1.5", "support_override: 0.5");
@@ -380,6 +394,99 @@ rules:
     assert!(
         errors.contains("settings.yaml:")
             && errors.contains("support_override 0.5 must be a number of at least 1"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_request_mostly_about_another_domain_goes_to_a_person() {
+    // A fee rule that weighs 3 outscores either housing-domain rule, but the housing domain
+    // (城乡建设: property management and water supply, two departments) has twice its evidence.
+    // No single department has enough to take the request (support_override is 1.5), so the
+    // router does not guess: it asks a person and says which domain the evidence points to.
+    let rules = r#"
+rules:
+  - id: fee
+    topic: 乱收费
+    category: 商贸旅游/市场监管/物价监督
+    department: market-regulation
+    regulations: [价格法/第十二条]
+    weight: 3
+    match: {all: [[乱收费]]}
+    examples: [乱收费]
+  - id: fee-decides
+    topic: 乱收费（一经命中即派）
+    category: 商贸旅游/市场监管/物价监督
+    department: market-regulation
+    regulations: [价格法/第十二条]
+    weight: 3
+    priority: 1
+    match: {all: [[明码标价]]}
+    examples: [没有明码标价]
+  - id: property
+    topic: 物业
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第五条]
+    match: {all: [[物业]]}
+    examples: [物业不管事]
+  - id: water
+    topic: 停水
+    category: 城乡建设/城市建设和市政管理/自来水供应
+    department: water-supply
+    regulations: [城市供水条例/第七条]
+    match: {all: [[停水]]}
+    examples: [小区停水]
+"#;
+    let (_dir, set) = set_with(rules);
+    // One housing word: the fee rule keeps it.
+    let r = set.route("物业乱收费");
+    assert_eq!(r.outcome, pb::Outcome::Dispatch as i32, "{}", r.reason);
+    assert_eq!(r.rule_id, "fee", "{}", r.reason);
+    // Two housing departments' words: the request is mostly a housing matter.
+    let text = "物业乱收费，小区还停水";
+    let r = set.route(text);
+    assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
+    assert!(
+        r.reason.contains("属于商贸旅游") && r.reason.contains("城乡建设领域的证据合计"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("请人工分派"), "{}", r.reason);
+    for id in ["fee", "property", "water"] {
+        assert!(
+            r.alternatives.iter().any(|a| a.rule_id == id),
+            "{id} missing from {:?}",
+            r.alternatives
+        );
+    }
+    // Same text, same decision, byte for byte.
+    assert_eq!(set.route(text), r);
+    // A priority 1 rule decides whatever else the text says.
+    let r = set.route("物业没有明码标价，小区还停水");
+    assert_eq!(r.rule_id, "fee-decides", "{}", r.reason);
+    // Without the setting the best rule dispatches.
+    let dir = rules_with(rules);
+    let settings = dir.path().join("settings.yaml");
+    let bundled = std::fs::read_to_string(&settings).unwrap();
+    let off: String = bundled
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("other_domain_factor:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(off, bundled, "the bundled settings set other_domain_factor");
+    std::fs::write(&settings, off).unwrap();
+    let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let r = plain.route(text);
+    assert_eq!(r.rule_id, "fee", "{}", r.reason);
+    // A factor below 1 is an error at its place.
+    let bad = bundled.replace("other_domain_factor: 1.3", "other_domain_factor: 0.8");
+    assert_ne!(bad, bundled);
+    std::fs::write(&settings, bad).unwrap();
+    let errors = load_errors(dir.path());
+    assert!(
+        errors.contains("settings.yaml:")
+            && errors.contains("other_domain_factor 0.8 must be a number of at least 1"),
         "{errors}"
     );
 }

@@ -243,6 +243,7 @@ pub(crate) fn compile(
                 threshold: 1.0,
                 margin: 0.15,
                 support_override: None,
+                other_domain_factor: None,
             }
         }
         Some((file, s)) => {
@@ -273,10 +274,24 @@ pub(crate) fn compile(
                     ),
                 );
             }
+            if let Some(d) = &s.value.other_domain_factor
+                && !(d.value.is_finite() && d.value >= 1.0)
+            {
+                diags.error(
+                    loc(file, d),
+                    format!(
+                        "other_domain_factor {} must be a number of at least 1 (1.3 means: when \
+                         another domain's matching rules add up to more than 1.3 times the \
+                         winner's domain, ask a person); remove the line to turn the check off",
+                        d.value
+                    ),
+                );
+            }
             Settings {
                 threshold: t.value,
                 margin: m.value,
                 support_override: s.value.support_override.as_ref().map(|o| o.value),
+                other_domain_factor: s.value.other_domain_factor.as_ref().map(|d| d.value),
             }
         }
     };

@@ -165,6 +165,8 @@ pub struct Settings {
     pub margin: f64,
     /// See `decide`, point 5; `None` turns the override off.
     pub support_override: Option<f64>,
+    /// See `decide`, point 6; `None` turns the check off.
+    pub other_domain_factor: Option<f64>,
 }
 
 /// A validated, compiled rule set. Cheap to share (`Arc<RuleSet>`), never mutated.

@@ -217,6 +217,13 @@ pub(crate) struct RawSettings {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub support_override: Option<Spanned<f64>>,
+    /// When the matching dispatch rules of another domain (the first level of a category) add up
+    /// to more than this many times the evidence of the winner's domain, the request is mostly
+    /// about something else and goes to manual triage (unless the winner has priority 1 or
+    /// more). Absent: never.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub other_domain_factor: Option<Spanned<f64>>,
     #[serde(default)]
     #[schemars(with = "Vec<RawEmergency>")]
     pub emergency: Vec<Spanned<RawEmergency>>,
