@@ -15,7 +15,8 @@
 //!   `within` windows);
 //! - `decide`: emergency hand-off, threshold, priority tiers, ambiguity margin settled by each
 //!   department's support, and the support override (a department with far more evidence takes
-//!   a request from a rule that fired on a detail) → outcome and confidence;
+//!   a request from a rule that fired on a detail), and the domain check (a request mostly about
+//!   another domain goes to a person) → outcome and confidence;
 //! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
 //! - `situate`: where the matter is (jurisdiction, handling unit), what kind of request it is
 //!   and by when (`jurisdiction`, `request_type`, `calendar`);
