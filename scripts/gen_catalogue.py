@@ -20,6 +20,29 @@ EXTRA = [
     ("行政法/气象法(2016-11-07).md", "第三十一条"),
     ("行政法规/粮食流通管理条例(2021-02-15).md", "第五条"),
     ("经济法/广告法(2021-04-29).md", "第十八条"),
+    # The taxonomy's city-level categories beyond the corpus (fourth session).
+    ("行政法规/宗教事务条例(2017-08-26).md", "第六条"),
+    ("社会法/工会法(2021-12-24).md", "第六条"),
+    ("社会法/妇女权益保障法(2022-10-30).md", "第六条"),
+    ("行政法/兵役法(2021-08-20).md", "第十五条"),
+    ("社会法/归侨侨眷权益保护法(2009-08-27).md", "第四条"),
+    ("行政法/网络安全法(2016-11-07).md", "第八条"),
+    ("民法商法/保险法(2015-04-24).md", "第九条"),
+    ("经济法/企业国有资产法(2008-10-28).md", "第十一条"),
+    ("行政法/能源法(2024-11-08).md", "第十二条"),
+    ("行政法/科学技术进步法(2021-12-24).md", "第十六条"),
+    ("行政法规/国务院关于在线政务服务的若干规定(2019-04-26).md", "第四条"),
+    ("经济法/草原法(2021-04-29).md", "第八条"),
+    ("经济法/农业法(2012-12-28).md", "第九十八条"),
+    ("行政法/公共文化服务保障法(2016-12-25).md", "第二十七条"),
+    ("行政法/人民警察法(2012-10-26).md", "第四十七条"),
+    ("行政法/社区矫正法(2019-12-28).md", "第八条"),
+    ("宪法相关法/地方各级人民代表大会和地方各级人民政府组织法(2022-03-11).md", "第七十三条"),
+    ("宪法相关法/地方各级人民代表大会和地方各级人民政府组织法(2022-03-11).md", "第八十条"),
+    ("宪法相关法/监察法(2024-12-25).md", "第十一条"),
+    ("诉讼与非诉讼程序法/行政复议法(2023-09-01).md", "第二条"),
+    ("诉讼与非诉讼程序法/劳动争议调解仲裁法(2007-12-29).md", "第五条"),
+    ("民法商法/企业破产法(2006-08-27).md", "第三条"),
     ("行政法规/粮食流通管理条例(2021-02-15).md", "第六条"),
     ("社会法/安全生产法(2021-06-10).md", "第十条"),
     ("行政法规/建设工程安全生产管理条例(2003-11-24).md", "第四十条"),
@@ -214,6 +237,20 @@ def main():
                 f.write(f"    revision: {yaml_str(r['revision'])}\n")
             f.write(f"    source: {yaml_str(r['source'])}\n")
 
+    # Categories a city hotline does not dispatch to a department, and why (written into
+    # categories.yaml as `not_dispatched`; no dispatch rule may file under them).
+    OUT = "依法应当通过{}解决的事项，热线不派单，告知诉求人法定途径（北京市接诉即办工作条例第十一条、潍坊市12345政务服务便民热线条例第十九条）"
+    NOT_DISPATCHED = {
+        ("纪检监察", None): OUT.format("纪检监察（纪委监委，12388）"),
+        ("政法", "诉讼"): OUT.format("诉讼（人民法院）"),
+        ("政法", "行政复议"): OUT.format("行政复议（行政复议机关）"),
+        ("政法", "仲裁与调解"): OUT.format("仲裁、司法调解和法院执行（仲裁机构、人民法院）"),
+        ("经济管理", "企业破产"): "破产案件由债务人住所地人民法院管辖（企业破产法第三条），热线告知诉求人向法院或破产管理人申报",
+        ("党务政务", "党的建设"): "党组织和党员的组织关系、党建工作由党的组织系统办理，不经政府热线派单",
+        ("党务政务", "政治体制"): "人大、政协、统战工作和政治体制改革的意见，由人大、政协和党委有关部门通过其渠道办理",
+        ("经济管理", "安全生产"): "与 城乡建设/安全生产 的三级分类相同，规则统一归在 城乡建设/安全生产",
+        ("交通运输", "交通运输"): "唯一的三级分类“出租车管理”与 交通运输/出租车管理 重复，规则统一归在 交通运输/出租车管理",
+    }
     tree = {}
     with open(os.path.join(a.shared, "data", "categories.csv"), encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -223,10 +260,19 @@ def main():
         f.write("# 诉求分类树（一级 / 二级 / 三级），由 scripts/gen_catalogue.py 从 categories.csv 生成。\n")
         f.write("categories:\n")
         for l1, l2s in tree.items():
-            f.write(f"  - name: {yaml_str(l1)}\n    children:\n")
+            f.write(f"  - name: {yaml_str(l1)}\n")
+            if (l1, None) in NOT_DISPATCHED:
+                f.write(f"    not_dispatched: {yaml_str(NOT_DISPATCHED[(l1, None)])}\n")
+            f.write("    children:\n")
             for l2, l3s in l2s.items():
                 leaves = ", ".join(yaml_str(x) for x in dict.fromkeys(l3s))
-                f.write(f"      - name: {yaml_str(l2)}\n        leaves: [{leaves}]\n")
+                f.write(f"      - name: {yaml_str(l2)}\n")
+                if (l1, l2) in NOT_DISPATCHED:
+                    f.write(f"        not_dispatched: {yaml_str(NOT_DISPATCHED[(l1, l2)])}\n")
+                f.write(f"        leaves: [{leaves}]\n")
+        unknown = [k for k in NOT_DISPATCHED if k[0] not in tree or (k[1] and k[1] not in tree[k[0]])]
+        if unknown:
+            sys.exit(f"NOT_DISPATCHED names categories the tree lacks: {unknown}")
     print(f"{len(regs)} regulations, {sum(len(v) for v in tree.values())} level-2 categories")
 
 

@@ -140,7 +140,7 @@ fn overridden_by_support(set: &RuleSet, candidates: &[Candidate], decided: Decid
         decided.winner,
         set.settings.support_override,
     ) {
-        (Verdict::Dispatch, Some(w), Some(factor)) => {
+        (Verdict::Dispatch | Verdict::OutOfScope, Some(w), Some(factor)) => {
             match overridden(set, candidates, w, factor) {
                 Some((new, ours, theirs)) => Decided {
                     verdict: Verdict::Dispatch,

@@ -167,10 +167,16 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
                 // Support settled it: say so, so that staff can check it.
                 let rival = &set.rules[r.rule];
                 if support.overrode {
+                    // The overridden rule may be an out-of-scope matter rather than a department's.
+                    let theirs = match rival.target {
+                        Target::OutOfScope { .. } => "该事项",
+                        _ => "其部门",
+                    };
                     resp.reason.push_str(&format!(
-                        "（规则「{}」也命中，但本部门的命中证据合计 {:.2}（得分÷权重），超过其部门 {:.2} 的 {} 倍，按证据合计改派。）",
+                        "（规则「{}」也命中，但本部门的命中证据合计 {:.2}（得分÷权重），超过{} {:.2} 的 {} 倍，按证据合计改派。）",
                         rival.topic,
                         support.ours,
+                        theirs,
                         support.theirs,
                         set.settings.support_override.unwrap_or(1.0)
                     ));

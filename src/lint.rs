@@ -3,13 +3,13 @@
 //!
 //! | code | what it means |
 //! | --- | --- |
-//! | `ambiguous-example` | an example of one rule also fires a rule of another department in the same priority tier: such requests are close calls, and orders may bounce between the two |
+//! | `ambiguous-example` | an example of one rule also fires a rule of another department in the same priority tier, scoring within twice the margin of it: a slightly different wording is a close call, and orders may bounce between the two |
 //! | `split-keyword` | a keyword appears in its own rule's example, yet does not match there, because the segmenter cuts through it |
-//! | `shared-keyword` | the same keyword is a required (`all`) condition of rules of several departments |
+//! | `shared-keyword` | the same keyword alone fires rules of several departments, in the same priority tier and with weights within the margin: a request that says only this is a coin toss, so it goes to manual triage |
 //! | `shadowed-rule` | (with `--input`) a rule fires on requests of the corpus but never wins; another rule always outscores it |
 //! | `uncited-regulation` | an article of the catalogue that no rule cites |
 //! | `idle-department` | a department that no rule routes to |
-//! | `unused-category` | a level-1 or level-2 category under which no rule files anything |
+//! | `unused-category` | a level-1 or level-2 category under which no rule files anything, unless it is marked `not_dispatched` (another channel handles it by law), or it is a domain's catch-all "其他" and the domain has rules |
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -73,8 +73,13 @@ fn dept_of(set: &RuleSet, rule_id: &str) -> Option<(usize, i32)> {
     Some((r.department()?, r.priority))
 }
 
+/// An example that also fires another department's rule is normal when the other rule is far
+/// behind (a sports complaint that mentions pay fires the labour fallback at a third of the
+/// sports score); it is worth a look when the other rule comes within twice the margin: a
+/// request worded a little differently is a close call (manual triage) or goes the other way.
 fn ambiguous_examples(set: &RuleSet, out: &mut Vec<Finding>) {
     let threshold = set.settings.threshold;
+    let near = 1.0 - 2.0 * set.settings.margin;
     for rule in &set.rules {
         let Some(dept) = rule.department() else {
             continue;
@@ -82,7 +87,10 @@ fn ambiguous_examples(set: &RuleSet, out: &mut Vec<Finding>) {
         for e in &rule.examples {
             let resp = set.route(&e.text);
             for a in &resp.alternatives {
-                if a.outcome != pb::Outcome::Dispatch as i32 || a.score < threshold {
+                if a.outcome != pb::Outcome::Dispatch as i32
+                    || a.score < threshold
+                    || a.score < resp.score * near
+                {
                     continue;
                 }
                 let Some((other, priority)) = dept_of(set, &a.rule_id) else {
@@ -146,39 +154,65 @@ fn split_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
     }
 }
 
+/// A keyword shared by rules of several departments is normal: their other groups tell the
+/// departments apart (物业 with 收费 is a fee matter, with 维修 a repair). It is a problem when
+/// the keyword alone fires them: rules with a single `all` group that contains it, in the same
+/// priority tier (fallbacks, priority −1, share domain words on purpose and are left out), and
+/// with weights within the margin, so that neither outscores the other. A request that says
+/// only that word is then a close call between departments and goes to manual triage.
 fn shared_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
     for (t, postings) in set.term_postings.iter().enumerate() {
-        // Department → first rule requiring the term (`all`), among rules of the normal tiers: a
-        // shared `any` word only adds to a score, and fallback rules share domain words on purpose.
-        let mut by_dept: BTreeMap<usize, usize> = BTreeMap::new();
+        // (priority, department) → the rule of that department firing on the term alone.
+        let mut alone: BTreeMap<(i32, usize), usize> = BTreeMap::new();
         for p in postings {
             let rule = &set.rules[p.rule as usize];
-            if matches!(p.slot, Slot::Group(_))
+            if p.slot == Slot::Group(0)
+                && rule.groups == 1
                 && rule.priority >= 0
                 && let Some(d) = rule.department()
             {
-                by_dept.entry(d).or_insert(p.rule as usize);
+                alone.entry((rule.priority, d)).or_insert(p.rule as usize);
             }
         }
-        if by_dept.len() < 2 {
-            continue;
+        let mut tiers: BTreeMap<i32, Vec<(usize, usize)>> = BTreeMap::new();
+        for (&(priority, d), &r) in &alone {
+            tiers.entry(priority).or_default().push((d, r));
         }
-        let first = by_dept.values().min().copied().unwrap_or(0);
-        let list: Vec<String> = by_dept
-            .iter()
-            .map(|(&d, &r)| format!("\"{}\" ({})", set.rules[r].id, set.departments[d].id))
-            .collect();
-        out.push(Finding::at(
-            &set.rules[first].location,
-            "shared-keyword",
-            format!(
-                "keyword \"{}\" is required by rules of {} departments: {}; requests with it depend on the other terms \
-                 to find their department",
-                set.matcher.term(t as u32),
-                by_dept.len(),
-                list.join(", ")
-            ),
-        ));
+        for rules in tiers.values() {
+            let Some(heaviest) = rules
+                .iter()
+                .map(|&(_, r)| set.rules[r].weight)
+                .reduce(f64::max)
+            else {
+                continue;
+            };
+            // Rules whose score on the keyword alone is within the margin of the heaviest one.
+            let close: Vec<(usize, usize)> = rules
+                .iter()
+                .copied()
+                .filter(|&(_, r)| set.rules[r].weight >= heaviest * (1.0 - set.settings.margin))
+                .collect();
+            if close.len() < 2 {
+                continue;
+            }
+            let first = close.iter().map(|&(_, r)| r).min().unwrap_or(0);
+            let list: Vec<String> = close
+                .iter()
+                .map(|&(d, r)| format!("\"{}\" ({})", set.rules[r].id, set.departments[d].id))
+                .collect();
+            out.push(Finding::at(
+                &set.rules[first].location,
+                "shared-keyword",
+                format!(
+                    "keyword \"{}\" alone fires rules of {} departments with the same priority and \
+                     weight: {}; a request that says only this goes to manual triage; add a \
+                     second group to one of them, or give one a higher weight or priority",
+                    set.matcher.term(t as u32),
+                    close.len(),
+                    list.join(", ")
+                ),
+            ));
+        }
     }
 }
 
@@ -282,8 +316,16 @@ fn unused_categories(set: &RuleSet, out: &mut Vec<Finding>) {
         .iter()
         .flat_map(|r| (1..=r.category.len().min(2)).map(move |n| &r.category[..n]))
         .collect();
-    for (path, location) in set.categories.iter().zip(&set.category_locations) {
-        if path.len() <= 2 && !used.contains(path.as_slice()) {
+    for ((path, location), &not_dispatched) in set
+        .categories
+        .iter()
+        .zip(&set.category_locations)
+        .zip(&set.category_not_dispatched)
+    {
+        // A domain's "其他" is where requests no topic of the domain covers end up: the domain
+        // fallback's or a person's job, not a topic to write a rule for.
+        let catch_all = path.len() == 2 && path[1] == "其他" && used.contains(&path[..1]);
+        if path.len() <= 2 && !not_dispatched && !catch_all && !used.contains(path.as_slice()) {
             out.push(Finding::at(
                 location,
                 "unused-category",

@@ -492,6 +492,76 @@ rules:
 }
 
 #[test]
+fn out_of_scope_matters_carry_their_category_and_categories_not_dispatched_refuse_rules() {
+    let rules = r#"
+rules:
+  - id: schools
+    topic: 教育兜底
+    category: 教育文体/教育行政管理/其他
+    department: education
+    regulations: [教育法/第十五条]
+    priority: -1
+    weight: 2
+    match: {any: [学校, 教师, 老师, 校长, 教育局]}
+    examples: [学校的老师]
+  - id: teachers-pay
+    topic: 教师工资
+    category: 教育文体/教师队伍和待遇/工资福利
+    department: education
+    regulations: [教师法/第三十九条]
+    match: {all: [[教师, 老师], [工资]]}
+    examples: [老师的工资]
+"#;
+    let (_dir, set) = set_with(rules);
+    // A matter for the courts is out of scope, and its category is a path of the tree.
+    let r = set.route("我已经起诉开发商了，法院已经立案，想问问能不能加快");
+    assert_eq!(r.outcome, pb::Outcome::OutOfScope as i32, "{}", r.reason);
+    assert_eq!(r.category, ["政法", "诉讼", "其他"]);
+    // Reporting an official's bribery goes to the discipline bodies (监察法第十一条).
+    let r = set.route("实名举报某局的副局长长期收受贿赂");
+    assert_eq!(r.outcome, pb::Outcome::OutOfScope as i32, "{}", r.reason);
+    assert_eq!(r.category, ["纪检监察", "贪污贿赂", "行贿受贿索贿"]);
+    assert!(r.reason.contains("12388"), "{}", r.reason);
+    assert!(r.regulations.iter().any(|g| g.id == "监察法/第十一条"));
+    // A request mostly about a school that mentions such a report in passing is the school's:
+    // the support override applies to out-of-scope matters of priority 0 too.
+    let r = set.route("教育局的副局长收受贿赂。学校的老师和校长都说教师工资被拖欠");
+    assert_eq!(r.outcome, pb::Outcome::Dispatch as i32, "{}", r.reason);
+    assert_eq!(
+        r.department.as_ref().map(|d| d.id.as_str()),
+        Some("education"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("改派") && r.reason.contains("该事项"),
+        "{}",
+        r.reason
+    );
+
+    // 纪检监察 is marked not_dispatched in the category tree: no dispatch rule may file there.
+    let dir = rules_with(
+        r#"
+rules:
+  - id: corruption
+    topic: 贪污
+    category: 纪检监察/贪污贿赂/贪污
+    department: housing
+    regulations: [监察法/第十一条]
+    match: {all: [[贪污]]}
+    examples: [干部贪污]
+"#,
+    );
+    let errors = load_errors(dir.path());
+    assert!(
+        errors.contains("extra.yaml:5:15")
+            && errors.contains("which a city hotline does not dispatch")
+            && errors.contains("12388"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn the_lead_of_a_request_names_its_subject() {
     let rules = r#"
 rules:
@@ -614,8 +684,8 @@ rules:
     category: 城乡建设/住房保障与房地产/房屋租赁
     department: housing
     regulations: [城市房地产管理法/第七条]
-    match: {all: [[押金, 房东]]}
-    examples: [房东不退押金, 退租时房东扣押金]
+    match: {all: [[押金, 房东]], any: [租房, 退租]}
+    examples: [租房的房东不退押金, 退租时房东扣押金]
   - id: deposit-labour
     topic: 押金（劳动）
     category: 劳动和社会保障/劳动关系/非法用工
@@ -623,6 +693,13 @@ rules:
     regulations: [劳动保障监察条例/第十一条]
     match: {all: [[押金], [公司]]}
     examples: [公司收了押金不退, 公司押金]
+  - id: deposit-shop
+    topic: 押金（消费）
+    category: 商贸旅游/市场监管/其他
+    department: market-regulation
+    regulations: [消费者权益保护法/第二十四条]
+    match: {all: [[押金]], any: [健身卡, 健身房]}
+    examples: [健身房的健身卡押金不退]
 "#;
     let (_dir, set) = set_with(rules);
     let findings = hotline_router::lint::lint(&set, None);
@@ -636,17 +713,43 @@ rules:
         has("split-keyword", "\"押金\" of rule \"deposit\""),
         "{findings:#?}"
     );
-    // 押金 is required by rules of two departments.
+    // 押金 alone fires the housing and the market rule (one group each, same priority and
+    // weight): a request saying only that is a coin toss. The labour rule also needs 公司.
     assert!(
         has(
             "shared-keyword",
-            "\"押金\" is required by rules of 2 departments"
+            "\"押金\" alone fires rules of 2 departments"
+        ),
+        "{findings:#?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.code == "shared-keyword" && f.message.contains("deposit-labour")),
+        "{findings:#?}"
+    );
+    // The housing example scores 2.5 and fires the market rule at 2.0, within twice the margin:
+    // worded a little differently it is a close call. The market example leads by more.
+    assert!(
+        has(
+            "ambiguous-example",
+            "\"deposit\" (housing) also fires rule \"deposit-shop\""
+        ),
+        "{findings:#?}"
+    );
+    assert!(
+        !has(
+            "ambiguous-example",
+            "\"deposit-shop\" (market-regulation) also"
         ),
         "{findings:#?}"
     );
     assert!(has("idle-department", "\"water\""));
     assert!(has("uncited-regulation", "物业管理条例/第四十一条"));
     assert!(has("unused-category", "教育文体"));
+    // A used domain's catch-all 其他 is the fallback's or a person's, not a missing rule.
+    assert!(!has("unused-category", "城乡建设/其他"), "{findings:#?}");
+    assert!(has("unused-category", "卫生计生/其他"), "{findings:#?}");
     assert!(findings.iter().all(|f| f.line > 0 && !f.file.is_empty()));
 }
 
@@ -656,10 +759,11 @@ fn lint_exit_status_and_json() {
         .args(["lint", "--format", "json"])
         .output()
         .unwrap();
-    // The bundled rules load, so lint exits 0 (clean) or 2 (warnings), never 1.
-    assert!(matches!(out.status.code(), Some(0 | 2)), "{:?}", out.status);
+    // The bundled rules are kept clean: lint exits 0 with no findings (2 would mean warnings,
+    // 1 a rule set that does not load).
     let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code() == Some(0), findings.is_empty());
+    assert_eq!(out.status.code(), Some(0), "{findings:#?}");
+    assert!(findings.is_empty());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.yaml"), "rules: [\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))

@@ -169,7 +169,7 @@ pub(crate) fn compile(
     }
 
     // ---- categories
-    let mut category_paths: Vec<(Vec<String>, SourceLocation)> = Vec::new();
+    let mut category_paths: Vec<CategoryPath> = Vec::new();
     for f in &files {
         let mut seen_top = HashSet::new();
         for c in &f.raw.categories {
@@ -177,13 +177,19 @@ pub(crate) fn compile(
                 &f.name,
                 c,
                 &mut Vec::new(),
+                None,
                 &mut category_paths,
                 &mut diags,
                 &mut seen_top,
             );
         }
     }
-    let category_set: HashSet<String> = category_paths.iter().map(|p| p.0.join("/")).collect();
+    let category_set: HashSet<String> = category_paths.iter().map(|p| p.path.join("/")).collect();
+    // Category → why it is not dispatched, for the categories (and their descendants) so marked.
+    let not_dispatched: HashMap<String, &str> = category_paths
+        .iter()
+        .filter_map(|p| Some((p.path.join("/"), p.not_dispatched.as_deref()?)))
+        .collect();
     let category_count = category_paths.len();
 
     // ---- synonyms
@@ -333,11 +339,14 @@ pub(crate) fn compile(
         }
         for o in &s.value.out_of_scope {
             let raw = &o.value;
+            let category = raw.category.as_ref().map_or_else(Vec::new, |c| {
+                category_path(file, c, &raw.id.value, &category_set, &mut diags)
+            });
             pending.push(PendingRule {
                 file,
                 id: &raw.id,
                 topic: raw.name.clone(),
-                category: Vec::new(),
+                category,
                 target: Target::OutOfScope {
                     name: raw.name.clone(),
                     guidance: raw.guidance.clone(),
@@ -397,21 +406,21 @@ pub(crate) fn compile(
                     ),
                 }
             }
-            let category: Vec<String> = raw
-                .category
-                .value
-                .split('/')
-                .map(|s| s.trim().to_owned())
-                .collect();
-            let joined = category.join("/");
-            if !category_set.contains(&joined) {
+            let category = category_path(
+                &f.name,
+                &raw.category,
+                &raw.id.value,
+                &category_set,
+                &mut diags,
+            );
+            if let Some(why) = not_dispatched.get(&category.join("/")) {
                 diags.error(
                     loc(&f.name, &raw.category),
                     format!(
-                        "unknown category \"{}\" in rule \"{}\"{}",
-                        raw.category.value,
-                        raw.id.value,
-                        did_you_mean(&joined, category_set.iter().map(String::as_str))
+                        "rule \"{}\" dispatches under category \"{}\", which a city hotline does not \
+                         dispatch ({why}); file it under another category, or make it an \
+                         out_of_scope matter in settings that tells the citizen where to go",
+                        raw.id.value, raw.category.value
                     ),
                 );
             }
@@ -685,8 +694,12 @@ pub(crate) fn compile(
         departments,
         regulations,
         category_count,
-        categories: category_paths.iter().map(|p| p.0.clone()).collect(),
-        category_locations: category_paths.into_iter().map(|p| p.1).collect(),
+        categories: category_paths.iter().map(|p| p.path.clone()).collect(),
+        category_not_dispatched: category_paths
+            .iter()
+            .map(|p| p.not_dispatched.is_some())
+            .collect(),
+        category_locations: category_paths.into_iter().map(|p| p.location).collect(),
         rules,
         settings: compiled_settings,
         segmenter,
@@ -699,6 +712,31 @@ pub(crate) fn compile(
     };
     set.prepared = crate::explain::prepare(&set);
     Ok(set)
+}
+
+/// A rule's `category` as its path (level 1, 2, 3), reported at its place when the tree has no
+/// such path.
+fn category_path(
+    file: &str,
+    raw: &Spanned<String>,
+    rule_id: &str,
+    known: &HashSet<String>,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let path: Vec<String> = raw.value.split('/').map(|s| s.trim().to_owned()).collect();
+    let joined = path.join("/");
+    if !known.contains(&joined) {
+        diags.error(
+            loc(file, raw),
+            format!(
+                "unknown category \"{}\" in rule \"{}\"{}",
+                raw.value,
+                rule_id,
+                did_you_mean(&joined, known.iter().map(String::as_str))
+            ),
+        );
+    }
+    path
 }
 
 fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 {
@@ -753,11 +791,20 @@ fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> O
     Some(n)
 }
 
+/// A category of the tree (any level), where it is defined, and whether it is dispatched.
+struct CategoryPath {
+    path: Vec<String>,
+    location: SourceLocation,
+    /// Why not, when the category or one of its ancestors is marked `not_dispatched`.
+    not_dispatched: Option<String>,
+}
+
 fn collect_categories(
     file: &str,
     c: &RawCategory,
     prefix: &mut Vec<String>,
-    out: &mut Vec<(Vec<String>, SourceLocation)>,
+    inherited: Option<&str>,
+    out: &mut Vec<CategoryPath>,
     diags: &mut Diagnostics,
     seen: &mut HashSet<String>,
 ) {
@@ -785,10 +832,27 @@ fn collect_categories(
         return;
     }
     prefix.push(name);
-    out.push((prefix.clone(), loc(file, &c.name)));
+    let why = c.not_dispatched.as_deref().or(inherited);
+    if let Some(w) = &c.not_dispatched
+        && w.trim().is_empty()
+    {
+        diags.error(
+            loc(file, &c.name),
+            format!(
+                "not_dispatched of category \"{}\" is empty; say why a city hotline does not \
+                 dispatch it",
+                prefix.join("/")
+            ),
+        );
+    }
+    out.push(CategoryPath {
+        path: prefix.clone(),
+        location: loc(file, &c.name),
+        not_dispatched: why.map(str::to_owned),
+    });
     let mut seen_children = HashSet::new();
     for child in &c.children {
-        collect_categories(file, child, prefix, out, diags, &mut seen_children);
+        collect_categories(file, child, prefix, why, out, diags, &mut seen_children);
     }
     for leaf in &c.leaves {
         let l = leaf.value.trim().to_owned();
@@ -801,7 +865,11 @@ fn collect_categories(
         }
         let mut p = prefix.clone();
         p.push(l);
-        out.push((p, loc(file, leaf)));
+        out.push(CategoryPath {
+            path: p,
+            location: loc(file, leaf),
+            not_dispatched: why.map(str::to_owned),
+        });
     }
     prefix.pop();
 }

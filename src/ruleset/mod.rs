@@ -178,6 +178,9 @@ pub struct RuleSet {
     pub(crate) regulations: Vec<Regulation>,
     pub(crate) category_count: usize,
     pub(crate) categories: Vec<Vec<String>>,
+    /// Whether each category is marked (itself or by an ancestor) as not dispatched by a city
+    /// hotline (parallel to `categories`).
+    pub(crate) category_not_dispatched: Vec<bool>,
     /// Where each category is defined (parallel to `categories`).
     pub(crate) category_locations: Vec<SourceLocation>,
     /// Emergency lines first, then out-of-scope matters, then dispatch rules, each in file order.

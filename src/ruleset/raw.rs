@@ -198,6 +198,11 @@ pub(crate) struct RawCategory {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub leaves: Vec<Spanned<String>>,
+    /// Why a city hotline does not dispatch requests of this category (and of everything under
+    /// it) to a department: they go through another channel by law. No dispatch rule may file
+    /// under it; an out-of-scope matter may.
+    #[serde(default)]
+    pub not_dispatched: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -345,6 +350,11 @@ pub(crate) struct RawOutOfScope {
     pub name: String,
     /// What to tell the citizen instead.
     pub guidance: String,
+    /// Where such requests sit in the category tree (level 1 / level 2 / level 3), if they do:
+    /// matters for courts, discipline bodies or reconsideration have categories of their own.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub category: Option<Spanned<String>>,
     #[serde(rename = "match")]
     #[schemars(with = "RawMatch")]
     pub conditions: Spanned<RawMatch>,
