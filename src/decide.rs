@@ -396,13 +396,10 @@ fn overridden(
     (s > factor * our_support).then_some((i, s, our_support))
 }
 
-/// The domain of a dispatch rule: the first level of its category (城乡建设, 劳动和社会保障 ...).
-fn domain<'a>(set: &'a RuleSet, c: &Candidate) -> Option<&'a str> {
-    let rule = &set.rules[c.rule];
-    match rule.target {
-        Target::Dispatch { .. } => rule.category.first().map(String::as_str),
-        _ => None,
-    }
+/// The domain of a dispatch rule: the first level of its category (城乡建设, 劳动和社会保障 ...),
+/// as an index compiled with the rule set.
+fn domain(set: &RuleSet, c: &Candidate) -> Option<u32> {
+    Some(set.rules[c.rule].domain).filter(|&d| d != u32::MAX)
 }
 
 /// Point 6: when the domain with the most evidence besides the winner's has more than `factor`
@@ -420,7 +417,7 @@ fn spread(
     }
     let ours = domain(set, w)?;
     let evidence = |c: &Candidate| c.score / set.rules[c.rule].weight;
-    let evidence_of = |d: &str| -> f64 {
+    let evidence_of = |d: u32| -> f64 {
         candidates
             .iter()
             .filter(|c| domain(set, c) == Some(d))

@@ -185,6 +185,13 @@ pub(crate) fn compile(
         }
     }
     let category_set: HashSet<String> = category_paths.iter().map(|p| p.path.join("/")).collect();
+    // First-level categories (domains) by name → index, for `Rule::domain`.
+    let domains: HashMap<&str, u32> = category_paths
+        .iter()
+        .filter(|p| p.path.len() == 1)
+        .enumerate()
+        .map(|(i, p)| (p.path[0].as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
     // Category → why it is not dispatched, for the categories (and their descendants) so marked.
     let not_dispatched: HashMap<String, &str> = category_paths
         .iter()
@@ -653,9 +660,16 @@ pub(crate) fn compile(
             let types = tl.value.types.iter().filter_map(|t| super::locality::request_type(p.file, t, &mut diags)).collect();
             RuleTimeLimit { days: tl.value.days, regulations: regs, types }
         });
+        let domain = match (&p.target, p.category.first()) {
+            (Target::Dispatch { .. }, Some(d)) => {
+                domains.get(d.as_str()).copied().unwrap_or(u32::MAX)
+            }
+            _ => u32::MAX,
+        };
         rules.push(Rule {
             id: p.id.value.clone(),
             topic: p.topic.clone(),
+            domain,
             category: p.category.clone(),
             target: p.target.clone(),
             regulations: regs,

@@ -111,6 +111,9 @@ pub struct Rule {
     pub priority: i32,
     /// Number of `all` groups (each must match).
     pub(crate) groups: u8,
+    /// For dispatch rules: the index of the first level of `category` (the domain) among the
+    /// tree's first levels, so that `decide` compares integers; `u32::MAX` for the others.
+    pub(crate) domain: u32,
     /// When set, the `all` groups must match within this many characters of one another.
     pub(crate) within: Option<u32>,
     pub examples: Vec<Example>,
