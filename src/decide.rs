@@ -424,11 +424,6 @@ fn spread(
             .map(evidence)
             .sum()
     };
-    let total: f64 = candidates
-        .iter()
-        .filter(|c| domain(set, c).is_some())
-        .map(evidence)
-        .sum();
     let mine = evidence_of(ours);
     // Each other domain once, at its best candidate (candidates are sorted best first).
     let mut best: Option<(usize, f64)> = None;
@@ -446,6 +441,12 @@ fn spread(
     if theirs <= factor * mine {
         return None;
     }
+    // Only for the reason: the evidence of all domains together.
+    let total: f64 = candidates
+        .iter()
+        .filter(|c| domain(set, c).is_some())
+        .map(evidence)
+        .sum();
     Some((
         rival,
         Spread {
