@@ -303,7 +303,7 @@ fn by_support(
     // (support, best candidate index) of the two best-supported close destinations.
     let mut first: Option<(f64, usize)> = None;
     let mut second: Option<(f64, usize)> = None;
-    for (i, dest) in leaders(set, candidates, close) {
+    for (i, dest) in leaders(candidates, |c| close(c).then(|| destination(set, c))) {
         let s = support_of(set, candidates, dest, |c| c.score);
         match first {
             Some((fs, _)) if s <= fs => {
@@ -322,26 +322,46 @@ fn by_support(
     (sr < sw * (1.0 - set.settings.margin)).then_some((w, sw, r, sr))
 }
 
-/// Each destination's best candidate satisfying `pred`, as (candidate index, destination).
-/// Candidates are sorted best first, so the first one seen of a destination is its best.
+/// Each group's best candidate, as (candidate index, group), where `group` says which group a
+/// candidate counts for, if any: a destination (points 4 and 5) or a domain (point 6).
+/// Candidates are sorted best first, so the first one seen of a group is its best.
 ///
-/// Allocation-free: a decision involves a handful of destinations, so the candidates before
-/// each one are rescanned rather than gathered in a map.
-fn leaders<'a>(
-    set: &'a RuleSet,
+/// Allocation-free: a decision involves a handful of groups, so the candidates before each one
+/// are rescanned rather than gathered in a map.
+fn leaders<'a, K: PartialEq + Copy + 'a>(
     candidates: &'a [Candidate],
-    pred: impl Fn(&Candidate) -> bool + Copy + 'a,
-) -> impl Iterator<Item = (usize, usize)> + 'a {
+    group: impl Fn(&Candidate) -> Option<K> + Copy + 'a,
+) -> impl Iterator<Item = (usize, K)> + 'a {
     candidates.iter().enumerate().filter_map(move |(i, c)| {
-        if !pred(c) {
-            return None;
-        }
-        let dest = destination(set, c);
-        let seen = candidates[..i]
-            .iter()
-            .any(|p| pred(p) && destination(set, p) == dest);
-        (!seen).then_some((i, dest))
+        let k = group(c)?;
+        let seen = candidates[..i].iter().any(|p| group(p) == Some(k));
+        (!seen).then_some((i, k))
     })
+}
+
+/// Points 5 and 6: among `leaders` (each group's best candidate), the one of a group other than
+/// `ours` whose `total` is largest, as (candidate index, total).
+fn strongest_other<K: PartialEq>(
+    leaders: impl Iterator<Item = (usize, K)>,
+    ours: K,
+    total: impl Fn(K) -> f64,
+) -> Option<(usize, f64)> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, k) in leaders {
+        if k == ours {
+            continue;
+        }
+        let s = total(k);
+        if best.is_none_or(|(_, bs)| s > bs) {
+            best = Some((i, s));
+        }
+    }
+    best
+}
+
+/// A candidate's evidence: its score divided by its rule's weight (see `support_of`).
+fn evidence(set: &RuleSet, c: &Candidate) -> f64 {
+    c.score / set.rules[c.rule].weight
 }
 
 /// The support of `dest`: `value` summed over every rule of `dest` that matched, in any tier,
@@ -377,22 +397,14 @@ fn overridden(
     }
     let ours = destination(set, w);
     let threshold = set.settings.threshold;
-    let evidence = |c: &Candidate| c.score / set.rules[c.rule].weight;
+    // Another department's best rule reaching the threshold can take the request.
     let leader = |c: &Candidate| {
-        c.score >= threshold && matches!(set.rules[c.rule].target, Target::Dispatch { .. })
+        (c.score >= threshold && matches!(set.rules[c.rule].target, Target::Dispatch { .. }))
+            .then(|| destination(set, c))
     };
-    let our_support = support_of(set, candidates, ours, evidence);
-    let mut best: Option<(usize, f64)> = None;
-    for (i, dest) in leaders(set, candidates, leader) {
-        if dest == ours {
-            continue;
-        }
-        let s = support_of(set, candidates, dest, evidence);
-        if best.is_none_or(|(_, bs)| s > bs) {
-            best = Some((i, s));
-        }
-    }
-    let (i, s) = best?;
+    let support = |dest| support_of(set, candidates, dest, |c| evidence(set, c));
+    let our_support = support(ours);
+    let (i, s) = strongest_other(leaders(candidates, leader), ours, support)?;
     (s > factor * our_support).then_some((i, s, our_support))
 }
 
@@ -416,28 +428,16 @@ fn spread(
         return None;
     }
     let ours = domain(set, w)?;
-    let evidence = |c: &Candidate| c.score / set.rules[c.rule].weight;
     let evidence_of = |d: u32| -> f64 {
         candidates
             .iter()
             .filter(|c| domain(set, c) == Some(d))
-            .map(evidence)
+            .map(|c| evidence(set, c))
             .sum()
     };
     let mine = evidence_of(ours);
-    // Each other domain once, at its best candidate (candidates are sorted best first).
-    let mut best: Option<(usize, f64)> = None;
-    for (i, c) in candidates.iter().enumerate() {
-        let Some(d) = domain(set, c) else { continue };
-        if d == ours || candidates[..i].iter().any(|p| domain(set, p) == Some(d)) {
-            continue;
-        }
-        let s = evidence_of(d);
-        if best.is_none_or(|(_, bs)| s > bs) {
-            best = Some((i, s));
-        }
-    }
-    let (rival, theirs) = best?;
+    let (rival, theirs) =
+        strongest_other(leaders(candidates, |c| domain(set, c)), ours, evidence_of)?;
     if theirs <= factor * mine {
         return None;
     }
@@ -445,7 +445,7 @@ fn spread(
     let total: f64 = candidates
         .iter()
         .filter(|c| domain(set, c).is_some())
-        .map(evidence)
+        .map(|c| evidence(set, c))
         .sum();
     Some((
         rival,

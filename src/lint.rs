@@ -162,8 +162,8 @@ fn split_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
 /// only that word is then a close call between departments and goes to manual triage.
 fn shared_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
     for (t, postings) in set.term_postings.iter().enumerate() {
-        // (priority, department) → the rule of that department firing on the term alone.
-        let mut alone: BTreeMap<(i32, usize), usize> = BTreeMap::new();
+        // Priority → department → the first rule of that department firing on the term alone.
+        let mut tiers: BTreeMap<i32, BTreeMap<usize, usize>> = BTreeMap::new();
         for p in postings {
             let rule = &set.rules[p.rule as usize];
             if p.slot == Slot::Group(0)
@@ -171,17 +171,17 @@ fn shared_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
                 && rule.priority >= 0
                 && let Some(d) = rule.department()
             {
-                alone.entry((rule.priority, d)).or_insert(p.rule as usize);
+                tiers
+                    .entry(rule.priority)
+                    .or_default()
+                    .entry(d)
+                    .or_insert(p.rule as usize);
             }
-        }
-        let mut tiers: BTreeMap<i32, Vec<(usize, usize)>> = BTreeMap::new();
-        for (&(priority, d), &r) in &alone {
-            tiers.entry(priority).or_default().push((d, r));
         }
         for rules in tiers.values() {
             let Some(heaviest) = rules
-                .iter()
-                .map(|&(_, r)| set.rules[r].weight)
+                .values()
+                .map(|&r| set.rules[r].weight)
                 .reduce(f64::max)
             else {
                 continue;
@@ -189,7 +189,7 @@ fn shared_keywords(set: &RuleSet, out: &mut Vec<Finding>) {
             // Rules whose score on the keyword alone is within the margin of the heaviest one.
             let close: Vec<(usize, usize)> = rules
                 .iter()
-                .copied()
+                .map(|(&d, &r)| (d, r))
                 .filter(|&(_, r)| set.rules[r].weight >= heaviest * (1.0 - set.settings.margin))
                 .collect();
             if close.len() < 2 {

@@ -243,6 +243,24 @@ fn rules_with(extra: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A settings file's text without the line that sets `key` (which it must set).
+fn without_setting(text: &str, key: &str) -> String {
+    let prefix = format!("{key}:");
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(&prefix))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(kept, text, "the settings set {key}");
+    kept
+}
+
+/// `text` with `from` replaced by `to` (which must occur).
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "no {from:?} to replace");
+    text.replace(from, to)
+}
+
 /// `rules_with(extra)`, loaded (the directory is returned too: it must outlive the set's use).
 fn set_with(extra: &str) -> (tempfile::TempDir, RuleSet) {
     let dir = rules_with(extra);
@@ -362,13 +380,8 @@ rules:
     let dir = rules_with(rules);
     let settings = dir.path().join("settings.yaml");
     let text = std::fs::read_to_string(&settings).unwrap();
-    let off: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("support_override:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(off, text, "the bundled settings set support_override");
-    std::fs::write(&settings, off).unwrap();
+    let off = without_setting(&text, "support_override");
+    std::fs::write(&settings, &off).unwrap();
     let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let r = plain.route("学校的老师和校长说教育局不管退休教师的事");
     // The education domain still outweighs the pension rule's, so the domain check (point 6)
@@ -376,20 +389,16 @@ rules:
     assert_eq!(r.outcome, pb::Outcome::Manual as i32, "{}", r.reason);
     assert!(r.reason.contains("教育文体领域的证据合计"), "{}", r.reason);
     // With both off, the specific rule's tier decides.
-    let both_off: String = std::fs::read_to_string(&settings)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("other_domain_factor:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&settings, both_off).unwrap();
+    std::fs::write(&settings, without_setting(&off, "other_domain_factor")).unwrap();
     let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let r = plain.route("学校的老师和校长说教育局不管退休教师的事");
     assert_eq!(r.rule_id, "pension", "{}", r.reason);
     // A factor below 1 is an error at its place.
-    let bad = text.replace("support_override: 1.5", "support_override: 0.5");
-    assert_ne!(bad, text);
-    std::fs::write(&settings, bad).unwrap();
+    std::fs::write(
+        &settings,
+        replaced(&text, "support_override: 1.5", "support_override: 0.5"),
+    )
+    .unwrap();
     let errors = load_errors(dir.path());
     assert!(
         errors.contains("settings.yaml:")
@@ -469,20 +478,20 @@ rules:
     let dir = rules_with(rules);
     let settings = dir.path().join("settings.yaml");
     let bundled = std::fs::read_to_string(&settings).unwrap();
-    let off: String = bundled
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("other_domain_factor:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(off, bundled, "the bundled settings set other_domain_factor");
-    std::fs::write(&settings, off).unwrap();
+    std::fs::write(&settings, without_setting(&bundled, "other_domain_factor")).unwrap();
     let plain = load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let r = plain.route(text);
     assert_eq!(r.rule_id, "fee", "{}", r.reason);
     // A factor below 1 is an error at its place.
-    let bad = bundled.replace("other_domain_factor: 1.3", "other_domain_factor: 0.8");
-    assert_ne!(bad, bundled);
-    std::fs::write(&settings, bad).unwrap();
+    std::fs::write(
+        &settings,
+        replaced(
+            &bundled,
+            "other_domain_factor: 1.3",
+            "other_domain_factor: 0.8",
+        ),
+    )
+    .unwrap();
     let errors = load_errors(dir.path());
     assert!(
         errors.contains("settings.yaml:")

@@ -184,18 +184,18 @@ pub(crate) fn compile(
             );
         }
     }
-    let category_set: HashSet<String> = category_paths.iter().map(|p| p.path.join("/")).collect();
+    // Every category path ("城乡建设/其他/其他") → why it is not dispatched, if it is marked (itself
+    // or through an ancestor).
+    let category_set: HashMap<String, Option<&str>> = category_paths
+        .iter()
+        .map(|p| (p.path.join("/"), p.not_dispatched.as_deref()))
+        .collect();
     // First-level categories (domains) by name → index, for `Rule::domain`.
     let domains: HashMap<&str, u32> = category_paths
         .iter()
         .filter(|p| p.path.len() == 1)
         .enumerate()
         .map(|(i, p)| (p.path[0].as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
-    // Category → why it is not dispatched, for the categories (and their descendants) so marked.
-    let not_dispatched: HashMap<String, &str> = category_paths
-        .iter()
-        .filter_map(|p| Some((p.path.join("/"), p.not_dispatched.as_deref()?)))
         .collect();
     let category_count = category_paths.len();
 
@@ -274,37 +274,27 @@ pub(crate) fn compile(
                     format!("margin {} must be at least 0 and below 1", m.value),
                 );
             }
-            if let Some(o) = &s.value.support_override
-                && !(o.value.is_finite() && o.value >= 1.0)
-            {
-                diags.error(
-                    loc(file, o),
-                    format!(
-                        "support_override {} must be a number of at least 1 (2 means: another \
-                         department whose matching rules add up to more than twice the winner's \
-                         gets the request); remove the line to turn the override off",
-                        o.value
-                    ),
-                );
-            }
-            if let Some(d) = &s.value.other_domain_factor
-                && !(d.value.is_finite() && d.value >= 1.0)
-            {
-                diags.error(
-                    loc(file, d),
-                    format!(
-                        "other_domain_factor {} must be a number of at least 1 (1.3 means: when \
-                         another domain's matching rules add up to more than 1.3 times the \
-                         winner's domain, ask a person); remove the line to turn the check off",
-                        d.value
-                    ),
-                );
-            }
+            let support_override = factor(
+                file,
+                "support_override",
+                s.value.support_override.as_ref(),
+                "2 means: another department whose matching rules add up to more than twice the \
+                 winner's gets the request); remove the line to turn the override off",
+                &mut diags,
+            );
+            let other_domain_factor = factor(
+                file,
+                "other_domain_factor",
+                s.value.other_domain_factor.as_ref(),
+                "1.3 means: when another domain's matching rules add up to more than 1.3 times \
+                 the winner's domain, ask a person); remove the line to turn the check off",
+                &mut diags,
+            );
             Settings {
                 threshold: t.value,
                 margin: m.value,
-                support_override: s.value.support_override.as_ref().map(|o| o.value),
-                other_domain_factor: s.value.other_domain_factor.as_ref().map(|d| d.value),
+                support_override,
+                other_domain_factor,
             }
         }
     };
@@ -420,7 +410,7 @@ pub(crate) fn compile(
                 &category_set,
                 &mut diags,
             );
-            if let Some(why) = not_dispatched.get(&category.join("/")) {
+            if let Some(Some(why)) = category_set.get(&category.join("/")) {
                 diags.error(
                     loc(&f.name, &raw.category),
                     format!(
@@ -728,25 +718,48 @@ pub(crate) fn compile(
     Ok(set)
 }
 
+/// An optional factor setting (`support_override`, `other_domain_factor`): a number of at least 1
+/// when present, reported at its place otherwise. `meaning` completes the message: an example
+/// value's meaning, a closing parenthesis, and how to turn the setting off.
+fn factor(
+    file: &str,
+    name: &str,
+    raw: Option<&Spanned<f64>>,
+    meaning: &str,
+    diags: &mut Diagnostics,
+) -> Option<f64> {
+    let f = raw?;
+    if !(f.value.is_finite() && f.value >= 1.0) {
+        diags.error(
+            loc(file, f),
+            format!(
+                "{name} {} must be a number of at least 1 ({meaning}",
+                f.value
+            ),
+        );
+    }
+    Some(f.value)
+}
+
 /// A rule's `category` as its path (level 1, 2, 3), reported at its place when the tree has no
 /// such path.
 fn category_path(
     file: &str,
     raw: &Spanned<String>,
     rule_id: &str,
-    known: &HashSet<String>,
+    known: &HashMap<String, Option<&str>>,
     diags: &mut Diagnostics,
 ) -> Vec<String> {
     let path: Vec<String> = raw.value.split('/').map(|s| s.trim().to_owned()).collect();
     let joined = path.join("/");
-    if !known.contains(&joined) {
+    if !known.contains_key(&joined) {
         diags.error(
             loc(file, raw),
             format!(
                 "unknown category \"{}\" in rule \"{}\"{}",
                 raw.value,
                 rule_id,
-                did_you_mean(&joined, known.iter().map(String::as_str))
+                did_you_mean(&joined, known.keys().map(String::as_str))
             ),
         );
     }
