@@ -72,6 +72,8 @@ fn golden_decisions_on_realistic_requests() {
         assert_eq!(r.department.as_ref().map(|d| d.id.as_str()), dept, "{text}");
     }
     let fire = bundled().route("快来人，隔壁厨房着火了，烟很大");
+    // A hand-off is filed under the taxonomy's category too.
+    assert_eq!(fire.category, ["政法", "社会治安", "消防安全"]);
     assert_eq!(fire.handoff.map(|h| h.line), Some("119".to_owned()));
 }
 

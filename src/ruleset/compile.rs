@@ -314,11 +314,14 @@ pub(crate) fn compile(
                     ),
                 );
             }
+            let category = raw.category.as_ref().map_or_else(Vec::new, |c| {
+                category_path(file, c, &raw.id.value, &category_set, &mut diags)
+            });
             pending.push(PendingRule {
                 file,
                 id: &raw.id,
                 topic: raw.name.clone(),
-                category: Vec::new(),
+                category,
                 target: Target::Handoff {
                     line: raw.line.value.clone(),
                     name: raw.name.clone(),

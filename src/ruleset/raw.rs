@@ -328,6 +328,10 @@ pub(crate) struct RawEmergency {
     #[schemars(with = "String")]
     pub line: Spanned<String>,
     pub name: String,
+    /// Where such requests sit in the category tree, if the tree has a place for them.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub category: Option<Spanned<String>>,
     #[serde(rename = "match")]
     #[schemars(with = "RawMatch")]
     pub conditions: Spanned<RawMatch>,
