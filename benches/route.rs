@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hotline_router::load_dir;
+use hotline_router::{RouteInput, load_dir};
 
 /// Requests written for the benchmark (not from any corpus), as citizens phrase them.
 pub const REQUESTS: [(&str, &str); 4] = [
@@ -39,7 +39,7 @@ fn bundled(c: &mut Criterion) {
     for (name, text) in REQUESTS {
         group.throughput(Throughput::Elements(1));
         group.bench_with_input(BenchmarkId::new("route", name), text, |b, t| {
-            b.iter(|| set.route(black_box(t)))
+            b.iter(|| set.route(&RouteInput::text(black_box(t))))
         });
         group.bench_with_input(BenchmarkId::new("jieba_cut", name), text, |b, t| {
             b.iter(|| jieba.cut(black_box(t), false))
@@ -64,7 +64,7 @@ fn scaled(c: &mut Criterion) {
     for (name, text) in REQUESTS {
         group.throughput(Throughput::Elements(1));
         group.bench_with_input(BenchmarkId::new("route", name), text, |b, t| {
-            b.iter(|| set.route(black_box(t)))
+            b.iter(|| set.route(&RouteInput::text(black_box(t))))
         });
     }
     group.finish();

@@ -26,16 +26,18 @@ fn main() {
     let start = std::time::Instant::now();
     let mut bytes = 0usize;
     for _ in 0..n {
-        bytes += std::hint::black_box(set.route(std::hint::black_box(&text)))
-            .rule_id
-            .len();
+        bytes += std::hint::black_box(set.route(std::hint::black_box(
+            &hotline_router::RouteInput::text(&text),
+        )))
+        .rule_id
+        .len();
     }
     let el = start.elapsed();
     println!(
         "{n} routes in {el:?}: {:.2} µs each ({bytes})",
         el.as_secs_f64() * 1e6 / n as f64
     );
-    let r = set.route(&text);
+    let r = set.route(&hotline_router::RouteInput::text(&text));
     println!(
         "{} chars, {} alternatives, {} evidence",
         text.chars().count(),

@@ -234,7 +234,7 @@ def main():
             f.write(f"  - id: {yaml_str(r['id'])}\n    title: {yaml_str(r['title'])}\n    article: {yaml_str(r['article'])}\n")
             f.write(f"    text: {block(r['text'], 6)}\n")
             if r["revision"]:
-                f.write(f"    revision: {yaml_str(r['revision'])}\n")
+                f.write(f"    revision_date: {yaml_str(r['revision'])}\n")
             f.write(f"    source: {yaml_str(r['source'])}\n")
 
     # Categories a city hotline does not dispatch to a department, and why (written into

@@ -3,62 +3,46 @@
 //!
 //! # Layout
 //!
-//! The path of a request through the engine is visible in the module names:
+//! The path of a request, one folder:
 //!
-//! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
-//!   back to offsets in the caller's original text;
-//! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
-//! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
-//!   boundaries); patterns run only when their required literal occurs (a second automaton),
-//!   the few without one in a small `RegexSet`;
-//! - `score`: evaluates only the rules the hits touch, via posting lists (with the lead bonus and
-//!   `within` windows);
-//! - `decide`: emergency hand-off, threshold, priority tiers, ambiguity margin settled by each
-//!   department's support, and the support override (a department with far more evidence takes
-//!   a request from a rule that fired on a detail), and the domain check (a request mostly about
-//!   another domain goes to a person) → outcome and confidence;
-//! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
-//! - `situate`: where the matter is (jurisdiction, handling unit), what kind of request it is
-//!   and by when (`jurisdiction`, `request_type`, `calendar`);
-//! - `pipeline`: [`RuleSet::route`], the stages above in order.
+//! - [`engine`]: normalize → segment → match → score → decide → explain, in
+//!   `engine/pipeline.rs` as [`RuleSet::route`], the one entry every caller uses with a
+//!   [`RouteInput`];
+//! - [`situate`]: place and time, the last stage: jurisdiction (属地), the handling unit, the
+//!   request type (咨询/求助/投诉/举报/建议/表扬) and the due date on the working-day calendar,
+//!   with the rule set's tables for them (places, units, calendar, request types, time limits);
+//! - [`request`]: [`RouteInput`] and its validation (shared by the server and the CLI);
+//! - [`sink`]: what happens after a decision: the [`DecisionSink`](sink::DecisionSink) seam (the
+//!   log line, the metrics, a record file; later a decision store).
 //!
-//! Around the engine:
+//! Around it:
 //!
-//! - [`ruleset`]: the rule author's world (department, regulation, category, rule, example):
-//!   raw YAML → validated, compiled [`RuleSet`], with diagnostics carrying file:line:column;
+//! - [`ruleset`]: the rule author's world (department, regulation, category, rule, hand-off,
+//!   out-of-scope matter, example): raw YAML → validated, compiled [`RuleSet`], one validator per
+//!   section, diagnostics with stable codes and file:line:column;
+//! - [`authoring`]: tools for rule authors: `eval` (accuracy on a labelled corpus), `diff` (what an
+//!   edit changes), `lint` (what may not do what its authors mean);
 //! - [`proto`]: the generated `hotline.routing.v1` types and service, shared by the server, the
 //!   CLI's JSON output and the client;
-//! - [`server`]: the gRPC service (health, reflection, limits, metrics, graceful shutdown);
-//! - [`eval`]: accuracy of a rule set on a labelled corpus (`hotline-router eval`);
-//! - [`diff`]: what an edit to the rules changes on a corpus (`hotline-router diff`);
-//! - [`lint`]: warnings about a rule set that loads but may not do what its authors mean;
-//! - [`cli`]: the `hotline-router` command line (`route`, `check`, `test`, `eval`, `serve`, ...).
+//! - [`server`]: the gRPC service (health, reflection, limits, metrics, hot reload, graceful
+//!   shutdown);
+//! - [`cli`]: the `hotline-router` command line, one file per subcommand, and its exit statuses.
 //!
 //! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
 
-pub mod calendar;
+pub mod authoring;
 pub mod cli;
-mod decide;
-pub mod diff;
-pub mod eval;
-mod explain;
-pub mod jurisdiction;
-pub mod lint;
-mod matcher;
-pub mod normalize;
-mod pipeline;
+pub mod engine;
 pub mod proto;
 pub mod request;
-pub mod request_type;
 pub mod ruleset;
-mod score;
-mod segment;
 pub mod server;
+pub mod sink;
 pub mod situate;
 #[doc(hidden)]
 pub mod synthetic;
 
-pub use explain::render_text;
 #[doc(hidden)]
-pub use pipeline::stage_timings;
+pub use engine::pipeline::stage_timings;
+pub use request::RouteInput;
 pub use ruleset::{LoadError, RuleSet, load_dir};

@@ -1,46 +1,85 @@
-//! Validation of incoming requests, shared by the gRPC server and the CLI so that both refuse the
-//! same inputs with the same words.
+//! What the engine takes: a [`RouteInput`], and its validation, shared by the gRPC server and the
+//! CLI so that both refuse the same inputs with the same words.
+
+use crate::situate::calendar::Date;
 
 /// Longest request accepted (title and text together), in Unicode scalar values. A 12345 record
 /// rarely exceeds 2,000 characters; 20,000 leaves room for pasted documents while bounding work.
 pub const MAX_TEXT_CHARS: usize = 20_000;
 /// Longest caller request id.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
-/// Longest district name.
-pub const MAX_DISTRICT_CHARS: usize = 64;
+/// Longest place name.
+pub const MAX_PLACE_CHARS: usize = 64;
 /// Most requests in one `RouteBatch` call.
 pub const MAX_BATCH_SIZE: usize = 1_000;
 
-/// Checks a request's fields; the error says what is wrong and how to fix it.
-pub fn validate(title: &str, text: &str, request_id: &str, district: &str) -> Result<(), String> {
-    if text.trim().is_empty() && title.trim().is_empty() {
-        return Err("text is empty; send the citizen's request in `text`".to_owned());
+/// One request to route, as the server, the CLI, batch, `eval` and `diff` give it to
+/// [`RuleSet::route`](crate::RuleSet::route).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteInput<'a> {
+    /// The caller's id for the request (the ticket number), echoed as the response's `id`.
+    pub id: &'a str,
+    /// A title or summary line (web message boards have one); routed before `text`.
+    pub title: &'a str,
+    /// The citizen's request.
+    pub text: &'a str,
+    /// The place the intake system gave (a name or alias of one of the rules' places), if any.
+    pub place: &'a str,
+    /// The day the hotline received the request (China time), if known: for the due date.
+    pub received: Option<Date>,
+}
+
+impl<'a> RouteInput<'a> {
+    /// A request that is only a text.
+    pub fn text(text: &'a str) -> Self {
+        RouteInput {
+            text,
+            ..Self::default()
+        }
     }
-    let n = text.chars().count() + title.chars().count();
-    if n > MAX_TEXT_CHARS {
-        return Err(format!(
-            "text is {n} characters, over the limit of {MAX_TEXT_CHARS}; send the request itself, not attached documents"
-        ));
+
+    /// Checks the request's fields; the error says what is wrong and how to fix it.
+    pub fn validate(&self) -> Result<(), String> {
+        let (title, text) = (self.title, self.text);
+        if text.trim().is_empty() && title.trim().is_empty() {
+            return Err("text is empty; send the citizen's request in `text`".to_owned());
+        }
+        let n = text.chars().count() + title.chars().count();
+        if n > MAX_TEXT_CHARS {
+            return Err(format!(
+                "text is {n} characters, over the limit of {MAX_TEXT_CHARS}; send the request \
+                 itself, not attached documents"
+            ));
+        }
+        if self.id.chars().count() > MAX_REQUEST_ID_CHARS {
+            return Err(format!(
+                "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
+            ));
+        }
+        if self.place.chars().count() > MAX_PLACE_CHARS {
+            return Err(format!("place is longer than {MAX_PLACE_CHARS} characters"));
+        }
+        if self.id.chars().any(char::is_control) {
+            return Err("request_id contains control characters".to_owned());
+        }
+        Ok(())
     }
-    if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-        return Err(format!(
-            "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
-        ));
-    }
-    if district.chars().count() > MAX_DISTRICT_CHARS {
-        return Err(format!(
-            "district is longer than {MAX_DISTRICT_CHARS} characters"
-        ));
-    }
-    if request_id.chars().any(char::is_control) {
-        return Err("request_id contains control characters".to_owned());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn validate(title: &str, text: &str, id: &str, place: &str) -> Result<(), String> {
+        RouteInput {
+            id,
+            title,
+            text,
+            place,
+            received: None,
+        }
+        .validate()
+    }
 
     #[test]
     fn refuses_empty_blank_and_oversized() {
@@ -50,5 +89,6 @@ mod tests {
         assert!(validate("", &"字".repeat(MAX_TEXT_CHARS), "", "").is_ok());
         assert!(validate("标题", "", "", "").is_ok());
         assert!(validate("", "x", &"i".repeat(129), "").is_err());
+        assert!(validate("", "x", "", &"区".repeat(65)).is_err());
     }
 }

@@ -29,7 +29,7 @@ pub fn write_rules(bundled: &Path, dir: &Path, n: usize) -> std::io::Result<usiz
         let _ = write!(
             file,
             "  - id: gen-{i}\n    topic: 生成规则{i}\n    category: 城乡建设/其他/其他\n    department: housing\n    \
-             regulations: [物业管理条例/第五条]\n    match:\n      all: [[{kw}]]\n"
+             regulations: [物业管理条例/第五条]\n    conditions:\n      all: [[{kw}]]\n"
         );
         if i % 30 == 0 {
             let _ = writeln!(file, "      patterns: ['{kw}\\d{{2,4}}号']");

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hotline_router::eval::{evaluate, read_corpus};
+use hotline_router::authoring::eval::{evaluate, read_corpus};
 use hotline_router::load_dir;
 
 const CORPUS: &str = r#"{"id": 1, "title": "拖欠工资", "text": "公司三个月没发工资了，老板跑了", "label": "劳动和社会保障"}

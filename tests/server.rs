@@ -611,7 +611,7 @@ async fn wait_for(
 }
 
 const WATCHED_TEXT: &str = "我家门口的试验阀门坏了，一直往外漏水，请派人来修";
-const NEW_RULE: &str = "rules:\n  - id: watch-test\n    topic: 试验阀门\n    category: 城乡建设/城市建设和市政管理/自来水供应\n    department: water-supply\n    regulations: [城市供水条例/第二十二条]\n    match: {all: [[试验阀门]]}\n    examples: [试验阀门坏了, 小区的试验阀门漏水]\n";
+const NEW_RULE: &str = "rules:\n  - id: watch-test\n    topic: 试验阀门\n    category: 城乡建设/城市建设和市政管理/自来水供应\n    department: water-supply\n    regulations: [城市供水条例/第二十二条]\n    conditions: {all: [[试验阀门]]}\n    examples: [试验阀门坏了, 小区的试验阀门漏水]\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
@@ -756,7 +756,7 @@ async fn district_and_received_time_give_unit_and_due_date_over_the_wire() {
     let server = Server::start();
     let mut c = server.client().await;
     let mut r = req("房子没过户，物业费谁交");
-    r.district = "高新区".into();
+    r.place = "高新区".into();
     // 2026-11-27 10:00 in China (02:00 UTC).
     r.received_time = Some(pbjson_types::Timestamp {
         seconds: 1_795_744_800,

@@ -1,19 +1,20 @@
 //! Jurisdiction, handling unit, request type and time limits (issue #7), on the bundled rules.
 
-use hotline_router::calendar::Date;
+use hotline_router::situate::calendar::Date;
 mod common;
 
 use common::{bundled, rules_dir_with};
+use hotline_router::RouteInput;
 use hotline_router::load_dir;
 use hotline_router::proto::v1 as pb;
-use hotline_router::situate::RequestContext;
 
-fn route(text: &str, district: &str, received: Option<&str>) -> pb::RouteResponse {
-    let context = RequestContext {
-        district,
+fn route(text: &str, place: &str, received: Option<&str>) -> pb::RouteResponse {
+    bundled().route(&RouteInput {
+        text,
+        place,
         received: received.map(|d| Date::parse(d).unwrap()),
-    };
-    bundled().route_in(text, &context)
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -184,11 +185,11 @@ fn new_files_are_validated_with_locations() {
         Ok(_) => panic!("loaded"),
     };
     for needle in [
-        "places.yaml:3:29: error: unknown place kind \"distrct\"",
+        "places.yaml:3:29: error[E0206]: unknown place kind \"distrct\"",
         "did you mean \"district\"",
         "\"甲地\" names both \"a\" and \"b\"",
-        "unknown parent place \"zz\"",
-        "calendar.yaml:3:16: error: \"2026-02-30\" is not a date",
+        "unknown place \"zz\" (the parent of \"s\")",
+        "calendar.yaml:3:16: error[E0601]: \"2026-02-30\" is not a date",
         "holiday 2025-01-01 is not in the year 2026",
         "2026-05-01 is listed both as a holiday and as a working day",
         "unknown place \"gaoxin\" in a unit of department \"housing\"",

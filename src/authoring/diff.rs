@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::eval::Labelled;
+use crate::authoring::eval::Labelled;
 use crate::proto::v1 as pb;
 use crate::ruleset::RuleSet;
 
@@ -61,8 +61,8 @@ pub fn diff(old: &RuleSet, new: &RuleSet, corpus: &[Labelled]) -> DiffReport {
     let mut by_destination: BTreeMap<String, DepartmentDelta> = BTreeMap::new();
     let (mut moved, mut rule_changed) = (0, 0);
     for item in corpus {
-        let a = old.route_request(&item.id, &item.title, &item.text);
-        let b = new.route_request(&item.id, &item.title, &item.text);
+        let a = old.route(&item.input());
+        let b = new.route(&item.input());
         let (da, db) = (destination(&a), destination(&b));
         if da == db && a.rule_id == b.rule_id {
             continue;

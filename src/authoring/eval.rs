@@ -25,6 +25,18 @@ pub struct Labelled {
     pub label: String,
 }
 
+impl Labelled {
+    /// The request as the engine takes it.
+    pub fn input(&self) -> crate::request::RouteInput<'_> {
+        crate::request::RouteInput {
+            id: &self.id,
+            title: &self.title,
+            text: &self.text,
+            ..Default::default()
+        }
+    }
+}
+
 /// Reads a JSONL corpus; lines without the label field or without any text are skipped and
 /// counted (returned as the second value).
 pub fn read_corpus(
@@ -146,7 +158,7 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
     let mut manual_df_by_label: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut misroutes = Vec::new();
     for item in corpus {
-        let resp = set.route_request(&item.id, &item.title, &item.text);
+        let resp = set.route(&item.input());
         let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
         let predicted = match outcome {
             pb::Outcome::Dispatch => {

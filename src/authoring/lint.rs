@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::eval::Labelled;
+use crate::authoring::eval::Labelled;
 use crate::proto::v1 as pb;
 use crate::ruleset::{RuleSet, Slot, SourceLocation, Target};
 
@@ -85,7 +85,7 @@ fn ambiguous_examples(set: &RuleSet, out: &mut Vec<Finding>) {
             continue;
         };
         for e in &rule.examples {
-            let resp = set.route(&e.text);
+            let resp = set.route(&crate::request::RouteInput::text(&e.text));
             for a in &resp.alternatives {
                 if a.outcome != pb::Outcome::Dispatch as i32
                     || a.score < threshold
@@ -221,7 +221,7 @@ fn shadowed_rules(set: &RuleSet, corpus: &[Labelled], out: &mut Vec<Finding>) {
     let mut won: HashMap<&str, usize> = HashMap::new();
     let mut beaten_by: HashMap<&str, HashMap<String, usize>> = HashMap::new();
     for item in corpus {
-        let resp = set.route_request(&item.id, &item.title, &item.text);
+        let resp = set.route(&item.input());
         if let Some(r) = set
             .rules
             .iter()

@@ -1,77 +1,71 @@
 //! `hotline-router client`: call a running server without grpcurl.
 
-use std::process::ExitCode;
-
-use crate::cli::{out, outln};
+use super::{Result, Status, fail, out, print_json};
 use crate::proto::v1 as pb;
 use crate::proto::v1::routing_service_client::RoutingServiceClient;
 
-pub fn run_blocking(addr: &str, json: bool, rule_set: bool, text: Option<String>) -> ExitCode {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Server address.
+    #[arg(long, env = "HOTLINE_ADDR", default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print the served rule set (GetRuleSet) instead of routing.
+    #[arg(long, conflicts_with = "text")]
+    rule_set: bool,
+    /// The request text.
+    #[arg(required_unless_present = "rule_set")]
+    text: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> Result {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(async move {
-        let addr = if addr.contains("://") {
-            addr.to_owned()
-        } else {
-            format!("http://{addr}")
-        };
-        let mut client = match RoutingServiceClient::connect(addr.clone()).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!(
-                    "error: cannot connect to {addr}: {e}; is `hotline-router serve` running?"
-                );
-                return ExitCode::from(2);
-            }
-        };
-        if rule_set {
-            return match client.get_rule_set(pb::GetRuleSetRequest {}).await {
-                Ok(r) => print_json(&r.into_inner()),
-                Err(s) => status_error(&s),
-            };
-        }
-        let req = pb::RouteRequest {
-            text: text.unwrap_or_default(),
-            channel: pb::Channel::Other as i32,
-            ..Default::default()
-        };
-        match client.route(req).await {
-            Ok(resp) => {
-                let resp = resp.into_inner();
-                if json {
-                    print_json(&resp)
-                } else {
-                    out!("{}", crate::render_text(&resp));
-                    ExitCode::SUCCESS
-                }
-            }
-            Err(s) => status_error(&s),
-        }
-    })
+    runtime.block_on(call(args))
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
-    match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            outln!("{s}");
-            ExitCode::SUCCESS
-        }
+async fn call(args: Args) -> Result {
+    let addr = if args.addr.contains("://") {
+        args.addr.clone()
+    } else {
+        format!("http://{}", args.addr)
+    };
+    let mut client = match RoutingServiceClient::connect(addr.clone()).await {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("error: cannot encode as JSON: {e}");
-            ExitCode::FAILURE
+            return fail(format!(
+                "cannot connect to {addr}: {e}; is `hotline-router serve` running?"
+            ));
         }
+    };
+    if args.rule_set {
+        return match client.get_rule_set(pb::GetRuleSetRequest {}).await {
+            Ok(r) => print_json(&r.into_inner()),
+            Err(s) => status_error(&s),
+        };
+    }
+    let req = pb::RouteRequest {
+        text: args.text.unwrap_or_default(),
+        channel: pb::Channel::Other as i32,
+        ..Default::default()
+    };
+    match client.route(req).await {
+        Ok(resp) if args.json => print_json(&resp.into_inner()),
+        Ok(resp) => {
+            out!("{}", crate::engine::render_text(&resp.into_inner()));
+            Ok(Status::Ok)
+        }
+        Err(s) => status_error(&s),
     }
 }
 
-fn status_error(s: &tonic::Status) -> ExitCode {
-    eprintln!("error: {:?}: {}", s.code(), s.message());
-    ExitCode::from(2)
+fn status_error(s: &tonic::Status) -> Result {
+    fail(format!("{:?}: {}", s.code(), s.message()))
 }

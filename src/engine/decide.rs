@@ -51,8 +51,8 @@
 //! Confidence = `s / (s + threshold) × (1 − r / s)`, with `s` the winning score and `r` the best
 //! score of another destination in the same tier: it grows with the evidence and with the lead.
 
+use crate::engine::score::Candidate;
 use crate::ruleset::{RuleSet, Target};
-use crate::score::Candidate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -171,11 +171,11 @@ fn overridden_by_support(set: &RuleSet, candidates: &[Candidate], decided: Decid
 /// Points 1 to 4: emergency, threshold, tier, margin and support in close calls.
 fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let threshold = set.settings.threshold;
-    let is_emergency = |c: &Candidate| set.rules[c.rule].is_emergency();
+    let is_handoff = |c: &Candidate| set.rules[c.rule].is_handoff();
 
     if let Some(i) = candidates
         .iter()
-        .position(|c| is_emergency(c) && c.score >= threshold)
+        .position(|c| is_handoff(c) && c.score >= threshold)
     {
         let s = candidates[i].score;
         return Decided {
@@ -188,7 +188,7 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         };
     }
     let priority = |c: &Candidate| set.rules[c.rule].priority;
-    let eligible = |c: &Candidate| !is_emergency(c) && c.score >= threshold;
+    let eligible = |c: &Candidate| !is_handoff(c) && c.score >= threshold;
     let Some(tier) = candidates
         .iter()
         .filter(|c| eligible(c))
@@ -196,7 +196,7 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         .max()
     else {
         // Nothing reaches the threshold: report the closest candidate, if any.
-        let closest = candidates.iter().position(|c| !is_emergency(c));
+        let closest = candidates.iter().position(|c| !is_handoff(c));
         return Decided {
             verdict: Verdict::NoMatch,
             winner: closest,
@@ -226,7 +226,7 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
         .iter()
         .enumerate()
         .find(|(i, c)| {
-            *i != best_i && !is_emergency(c) && priority(c) == tier && destination(set, c) != dest
+            *i != best_i && !is_handoff(c) && priority(c) == tier && destination(set, c) != dest
         })
         .map(|(i, _)| i);
     let rival_score = rival_i.map_or(0.0, |i| candidates[i].score);
@@ -295,7 +295,7 @@ fn by_support(
     let threshold = set.settings.threshold;
     let floor = best_score * (1.0 - set.settings.margin);
     let close = |c: &Candidate| {
-        !set.rules[c.rule].is_emergency()
+        !set.rules[c.rule].is_handoff()
             && c.score >= threshold
             && set.rules[c.rule].priority == tier
             && c.score >= floor
@@ -378,7 +378,7 @@ fn support_of(
 ) -> f64 {
     candidates
         .iter()
-        .filter(|c| !set.rules[c.rule].is_emergency() && destination(set, c) == dest)
+        .filter(|c| !set.rules[c.rule].is_handoff() && destination(set, c) == dest)
         .map(value)
         .sum()
 }

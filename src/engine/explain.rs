@@ -7,12 +7,12 @@
 
 use std::fmt::Write as _;
 
-use crate::decide::{Decided, Verdict};
-use crate::matcher::Hit;
-use crate::normalize::Normalized;
+use crate::engine::decide::{Decided, Verdict};
+use crate::engine::matcher::Hit;
+use crate::engine::normalize::Normalized;
+use crate::engine::score::{Candidate, Scored};
 use crate::proto::v1 as pb;
 use crate::ruleset::{Department, DepartmentKind, RuleSet, Slot, Target};
-use crate::score::{Candidate, Scored};
 
 /// Most alternatives listed in a response.
 pub const MAX_ALTERNATIVES: usize = 5;
@@ -103,7 +103,7 @@ pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
                 }
                 Target::OutOfScope { name, guidance } => {
                     decided.out_of_scope = Some(pb::OutOfScope {
-                        matter: rule.id.clone(),
+                        id: rule.id.clone(),
                         name: name.clone(),
                         guidance: guidance.clone(),
                     });
@@ -323,7 +323,7 @@ pub(crate) fn regulation_pb(set: &RuleSet, i: usize) -> pb::Regulation {
         title: r.title.clone(),
         article: r.article.clone(),
         text: r.text.clone(),
-        revision_date: r.revision.clone(),
+        revision_date: r.revision_date.clone(),
         source: r.source.clone(),
     }
 }
@@ -424,7 +424,7 @@ pub fn render_text(resp: &pb::RouteResponse) -> String {
         let _ = writeln!(
             out,
             "类型 type:       {}{how}",
-            crate::request_type::label(t)
+            crate::situate::request_type::label(t)
         );
     }
     if let Some(tl) = &resp.time_limit {

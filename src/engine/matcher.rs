@@ -13,7 +13,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
 
-use crate::segment::{Segmenter, Words};
+use crate::engine::segment::{Segmenter, Words};
 
 /// Where a condition was satisfied: a term occurrence or a pattern match, as a byte range of the
 /// normalized text.

@@ -19,13 +19,13 @@
 //! word (0.5) stays below a threshold of 1.0 by itself.
 //!
 //! A rule that reaches the threshold and has evidence in the *lead* of the request (its title, or
-//! its first sentence: see [`crate::normalize::Normalized::lead_end`]) gets `weight × 1.0` more.
+//! its first sentence: see [`crate::engine::normalize::Normalized::lead_end`]) gets `weight × 1.0` more.
 //! People state the subject first: "小区电梯坏了三个月｜……楼下的烧烤店油烟也很大" is a lift
 //! complaint with a detail about fumes, not the other way round. The bonus never lifts a rule over
 //! the threshold, so it reorders what already fired and adds no new dispatches on weak evidence.
 
-use crate::matcher::Hit;
-use crate::normalize::Normalized;
+use crate::engine::matcher::Hit;
+use crate::engine::normalize::Normalized;
 use crate::ruleset::{RuleSet, Slot};
 
 const ANY_POINTS: f64 = 0.5;
@@ -256,7 +256,7 @@ fn groups_within(near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::groups_within;
-    use crate::normalize::normalize;
+    use crate::engine::normalize::normalize;
 
     #[test]
     fn groups_within_counts_characters_not_bytes() {

@@ -8,7 +8,8 @@
 use std::fmt;
 
 /// How bad a diagnostic is. Errors stop a rule set from loading; warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
@@ -23,8 +24,99 @@ impl Severity {
     }
 }
 
+macro_rules! codes {
+    ($($variant:ident = $code:literal $name:literal $help:literal;)*) => {
+        /// The stable code of a diagnostic: `E…` for errors, `W…` for warnings. Codes never change
+        /// meaning and are never reused; `docs/rules.md` lists each with what to do about it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            /// Every code, in the order of `docs/rules.md`.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// `E0201`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// `unknown-department`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// What a rule author does about it.
+            pub fn help(self) -> &'static str {
+                match self { $(Code::$variant => $help,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Files and YAML.
+    Unreadable = "E0101" "unreadable-file" "check the path and the file's permissions";
+    NotUtf8 = "E0102" "not-utf8" "save the file as UTF-8 (not GBK)";
+    FileTooLarge = "E0103" "file-too-large" "split the file into several files";
+    TooManyFiles = "E0104" "too-many-files" "merge rule files, or point --rules at a smaller directory";
+    NoRuleFiles = "E0105" "no-rule-files" "point --rules at the directory that holds the *.yaml rule files";
+    YamlSyntax = "E0106" "yaml-syntax" "fix the YAML at this place (indentation, quotes, brackets)";
+    UnknownField = "E0107" "unknown-field" "correct the key's spelling, or remove it";
+    // References.
+    UnknownDepartment = "E0201" "unknown-department" "use the id of a department listed under `departments`";
+    UnknownRegulation = "E0202" "unknown-regulation" "use the id (title/article) of an article listed under `regulations`";
+    UnknownCategory = "E0203" "unknown-category" "use a path of the category tree, levels joined by `/`";
+    UnknownPlace = "E0204" "unknown-place" "use the id of a place listed under `places`";
+    UnknownRequestType = "E0205" "unknown-request-type" "use one of 咨询, 求助, 投诉, 举报, 建议, 表扬";
+    UnknownKind = "E0206" "unknown-kind" "use one of the kinds the message lists";
+    // Ids.
+    DuplicateId = "E0301" "duplicate-id" "give each department, regulation, rule and place its own id";
+    InvalidId = "E0302" "invalid-id" "write ids in lowercase ASCII letters, digits and '-'";
+    DuplicateEntry = "E0303" "duplicate-entry" "list each entry once";
+    // Conditions.
+    NoConditions = "E0401" "no-conditions" "give the rule `all`, `any` or `patterns` under `conditions`";
+    EmptyGroup = "E0402" "empty-group" "remove the empty `all` group or add terms to it";
+    InvalidPattern = "E0403" "invalid-pattern" "fix the regular expression (see the message)";
+    PatternMatchesEmpty = "E0404" "pattern-matches-empty" "make the pattern require at least one character";
+    BadTerm = "E0405" "bad-term" "remove empty terms and shorten long ones to a word or phrase";
+    BadWithin = "E0406" "bad-within" "give `within` only with two or more `all` groups, as a number of characters";
+    TooManyGroups = "E0407" "too-many-groups" "split the rule: a rule has at most 32 `all` groups";
+    SynonymConflict = "E0408" "synonym-conflict" "merge the two synonym groups into one";
+    // Values.
+    OutOfRange = "E0501" "out-of-range" "use a value in the range the message gives";
+    MissingSettings = "E0502" "missing-settings" "add one `settings` section with `threshold` and `margin`";
+    DuplicateSettings = "E0503" "duplicate-settings" "keep one `settings` section in one file";
+    BadArticle = "E0504" "bad-article" "write the article as 第…条, the title without 《》, and quote its text verbatim";
+    NoGround = "E0505" "no-ground" "cite at least one article under `regulations`";
+    NotDispatched = "E0506" "not-dispatched" "file the rule under another category, or make it an out-of-scope matter";
+    BadLine = "E0507" "bad-line" "a hand-off goes to 110, 119, 120 or 122";
+    SelfCoHandling = "E0508" "self-co-handling" "remove the rule's own department from `co_handling`";
+    EmptyValue = "E0509" "empty-value" "write the missing name, text or reason";
+    // Places and dates.
+    BadDate = "E0601" "bad-date" "write dates as YYYY-MM-DD within the year they are listed under";
+    HolidayAndWorkday = "E0602" "holiday-and-workday" "list the day either as a holiday or as a working day";
+    AmbiguousPlaceName = "E0603" "ambiguous-place-name" "give each place its own names and aliases";
+    BadParent = "E0604" "bad-parent" "a street or town names its district or county as `parent`";
+    BadUnit = "E0605" "bad-unit" "give a department one unit per district, county or development zone";
+    // Examples.
+    ExampleFails = "E0701" "example-fails" "change the rule or the example until `hotline-router test` passes";
+    // The compiled set.
+    TooLarge = "E0901" "rule-set-too-large" "the rule set's terms and patterns are over the matcher's size limit; remove some";
+    // Warnings.
+    SingleCharTerm = "W0101" "single-character-term" "prefer a word of two or more characters";
+    SmallSynonymGroup = "W0102" "small-synonym-group" "a synonym group needs at least two terms";
+    NoExamples = "W0103" "no-examples" "add sentences a citizen would say under `examples`";
+    WeekdayWorkday = "W0104" "weekday-workday" "`workdays` lists weekend days that are worked (调休); remove weekdays";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A position in a rule file: path relative to the rules directory, 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct SourceLocation {
     pub file: String,
     pub line: u32,
@@ -38,6 +130,11 @@ impl SourceLocation {
             line: u32::try_from(loc.line()).unwrap_or(u32::MAX),
             column: u32::try_from(loc.column()).unwrap_or(u32::MAX),
         }
+    }
+
+    /// Where a spanned value of `file` is written.
+    pub(crate) fn of<T>(file: &str, s: &serde_saphyr::Spanned<T>) -> Self {
+        Self::new(file, s.referenced)
     }
 
     pub fn file_start(file: &str) -> Self {
@@ -55,22 +152,52 @@ impl fmt::Display for SourceLocation {
     }
 }
 
+/// One problem in a rule set: where, how bad, which kind (a stable code), what exactly, and what
+/// to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Diagnostic {
     pub location: SourceLocation,
     pub severity: Severity,
+    pub code: Code,
     pub message: String,
 }
 
+impl Diagnostic {
+    /// What to do about it (the code's help line).
+    pub fn help(&self) -> &'static str {
+        self.code.help()
+    }
+}
+
+/// `file:line:column: error[E0201]: message` (rustc's shape), then the help line.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {}: {}",
+            "{}: {}[{}]: {}\n  help: {}",
             self.location,
             self.severity.as_str(),
-            self.message
+            self.code,
+            self.message,
+            self.help()
         )
+    }
+}
+
+/// The machine-readable form (`check --format json`, `GetRuleSet.lastLoadErrors`).
+impl serde::Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Diagnostic", 8)?;
+        st.serialize_field("code", self.code.as_str())?;
+        st.serialize_field("name", self.code.name())?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("file", &self.location.file)?;
+        st.serialize_field("line", &self.location.line)?;
+        st.serialize_field("column", &self.location.column)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("help", self.help())?;
+        st.end()
     }
 }
 
@@ -81,19 +208,20 @@ pub(crate) struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub fn error(&mut self, location: SourceLocation, message: impl Into<String>) {
-        self.items.push(Diagnostic {
-            location,
-            severity: Severity::Error,
-            message: message.into(),
-        });
+    pub fn error(&mut self, code: Code, location: SourceLocation, message: impl Into<String>) {
+        self.push(Severity::Error, code, location, message.into());
     }
 
-    pub fn warning(&mut self, location: SourceLocation, message: impl Into<String>) {
+    pub fn warning(&mut self, code: Code, location: SourceLocation, message: impl Into<String>) {
+        self.push(Severity::Warning, code, location, message.into());
+    }
+
+    fn push(&mut self, severity: Severity, code: Code, location: SourceLocation, message: String) {
         self.items.push(Diagnostic {
             location,
-            severity: Severity::Warning,
-            message: message.into(),
+            severity,
+            code,
+            message,
         });
     }
 
@@ -165,6 +293,7 @@ mod tests {
     fn diagnostics_sort_by_place() {
         let mut d = Diagnostics::default();
         d.error(
+            Code::YamlSyntax,
             SourceLocation {
                 file: "b.yaml".into(),
                 line: 1,
@@ -173,6 +302,7 @@ mod tests {
             "x",
         );
         d.error(
+            Code::YamlSyntax,
             SourceLocation {
                 file: "a.yaml".into(),
                 line: 9,
@@ -181,6 +311,7 @@ mod tests {
             "y",
         );
         d.warning(
+            Code::NoExamples,
             SourceLocation {
                 file: "a.yaml".into(),
                 line: 2,
@@ -189,7 +320,30 @@ mod tests {
             "z",
         );
         let v = d.into_sorted();
-        assert_eq!(v[0].to_string(), "a.yaml:2:3: warning: z");
+        assert_eq!(
+            v[0].to_string(),
+            "a.yaml:2:3: warning[W0103]: z\n  help: add sentences a citizen would say under `examples`"
+        );
         assert_eq!(v[2].location.file, "b.yaml");
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::Code;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "{} twice", c.as_str());
+            assert!(seen.insert(c.name()), "{} twice", c.name());
+            let s = c.as_str();
+            assert!(
+                s.len() == 5 && (s.starts_with('E') || s.starts_with('W')),
+                "{s}"
+            );
+            assert!(!c.help().is_empty());
+        }
     }
 }

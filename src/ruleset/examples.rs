@@ -145,7 +145,7 @@ impl RuleSet {
         let mut results = Vec::new();
         for rule in &self.rules {
             for e in &rule.examples {
-                let resp = self.route(&e.text);
+                let resp = self.route(&crate::request::RouteInput::text(&e.text));
                 let passed = wins(rule, &resp);
                 results.push(ExampleResult {
                     rule_id: rule.id.clone(),
@@ -157,7 +157,7 @@ impl RuleSet {
                 });
             }
             for e in &rule.counterexamples {
-                let resp = self.route(&e.text);
+                let resp = self.route(&crate::request::RouteInput::text(&e.text));
                 let passed = resp.rule_id != rule.id;
                 results.push(ExampleResult {
                     rule_id: rule.id.clone(),
@@ -212,6 +212,7 @@ pub(crate) fn require_examples_pass(set: RuleSet) -> Result<RuleSet, LoadError> 
         .map(|r| Diagnostic {
             location: r.location.clone(),
             severity: Severity::Error,
+            code: super::diagnostic::Code::ExampleFails,
             message: match r.kind {
                 ExampleKind::Example => {
                     format!("example of rule \"{}\" does not route to it: got {}", r.rule_id, r.got)
@@ -244,4 +245,14 @@ fn xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// The `examples` or `counterexamples` of a rule, with where each is written.
+pub(crate) fn validate(file: &str, list: &[serde_saphyr::Spanned<String>]) -> Vec<super::Example> {
+    list.iter()
+        .map(|e| super::Example {
+            text: e.value.clone(),
+            location: SourceLocation::of(file, e),
+        })
+        .collect()
 }

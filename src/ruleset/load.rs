@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::RuleSet;
-use super::compile;
-use super::diagnostic::{Diagnostic, Diagnostics, Severity, SourceLocation};
+use super::diagnostic::{Code, Diagnostic, Diagnostics, Severity, SourceLocation};
 use super::raw::RawFile;
 
 /// Largest rule file accepted, in bytes.
@@ -77,7 +76,7 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     let paths = match list_rule_files(dir) {
         Ok(p) => p,
         Err(e) => {
-            diags.error(SourceLocation::file_start(&dir_name), e);
+            diags.error(Code::Unreadable, SourceLocation::file_start(&dir_name), e);
             return Err(LoadError {
                 diagnostics: diags.into_sorted(),
             });
@@ -85,12 +84,14 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     };
     if paths.is_empty() {
         diags.error(
+            Code::NoRuleFiles,
             SourceLocation::file_start(&dir_name),
             format!("no rule files (*.yaml, *.yml) in \"{dir_name}\"; is --rules pointing at the right directory?"),
         );
     }
     if paths.len() > MAX_FILES {
         diags.error(
+            Code::TooManyFiles,
             SourceLocation::file_start(&dir_name),
             format!(
                 "{} rule files is more than the limit of {MAX_FILES}",
@@ -116,8 +117,9 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
         match parse(&content) {
             Ok(raw) => files.push(SourceFile { name, raw }),
             Err(problems) => {
-                for ((line, column), msg) in problems {
+                for ((line, column), code, msg) in problems {
                     diags.error(
+                        code,
                         SourceLocation {
                             file: name.clone(),
                             line,
@@ -135,11 +137,11 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
             diagnostics: diags.into_sorted(),
         });
     }
-    compile::compile(files, version, dir.to_path_buf(), diags)
+    super::validate::compile(files, version, dir.to_path_buf(), diags)
 }
 
-/// A problem in one file: ((line, column), message).
-pub(crate) type ParseProblem = ((u32, u32), String);
+/// A problem in one file: ((line, column), code, message).
+pub(crate) type ParseProblem = ((u32, u32), Code, String);
 
 /// Parses one rule file from text. serde stops at the first problem; when the file is valid YAML
 /// but has keys the format does not know, every such key is reported instead (see `schema.rs`).
@@ -150,7 +152,10 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, Vec<ParseProblem>> {
     serde_saphyr::from_str::<RawFile>(content).map_err(|e| {
         let unknown = super::schema::unknown_keys(content);
         if !unknown.is_empty() {
-            return unknown.into_iter().map(|(l, c, m)| ((l, c), m)).collect();
+            return unknown
+                .into_iter()
+                .map(|(l, c, m)| ((l, c), Code::UnknownField, m))
+                .collect();
         }
         let loc = e
             .location()
@@ -161,7 +166,7 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, Vec<ParseProblem>> {
                 )
             })
             .unwrap_or((1, 1));
-        vec![(loc, yaml_message(&e))]
+        vec![(loc, Code::YamlSyntax, yaml_message(&e))]
     })
 }
 
@@ -192,6 +197,7 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
         Ok(m) => m,
         Err(e) => {
             diags.error(
+                Code::Unreadable,
                 SourceLocation::file_start(name),
                 format!("cannot read \"{name}\": {e}"),
             );
@@ -200,6 +206,7 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
     };
     if meta.len() > MAX_FILE_BYTES {
         diags.error(
+            Code::FileTooLarge,
             SourceLocation::file_start(name),
             format!("\"{name}\" is {} bytes, over the limit of {MAX_FILE_BYTES}; split it into several files", meta.len()),
         );
@@ -209,6 +216,7 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
         Ok(b) => b,
         Err(e) => {
             diags.error(
+                Code::Unreadable,
                 SourceLocation::file_start(name),
                 format!("cannot read \"{name}\": {e}"),
             );
@@ -222,6 +230,7 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
             let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
             diags.error(
+                Code::NotUtf8,
                 SourceLocation {
                     file: name.to_owned(),
                     line: line as u32,
@@ -286,7 +295,8 @@ mod tests {
     fn unknown_field_is_located() {
         let err = parse("rules:\n  - id: x\n    topc: y\n").err().unwrap();
         assert_eq!(err[0].0.0, 3, "{err:?}");
-        assert!(err[0].1.contains("topc"), "{}", err[0].1);
+        assert!(err[0].2.contains("topc"), "{}", err[0].2);
+        assert_eq!(err[0].1, Code::UnknownField);
     }
 
     #[test]

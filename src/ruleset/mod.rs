@@ -3,32 +3,38 @@
 //! - `raw.rs`: the YAML as written (serde types, with source spans);
 //! - `load.rs`: reads a directory of rule files, enforces size and YAML budgets, hashes the
 //!   content into the rule-set version;
-//! - `compile.rs`: checks every reference and condition, collecting all diagnostics, and builds
-//!   the matcher, segmenter and postings;
+//! - `validate/`: one validator per section (departments, regulations, categories, settings,
+//!   rules with hand-offs and out-of-scope matters, their conditions), collecting all diagnostics,
+//!   then the matcher, segmenter and postings;
+//! - `ids.rs`: one namespace of ids: duplicates, lookups and "did you mean";
 //! - `examples.rs`: runs each rule's examples and counterexamples against the compiled set;
-//! - `diagnostic.rs`: the error and warning type rule authors see.
+//! - `diagnostic.rs`: the error and warning type rule authors see, with its stable codes;
+//! - `schema.rs`: the JSON Schema of rule files, and unknown keys reported at their place.
 //!
 //! A [`RuleSet`] is immutable once built. The server holds the serving set behind an `ArcSwap`
 //! and replaces it whole, so a request always sees one consistent set and its version.
 
-mod compile;
 mod diagnostic;
 mod examples;
+pub(crate) mod ids;
 mod load;
-mod locality;
 pub(crate) mod raw;
 mod schema;
+mod validate;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-pub use diagnostic::{Diagnostic, Severity, SourceLocation};
+pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
+pub(crate) use diagnostic::{Diagnostics, did_you_mean};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
+pub(crate) use load::SourceFile;
 pub use load::{LoadError, compile_dir, load_dir};
 pub use schema::{json_schema, json_schema_text};
+pub(crate) use validate::RawSettingsIn;
 
-use crate::matcher::Matcher;
-use crate::segment::Segmenter;
+use crate::engine::matcher::Matcher;
+use crate::engine::segment::Segmenter;
 
 /// What kind of organisation a department is (mirrors the proto's `DepartmentKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +79,7 @@ pub struct Regulation {
     pub title: String,
     pub article: String,
     pub text: String,
-    pub revision: String,
+    pub revision_date: String,
     pub source: String,
     pub location: SourceLocation,
 }
@@ -86,7 +92,7 @@ pub enum Target {
         department: usize,
         co_handling: Vec<usize>,
     },
-    /// An emergency: transfer the caller to `line`.
+    /// An emergency: hand the caller off to `line`.
     Handoff { line: String, name: String },
     /// Not for the hotline: tell the citizen where to go instead.
     OutOfScope { name: String, guidance: String },
@@ -133,7 +139,39 @@ pub struct RuleTimeLimit {
     pub types: Vec<crate::proto::v1::RequestType>,
 }
 
+/// The three kinds of rule, by what they do when they win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `rules`: dispatch to a department.
+    Dispatch,
+    /// `handoffs`: an emergency, to 110 / 119 / 120 / 122.
+    Handoff,
+    /// `out_of_scope`: the citizen is told where to go instead.
+    OutOfScope,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 3] = [RuleKind::Dispatch, RuleKind::Handoff, RuleKind::OutOfScope];
+
+    /// How `check`, the server log and `GetRuleSet` name the kind.
+    pub fn plural(self) -> &'static str {
+        match self {
+            RuleKind::Dispatch => "dispatch rules",
+            RuleKind::Handoff => "hand-offs",
+            RuleKind::OutOfScope => "out-of-scope matters",
+        }
+    }
+}
+
 impl Rule {
+    pub fn kind(&self) -> RuleKind {
+        match self.target {
+            Target::Dispatch { .. } => RuleKind::Dispatch,
+            Target::Handoff { .. } => RuleKind::Handoff,
+            Target::OutOfScope { .. } => RuleKind::OutOfScope,
+        }
+    }
+
     pub fn department(&self) -> Option<usize> {
         match self.target {
             Target::Dispatch { department, .. } => Some(department),
@@ -141,7 +179,7 @@ impl Rule {
         }
     }
 
-    pub fn is_emergency(&self) -> bool {
+    pub fn is_handoff(&self) -> bool {
         matches!(self.target, Target::Handoff { .. })
     }
 }
@@ -179,14 +217,13 @@ pub struct RuleSet {
     pub(crate) loaded_at: SystemTime,
     pub(crate) departments: Vec<Department>,
     pub(crate) regulations: Vec<Regulation>,
-    pub(crate) category_count: usize,
     pub(crate) categories: Vec<Vec<String>>,
     /// Whether each category is marked (itself or by an ancestor) as not dispatched by a city
     /// hotline (parallel to `categories`).
     pub(crate) category_not_dispatched: Vec<bool>,
     /// Where each category is defined (parallel to `categories`).
     pub(crate) category_locations: Vec<SourceLocation>,
-    /// Emergency lines first, then out-of-scope matters, then dispatch rules, each in file order.
+    /// Hand-offs first, then out-of-scope matters, then dispatch rules, each in file order.
     pub(crate) rules: Vec<Rule>,
     pub(crate) settings: Settings,
     pub(crate) segmenter: Segmenter,
@@ -197,9 +234,9 @@ pub struct RuleSet {
     pub(crate) pattern_postings: Vec<Posting>,
     pub(crate) warnings: Vec<Diagnostic>,
     /// Per rule, the parts of a response that depend only on the rule (see `explain.rs`).
-    pub(crate) prepared: Vec<crate::explain::Prepared>,
-    /// Places, units, calendar, request types, time limits.
-    pub(crate) locality: locality::Locality,
+    pub(crate) prepared: Vec<crate::engine::explain::Prepared>,
+    /// Places, units, calendar, request types, time limits (see `crate::situate`).
+    pub(crate) tables: crate::situate::tables::Tables,
 }
 
 impl RuleSet {
@@ -222,15 +259,22 @@ impl RuleSet {
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
-    /// Number of dispatch rules (emergency lines and out-of-scope matters not counted).
-    pub fn dispatch_rule_count(&self) -> usize {
-        self.rules
+    /// How many rules of `kind` the set has. `rules().len()` is the rule count everywhere
+    /// (`check`, `test`, the server's log, `GetRuleSet.ruleCount`): all three kinds.
+    pub fn count(&self, kind: RuleKind) -> usize {
+        self.rules.iter().filter(|r| r.kind() == kind).count()
+    }
+
+    /// "204 rules (193 dispatch rules, 4 hand-offs, 7 out-of-scope matters)".
+    pub fn rule_count_summary(&self) -> String {
+        let parts: Vec<String> = RuleKind::ALL
             .iter()
-            .filter(|r| matches!(r.target, Target::Dispatch { .. }))
-            .count()
+            .map(|&k| format!("{} {}", self.count(k), k.plural()))
+            .collect();
+        format!("{} rules ({})", self.rules.len(), parts.join(", "))
     }
     pub fn category_count(&self) -> usize {
-        self.category_count
+        self.categories.len()
     }
     /// Every path of the category tree, level 1 first.
     pub fn categories(&self) -> &[Vec<String>] {

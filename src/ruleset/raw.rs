@@ -39,6 +39,14 @@ pub(crate) struct RawFile {
     #[serde(default)]
     #[schemars(with = "Vec<RawRule>")]
     pub rules: Vec<Spanned<RawRule>>,
+    /// Emergencies handed off to 110 / 119 / 120 / 122. They take precedence over every rule.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawHandoff>")]
+    pub handoffs: Vec<Spanned<RawHandoff>>,
+    /// Matters the hotline does not take: the citizen is told where to go instead.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawOutOfScope>")]
+    pub out_of_scope: Vec<Spanned<RawOutOfScope>>,
     /// The gazetteer: the city's districts, counties, development zones, streets and towns.
     #[serde(default)]
     #[schemars(with = "Vec<RawPlace>")]
@@ -109,9 +117,8 @@ pub(crate) struct RawCalendarYear {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequestType {
-    #[serde(rename = "type")]
     #[schemars(with = "String")]
-    pub kind: Spanned<String>,
+    pub r#type: Spanned<String>,
     #[schemars(with = "Vec<String>")]
     pub cues: Vec<Spanned<String>>,
 }
@@ -129,9 +136,8 @@ pub(crate) struct RawTimeLimits {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTypeDays {
-    #[serde(rename = "type")]
     #[schemars(with = "String")]
-    pub kind: Spanned<String>,
+    pub r#type: Spanned<String>,
     pub days: u32,
 }
 
@@ -180,8 +186,9 @@ pub(crate) struct RawRegulation {
     /// Verbatim text of the article.
     #[schemars(with = "String")]
     pub text: Spanned<String>,
+    /// The date of the revision quoted (YYYY-MM-DD).
     #[serde(default)]
-    pub revision: Option<String>,
+    pub revision_date: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
 }
@@ -229,12 +236,6 @@ pub(crate) struct RawSettings {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub other_domain_factor: Option<Spanned<f64>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<RawEmergency>")]
-    pub emergency: Vec<Spanned<RawEmergency>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<RawOutOfScope>")]
-    pub out_of_scope: Vec<Spanned<RawOutOfScope>>,
     /// Request types with their cue phrases, in order of precedence (the first type with a cue in
     /// the text wins).
     #[serde(default)]
@@ -253,7 +254,7 @@ pub(crate) struct RawSettings {
 /// The conditions of a rule over the tokens of a request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawMatch {
+pub(crate) struct RawConditions {
     /// Every group must match; a group matches when any of its terms does.
     #[serde(default)]
     #[schemars(with = "Vec<Vec<String>>")]
@@ -295,9 +296,8 @@ pub(crate) struct RawRule {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub regulations: Vec<Spanned<String>>,
-    #[serde(rename = "match")]
-    #[schemars(with = "RawMatch")]
-    pub conditions: Spanned<RawMatch>,
+    #[schemars(with = "RawConditions")]
+    pub conditions: Spanned<RawConditions>,
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub weight: Option<Spanned<f64>>,
@@ -321,7 +321,7 @@ pub(crate) struct RawRule {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawEmergency {
+pub(crate) struct RawHandoff {
     #[schemars(with = "String")]
     pub id: Spanned<String>,
     /// 110, 119, 120 or 122.
@@ -332,9 +332,8 @@ pub(crate) struct RawEmergency {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub category: Option<Spanned<String>>,
-    #[serde(rename = "match")]
-    #[schemars(with = "RawMatch")]
-    pub conditions: Spanned<RawMatch>,
+    #[schemars(with = "RawConditions")]
+    pub conditions: Spanned<RawConditions>,
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub regulations: Vec<Spanned<String>>,
@@ -359,9 +358,8 @@ pub(crate) struct RawOutOfScope {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub category: Option<Spanned<String>>,
-    #[serde(rename = "match")]
-    #[schemars(with = "RawMatch")]
-    pub conditions: Spanned<RawMatch>,
+    #[schemars(with = "RawConditions")]
+    pub conditions: Spanned<RawConditions>,
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub regulations: Vec<Spanned<String>>,

@@ -179,7 +179,7 @@ fn resolve<'a>(
 fn noun(def: &str) -> String {
     match def {
         "RawFile" => "a rule file (top level)".to_owned(),
-        "RawMatch" => "match".to_owned(),
+        "RawConditions" => "conditions".to_owned(),
         other => other.strip_prefix("Raw").unwrap_or(other).to_lowercase(),
     }
 }
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn every_unknown_key_is_found_with_its_place() {
-        let yaml = "rules:\n  - id: a\n    topc: x\n    match:\n      al: [[x]]\n  - id: b\n    departmnet: housing\nsetings: {}\n";
+        let yaml = "rules:\n  - id: a\n    topc: x\n    conditions:\n      al: [[x]]\n  - id: b\n    departmnet: housing\nsetings: {}\n";
         let found = unknown_keys(yaml);
         let lines: Vec<u32> = found.iter().map(|f| f.0).collect();
         assert_eq!(lines, vec![3, 5, 7, 8], "{found:?}");
@@ -250,7 +250,7 @@ mod tests {
             found[0].2
         );
         assert!(
-            found[1].2.contains("in match; did you mean \"all\""),
+            found[1].2.contains("in conditions; did you mean \"all\""),
             "{}",
             found[1].2
         );

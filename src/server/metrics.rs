@@ -46,6 +46,19 @@ pub struct Metrics {
     pub rules_last_load_ok: Gauge,
 }
 
+/// Every decision counted by outcome and department, and its latency observed.
+impl crate::sink::DecisionSink for Metrics {
+    fn record(&self, d: &crate::sink::Decision<'_>) {
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                outcome: d.response.outcome_name().to_owned(),
+                department: d.response.department_id().to_owned(),
+            })
+            .inc();
+        self.latency.observe(d.latency.as_secs_f64());
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("hotline");

@@ -2,17 +2,16 @@
 //! reflection (v1 and v1alpha), with a concurrency limit, Prometheus metrics and graceful shutdown.
 //!
 //! - `state.rs`: the serving rule set behind an `ArcSwap`, replaced whole on reload;
-//! - `service.rs`: the RoutingService methods (validation, limits, logging, metrics);
+//! - `service.rs`: the RoutingService methods (validation, limits, metrics, and every decision
+//!   handed to a [`DecisionSink`]: the log line, later a decision store);
 //! - `codec.rs`: prost's codec, with undecodable requests reported as INVALID_ARGUMENT;
 //! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
 //! - `watch.rs`: hot reload when files under the rules directory change (also on SIGHUP);
-//! - `client.rs`: `hotline-router client`, for people without grpcurl.
 //!
 //! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
 //! the listener stops accepting after `--shutdown-grace`, calls in flight finish, the process
 //! exits 0.
 
-pub mod client;
 pub mod codec;
 pub mod metrics;
 mod service;
@@ -21,7 +20,6 @@ mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +27,7 @@ use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 
 use crate::proto::v1::routing_service_server::RoutingServiceServer;
+use crate::sink::DecisionSink;
 pub use service::RoutingSvc;
 pub use state::RuleState;
 
@@ -72,7 +71,8 @@ pub enum LogFormat {
 }
 
 /// `hotline-router serve`: loads the rules, binds, serves until SIGTERM / SIGINT.
-pub fn run_blocking(args: ServeArgs) -> ExitCode {
+pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
+    use crate::cli::{Failure, Status, fail};
     // Held to the end of `serve`: dropping it flushes the log lines still queued.
     let _log_guard = init_tracing(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -80,26 +80,17 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async move {
         let rules_dir = args.rules.dir();
         let state = match RuleState::load(&rules_dir) {
             Ok(s) => Arc::new(s),
-            Err(e) => {
-                eprint!("{e}");
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return Err(Failure::Load(e)),
         };
         let listener = match TcpListener::bind(args.listen).await {
             Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {}: {e}", args.listen);
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
         };
         let metrics = Arc::new(metrics::Metrics::new());
         if let Some(addr) = args.metrics_listen {
@@ -111,10 +102,7 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
                     tracing::info!(addr = %addr, "metrics listening");
                     tokio::spawn(metrics::serve(l, metrics.clone()));
                 }
-                Err(e) => {
-                    eprintln!("error: cannot listen for metrics on {addr}: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(e) => return fail(format!("cannot listen for metrics on {addr}: {e}")),
             }
         }
         // Kept alive until the server stops: dropping the watcher ends the watch.
@@ -138,17 +126,23 @@ pub fn run_blocking(args: ServeArgs) -> ExitCode {
         // Scripts and tests read this line to learn the port when --listen uses port 0.
         println!("listening on {local}");
         let set = state.current();
-        tracing::info!(addr = %local, rules = %rules_dir.display(), version = set.version(), rules_count = set.rules().len(), "serving");
+        tracing::info!(
+            addr = %local,
+            rules = %rules_dir.display(),
+            version = set.version(),
+            rule_count = set.rules().len(),
+            "serving {}",
+            set.rule_count_summary()
+        );
         let grace = Duration::from_millis(args.shutdown_grace_ms);
-        match serve(listener, state, metrics, args.max_concurrency, grace, shutdown).await {
+        let sink: Arc<dyn DecisionSink> = Arc::new(crate::sink::LogSink);
+        let served = serve(listener, state, metrics, sink, args.max_concurrency, grace, shutdown);
+        match served.await {
             Ok(()) => {
                 tracing::info!("shut down cleanly");
-                ExitCode::SUCCESS
+                Ok(Status::Ok)
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => fail(e.to_string()),
         }
     })
 }
@@ -158,6 +152,7 @@ pub async fn serve(
     listener: TcpListener,
     state: Arc<RuleState>,
     metrics: Arc<metrics::Metrics>,
+    sink: Arc<dyn DecisionSink>,
     max_concurrency: usize,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -181,7 +176,9 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha();
 
-    let svc = RoutingSvc::new(state, metrics, max_concurrency);
+    // Every decision is counted in the metrics, then handed to the caller's sink.
+    let sinks = crate::sink::Sinks(vec![metrics.clone(), sink]);
+    let svc = RoutingSvc::new(state, metrics, Arc::new(sinks), max_concurrency);
     let routing = RoutingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);

@@ -1,35 +1,48 @@
 //! The RoutingService methods.
 //!
 //! Each call: take a concurrency permit or fail fast (RESOURCE_EXHAUSTED), validate
-//! (INVALID_ARGUMENT with the reason), route on a snapshot of the serving rule set, then record
-//! one log line and the metrics. The log line carries the caller's request id, channel, outcome,
-//! department, rule and latency, and the text's *length*: never the text, which holds citizens'
-//! phone and ID numbers.
+//! (INVALID_ARGUMENT with the reason), route on a snapshot of the serving rule set, count the
+//! decision in the metrics and hand it, with its request context, to the [`DecisionSink`] (the
+//! log line; later a decision store).
+//!
+//! The limit is a semaphore tried without waiting rather than tower's `ConcurrencyLimit` +
+//! `LoadShed`: behind tonic those answer an overloaded call with INTERNAL and no message, and
+//! count it under no method, where a client needs RESOURCE_EXHAUSTED ("retry with backoff") and
+//! an operator needs the refusal in `hotline_errors_total{method,code}`.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
-use super::metrics::{CodeLabels, DecisionLabels, Metrics};
+use super::metrics::{CodeLabels, Metrics};
 use super::state::RuleState;
 use crate::proto::v1 as pb;
-use crate::request::{self, MAX_BATCH_SIZE, MAX_TEXT_CHARS};
+use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS, RouteInput};
+use crate::ruleset::RuleSet;
+use crate::sink::{DecisionSink, Method, route_and_record};
 
 pub struct RoutingSvc {
     state: Arc<RuleState>,
     metrics: Arc<Metrics>,
+    sink: Arc<dyn DecisionSink>,
     limiter: Arc<Semaphore>,
     max_concurrency: usize,
 }
 
 impl RoutingSvc {
-    pub fn new(state: Arc<RuleState>, metrics: Arc<Metrics>, max_concurrency: usize) -> Self {
+    pub fn new(
+        state: Arc<RuleState>,
+        metrics: Arc<Metrics>,
+        sink: Arc<dyn DecisionSink>,
+        max_concurrency: usize,
+    ) -> Self {
         let max_concurrency = max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
         RoutingSvc {
             state,
             metrics,
+            sink,
             limiter: Arc::new(Semaphore::new(max_concurrency)),
             max_concurrency,
         }
@@ -59,60 +72,24 @@ impl RoutingSvc {
         status
     }
 
-    /// Routes one validated request on `set` and records it (log line, metrics).
-    fn route_one(
-        &self,
-        set: &crate::ruleset::RuleSet,
-        r: &pb::RouteRequest,
-        started: Instant,
-    ) -> pb::RouteResponse {
-        let resp = set.route_full(&r.request_id, &r.title, &r.text, &context(r));
-        self.record(
-            &resp,
-            r.channel,
-            r.text.chars().count() + r.title.chars().count(),
-            started,
-        );
-        resp
-    }
-
-    fn record(&self, resp: &pb::RouteResponse, channel: i32, chars: usize, started: Instant) {
-        let outcome = resp.outcome_name();
-        let department = resp.department_id();
-        let elapsed = started.elapsed();
-        self.metrics
-            .decisions
-            .get_or_create(&DecisionLabels {
-                outcome: outcome.to_owned(),
-                department: department.to_owned(),
-            })
-            .inc();
-        self.metrics.latency.observe(elapsed.as_secs_f64());
-        let channel = pb::Channel::try_from(channel)
-            .map(|c| c.as_str_name())
-            .unwrap_or("CHANNEL_UNSPECIFIED");
-        tracing::info!(
-            request_id = %resp.id,
-            channel,
-            outcome,
-            department,
-            rule_id = %resp.rule_id,
-            rules_version = %resp.rules_version,
-            chars,
-            latency_us = elapsed.as_micros() as u64,
-            "routed"
-        );
+    /// Routes one validated request on `set` and hands it to the sink (metrics, log line).
+    fn route_one(&self, set: &RuleSet, method: Method, r: &pb::RouteRequest) -> pb::RouteResponse {
+        let channel = pb::Channel::try_from(r.channel).unwrap_or(pb::Channel::Unspecified);
+        route_and_record(set, &input(r), method, channel, &*self.sink)
     }
 }
 
-/// What the request says besides its text: the caller's district and the received date.
-fn context(r: &pb::RouteRequest) -> crate::situate::RequestContext<'_> {
-    crate::situate::RequestContext {
-        district: &r.district,
+/// The engine's input of a gRPC request.
+fn input(r: &pb::RouteRequest) -> RouteInput<'_> {
+    RouteInput {
+        id: &r.request_id,
+        title: &r.title,
+        text: &r.text,
+        place: &r.place,
         received: r
             .received_time
             .as_ref()
-            .map(|t| crate::calendar::Date::from_unix_china(t.seconds)),
+            .map(|t| crate::situate::calendar::Date::from_unix_china(t.seconds)),
     }
 }
 
@@ -131,16 +108,12 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         request: Request<pb::RouteRequest>,
     ) -> Result<Response<pb::RouteResponse>, Status> {
         let _permit = self.admit("Route")?;
-        let started = Instant::now();
         let r = request.into_inner();
-        if let Err(reason) = request::validate(&r.title, &r.text, &r.request_id, &r.district) {
+        if let Err(reason) = input(&r).validate() {
             return Err(self.failed("Route", Status::invalid_argument(reason)));
         }
-        Ok(Response::new(self.route_one(
-            &self.state.current(),
-            &r,
-            started,
-        )))
+        let response = self.route_one(&self.state.current(), Method::Route, &r);
+        Ok(Response::new(response))
     }
 
     async fn route_batch(
@@ -168,8 +141,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         let set = self.state.current();
         let mut items = Vec::with_capacity(batch.requests.len());
         for (i, r) in batch.requests.into_iter().enumerate() {
-            let started = Instant::now();
-            let item = match request::validate(&r.title, &r.text, &r.request_id, &r.district) {
+            let item = match input(&r).validate() {
                 Err(reason) => {
                     self.metrics
                         .errors
@@ -183,7 +155,11 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                         message: format!("request {i}: {reason}"),
                     })
                 }
-                Ok(()) => pb::route_batch_item::Result::Decision(self.route_one(&set, &r, started)),
+                Ok(()) => pb::route_batch_item::Result::Decision(self.route_one(
+                    &set,
+                    Method::RouteBatch,
+                    &r,
+                )),
             };
             items.push(pb::RouteBatchItem {
                 id: r.request_id,
@@ -205,7 +181,10 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         let failure = self.state.last_failure();
         Ok(Response::new(pb::GetRuleSetResponse {
             version: set.version().to_owned(),
-            rule_count: set.dispatch_rule_count() as u32,
+            rule_count: set.rules().len() as u32,
+            dispatch_rule_count: set.count(crate::ruleset::RuleKind::Dispatch) as u32,
+            handoff_count: set.count(crate::ruleset::RuleKind::Handoff) as u32,
+            out_of_scope_count: set.count(crate::ruleset::RuleKind::OutOfScope) as u32,
             department_count: set.departments().len() as u32,
             regulation_count: set.regulations().len() as u32,
             category_count: set.category_count() as u32,
@@ -222,6 +201,9 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                         column: d.location.column,
                     }),
                     message: d.message.clone(),
+                    code: d.code.as_str().to_owned(),
+                    name: d.code.name().to_owned(),
+                    help: d.help().to_owned(),
                 })
                 .collect(),
             last_load_failed_at: failure.at.map(to_timestamp),

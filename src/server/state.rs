@@ -70,6 +70,7 @@ impl RuleState {
                 diagnostics: vec![Diagnostic {
                     location: ruleset::SourceLocation::file_start(&self.dir.display().to_string()),
                     severity: ruleset::Severity::Error,
+                    code: ruleset::Code::Unreadable,
                     message: format!("rule loading stopped unexpectedly: {join}"),
                 }],
             }),

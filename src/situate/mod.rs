@@ -2,23 +2,21 @@
 //! it, what kind of request it is, and by when it must be handled.
 //!
 //! These depend on the decision (the department, the rule) and on facts about the request that
-//! are not the text's topic: the caller's district, place names, cue phrases, the received time.
-//! See `jurisdiction.rs`, `request_type.rs` and `calendar.rs` for each.
+//! are not the text's topic: the place the intake system gave, place names in the text, cue
+//! phrases, the received time. See `jurisdiction.rs`, `request_type.rs` and `calendar.rs` for
+//! each; `tables.rs` holds what the rule set says about them (places, units, calendar, request
+//! types, time limits) and validates it.
 
-use crate::calendar::Date;
-use crate::jurisdiction::Source;
-use crate::normalize::Normalized;
+pub mod calendar;
+pub mod jurisdiction;
+pub mod request_type;
+pub(crate) mod tables;
+
+use crate::engine::normalize::Normalized;
 use crate::proto::v1 as pb;
+use crate::request::RouteInput;
 use crate::ruleset::{RuleSet, Target};
-
-/// Facts about a request besides its text.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestContext<'a> {
-    /// The district the intake system gave, if any.
-    pub district: &'a str,
-    /// The day the hotline received the request (China time), if known.
-    pub received: Option<Date>,
-}
+use jurisdiction::Source;
 
 fn evidence(
     original: &str,
@@ -50,9 +48,9 @@ pub(crate) fn situate(
     original: &str,
     normalized: &Normalized,
     phrases: &[(u32, u32, u32)],
-    cx: &RequestContext<'_>,
+    cx: &RouteInput<'_>,
 ) {
-    let loc = &set.locality;
+    let loc = &set.tables;
     let g = &loc.gazetteer;
     // The matcher's phrase hits: place names first, then request-type cues.
     let n_places = g.phrases.len();
@@ -67,10 +65,10 @@ pub(crate) fn situate(
         .collect();
 
     // Where.
-    let place = if cx.district.trim().is_empty() {
+    let place = if cx.place.trim().is_empty() {
         None
     } else {
-        g.lookup(crate::normalize::normalize(cx.district).text())
+        g.lookup(crate::engine::normalize::normalize(cx.place).text())
             .map(|p| (p, Source::Request))
     }
     .or_else(|| {

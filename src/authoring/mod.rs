@@ -1,0 +1,7 @@
+//! Tools for rule authors, on top of the engine: how good a rule set is on a labelled corpus
+//! ([`eval`]), what an edit changes ([`diff`]), and what may not do what its authors mean
+//! ([`lint`]).
+
+pub mod diff;
+pub mod eval;
+pub mod lint;

@@ -1,0 +1,96 @@
+//! `hotline-router check`: validates the rules and prints every diagnostic, with its place, code
+//! and help line; `--format json` prints them for editors and CI.
+
+use super::{Failure, ReportFormat, Result, RulesArg, Status, outln, print_json};
+use crate::ruleset::{self, Diagnostic, RuleKind, Severity};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    rules: RulesArg,
+    /// Output format: text (file:line:column: error[code]: message) or json.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+}
+
+/// `check --format json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    ok: bool,
+    version: Option<&'a str>,
+    rule_count: usize,
+    dispatch_rule_count: usize,
+    handoff_count: usize,
+    out_of_scope_count: usize,
+    department_count: usize,
+    regulation_count: usize,
+    category_count: usize,
+    errors: usize,
+    warnings: usize,
+    diagnostics: &'a [Diagnostic],
+}
+
+pub(crate) fn run(args: Args) -> Result {
+    let loaded = ruleset::load_dir(&args.rules.dir());
+    match (args.format, loaded) {
+        (ReportFormat::Text, Ok(set)) => {
+            for w in set.warnings() {
+                eprintln!("{w}");
+            }
+            let warnings = count(set.warnings(), Severity::Warning);
+            outln!(
+                "ok: {}, {} departments, {} regulations, {} categories; {warnings} warning(s); version {}",
+                set.rule_count_summary(),
+                set.departments().len(),
+                set.regulations().len(),
+                set.category_count(),
+                set.version()
+            );
+            Ok(Status::Ok)
+        }
+        (ReportFormat::Text, Err(e)) => Err(Failure::Load(e)),
+        (ReportFormat::Json, Ok(set)) => print_json(&Report {
+            ok: true,
+            version: Some(set.version()),
+            rule_count: set.rules().len(),
+            dispatch_rule_count: set.count(RuleKind::Dispatch),
+            handoff_count: set.count(RuleKind::Handoff),
+            out_of_scope_count: set.count(RuleKind::OutOfScope),
+            department_count: set.departments().len(),
+            regulation_count: set.regulations().len(),
+            category_count: set.category_count(),
+            errors: 0,
+            warnings: count(set.warnings(), Severity::Warning),
+            diagnostics: set.warnings(),
+        }),
+        (ReportFormat::Json, Err(e)) => {
+            print_json(&Report {
+                ok: false,
+                version: None,
+                rule_count: 0,
+                dispatch_rule_count: 0,
+                handoff_count: 0,
+                out_of_scope_count: 0,
+                department_count: 0,
+                regulation_count: 0,
+                category_count: 0,
+                errors: count(&e.diagnostics, Severity::Error),
+                warnings: count(&e.diagnostics, Severity::Warning),
+                diagnostics: &e.diagnostics,
+            })?;
+            // The diagnostics are on standard output; the status says the set did not load.
+            Err(Failure::Other(format!(
+                "the rule set was not loaded ({} error(s))",
+                count(&e.diagnostics, Severity::Error)
+            )))
+        }
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
+}

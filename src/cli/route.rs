@@ -1,0 +1,207 @@
+//! `hotline-router route`: one request from the command line, or a batch of JSON lines from
+//! standard input. Every decision takes the same path as the server's ([`route_and_record`]), to
+//! the decision sink given with `--record`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use super::{Result, RulesArg, Status, fail, out, outln, parse_date, stdout_failed};
+use crate::proto::v1 as pb;
+use crate::request::RouteInput;
+use crate::ruleset::RuleSet;
+use crate::sink::{DecisionSink, Discard, JsonlSink, Method, route_and_record};
+use crate::situate::calendar::Date;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    rules: RulesArg,
+    /// Print the decision as one JSON object (the RouteResponse schema).
+    #[arg(long, conflicts_with = "jsonl")]
+    json: bool,
+    /// Batch mode: read {"id", "text", "title", "place", "received"} lines from standard input
+    /// and write one decision (or error object) per line.
+    #[arg(long)]
+    jsonl: bool,
+    /// The place the request is about (a district, county, zone, street or town), if known.
+    #[arg(long, alias = "district", default_value = "")]
+    place: String,
+    /// The date the hotline received the request (YYYY-MM-DD), for the due date.
+    #[arg(long, value_parser = parse_date)]
+    received: Option<Date>,
+    /// Append a record of every decision (JSON lines: request id, time, rules version, the
+    /// decision; not the text) to this file.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// The request text.
+    #[arg(required_unless_present = "jsonl")]
+    text: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> Result {
+    let set = args.rules.load()?;
+    let record = match &args.record {
+        Some(path) => match JsonlSink::append(path) {
+            Ok(s) => Some(s),
+            Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
+        },
+        None => None,
+    };
+    let sink: &dyn DecisionSink = match &record {
+        Some(s) => s,
+        None => &Discard,
+    };
+    let status = if args.jsonl {
+        route_jsonl(&set, sink)
+    } else {
+        route_one(&set, &args, sink)
+    };
+    if let (Some(s), Some(path)) = (&record, &args.record)
+        && let Err(e) = s.flush()
+    {
+        return fail(format!("cannot write {}: {e}", path.display()));
+    }
+    status
+}
+
+fn route_one(set: &RuleSet, args: &Args, sink: &dyn DecisionSink) -> Result {
+    let input = RouteInput {
+        text: args.text.as_deref().unwrap_or_default(),
+        place: &args.place,
+        received: args.received,
+        ..Default::default()
+    };
+    if let Err(reason) = input.validate() {
+        return fail(reason);
+    }
+    let resp = route_and_record(set, &input, Method::Cli, pb::Channel::Unspecified, sink);
+    if args.json {
+        match serde_json::to_string(&resp) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => return fail(format!("cannot encode the decision as JSON: {e}")),
+        }
+    } else {
+        out!("{}", crate::engine::render_text(&resp));
+    }
+    Ok(Status::Ok)
+}
+
+/// One input line of `route --jsonl`.
+#[derive(serde::Deserialize)]
+struct BatchLine {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default, alias = "district")]
+    place: Option<String>,
+    /// YYYY-MM-DD
+    #[serde(default)]
+    received: Option<String>,
+}
+
+fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return fail(format!("cannot read standard input: {e}")),
+        }
+        line_no += 1;
+        let item = match std::str::from_utf8(&buf) {
+            Ok(l) if l.trim().is_empty() => continue,
+            Ok(l) => route_line(set, l.trim(), line_no, sink),
+            Err(_) => error_item(
+                format!("line {line_no}"),
+                format!("line {line_no} is not valid UTF-8"),
+            ),
+        };
+        let json = match item {
+            Ok(d) => serde_json::to_string(&d),
+            Err(ItemError { id, message }) => serde_json::to_string(&pb::RouteBatchItem {
+                id,
+                result: Some(pb::route_batch_item::Result::Error(pb::ItemError {
+                    code: "INVALID_ARGUMENT".to_owned(),
+                    message,
+                })),
+            }),
+        };
+        match json {
+            Ok(s) => {
+                if let Err(e) = writeln!(out, "{s}") {
+                    stdout_failed(&e);
+                }
+            }
+            Err(e) => eprintln!("error: cannot encode a decision as JSON: {e}"),
+        }
+    }
+    if let Err(e) = out.flush() {
+        stdout_failed(&e);
+    }
+    Ok(Status::Ok)
+}
+
+/// A line that is refused: its id and why (an INVALID_ARGUMENT item takes its place).
+struct ItemError {
+    id: String,
+    message: String,
+}
+
+/// A decision, or the error that takes its place in the output.
+type LineResult = std::result::Result<pb::RouteResponse, ItemError>;
+
+fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink) -> LineResult {
+    let parsed: BatchLine = match serde_json::from_str(line) {
+        Ok(p) => p,
+        Err(e) => {
+            return error_item(
+                format!("line {line_no}"),
+                format!("line {line_no} is not a JSON object with \"text\": {e}"),
+            );
+        }
+    };
+    let id = match parsed.id {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => format!("line {line_no}"),
+        Some(other) => other.to_string(),
+    };
+    let title = parsed.title.unwrap_or_default();
+    let place = parsed.place.unwrap_or_default();
+    if parsed.text.is_none() && title.is_empty() {
+        return error_item(id, "missing \"text\"".to_owned());
+    }
+    let received = match parsed.received.as_deref().map(parse_date) {
+        Some(Err(reason)) => return error_item(id, format!("received: {reason}")),
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    let input = RouteInput {
+        id: &id,
+        title: &title,
+        text: parsed.text.as_deref().unwrap_or_default(),
+        place: &place,
+        received,
+    };
+    if let Err(reason) = input.validate() {
+        return error_item(id.clone(), reason);
+    }
+    Ok(route_and_record(
+        set,
+        &input,
+        Method::Cli,
+        pb::Channel::Unspecified,
+        sink,
+    ))
+}
+
+fn error_item(id: String, message: String) -> LineResult {
+    Err(ItemError { id, message })
+}

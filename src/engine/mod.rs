@@ -1,0 +1,27 @@
+//! The request path: normalize → segment → match → score → decide → explain, then `situate`.
+//!
+//! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
+//!   back to offsets in the caller's original text;
+//! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
+//! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
+//!   boundaries); patterns run only when their required literal occurs (a second automaton),
+//!   the few without one in a small `RegexSet`;
+//! - `score`: evaluates only the rules the hits touch, via posting lists (with the lead bonus and
+//!   `within` windows);
+//! - `decide`: hand-off, threshold, priority tiers, ambiguity margin settled by each department's
+//!   support, the support override and the domain check → outcome and confidence;
+//! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
+//! - `pipeline`: [`RuleSet::route`](crate::RuleSet::route), the stages in order, once;
+//! - `analyse`: the same stages for rule authors' tools (`tokens`, `lint`, `eval`).
+
+pub(crate) mod analyse;
+pub(crate) mod decide;
+pub(crate) mod explain;
+pub(crate) mod matcher;
+pub mod normalize;
+pub(crate) mod pipeline;
+pub(crate) mod score;
+pub(crate) mod segment;
+
+pub use analyse::Analysis;
+pub use explain::render_text;

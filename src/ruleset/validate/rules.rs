@@ -1,0 +1,230 @@
+//! The sections that say what to do with a request: `rules` (dispatch to a department),
+//! `handoffs` (an emergency, to 110 / 119 / 120 / 122) and `out_of_scope` (matters for another
+//! channel). Each becomes a [`PendingRule`]: its target and references checked, its conditions
+//! still raw, for `conditions.rs` to compile.
+
+use serde_saphyr::Spanned;
+
+use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
+use super::super::ids::IdTable;
+use super::super::load::SourceFile;
+use super::super::raw::{RawConditions, RawRuleTimeLimit};
+use super::super::{Example, Target};
+use super::categories::Categories;
+
+/// The lines a hand-off may name.
+const HANDOFF_LINES: [&str; 4] = ["110", "119", "120", "122"];
+
+/// A rule of any of the three sections, before its conditions are compiled.
+pub(crate) struct PendingRule<'a> {
+    pub file: &'a str,
+    pub id: &'a Spanned<String>,
+    pub topic: String,
+    pub category: Vec<String>,
+    pub target: Target,
+    pub regulations: &'a [Spanned<String>],
+    pub conditions: &'a Spanned<RawConditions>,
+    pub weight: f64,
+    pub priority: i32,
+    pub examples: Vec<Example>,
+    pub counterexamples: Vec<Example>,
+    pub time_limit: Option<&'a Spanned<RawRuleTimeLimit>>,
+    pub local: bool,
+}
+
+/// Hand-offs first (they take precedence over everything), then out-of-scope matters, then
+/// dispatch rules; each in file order.
+pub(crate) fn validate<'a>(
+    files: &'a [SourceFile],
+    departments: &IdTable,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> Vec<PendingRule<'a>> {
+    let mut pending = Vec::new();
+    for f in files {
+        for h in &f.raw.handoffs {
+            pending.push(handoff(&f.name, &h.value, categories, diags));
+        }
+    }
+    for f in files {
+        for o in &f.raw.out_of_scope {
+            pending.push(out_of_scope(&f.name, &o.value, categories, diags));
+        }
+    }
+    for f in files {
+        for r in &f.raw.rules {
+            pending.push(dispatch(&f.name, &r.value, departments, categories, diags));
+        }
+    }
+    pending
+}
+
+fn handoff<'a>(
+    file: &'a str,
+    raw: &'a super::super::raw::RawHandoff,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> PendingRule<'a> {
+    if !HANDOFF_LINES.contains(&raw.line.value.as_str()) {
+        diags.error(
+            Code::BadLine,
+            SourceLocation::of(file, &raw.line),
+            format!(
+                "hand-off line \"{}\" is not one of {}",
+                raw.line.value,
+                HANDOFF_LINES.join(", ")
+            ),
+        );
+    }
+    PendingRule {
+        file,
+        id: &raw.id,
+        topic: raw.name.clone(),
+        category: optional_category(
+            file,
+            raw.category.as_ref(),
+            &raw.id.value,
+            categories,
+            diags,
+        ),
+        target: Target::Handoff {
+            line: raw.line.value.clone(),
+            name: raw.name.clone(),
+        },
+        regulations: &raw.regulations,
+        conditions: &raw.conditions,
+        weight: 1.0,
+        priority: 0,
+        examples: super::super::examples::validate(file, &raw.examples),
+        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
+        time_limit: None,
+        local: false,
+    }
+}
+
+fn out_of_scope<'a>(
+    file: &'a str,
+    raw: &'a super::super::raw::RawOutOfScope,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> PendingRule<'a> {
+    PendingRule {
+        file,
+        id: &raw.id,
+        topic: raw.name.clone(),
+        category: optional_category(
+            file,
+            raw.category.as_ref(),
+            &raw.id.value,
+            categories,
+            diags,
+        ),
+        target: Target::OutOfScope {
+            name: raw.name.clone(),
+            guidance: raw.guidance.clone(),
+        },
+        regulations: &raw.regulations,
+        conditions: &raw.conditions,
+        weight: weight(file, raw.weight.as_ref(), diags),
+        priority: 0,
+        examples: super::super::examples::validate(file, &raw.examples),
+        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
+        time_limit: None,
+        local: false,
+    }
+}
+
+fn dispatch<'a>(
+    file: &'a str,
+    raw: &'a super::super::raw::RawRule,
+    departments: &IdTable,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> PendingRule<'a> {
+    let context = format!(" in rule \"{}\"", raw.id.value);
+    let department = departments
+        .resolve(file, &raw.department, &context, diags)
+        .unwrap_or(usize::MAX);
+    let mut co_handling = Vec::new();
+    let co_context = format!(" in the co-handling of rule \"{}\"", raw.id.value);
+    for c in &raw.co_handling {
+        match departments.resolve(file, c, &co_context, diags) {
+            Some(d) if d == department => diags.error(
+                Code::SelfCoHandling,
+                SourceLocation::of(file, c),
+                format!(
+                    "co-handling department \"{}\" is the rule's own department",
+                    c.value
+                ),
+            ),
+            Some(d) => co_handling.push(d),
+            None => {}
+        }
+    }
+    let category = categories.resolve(file, &raw.category, &raw.id.value, diags);
+    if let Some(why) = categories.not_dispatched(&category) {
+        diags.error(
+            Code::NotDispatched,
+            SourceLocation::of(file, &raw.category),
+            format!(
+                "rule \"{}\" dispatches under category \"{}\", which a city hotline does not \
+                 dispatch ({why}); file it under another category, or make it an out_of_scope \
+                 matter that tells the citizen where to go",
+                raw.id.value, raw.category.value
+            ),
+        );
+    }
+    if raw.examples.is_empty() {
+        diags.warning(
+            Code::NoExamples,
+            SourceLocation::of(file, &raw.id),
+            format!(
+                "rule \"{}\" has no examples; add sentences a citizen would say",
+                raw.id.value
+            ),
+        );
+    }
+    PendingRule {
+        file,
+        id: &raw.id,
+        topic: raw.topic.clone(),
+        category,
+        target: Target::Dispatch {
+            department,
+            co_handling,
+        },
+        regulations: &raw.regulations,
+        conditions: &raw.conditions,
+        weight: weight(file, raw.weight.as_ref(), diags),
+        priority: raw.priority,
+        examples: super::super::examples::validate(file, &raw.examples),
+        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
+        time_limit: raw.time_limit.as_ref(),
+        local: raw.local,
+    }
+}
+
+fn optional_category(
+    file: &str,
+    raw: Option<&Spanned<String>>,
+    id: &str,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    raw.map_or_else(Vec::new, |c| categories.resolve(file, c, id, diags))
+}
+
+fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 {
+    match w {
+        None => 1.0,
+        Some(w) if w.value.is_finite() && w.value > 0.0 && w.value <= 100.0 => w.value,
+        Some(w) => {
+            diags.error(
+                Code::OutOfRange,
+                SourceLocation::of(file, w),
+                format!("weight {} must be above 0 and at most 100", w.value),
+            );
+            1.0
+        }
+    }
+}
