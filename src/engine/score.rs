@@ -230,7 +230,7 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
         b.score
             .total_cmp(&a.score)
             .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
-            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| set.rules[a.rule].rank.cmp(&set.rules[b.rule].rank))
     });
 }
 

@@ -122,6 +122,11 @@ pub struct Rule {
     pub(crate) domain: u32,
     /// When set, the `all` groups must match within this many characters of one another.
     pub(crate) within: Option<u32>,
+    /// The last tie-break between candidates of equal score and priority: the rule's place in
+    /// the order of kinds (hand-offs, out-of-scope matters, dispatch rules), then of department
+    /// ids, then of writing. Not the order of files, so that moving a department's rules to
+    /// another file never changes a decision.
+    pub(crate) rank: u32,
     pub examples: Vec<Example>,
     pub counterexamples: Vec<Example>,
     /// A time limit set by law for this rule's matters (overrides the defaults).

@@ -64,6 +64,7 @@ pub(crate) fn compile(
             diagnostics: diags.into_sorted(),
         });
     }
+    rank(&mut rules, &departments);
 
     let TermIndex {
         terms,
@@ -166,5 +167,26 @@ fn rule_of(
         counterexamples: p.counterexamples.clone(),
         time_limit,
         local: p.local,
+        rank: 0,
+    }
+}
+
+/// Sets each rule's `rank`: its place in the order of kinds (hand-offs, out-of-scope matters,
+/// dispatch rules), then of department ids, then of writing (a department's rules keep the order
+/// they are written in, wherever its file is).
+fn rank(rules: &mut [Rule], departments: &[super::Department]) {
+    let key = |i: usize| {
+        let r = &rules[i];
+        let (kind, department) = match r.target {
+            Target::Handoff { .. } => (0, ""),
+            Target::OutOfScope { .. } => (1, ""),
+            Target::Dispatch { department, .. } => (2, departments[department].id.as_str()),
+        };
+        (kind, department, i)
+    };
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| key(i));
+    for (rank, i) in order.into_iter().enumerate() {
+        rules[i].rank = u32::try_from(rank).unwrap_or(u32::MAX);
     }
 }
