@@ -886,3 +886,58 @@ fn diff_reports_every_moved_decision_with_counts() {
             .contains("1 of 2 requests change destination")
     );
 }
+
+/// Copies a rules directory, every file under a new name in the reverse of its sorted order (so
+/// the files load in the opposite order).
+fn copy_reversed(src: &Path, dst: &Path) {
+    let mut files = Vec::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let n = files.len();
+    for (i, f) in files.iter().enumerate() {
+        let name = f.file_name().unwrap().to_string_lossy();
+        std::fs::copy(f, dst.join(format!("{:03}-{name}", n - i))).unwrap();
+    }
+}
+
+#[test]
+fn the_order_of_rule_files_does_not_change_a_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_reversed(&common::bundled_dir(), dir.path());
+    let reversed = load_dir(dir.path()).expect("reversed copy loads");
+    let strip = |mut r: pb::RouteResponse| {
+        r.rules_version.clear();
+        r.rule_source = None;
+        r
+    };
+    // Every example, and every two examples of neighbouring rules in one text (where rules of
+    // different departments tie).
+    let examples: Vec<&str> = bundled()
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples.iter().chain(&r.counterexamples))
+        .map(|e| e.text.as_str())
+        .collect();
+    let pairs = examples.windows(2).map(|w| format!("{}。{}", w[0], w[1]));
+    let texts: Vec<String> = examples
+        .iter()
+        .map(|t| t.to_string())
+        .chain(pairs)
+        .collect();
+    for text in &texts {
+        let input = RouteInput::text(text);
+        let (a, b) = (bundled().route(&input), reversed.route(&input));
+        assert_eq!(strip(a), strip(b), "{text}");
+    }
+    assert!(texts.len() > 1_200, "{}", texts.len());
+}

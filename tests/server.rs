@@ -642,7 +642,7 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     }
 
     // 1. A new rule, saved as editors do: write a temporary file, rename it into place.
-    let topics = dir.path().join("topics");
+    let topics = dir.path().join("departments");
     std::fs::write(topics.join(".new.yaml.tmp"), NEW_RULE).unwrap();
     std::fs::rename(topics.join(".new.yaml.tmp"), topics.join("zz-new.yaml")).unwrap();
     let took = wait_for(&mut c, Duration::from_secs(10), |_, r| {
@@ -681,7 +681,7 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     );
     let err = &info.last_load_errors[0];
     let loc = err.location.as_ref().unwrap();
-    assert_eq!(loc.file, "topics/zz-broken.yaml", "{err:?}");
+    assert_eq!(loc.file, "departments/zz-broken.yaml", "{err:?}");
     assert!(loc.line >= 3, "{err:?}");
     assert!(info.last_load_failed_at.is_some());
     assert_eq!(
@@ -732,7 +732,7 @@ async fn sighup_reloads_when_watching_is_off() {
     let rules = dir.path().to_str().unwrap().to_owned();
     let server = Server::start_with(&["--rules", &rules, "--watch", "false"]);
     let mut c = server.client().await;
-    std::fs::write(dir.path().join("topics/zz-new.yaml"), NEW_RULE).unwrap();
+    std::fs::write(dir.path().join("departments/zz-new.yaml"), NEW_RULE).unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_ne!(
         c.route(req(WATCHED_TEXT))

@@ -72,10 +72,10 @@ mod tests {
 
     #[test]
     fn editor_droppings_are_ignored() {
-        assert!(relevant(Path::new("rules/topics/housing.yaml")));
-        assert!(relevant(Path::new("rules/topics")));
-        assert!(!relevant(Path::new("rules/topics/.housing.yaml.swp")));
-        assert!(!relevant(Path::new("rules/topics/housing.yaml~")));
+        assert!(relevant(Path::new("rules/departments/housing.yaml")));
+        assert!(relevant(Path::new("rules/departments")));
+        assert!(!relevant(Path::new("rules/departments/.housing.yaml.swp")));
+        assert!(!relevant(Path::new("rules/departments/housing.yaml~")));
         assert!(!relevant(Path::new("rules/notes.txt")));
     }
 }
