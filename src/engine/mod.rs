@@ -10,7 +10,8 @@
 //!   `within` windows);
 //! - `decide`: hand-off, threshold, priority tiers, ambiguity margin settled by each department's
 //!   support, the support override and the domain check → outcome and confidence;
-//! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives);
+//! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives), and
+//!   `render` its text form for a terminal;
 //! - `pipeline`: [`RuleSet::route`](crate::RuleSet::route), the stages in order, once;
 //! - `analyse`: the same stages for rule authors' tools (`tokens`, `lint`, `eval`).
 
@@ -20,8 +21,10 @@ pub(crate) mod explain;
 pub(crate) mod matcher;
 pub mod normalize;
 pub(crate) mod pipeline;
+pub(crate) mod render;
 pub(crate) mod score;
 pub(crate) mod segment;
+pub(crate) mod traditional;
 
 pub use analyse::Analysis;
-pub use explain::render_text;
+pub use render::render_text;

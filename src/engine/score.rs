@@ -75,21 +75,57 @@ impl Scored {
 }
 
 /// Scores the rules touched by `hits` into `out`. Candidates come back best first: higher score,
-/// then higher priority, then earlier rule, so that the order (and the decision) is deterministic.
+/// then higher priority, then lower rank (see `Rule::rank`), so that the order (and the decision)
+/// is deterministic.
 pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &mut Scored) {
-    let lead_end = normalized.lead_end();
+    gather(set, hits, out);
     let Scored {
         candidates,
         evidence,
         touched,
         by_rule,
-        rule_index,
         any_terms,
         patterns,
         near,
+        ..
     } = out;
     candidates.clear();
     evidence.clear();
+    let mut rule_scorer = RuleScorer {
+        set,
+        hits,
+        normalized,
+        lead_end: normalized.lead_end(),
+        evidence,
+        any_terms,
+        patterns,
+        near,
+    };
+    for &(rule, lo, hi) in by_rule.iter() {
+        let chunk = &touched[lo as usize..hi as usize];
+        if let Some(c) = rule_scorer.score(rule as usize, chunk) {
+            candidates.push(c);
+        }
+    }
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
+            .then_with(|| set.rules[a.rule].rank.cmp(&set.rules[b.rule].rank))
+    });
+}
+
+/// Gathers the postings that `hits` reach by rule, into `out.touched` and `out.by_rule`: a
+/// counting sort (count each touched rule's postings, lay out the ranges, then place each
+/// (slot, hit)). Within a rule, entries stay in text order.
+#[inline]
+fn gather(set: &RuleSet, hits: &[Hit], out: &mut Scored) {
+    let Scored {
+        touched,
+        by_rule,
+        rule_index,
+        ..
+    } = out;
     touched.clear();
     by_rule.clear();
     if rule_index.len() < set.rules.len() {
@@ -108,8 +144,6 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
                 .unwrap_or(&[])
         }
     };
-    // Counting sort by rule: count the postings of each touched rule, lay out the ranges, then
-    // place each (slot, hit). Within a rule, entries stay in text order.
     for h in hits {
         for p in postings_of(h) {
             let r = p.rule as usize;
@@ -145,93 +179,111 @@ pub(crate) fn score(set: &RuleSet, hits: &[Hit], normalized: &Normalized, out: &
             }
         }
     }
+}
 
-    for &(rule_id, lo, hi) in by_rule.iter() {
-        let rule_index = rule_id as usize;
-        let chunk = &touched[lo as usize..hi as usize];
-        let Some(rule) = set.rules.get(rule_index) else {
-            continue;
-        };
+/// Evaluates one touched rule at a time, appending its evidence to the shared buffer.
+struct RuleScorer<'a> {
+    set: &'a RuleSet,
+    hits: &'a [Hit],
+    normalized: &'a Normalized,
+    lead_end: usize,
+    evidence: &'a mut Vec<(usize, Slot)>,
+    any_terms: &'a mut Vec<u32>,
+    patterns: &'a mut Vec<u32>,
+    near: &'a mut Vec<(u32, u32)>,
+}
+
+impl RuleScorer<'_> {
+    /// The candidate of rule `rule_index`, given the (slot, hit) entries that reach it; `None`
+    /// when it does not fire (its evidence is then taken back).
+    #[inline]
+    fn score(&mut self, rule_index: usize, chunk: &[(Slot, u32)]) -> Option<Candidate> {
+        let rule = self.set.rules.get(rule_index)?;
         // A veto wins over everything else the rule matched.
         if chunk.iter().any(|t| t.0 == Slot::None) {
-            continue;
+            return None;
         }
-        let mut groups: u32 = 0;
-        let mut in_lead = false;
-        any_terms.clear();
-        patterns.clear();
-        let start = evidence.len();
-        for &(slot, hit) in chunk {
-            let h = &hits[hit as usize];
-            in_lead |= slot != Slot::None && (h.start as usize) < lead_end;
-            match slot {
-                Slot::None => {}
-                Slot::Group(g) => groups |= 1 << g,
-                Slot::Any => {
-                    if !any_terms.contains(&h.id) {
-                        any_terms.push(h.id);
-                    }
-                }
-                Slot::Pattern => {
-                    if !patterns.contains(&h.id) {
-                        patterns.push(h.id);
-                    }
-                }
-            }
-            // Evidence shows where each term first appears, not every repetition: a long text that
-            // repeats itself must not yield an unbounded explanation.
-            let mine = &evidence[start..];
-            let first_of_term = !mine.iter().any(|&(e, es)| {
-                e == hit as usize
-                    || (es == slot && hits[e].id == h.id && hits[e].is_pattern == h.is_pattern)
-            });
-            if first_of_term && mine.len() < MAX_EVIDENCE {
-                evidence.push((hit as usize, slot));
-            }
-        }
+        let start = self.evidence.len();
+        let (groups, in_lead) = self.collect(chunk, start);
         let required: u32 = if rule.groups == 0 {
             0
         } else {
             u32::MAX >> (32 - u32::from(rule.groups))
         };
-        if groups != required || (rule.groups == 0 && any_terms.is_empty() && patterns.is_empty()) {
-            evidence.truncate(start);
-            continue;
+        let nothing = rule.groups == 0 && self.any_terms.is_empty() && self.patterns.is_empty();
+        // Short-circuits: the window is only measured for a rule that otherwise fires.
+        if groups != required
+            || nothing
+            || rule
+                .within
+                .is_some_and(|within| !self.groups_near(chunk, required, within))
+        {
+            self.evidence.truncate(start);
+            return None;
         }
-        if let Some(within) = rule.within {
-            near.clear();
-            near.extend(chunk.iter().filter_map(|&(slot, hit)| match slot {
+        let points = f64::from(rule.groups)
+            + (ANY_POINTS * self.any_terms.len() as f64).min(ANY_CAP)
+            + (PATTERN_POINTS * self.patterns.len() as f64).min(PATTERN_CAP);
+        let mut score = rule.weight * points;
+        if in_lead && score >= self.set.settings.threshold {
+            score += rule.weight * LEAD_POINTS;
+        }
+        let hits = self.hits;
+        self.evidence[start..].sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
+        Some(Candidate {
+            rule: rule_index,
+            score,
+            evidence: start as u32..self.evidence.len() as u32,
+        })
+    }
+
+    /// Walks the rule's entries: which groups have a hit, the distinct `any` terms and patterns,
+    /// whether any is in the lead, and the evidence (from `start` in the buffer).
+    #[inline]
+    fn collect(&mut self, chunk: &[(Slot, u32)], start: usize) -> (u32, bool) {
+        let (mut groups, mut in_lead) = (0u32, false);
+        self.any_terms.clear();
+        self.patterns.clear();
+        for &(slot, hit) in chunk {
+            let h = &self.hits[hit as usize];
+            in_lead |= slot != Slot::None && (h.start as usize) < self.lead_end;
+            match slot {
+                Slot::None => {}
+                Slot::Group(g) => groups |= 1 << g,
+                Slot::Any if !self.any_terms.contains(&h.id) => self.any_terms.push(h.id),
+                Slot::Pattern if !self.patterns.contains(&h.id) => self.patterns.push(h.id),
+                Slot::Any | Slot::Pattern => {}
+            }
+            // Evidence shows where each term first appears, not every repetition: a long text that
+            // repeats itself must not yield an unbounded explanation.
+            let mine = &self.evidence[start..];
+            let first_of_term = !mine.iter().any(|&(e, es)| {
+                e == hit as usize
+                    || (es == slot
+                        && self.hits[e].id == h.id
+                        && self.hits[e].is_pattern == h.is_pattern)
+            });
+            if first_of_term && mine.len() < MAX_EVIDENCE {
+                self.evidence.push((hit as usize, slot));
+            }
+        }
+        (groups, in_lead)
+    }
+
+    /// Whether the rule's group hits lie within `within` characters of one another.
+    fn groups_near(&mut self, chunk: &[(Slot, u32)], required: u32, within: u32) -> bool {
+        self.near.clear();
+        let (hits, normalized) = (self.hits, self.normalized);
+        self.near
+            .extend(chunk.iter().filter_map(|&(slot, hit)| match slot {
                 Slot::Group(g) => Some((
                     normalized.char_index(hits[hit as usize].start as usize) as u32,
                     u32::from(g),
                 )),
                 _ => None,
             }));
-            if !groups_within(near, required, within) {
-                evidence.truncate(start);
-                continue;
-            }
-        }
-        let points = f64::from(rule.groups)
-            + (ANY_POINTS * any_terms.len() as f64).min(ANY_CAP)
-            + (PATTERN_POINTS * patterns.len() as f64).min(PATTERN_CAP);
-        let mut score = rule.weight * points;
-        if in_lead && score >= set.settings.threshold {
-            score += rule.weight * LEAD_POINTS;
-        }
-        evidence[start..].sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
-        candidates.push(Candidate {
-            rule: rule_index,
-            score,
-            evidence: start as u32..evidence.len() as u32,
-        });
+        groups_within(self.near, required, within)
     }
-    candidates.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| set.rules[b.rule].priority.cmp(&set.rules[a.rule].priority))
-            .then_with(|| set.rules[a.rule].rank.cmp(&set.rules[b.rule].rank))
-    });
 }
 
 /// Whether some window of `within` characters holds a hit of every group in `required` (a
