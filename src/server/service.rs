@@ -22,6 +22,7 @@ use crate::proto::v1 as pb;
 use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS, RouteInput};
 use crate::ruleset::RuleSet;
 use crate::sink::{DecisionSink, Method, route_and_record};
+use crate::situate::calendar::Date;
 
 pub struct RoutingSvc {
     state: Arc<RuleState>,
@@ -73,24 +74,38 @@ impl RoutingSvc {
     }
 
     /// Routes one validated request on `set` and hands it to the sink (metrics, log line).
-    fn route_one(&self, set: &RuleSet, method: Method, r: &pb::RouteRequest) -> pb::RouteResponse {
+    fn route_one(
+        &self,
+        set: &RuleSet,
+        method: Method,
+        r: &pb::RouteRequest,
+        input: &RouteInput<'_>,
+    ) -> pb::RouteResponse {
         let channel = pb::Channel::try_from(r.channel).unwrap_or(pb::Channel::Unspecified);
-        route_and_record(set, &input(r), method, channel, &*self.sink)
+        route_and_record(set, input, method, channel, &*self.sink)
     }
 }
 
-/// The engine's input of a gRPC request.
-fn input(r: &pb::RouteRequest) -> RouteInput<'_> {
-    RouteInput {
+/// The engine's input of a gRPC request, validated (the error says what is wrong).
+fn input(r: &pb::RouteRequest) -> Result<RouteInput<'_>, String> {
+    let received = match &r.received_time {
+        None => None,
+        Some(t) => Some(Date::from_unix_china(t.seconds).ok_or_else(|| {
+            format!(
+                "received_time ({} s since 1970) is outside the years 0001 to 9999",
+                t.seconds
+            )
+        })?),
+    };
+    let input = RouteInput {
         id: &r.request_id,
         title: &r.title,
         text: &r.text,
         place: &r.place,
-        received: r
-            .received_time
-            .as_ref()
-            .map(|t| crate::situate::calendar::Date::from_unix_china(t.seconds)),
-    }
+        received,
+    };
+    input.validate()?;
+    Ok(input)
 }
 
 fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
@@ -109,10 +124,11 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
     ) -> Result<Response<pb::RouteResponse>, Status> {
         let _permit = self.admit("Route")?;
         let r = request.into_inner();
-        if let Err(reason) = input(&r).validate() {
-            return Err(self.failed("Route", Status::invalid_argument(reason)));
-        }
-        let response = self.route_one(&self.state.current(), Method::Route, &r);
+        let input = match input(&r) {
+            Ok(i) => i,
+            Err(reason) => return Err(self.failed("Route", Status::invalid_argument(reason))),
+        };
+        let response = self.route_one(&self.state.current(), Method::Route, &r, &input);
         Ok(Response::new(response))
     }
 
@@ -141,7 +157,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         let set = self.state.current();
         let mut items = Vec::with_capacity(batch.requests.len());
         for (i, r) in batch.requests.into_iter().enumerate() {
-            let item = match input(&r).validate() {
+            let item = match input(&r) {
                 Err(reason) => {
                     self.metrics
                         .errors
@@ -155,10 +171,11 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                         message: format!("request {i}: {reason}"),
                     })
                 }
-                Ok(()) => pb::route_batch_item::Result::Decision(self.route_one(
+                Ok(input) => pb::route_batch_item::Result::Decision(self.route_one(
                     &set,
                     Method::RouteBatch,
                     &r,
+                    &input,
                 )),
             };
             items.push(pb::RouteBatchItem {

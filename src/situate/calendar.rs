@@ -8,77 +8,69 @@
 //! The due date of an order received on day D with a limit of N working days is the N-th working
 //! day after D: the day of receipt does not count, whether or not it is a working day.
 //!
-//! Dates are plain civil dates (no time zone); a received time is turned into a date in China
-//! Standard Time (UTC+8), which has no daylight saving.
+//! Dates are plain civil dates (jiff's `civil::Date`; no time zone); a received time is turned
+//! into a date in China Standard Time (UTC+8), which has no daylight saving. The date arithmetic
+//! is jiff's; the working-day calendar with its 调休 is this module's.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
-/// A civil date, as days since 1970-01-01.
+use jiff::civil;
+use jiff::tz::Offset;
+
+/// A civil date (jiff's `civil::Date`: proleptic Gregorian, years 1 to 9999 here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date(i64);
+pub struct Date(civil::Date);
 
-/// Howard Hinnant's `days_from_civil`: proleptic Gregorian calendar.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
+/// China Standard Time: UTC+8 all year (no daylight saving since 1991).
+const CHINA: Offset = Offset::constant(8);
 
 impl Date {
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Date> {
-        let date = Date(days_from_civil(i64::from(y), m, d));
-        (date.ymd() == (y, m, d)).then_some(date)
+        let y = i16::try_from(y).ok().filter(|y| (1..=9999).contains(y))?;
+        let date = civil::Date::new(y, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()?;
+        Some(Date(date))
     }
 
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD` (exactly: four, two and two digits).
     pub fn parse(s: &str) -> Option<Date> {
         let mut parts = s.trim().splitn(3, '-');
         let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
             return None;
         }
         Date::from_ymd(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
     }
 
-    /// The date in China Standard Time (UTC+8) of a Unix timestamp.
-    pub fn from_unix_china(seconds: i64) -> Date {
-        Date((seconds + 8 * 3600).div_euclid(86_400))
+    /// The date in China Standard Time (UTC+8) of a Unix timestamp; `None` outside the years
+    /// jiff represents.
+    pub fn from_unix_china(seconds: i64) -> Option<Date> {
+        let t = jiff::Timestamp::from_second(seconds).ok()?;
+        Some(Date(CHINA.to_datetime(t).date()))
     }
 
     pub fn ymd(self) -> (i32, u32, u32) {
-        let (y, m, d) = civil_from_days(self.0);
-        (i32::try_from(y).unwrap_or(i32::MAX), m, d)
+        let d = self.0;
+        (
+            i32::from(d.year()),
+            u32::try_from(d.month()).unwrap_or(0),
+            u32::try_from(d.day()).unwrap_or(0),
+        )
     }
 
     pub fn year(self) -> i32 {
-        self.ymd().0
+        i32::from(self.0.year())
     }
 
     /// 0 = Monday … 6 = Sunday.
     pub fn weekday(self) -> u32 {
-        // 1970-01-01 was a Thursday (3).
-        (self.0 + 3).rem_euclid(7) as u32
+        u32::try_from(self.0.weekday().to_monday_zero_offset()).unwrap_or(0)
     }
 
-    pub fn next(self) -> Date {
-        Date(self.0 + 1)
+    /// The next day, or `None` after 9999-12-31.
+    pub fn next(self) -> Option<Date> {
+        self.0.tomorrow().ok().map(Date)
     }
 }
 
@@ -132,7 +124,9 @@ impl Calendar {
         let mut d = received;
         let mut counted = 0;
         while counted < n {
-            d = d.next();
+            d = d
+                .next()
+                .ok_or_else(|| format!("no due date after {received}: past the last date"))?;
             if self.is_working_day(d)? {
                 counted += 1;
             }
@@ -151,7 +145,7 @@ mod tests {
 
     #[test]
     fn civil_dates_round_trip_and_weekdays() {
-        assert_eq!(d("1970-01-01").0, 0);
+        assert_eq!(d("1970-01-01").weekday(), 3); // Thursday
         assert_eq!(d("2026-11-28").to_string(), "2026-11-28");
         assert_eq!(d("2026-11-28").weekday(), 5); // Saturday
         assert_eq!(d("2024-02-29").to_string(), "2024-02-29");
@@ -159,13 +153,15 @@ mod tests {
         assert!(Date::parse("2025-13-01").is_none());
         assert!(Date::parse("25-01-01").is_none());
         assert!(Date::parse("").is_none());
+        assert!(Date::parse("+202-01-01").is_none());
+        assert!(Date::from_unix_china(i64::MAX).is_none());
         // 2025-11-28 23:59:59 and 2025-11-29 00:00:00 in China (UTC+8).
         assert_eq!(
-            Date::from_unix_china(1_764_345_599).to_string(),
+            Date::from_unix_china(1_764_345_599).unwrap().to_string(),
             "2025-11-28"
         );
         assert_eq!(
-            Date::from_unix_china(1_764_345_600).to_string(),
+            Date::from_unix_china(1_764_345_600).unwrap().to_string(),
             "2025-11-29"
         );
     }
