@@ -125,6 +125,36 @@ async fn route_over_the_wire() {
     assert_eq!(info.version, r.rules_version);
     assert!(info.rule_count >= 100 && info.department_count >= 28 && info.regulation_count >= 200);
     assert!(info.last_load_errors.is_empty());
+    // One rule count everywhere: every rule, the three kinds adding up to it, as `check` says.
+    assert_eq!(
+        info.rule_count,
+        info.dispatch_rule_count + info.handoff_count + info.out_of_scope_count
+    );
+    assert!(info.handoff_count >= 4 && info.out_of_scope_count >= 1);
+    let check = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .arg("check")
+        .output()
+        .unwrap();
+    let check = String::from_utf8_lossy(&check.stdout).into_owned();
+    let summary = format!(
+        "ok: {} rules ({} dispatch rules, {} hand-offs, {} out-of-scope matters)",
+        info.rule_count, info.dispatch_rule_count, info.handoff_count, info.out_of_scope_count
+    );
+    assert!(check.starts_with(&summary), "{check} vs {summary}");
+}
+
+#[tokio::test]
+async fn a_received_time_outside_the_calendar_range_is_invalid_argument() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    let mut r = req("公司三个月没发工资了");
+    r.received_time = Some(pbjson_types::Timestamp {
+        seconds: i64::MAX / 2,
+        nanos: 0,
+    });
+    let s = c.route(r).await.expect_err("refused");
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    assert!(s.message().contains("received_time"), "{}", s.message());
 }
 
 #[tokio::test]
@@ -682,6 +712,12 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     let err = &info.last_load_errors[0];
     let loc = err.location.as_ref().unwrap();
     assert_eq!(loc.file, "departments/zz-broken.yaml", "{err:?}");
+    assert_eq!(
+        (err.code.as_str(), err.name.as_str()),
+        ("E0106", "yaml-syntax"),
+        "{err:?}"
+    );
+    assert!(!err.help.is_empty(), "{err:?}");
     assert!(loc.line >= 3, "{err:?}");
     assert!(info.last_load_failed_at.is_some());
     assert_eq!(

@@ -1,0 +1,161 @@
+//! The command line as a user runs it: exit statuses (0 ok, 1 findings, 2 could not run),
+//! `check --format json`, and `route --record`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+
+fn run(args: &[&str], rules: Option<&Path>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hotline-router"));
+    c.args(args);
+    if let Some(dir) = rules {
+        c.arg("--rules").arg(dir);
+    }
+    c.output().unwrap()
+}
+
+/// The bundled rules plus one file with an unknown department (line 5) and a failing example.
+fn broken_rules() -> tempfile::TempDir {
+    let dir = common::rules_dir_with(&[
+        "departments.yaml",
+        "regulations.yaml",
+        "categories.yaml",
+        "settings.yaml",
+        "handoffs.yaml",
+        "out-of-scope.yaml",
+        "places.yaml",
+        "calendar.yaml",
+    ]);
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "rules:\n  - id: bad-one\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费]]}\n    examples: [物业费]\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn check_reports_codes_and_places_as_text_and_json_and_exits_2() {
+    let dir = broken_rules();
+    let out = run(&["check"], Some(dir.path()));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.yaml:5:17: error[E0201]: unknown department \"housng\" in rule \"bad-one\"; did you mean \"housing\"?"),
+        "{err}"
+    );
+    assert!(err.contains("  help: use the id of a department"), "{err}");
+
+    let out = run(&["check", "--format", "json"], Some(dir.path()));
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "E0201");
+    assert_eq!(d["name"], "unknown-department");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(
+        (d["file"].as_str(), d["line"].as_u64(), d["column"].as_u64()),
+        (Some("broken.yaml"), Some(5), Some(17))
+    );
+    assert!(d["help"].as_str().is_some_and(|h| !h.is_empty()));
+}
+
+#[test]
+fn check_json_on_the_bundled_rules_gives_one_rule_count() {
+    let out = run(&["check", "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    let n = |k: &str| v[k].as_u64().unwrap();
+    assert_eq!(
+        n("ruleCount"),
+        n("dispatchRuleCount") + n("handoffCount") + n("outOfScopeCount")
+    );
+    assert_eq!(n("ruleCount") as usize, common::bundled().rules().len());
+    assert_eq!(n("errors"), 0);
+}
+
+#[test]
+fn one_exit_status_policy() {
+    let dir = broken_rules();
+    // Rules that do not load: 2 in every command that needs them.
+    for cmd in [
+        &["route", "物业费"][..],
+        &["test"],
+        &["lint"],
+        &["tokens", "物业费"],
+    ] {
+        let out = run(cmd, Some(dir.path()));
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+    }
+    // Bad input: 2.
+    assert_eq!(run(&["route", "  "], None).status.code(), Some(2));
+    assert_eq!(
+        run(&["route", "--received", "2026-02-30", "x"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    let missing = run(&["eval", "--input", "/nonexistent/corpus.jsonl"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: cannot open"));
+    // Ran, and the answer is no: 1 (a failing example).
+    let failing = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let p = f.unwrap().path();
+        if p.file_name().is_some_and(|n| n != "broken.yaml") {
+            std::fs::copy(&p, failing.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        failing.path().join("x.yaml"),
+        "rules:\n  - id: x-fee\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[甲乙丙]]}\n    examples: [物业费谁交]\n",
+    )
+    .unwrap();
+    assert_eq!(run(&["test"], Some(failing.path())).status.code(), Some(1));
+    // Fine: 0.
+    assert_eq!(
+        run(&["route", "公司三个月没发工资了"], None).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn route_record_appends_one_line_per_decision_without_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("decisions.jsonl");
+    let record_arg = record.to_str().unwrap();
+    let text = "我的手机13812345678，公司三个月没发工资了";
+    let out = run(&["route", "--json", "--record", record_arg, text], None);
+    assert_eq!(out.status.code(), Some(0));
+    let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl", "--record", record_arg])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = batch.stdin.take().unwrap();
+        writeln!(stdin, r#"{{"id":"A-1","text":"小区电梯坏了三个月"}}"#).unwrap();
+        writeln!(stdin, r#"{{"id":"A-2","text":""}}"#).unwrap();
+    }
+    assert!(batch.wait_with_output().unwrap().status.success());
+
+    let written = std::fs::read_to_string(&record).unwrap();
+    let lines: Vec<serde_json::Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The refused line (A-2) is not a decision and is not recorded.
+    assert_eq!(lines.len(), 2, "{written}");
+    assert_eq!(lines[0]["decision"], decision);
+    assert_eq!(lines[0]["method"], "cli");
+    assert_eq!(lines[0]["rulesVersion"], decision["rulesVersion"]);
+    assert_eq!(lines[1]["requestId"], "A-1");
+    assert!(!written.contains("13812345678"), "{written}");
+}
