@@ -2,7 +2,7 @@
 //!
 //! The order of precedence is a safety order:
 //!
-//! 1. An emergency line that fires at or above the threshold wins outright: a fire, a crime in
+//! 1. A hand-off (an emergency line) that fires at or above the threshold wins outright: a fire, a crime in
 //!    progress or an injury is handed off to 119 / 110 / 120 / 122, whatever else the text says.
 //! 2. Priority is a tier, as in most rule engines: among the rules that reach the threshold, only
 //!    those of the highest priority compete. A rule author uses it to say "when this fires, it
@@ -166,7 +166,7 @@ fn overridden_by_support(set: &RuleSet, candidates: &[Candidate], decided: Decid
     }
 }
 
-/// Points 1 to 4: emergency, threshold, tier, margin and support in close calls.
+/// Points 1 to 4: hand-off, threshold, tier, margin and support in close calls.
 fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let threshold = set.settings.threshold;
     let is_handoff = |c: &Candidate| set.rules[c.rule].is_handoff();
@@ -363,7 +363,7 @@ fn evidence(set: &RuleSet, c: &Candidate) -> f64 {
 }
 
 /// The support of `dest`: `value` summed over every rule of `dest` that matched, in any tier,
-/// below the threshold too (emergency lines excepted: they never share a destination with a
+/// below the threshold too (hand-offs excepted: they never share a destination with a
 /// department). Close calls (point 4) sum scores; the override (point 5) sums evidence, each
 /// score divided by its rule's weight: a weight says how much one term counts towards the
 /// threshold (the department fallbacks weigh 2 so that one domain word reaches it), it is not a

@@ -248,7 +248,7 @@ fn xml(s: &str) -> String {
 }
 
 /// The `examples` or `counterexamples` of a rule, with where each is written.
-pub(crate) fn validate(file: &str, list: &[serde_saphyr::Spanned<String>]) -> Vec<super::Example> {
+pub(crate) fn validate(file: &str, list: &[super::raw::Sp<String>]) -> Vec<super::Example> {
     list.iter()
         .map(|e| super::Example {
             text: e.value.clone(),

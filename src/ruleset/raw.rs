@@ -14,7 +14,34 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::borrow::Cow;
+
 use serde_saphyr::Spanned;
+
+/// A value with the place it is written at (serde-saphyr's `Spanned`), whose JSON Schema is the
+/// value's own: rule authors' editors see a string where the file has a string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Sp<T>(pub Spanned<T>);
+
+impl<T> std::ops::Deref for Sp<T> {
+    type Target = Spanned<T>;
+    fn deref(&self) -> &Spanned<T> {
+        &self.0
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// One YAML file under the rules directory. Every section is optional; the sections of all files
 /// are merged into one rule set, so authors can split rules by department or topic.
@@ -22,39 +49,30 @@ use serde_saphyr::Spanned;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
     #[serde(default)]
-    #[schemars(with = "Vec<RawDepartment>")]
-    pub departments: Vec<Spanned<RawDepartment>>,
+    pub departments: Vec<Sp<RawDepartment>>,
     #[serde(default)]
-    #[schemars(with = "Vec<RawRegulation>")]
-    pub regulations: Vec<Spanned<RawRegulation>>,
+    pub regulations: Vec<Sp<RawRegulation>>,
     #[serde(default)]
     pub categories: Vec<RawCategory>,
     /// Groups of interchangeable terms: wherever a rule names one, all of the group match.
     #[serde(default)]
-    #[schemars(with = "Vec<Vec<String>>")]
-    pub synonyms: Vec<Spanned<Vec<Spanned<String>>>>,
+    pub synonyms: Vec<Sp<Vec<Sp<String>>>>,
     #[serde(default)]
-    #[schemars(with = "Option<RawSettings>")]
-    pub settings: Option<Spanned<RawSettings>>,
+    pub settings: Option<Sp<RawSettings>>,
     #[serde(default)]
-    #[schemars(with = "Vec<RawRule>")]
-    pub rules: Vec<Spanned<RawRule>>,
+    pub rules: Vec<Sp<RawRule>>,
     /// Emergencies handed off to 110 / 119 / 120 / 122. They take precedence over every rule.
     #[serde(default)]
-    #[schemars(with = "Vec<RawHandoff>")]
-    pub handoffs: Vec<Spanned<RawHandoff>>,
+    pub handoffs: Vec<Sp<RawHandoff>>,
     /// Matters the hotline does not take: the citizen is told where to go instead.
     #[serde(default)]
-    #[schemars(with = "Vec<RawOutOfScope>")]
-    pub out_of_scope: Vec<Spanned<RawOutOfScope>>,
+    pub out_of_scope: Vec<Sp<RawOutOfScope>>,
     /// The gazetteer: the city's districts, counties, development zones, streets and towns.
     #[serde(default)]
-    #[schemars(with = "Vec<RawPlace>")]
-    pub places: Vec<Spanned<RawPlace>>,
+    pub places: Vec<Sp<RawPlace>>,
     /// Working-day calendar, one entry per year.
     #[serde(default)]
-    #[schemars(with = "Vec<RawCalendarYear>")]
-    pub calendar: Vec<Spanned<RawCalendarYear>>,
+    pub calendar: Vec<Sp<RawCalendarYear>>,
 }
 
 /// A place of the city: a district (区), county (县), development zone (开发区), street (街道) or
@@ -62,20 +80,16 @@ pub(crate) struct RawFile {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPlace {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Sp<String>,
     pub name: String,
     /// `district`, `county`, `development-zone`, `street` or `town`.
-    #[schemars(with = "String")]
-    pub kind: Spanned<String>,
+    pub kind: Sp<String>,
     /// Other names people use, e.g. 高新区 for 高新技术产业开发区.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub aliases: Vec<Spanned<String>>,
+    pub aliases: Vec<Sp<String>>,
     /// For streets and towns: the id of the district or county they belong to.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub parent: Option<Spanned<String>>,
+    pub parent: Option<Sp<String>>,
     /// For streets and towns: the office that handles community matters (default: the name +
     /// 办事处 for a street, + 人民政府 for a town).
     #[serde(default)]
@@ -87,8 +101,7 @@ pub(crate) struct RawPlace {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawUnit {
     /// The place id.
-    #[schemars(with = "String")]
-    pub place: Spanned<String>,
+    pub place: Sp<String>,
     /// The unit's name, e.g. 高新区建设局.
     pub name: String,
 }
@@ -97,16 +110,13 @@ pub(crate) struct RawUnit {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCalendarYear {
-    #[schemars(with = "i32")]
-    pub year: Spanned<i32>,
+    pub year: Sp<i32>,
     /// Days off that would otherwise be working days (YYYY-MM-DD).
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub holidays: Vec<Spanned<String>>,
+    pub holidays: Vec<Sp<String>>,
     /// Weekend days that are working days (调休上班), YYYY-MM-DD.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub workdays: Vec<Spanned<String>>,
+    pub workdays: Vec<Sp<String>>,
     /// The notice the dates come from (for the people who maintain the file; not used in routing).
     #[serde(default)]
     #[allow(dead_code)]
@@ -117,10 +127,8 @@ pub(crate) struct RawCalendarYear {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequestType {
-    #[schemars(with = "String")]
-    pub r#type: Spanned<String>,
-    #[schemars(with = "Vec<String>")]
-    pub cues: Vec<Spanned<String>>,
+    pub r#type: Sp<String>,
+    pub cues: Vec<Sp<String>>,
 }
 
 /// Default time limits, in working days, per request type.
@@ -129,15 +137,13 @@ pub(crate) struct RawRequestType {
 pub(crate) struct RawTimeLimits {
     /// The rule the defaults come from, e.g. 四川省12345政务服务便民热线运行管理办法（2025）.
     pub basis: String,
-    #[schemars(with = "Vec<RawTypeDays>")]
-    pub working_days: Vec<Spanned<RawTypeDays>>,
+    pub working_days: Vec<Sp<RawTypeDays>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTypeDays {
-    #[schemars(with = "String")]
-    pub r#type: Spanned<String>,
+    pub r#type: Sp<String>,
     pub days: u32,
 }
 
@@ -147,45 +153,36 @@ pub(crate) struct RawTypeDays {
 pub(crate) struct RawRuleTimeLimit {
     pub days: u32,
     /// The articles that set it.
-    #[schemars(with = "Vec<String>")]
-    pub regulations: Vec<Spanned<String>>,
+    pub regulations: Vec<Sp<String>>,
     /// The request types it applies to (all when empty), e.g. `[投诉]`.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub types: Vec<Spanned<String>>,
+    pub types: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDepartment {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Sp<String>,
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
     /// `government`, `public-institution`, `public-utility` or `other`.
-    #[schemars(with = "String")]
-    pub kind: Spanned<String>,
+    pub kind: Sp<String>,
     /// The department's units in districts, counties and development zones (属地承办单位).
     #[serde(default)]
-    #[schemars(with = "Vec<RawUnit>")]
-    pub units: Vec<Spanned<RawUnit>>,
+    pub units: Vec<Sp<RawUnit>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRegulation {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Sp<String>,
     /// Without 《》.
-    #[schemars(with = "String")]
-    pub title: Spanned<String>,
+    pub title: Sp<String>,
     /// e.g. 第四十一条
-    #[schemars(with = "String")]
-    pub article: Spanned<String>,
+    pub article: Sp<String>,
     /// Verbatim text of the article.
-    #[schemars(with = "String")]
-    pub text: Spanned<String>,
+    pub text: Sp<String>,
     /// The date of the revision quoted (YYYY-MM-DD).
     #[serde(default)]
     pub revision_date: Option<String>,
@@ -198,13 +195,11 @@ pub(crate) struct RawRegulation {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCategory {
-    #[schemars(with = "String")]
-    pub name: Spanned<String>,
+    pub name: Sp<String>,
     #[serde(default)]
     pub children: Vec<RawCategory>,
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub leaves: Vec<Spanned<String>>,
+    pub leaves: Vec<Sp<String>>,
     /// Why a city hotline does not dispatch requests of this category (and of everything under
     /// it) to a department: they go through another channel by law. No dispatch rule may file
     /// under it; an out-of-scope matter may.
@@ -216,39 +211,32 @@ pub(crate) struct RawCategory {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSettings {
     /// The score a candidate must reach to be acted on.
-    #[schemars(with = "f64")]
-    pub threshold: Spanned<f64>,
+    pub threshold: Sp<f64>,
     /// When the best candidate of another department scores within this fraction of the winner,
     /// and the summed scores of each department's matching rules are within it too, the request
     /// goes to manual triage.
-    #[schemars(with = "f64")]
-    pub margin: Spanned<f64>,
+    pub margin: Sp<f64>,
     /// When the rules of another department that matched add up to more than this many times
     /// the support of the winner's department, that department gets the request (unless the
     /// winner has priority 1 or more). Absent: never.
     #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub support_override: Option<Spanned<f64>>,
+    pub support_override: Option<Sp<f64>>,
     /// When the matching dispatch rules of another domain (the first level of a category) add up
     /// to more than this many times the evidence of the winner's domain, the request is mostly
     /// about something else and goes to manual triage (unless the winner has priority 1 or
     /// more). Absent: never.
     #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub other_domain_factor: Option<Spanned<f64>>,
+    pub other_domain_factor: Option<Sp<f64>>,
     /// Request types with their cue phrases, in order of precedence (the first type with a cue in
     /// the text wins).
     #[serde(default)]
-    #[schemars(with = "Vec<RawRequestType>")]
-    pub request_types: Vec<Spanned<RawRequestType>>,
+    pub request_types: Vec<Sp<RawRequestType>>,
     /// The request type when no cue matches.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub default_request_type: Option<Spanned<String>>,
+    pub default_request_type: Option<Sp<String>>,
     /// Default time limits per request type.
     #[serde(default)]
-    #[schemars(with = "Option<RawTimeLimits>")]
-    pub time_limits: Option<Spanned<RawTimeLimits>>,
+    pub time_limits: Option<Sp<RawTimeLimits>>,
 }
 
 /// The conditions of a rule over the tokens of a request.
@@ -257,119 +245,96 @@ pub(crate) struct RawSettings {
 pub(crate) struct RawConditions {
     /// Every group must match; a group matches when any of its terms does.
     #[serde(default)]
-    #[schemars(with = "Vec<Vec<String>>")]
-    pub all: Vec<Spanned<Vec<Spanned<String>>>>,
+    pub all: Vec<Sp<Vec<Sp<String>>>>,
     /// Each distinct term that matches adds to the score. Without `all`, at least one of `any`
     /// or `patterns` must match.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub any: Vec<Spanned<String>>,
+    pub any: Vec<Sp<String>>,
     /// If any of these matches, the rule does not fire.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub none: Vec<Spanned<String>>,
+    pub none: Vec<Sp<String>>,
     /// Regular expressions over the normalized text, for what terms cannot say (numbers, forms).
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub patterns: Vec<Spanned<String>>,
+    pub patterns: Vec<Sp<String>>,
     /// The `all` groups must be matched within this many characters of one another: "正在" and
     /// "打人" in one sentence, not one in a memory and the other in a request.
     #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub within: Option<Spanned<u32>>,
+    pub within: Option<Sp<u32>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawRule {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
-    pub topic: String,
-    /// Path in the category tree, levels joined by `/`.
-    #[schemars(with = "String")]
-    pub category: Spanned<String>,
-    #[schemars(with = "String")]
-    pub department: Spanned<String>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub co_handling: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub regulations: Vec<Spanned<String>>,
-    #[schemars(with = "RawConditions")]
-    pub conditions: Spanned<RawConditions>,
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub weight: Option<Spanned<f64>>,
-    #[serde(default)]
-    pub priority: i32,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub examples: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub counterexamples: Vec<Spanned<String>>,
-    /// A time limit set by law for this rule's matters.
-    #[serde(default)]
-    #[schemars(with = "Option<RawRuleTimeLimit>")]
-    pub time_limit: Option<Spanned<RawRuleTimeLimit>>,
-    /// Community matters: in a street or town, the street office or town government handles
-    /// them (the department supervises).
-    #[serde(default)]
-    pub local: bool,
+/// Defines the struct of a section whose entries are rules (`rules`, `handoffs`, `out_of_scope`):
+/// its own fields, then the fields every rule has, written once here.
+macro_rules! rule_section {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $name {
+            /// Lowercase ASCII letters, digits and '-'; unique among all rules.
+            pub id: Sp<String>,
+            $($(#[$fm])* pub $field: $ty,)*
+            /// The conditions over the request's words.
+            pub conditions: Sp<RawConditions>,
+            /// The articles the decision rests on (ids of `regulations`).
+            #[serde(default)]
+            pub regulations: Vec<Sp<String>>,
+            /// Sentences a citizen would say that this rule must win.
+            #[serde(default)]
+            pub examples: Vec<Sp<String>>,
+            /// Sentences this rule must not win.
+            #[serde(default)]
+            pub counterexamples: Vec<Sp<String>>,
+        }
+    };
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawHandoff {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
-    /// 110, 119, 120 or 122.
-    #[schemars(with = "String")]
-    pub line: Spanned<String>,
-    pub name: String,
-    /// Where such requests sit in the category tree, if the tree has a place for them.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub category: Option<Spanned<String>>,
-    #[schemars(with = "RawConditions")]
-    pub conditions: Spanned<RawConditions>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub regulations: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub examples: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub counterexamples: Vec<Spanned<String>>,
+rule_section! {
+    /// A dispatch rule: requests it wins go to `department`.
+    RawRule {
+        topic: String,
+        /// Path in the category tree, levels joined by `/`.
+        category: Sp<String>,
+        department: Sp<String>,
+        #[serde(default)]
+        co_handling: Vec<Sp<String>>,
+        #[serde(default)]
+        weight: Option<Sp<f64>>,
+        #[serde(default)]
+        priority: i32,
+        /// A time limit set by law for this rule's matters.
+        #[serde(default)]
+        time_limit: Option<Sp<RawRuleTimeLimit>>,
+        /// Community matters: in a street or town, the street office or town government handles
+        /// them (the department supervises).
+        #[serde(default)]
+        local: bool,
+    }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawOutOfScope {
-    #[schemars(with = "String")]
-    pub id: Spanned<String>,
-    pub name: String,
-    /// What to tell the citizen instead.
-    pub guidance: String,
-    /// Where such requests sit in the category tree (level 1 / level 2 / level 3), if they do:
-    /// matters for courts, discipline bodies or reconsideration have categories of their own.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub category: Option<Spanned<String>>,
-    #[schemars(with = "RawConditions")]
-    pub conditions: Spanned<RawConditions>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub regulations: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub weight: Option<Spanned<f64>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub examples: Vec<Spanned<String>>,
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub counterexamples: Vec<Spanned<String>>,
+rule_section! {
+    /// An emergency, handed off to `line`.
+    RawHandoff {
+        /// 110, 119, 120 or 122.
+        line: Sp<String>,
+        name: String,
+        /// Where such requests sit in the category tree, if the tree has a place for them.
+        #[serde(default)]
+        category: Option<Sp<String>>,
+    }
+}
+
+rule_section! {
+    /// A matter the hotline does not take: the citizen is told where to go instead.
+    RawOutOfScope {
+        name: String,
+        /// What to tell the citizen instead.
+        guidance: String,
+        /// Where such requests sit in the category tree (level 1 / level 2 / level 3), if they
+        /// do: matters for courts, discipline bodies or reconsideration have categories of their
+        /// own.
+        #[serde(default)]
+        category: Option<Sp<String>>,
+        #[serde(default)]
+        weight: Option<Sp<f64>>,
+    }
 }

@@ -30,7 +30,7 @@ pub fn json_schema() -> Value {
         );
         obj.insert(
             "description".into(),
-            Value::String("12345 热线派单规则文件：departments / regulations / categories / synonyms / settings / rules".into()),
+            Value::String("12345 热线派单规则文件：departments / regulations / categories / synonyms / settings / rules / handoffs / out_of_scope / places / calendar".into()),
         );
     }
     v
@@ -43,47 +43,13 @@ pub fn json_schema_text() -> String {
     s
 }
 
-/// Any YAML node, with the locations of map keys and values kept.
+/// Any YAML node, with the locations of map keys and values kept. A scalar keeps its text (map
+/// keys are scalars; YAML keys may be numbers or booleans).
 #[derive(Debug)]
 enum Node {
-    Map(Vec<(Spanned<Key>, Spanned<Node>)>),
+    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
-    Scalar,
-}
-
-/// A map key rendered as text (YAML keys may be numbers or booleans).
-#[derive(Debug)]
-struct Key(String);
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(Key(v.to_owned()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
-                Ok(Key("null".to_owned()))
-            }
-        }
-        d.deserialize_any(V)
-    }
+    Scalar(String),
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -96,7 +62,7 @@ impl<'de> Deserialize<'de> for Node {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(k) = map.next_key::<Spanned<Key>>()? {
+                while let Some(k) = map.next_key::<Spanned<Node>>()? {
                     let v = map.next_value::<Spanned<Node>>()?;
                     entries.push((k, v));
                 }
@@ -109,26 +75,26 @@ impl<'de> Deserialize<'de> for Node {
                 }
                 Ok(Node::Seq(items))
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Scalar(v.to_owned()))
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Scalar(v.to_string()))
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+                Ok(Node::Scalar(v.to_string()))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Scalar(v.to_string()))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Scalar(v.to_string()))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-                Ok(Node::Scalar)
+                Ok(Node::Scalar("null".to_owned()))
             }
             fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-                Ok(Node::Scalar)
+                Ok(Node::Scalar("null".to_owned()))
             }
         }
         d.deserialize_any(V)
@@ -199,13 +165,18 @@ fn walk(
             };
             let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
             for (k, v) in entries {
-                match props.get(&k.value.0) {
+                // A key that is itself a map or a list is nothing the format has.
+                let key = match &k.value {
+                    Node::Scalar(key) => key.as_str(),
+                    _ => "?",
+                };
+                match props.get(key) {
                     Some(child) => walk(&v.value, child, &name, defs, out),
                     None if closed => {
                         let loc: Location = k.referenced;
                         let mut known: Vec<&str> = props.keys().map(String::as_str).collect();
                         known.sort_unstable();
-                        let hint = did_you_mean(&k.value.0, known.iter().copied());
+                        let hint = did_you_mean(key, known.iter().copied());
                         let hint = if hint.is_empty() {
                             format!("; known fields: {}", known.join(", "))
                         } else {
@@ -214,7 +185,7 @@ fn walk(
                         out.push((
                             u32::try_from(loc.line()).unwrap_or(u32::MAX),
                             u32::try_from(loc.column()).unwrap_or(u32::MAX),
-                            format!("unknown field \"{}\" in {}{hint}", k.value.0, noun(&name)),
+                            format!("unknown field \"{key}\" in {}{hint}", noun(&name)),
                         ));
                     }
                     None => {}
@@ -228,7 +199,7 @@ fn walk(
                 }
             }
         }
-        Node::Scalar => {}
+        Node::Scalar(_) => {}
     }
 }
 

@@ -115,7 +115,7 @@ fn places(files: &[SourceFile], diags: &mut Diagnostics) -> (Vec<Place>, IdTable
                 PlaceKind::Town => format!("{}人民政府", raw.name),
                 _ => format!("{}办事处", raw.name),
             });
-            parents.push(raw.parent.as_ref().map(|p| (f.name.as_str(), p)));
+            parents.push(raw.parent.as_deref().map(|p| (f.name.as_str(), p)));
             places.push(Place {
                 id: raw.id.value.clone(),
                 name: raw.name.clone(),

@@ -69,7 +69,7 @@ pub(crate) fn validate(
 pub(crate) fn resolve_all(
     ids: &IdTable,
     file: &str,
-    refs: &[serde_saphyr::Spanned<String>],
+    refs: &[super::super::raw::Sp<String>],
     context: &str,
     diags: &mut Diagnostics,
 ) -> Vec<usize> {

@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
 use super::super::ids::IdTable;
 use super::super::load::SourceFile;
-use super::super::raw::{RawConditions, RawRuleTimeLimit};
+use super::super::raw::{RawConditions, RawHandoff, RawOutOfScope, RawRule, RawRuleTimeLimit, Sp};
 use super::super::{Example, Target};
 use super::categories::Categories;
 
@@ -18,17 +18,17 @@ const HANDOFF_LINES: [&str; 4] = ["110", "119", "120", "122"];
 /// A rule of any of the three sections, before its conditions are compiled.
 pub(crate) struct PendingRule<'a> {
     pub file: &'a str,
-    pub id: &'a Spanned<String>,
+    pub id: &'a Sp<String>,
     pub topic: String,
     pub category: Vec<String>,
     pub target: Target,
-    pub regulations: &'a [Spanned<String>],
-    pub conditions: &'a Spanned<RawConditions>,
+    pub regulations: &'a [Sp<String>],
+    pub conditions: &'a Sp<RawConditions>,
     pub weight: f64,
     pub priority: i32,
     pub examples: Vec<Example>,
     pub counterexamples: Vec<Example>,
-    pub time_limit: Option<&'a Spanned<RawRuleTimeLimit>>,
+    pub time_limit: Option<&'a Sp<RawRuleTimeLimit>>,
     pub local: bool,
 }
 
@@ -59,9 +59,31 @@ pub(crate) fn validate<'a>(
     pending
 }
 
+/// The parts every rule has, with the defaults of a rule that is not a dispatch rule (weight 1,
+/// priority 0, no time limit, not local).
+macro_rules! pending {
+    ($file:expr, $raw:expr, $topic:expr, $category:expr, $target:expr) => {
+        PendingRule {
+            file: $file,
+            id: &$raw.id,
+            topic: $topic,
+            category: $category,
+            target: $target,
+            regulations: &$raw.regulations,
+            conditions: &$raw.conditions,
+            weight: 1.0,
+            priority: 0,
+            examples: super::super::examples::validate($file, &$raw.examples),
+            counterexamples: super::super::examples::validate($file, &$raw.counterexamples),
+            time_limit: None,
+            local: false,
+        }
+    };
+}
+
 fn handoff<'a>(
     file: &'a str,
-    raw: &'a super::super::raw::RawHandoff,
+    raw: &'a RawHandoff,
     categories: &Categories,
     diags: &mut Diagnostics,
 ) -> PendingRule<'a> {
@@ -76,67 +98,46 @@ fn handoff<'a>(
             ),
         );
     }
-    PendingRule {
+    let category = optional_category(
         file,
-        id: &raw.id,
-        topic: raw.name.clone(),
-        category: optional_category(
-            file,
-            raw.category.as_ref(),
-            &raw.id.value,
-            categories,
-            diags,
-        ),
-        target: Target::Handoff {
-            line: raw.line.value.clone(),
-            name: raw.name.clone(),
-        },
-        regulations: &raw.regulations,
-        conditions: &raw.conditions,
-        weight: 1.0,
-        priority: 0,
-        examples: super::super::examples::validate(file, &raw.examples),
-        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
-        time_limit: None,
-        local: false,
-    }
+        raw.category.as_deref(),
+        &raw.id.value,
+        categories,
+        diags,
+    );
+    let target = Target::Handoff {
+        line: raw.line.value.clone(),
+        name: raw.name.clone(),
+    };
+    pending!(file, raw, raw.name.clone(), category, target)
 }
 
 fn out_of_scope<'a>(
     file: &'a str,
-    raw: &'a super::super::raw::RawOutOfScope,
+    raw: &'a RawOutOfScope,
     categories: &Categories,
     diags: &mut Diagnostics,
 ) -> PendingRule<'a> {
-    PendingRule {
+    let category = optional_category(
         file,
-        id: &raw.id,
-        topic: raw.name.clone(),
-        category: optional_category(
-            file,
-            raw.category.as_ref(),
-            &raw.id.value,
-            categories,
-            diags,
-        ),
-        target: Target::OutOfScope {
-            name: raw.name.clone(),
-            guidance: raw.guidance.clone(),
-        },
-        regulations: &raw.regulations,
-        conditions: &raw.conditions,
-        weight: weight(file, raw.weight.as_ref(), diags),
-        priority: 0,
-        examples: super::super::examples::validate(file, &raw.examples),
-        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
-        time_limit: None,
-        local: false,
+        raw.category.as_deref(),
+        &raw.id.value,
+        categories,
+        diags,
+    );
+    let target = Target::OutOfScope {
+        name: raw.name.clone(),
+        guidance: raw.guidance.clone(),
+    };
+    PendingRule {
+        weight: weight(file, raw.weight.as_deref(), diags),
+        ..pending!(file, raw, raw.name.clone(), category, target)
     }
 }
 
 fn dispatch<'a>(
     file: &'a str,
-    raw: &'a super::super::raw::RawRule,
+    raw: &'a RawRule,
     departments: &IdTable,
     categories: &Categories,
     diags: &mut Diagnostics,
@@ -184,23 +185,16 @@ fn dispatch<'a>(
             ),
         );
     }
+    let target = Target::Dispatch {
+        department,
+        co_handling,
+    };
     PendingRule {
-        file,
-        id: &raw.id,
-        topic: raw.topic.clone(),
-        category,
-        target: Target::Dispatch {
-            department,
-            co_handling,
-        },
-        regulations: &raw.regulations,
-        conditions: &raw.conditions,
-        weight: weight(file, raw.weight.as_ref(), diags),
+        weight: weight(file, raw.weight.as_deref(), diags),
         priority: raw.priority,
-        examples: super::super::examples::validate(file, &raw.examples),
-        counterexamples: super::super::examples::validate(file, &raw.counterexamples),
         time_limit: raw.time_limit.as_ref(),
         local: raw.local,
+        ..pending!(file, raw, raw.topic.clone(), category, target)
     }
 }
 

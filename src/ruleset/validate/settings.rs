@@ -62,7 +62,7 @@ pub(crate) fn validate<'a>(
     let support_override = factor(
         file,
         "support_override",
-        s.value.support_override.as_ref(),
+        s.value.support_override.as_deref(),
         "2 means: another department whose matching rules add up to more than twice the \
          winner's gets the request); remove the line to turn the override off",
         diags,
@@ -70,7 +70,7 @@ pub(crate) fn validate<'a>(
     let other_domain_factor = factor(
         file,
         "other_domain_factor",
-        s.value.other_domain_factor.as_ref(),
+        s.value.other_domain_factor.as_deref(),
         "1.3 means: when another domain's matching rules add up to more than 1.3 times \
          the winner's domain, ask a person); remove the line to turn the check off",
         diags,
