@@ -1,16 +1,13 @@
 //! `hotline-router check`: validates the rules and prints every diagnostic, with its place, code
 //! and help line; `--format json` prints them for editors and CI.
 
-use super::{Failure, ReportFormat, Result, RulesArg, Status, outln, print_json};
+use super::{Failure, ReportArgs, ReportFormat, Result, Status, outln, print_json};
 use crate::ruleset::{self, Diagnostic, RuleKind, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    rules: RulesArg,
-    /// Output format: text (file:line:column: error[code]: message) or json.
-    #[arg(long, value_enum, default_value = "text")]
-    format: ReportFormat,
+    report: ReportArgs,
 }
 
 /// `check --format json`.
@@ -32,8 +29,8 @@ struct Report<'a> {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let loaded = ruleset::load_dir(&args.rules.dir());
-    match (args.format, loaded) {
+    let loaded = ruleset::load_dir(&args.report.rules.dir());
+    match (args.report.format, loaded) {
         (ReportFormat::Text, Ok(set)) => {
             for w in set.warnings() {
                 eprintln!("{w}");

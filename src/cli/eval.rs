@@ -2,21 +2,18 @@
 
 use std::path::PathBuf;
 
-use super::{ReportFormat, Result, RulesArg, Status, fail, open, out, print_json};
+use super::{ReportArgs, ReportFormat, Result, Status, fail, open, out, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    rules: RulesArg,
+    report: ReportArgs,
     /// The labelled corpus.
     #[arg(long, value_name = "PATH")]
     input: PathBuf,
     /// The field holding the gold level-1 category.
     #[arg(long, default_value = "label")]
     label_field: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: ReportFormat,
     /// How many misroutes to list.
     #[arg(long, default_value_t = 20)]
     worst: usize,
@@ -26,7 +23,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let set = args.rules.load()?;
+    let set = args.report.rules.load()?;
     let read = crate::authoring::eval::read_corpus(open(&args.input)?, &args.label_field);
     let (corpus, skipped) = match read {
         Ok(c) => c,
@@ -39,7 +36,7 @@ pub(crate) fn run(args: Args) -> Result {
         );
     }
     let report = crate::authoring::eval::evaluate(&set, &corpus, args.worst);
-    match args.format {
+    match args.report.format {
         ReportFormat::Text => out!("{}", report.render_text()),
         ReportFormat::Json => {
             print_json(&report)?;

@@ -3,22 +3,19 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{ReportFormat, Result, RulesArg, Status, fail, open, outln, print_json};
+use super::{ReportArgs, ReportFormat, Result, Status, fail, open, outln, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    rules: RulesArg,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: ReportFormat,
+    report: ReportArgs,
     /// A corpus (JSONL with title and/or text) for the shadowed-rule check.
     #[arg(long, value_name = "PATH")]
     input: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let set = args.rules.load()?;
+    let set = args.report.rules.load()?;
     let corpus = match &args.input {
         None => None,
         Some(path) => match crate::authoring::eval::read_corpus(open(path)?, "label") {
@@ -27,7 +24,7 @@ pub(crate) fn run(args: Args) -> Result {
         },
     };
     let findings = crate::authoring::lint::lint(&set, corpus.as_deref());
-    match args.format {
+    match args.report.format {
         ReportFormat::Text => {
             for f in &findings {
                 outln!("{f}");

@@ -152,6 +152,16 @@ pub enum Command {
     Client(client::Args),
 }
 
+/// The rules a report is about, and its format.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub rules: RulesArg,
+    /// Output format: text for people, json for editors, CI and scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ReportFormat {
     Text,

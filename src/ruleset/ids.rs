@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use serde_saphyr::Spanned;
 
 use super::diagnostic::{Code, Diagnostics, SourceLocation, did_you_mean};
+use super::load::SourceFile;
+use super::raw::Section;
 
 pub(crate) struct IdTable {
     /// What the ids name, in the messages: "department", "regulation", "rule", "place".
@@ -69,17 +71,26 @@ impl IdTable {
         context: &str,
         diags: &mut Diagnostics,
     ) -> Option<usize> {
-        let found = self.get(&r.value);
+        self.resolve_as(file, r, &r.value, context, diags)
+    }
+
+    /// [`resolve`](Self::resolve) for a reference whose id is `key`, a normalized form of what
+    /// is written at `r` (a category path without spaces around its `/`).
+    pub fn resolve_as(
+        &self,
+        file: &str,
+        r: &Spanned<String>,
+        key: &str,
+        context: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<usize> {
+        let found = self.get(key);
         if found.is_none() {
+            let hint = self.suggest(key);
             diags.error(
                 self.unknown,
                 SourceLocation::of(file, r),
-                format!(
-                    "unknown {} \"{}\"{context}{}",
-                    self.what,
-                    r.value,
-                    self.suggest(&r.value)
-                ),
+                format!("unknown {} \"{}\"{context}{hint}", self.what, r.value),
             );
         }
         found
@@ -93,6 +104,55 @@ impl IdTable {
     pub fn len(&self) -> usize {
         self.defined.len()
     }
+}
+
+/// Validates one section whose entries have ids (departments, regulations, places) across all
+/// files, in file order: each id is defined in a new [`IdTable`] (a duplicate is reported there
+/// and its entry left out), and each entry is built by `build`.
+pub(crate) fn define_section<'a, T: Section, R>(
+    files: &'a [SourceFile],
+    diags: &mut Diagnostics,
+    mut build: impl FnMut(&'a str, &'a T, &mut Diagnostics) -> R,
+) -> (Vec<R>, IdTable) {
+    let mut ids = IdTable::new(T::WHAT, T::UNKNOWN);
+    let mut out = Vec::new();
+    for f in files {
+        for entry in T::entries(&f.raw) {
+            let raw = &entry.value;
+            let at = SourceLocation::of(&f.name, raw.id());
+            if ids.define(&raw.id().value, at, diags).is_some() {
+                out.push(build(&f.name, raw, diags));
+            }
+        }
+    }
+    (out, ids)
+}
+
+/// A word from a closed list (a department's or place's `kind`, a request type), parsed; one
+/// that is not on the list is reported at its place with the list and a "did you mean".
+pub(crate) fn one_of<T>(
+    what: &str,
+    code: Code,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+    file: &str,
+    s: &Spanned<String>,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    let parsed = parse(s.value.trim());
+    if parsed.is_none() {
+        diags.error(
+            code,
+            SourceLocation::of(file, s),
+            format!(
+                "unknown {what} \"{}\"; use one of {}{}",
+                s.value,
+                names.join(", "),
+                did_you_mean(&s.value, names.iter().copied())
+            ),
+        );
+    }
+    parsed
 }
 
 /// Whether `s` is an id: lowercase ASCII letters, digits and '-', not starting with '-'.

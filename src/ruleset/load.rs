@@ -193,17 +193,13 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 }
 
 fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            diags.error(
-                Code::Unreadable,
-                SourceLocation::file_start(name),
-                format!("cannot read \"{name}\": {e}"),
-            );
-            return None;
-        }
+    let cannot_read = |e: std::io::Error, diags: &mut Diagnostics| {
+        let at = SourceLocation::file_start(name);
+        diags.error(Code::Unreadable, at, format!("cannot read \"{name}\": {e}"));
     };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| cannot_read(e, diags))
+        .ok()?;
     if meta.len() > MAX_FILE_BYTES {
         diags.error(
             Code::FileTooLarge,
@@ -212,17 +208,9 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
         );
         return None;
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            diags.error(
-                Code::Unreadable,
-                SourceLocation::file_start(name),
-                format!("cannot read \"{name}\": {e}"),
-            );
-            return None;
-        }
-    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| cannot_read(e, diags))
+        .ok()?;
     match String::from_utf8(bytes) {
         Ok(s) => Some(s.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(s)),
         Err(e) => {

@@ -25,8 +25,8 @@ mod validate;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+pub(crate) use diagnostic::Diagnostics;
 pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
-pub(crate) use diagnostic::{Diagnostics, did_you_mean};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub(crate) use load::SourceFile;
 pub use load::{LoadError, compile_dir, load_dir};

@@ -241,24 +241,19 @@ pub(crate) struct RawSettings {
 
 /// The conditions of a rule over the tokens of a request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub(crate) struct RawConditions {
     /// Every group must match; a group matches when any of its terms does.
-    #[serde(default)]
     pub all: Vec<Sp<Vec<Sp<String>>>>,
     /// Each distinct term that matches adds to the score. Without `all`, at least one of `any`
     /// or `patterns` must match.
-    #[serde(default)]
     pub any: Vec<Sp<String>>,
     /// If any of these matches, the rule does not fire.
-    #[serde(default)]
     pub none: Vec<Sp<String>>,
     /// Regular expressions over the normalized text, for what terms cannot say (numbers, forms).
-    #[serde(default)]
     pub patterns: Vec<Sp<String>>,
     /// The `all` groups must be matched within this many characters of one another: "正在" and
     /// "打人" in one sentence, not one in a memory and the other in a request.
-    #[serde(default)]
     pub within: Option<Sp<u32>>,
 }
 
@@ -338,3 +333,34 @@ rule_section! {
         weight: Option<Sp<f64>>,
     }
 }
+
+/// A section whose entries have ids that other sections refer to (see `ids::define_section`).
+pub(crate) trait Section: Sized + 'static {
+    /// What the ids name, in messages: "department".
+    const WHAT: &'static str;
+    /// The code of a reference to an id that is not defined.
+    const UNKNOWN: super::Code;
+    /// The section's entries in one file.
+    fn entries(file: &RawFile) -> &[Sp<Self>];
+    /// The entry's id.
+    fn id(&self) -> &Sp<String>;
+}
+
+macro_rules! section {
+    ($raw:ty, $field:ident, $what:literal, $unknown:ident) => {
+        impl Section for $raw {
+            const WHAT: &'static str = $what;
+            const UNKNOWN: super::Code = super::Code::$unknown;
+            fn entries(file: &RawFile) -> &[Sp<Self>] {
+                &file.$field
+            }
+            fn id(&self) -> &Sp<String> {
+                &self.id
+            }
+        }
+    };
+}
+
+section!(RawDepartment, departments, "department", UnknownDepartment);
+section!(RawRegulation, regulations, "regulation", UnknownRegulation);
+section!(RawPlace, places, "place", UnknownPlace);

@@ -213,28 +213,15 @@ mod tests {
         let found = unknown_keys(yaml);
         let lines: Vec<u32> = found.iter().map(|f| f.0).collect();
         assert_eq!(lines, vec![3, 5, 7, 8], "{found:?}");
-        assert!(
-            found[0]
-                .2
-                .contains("\"topc\" in rule; did you mean \"topic\""),
-            "{}",
-            found[0].2
-        );
-        assert!(
-            found[1].2.contains("in conditions; did you mean \"all\""),
-            "{}",
-            found[1].2
-        );
-        assert!(
-            found[2].2.contains("did you mean \"department\""),
-            "{}",
-            found[2].2
-        );
-        assert!(
-            found[3].2.contains("did you mean \"settings\""),
-            "{}",
-            found[3].2
-        );
+        let expected = [
+            "\"topc\" in rule; did you mean \"topic\"",
+            "in conditions; did you mean \"all\"",
+            "did you mean \"department\"",
+            "did you mean \"settings\"",
+        ];
+        for (f, e) in found.iter().zip(expected) {
+            assert!(f.2.contains(e), "{} does not say {e}", f.2);
+        }
     }
 
     #[test]

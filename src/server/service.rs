@@ -61,6 +61,15 @@ impl RoutingSvc {
         })
     }
 
+    /// The call's message, once it holds a permit.
+    fn admitted<T>(
+        &self,
+        method: &str,
+        request: Request<T>,
+    ) -> Result<(tokio::sync::OwnedSemaphorePermit, T), Status> {
+        Ok((self.admit(method)?, request.into_inner()))
+    }
+
     fn failed(&self, method: &str, status: Status) -> Status {
         self.metrics
             .errors
@@ -122,8 +131,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         &self,
         request: Request<pb::RouteRequest>,
     ) -> Result<Response<pb::RouteResponse>, Status> {
-        let _permit = self.admit("Route")?;
-        let r = request.into_inner();
+        let (_permit, r) = self.admitted("Route", request)?;
         let input = match input(&r) {
             Ok(i) => i,
             Err(reason) => return Err(self.failed("Route", Status::invalid_argument(reason))),
@@ -136,8 +144,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         &self,
         request: Request<pb::RouteBatchRequest>,
     ) -> Result<Response<pb::RouteBatchResponse>, Status> {
-        let _permit = self.admit("RouteBatch")?;
-        let batch = request.into_inner();
+        let (_permit, batch) = self.admitted("RouteBatch", request)?;
         if batch.requests.is_empty() {
             return Err(self.failed(
                 "RouteBatch",

@@ -15,7 +15,9 @@ use super::request_type::{self, Classifier};
 use crate::engine::normalize::normalize;
 use crate::proto::v1 as pb;
 use crate::ruleset::{
-    Code, Diagnostics, RawSettingsIn, SourceFile, SourceLocation, did_you_mean, ids::IdTable,
+    Code, Diagnostics, RawSettingsIn, SourceFile, SourceLocation,
+    ids::{IdTable, define_section, one_of},
+    raw::RawPlace,
 };
 
 /// Everything about where and by when, compiled.
@@ -40,20 +42,17 @@ pub(crate) fn request_type(
     s: &Spanned<String>,
     diags: &mut Diagnostics,
 ) -> Option<pb::RequestType> {
-    let t = request_type::parse(s.value.trim());
-    if t.is_none() {
-        diags.error(
-            Code::UnknownRequestType,
-            SourceLocation::of(file, s),
-            format!(
-                "unknown request type \"{}\"; use one of {}{}",
-                s.value,
-                request_type::NAMES.join(", "),
-                did_you_mean(&s.value, request_type::NAMES)
-            ),
-        );
-    }
-    t
+    let names = request_type::NAMES;
+    let code = Code::UnknownRequestType;
+    one_of(
+        "request type",
+        code,
+        &names,
+        request_type::parse,
+        file,
+        s,
+        diags,
+    )
 }
 
 pub(crate) fn validate(
@@ -86,47 +85,40 @@ pub(crate) fn validate(
     }
 }
 
+/// One place of the `places` section (its parent still unresolved).
+fn place(file: &str, raw: &RawPlace, diags: &mut Diagnostics) -> Place {
+    let kind = one_of(
+        "place kind",
+        Code::UnknownKind,
+        &PlaceKind::NAMES,
+        PlaceKind::parse,
+        file,
+        &raw.kind,
+        diags,
+    )
+    .unwrap_or(PlaceKind::District);
+    let office = raw.office.clone().unwrap_or_else(|| match kind {
+        PlaceKind::Town => format!("{}人民政府", raw.name),
+        _ => format!("{}办事处", raw.name),
+    });
+    Place {
+        id: raw.id.value.clone(),
+        name: raw.name.clone(),
+        kind,
+        aliases: raw.aliases.iter().map(|a| a.value.clone()).collect(),
+        parent: None,
+        office,
+        location: SourceLocation::of(file, &raw.id),
+    }
+}
+
 /// The `places` section: every place with its parent resolved.
 fn places(files: &[SourceFile], diags: &mut Diagnostics) -> (Vec<Place>, IdTable) {
-    let mut places: Vec<Place> = Vec::new();
-    let mut ids = IdTable::new("place", Code::UnknownPlace);
     let mut parents: Vec<Option<(&str, &Spanned<String>)>> = Vec::new();
-    for f in files {
-        for p in &f.raw.places {
-            let raw = &p.value;
-            let at = SourceLocation::of(&f.name, &raw.id);
-            if ids.define(&raw.id.value, at.clone(), diags).is_none() {
-                continue;
-            }
-            let kind = PlaceKind::parse(&raw.kind.value).unwrap_or_else(|| {
-                diags.error(
-                    Code::UnknownKind,
-                    SourceLocation::of(&f.name, &raw.kind),
-                    format!(
-                        "unknown place kind \"{}\"; use one of {}{}",
-                        raw.kind.value,
-                        PlaceKind::NAMES.join(", "),
-                        did_you_mean(&raw.kind.value, PlaceKind::NAMES)
-                    ),
-                );
-                PlaceKind::District
-            });
-            let office = raw.office.clone().unwrap_or_else(|| match kind {
-                PlaceKind::Town => format!("{}人民政府", raw.name),
-                _ => format!("{}办事处", raw.name),
-            });
-            parents.push(raw.parent.as_deref().map(|p| (f.name.as_str(), p)));
-            places.push(Place {
-                id: raw.id.value.clone(),
-                name: raw.name.clone(),
-                kind,
-                aliases: raw.aliases.iter().map(|a| a.value.clone()).collect(),
-                parent: None,
-                office,
-                location: at,
-            });
-        }
-    }
+    let (mut places, ids) = define_section(files, diags, |file, raw: &RawPlace, diags| {
+        parents.push(raw.parent.as_deref().map(|p| (file, p)));
+        place(file, raw, diags)
+    });
     for (i, parent) in parents.into_iter().enumerate() {
         let context = format!(" (the parent of \"{}\")", places[i].id);
         match parent {

@@ -1,4 +1,6 @@
-//! Helpers shared by the engine-level integration tests (`engine.rs`, `situate.rs`).
+//! Helpers shared by the integration tests. Each test binary uses a subset of them.
+
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::Spanned;
 
-use super::super::diagnostic::{Code, Diagnostics, SourceLocation, did_you_mean};
+use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
+use super::super::ids::IdTable;
 use super::super::load::SourceFile;
 use super::super::raw::RawCategory;
 
@@ -19,41 +20,35 @@ pub(crate) struct CategoryPath {
 /// The validated tree, and the lookups rules need.
 pub(crate) struct Categories {
     pub paths: Vec<CategoryPath>,
-    /// Joined path ("城乡建设/其他/其他") → index into `paths`.
-    index: HashMap<String, usize>,
+    /// Joined paths ("城乡建设/其他/其他"), indexed as `paths`.
+    ids: IdTable,
     /// First-level categories (domains) by name → their index among the first levels.
     domains: HashMap<String, u32>,
 }
 
 impl Categories {
-    /// A rule's `category` as its path (level 1, 2, 3), reported at its place when the tree has
-    /// no such path.
-    pub fn resolve(
+    /// A rule's `category`, if it has one, as its path (level 1, 2, 3), reported at its place when
+    /// the tree has no such path; an empty path when it has none.
+    pub fn path_of(
         &self,
         file: &str,
-        raw: &Spanned<String>,
+        category: Option<&Spanned<String>>,
         rule_id: &str,
         diags: &mut Diagnostics,
     ) -> Vec<String> {
+        let Some(raw) = category else {
+            return Vec::new();
+        };
         let path: Vec<String> = raw.value.split('/').map(|s| s.trim().to_owned()).collect();
-        let joined = path.join("/");
-        if !self.index.contains_key(&joined) {
-            diags.error(
-                Code::UnknownCategory,
-                SourceLocation::of(file, raw),
-                format!(
-                    "unknown category \"{}\" in rule \"{rule_id}\"{}",
-                    raw.value,
-                    did_you_mean(&joined, self.index.keys().map(String::as_str))
-                ),
-            );
-        }
+        let context = format!(" in rule \"{rule_id}\"");
+        self.ids
+            .resolve_as(file, raw, &path.join("/"), &context, diags);
         path
     }
 
     /// Why a city hotline does not dispatch requests of `path`, when it does not.
     pub fn not_dispatched(&self, path: &[String]) -> Option<&str> {
-        let i = *self.index.get(&path.join("/"))?;
+        let i = self.ids.get(&path.join("/"))?;
         self.paths[i].not_dispatched.as_deref()
     }
 
@@ -76,11 +71,10 @@ pub(crate) fn validate(files: &[SourceFile], diags: &mut Diagnostics) -> Categor
             walk.node(c, &mut Vec::new(), None, &mut seen_top);
         }
     }
-    let index = paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.path.join("/"), i))
-        .collect();
+    let mut ids = IdTable::new("category", Code::UnknownCategory);
+    for p in &paths {
+        ids.define(&p.path.join("/"), p.location.clone(), diags);
+    }
     let domains = paths
         .iter()
         .filter(|p| p.path.len() == 1)
@@ -89,7 +83,7 @@ pub(crate) fn validate(files: &[SourceFile], diags: &mut Diagnostics) -> Categor
         .collect();
     Categories {
         paths,
-        index,
+        ids,
         domains,
     }
 }

@@ -1,55 +1,35 @@
 //! The `departments` section: who can be sent an order.
 
-use super::super::diagnostic::{Code, Diagnostics, SourceLocation, did_you_mean};
-use super::super::ids::{IdTable, check_id};
-use super::super::load::SourceFile;
+use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
+use super::super::ids::{check_id, one_of};
+use super::super::raw::RawDepartment;
 use super::super::{Department, DepartmentKind};
 
-/// Every department of every file, in file order, with the table their ids resolve through.
-pub(crate) fn validate(
-    files: &[SourceFile],
-    diags: &mut Diagnostics,
-) -> (Vec<Department>, IdTable) {
-    let mut departments = Vec::new();
-    let mut ids = IdTable::new("department", Code::UnknownDepartment);
-    for f in files {
-        for d in &f.raw.departments {
-            let (raw, file) = (&d.value, f.name.as_str());
-            check_id("department", file, &raw.id, diags);
-            if ids
-                .define(&raw.id.value, SourceLocation::of(file, &raw.id), diags)
-                .is_none()
-            {
-                continue;
-            }
-            let kind = DepartmentKind::parse(&raw.kind.value).unwrap_or_else(|| {
-                diags.error(
-                    Code::UnknownKind,
-                    SourceLocation::of(file, &raw.kind),
-                    format!(
-                        "unknown department kind \"{}\"; use one of {}{}",
-                        raw.kind.value,
-                        DepartmentKind::NAMES.join(", "),
-                        did_you_mean(&raw.kind.value, DepartmentKind::NAMES)
-                    ),
-                );
-                DepartmentKind::Other
-            });
-            if raw.name.trim().is_empty() {
-                diags.error(
-                    Code::EmptyValue,
-                    SourceLocation::of(file, &raw.id),
-                    format!("department \"{}\" has an empty name", raw.id.value),
-                );
-            }
-            departments.push(Department {
-                id: raw.id.value.clone(),
-                name: raw.name.clone(),
-                aliases: raw.aliases.clone(),
-                kind,
-                location: SourceLocation::of(file, &raw.id),
-            });
-        }
+/// One department of the `departments` section, checked.
+pub(crate) fn department(file: &str, raw: &RawDepartment, diags: &mut Diagnostics) -> Department {
+    check_id("department", file, &raw.id, diags);
+    let kind = one_of(
+        "department kind",
+        Code::UnknownKind,
+        &DepartmentKind::NAMES,
+        DepartmentKind::parse,
+        file,
+        &raw.kind,
+        diags,
+    )
+    .unwrap_or(DepartmentKind::Other);
+    if raw.name.trim().is_empty() {
+        diags.error(
+            Code::EmptyValue,
+            SourceLocation::of(file, &raw.id),
+            format!("department \"{}\" has an empty name", raw.id.value),
+        );
     }
-    (departments, ids)
+    Department {
+        id: raw.id.value.clone(),
+        name: raw.name.clone(),
+        aliases: raw.aliases.clone(),
+        kind,
+        location: SourceLocation::of(file, &raw.id),
+    }
 }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::diagnostic::{Code, Diagnostics, SourceLocation};
-use super::ids::{IdTable, check_id};
+use super::ids::{IdTable, check_id, define_section};
 use super::load::{LoadError, SourceFile};
 use super::{Rule, RuleSet, RuleTimeLimit, Target};
 use crate::engine::matcher::Matcher;
@@ -37,8 +37,8 @@ pub(crate) fn compile(
     mut diags: Diagnostics,
 ) -> Result<RuleSet, LoadError> {
     let d = &mut diags;
-    let (departments, department_ids) = departments::validate(&files, d);
-    let (regulations, regulation_ids) = regulations::validate(&files, d);
+    let (departments, department_ids) = define_section(&files, d, departments::department);
+    let (regulations, regulation_ids) = define_section(&files, d, regulations::regulation);
     let categories = categories::validate(&files, d);
     let synonyms = conditions::synonyms(&files, d);
     let (settings, raw_settings) = settings::validate(&files, d);

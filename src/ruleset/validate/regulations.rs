@@ -3,66 +3,49 @@
 use super::super::Regulation;
 use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
 use super::super::ids::IdTable;
-use super::super::load::SourceFile;
+use super::super::raw::RawRegulation;
 
-/// Every article of every file, in file order, with the table their ids resolve through.
-pub(crate) fn validate(
-    files: &[SourceFile],
-    diags: &mut Diagnostics,
-) -> (Vec<Regulation>, IdTable) {
-    let mut regulations = Vec::new();
-    let mut ids = IdTable::new("regulation", Code::UnknownRegulation);
-    for f in files {
-        for r in &f.raw.regulations {
-            let (raw, file) = (&r.value, f.name.as_str());
-            if ids
-                .define(&raw.id.value, SourceLocation::of(file, &raw.id), diags)
-                .is_none()
-            {
-                continue;
-            }
-            if raw.title.value.contains('《') || raw.title.value.contains('》') {
-                diags.error(
-                    Code::BadArticle,
-                    SourceLocation::of(file, &raw.title),
-                    format!(
-                        "regulation title \"{}\" must be written without 《》",
-                        raw.title.value
-                    ),
-                );
-            }
-            if !is_article(&raw.article.value) {
-                diags.error(
-                    Code::BadArticle,
-                    SourceLocation::of(file, &raw.article),
-                    format!(
-                        "article \"{}\" is not of the form 第…条 (e.g. 第四十一条)",
-                        raw.article.value
-                    ),
-                );
-            }
-            if raw.text.value.trim().is_empty() {
-                diags.error(
-                    Code::BadArticle,
-                    SourceLocation::of(file, &raw.text),
-                    format!(
-                        "regulation \"{}\" has no text; quote the article verbatim",
-                        raw.id.value
-                    ),
-                );
-            }
-            regulations.push(Regulation {
-                id: raw.id.value.clone(),
-                title: raw.title.value.clone(),
-                article: raw.article.value.clone(),
-                text: raw.text.value.trim_end().to_owned(),
-                revision_date: raw.revision_date.clone().unwrap_or_default(),
-                source: raw.source.clone().unwrap_or_default(),
-                location: SourceLocation::of(file, &raw.id),
-            });
-        }
+/// One article of the `regulations` section, checked.
+pub(crate) fn regulation(file: &str, raw: &RawRegulation, diags: &mut Diagnostics) -> Regulation {
+    if raw.title.value.contains('《') || raw.title.value.contains('》') {
+        diags.error(
+            Code::BadArticle,
+            SourceLocation::of(file, &raw.title),
+            format!(
+                "regulation title \"{}\" must be written without 《》",
+                raw.title.value
+            ),
+        );
     }
-    (regulations, ids)
+    if !is_article(&raw.article.value) {
+        diags.error(
+            Code::BadArticle,
+            SourceLocation::of(file, &raw.article),
+            format!(
+                "article \"{}\" is not of the form 第…条 (e.g. 第四十一条)",
+                raw.article.value
+            ),
+        );
+    }
+    if raw.text.value.trim().is_empty() {
+        diags.error(
+            Code::BadArticle,
+            SourceLocation::of(file, &raw.text),
+            format!(
+                "regulation \"{}\" has no text; quote the article verbatim",
+                raw.id.value
+            ),
+        );
+    }
+    Regulation {
+        id: raw.id.value.clone(),
+        title: raw.title.value.clone(),
+        article: raw.article.value.clone(),
+        text: raw.text.value.trim_end().to_owned(),
+        revision_date: raw.revision_date.clone().unwrap_or_default(),
+        source: raw.source.clone().unwrap_or_default(),
+        location: SourceLocation::of(file, &raw.id),
+    }
 }
 
 /// Resolves a list of article references (of a rule, or of its time limit).

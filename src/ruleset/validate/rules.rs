@@ -62,6 +62,13 @@ pub(crate) fn validate<'a>(
 /// The parts every rule has, with the defaults of a rule that is not a dispatch rule (weight 1,
 /// priority 0, no time limit, not local).
 macro_rules! pending {
+    // A hand-off or out-of-scope matter: its category is optional.
+    ($file:expr, $raw:expr, $topic:expr, $target:expr, $categories:expr, $diags:expr) => {{
+        let id = &$raw.id.value;
+        let category = $raw.category.as_deref();
+        let path = $categories.path_of($file, category, id, $diags);
+        pending!($file, $raw, $topic, path, $target)
+    }};
     ($file:expr, $raw:expr, $topic:expr, $category:expr, $target:expr) => {
         PendingRule {
             file: $file,
@@ -98,18 +105,11 @@ fn handoff<'a>(
             ),
         );
     }
-    let category = optional_category(
-        file,
-        raw.category.as_deref(),
-        &raw.id.value,
-        categories,
-        diags,
-    );
     let target = Target::Handoff {
         line: raw.line.value.clone(),
         name: raw.name.clone(),
     };
-    pending!(file, raw, raw.name.clone(), category, target)
+    pending!(file, raw, raw.name.clone(), target, categories, diags)
 }
 
 fn out_of_scope<'a>(
@@ -118,20 +118,13 @@ fn out_of_scope<'a>(
     categories: &Categories,
     diags: &mut Diagnostics,
 ) -> PendingRule<'a> {
-    let category = optional_category(
-        file,
-        raw.category.as_deref(),
-        &raw.id.value,
-        categories,
-        diags,
-    );
     let target = Target::OutOfScope {
         name: raw.name.clone(),
         guidance: raw.guidance.clone(),
     };
     PendingRule {
         weight: weight(file, raw.weight.as_deref(), diags),
-        ..pending!(file, raw, raw.name.clone(), category, target)
+        ..pending!(file, raw, raw.name.clone(), target, categories, diags)
     }
 }
 
@@ -162,7 +155,7 @@ fn dispatch<'a>(
             None => {}
         }
     }
-    let category = categories.resolve(file, &raw.category, &raw.id.value, diags);
+    let category = categories.path_of(file, Some(&raw.category), &raw.id.value, diags);
     if let Some(why) = categories.not_dispatched(&category) {
         diags.error(
             Code::NotDispatched,
@@ -196,16 +189,6 @@ fn dispatch<'a>(
         local: raw.local,
         ..pending!(file, raw, raw.topic.clone(), category, target)
     }
-}
-
-fn optional_category(
-    file: &str,
-    raw: Option<&Spanned<String>>,
-    id: &str,
-    categories: &Categories,
-    diags: &mut Diagnostics,
-) -> Vec<String> {
-    raw.map_or_else(Vec::new, |c| categories.resolve(file, c, id, diags))
 }
 
 fn weight(file: &str, w: Option<&Spanned<f64>>, diags: &mut Diagnostics) -> f64 {
