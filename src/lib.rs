@@ -26,7 +26,8 @@
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, hot reload, graceful
 //!   shutdown);
-//! - [`cli`]: the `hotline-router` command line, one file per subcommand, and its exit statuses.
+//! - [`cli`]: the `hotline-router` command line, one file per subcommand, and its exit statuses;
+//! - `synthetic`: generated rule sets for the scale benchmarks (not part of the API).
 //!
 //! The binary (`src/main.rs`) only parses arguments and calls [`cli::run`].
 

@@ -1,11 +1,11 @@
 //! The rule files as written: the serde types of the YAML a rule author edits.
 //!
 //! This layer only describes shape. It knows nothing about references between files, term
-//! normalization or scoring; `compile.rs` turns a set of these into a validated [`RuleSet`]
+//! normalization or scoring; `validate/` turns a set of these into a validated [`RuleSet`]
 //! (ripgrep's raw config → validated config → execution layering). Every value whose position a
-//! diagnostic may need to point at is wrapped in [`Spanned`], and every struct denies unknown
-//! fields, so that a misspelt key (`departmnet:`) is an error with a location instead of a silently
-//! ignored line.
+//! diagnostic may need to point at is wrapped in [`Sp`] (serde-saphyr's `Spanned`), and every
+//! struct denies unknown fields, so that a misspelt key (`departmnet:`) is an error with a
+//! location instead of a silently ignored line.
 //!
 //! Field names here are the rule author's vocabulary and must stay in step with the proto and with
 //! `docs/rules.md`: department, regulation, category, rule, example.
