@@ -36,7 +36,7 @@ def main():
     from hotline.routing.v1 import routing_pb2_grpc as rpc
 
     server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--rules", os.path.join(ROOT, "rules"),
-                               "--shutdown-grace-ms", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               "--shutdown-grace-ms", "0", "--store", "none"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = server.stdout.readline().strip()
         assert line.startswith("listening on "), line

@@ -13,7 +13,9 @@
 //!   with the rule set's tables for them (places, units, calendar, request types, time limits);
 //! - [`request`]: [`RouteInput`] and its validation (shared by the server and the CLI);
 //! - [`sink`]: what happens after a decision: the [`DecisionSink`](sink::DecisionSink) seam (the
-//!   log line, the metrics, a record file; later a decision store).
+//!   log line, the metrics, a record file, the decision store);
+//! - [`store`]: the decision store: every decision, its events (退单, 改派, 办结, 回访) and the
+//!   rule files that decided it, in embedded SQLite, through a crash-safe spool.
 //!
 //! Around it:
 //!
@@ -40,6 +42,7 @@ pub mod ruleset;
 pub mod server;
 pub mod sink;
 pub mod situate;
+pub mod store;
 #[doc(hidden)]
 pub mod synthetic;
 

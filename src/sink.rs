@@ -34,9 +34,11 @@ impl Method {
 }
 
 /// One decision with its request context, as a sink receives it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Decision<'a> {
     pub method: Method,
+    /// The rule set that decided.
+    pub set: &'a crate::RuleSet,
     /// The request as routed (the full text: a sink decides what it keeps of it).
     pub request: &'a crate::request::RouteInput<'a>,
     /// Where the request came from (gRPC `channel`; unspecified from the CLI).
@@ -58,9 +60,13 @@ pub fn route_and_record(
     sink: &dyn DecisionSink,
 ) -> pb::RouteResponse {
     let (received_at, started) = (SystemTime::now(), std::time::Instant::now());
-    let response = set.route(input);
+    let mut response = set.route(input);
+    if let Some(id) = sink.decision_id() {
+        response.decision_id = id;
+    }
     sink.record(&Decision {
         method,
+        set,
         request: input,
         channel,
         received_at,
@@ -72,6 +78,12 @@ pub fn route_and_record(
 
 /// Receives every decision. Implementations must be cheap and must not fail the call.
 pub trait DecisionSink: Send + Sync {
+    /// An id for the decision about to be recorded, when this sink keeps decisions (it becomes
+    /// the response's `decision_id`).
+    fn decision_id(&self) -> Option<String> {
+        None
+    }
+
     fn record(&self, decision: &Decision<'_>);
 }
 
@@ -160,6 +172,10 @@ impl DecisionSink for JsonlSink {
 pub struct Sinks(pub Vec<std::sync::Arc<dyn DecisionSink>>);
 
 impl DecisionSink for Sinks {
+    fn decision_id(&self) -> Option<String> {
+        self.0.iter().find_map(|s| s.decision_id())
+    }
+
     fn record(&self, d: &Decision<'_>) {
         for s in &self.0 {
             s.record(d);

@@ -15,6 +15,8 @@ struct Server {
     child: Child,
     addr: String,
     metrics: Option<String>,
+    /// The server's own decision store (each test's server records to a temporary directory).
+    _data: tempfile::TempDir,
 }
 
 impl Server {
@@ -24,6 +26,8 @@ impl Server {
 
     /// Starts the server with extra flags; reads its stdout up to the `listening on` line.
     fn start_with(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let store = format!("sqlite:{}", data.path().join("decisions.sqlite").display());
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
             .args([
                 "serve",
@@ -34,6 +38,7 @@ impl Server {
                 "--rules",
             ])
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+            .args(["--store", &store])
             .args(extra)
             .env("HOTLINE_LOG", "warn")
             .stdout(Stdio::piped())
@@ -46,6 +51,7 @@ impl Server {
             child,
             addr: String::new(),
             metrics: None,
+            _data: data,
         };
         let mut out = BufReader::new(stdout);
         loop {

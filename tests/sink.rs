@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hotline_router::proto::v1 as pb;
 use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
-use hotline_router::server::{RuleState, metrics::Metrics, serve};
+use hotline_router::server::{RuleState, Serving, metrics::Metrics, serve};
 use hotline_router::sink::{Decision, DecisionSink, Method};
 
 /// What a sink saw of one decision.
@@ -45,13 +45,17 @@ async fn every_decision_reaches_the_sink_with_its_request_context() {
     let addr = listener.local_addr().unwrap();
     let keep = Arc::new(Keep::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = Serving {
+        sink: keep.clone(),
+        store: None,
+        max_concurrency: 64,
+        grace: Duration::from_millis(0),
+    };
     let server = tokio::spawn(serve(
         listener,
         state,
-        Arc::new(Metrics::new()),
-        keep.clone(),
-        64,
-        Duration::from_millis(0),
+        Arc::new(Metrics::new(None)),
+        serving,
         async move {
             let _ = stopped.await;
         },

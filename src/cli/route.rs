@@ -9,7 +9,9 @@ use super::{Result, RulesArg, Status, fail, out, outln, parse_date, stdout_faile
 use crate::proto::v1 as pb;
 use crate::request::RouteInput;
 use crate::ruleset::RuleSet;
-use crate::sink::{DecisionSink, Discard, JsonlSink, Method, route_and_record};
+use std::sync::Arc;
+
+use crate::sink::{DecisionSink, Discard, JsonlSink, Method, Sinks, route_and_record};
 use crate::situate::calendar::Date;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +35,8 @@ pub struct Args {
     /// decision; not the text) to this file.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    #[command(flatten)]
+    store: crate::store::StoreArgs,
     /// The request text.
     #[arg(required_unless_present = "jsonl")]
     text: Option<String>,
@@ -42,15 +46,24 @@ pub(crate) fn run(args: Args) -> Result {
     let set = args.rules.load()?;
     let record = match &args.record {
         Some(path) => match JsonlSink::append(path) {
-            Ok(s) => Some(s),
+            Ok(s) => Some(Arc::new(s)),
             Err(e) => return fail(format!("cannot open {}: {e}", path.display())),
         },
         None => None,
     };
-    let sink: &dyn DecisionSink = match &record {
-        Some(s) => s,
-        None => &Discard,
+    let store = match args.store.open(crate::store::StoreConfig::None) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot open the decision store: {e}")),
     };
+    let mut sinks: Vec<Arc<dyn DecisionSink>> = Vec::new();
+    if let Some(s) = record.clone() {
+        sinks.push(s);
+    }
+    if let Some(s) = store.clone() {
+        sinks.push(s);
+    }
+    let sinks = Sinks(sinks);
+    let sink: &dyn DecisionSink = if sinks.0.is_empty() { &Discard } else { &sinks };
     let status = if args.jsonl {
         route_jsonl(&set, sink)
     } else {
@@ -60,6 +73,11 @@ pub(crate) fn run(args: Args) -> Result {
         && let Err(e) = s.flush()
     {
         return fail(format!("cannot write {}: {e}", path.display()));
+    }
+    if let Some(s) = &store
+        && let Err(e) = s.close()
+    {
+        eprintln!("warning: decisions stay in the store's spool for the next run: {e}");
     }
     status
 }

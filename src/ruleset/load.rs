@@ -105,6 +105,7 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
 
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(paths.len());
+    let mut texts = Vec::with_capacity(paths.len());
     for path in &paths {
         let name = relative_name(dir, path);
         let Some(content) = read_file(path, &name, &mut diags) else {
@@ -114,7 +115,9 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
-        match parse(&content) {
+        let parsed = parse(&content);
+        texts.push((name.clone(), content));
+        match parsed {
             Ok(raw) => files.push(SourceFile { name, raw }),
             Err(problems) => {
                 for ((line, column), code, msg) in problems {
@@ -137,7 +140,7 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
             diagnostics: diags.into_sorted(),
         });
     }
-    super::validate::compile(files, version, dir.to_path_buf(), diags)
+    super::validate::compile(files, texts, version, dir.to_path_buf(), diags)
 }
 
 /// A problem in one file: ((line, column), code, message).

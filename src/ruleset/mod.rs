@@ -25,8 +25,8 @@ mod validate;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-pub(crate) use diagnostic::Diagnostics;
 pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
+pub(crate) use diagnostic::{Diagnostics, did_you_mean};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub(crate) use load::SourceFile;
 pub use load::{LoadError, compile_dir, load_dir};
@@ -219,6 +219,9 @@ pub struct Settings {
 pub struct RuleSet {
     pub(crate) version: String,
     pub(crate) source: PathBuf,
+    /// Every rule file as read: (path relative to the rules directory, content). The version is
+    /// their hash; the decision store archives them.
+    pub(crate) files: Vec<(String, String)>,
     pub(crate) loaded_at: SystemTime,
     pub(crate) departments: Vec<Department>,
     pub(crate) regulations: Vec<Regulation>,
@@ -251,6 +254,10 @@ impl RuleSet {
     }
     pub fn source(&self) -> &std::path::Path {
         &self.source
+    }
+    /// Every rule file as read: (path relative to the rules directory, content).
+    pub fn files(&self) -> &[(String, String)] {
+        &self.files
     }
     pub fn loaded_at(&self) -> SystemTime {
         self.loaded_at

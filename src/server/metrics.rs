@@ -60,7 +60,8 @@ impl crate::sink::DecisionSink for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// The metrics of a server, with the decision store's when it keeps one.
+    pub fn new(store: Option<&crate::store::Store>) -> Self {
         let mut registry = Registry::with_prefix("hotline");
         let decisions = Family::<DecisionLabels, Counter>::default();
         registry.register(
@@ -102,6 +103,9 @@ impl Metrics {
             "1 if the last rule-set load succeeded, 0 if it failed",
             rules_last_load_ok.clone(),
         );
+        if let Some(store) = store {
+            register_store(&mut registry, store.stats());
+        }
         Metrics {
             registry,
             decisions,
@@ -133,7 +137,7 @@ impl Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(None)
     }
 }
 
@@ -173,4 +177,34 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                 .await;
         });
     }
+}
+
+/// The decision store's counters: what it wrote, how often it failed, and its backlog.
+fn register_store(registry: &mut Registry, stats: &crate::store::Stats) {
+    registry.register(
+        "store_written",
+        "Entries (decisions, rule-set archives) written to the decision store's database",
+        stats.written.clone(),
+    );
+    registry.register(
+        "store_failures",
+        "Failed attempts to write to the decision store's database or spool (nothing is dropped: \
+         entries stay in the spool and are replayed)",
+        stats.failures.clone(),
+    );
+    registry.register(
+        "store_damaged_lines",
+        "Spool lines that could not be read back (a damaged file), skipped",
+        stats.damaged.clone(),
+    );
+    registry.register(
+        "store_purged",
+        "Decisions deleted by the retention purge",
+        stats.purged.clone(),
+    );
+    registry.register(
+        "store_spool_bytes",
+        "Bytes in the spool not yet in the database (the backlog)",
+        stats.spool_bytes.clone(),
+    );
 }

@@ -13,6 +13,7 @@
 //! exits 0.
 
 pub mod codec;
+mod decisions;
 pub mod metrics;
 mod service;
 mod state;
@@ -59,6 +60,8 @@ pub struct ServeArgs {
     /// SIGHUP always reloads).
     #[arg(long, env = "HOTLINE_WATCH", default_value_t = true, action = clap::ArgAction::Set)]
     pub watch: bool,
+    #[command(flatten)]
+    pub store: crate::store::StoreArgs,
     /// Log format: "plain" or "json". The level comes from HOTLINE_LOG (e.g. "info", "debug").
     #[arg(long, env = "HOTLINE_LOG_FORMAT", default_value = "plain")]
     pub log_format: LogFormat,
@@ -92,7 +95,14 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
             Ok(l) => l,
             Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
         };
-        let metrics = Arc::new(metrics::Metrics::new());
+        let store = match args.store.open(crate::store::StoreConfig::default_for_serve()) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("cannot open the decision store: {e}")),
+        };
+        if let Some(s) = &store {
+            tracing::info!(backlog_bytes = s.spool_bytes(), "recording decisions");
+        }
+        let metrics = Arc::new(metrics::Metrics::new(store.as_deref()));
         if let Some(addr) = args.metrics_listen {
             match TcpListener::bind(addr).await {
                 Ok(l) => {
@@ -135,10 +145,21 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
             set.rule_count_summary()
         );
         let grace = Duration::from_millis(args.shutdown_grace_ms);
-        let sink: Arc<dyn DecisionSink> = Arc::new(crate::sink::LogSink);
-        let served = serve(listener, state, metrics, sink, args.max_concurrency, grace, shutdown);
+        let serving = Serving {
+            sink: Arc::new(crate::sink::LogSink),
+            store: store.clone(),
+            max_concurrency: args.max_concurrency,
+            grace,
+        };
+        let served = serve(listener, state, metrics, serving, shutdown);
         match served.await {
             Ok(()) => {
+                // Whatever is still in the spool goes to the database before the process ends.
+                if let Some(s) = &store
+                    && let Err(e) = s.close()
+                {
+                    tracing::warn!(error = %e, "the decision store kept its spool for the next start");
+                }
                 tracing::info!("shut down cleanly");
                 Ok(Status::Ok)
             }
@@ -147,16 +168,32 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     })
 }
 
+/// How a server serves, besides its rules and metrics.
+pub struct Serving {
+    /// Where decisions go besides the metrics (and the store): the log line in production.
+    pub sink: Arc<dyn DecisionSink>,
+    /// The decision store, for recording decisions and for RecordOutcome and GetDecision.
+    pub store: Option<Arc<crate::store::Store>>,
+    /// Most calls handled at once.
+    pub max_concurrency: usize,
+    /// Time between turning health NOT_SERVING and closing the listener on shutdown.
+    pub grace: Duration,
+}
+
 /// Serves on `listener` until `shutdown` resolves, then drains (see the module docs).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<RuleState>,
     metrics: Arc<metrics::Metrics>,
-    sink: Arc<dyn DecisionSink>,
-    max_concurrency: usize,
-    grace: Duration,
+    serving: Serving,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
+    let Serving {
+        sink,
+        store,
+        max_concurrency,
+        grace,
+    } = serving;
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<RoutingServiceServer<RoutingSvc>>()
@@ -177,8 +214,12 @@ pub async fn serve(
         .build_v1alpha();
 
     // Every decision is counted in the metrics, then handed to the caller's sink.
-    let sinks = crate::sink::Sinks(vec![metrics.clone(), sink]);
-    let svc = RoutingSvc::new(state, metrics, Arc::new(sinks), max_concurrency);
+    let mut sinks: Vec<Arc<dyn DecisionSink>> = vec![metrics.clone(), sink];
+    if let Some(store) = &store {
+        sinks.push(store.clone());
+    }
+    let sinks = Arc::new(crate::sink::Sinks(sinks));
+    let svc = RoutingSvc::new(state, metrics, sinks, store, max_concurrency);
     let routing = RoutingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);

@@ -25,9 +25,10 @@ use crate::sink::{DecisionSink, Method, route_and_record};
 use crate::situate::calendar::Date;
 
 pub struct RoutingSvc {
-    state: Arc<RuleState>,
+    pub(super) state: Arc<RuleState>,
     metrics: Arc<Metrics>,
     sink: Arc<dyn DecisionSink>,
+    pub(super) store: Option<Arc<crate::store::Store>>,
     limiter: Arc<Semaphore>,
     max_concurrency: usize,
 }
@@ -37,6 +38,7 @@ impl RoutingSvc {
         state: Arc<RuleState>,
         metrics: Arc<Metrics>,
         sink: Arc<dyn DecisionSink>,
+        store: Option<Arc<crate::store::Store>>,
         max_concurrency: usize,
     ) -> Self {
         let max_concurrency = max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
@@ -44,12 +46,13 @@ impl RoutingSvc {
             state,
             metrics,
             sink,
+            store,
             limiter: Arc::new(Semaphore::new(max_concurrency)),
             max_concurrency,
         }
     }
 
-    fn admit(&self, method: &str) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+    pub(super) fn admit(&self, method: &str) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
         self.limiter.clone().try_acquire_owned().map_err(|_| {
             self.failed(
                 method,
@@ -62,7 +65,7 @@ impl RoutingSvc {
     }
 
     /// The call's message, once it holds a permit.
-    fn admitted<T>(
+    pub(super) fn admitted<T>(
         &self,
         method: &str,
         request: Request<T>,
@@ -70,7 +73,7 @@ impl RoutingSvc {
         Ok((self.admit(method)?, request.into_inner()))
     }
 
-    fn failed(&self, method: &str, status: Status) -> Status {
+    pub(super) fn failed(&self, method: &str, status: Status) -> Status {
         self.metrics
             .errors
             .get_or_create(&CodeLabels {
@@ -234,5 +237,22 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
             max_text_chars: MAX_TEXT_CHARS as u32,
             max_batch_size: MAX_BATCH_SIZE as u32,
         }))
+    }
+
+    async fn record_outcome(
+        &self,
+        request: Request<pb::RecordOutcomeRequest>,
+    ) -> Result<Response<pb::RecordOutcomeResponse>, Status> {
+        let (_permit, r) = self.admitted("RecordOutcome", request)?;
+        self.answer("RecordOutcome", self.record_outcome_for(r).await)
+    }
+
+    async fn get_decision(
+        &self,
+        request: Request<pb::GetDecisionRequest>,
+    ) -> Result<Response<pb::DecisionRecord>, Status> {
+        let (_permit, r) = self.admitted("GetDecision", request)?;
+        let found = self.get_decision_for(r).await;
+        self.answer("GetDecision", found)
     }
 }

@@ -32,6 +32,7 @@ pub(crate) use settings::RawSettingsIn;
 
 pub(crate) fn compile(
     files: Vec<SourceFile>,
+    texts: Vec<(String, String)>,
     version: String,
     source: PathBuf,
     mut diags: Diagnostics,
@@ -87,6 +88,7 @@ pub(crate) fn compile(
     let mut set = RuleSet {
         version,
         source,
+        files: texts,
         loaded_at: SystemTime::now(),
         departments,
         regulations,

@@ -1,0 +1,590 @@
+//! The decision store: every decision recorded with its request context, the events that follow
+//! it (accepted, returned, reassigned, resolved, the caller's satisfaction, …), and the rule files
+//! of every rule-set version that served one, so that any past decision can be explained exactly.
+//!
+//! - `record.rs`: what is stored (decision records, events, the rule-set archive);
+//! - `mask.rs`: phone, ID, bank card and plate numbers masked out of stored texts;
+//! - `spool.rs`: the append-only file every entry goes to first, on the request path;
+//! - `writer.rs`: the thread that empties the spool into the database and answers queries;
+//! - `backend.rs`, `sqlite.rs`: the database behind it (embedded SQLite by default).
+//!
+//! Recording never slows or fails a Route call: the request path appends one line to the spool
+//! (one `write(2)`) and returns; a database that is slow or down only makes the spool grow, and it
+//! is replayed, idempotently, when the database returns or the router restarts. A decision whose
+//! response reached the client is therefore in the database, or in the spool until it is.
+
+mod backend;
+pub mod mask;
+pub mod record;
+mod spool;
+mod sqlite;
+mod writer;
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::sink::{Decision, DecisionSink};
+pub use record::{
+    DecisionRecord, Event, EventKind, EventOutcome, Lookup, StoredDecision, TextMode,
+};
+use record::{Entry, RuleSetArchive};
+use writer::{Command, Writer};
+
+/// Where decisions are stored (`--store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `none`: decisions are not recorded.
+    None,
+    /// `sqlite:PATH` (or a path ending in `.sqlite` / `.db`): an embedded SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl std::str::FromStr for StoreConfig {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s == "none" {
+            return Ok(StoreConfig::None);
+        }
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(
+                    "sqlite: needs a path, e.g. sqlite:./hotline-data/decisions.sqlite".into(),
+                );
+            }
+            return Ok(StoreConfig::Sqlite(PathBuf::from(path)));
+        }
+        if s.ends_with(".sqlite") || s.ends_with(".db") {
+            return Ok(StoreConfig::Sqlite(PathBuf::from(s)));
+        }
+        Err(format!("unknown store \"{s}\"; use none or sqlite:PATH"))
+    }
+}
+
+impl StoreConfig {
+    /// `serve`'s default: `./hotline-data/decisions.sqlite`.
+    pub fn default_for_serve() -> StoreConfig {
+        StoreConfig::Sqlite(PathBuf::from("hotline-data/decisions.sqlite"))
+    }
+}
+
+/// What a store counts, as Prometheus metrics (registered by the server's `/metrics`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Entries written to the database.
+    pub written: Counter,
+    /// Failed attempts to write to the database (or to the spool).
+    pub failures: Counter,
+    /// Spool lines that were not entries (a damaged file), skipped.
+    pub damaged: Counter,
+    /// Decisions deleted by the retention purge.
+    pub purged: Counter,
+    /// Bytes in the spool not yet in the database: the backlog.
+    pub spool_bytes: Gauge,
+    /// The last write error ("" when none yet).
+    pub last_error: Mutex<String>,
+}
+
+/// Options of every command that records decisions (`serve`, `route`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Where decisions are recorded: sqlite:PATH, or none. `serve` records to
+    /// sqlite:hotline-data/decisions.sqlite unless told otherwise; `route` only when given.
+    #[arg(long, env = "HOTLINE_STORE", value_name = "STORE")]
+    pub store: Option<StoreConfig>,
+    /// How much of a request's text is stored: masked (phone, ID, bank card and plate numbers
+    /// replaced), full, or none.
+    #[arg(long, env = "HOTLINE_STORE_TEXT", value_enum, default_value = "masked")]
+    pub store_text: TextMode,
+    /// Decisions older than this many days are deleted, once a day (0: keep them all).
+    #[arg(long, env = "HOTLINE_RETAIN_DAYS", default_value_t = 365)]
+    pub retain_days: u32,
+}
+
+impl StoreArgs {
+    /// Opens the store given, or `default` when none was given.
+    pub fn open(&self, default: StoreConfig) -> Result<Option<Arc<Store>>, String> {
+        let config = self.store.clone().unwrap_or(default);
+        let retain = (self.retain_days > 0).then_some(self.retain_days);
+        Ok(Store::open(&config, self.store_text, retain)?.map(Arc::new))
+    }
+}
+
+/// An open decision store: the spool, the writer thread, and the handle to ask it things.
+pub struct Store {
+    spool: Arc<spool::Spool>,
+    commands: Mutex<Option<SyncSender<Command>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    text_mode: TextMode,
+    /// Rule-set versions already archived by this process.
+    archived: Mutex<HashSet<String>>,
+    stats: Arc<Stats>,
+    ids: IdSource,
+}
+
+impl Store {
+    /// Opens the store of `config` (`None` for `StoreConfig::None`), replaying what an earlier
+    /// process left in the spool. `retain_days`: decisions older than this are purged daily.
+    pub fn open(
+        config: &StoreConfig,
+        text_mode: TextMode,
+        retain_days: Option<u32>,
+    ) -> Result<Option<Store>, String> {
+        let (backend, spool_dir): (Box<dyn backend::Backend>, PathBuf) = match config {
+            StoreConfig::None => return Ok(None),
+            StoreConfig::Sqlite(path) => {
+                let db = sqlite::Sqlite::open(path)?;
+                let mut dir = path.clone().into_os_string();
+                dir.push(".spool");
+                (Box::new(db), PathBuf::from(dir))
+            }
+        };
+        let stats = Arc::new(Stats::default());
+        let spool = Arc::new(
+            spool::Spool::open(&spool_dir, stats.spool_bytes.clone())
+                .map_err(|e| format!("cannot open the spool {}: {e}", spool_dir.display()))?,
+        );
+        let (tx, rx): (SyncSender<Command>, Receiver<Command>) = sync_channel(256);
+        let writer = Writer {
+            backend,
+            spool: spool.clone(),
+            stats: stats.clone(),
+            retain_days,
+        };
+        let thread = std::thread::Builder::new()
+            .name("hotline-store".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| format!("cannot start the store's writer: {e}"))?;
+        let store = Store {
+            spool,
+            commands: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            text_mode,
+            archived: Mutex::new(HashSet::new()),
+            stats,
+            ids: IdSource::new(),
+        };
+        Ok(Some(store))
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Bytes in the spool not yet in the database.
+    pub fn spool_bytes(&self) -> i64 {
+        self.stats.spool_bytes.get()
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Command) -> Result<T, String> {
+        let (tx, rx) = channel();
+        let sender = match self.commands.lock() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let Some(sender) = sender else {
+            return Err("the decision store is closed".into());
+        };
+        sender
+            .send(make(tx))
+            .map_err(|_| "the decision store's writer has stopped".to_owned())?;
+        rx.recv()
+            .map_err(|_| "the decision store's writer has stopped".to_owned())?
+    }
+
+    /// A decision with its events.
+    pub fn get(&self, key: Lookup) -> Result<Option<StoredDecision>, String> {
+        self.ask(|r| Command::Get(key, r))
+    }
+
+    /// Records an event (see [`EventOutcome`]).
+    pub fn record_event(&self, event: Event) -> Result<EventOutcome, String> {
+        self.ask(|r| Command::Event(Box::new(event), r))
+    }
+
+    /// The decisions received in `[from_ms, to_ms)`.
+    pub fn between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+        self.ask(|r| Command::Between(from_ms, to_ms, r))
+    }
+
+    /// The rule files of an archived rule-set version.
+    pub fn rule_files(&self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        let version = version.to_owned();
+        self.ask(|r| Command::RuleFiles(version, r))
+    }
+
+    /// Empties the spool into the database now.
+    pub fn flush(&self) -> Result<(), String> {
+        self.ask(Command::Flush)
+    }
+
+    /// Deletes the decisions older than the retention now (it also runs once a day).
+    pub fn purge(&self) -> Result<usize, String> {
+        self.ask(Command::Purge)
+    }
+
+    /// Empties the spool and stops the writer.
+    pub fn close(&self) -> Result<(), String> {
+        let flushed = self.flush();
+        let sender = match self.commands.lock() {
+            Ok(mut c) => c.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(s) = sender {
+            let _ = s.send(Command::Stop);
+        }
+        let thread = match self.thread.lock() {
+            Ok(mut t) => t.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+        flushed
+    }
+
+    fn append(&self, entry: &Entry) {
+        if let Err(e) = self.spool.append(entry) {
+            // The call still succeeds (recording never fails a Route call); the failure is
+            // counted and logged, never silent.
+            self.stats.failures.inc();
+            tracing::error!(error = %e, "cannot append a decision to the spool");
+        }
+    }
+
+    /// Archives the rule files of `set` the first time one of its decisions is recorded.
+    fn archive(&self, set: &crate::RuleSet) {
+        let mut archived = match self.archived.lock() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if archived.insert(set.version().to_owned()) {
+            self.append(&Entry::RuleSet(RuleSetArchive {
+                version: set.version().to_owned(),
+                files: set.files().to_vec(),
+            }));
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl DecisionSink for Store {
+    fn decision_id(&self) -> Option<String> {
+        Some(self.ids.next())
+    }
+
+    fn record(&self, d: &Decision<'_>) {
+        self.archive(d.set);
+        let record = record_of(d, self.text_mode);
+        self.append(&Entry::Decision(Box::new(record)));
+    }
+}
+
+/// The stored form of a decision.
+fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
+    let r = d.response;
+    let joined = match (d.request.title.is_empty(), d.request.text.is_empty()) {
+        (true, _) => d.request.text.to_owned(),
+        (false, true) => d.request.title.to_owned(),
+        (false, false) => format!("{}\n{}", d.request.title, d.request.text),
+    };
+    let text = match text_mode {
+        TextMode::Full => Some(joined),
+        TextMode::Masked => Some(mask::mask(&joined)),
+        TextMode::None => None,
+    };
+    let received_at_ms = d
+        .received_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    DecisionRecord {
+        decision_id: r.decision_id.clone(),
+        request_id: d.request.id.to_owned(),
+        method: d.method.as_str().to_owned(),
+        channel: d.channel.as_str_name().to_owned(),
+        received_at_ms,
+        text,
+        text_mode,
+        place: d.request.place.to_owned(),
+        rules_version: r.rules_version.clone(),
+        outcome: r.outcome_name().to_owned(),
+        department_id: r.department_id().to_owned(),
+        unit: r.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+        rule_id: r.rule_id.clone(),
+        articles: r.regulations.iter().map(|g| g.id.clone()).collect(),
+        confidence: r.confidence,
+        request_type: crate::proto::v1::RequestType::try_from(r.request_type)
+            .map(|t| t.as_str_name().to_owned())
+            .unwrap_or_default(),
+        due_date: r
+            .time_limit
+            .as_ref()
+            .map(|t| t.due_date.clone())
+            .unwrap_or_default(),
+        decision: serde_json::to_value(r).unwrap_or_default(),
+    }
+}
+
+/// Milliseconds since 1970 now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Decision ids: the time in milliseconds and 64 random bits, in hex (28 characters), so that
+/// ids sort by time and replicas writing to one database never collide.
+struct IdSource {
+    keys: std::collections::hash_map::RandomState,
+    counter: AtomicU64,
+}
+
+impl IdSource {
+    fn new() -> Self {
+        IdSource {
+            keys: std::collections::hash_map::RandomState::new(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let random = self.keys.hash_one(n);
+        format!(
+            "{:012x}{random:016x}",
+            now_ms().max(0) as u64 & 0xffff_ffff_ffff
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::v1 as pb;
+    use crate::request::RouteInput;
+    use crate::sink::{Method, route_and_record};
+
+    fn bundled() -> &'static crate::RuleSet {
+        static SET: std::sync::OnceLock<crate::RuleSet> = std::sync::OnceLock::new();
+        SET.get_or_init(|| {
+            crate::load_dir(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/rules"
+            )))
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+    }
+
+    fn open(dir: &std::path::Path, mode: TextMode) -> Store {
+        let config = StoreConfig::Sqlite(dir.join("d.sqlite"));
+        Store::open(&config, mode, Some(30)).unwrap().unwrap()
+    }
+
+    fn decide(store: &Store, id: &str, text: &str) -> pb::RouteResponse {
+        let input = RouteInput {
+            id,
+            text,
+            ..Default::default()
+        };
+        route_and_record(bundled(), &input, Method::Cli, pb::Channel::Phone, store)
+    }
+
+    fn event(id: &str, decision: &str, kind: EventKind, at_ms: i64) -> Event {
+        Event {
+            event_id: id.into(),
+            decision_id: decision.into(),
+            kind,
+            at_ms,
+            department_id: String::new(),
+            reason: String::new(),
+            satisfaction: None,
+            due_date: String::new(),
+            operator: "test".into(),
+        }
+    }
+
+    #[test]
+    fn decisions_are_recorded_masked_with_their_rules_and_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), TextMode::Masked);
+        let r = decide(&store, "T-1", "我的电话13812345678，公司三个月没发工资了");
+        assert_eq!(r.decision_id.len(), 28);
+        let again = decide(&store, "T-1", "公司三个月没发工资了，老板跑了");
+        assert_ne!(again.decision_id, r.decision_id);
+
+        let got = store
+            .get(Lookup::DecisionId(r.decision_id.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.record.request_id, "T-1");
+        assert_eq!(
+            got.record.text.as_deref(),
+            Some("我的电话[手机号]，公司三个月没发工资了")
+        );
+        assert_eq!(got.record.rule_id, r.rule_id);
+        assert_eq!(got.record.channel, "CHANNEL_PHONE");
+        let decision: pb::RouteResponse =
+            serde_json::from_value(got.record.decision.clone()).unwrap();
+        assert_eq!(decision, r);
+        // The latest decision of a ticket number.
+        let latest = store.get(Lookup::RequestId("T-1".into())).unwrap().unwrap();
+        assert_eq!(latest.record.decision_id, again.decision_id);
+        // The rule files that decided, by version.
+        let mut files = store.rule_files(&r.rules_version).unwrap().unwrap();
+        let mut expected = bundled().files().to_vec();
+        files.sort();
+        expected.sort();
+        assert!(
+            files == expected,
+            "the archived files differ from the rule set's"
+        );
+
+        let at = got.record.received_at_ms;
+        let mut returned = event("e-1", &r.decision_id, EventKind::Returned, at + 1);
+        returned.department_id = "housing".into();
+        assert_eq!(
+            store.record_event(returned.clone()).unwrap(),
+            EventOutcome::Recorded {
+                decision_id: r.decision_id.clone()
+            }
+        );
+        assert_eq!(
+            store.record_event(returned).unwrap(),
+            EventOutcome::Duplicate {
+                decision_id: r.decision_id.clone()
+            }
+        );
+        assert_eq!(
+            store
+                .record_event(event("e-2", "nope", EventKind::Accepted, at))
+                .unwrap(),
+            EventOutcome::NotFound
+        );
+        assert_eq!(
+            store
+                .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1))
+                .unwrap(),
+            EventOutcome::BeforeDecision { decided_at_ms: at }
+        );
+        let got = store
+            .get(Lookup::DecisionId(r.decision_id.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.events.len(), 1);
+        assert_eq!(got.final_department(), "housing");
+        assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn text_modes_keep_what_they_say() {
+        for (mode, expected) in [
+            (TextMode::Full, Some("电话13812345678，小区停水了")),
+            (TextMode::None, None),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open(dir.path(), mode);
+            let r = decide(&store, "", "电话13812345678，小区停水了");
+            let got = store
+                .get(Lookup::DecisionId(r.decision_id))
+                .unwrap()
+                .unwrap();
+            assert_eq!(got.record.text.as_deref(), expected);
+        }
+    }
+
+    #[test]
+    fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process that answered and died before its writer emptied the spool: the entries are
+        // only in the spool (written directly here, as the request path does).
+        let spool_dir = dir.path().join("d.sqlite.spool");
+        let spool = spool::Spool::open(&spool_dir, Gauge::default()).unwrap();
+        let input = RouteInput::text("小区电梯坏了三个月");
+        let mut r = bundled().route(&input);
+        r.decision_id = "000000000001feedfeedfeedfeed".into();
+        let d = Decision {
+            method: crate::sink::Method::Route,
+            set: bundled(),
+            request: &input,
+            channel: pb::Channel::Web,
+            received_at: SystemTime::now(),
+            latency: std::time::Duration::ZERO,
+            response: &r,
+        };
+        spool
+            .append(&Entry::Decision(Box::new(record_of(&d, TextMode::Masked))))
+            .unwrap();
+        // A line cut short by the crash.
+        drop(spool);
+        let seg = std::fs::read_dir(&spool_dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut f = std::fs::OpenOptions::new().append(true).open(seg).unwrap();
+        std::io::Write::write_all(&mut f, b"{\"entry\":\"decis").unwrap();
+
+        let store = open(dir.path(), TextMode::Masked);
+        let got = store
+            .get(Lookup::DecisionId(r.decision_id.clone()))
+            .unwrap();
+        assert!(got.is_some());
+        assert_eq!(store.stats().damaged.get(), 1);
+        assert_eq!(store.spool_bytes(), 0);
+        // Replaying the same entries again stores them once.
+        drop(store);
+        let store = open(dir.path(), TextMode::Masked);
+        assert_eq!(store.between(0, i64::MAX).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn two_processes_cannot_share_a_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = open(dir.path(), TextMode::Masked);
+        let config = StoreConfig::Sqlite(dir.path().join("d.sqlite"));
+        let second = Store::open(&config, TextMode::Masked, None).err().unwrap();
+        assert!(
+            second.contains("in use by another hotline-router"),
+            "{second}"
+        );
+    }
+
+    #[test]
+    fn the_store_config_is_parsed_with_a_clear_error() {
+        assert_eq!("none".parse::<StoreConfig>(), Ok(StoreConfig::None));
+        assert_eq!(
+            "sqlite:/tmp/x.sqlite".parse::<StoreConfig>(),
+            Ok(StoreConfig::Sqlite("/tmp/x.sqlite".into()))
+        );
+        assert_eq!(
+            "data/d.db".parse::<StoreConfig>(),
+            Ok(StoreConfig::Sqlite("data/d.db".into()))
+        );
+        assert!("sqlite:".parse::<StoreConfig>().is_err());
+        assert!(
+            "mysql://x"
+                .parse::<StoreConfig>()
+                .unwrap_err()
+                .contains("unknown store")
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! What the decision store keeps: a record per decision, the rule files of every rule-set version
+//! that served one, and the events that happen to a decision afterwards (退单, 改派, 办结, 回访).
+//!
+//! Records travel as JSON lines: through the spool (`spool.rs`) first, then into a database.
+
+use serde::{Deserialize, Serialize};
+
+use crate::proto::v1 as pb;
+
+/// How much of a request's text the store keeps (`--store-text`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TextMode {
+    /// Phone, ID, bank card and plate numbers replaced by labels (the default).
+    #[default]
+    Masked,
+    /// The text as received.
+    Full,
+    /// No text at all.
+    None,
+}
+
+impl TextMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextMode::Masked => "masked",
+            TextMode::Full => "full",
+            TextMode::None => "none",
+        }
+    }
+}
+
+/// One decision as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision_id: String,
+    /// The caller's ticket number ("" when none was given).
+    pub request_id: String,
+    /// `Route`, `RouteBatch` or `cli`.
+    pub method: String,
+    /// `CHANNEL_PHONE`, …
+    pub channel: String,
+    /// When the router received the request, in milliseconds since 1970 (UTC).
+    pub received_at_ms: i64,
+    /// Title and text as `title + "\n" + text`, per `text_mode`; `None` when not kept.
+    pub text: Option<String>,
+    pub text_mode: TextMode,
+    pub place: String,
+    pub rules_version: String,
+    pub outcome: String,
+    pub department_id: String,
+    pub unit: String,
+    pub rule_id: String,
+    pub articles: Vec<String>,
+    pub confidence: f64,
+    pub request_type: String,
+    pub due_date: String,
+    /// The whole decision, as proto3 JSON (`RouteResponse`).
+    pub decision: serde_json::Value,
+}
+
+/// The rule files of one rule-set version, so that any past decision can be explained exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSetArchive {
+    pub version: String,
+    /// (path relative to the rules directory, content).
+    pub files: Vec<(String, String)>,
+}
+
+/// What happened to a decision after it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    /// The department accepted the order (签收).
+    Accepted,
+    /// The department returned it (退单), with a reason and the department it should go to.
+    Returned,
+    /// An operator sent it to another department (改派).
+    Reassigned,
+    /// The department finished it (办结).
+    Resolved,
+    /// The caller's satisfaction at the return visit (回访), on the centre's scale.
+    Satisfaction,
+    /// The time limit was extended (延期), with the new due date.
+    Extended,
+    /// The centre pressed the department (督办).
+    Supervised,
+    /// The centre reopened a finished order (重办), e.g. after an unsatisfied return visit.
+    Reopened,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Accepted,
+        EventKind::Returned,
+        EventKind::Reassigned,
+        EventKind::Resolved,
+        EventKind::Satisfaction,
+        EventKind::Extended,
+        EventKind::Supervised,
+        EventKind::Reopened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Accepted => "ACCEPTED",
+            EventKind::Returned => "RETURNED",
+            EventKind::Reassigned => "REASSIGNED",
+            EventKind::Resolved => "RESOLVED",
+            EventKind::Satisfaction => "SATISFACTION",
+            EventKind::Extended => "EXTENDED",
+            EventKind::Supervised => "SUPERVISED",
+            EventKind::Reopened => "REOPENED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        let s = s.trim().to_ascii_uppercase();
+        let s = s.strip_prefix("EVENT_KIND_").unwrap_or(&s);
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn from_proto(k: i32) -> Option<EventKind> {
+        Some(match pb::EventKind::try_from(k).ok()? {
+            pb::EventKind::Unspecified => return None,
+            pb::EventKind::Accepted => EventKind::Accepted,
+            pb::EventKind::Returned => EventKind::Returned,
+            pb::EventKind::Reassigned => EventKind::Reassigned,
+            pb::EventKind::Resolved => EventKind::Resolved,
+            pb::EventKind::Satisfaction => EventKind::Satisfaction,
+            pb::EventKind::Extended => EventKind::Extended,
+            pb::EventKind::Supervised => EventKind::Supervised,
+            pb::EventKind::Reopened => EventKind::Reopened,
+        })
+    }
+
+    pub fn to_proto(self) -> pb::EventKind {
+        match self {
+            EventKind::Accepted => pb::EventKind::Accepted,
+            EventKind::Returned => pb::EventKind::Returned,
+            EventKind::Reassigned => pb::EventKind::Reassigned,
+            EventKind::Resolved => pb::EventKind::Resolved,
+            EventKind::Satisfaction => pb::EventKind::Satisfaction,
+            EventKind::Extended => pb::EventKind::Extended,
+            EventKind::Supervised => pb::EventKind::Supervised,
+            EventKind::Reopened => pb::EventKind::Reopened,
+        }
+    }
+}
+
+/// One event, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The sender's id for the event: recording the same id twice records it once.
+    pub event_id: String,
+    /// The decision it belongs to (resolved from `request_id` when only that was given).
+    pub decision_id: String,
+    pub kind: EventKind,
+    /// When it happened, in milliseconds since 1970 (UTC).
+    pub at_ms: i64,
+    /// RETURNED: the department it should go to; REASSIGNED: the department it went to.
+    pub department_id: String,
+    pub reason: String,
+    /// SATISFACTION: the score on the centre's scale.
+    pub satisfaction: Option<i32>,
+    /// EXTENDED: the new due date (YYYY-MM-DD).
+    pub due_date: String,
+    /// Who recorded it (operator or system).
+    pub operator: String,
+}
+
+/// A stored decision with its events, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredDecision {
+    pub record: DecisionRecord,
+    pub events: Vec<Event>,
+}
+
+impl StoredDecision {
+    /// The department the order finally went to: the last reassignment's, else the last
+    /// return's suggestion, else the decision's own (empty for manual triage without an operator's
+    /// choice).
+    pub fn final_department(&self) -> &str {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| {
+                matches!(e.kind, EventKind::Reassigned | EventKind::Returned)
+                    && !e.department_id.is_empty()
+            })
+            .map(|e| e.department_id.as_str())
+            .unwrap_or(&self.record.department_id)
+    }
+}
+
+/// What a store line is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum Entry {
+    Decision(Box<DecisionRecord>),
+    RuleSet(RuleSetArchive),
+}
+
+/// Where to find a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    DecisionId(String),
+    /// The latest decision with this ticket number.
+    RequestId(String),
+}
+
+/// What recording an event did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventOutcome {
+    Recorded {
+        decision_id: String,
+    },
+    /// The event id was recorded before; nothing changed.
+    Duplicate {
+        decision_id: String,
+    },
+    NotFound,
+    /// The event is dated before its decision was made.
+    BeforeDecision {
+        decided_at_ms: i64,
+    },
+}

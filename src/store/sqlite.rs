@@ -1,0 +1,285 @@
+//! The embedded backend: one SQLite file (the bundled SQLite of rusqlite: no system library,
+//! the same version everywhere), in WAL mode so that reports read while the writer writes.
+//!
+//! The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[i]` takes a database from
+//! version `i` to `i + 1`, each in its own transaction, so a database made by an older router is
+//! brought up to date on open and a newer one is refused rather than misread.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::backend::Backend;
+use super::record::{DecisionRecord, Entry, Event, EventOutcome, Lookup, StoredDecision};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: decisions, events, the rule-set archive.
+    r#"
+    CREATE TABLE decisions (
+        decision_id   TEXT PRIMARY KEY,
+        request_id    TEXT NOT NULL,
+        received_at   INTEGER NOT NULL,
+        outcome       TEXT NOT NULL,
+        department_id TEXT NOT NULL,
+        rule_id       TEXT NOT NULL,
+        rules_version TEXT NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX decisions_by_request ON decisions (request_id, received_at);
+    CREATE INDEX decisions_by_time ON decisions (received_at);
+    CREATE TABLE events (
+        event_id    TEXT PRIMARY KEY,
+        decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        record      TEXT NOT NULL
+    );
+    CREATE INDEX events_by_decision ON events (decision_id, at);
+    CREATE TABLE rule_files (
+        sha256  TEXT PRIMARY KEY,
+        content TEXT NOT NULL
+    );
+    CREATE TABLE rule_sets (
+        version     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        sha256      TEXT NOT NULL REFERENCES rule_files (sha256),
+        PRIMARY KEY (version, path)
+    );
+    "#,
+];
+
+pub(crate) struct Sqlite {
+    conn: Connection,
+}
+
+impl Sqlite {
+    pub fn open(path: &Path) -> Result<Sqlite, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(|e| e.to_string())?;
+        let mut db = Sqlite { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<(), String> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        if version > MIGRATIONS.len() {
+            return Err(format!(
+                "the store's schema is version {version}, newer than this router's {}; use a newer router",
+                MIGRATIONS.len()
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+            tx.execute_batch(sql).map_err(|e| e.to_string())?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )
+            .map_err(|e| e.to_string())?;
+            tx.commit().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// A stored row's `record` column: the whole record, as JSON (the other columns are its indexed
+/// parts).
+fn record_of<T: serde::de::DeserializeOwned>(r: &rusqlite::Row<'_>) -> rusqlite::Result<T> {
+    let json: String = r.get("record")?;
+    serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn to_json(v: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
+}
+
+fn sha256(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+impl Backend for Sqlite {
+    fn write(&mut self, entries: &[Entry]) -> Result<(), String> {
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        for entry in entries {
+            match entry {
+                Entry::Decision(d) => {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            d.decision_id,
+                            d.request_id,
+                            d.received_at_ms,
+                            d.outcome,
+                            d.department_id,
+                            d.rule_id,
+                            d.rules_version,
+                            to_json(d)?,
+                        ],
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                Entry::RuleSet(a) => {
+                    for (path, content) in &a.files {
+                        let hash = sha256(content);
+                        tx.execute(
+                            "INSERT OR IGNORE INTO rule_files VALUES (?1, ?2)",
+                            params![hash, content],
+                        )
+                        .map_err(|e| e.to_string())?;
+                        tx.execute(
+                            "INSERT OR IGNORE INTO rule_sets VALUES (?1, ?2, ?3)",
+                            params![a.version, path, hash],
+                        )
+                        .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String> {
+        let record = match key {
+            Lookup::DecisionId(id) => self
+                .conn
+                .query_row(
+                    "SELECT record FROM decisions WHERE decision_id = ?1",
+                    [id],
+                    record_of::<DecisionRecord>,
+                )
+                .optional(),
+            Lookup::RequestId(id) => self
+                .conn
+                .query_row(
+                    "SELECT record FROM decisions WHERE request_id = ?1 \
+                     ORDER BY received_at DESC, decision_id DESC LIMIT 1",
+                    [id],
+                    record_of::<DecisionRecord>,
+                )
+                .optional(),
+        }
+        .map_err(|e| e.to_string())?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let events = self.events(&record.decision_id)?;
+        Ok(Some(StoredDecision { record, events }))
+    }
+
+    fn add_event(&mut self, event: &Event) -> Result<EventOutcome, String> {
+        let decided: Option<i64> = self.one(
+            "SELECT received_at FROM decisions WHERE decision_id = ?1",
+            &event.decision_id,
+        )?;
+        let Some(decided_at_ms) = decided else {
+            return Ok(EventOutcome::NotFound);
+        };
+        let existing: Option<String> = self.one(
+            "SELECT decision_id FROM events WHERE event_id = ?1",
+            &event.event_id,
+        )?;
+        if let Some(decision_id) = existing {
+            return Ok(EventOutcome::Duplicate { decision_id });
+        }
+        if event.at_ms < decided_at_ms {
+            return Ok(EventOutcome::BeforeDecision { decided_at_ms });
+        }
+        self.conn
+            .execute(
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    event.event_id,
+                    event.decision_id,
+                    event.kind.as_str(),
+                    event.at_ms,
+                    to_json(event)?,
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(EventOutcome::Recorded {
+            decision_id: event.decision_id.clone(),
+        })
+    }
+
+    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT record FROM decisions WHERE received_at >= ?1 AND received_at < ?2 \
+                 ORDER BY received_at, decision_id",
+            )
+            .map_err(|e| e.to_string())?;
+        let records = stmt
+            .query_map([from_ms, to_ms], record_of::<DecisionRecord>)
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        drop(stmt);
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let events = self.events(&record.decision_id)?;
+            out.push(StoredDecision { record, events });
+        }
+        Ok(out)
+    }
+
+    fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.path, f.content FROM rule_sets s JOIN rule_files f ON f.sha256 = s.sha256 \
+                 WHERE s.version = ?1 ORDER BY s.path",
+            )
+            .map_err(|e| e.to_string())?;
+        let files = stmt
+            .query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<(String, String)>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok((!files.is_empty()).then_some(files))
+    }
+
+    fn purge(&mut self, before_ms: i64) -> Result<usize, String> {
+        self.conn
+            .execute("DELETE FROM decisions WHERE received_at < ?1", [before_ms])
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Sqlite {
+    /// The one column of the one row `sql` selects for `key`, if there is a row.
+    fn one<T: rusqlite::types::FromSql>(&self, sql: &str, key: &str) -> Result<Option<T>, String> {
+        self.conn
+            .query_row(sql, [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())
+    }
+
+    fn events(&mut self, decision_id: &str) -> Result<Vec<Event>, String> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM events WHERE decision_id = ?1 ORDER BY at, event_id")
+            .map_err(|e| e.to_string())?;
+        stmt.query_map([decision_id], record_of::<Event>)
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,112 @@
+//! The writer thread: empties the spool into the backend, answers queries after that, purges
+//! old decisions once a day.
+//!
+//! Queries (GetDecision, RecordOutcome, reports) run after the spool is emptied, so a decision
+//! whose response has been sent is always found, whatever its age.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use super::backend::Backend;
+use super::record::{Event, EventOutcome, Lookup, StoredDecision};
+use super::spool::{Spool, read_segment};
+use super::{Stats, now_ms};
+
+/// How often the spool is emptied when nothing asks sooner.
+const TICK: Duration = Duration::from_millis(100);
+const DAY_MS: i64 = 86_400_000;
+
+pub(crate) type Reply<T> = Sender<Result<T, String>>;
+
+pub(crate) enum Command {
+    Get(Lookup, Reply<Option<StoredDecision>>),
+    Event(Box<Event>, Reply<EventOutcome>),
+    Between(i64, i64, Reply<Vec<StoredDecision>>),
+    RuleFiles(String, Reply<Option<Vec<(String, String)>>>),
+    Flush(Reply<()>),
+    Purge(Reply<usize>),
+    Stop,
+}
+
+pub(crate) struct Writer {
+    pub backend: Box<dyn Backend>,
+    pub spool: Arc<Spool>,
+    pub stats: Arc<Stats>,
+    pub retain_days: Option<u32>,
+}
+
+impl Writer {
+    pub fn run(mut self, commands: Receiver<Command>) {
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            let command = match commands.recv_timeout(TICK) {
+                Ok(c) => Some(c),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Command::Stop),
+            };
+            let emptied = self.empty_spool();
+            if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(86_400)) {
+                let _ = self.purge();
+                last_purge = Some(Instant::now());
+            }
+            let Some(command) = command else { continue };
+            // A query answered before the spool is in the database could miss a decision that was
+            // already answered; say so instead.
+            let ready = emptied.map_err(|e| format!("the decision store is unavailable: {e}"));
+            match command {
+                Command::Get(key, reply) => {
+                    let _ = reply.send(ready.and_then(|()| self.backend.get(&key)));
+                }
+                Command::Event(event, reply) => {
+                    let _ = reply.send(ready.and_then(|()| self.backend.add_event(&event)));
+                }
+                Command::Between(from, to, reply) => {
+                    let _ = reply.send(ready.and_then(|()| self.backend.between(from, to)));
+                }
+                Command::RuleFiles(version, reply) => {
+                    let _ = reply.send(ready.and_then(|()| self.backend.rule_files(&version)));
+                }
+                Command::Flush(reply) => {
+                    let _ = reply.send(ready);
+                }
+                Command::Purge(reply) => {
+                    let _ = reply.send(ready.and_then(|()| self.purge()));
+                }
+                Command::Stop => return,
+            }
+        }
+    }
+
+    /// Moves every closed spool segment into the backend, oldest first; stops at the first
+    /// failure (the segment stays and is tried again).
+    fn empty_spool(&mut self) -> Result<(), String> {
+        let segments = self.spool.rotate().map_err(|e| format!("spool: {e}"))?;
+        for (_, path) in segments {
+            let (entries, bad) =
+                read_segment(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
+            if let Err(e) = self.backend.write(&entries) {
+                self.stats.failures.inc();
+                if let Ok(mut last) = self.stats.last_error.lock() {
+                    *last = e.clone();
+                }
+                return Err(e);
+            }
+            self.stats.written.inc_by(entries.len() as u64);
+            self.stats.damaged.inc_by(bad as u64);
+            self.spool
+                .done(&path)
+                .map_err(|e| format!("spool {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn purge(&mut self) -> Result<usize, String> {
+        let Some(days) = self.retain_days else {
+            return Ok(0);
+        };
+        let purged = self.backend.purge(now_ms() - i64::from(days) * DAY_MS)?;
+        self.stats.purged.inc_by(purged as u64);
+        Ok(purged)
+    }
+}

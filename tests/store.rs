@@ -1,0 +1,263 @@
+//! The decision store over the wire: the real server recording to SQLite, RecordOutcome and
+//! GetDecision with their errors, and crash safety (`kill -9` under load loses no decision whose
+//! response reached the client).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hotline_router::proto::v1 as pb;
+use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    /// Starts `serve` recording to `db`.
+    fn start(db: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-grace-ms",
+                "0",
+            ])
+            .arg("--rules")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+            .arg("--store")
+            .arg(format!("sqlite:{}", db.display()))
+            .env("HOTLINE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        // Owned by `Server` from here on, so that its Drop reaps the process on any panic below.
+        let mut server = Server {
+            child,
+            addr: String::new(),
+        };
+        let mut out = BufReader::new(stdout);
+        loop {
+            let mut line = String::new();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "server exited before listening"
+            );
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                server.addr = format!("http://{addr}");
+                return server;
+            }
+        }
+    }
+
+    async fn client(&self) -> RoutingServiceClient<Channel> {
+        RoutingServiceClient::connect(self.addr.clone())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn route(text: &str, id: &str) -> pb::RouteRequest {
+    pb::RouteRequest {
+        text: text.into(),
+        request_id: id.into(),
+        channel: pb::Channel::Phone as i32,
+        ..Default::default()
+    }
+}
+
+fn at(seconds_from_now: i64) -> Option<pbjson_types::Timestamp> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Some(pbjson_types::Timestamp {
+        seconds: now.as_secs() as i64 + seconds_from_now,
+        nanos: 0,
+    })
+}
+
+fn event(id: &str, kind: pb::EventKind) -> pb::OutcomeEvent {
+    pb::OutcomeEvent {
+        event_id: id.into(),
+        kind: kind as i32,
+        at: at(5),
+        operator: "测试".into(),
+        ..Default::default()
+    }
+}
+
+async fn record(
+    c: &mut RoutingServiceClient<Channel>,
+    e: pb::OutcomeEvent,
+) -> Result<pb::RecordOutcomeResponse, tonic::Status> {
+    c.record_outcome(pb::RecordOutcomeRequest { event: Some(e) })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn decisions_are_recorded_and_their_outcomes_follow_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route(
+            "我的电话13812345678，公司三个月没发工资了",
+            "2026-1127-0042",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.decision_id.len(), 28, "{r:?}");
+
+    // A return (退单) naming where it should go, by ticket number; then the same event again.
+    let mut returned = event("ev-1", pb::EventKind::Returned);
+    returned.request_id = "2026-1127-0042".into();
+    returned.department_id = "housing".into();
+    returned.reason = "不属于本部门职责".into();
+    let first = record(&mut c, returned.clone()).await.unwrap();
+    assert_eq!(
+        (first.decision_id.as_str(), first.duplicate),
+        (r.decision_id.as_str(), false)
+    );
+    let again = record(&mut c, returned).await.unwrap();
+    assert!(again.duplicate);
+    let mut reassigned = event("ev-2", pb::EventKind::Reassigned);
+    reassigned.decision_id = r.decision_id.clone();
+    reassigned.department_id = "market-regulation".into();
+    record(&mut c, reassigned).await.unwrap();
+
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.request_id, "2026-1127-0042");
+    assert_eq!(got.text, "我的电话[手机号]，公司三个月没发工资了");
+    assert_eq!(got.text_mode, "masked");
+    assert_eq!(got.decision.as_ref(), Some(&r));
+    assert_eq!(got.events.len(), 2);
+    assert_eq!(got.events[0].reason, "不属于本部门职责");
+    assert_eq!(got.final_department_id, "market-regulation");
+
+    // Errors a ticket system must be able to tell apart.
+    let mut unknown = event("ev-3", pb::EventKind::Accepted);
+    unknown.decision_id = "0000000000000000000000000000".into();
+    assert_eq!(
+        record(&mut c, unknown).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let mut bad_dept = event("ev-4", pb::EventKind::Reassigned);
+    bad_dept.decision_id = r.decision_id.clone();
+    bad_dept.department_id = "housng".into();
+    let s = record(&mut c, bad_dept).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(
+        s.message().contains("did you mean \"housing\""),
+        "{}",
+        s.message()
+    );
+    let mut early = event("ev-5", pb::EventKind::Accepted);
+    early.decision_id = r.decision_id.clone();
+    early.at = at(-3600);
+    let s = record(&mut c, early).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(
+        s.message().contains("before its decision"),
+        "{}",
+        s.message()
+    );
+    let mut no_id = event("", pb::EventKind::Accepted);
+    no_id.decision_id = r.decision_id.clone();
+    assert_eq!(
+        record(&mut c, no_id).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let missing = c
+        .get_decision(pb::GetDecisionRequest {
+            request_id: "no-such-ticket".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn kill_9_under_load_loses_no_answered_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.sqlite");
+    let mut server = Server::start(&db);
+    let answered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let texts = [
+        "公司三个月没发工资了",
+        "小区电梯坏了三个月",
+        "楼下烧烤店油烟太大",
+        "孩子上小学需要什么材料",
+    ];
+    let mut clients = Vec::new();
+    for k in 0..8 {
+        let mut c = server.client().await;
+        let answered = answered.clone();
+        clients.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut n = 0;
+            // Bounded in count and time; ends when the server is gone.
+            while n < 20_000 && started.elapsed() < Duration::from_secs(10) {
+                let req = route(texts[(k + n) % texts.len()], &format!("c{k}-{n}"));
+                match c.route(req).await {
+                    Ok(r) => answered.lock().unwrap().push(r.into_inner().decision_id),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.child.wait().unwrap();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() > 100, "only {} answered", answered.len());
+    drop(server);
+
+    // The next process replays the spool; every answered decision is found.
+    let server = Server::start(&db);
+    let mut c = server.client().await;
+    for id in &answered {
+        let got = c
+            .get_decision(pb::GetDecisionRequest {
+                decision_id: id.clone(),
+                ..Default::default()
+            })
+            .await;
+        assert!(
+            got.is_ok(),
+            "decision {id} was answered but is not in the store: {got:?}"
+        );
+    }
+    println!(
+        "{} answered decisions, all in the store after kill -9",
+        answered.len()
+    );
+}
