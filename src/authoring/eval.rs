@@ -150,6 +150,26 @@ pub struct EvalReport {
 
 const EXCERPT_CHARS: usize = 60;
 
+/// Counts the content words of a request that went to manual triage, once per request, overall
+/// and for its label.
+fn count_words(
+    set: &RuleSet,
+    item: &Labelled,
+    all: &mut HashMap<String, usize>,
+    by_label: &mut HashMap<String, usize>,
+) {
+    let joined = if item.title.is_empty() {
+        item.text.clone()
+    } else {
+        format!("{}\n{}", item.title, item.text)
+    };
+    let words: HashSet<String> = set.content_words(&joined).into_iter().collect();
+    for w in words {
+        *by_label.entry(w.clone()).or_insert(0) += 1;
+        *all.entry(w).or_insert(0) += 1;
+    }
+}
+
 /// Routes every item and scores the decisions.
 pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport {
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -161,6 +181,12 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
         let resp = set.route(&item.input());
         let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
         let predicted = match outcome {
+            // A label that is a department id (as `export --labelled` writes) is compared with
+            // the department; any other label with the level-1 category.
+            pb::Outcome::Dispatch if set.department(&item.label).is_some() => {
+                dispatched += 1;
+                resp.department_id().to_owned()
+            }
             pb::Outcome::Dispatch => {
                 dispatched += 1;
                 resp.category.first().cloned().unwrap_or_default()
@@ -175,17 +201,8 @@ pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport 
             }
             _ => {
                 manual += 1;
-                let joined = if item.title.is_empty() {
-                    item.text.clone()
-                } else {
-                    format!("{}\n{}", item.title, item.text)
-                };
-                let words: HashSet<String> = set.content_words(&joined).into_iter().collect();
                 let by_label = manual_df_by_label.entry(item.label.clone()).or_default();
-                for w in words {
-                    *by_label.entry(w.clone()).or_insert(0) += 1;
-                    *manual_df.entry(w).or_insert(0) += 1;
-                }
+                count_words(set, item, &mut manual_df, by_label);
                 "(manual)".to_owned()
             }
         };

@@ -18,7 +18,11 @@ mod check;
 mod client;
 mod diff;
 mod eval;
+mod explain;
+mod export;
 mod lint;
+mod outcomes;
+mod report;
 mod route;
 mod schema;
 mod test;
@@ -144,12 +148,50 @@ pub enum Command {
     /// Route a corpus with two rule sets and report every decision that changes ("what will my
     /// edit change?"), with gains and losses per department.
     Diff(diff::Args),
+    /// Import what happened to recorded decisions (accepted, returned, reassigned, resolved,
+    /// satisfaction, …) from JSON lines.
+    Outcomes(outcomes::Args),
+    /// Write the store's decisions as a labelled corpus for eval, diff and lint --input.
+    Export(export::Args),
+    /// Why a recorded decision went where it went, and whether today's rules decide the same.
+    Explain(explain::Args),
+    /// The supervision report of a period: per department, per rule, manual triage.
+    Report(report::Args),
     /// Print the JSON Schema of rule files (committed as rules/schema.json for editors).
     Schema,
     /// Serve the gRPC API.
     Serve(crate::server::ServeArgs),
     /// Call a running server's Route and print the decision.
     Client(client::Args),
+}
+
+/// The decision store a closed-loop command reads (it may be one a server is recording to).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArg {
+    /// The decision store: sqlite:PATH.
+    #[arg(
+        long,
+        env = "HOTLINE_STORE",
+        value_name = "STORE",
+        default_value = "sqlite:hotline-data/decisions.sqlite"
+    )]
+    pub store: crate::store::StoreConfig,
+}
+
+impl StoreArg {
+    pub(crate) fn reader(&self) -> Result<crate::store::Reader> {
+        crate::store::Reader::open(&self.store)
+            .map_err(|e| Failure::Other(format!("cannot open the decision store: {e}")))
+    }
+}
+
+/// A decision store, and the rules whose departments and calendar the command uses.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreAndRules {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub rules: RulesArg,
 }
 
 /// The rules a report is about, and its format.
@@ -188,6 +230,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Outcomes(args) => outcomes::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Report(args) => report::run(args),
         Command::Schema => schema::run(),
         Command::Serve(args) => crate::server::run_blocking(args),
         Command::Client(args) => client::run(args),

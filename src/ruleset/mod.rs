@@ -292,6 +292,10 @@ impl RuleSet {
     pub fn categories(&self) -> &[Vec<String>] {
         &self.categories
     }
+    /// The working-day calendar of the rules (`calendar` section).
+    pub fn calendar(&self) -> &crate::situate::calendar::Calendar {
+        &self.tables.calendar
+    }
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -301,5 +305,52 @@ impl RuleSet {
     }
     pub fn department(&self, id: &str) -> Option<&Department> {
         self.departments.iter().find(|d| d.id == id)
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// What decides how rule `id` behaves, as text: its target, category, articles, weight,
+    /// priority, and every term and pattern with the condition it feeds. Two rule sets route a
+    /// request the same way through this rule when its fingerprints are equal (for `explain`).
+    pub fn rule_fingerprint(&self, id: &str) -> Option<String> {
+        let index = self.rules.iter().position(|r| r.id == id)?;
+        let r = &self.rules[index];
+        let target = match &r.target {
+            Target::Dispatch {
+                department,
+                co_handling,
+            } => {
+                let ids = |i: &usize| self.departments.get(*i).map_or("", |d| d.id.as_str());
+                let co: Vec<&str> = co_handling.iter().map(ids).collect();
+                format!("dispatch {} + {co:?}", ids(department))
+            }
+            Target::Handoff { line, name } => format!("handoff {line} {name}"),
+            Target::OutOfScope { name, guidance } => format!("out of scope {name}: {guidance}"),
+        };
+        let articles: Vec<&str> = r
+            .regulations
+            .iter()
+            .filter_map(|&i| self.regulations.get(i).map(|g| g.id.as_str()))
+            .collect();
+        let mut terms: Vec<String> = Vec::new();
+        for (t, postings) in self.term_postings.iter().enumerate() {
+            for p in postings.iter().filter(|p| p.rule as usize == index) {
+                terms.push(format!("{:?} {}", p.slot, self.matcher.term(t as u32)));
+            }
+        }
+        for (i, p) in self.pattern_postings.iter().enumerate() {
+            if p.rule as usize == index {
+                terms.push(format!("pattern {}", self.matcher.pattern(i as u32)));
+            }
+        }
+        terms.sort();
+        Some(format!(
+            "{target}; category {:?}; articles {articles:?}; weight {}; priority {}; within {:?}; \
+             local {}; terms {terms:?}",
+            r.category, r.weight, r.priority, r.within, r.local
+        ))
     }
 }

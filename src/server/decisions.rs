@@ -9,11 +9,7 @@ use tonic::{Response, Status};
 
 use super::service::RoutingSvc;
 use crate::proto::v1 as pb;
-use crate::ruleset::did_you_mean;
-use crate::store::{Event, EventKind, EventOutcome, Lookup, Store, StoredDecision};
-
-/// Longest event id, request id, reason or operator accepted.
-const MAX_FIELD_CHARS: usize = 1_000;
+use crate::store::{EventOutcome, Store, StoredDecision, events};
 
 impl RoutingSvc {
     fn store(&self) -> Result<Arc<Store>, Status> {
@@ -40,7 +36,8 @@ impl RoutingSvc {
         r: pb::GetDecisionRequest,
     ) -> Result<pb::DecisionRecord, Status> {
         let store = self.store()?;
-        let key = lookup(&r.decision_id, &r.request_id)?;
+        let key =
+            events::lookup(&r.decision_id, &r.request_id).map_err(Status::invalid_argument)?;
         let shown = format!("{key:?}");
         match blocking(move || store.get(key)).await? {
             Some(d) => Ok(to_proto(&d)),
@@ -58,35 +55,9 @@ impl RoutingSvc {
         let e = r
             .event
             .ok_or_else(|| Status::invalid_argument("event is missing"))?;
-        let kind = check_event(&e)?;
-        self.check_department(&e.department_id, kind)?;
-        let key = lookup(&e.decision_id, &e.request_id)?;
-        let event = Event {
-            event_id: e.event_id.clone(),
-            decision_id: e.decision_id.clone(),
-            kind,
-            at_ms: e
-                .at
-                .as_ref()
-                .map(|t| t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000))
-                .unwrap_or(0),
-            department_id: e.department_id.clone(),
-            reason: e.reason.clone(),
-            satisfaction: (kind == EventKind::Satisfaction).then_some(e.satisfaction),
-            due_date: e.due_date.clone(),
-            operator: e.operator.clone(),
-        };
-        let outcome = blocking(move || {
-            let mut event = event;
-            if event.decision_id.is_empty() {
-                match store.get(key)? {
-                    Some(d) => event.decision_id = d.record.decision_id,
-                    None => return Ok(EventOutcome::NotFound),
-                }
-            }
-            store.record_event(event)
-        })
-        .await?;
+        let (event, key) =
+            events::check(&e, &self.state.current()).map_err(Status::invalid_argument)?;
+        let outcome = blocking(move || events::record(&*store, event, key)).await?;
         match outcome {
             EventOutcome::Recorded { decision_id } => Ok(pb::RecordOutcomeResponse {
                 decision_id,
@@ -100,88 +71,11 @@ impl RoutingSvc {
                 "no recorded decision for decision_id \"{}\" / request_id \"{}\"",
                 e.decision_id, e.request_id
             ))),
-            EventOutcome::BeforeDecision { decided_at_ms } => {
-                Err(Status::invalid_argument(format!(
-                    "the event is dated before its decision (decided at {} ms since 1970); check `at`",
-                    decided_at_ms
-                )))
-            }
+            refused => Err(Status::invalid_argument(
+                events::refusal(&refused).unwrap_or_default(),
+            )),
         }
     }
-
-    /// A department named by an event must be one of the serving rules'.
-    fn check_department(&self, id: &str, kind: EventKind) -> Result<(), Status> {
-        if id.is_empty() {
-            return if kind == EventKind::Reassigned {
-                Err(Status::invalid_argument(
-                    "a REASSIGNED event needs the department_id it went to",
-                ))
-            } else {
-                Ok(())
-            };
-        }
-        let set = self.state.current();
-        if set.department(id).is_some() {
-            return Ok(());
-        }
-        let ids = set.departments().iter().map(|d| d.id.as_str());
-        Err(Status::invalid_argument(format!(
-            "unknown department \"{id}\"{}",
-            did_you_mean(id, ids)
-        )))
-    }
-}
-
-/// Where to find a decision: its id, or else the ticket number.
-fn lookup(decision_id: &str, request_id: &str) -> Result<Lookup, Status> {
-    for (name, v) in [("decision_id", decision_id), ("request_id", request_id)] {
-        if v.chars().count() > MAX_FIELD_CHARS {
-            return Err(Status::invalid_argument(format!("{name} is too long")));
-        }
-    }
-    if !decision_id.is_empty() {
-        Ok(Lookup::DecisionId(decision_id.to_owned()))
-    } else if !request_id.is_empty() {
-        Ok(Lookup::RequestId(request_id.to_owned()))
-    } else {
-        Err(Status::invalid_argument(
-            "give the decision_id (from RouteResponse) or the request_id",
-        ))
-    }
-}
-
-/// The event's kind, once its fields are what the kind needs.
-fn check_event(e: &pb::OutcomeEvent) -> Result<EventKind, Status> {
-    let bad = |m: &str| Err(Status::invalid_argument(m.to_owned()));
-    if e.event_id.trim().is_empty() {
-        return bad(
-            "event_id is empty; give each event an id of its own (recording it twice is safe)",
-        );
-    }
-    for (name, v) in [
-        ("event_id", &e.event_id),
-        ("reason", &e.reason),
-        ("operator", &e.operator),
-        ("department_id", &e.department_id),
-    ] {
-        if v.chars().count() > MAX_FIELD_CHARS {
-            return Err(Status::invalid_argument(format!(
-                "{name} is longer than {MAX_FIELD_CHARS} characters"
-            )));
-        }
-    }
-    let Some(kind) = EventKind::from_proto(e.kind) else {
-        return bad(
-            "kind is missing or unknown; use ACCEPTED, RETURNED, REASSIGNED, RESOLVED, SATISFACTION, EXTENDED, SUPERVISED or REOPENED",
-        );
-    };
-    if e.at.is_none() {
-        return bad("at is missing: when did it happen?");
-    }
-    if kind == EventKind::Extended && crate::situate::calendar::Date::parse(&e.due_date).is_none() {
-        return bad("an EXTENDED event needs the new due_date, YYYY-MM-DD");
-    }
-    Ok(kind)
 }
 
 /// Runs a store call on the blocking pool; a store that cannot answer is UNAVAILABLE.

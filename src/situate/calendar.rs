@@ -50,6 +50,15 @@ impl Date {
         Some(Date(CHINA.to_datetime(t).date()))
     }
 
+    /// The first millisecond of this day in China, in milliseconds since 1970.
+    pub fn start_ms_china(self) -> i64 {
+        let midnight = self.0.to_datetime(civil::time(0, 0, 0, 0));
+        CHINA
+            .to_timestamp(midnight)
+            .map(|t| t.as_millisecond())
+            .unwrap_or(0)
+    }
+
     pub fn ymd(self) -> (i32, u32, u32) {
         let d = self.0;
         (

@@ -1,0 +1,191 @@
+//! `hotline-router explain DECISION_ID | --request-id ID`: why a recorded decision went where it
+//! went, under the rule-set version that made it, and whether today's rules would decide the same.
+//!
+//! It prints the recorded decision (rule and articles as they were), then what today's rules
+//! decide for the same stored text, then plainly whether the two differ and which rule changed:
+//! a rule whose conditions, weight, priority, target or articles differ between the archived
+//! version and today's, a rule that no longer exists, or a rule that is new.
+
+use std::path::Path;
+
+use super::{Result, Status, StoreAndRules, fail, out, outln};
+use crate::proto::v1 as pb;
+use crate::request::RouteInput;
+use crate::store::{Decisions, Lookup, StoredDecision};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    store: StoreAndRules,
+    /// Find the latest decision with this ticket number instead of a decision id.
+    #[arg(long, value_name = "ID", conflicts_with = "decision_id")]
+    request_id: Option<String>,
+    /// The decision id (RouteResponse.decisionId).
+    #[arg(required_unless_present = "request_id")]
+    decision_id: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> Result {
+    let store = args.store.store.reader()?;
+    let key = match (&args.decision_id, &args.request_id) {
+        (Some(id), _) => Lookup::DecisionId(id.clone()),
+        (None, Some(id)) => Lookup::RequestId(id.clone()),
+        (None, None) => return fail("give a decision id or --request-id"),
+    };
+    let stored = match store.get(key.clone()) {
+        Ok(Some(d)) => d,
+        Ok(None) => return fail(format!("no recorded decision for {key:?}")),
+        Err(e) => return fail(format!("cannot read the store: {e}")),
+    };
+    let recorded: pb::RouteResponse = match serde_json::from_value(stored.record.decision.clone()) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("the stored decision cannot be read: {e}")),
+    };
+    let r = &stored.record;
+    outln!(
+        "== 记录的决定 recorded decision {} (ticket {}, {} ms since 1970, rules version {})",
+        r.decision_id,
+        if r.request_id.is_empty() {
+            "-"
+        } else {
+            &r.request_id
+        },
+        r.received_at_ms,
+        r.rules_version
+    );
+    out!("{}", crate::engine::render_text(&recorded));
+    for e in &stored.events {
+        outln!(
+            "事件 event: {} {} {} {}",
+            e.kind.as_str(),
+            e.department_id,
+            e.reason,
+            e.satisfaction.map(|s| s.to_string()).unwrap_or_default()
+        );
+    }
+    let archived = archived_rules(&store, &r.rules_version)?;
+    let today = args.store.rules.load()?;
+    outln!(
+        "\n== 今天的规则 today's rules (version {})",
+        today.version()
+    );
+    let Some(text) = r.text.as_deref() else {
+        outln!("the text was not stored (--store-text none): today's rules cannot be run on it");
+        return Ok(Status::Ok);
+    };
+    let input = RouteInput {
+        id: &r.request_id,
+        text,
+        place: &r.place,
+        ..Default::default()
+    };
+    let now = today.route(&input);
+    out!("{}", crate::engine::render_text(&now));
+    outln!("\n== 比较 comparison");
+    compare(&stored, &recorded, &now, archived.as_ref(), &today, &input);
+    Ok(Status::Ok)
+}
+
+/// The archived rule set of `version`, loaded from the store's copy of its files.
+fn archived_rules(store: &dyn Decisions, version: &str) -> Result<Option<crate::RuleSet>> {
+    let files = match store.rule_files(version) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(e) => return fail(format!("cannot read the rule archive: {e}")),
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return fail(format!("cannot make a temporary directory: {e}")),
+    };
+    for (path, content) in &files {
+        if !Path::new(path).is_relative() || path.contains("..") {
+            return fail(format!(
+                "the archive names a file outside its directory: {path}"
+            ));
+        }
+        let target = dir.path().join(path);
+        if let Some(parent) = target.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            return fail(format!("cannot write {}: {e}", parent.display()));
+        }
+        if let Err(e) = std::fs::write(&target, content) {
+            return fail(format!("cannot write {}: {e}", target.display()));
+        }
+    }
+    Ok(crate::ruleset::compile_dir(dir.path()).ok())
+}
+
+fn summary(r: &pb::RouteResponse) -> (String, String, String, Vec<String>) {
+    (
+        r.outcome_name().to_owned(),
+        r.department_id().to_owned(),
+        r.rule_id.clone(),
+        r.regulations.iter().map(|g| g.id.clone()).collect(),
+    )
+}
+
+fn compare(
+    stored: &StoredDecision,
+    recorded: &pb::RouteResponse,
+    now: &pb::RouteResponse,
+    archived: Option<&crate::RuleSet>,
+    today: &crate::RuleSet,
+    input: &RouteInput<'_>,
+) {
+    if summary(recorded) == summary(now) {
+        outln!(
+            "same: today's rules decide {} {} by rule {} on the same articles",
+            now.outcome_name(),
+            now.department_id(),
+            now.rule_id
+        );
+        return;
+    }
+    outln!(
+        "differs: recorded {} {} by rule {}; today {} {} by rule {}",
+        recorded.outcome_name(),
+        recorded.department_id(),
+        if recorded.rule_id.is_empty() {
+            "-"
+        } else {
+            &recorded.rule_id
+        },
+        now.outcome_name(),
+        now.department_id(),
+        if now.rule_id.is_empty() {
+            "-"
+        } else {
+            &now.rule_id
+        }
+    );
+    let Some(archived) = archived else {
+        outln!(
+            "why: the rule files of version {} are not in the store",
+            stored.record.rules_version
+        );
+        return;
+    };
+    // The stored text may be masked: what the old rules decide on it now.
+    let then = archived.route(input);
+    if summary(&then) != summary(recorded) {
+        outln!(
+            "why (in part): the stored text is {} and the recorded rules decide it differently from the text they saw",
+            stored.record.text_mode.as_str()
+        );
+    }
+    for id in [&recorded.rule_id, &now.rule_id, &then.rule_id] {
+        if id.is_empty() {
+            continue;
+        }
+        match (archived.rule_fingerprint(id), today.rule_fingerprint(id)) {
+            (Some(a), Some(b)) if a != b => outln!(
+                "why: rule {id} changed since version {}",
+                archived.version()
+            ),
+            (Some(_), None) => outln!("why: rule {id} no longer exists"),
+            (None, Some(_)) => outln!("why: rule {id} is new since version {}", archived.version()),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `hotline-router export --labelled`: the store's decisions as a labelled corpus, in the format
+//! `eval`, `diff` and `lint --input` read, so that a centre's own history becomes its evaluation
+//! corpus. The label of a decision is the department the order finally went to: after returns and
+//! reassignments, or the operator's choice for a manual-triage request.
+
+use std::io::Write;
+
+use super::{Result, Status, StoreArg, fail, stdout_failed};
+use crate::store::Decisions;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    store: StoreArg,
+    /// One row per decision with a final department, labelled with it (the only form for now;
+    /// required so that the output's meaning is explicit).
+    #[arg(long, required = true)]
+    labelled: bool,
+}
+
+pub(crate) fn run(args: Args) -> Result {
+    let store = args.store.reader()?;
+    let decisions = match store.between(i64::MIN, i64::MAX) {
+        Ok(d) => d,
+        Err(e) => return fail(format!("cannot read the store: {e}")),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut written, mut no_text, mut no_department) = (0, 0, 0);
+    for d in &decisions {
+        let Some(text) = d.record.text.as_deref() else {
+            no_text += 1;
+            continue;
+        };
+        let label = d.final_department();
+        if label.is_empty() {
+            no_department += 1;
+            continue;
+        }
+        // The decision's own category still holds when the order stayed with its department.
+        let category = (label == d.record.department_id)
+            .then(|| {
+                d.record
+                    .decision
+                    .get("category")?
+                    .get(0)?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .flatten()
+            .unwrap_or_default();
+        let row = serde_json::json!({
+            "id": if d.record.request_id.is_empty() { &d.record.decision_id } else { &d.record.request_id },
+            "text": text,
+            "label": label,
+            "category": category,
+            "decisionId": d.record.decision_id,
+        });
+        if let Err(e) = writeln!(out, "{row}") {
+            stdout_failed(&e);
+        }
+        written += 1;
+    }
+    if let Err(e) = out.flush() {
+        stdout_failed(&e);
+    }
+    eprintln!(
+        "{written} labelled row(s); left out: {no_text} without a stored text, {no_department} without a final department"
+    );
+    Ok(Status::Ok)
+}

@@ -1,0 +1,138 @@
+//! `hotline-router outcomes`: imports what happened to decisions (the ticket system's nightly
+//! export) from JSON lines, one event per line in the API's form (proto3 JSON of `OutcomeEvent`,
+//! e.g. `{"eventId":"e-1","requestId":"2026-1127-0042","kind":"RETURNED","at":"2026-11-28T09:30:00+08:00","departmentId":"housing","reason":"不属于本部门职责"}`).
+//! Every line gets a result on standard output; bad lines are reported with their line number.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use super::{Result, Status, StoreAndRules, fail, open, stdout_failed};
+use crate::proto::v1 as pb;
+use crate::store::{Decisions, EventOutcome, events};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    store: StoreAndRules,
+    /// The events, one JSON object per line.
+    #[arg(long, value_name = "PATH")]
+    input: PathBuf,
+}
+
+/// The result of one line.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LineResult {
+    line: usize,
+    event_id: String,
+    /// recorded, duplicate, refused (the store said no) or invalid (the line is wrong).
+    result: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    decision_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    message: String,
+}
+
+pub(crate) fn run(args: Args) -> Result {
+    let set = args.store.rules.load()?;
+    let store = args.store.store.reader()?;
+    let input = open(&args.input)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut counts = [0usize; 4];
+    for (n, line) in input.lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r = one(&line, n + 1, &set, &store);
+        counts[match r.result {
+            "recorded" => 0,
+            "duplicate" => 1,
+            "refused" => 2,
+            _ => 3,
+        }] += 1;
+        match serde_json::to_string(&r) {
+            Ok(s) => {
+                if let Err(e) = writeln!(out, "{s}") {
+                    stdout_failed(&e);
+                }
+            }
+            Err(e) => return fail(format!("cannot encode a result: {e}")),
+        }
+    }
+    if let Err(e) = out.flush() {
+        stdout_failed(&e);
+    }
+    let [recorded, duplicates, refused, invalid] = counts;
+    eprintln!(
+        "{recorded} recorded, {duplicates} already recorded, {refused} refused, {invalid} invalid"
+    );
+    Ok(if refused + invalid > 0 {
+        Status::Findings
+    } else {
+        Status::Ok
+    })
+}
+
+fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> LineResult {
+    let mut r = LineResult {
+        line: n,
+        event_id: String::new(),
+        result: "invalid",
+        decision_id: String::new(),
+        message: String::new(),
+    };
+    let event = match parse(line) {
+        Ok(e) => e,
+        Err(e) => {
+            r.message = format!("line {n}: {e}");
+            return r;
+        }
+    };
+    r.event_id = event.event_id.clone();
+    let (event, key) = match events::check(&event, set) {
+        Ok(v) => v,
+        Err(e) => {
+            r.message = format!("line {n}: {e}");
+            return r;
+        }
+    };
+    match events::record(store, event, key) {
+        Ok(EventOutcome::Recorded { decision_id }) => {
+            r.result = "recorded";
+            r.decision_id = decision_id;
+        }
+        Ok(EventOutcome::Duplicate { decision_id }) => {
+            r.result = "duplicate";
+            r.decision_id = decision_id;
+        }
+        Ok(refused) => {
+            r.result = "refused";
+            r.message = format!(
+                "line {n}: {}",
+                events::refusal(&refused).unwrap_or_default()
+            );
+        }
+        Err(e) => {
+            r.result = "refused";
+            r.message = format!("line {n}: the store could not record it: {e}");
+        }
+    }
+    r
+}
+
+/// One event in the API's JSON form; `kind` may be written without its `EVENT_KIND_` prefix.
+fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    if let Some(kind) = v.get_mut("kind")
+        && let Some(k) = kind.as_str()
+        && !k.starts_with("EVENT_KIND_")
+    {
+        *kind = serde_json::Value::String(format!("EVENT_KIND_{}", k.to_ascii_uppercase()));
+    }
+    serde_json::from_value(v).map_err(|e| format!("not an event: {e}"))
+}

@@ -1,0 +1,293 @@
+//! The supervision report as text (a terminal), CSV (a spreadsheet) and HTML (one self-contained
+//! page with inline SVG charts: no script, no CDN, no network, readable by a supervisor who does
+//! not read code). JSON is the `Report` itself.
+
+use std::fmt::Write as _;
+
+use super::report::{DepartmentRow, Report};
+
+fn pct(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+fn mean(d: &DepartmentRow) -> String {
+    d.satisfaction_mean
+        .map(|m| format!("{m:.2} ({})", d.satisfaction_count))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn counts(m: &std::collections::BTreeMap<String, usize>) -> String {
+    if m.is_empty() {
+        return "-".into();
+    }
+    let mut v: Vec<(&String, &usize)> = m.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.iter()
+        .map(|(k, n)| format!("{}×{n}", if k.is_empty() { "(none)" } else { k }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// For a terminal.
+pub fn text(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "12345 派单监测 supervision report {} – {} (as of {}): {} decisions",
+        r.from, r.to, r.today, r.decisions
+    );
+    let _ = writeln!(
+        o,
+        "\n{:<20} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>5} {:>7} {:>9}  returned to",
+        "department",
+        "orders",
+        "accept",
+        "return",
+        "rate",
+        "ontime",
+        "overdue",
+        "open",
+        "o.due",
+        "satisf."
+    );
+    for d in &r.departments {
+        let _ = writeln!(
+            o,
+            "{:<20} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>5} {:>7} {:>9}  {}",
+            d.department_id,
+            d.orders,
+            d.accepted,
+            d.returned,
+            pct(d.return_rate),
+            d.resolved_on_time,
+            d.resolved_overdue,
+            d.open,
+            d.open_overdue,
+            mean(d),
+            counts(&d.returned_to)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n{:<32} {:>6} {:>6} {:>7}  reassigned to",
+        "rule", "volume", "return", "rate"
+    );
+    for rule in &r.rules {
+        let _ = writeln!(
+            o,
+            "{:<32} {:>6} {:>6} {:>7}  {}",
+            rule.rule_id,
+            rule.volume,
+            rule.returned,
+            pct(rule.return_rate),
+            counts(&rule.reassigned_to)
+        );
+        for t in &rule.returned_examples {
+            let _ = writeln!(o, "    退单例 returned: {}", excerpt(t, 60));
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\nmanual triage 人工分派: {} ({} without an operator's choice); chosen: {}",
+        r.manual.volume,
+        r.manual.unchosen,
+        counts(&r.manual.chosen)
+    );
+    o
+}
+
+fn excerpt(t: &str, n: usize) -> String {
+    let one_line: String = t
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() > n {
+        one_line.chars().take(n).collect::<String>() + "…"
+    } else {
+        one_line
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// One table: a `section` column (department, rule, manual) and the union of their columns.
+pub fn csv(r: &Report) -> String {
+    let mut o = String::from(
+        "section,id,name,orders,accepted,returned,return_rate,returned_to,resolved_on_time,\
+         resolved_overdue,open,open_overdue,satisfaction_mean,satisfaction_count,reassigned_to\n",
+    );
+    for d in &r.departments {
+        let _ = writeln!(
+            o,
+            "department,{},{},{},{},{},{:.4},{},{},{},{},{},{},{},",
+            csv_field(&d.department_id),
+            csv_field(&d.name),
+            d.orders,
+            d.accepted,
+            d.returned,
+            d.return_rate,
+            csv_field(&counts(&d.returned_to)),
+            d.resolved_on_time,
+            d.resolved_overdue,
+            d.open,
+            d.open_overdue,
+            d.satisfaction_mean
+                .map(|m| format!("{m:.4}"))
+                .unwrap_or_default(),
+            d.satisfaction_count
+        );
+    }
+    for rule in &r.rules {
+        let _ = writeln!(
+            o,
+            "rule,{},,{},,{},{:.4},,,,,,,,{}",
+            csv_field(&rule.rule_id),
+            rule.volume,
+            rule.returned,
+            rule.return_rate,
+            csv_field(&counts(&rule.reassigned_to))
+        );
+    }
+    let _ = writeln!(
+        o,
+        "manual,,,{},,,,,,,,,,,{}",
+        r.manual.volume,
+        csv_field(&counts(&r.manual.chosen))
+    );
+    o
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Horizontal bars: (label, value, second value drawn over it in another colour).
+fn bars(title: &str, rows: &[(String, f64, f64)], unit: &str) -> String {
+    let max = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(1e-9);
+    let h = 22 * rows.len() + 30;
+    let mut o = format!(
+        "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
+        esc(title),
+        esc(title)
+    );
+    for (i, (label, v, over)) in rows.iter().enumerate() {
+        let y = 10 + 22 * i;
+        let w = 420.0 * v / max;
+        let w2 = 420.0 * over / max;
+        let _ = write!(
+            o,
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"190\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" fill=\"#9db7d5\"/><rect x=\"190\" y=\"{y}\" width=\"{w2:.1}\" height=\"16\" fill=\"#c0504d\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{}{unit}</text>",
+            y + 13,
+            esc(label),
+            196.0 + w,
+            y + 13,
+            if unit == "%" {
+                format!("{v:.1}")
+            } else {
+                format!("{v}")
+            }
+        );
+    }
+    o.push_str("</svg></figure>");
+    o
+}
+
+/// One self-contained page.
+pub fn html(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>12345 派单监测 {from} – {to}</title>\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}\
+         th,td{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
+         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}</style></head><body>\
+         <h1>12345 派单监测报告</h1><p>统计期间 {from} 至 {to}（不含 {to}），截至 {today}；共 <b id=\"total\">{n}</b> 个派单决定。\
+         红色为退单（或逾期），蓝色为总量。</p>",
+        from = esc(&r.from),
+        to = esc(&r.to),
+        today = esc(&r.today),
+        n = r.decisions
+    );
+    let dept_rows: Vec<(String, f64, f64)> = r
+        .departments
+        .iter()
+        .filter(|d| d.orders > 0)
+        .map(|d| (display(d), d.orders as f64, d.returned as f64))
+        .collect();
+    o.push_str(&bars("各部门派单量与退单量", &dept_rows, ""));
+    let time_rows: Vec<(String, f64, f64)> = r
+        .departments
+        .iter()
+        .filter(|d| d.resolved_on_time + d.resolved_overdue > 0)
+        .map(|d| {
+            let done = (d.resolved_on_time + d.resolved_overdue) as f64;
+            (display(d), done, d.resolved_overdue as f64)
+        })
+        .collect();
+    if !time_rows.is_empty() {
+        o.push_str(&bars("各部门办结量与逾期办结量", &time_rows, ""));
+    }
+    o.push_str("<h2>按部门</h2><table><tr><th>部门</th><th>派单</th><th>签收</th><th>退单</th><th>退单率</th><th>退单后去向</th><th>按时办结</th><th>逾期办结</th><th>未办结</th><th>已逾期未办结</th><th>满意度</th></tr>");
+    for d in &r.departments {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&display(d)),
+            d.orders,
+            d.accepted,
+            d.returned,
+            pct(d.return_rate),
+            esc(&counts(&d.returned_to)),
+            d.resolved_on_time,
+            d.resolved_overdue,
+            d.open,
+            d.open_overdue,
+            esc(&mean(d))
+        );
+    }
+    o.push_str("</table><h2>按规则</h2><table><tr><th>规则</th><th>派单</th><th>退单</th><th>退单率</th><th>改派去向</th></tr>");
+    for rule in &r.rules {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&rule.rule_id),
+            rule.volume,
+            rule.returned,
+            pct(rule.return_rate),
+            esc(&counts(&rule.reassigned_to))
+        );
+        for t in &rule.returned_examples {
+            let _ = write!(
+                o,
+                "<tr><td colspan=\"5\" class=\"ex\">退单例：{}</td></tr>",
+                esc(&excerpt(t, 120))
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "</table><h2>人工分派</h2><p>转人工 <b id=\"manual\">{}</b> 件，其中 {} 件未记录话务员的选择；话务员选择：{}</p></body></html>",
+        r.manual.volume,
+        r.manual.unchosen,
+        esc(&counts(&r.manual.chosen))
+    );
+    o
+}
+
+fn display(d: &DepartmentRow) -> String {
+    if d.name.is_empty() {
+        d.department_id.clone()
+    } else {
+        d.name.clone()
+    }
+}

@@ -1,0 +1,275 @@
+//! The supervision report (大数据监测): what became of the decisions of a period, per department,
+//! per rule and for manual triage, computed from the store's records and events.
+//!
+//! Attribution: a decision's orders, acceptances and returns count for the department the router
+//! sent it to; its resolution (on time or overdue against its due date, extensions included),
+//! whether it is still open, and the caller's satisfaction count for the department that finally
+//! handled it (after returns and reassignments). A decision whose request came without a received
+//! date gets its due date from the day the router received it and the working days of its time
+//! limit, on the rules' calendar.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::record::{EventKind, StoredDecision};
+use crate::situate::calendar::Date;
+
+/// The report of one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The period, as given: [from, to), YYYY-MM-DD in China time.
+    pub from: String,
+    pub to: String,
+    /// The day the report was made (for "overdue now").
+    pub today: String,
+    pub decisions: usize,
+    pub departments: Vec<DepartmentRow>,
+    pub rules: Vec<RuleRow>,
+    pub manual: ManualRow,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DepartmentRow {
+    pub department_id: String,
+    pub name: String,
+    /// Orders the router sent it.
+    pub orders: usize,
+    pub accepted: usize,
+    pub returned: usize,
+    /// returned / orders.
+    pub return_rate: f64,
+    /// Where its returned orders finally went (department id → count).
+    pub returned_to: BTreeMap<String, usize>,
+    /// Orders it finally handled that were resolved by their due date, and after it.
+    pub resolved_on_time: usize,
+    pub resolved_overdue: usize,
+    /// Orders it finally handled that are not resolved, and of those the ones past their due date.
+    pub open: usize,
+    pub open_overdue: usize,
+    /// Mean satisfaction at the return visits of the orders it finally handled (None: no visit).
+    pub satisfaction_mean: Option<f64>,
+    pub satisfaction_count: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleRow {
+    pub rule_id: String,
+    pub volume: usize,
+    pub returned: usize,
+    pub return_rate: f64,
+    /// Where its orders were reassigned (department id → count).
+    pub reassigned_to: BTreeMap<String, usize>,
+    /// Up to three stored (masked by default) texts of its returned orders.
+    pub returned_examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ManualRow {
+    /// Requests the router sent to manual triage.
+    pub volume: usize,
+    /// The department the operators chose (department id → count); the rest have no choice
+    /// recorded.
+    pub chosen: BTreeMap<String, usize>,
+    pub unchosen: usize,
+}
+
+/// The date in China of a time in milliseconds since 1970.
+pub fn china_date(ms: i64) -> Option<Date> {
+    Date::from_unix_china(ms.div_euclid(1000))
+}
+
+/// The due date of a decision: the recorded one, else computed from the day it was received and
+/// its working days; the latest extension replaces it.
+fn due_date(d: &StoredDecision, calendar: &crate::situate::calendar::Calendar) -> Option<Date> {
+    let extended = d
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::Extended)
+        .and_then(|e| Date::parse(&e.due_date));
+    if extended.is_some() {
+        return extended;
+    }
+    if let Some(due) = Date::parse(&d.record.due_date) {
+        return Some(due);
+    }
+    let days = d
+        .record
+        .decision
+        .get("timeLimit")?
+        .get("workingDays")?
+        .as_u64()?;
+    let received = china_date(d.record.received_at_ms)?;
+    calendar.due_date(received, u32::try_from(days).ok()?).ok()
+}
+
+/// Builds the report of `decisions` (the period's), as of `today`.
+pub fn build(
+    decisions: &[StoredDecision],
+    set: &crate::RuleSet,
+    (from, to): (&str, &str),
+    today: Date,
+) -> Report {
+    let mut t = Tally::default();
+    let mut manual = ManualRow::default();
+    for d in decisions {
+        if d.record.outcome == "OUTCOME_MANUAL" {
+            manual.volume += 1;
+            match d
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Reassigned)
+            {
+                Some(e) => *manual.chosen.entry(e.department_id.clone()).or_insert(0) += 1,
+                None => manual.unchosen += 1,
+            }
+        }
+        if d.record.outcome == "OUTCOME_DISPATCH" {
+            t.dispatched(d, set, today);
+        }
+    }
+    let Tally {
+        mut departments,
+        rules,
+        satisfaction,
+    } = t;
+    for (id, (sum, n)) in satisfaction {
+        let row = department_row(&mut departments, set, &id);
+        row.satisfaction_mean = Some(sum as f64 / n as f64);
+        row.satisfaction_count = n;
+    }
+    let mut departments: Vec<DepartmentRow> = departments.into_values().collect();
+    for d in &mut departments {
+        d.return_rate = rate(d.returned, d.orders);
+    }
+    departments.sort_by(|a, b| {
+        b.orders
+            .cmp(&a.orders)
+            .then(a.department_id.cmp(&b.department_id))
+    });
+    let mut rules: Vec<RuleRow> = rules.into_values().collect();
+    for r in &mut rules {
+        r.return_rate = rate(r.returned, r.volume);
+    }
+    rules.sort_by(|a, b| {
+        b.returned
+            .cmp(&a.returned)
+            .then(b.volume.cmp(&a.volume))
+            .then(a.rule_id.cmp(&b.rule_id))
+    });
+    Report {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        today: today.to_string(),
+        decisions: decisions.len(),
+        departments,
+        rules,
+        manual,
+    }
+}
+
+/// The rows being counted.
+#[derive(Default)]
+struct Tally {
+    departments: BTreeMap<String, DepartmentRow>,
+    rules: BTreeMap<String, RuleRow>,
+    /// Per final department: (sum of scores, visits).
+    satisfaction: BTreeMap<String, (i64, usize)>,
+}
+
+impl Tally {
+    /// Counts a dispatched decision for the department it was sent to, its rule, and the
+    /// department that finally handled it.
+    fn dispatched(&mut self, d: &StoredDecision, set: &crate::RuleSet, today: Date) {
+        let r = &d.record;
+        let has = |k: EventKind| d.events.iter().any(|e| e.kind == k);
+        let returned = has(EventKind::Returned);
+        let final_department = d.final_department().to_owned();
+        let sent = department_row(&mut self.departments, set, &r.department_id);
+        sent.orders += 1;
+        sent.accepted += usize::from(has(EventKind::Accepted));
+        if returned {
+            sent.returned += 1;
+            *sent
+                .returned_to
+                .entry(final_department.clone())
+                .or_insert(0) += 1;
+        }
+        let rule = self
+            .rules
+            .entry(r.rule_id.clone())
+            .or_insert_with(|| RuleRow {
+                rule_id: r.rule_id.clone(),
+                ..Default::default()
+            });
+        rule.volume += 1;
+        if returned {
+            rule.returned += 1;
+            if rule.returned_examples.len() < 3
+                && let Some(text) = &r.text
+            {
+                rule.returned_examples.push(text.clone());
+            }
+        }
+        for e in d.events.iter().filter(|e| e.kind == EventKind::Reassigned) {
+            *rule
+                .reassigned_to
+                .entry(e.department_id.clone())
+                .or_insert(0) += 1;
+        }
+        let handler = department_row(&mut self.departments, set, &final_department);
+        let resolved = d
+            .events
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::Resolved | EventKind::Reopened))
+            .filter(|e| e.kind == EventKind::Resolved);
+        let due = due_date(d, set.calendar());
+        match (resolved, due) {
+            (Some(e), Some(due)) if china_date(e.at_ms).is_some_and(|day| day > due) => {
+                handler.resolved_overdue += 1;
+            }
+            (Some(_), _) => handler.resolved_on_time += 1,
+            (None, due) => {
+                handler.open += 1;
+                handler.open_overdue += usize::from(due.is_some_and(|due| today > due));
+            }
+        }
+        let score = d
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::Satisfaction)
+            .and_then(|e| e.satisfaction);
+        if let Some(score) = score {
+            let s = self.satisfaction.entry(final_department).or_insert((0, 0));
+            s.0 += i64::from(score);
+            s.1 += 1;
+        }
+    }
+}
+
+fn department_row<'a>(
+    rows: &'a mut BTreeMap<String, DepartmentRow>,
+    set: &crate::RuleSet,
+    id: &str,
+) -> &'a mut DepartmentRow {
+    rows.entry(id.to_owned()).or_insert_with(|| DepartmentRow {
+        department_id: id.to_owned(),
+        name: set
+            .department(id)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+fn rate(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}

@@ -1,0 +1,212 @@
+//! The store against a real SQLite file: recording, masking, events, replay, locking.
+
+use super::*;
+use crate::proto::v1 as pb;
+use crate::request::RouteInput;
+use crate::sink::{Method, route_and_record};
+
+fn bundled() -> &'static crate::RuleSet {
+    static SET: std::sync::OnceLock<crate::RuleSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        crate::load_dir(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules"
+        )))
+        .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn open(dir: &std::path::Path, mode: TextMode) -> Store {
+    let config = StoreConfig::Sqlite(dir.join("d.sqlite"));
+    Store::open(&config, mode, Some(30)).unwrap().unwrap()
+}
+
+fn decide(store: &Store, id: &str, text: &str) -> pb::RouteResponse {
+    let input = RouteInput {
+        id,
+        text,
+        ..Default::default()
+    };
+    route_and_record(bundled(), &input, Method::Cli, pb::Channel::Phone, store)
+}
+
+fn event(id: &str, decision: &str, kind: EventKind, at_ms: i64) -> Event {
+    Event {
+        event_id: id.into(),
+        decision_id: decision.into(),
+        kind,
+        at_ms,
+        department_id: String::new(),
+        reason: String::new(),
+        satisfaction: None,
+        due_date: String::new(),
+        operator: "test".into(),
+    }
+}
+
+#[test]
+fn decisions_are_recorded_masked_with_their_rules_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let r = decide(&store, "T-1", "我的电话13812345678，公司三个月没发工资了");
+    assert_eq!(r.decision_id.len(), 28);
+    let again = decide(&store, "T-1", "公司三个月没发工资了，老板跑了");
+    assert_ne!(again.decision_id, r.decision_id);
+
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record.request_id, "T-1");
+    assert_eq!(
+        got.record.text.as_deref(),
+        Some("我的电话[手机号]，公司三个月没发工资了")
+    );
+    assert_eq!(got.record.rule_id, r.rule_id);
+    assert_eq!(got.record.channel, "CHANNEL_PHONE");
+    let decision: pb::RouteResponse = serde_json::from_value(got.record.decision.clone()).unwrap();
+    assert_eq!(decision, r);
+    // The latest decision of a ticket number.
+    let latest = store.get(Lookup::RequestId("T-1".into())).unwrap().unwrap();
+    assert_eq!(latest.record.decision_id, again.decision_id);
+    // The rule files that decided, by version.
+    let mut files = store.rule_files(&r.rules_version).unwrap().unwrap();
+    let mut expected = bundled().files().to_vec();
+    files.sort();
+    expected.sort();
+    assert!(
+        files == expected,
+        "the archived files differ from the rule set's"
+    );
+
+    let at = got.record.received_at_ms;
+    let mut returned = event("e-1", &r.decision_id, EventKind::Returned, at + 1);
+    returned.department_id = "housing".into();
+    assert_eq!(
+        store.record_event(returned.clone()).unwrap(),
+        EventOutcome::Recorded {
+            decision_id: r.decision_id.clone()
+        }
+    );
+    assert_eq!(
+        store.record_event(returned).unwrap(),
+        EventOutcome::Duplicate {
+            decision_id: r.decision_id.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .record_event(event("e-2", "nope", EventKind::Accepted, at))
+            .unwrap(),
+        EventOutcome::NotFound
+    );
+    assert_eq!(
+        store
+            .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1))
+            .unwrap(),
+        EventOutcome::BeforeDecision { decided_at_ms: at }
+    );
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.events.len(), 1);
+    assert_eq!(got.final_department(), "housing");
+    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    store.close().unwrap();
+}
+
+#[test]
+fn text_modes_keep_what_they_say() {
+    for (mode, expected) in [
+        (TextMode::Full, Some("电话13812345678，小区停水了")),
+        (TextMode::None, None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), mode);
+        let r = decide(&store, "", "电话13812345678，小区停水了");
+        let got = store
+            .get(Lookup::DecisionId(r.decision_id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.record.text.as_deref(), expected);
+    }
+}
+
+#[test]
+fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // A process that answered and died before its writer emptied the spool: the entries are
+    // only in the spool (written directly here, as the request path does).
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    let spool = spool::Spool::open(&spool_dir, Gauge::default()).unwrap();
+    let input = RouteInput::text("小区电梯坏了三个月");
+    let mut r = bundled().route(&input);
+    r.decision_id = "000000000001feedfeedfeedfeed".into();
+    let d = Decision {
+        method: crate::sink::Method::Route,
+        set: bundled(),
+        request: &input,
+        channel: pb::Channel::Web,
+        received_at: SystemTime::now(),
+        latency: std::time::Duration::ZERO,
+        response: &r,
+    };
+    spool
+        .append(&Entry::Decision(Box::new(record_of(&d, TextMode::Masked))))
+        .unwrap();
+    // A line cut short by the crash.
+    drop(spool);
+    let seg = std::fs::read_dir(&spool_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut f = std::fs::OpenOptions::new().append(true).open(seg).unwrap();
+    std::io::Write::write_all(&mut f, b"{\"entry\":\"decis").unwrap();
+
+    let store = open(dir.path(), TextMode::Masked);
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap();
+    assert!(got.is_some());
+    assert_eq!(store.stats().damaged.get(), 1);
+    assert_eq!(store.spool_bytes(), 0);
+    // Replaying the same entries again stores them once.
+    drop(store);
+    let store = open(dir.path(), TextMode::Masked);
+    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 1);
+}
+
+#[test]
+fn two_processes_cannot_share_a_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path(), TextMode::Masked);
+    let config = StoreConfig::Sqlite(dir.path().join("d.sqlite"));
+    let second = Store::open(&config, TextMode::Masked, None).err().unwrap();
+    assert!(
+        second.contains("in use by another hotline-router"),
+        "{second}"
+    );
+}
+
+#[test]
+fn the_store_config_is_parsed_with_a_clear_error() {
+    assert_eq!("none".parse::<StoreConfig>(), Ok(StoreConfig::None));
+    assert_eq!(
+        "sqlite:/tmp/x.sqlite".parse::<StoreConfig>(),
+        Ok(StoreConfig::Sqlite("/tmp/x.sqlite".into()))
+    );
+    assert_eq!(
+        "data/d.db".parse::<StoreConfig>(),
+        Ok(StoreConfig::Sqlite("data/d.db".into()))
+    );
+    assert!("sqlite:".parse::<StoreConfig>().is_err());
+    assert!(
+        "mysql://x"
+            .parse::<StoreConfig>()
+            .unwrap_err()
+            .contains("unknown store")
+    );
+}

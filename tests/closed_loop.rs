@@ -1,0 +1,348 @@
+//! The closed loop from the command line, as a centre runs it: decisions recorded by `route
+//! --store`, outcomes imported from the ticket system's export, `explain` under a changed rule
+//! set, `export --labelled` read back by `eval`, and the supervision report, whose HTML page is
+//! opened in headless Chromium.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+mod common;
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hotline-router"));
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if stdin.is_some() {
+        c.stdin(Stdio::piped());
+    }
+    let mut child = c.spawn().unwrap();
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A copy of the bundled rules, to edit.
+fn copy_rules(to: &Path) {
+    let from = common::bundled_dir();
+    let mut stack = vec![from.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(&from).unwrap();
+            if p.is_dir() {
+                std::fs::create_dir_all(to.join(rel)).unwrap();
+                stack.push(p);
+            } else {
+                std::fs::copy(&p, to.join(rel)).unwrap();
+            }
+        }
+    }
+}
+
+/// Records three decisions with `rules`; returns the store argument and their decision ids.
+fn record(dir: &Path, rules: &Path) -> (String, Vec<String>) {
+    let store = format!("sqlite:{}", dir.join("d.sqlite").display());
+    let lines = "{\"id\":\"T-1\",\"text\":\"我的手机13812345678，公司三个月没发工资了\"}\n\
+                 {\"id\":\"T-2\",\"text\":\"小区电梯坏了三个月，物业一直不修\"}\n\
+                 {\"id\":\"T-3\",\"text\":\"我想反映一个问题\"}\n";
+    let rules = rules.to_str().unwrap();
+    let out = run(
+        &["route", "--jsonl", "--rules", rules, "--store", &store],
+        Some(lines),
+    );
+    assert!(out.status.success());
+    let ids = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["decisionId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    (store, ids)
+}
+
+#[test]
+fn outcomes_export_and_eval_close_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = record(dir.path(), &common::bundled_dir());
+    assert_eq!(ids.len(), 3);
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        format!(
+            "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\",\"reason\":\"非本部门职责\"}}\n\
+             {{\"eventId\":\"x2\",\"decisionId\":\"{}\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T10:00:00+08:00\",\"departmentId\":\"urban-management\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"EVENT_KIND_ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
+             {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
+             {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housng\"}}\n\
+             {{broken\n",
+            ids[2]
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "outcomes",
+            "--store",
+            &store,
+            "--input",
+            events.to_str().unwrap(),
+        ],
+        None,
+    );
+    // Some lines were bad: the import ran and says no (exit 1), each line with its result.
+    assert_eq!(out.status.code(), Some(1));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "recorded",
+            "recorded",
+            "recorded",
+            "duplicate",
+            "refused",
+            "invalid",
+            "invalid"
+        ]
+    );
+    assert!(
+        results[5]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 6: unknown department \"housng\"")
+    );
+    assert!(
+        results[6]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 7: not JSON")
+    );
+
+    // The labelled corpus: the final department of each decision, the operator's choice for the
+    // manual one; read back by eval, which compares departments.
+    let out = run(&["export", "--store", &store, "--labelled"], None);
+    assert!(out.status.success());
+    let corpus = stdout(&out);
+    let rows: Vec<serde_json::Value> = corpus
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let labels: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["label"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("T-1", "housing"),
+            ("T-2", "market-regulation"),
+            ("T-3", "urban-management")
+        ]
+    );
+    assert!(!corpus.contains("13812345678"), "{corpus}");
+    let file = dir.path().join("corpus.jsonl");
+    std::fs::write(&file, &corpus).unwrap();
+    let out = run(
+        &[
+            "eval",
+            "--input",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // T-1 was returned to housing (the router said hrss), T-2 stayed, T-3 was manual.
+    assert_eq!(
+        report["dispatched_accuracy"].as_f64(),
+        Some(0.5),
+        "{report}"
+    );
+    assert_eq!(report["confusion"]["housing"]["hrss"], 1, "{report}");
+}
+
+#[test]
+fn explain_names_the_rule_that_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    copy_rules(&rules);
+    let (store, ids) = record(dir.path(), &rules);
+    let rules_arg = rules.to_str().unwrap();
+    let out = run(
+        &["explain", "--store", &store, "--rules", rules_arg, &ids[0]],
+        None,
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("same: today's rules decide OUTCOME_DISPATCH hrss by rule wage-arrears"),
+        "{text}"
+    );
+
+    // Today the wage rule has another id (as if rewritten): the recorded one no longer exists.
+    let hrss = rules.join("departments/hrss.yaml");
+    let yaml = std::fs::read_to_string(&hrss).unwrap();
+    std::fs::write(
+        &hrss,
+        yaml.replace("id: wage-arrears\n", "id: unpaid-wages\n"),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "explain",
+            "--store",
+            &store,
+            "--rules",
+            rules_arg,
+            "--request-id",
+            "T-1",
+        ],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("differs: recorded OUTCOME_DISPATCH hrss by rule wage-arrears; today OUTCOME_DISPATCH hrss by rule unpaid-wages"), "{text}");
+    assert!(
+        text.contains("why: rule wage-arrears no longer exists"),
+        "{text}"
+    );
+    assert!(text.contains("why: rule unpaid-wages is new"), "{text}");
+    // The recorded decision is shown with its articles as they were.
+    assert!(text.contains("《劳动保障监察条例》第十一条"), "{text}");
+}
+
+#[test]
+fn the_report_is_a_page_a_browser_shows_with_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\"}\n",
+    )
+    .unwrap();
+    assert!(
+        run(
+            &[
+                "outcomes",
+                "--store",
+                &store,
+                "--input",
+                events.to_str().unwrap()
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    let (from, to) = ("2000-01-01", "2100-01-01");
+    let text = stdout(&run(
+        &["report", "--store", &store, "--from", from, "--to", to],
+        None,
+    ));
+    assert!(text.contains(": 3 decisions"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hrss ") && l.contains("100.0%") && l.contains("housing×1")),
+        "{text}"
+    );
+    assert!(
+        text.contains("manual triage 人工分派: 1 (1 without an operator's choice)"),
+        "{text}"
+    );
+    let csv = stdout(&run(
+        &[
+            "report", "--store", &store, "--from", from, "--to", to, "--format", "csv",
+        ],
+        None,
+    ));
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("department,hrss,人力资源和社会保障局,1,0,1,1.0000,housing×1")),
+        "{csv}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &[
+            "report", "--store", &store, "--from", from, "--to", to, "--format", "json",
+        ],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(json["decisions"], 3);
+
+    let page = dir.path().join("report.html");
+    let out = run(
+        &[
+            "report",
+            "--store",
+            &store,
+            "--from",
+            from,
+            "--to",
+            to,
+            "--format",
+            "html",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("http://www.w3.org/2000/svg")),
+        "the page loads nothing from the network"
+    );
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        println!(
+            "skipped: no headless Chromium on this machine (Debian: apt-get install chromium); the page was written and checked as text only"
+        );
+        return;
+    };
+    let out = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("<b id=\"total\">3</b>"), "{dom}");
+    assert!(
+        dom.contains("人力资源和社会保障局") && dom.contains("100.0%"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<svg") && dom.contains("各部门派单量与退单量"),
+        "{dom}"
+    );
+    assert!(dom.contains("<b id=\"manual\">1</b>"), "{dom}");
+}
