@@ -153,7 +153,17 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     assert_eq!(got.request_id, "2026-1127-0042");
     assert_eq!(got.text, "我的电话[手机号]，公司三个月没发工资了");
     assert_eq!(got.text_mode, "masked");
-    assert_eq!(got.decision.as_ref(), Some(&r));
+    let recorded = got.decision.as_ref().unwrap();
+    assert_eq!(recorded.rule_id, r.rule_id);
+    assert_eq!(recorded.department_id(), r.department_id());
+    assert_eq!(recorded.rules_version, r.rules_version);
+    let ids = |x: &pb::RouteResponse| {
+        x.regulations
+            .iter()
+            .map(|g| g.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(recorded), ids(&r));
     assert_eq!(got.events.len(), 2);
     assert_eq!(got.events[0].reason, "不属于本部门职责");
     assert_eq!(got.final_department_id, "market-regulation");

@@ -37,10 +37,7 @@ pub(crate) fn run(args: Args) -> Result {
         Ok(None) => return fail(format!("no recorded decision for {key:?}")),
         Err(e) => return fail(format!("cannot read the store: {e}")),
     };
-    let recorded: pb::RouteResponse = match serde_json::from_value(stored.record.decision.clone()) {
-        Ok(r) => r,
-        Err(e) => return fail(format!("the stored decision cannot be read: {e}")),
-    };
+    let recorded = stored.record.to_response();
     let r = &stored.record;
     outln!(
         "== 记录的决定 recorded decision {} (ticket {}, {} ms since 1970, rules version {})",
@@ -53,7 +50,9 @@ pub(crate) fn run(args: Args) -> Result {
         r.received_at_ms,
         r.rules_version
     );
-    out!("{}", crate::engine::render_text(&recorded));
+    outln!("{}", said(&recorded));
+    outln!("articles: {}", r.articles.join(", "));
+    outln!("confidence {:.2}; {}", r.confidence, r.reason);
     for e in &stored.events {
         outln!(
             "事件 event: {} {} {} {}",
@@ -79,6 +78,17 @@ pub(crate) fn run(args: Args) -> Result {
         place: &r.place,
         ..Default::default()
     };
+    if let Some(archived) = &archived {
+        outln!(
+            "\n== 当时的规则 the archived rules (version {}) on the stored text",
+            archived.version()
+        );
+        out!("{}", crate::engine::render_text(&archived.route(&input)));
+    }
+    outln!(
+        "\n== 今天的规则 today's rules (version {})",
+        today.version()
+    );
     let now = today.route(&input);
     out!("{}", crate::engine::render_text(&now));
     outln!("\n== 比较 comparison");
@@ -116,6 +126,16 @@ fn archived_rules(store: &dyn Decisions, version: &str) -> Result<Option<crate::
     Ok(crate::ruleset::compile_dir(dir.path()).ok())
 }
 
+/// "OUTCOME_DISPATCH hrss by rule wage-arrears".
+fn said(r: &pb::RouteResponse) -> String {
+    let rule = if r.rule_id.is_empty() {
+        "-"
+    } else {
+        &r.rule_id
+    };
+    format!("{} {} by rule {rule}", r.outcome_name(), r.department_id())
+}
+
 fn summary(r: &pb::RouteResponse) -> (String, String, String, Vec<String>) {
     (
         r.outcome_name().to_owned(),
@@ -142,23 +162,7 @@ fn compare(
         );
         return;
     }
-    outln!(
-        "differs: recorded {} {} by rule {}; today {} {} by rule {}",
-        recorded.outcome_name(),
-        recorded.department_id(),
-        if recorded.rule_id.is_empty() {
-            "-"
-        } else {
-            &recorded.rule_id
-        },
-        now.outcome_name(),
-        now.department_id(),
-        if now.rule_id.is_empty() {
-            "-"
-        } else {
-            &now.rule_id
-        }
-    );
+    outln!("differs: recorded {}; today {}", said(recorded), said(now));
     let Some(archived) = archived else {
         outln!(
             "why: the rule files of version {} are not in the store",

@@ -37,17 +37,11 @@ pub(crate) fn run(args: Args) -> Result {
             continue;
         }
         // The decision's own category still holds when the order stayed with its department.
-        let category = (label == d.record.department_id)
-            .then(|| {
-                d.record
-                    .decision
-                    .get("category")?
-                    .get(0)?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .flatten()
-            .unwrap_or_default();
+        let category = if label == d.record.department_id {
+            d.record.category.first().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
         let row = serde_json::json!({
             "id": if d.record.request_id.is_empty() { &d.record.decision_id } else { &d.record.request_id },
             "text": text,

@@ -108,7 +108,7 @@ pub(crate) fn to_proto(d: &StoredDecision) -> pb::DecisionRecord {
         text: r.text.clone().unwrap_or_default(),
         text_mode: r.text_mode.as_str().to_owned(),
         place: r.place.clone(),
-        decision: serde_json::from_value(r.decision.clone()).ok(),
+        decision: Some(r.to_response()),
         events: d
             .events
             .iter()

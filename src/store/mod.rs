@@ -271,7 +271,8 @@ impl Store {
             Ok(a) => a,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if archived.insert(set.version().to_owned()) {
+        if !archived.contains(set.version()) {
+            archived.insert(set.version().to_owned());
             self.append(&Entry::RuleSet(RuleSetArchive {
                 version: set.version().to_owned(),
                 files: set.files().to_vec(),
@@ -406,17 +407,24 @@ fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
         department_id: r.department_id().to_owned(),
         unit: r.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
         rule_id: r.rule_id.clone(),
+        category: r.category.clone(),
         articles: r.regulations.iter().map(|g| g.id.clone()).collect(),
         confidence: r.confidence,
         request_type: crate::proto::v1::RequestType::try_from(r.request_type)
             .map(|t| t.as_str_name().to_owned())
             .unwrap_or_default(),
+        working_days: r.time_limit.as_ref().map_or(0, |t| t.working_days),
         due_date: r
             .time_limit
             .as_ref()
             .map(|t| t.due_date.clone())
             .unwrap_or_default(),
-        decision: serde_json::to_value(r).unwrap_or_default(),
+        handoff_line: r
+            .handoff
+            .as_ref()
+            .map(|h| h.line.clone())
+            .unwrap_or_default(),
+        reason: r.reason.clone(),
     }
 }
 
@@ -428,28 +436,27 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Decision ids: the time in milliseconds and 64 random bits, in hex (28 characters), so that
-/// ids sort by time and replicas writing to one database never collide.
+/// Decision ids, 28 hex characters: the time in milliseconds, 32 random bits drawn once per
+/// process, and a counter, so that ids sort by time (and, within one process, by the order of
+/// the decisions) and processes writing to one database never collide.
 struct IdSource {
-    keys: std::collections::hash_map::RandomState,
+    process: u32,
     counter: AtomicU64,
 }
 
 impl IdSource {
     fn new() -> Self {
+        let keys = std::collections::hash_map::RandomState::new();
         IdSource {
-            keys: std::collections::hash_map::RandomState::new(),
+            process: keys.hash_one(std::process::id()) as u32,
             counter: AtomicU64::new(0),
         }
     }
 
     fn next(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let random = self.keys.hash_one(n);
-        format!(
-            "{:012x}{random:016x}",
-            now_ms().max(0) as u64 & 0xffff_ffff_ffff
-        )
+        let n = self.counter.fetch_add(1, Ordering::Relaxed) as u32;
+        let ms = now_ms().max(0) as u64 & 0xffff_ffff_ffff;
+        format!("{ms:012x}{:08x}{n:08x}", self.process)
     }
 }
 

@@ -47,16 +47,73 @@ pub struct DecisionRecord {
     pub text_mode: TextMode,
     pub place: String,
     pub rules_version: String,
+    /// `OUTCOME_DISPATCH`, …
     pub outcome: String,
     pub department_id: String,
+    /// The handling unit's name.
     pub unit: String,
     pub rule_id: String,
+    /// The category path, level 1 first.
+    pub category: Vec<String>,
+    /// The cited articles' ids (their text is in the archived rule files of `rules_version`).
     pub articles: Vec<String>,
     pub confidence: f64,
+    /// `REQUEST_TYPE_COMPLAINT`, …
     pub request_type: String,
+    /// The time limit in working days (0: none) and the due date, when the request had a
+    /// received date.
+    pub working_days: u32,
     pub due_date: String,
-    /// The whole decision, as proto3 JSON (`RouteResponse`).
-    pub decision: serde_json::Value,
+    /// The hand-off line, for hand-offs.
+    pub handoff_line: String,
+    pub reason: String,
+}
+
+impl DecisionRecord {
+    /// The decision as recorded, as a `RouteResponse` with the recorded fields: outcome,
+    /// department, unit, rule, category, articles (by id: their text is in the archived rule
+    /// files of `rules_version`), confidence, request type, time limit, reason.
+    pub fn to_response(&self) -> pb::RouteResponse {
+        pb::RouteResponse {
+            id: self.request_id.clone(),
+            decision_id: self.decision_id.clone(),
+            outcome: pb::Outcome::from_str_name(&self.outcome).unwrap_or(pb::Outcome::Unspecified)
+                as i32,
+            department: (!self.department_id.is_empty()).then(|| pb::Department {
+                id: self.department_id.clone(),
+                ..Default::default()
+            }),
+            category: self.category.clone(),
+            rule_id: self.rule_id.clone(),
+            regulations: self
+                .articles
+                .iter()
+                .map(|id| pb::Regulation {
+                    id: id.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            confidence: self.confidence,
+            rules_version: self.rules_version.clone(),
+            handoff: (!self.handoff_line.is_empty()).then(|| pb::Handoff {
+                line: self.handoff_line.clone(),
+                ..Default::default()
+            }),
+            reason: self.reason.clone(),
+            unit: (!self.unit.is_empty()).then(|| pb::HandlingUnit {
+                name: self.unit.clone(),
+                ..Default::default()
+            }),
+            request_type: pb::RequestType::from_str_name(&self.request_type)
+                .unwrap_or(pb::RequestType::Unspecified) as i32,
+            time_limit: (self.working_days > 0).then(|| pb::TimeLimit {
+                working_days: self.working_days,
+                due_date: self.due_date.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
 }
 
 /// The rule files of one rule-set version, so that any past decision can be explained exactly.

@@ -94,14 +94,12 @@ fn due_date(d: &StoredDecision, calendar: &crate::situate::calendar::Calendar) -
     if let Some(due) = Date::parse(&d.record.due_date) {
         return Some(due);
     }
-    let days = d
-        .record
-        .decision
-        .get("timeLimit")?
-        .get("workingDays")?
-        .as_u64()?;
+    let days = d.record.working_days;
+    if days == 0 {
+        return None;
+    }
     let received = china_date(d.record.received_at_ms)?;
-    calendar.due_date(received, u32::try_from(days).ok()?).ok()
+    calendar.due_date(received, days).ok()
 }
 
 /// Builds the report of `decisions` (the period's), as of `today`.
@@ -140,24 +138,25 @@ pub fn build(
         row.satisfaction_mean = Some(sum as f64 / n as f64);
         row.satisfaction_count = n;
     }
-    let mut departments: Vec<DepartmentRow> = departments.into_values().collect();
-    for d in &mut departments {
-        d.return_rate = rate(d.returned, d.orders);
-    }
-    departments.sort_by(|a, b| {
-        b.orders
-            .cmp(&a.orders)
-            .then(a.department_id.cmp(&b.department_id))
-    });
-    let mut rules: Vec<RuleRow> = rules.into_values().collect();
-    for r in &mut rules {
-        r.return_rate = rate(r.returned, r.volume);
-    }
-    rules.sort_by(|a, b| {
-        b.returned
-            .cmp(&a.returned)
-            .then(b.volume.cmp(&a.volume))
-            .then(a.rule_id.cmp(&b.rule_id))
+    // Departments by orders, rules by returns (the ones to look at first), each with its rate.
+    let mut departments: Vec<DepartmentRow> = departments
+        .into_values()
+        .map(|d| DepartmentRow {
+            return_rate: rate(d.returned, d.orders),
+            ..d
+        })
+        .collect();
+    departments.sort_by_key(|d| (std::cmp::Reverse(d.orders), d.department_id.clone()));
+    let mut rules: Vec<RuleRow> = rules
+        .into_values()
+        .map(|r| RuleRow {
+            return_rate: rate(r.returned, r.volume),
+            ..r
+        })
+        .collect();
+    rules.sort_by_key(|r| {
+        let key = (std::cmp::Reverse(r.returned), std::cmp::Reverse(r.volume));
+        (key, r.rule_id.clone())
     });
     Report {
         from: from.to_owned(),

@@ -64,8 +64,19 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     );
     assert_eq!(got.record.rule_id, r.rule_id);
     assert_eq!(got.record.channel, "CHANNEL_PHONE");
-    let decision: pb::RouteResponse = serde_json::from_value(got.record.decision.clone()).unwrap();
-    assert_eq!(decision, r);
+    let recorded = got.record.to_response();
+    assert_eq!(
+        (
+            recorded.outcome,
+            &recorded.rule_id,
+            recorded.department_id(),
+            recorded.confidence
+        ),
+        (r.outcome, &r.rule_id, r.department_id(), r.confidence)
+    );
+    let ids: Vec<&str> = r.regulations.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(got.record.articles, ids);
+    assert_eq!(got.record.category, r.category);
     // The latest decision of a ticket number.
     let latest = store.get(Lookup::RequestId("T-1".into())).unwrap().unwrap();
     assert_eq!(latest.record.decision_id, again.decision_id);
