@@ -6,6 +6,7 @@
 #
 #   scripts/store_load.sh                          # 16 connections × 32 streams, 10 s per phase
 #   CONNS=8 STREAMS=16 SECONDS_PER_PHASE=5 scripts/store_load.sh
+#   PIN=0 scripts/store_load.sh                  # server and load generator share both cores
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +20,11 @@ trap 'rm -rf "$DATA"' EXIT
 
 cargo build --release --quiet --bin hotline-router --example loadgen
 BIN=./target/release/hotline-router
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
   echo "topology: server pinned to core 0 (the store's writer thread too), load generator to core 1"
 else
-  SERVER_PIN=(); CLIENT_PIN=()
+  SERVER_PIN=(); CLIENT_PIN=(); echo "topology: server (with its store writer) and load generator share the cores"
 fi
 LOADGEN=("${CLIENT_PIN[@]}" ./target/release/examples/loadgen)
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }

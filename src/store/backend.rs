@@ -1,12 +1,12 @@
 //! What a database must do for the store. The writer thread owns the one backend of a process:
 //! every write and query goes through it, in order, after the spool has been emptied into it.
 
-use super::record::{Entry, Event, EventOutcome, Lookup, StoredDecision};
+use super::record::{Event, EventOutcome, Lookup, StoredDecision};
 
 pub(crate) trait Backend: Send {
     /// Stores entries in one transaction; an entry already stored (same decision id, same
     /// rule-set version and path) is skipped, so a segment replayed twice is stored once.
-    fn write(&mut self, entries: &[Entry]) -> Result<(), String>;
+    fn write(&mut self, lines: &[super::spool::Line]) -> Result<(), String>;
     /// A decision with its events.
     fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String>;
     /// Records an event of a stored decision, once per event id.

@@ -308,7 +308,7 @@ impl Decisions for Store {
 /// The database of a store, opened directly: for `outcomes`, `explain`, `report` and `export`,
 /// which may run while a server records to the same store (SQLite lets one process write while
 /// others read and write events; the server's spool is its own). Decisions still in a spool are
-/// not seen until the router that owns it stores them (within a tenth of a second while it runs,
+/// not seen until the router that owns it stores them (within a few tens of milliseconds while it runs,
 /// or when it next starts).
 pub struct Reader {
     backend: Mutex<Box<dyn backend::Backend>>,

@@ -132,9 +132,16 @@ impl Spool {
     }
 }
 
+/// One entry read back, with its line as written (a decision's line is stored as its record:
+/// parsed once, never serialized again).
+pub(crate) struct Line {
+    pub entry: Entry,
+    pub raw: String,
+}
+
 /// The entries of a closed segment, and how many of its lines were not entries (a line cut short
 /// by a crash in the middle of a write, or damage): those are skipped and counted.
-pub(crate) fn read_segment(path: &Path) -> std::io::Result<(Vec<Entry>, usize)> {
+pub(crate) fn read_segment(path: &Path) -> std::io::Result<(Vec<Line>, usize)> {
     let file = std::io::BufReader::new(File::open(path)?);
     let mut entries = Vec::new();
     let mut bad = 0;
@@ -144,7 +151,10 @@ pub(crate) fn read_segment(path: &Path) -> std::io::Result<(Vec<Entry>, usize)> 
             continue;
         }
         match serde_json::from_slice::<Entry>(&line) {
-            Ok(e) => entries.push(e),
+            Ok(entry) => entries.push(Line {
+                entry,
+                raw: String::from_utf8_lossy(&line).into_owned(),
+            }),
             Err(_) => bad += 1,
         }
     }

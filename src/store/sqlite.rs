@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend::Backend;
 use super::record::{DecisionRecord, Entry, Event, EventOutcome, Lookup, StoredDecision};
+use super::spool::Line;
 
 const MIGRATIONS: &[&str] = &[
     // 1: decisions, events, the rule-set archive.
@@ -115,14 +116,20 @@ fn sha256(s: &str) -> String {
 }
 
 impl Backend for Sqlite {
-    fn write(&mut self, entries: &[Entry]) -> Result<(), String> {
+    fn write(&mut self, lines: &[Line]) -> Result<(), String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
-        for entry in entries {
-            match entry {
+        for line in lines {
+            match &line.entry {
                 Entry::Decision(d) => {
-                    tx.execute(
+                    // The line as spooled is the record (its `entry` tag is ignored on reading).
+                    let record = &line.raw;
+                    // Prepared once per connection: parsing the statement would cost more than
+                    // the insert.
+                    tx.prepare_cached(
                         "INSERT OR IGNORE INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
+                    )
+                    .and_then(|mut insert| {
+                        insert.execute(params![
                             d.decision_id,
                             d.request_id,
                             d.received_at_ms,
@@ -130,9 +137,9 @@ impl Backend for Sqlite {
                             d.department_id,
                             d.rule_id,
                             d.rules_version,
-                            to_json(d)?,
-                        ],
-                    )
+                            record,
+                        ])
+                    })
                     .map_err(|e| e.to_string())?;
                 }
                 Entry::RuleSet(a) => {
