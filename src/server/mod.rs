@@ -85,6 +85,14 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
+    // Opened before the runtime runs: the PostgreSQL client blocks, and runs its own runtime.
+    let store = match args
+        .store
+        .open(crate::store::StoreConfig::default_for_serve())
+    {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot open the decision store: {e}")),
+    };
     runtime.block_on(async move {
         let rules_dir = args.rules.dir();
         let state = match RuleState::load(&rules_dir) {
@@ -94,10 +102,6 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         let listener = match TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
-        };
-        let store = match args.store.open(crate::store::StoreConfig::default_for_serve()) {
-            Ok(s) => s,
-            Err(e) => return fail(format!("cannot open the decision store: {e}")),
         };
         if let Some(s) = &store {
             tracing::info!(backlog_bytes = s.spool_bytes(), "recording decisions");

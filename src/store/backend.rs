@@ -18,3 +18,39 @@ pub(crate) trait Backend: Send {
     /// Deletes the decisions (and their events) received before `before_ms`; how many.
     fn purge(&mut self, before_ms: i64) -> Result<usize, String>;
 }
+
+/// Schema version 1, for both backends (SQLite takes `BIGINT` as an integer): decisions with
+/// their indexed fields and the whole record as JSON, events likewise, and the rule-set archive
+/// (each file's content once, by SHA-256; each version's paths).
+pub(crate) const SCHEMA_V1: &str = r#"
+    CREATE TABLE decisions (
+        decision_id   TEXT PRIMARY KEY,
+        request_id    TEXT NOT NULL,
+        received_at   BIGINT NOT NULL,
+        outcome       TEXT NOT NULL,
+        department_id TEXT NOT NULL,
+        rule_id       TEXT NOT NULL,
+        rules_version TEXT NOT NULL,
+        record        TEXT NOT NULL
+    );
+    CREATE INDEX decisions_by_request ON decisions (request_id, received_at);
+    CREATE INDEX decisions_by_time ON decisions (received_at);
+    CREATE TABLE events (
+        event_id    TEXT PRIMARY KEY,
+        decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        at          BIGINT NOT NULL,
+        record      TEXT NOT NULL
+    );
+    CREATE INDEX events_by_decision ON events (decision_id, at);
+    CREATE TABLE rule_files (
+        sha256  TEXT PRIMARY KEY,
+        content TEXT NOT NULL
+    );
+    CREATE TABLE rule_sets (
+        version TEXT NOT NULL,
+        path    TEXT NOT NULL,
+        sha256  TEXT NOT NULL REFERENCES rule_files (sha256),
+        PRIMARY KEY (version, path)
+    );
+"#;

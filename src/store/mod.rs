@@ -16,6 +16,7 @@
 mod backend;
 pub mod events;
 pub mod mask;
+mod pg;
 pub mod record;
 pub mod render;
 pub mod report;
@@ -48,6 +49,8 @@ pub enum StoreConfig {
     None,
     /// `sqlite:PATH` (or a path ending in `.sqlite` / `.db`): an embedded SQLite file.
     Sqlite(PathBuf),
+    /// `postgres://…` / `postgresql://…`: one PostgreSQL database for several replicas.
+    Postgres(String),
 }
 
 impl std::str::FromStr for StoreConfig {
@@ -67,10 +70,15 @@ impl std::str::FromStr for StoreConfig {
             }
             return Ok(StoreConfig::Sqlite(PathBuf::from(path)));
         }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(StoreConfig::Postgres(s.to_owned()));
+        }
         if s.ends_with(".sqlite") || s.ends_with(".db") {
             return Ok(StoreConfig::Sqlite(PathBuf::from(s)));
         }
-        Err(format!("unknown store \"{s}\"; use none or sqlite:PATH"))
+        Err(format!(
+            "unknown store \"{s}\"; use none, sqlite:PATH or postgres://USER@HOST:PORT/DB"
+        ))
     }
 }
 
@@ -101,7 +109,7 @@ pub struct Stats {
 /// Options of every command that records decisions (`serve`, `route`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// Where decisions are recorded: sqlite:PATH, or none. `serve` records to
+    /// Where decisions are recorded: sqlite:PATH, postgres://USER@HOST:PORT/DB, or none. `serve` records to
     /// sqlite:hotline-data/decisions.sqlite unless told otherwise; `route` only when given.
     #[arg(long, env = "HOTLINE_STORE", value_name = "STORE")]
     pub store: Option<StoreConfig>,
@@ -112,6 +120,10 @@ pub struct StoreArgs {
     /// Decisions older than this many days are deleted, once a day (0: keep them all).
     #[arg(long, env = "HOTLINE_RETAIN_DAYS", default_value_t = 365)]
     pub retain_days: u32,
+    /// Where this process spools decisions before they reach the database (default:
+    /// PATH.spool for SQLite, hotline-data/postgres.spool for PostgreSQL).
+    #[arg(long, env = "HOTLINE_SPOOL_DIR", value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -119,7 +131,9 @@ impl StoreArgs {
     pub fn open(&self, default: StoreConfig) -> Result<Option<Arc<Store>>, String> {
         let config = self.store.clone().unwrap_or(default);
         let retain = (self.retain_days > 0).then_some(self.retain_days);
-        Ok(Store::open(&config, self.store_text, retain)?.map(Arc::new))
+        let spool = self.spool_dir.as_deref();
+        let store = Store::open_with_spool(&config, spool, self.store_text, retain)?;
+        Ok(store.map(Arc::new))
     }
 }
 
@@ -143,7 +157,18 @@ impl Store {
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
-        let (backend, spool_dir): (Box<dyn backend::Backend>, PathBuf) = match config {
+        Self::open_with_spool(config, None, text_mode, retain_days)
+    }
+
+    /// [`open`](Self::open) with the spool in `spool_dir` (default: `<PATH>.spool` for SQLite,
+    /// `hotline-data/postgres.spool` for PostgreSQL: each replica keeps its own, locally).
+    pub fn open_with_spool(
+        config: &StoreConfig,
+        spool_dir: Option<&std::path::Path>,
+        text_mode: TextMode,
+        retain_days: Option<u32>,
+    ) -> Result<Option<Store>, String> {
+        let (backend, default_spool): (Box<dyn backend::Backend>, PathBuf) = match config {
             StoreConfig::None => return Ok(None),
             StoreConfig::Sqlite(path) => {
                 let db = sqlite::Sqlite::open(path)?;
@@ -151,7 +176,12 @@ impl Store {
                 dir.push(".spool");
                 (Box::new(db), PathBuf::from(dir))
             }
+            StoreConfig::Postgres(url) => (
+                Box::new(pg::Postgres::open(url)?),
+                PathBuf::from("hotline-data/postgres.spool"),
+            ),
         };
+        let spool_dir = spool_dir.map_or(default_spool, std::path::Path::to_path_buf);
         let stats = Arc::new(Stats::default());
         let spool = Arc::new(
             spool::Spool::open(&spool_dir, stats.spool_bytes.clone())
@@ -324,6 +354,7 @@ impl Reader {
                 }
                 Box::new(sqlite::Sqlite::open(path)?)
             }
+            StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
         };
         Ok(Reader {
             backend: Mutex::new(backend),

@@ -13,41 +13,7 @@ use super::backend::Backend;
 use super::record::{DecisionRecord, Entry, Event, EventOutcome, Lookup, StoredDecision};
 use super::spool::Line;
 
-const MIGRATIONS: &[&str] = &[
-    // 1: decisions, events, the rule-set archive.
-    r#"
-    CREATE TABLE decisions (
-        decision_id   TEXT PRIMARY KEY,
-        request_id    TEXT NOT NULL,
-        received_at   INTEGER NOT NULL,
-        outcome       TEXT NOT NULL,
-        department_id TEXT NOT NULL,
-        rule_id       TEXT NOT NULL,
-        rules_version TEXT NOT NULL,
-        record        TEXT NOT NULL
-    );
-    CREATE INDEX decisions_by_request ON decisions (request_id, received_at);
-    CREATE INDEX decisions_by_time ON decisions (received_at);
-    CREATE TABLE events (
-        event_id    TEXT PRIMARY KEY,
-        decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
-        kind        TEXT NOT NULL,
-        at          INTEGER NOT NULL,
-        record      TEXT NOT NULL
-    );
-    CREATE INDEX events_by_decision ON events (decision_id, at);
-    CREATE TABLE rule_files (
-        sha256  TEXT PRIMARY KEY,
-        content TEXT NOT NULL
-    );
-    CREATE TABLE rule_sets (
-        version     TEXT NOT NULL,
-        path        TEXT NOT NULL,
-        sha256      TEXT NOT NULL REFERENCES rule_files (sha256),
-        PRIMARY KEY (version, path)
-    );
-    "#,
-];
+const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1];
 
 pub(crate) struct Sqlite {
     conn: Connection,
