@@ -54,3 +54,15 @@ pub(crate) const SCHEMA_V1: &str = r#"
         PRIMARY KEY (version, path)
     );
 "#;
+
+/// Where migrations start for a database at schema `version`: an error for a database made by a
+/// newer router (it would be misread), rather than a guess.
+pub(crate) fn migrations_to_run(version: i64, known: usize) -> Result<usize, String> {
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > known {
+        return Err(format!(
+            "the store's schema is version {version}, newer than this router's {known}; use a newer router"
+        ));
+    }
+    Ok(version)
+}

@@ -46,13 +46,7 @@ impl Postgres {
             .query_one("SELECT COALESCE(MAX(version), 0) FROM hotline_schema", &[])
             .map_err(err)?
             .get(0);
-        let version = usize::try_from(version).unwrap_or(usize::MAX);
-        if version > MIGRATIONS.len() {
-            return Err(format!(
-                "the store's schema is version {version}, newer than this router's {}; use a newer router",
-                MIGRATIONS.len()
-            ));
-        }
+        let version = super::backend::migrations_to_run(i64::from(version), MIGRATIONS.len())?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.batch_execute(sql).map_err(err)?;
             let v = i32::try_from(i + 1).unwrap_or(i32::MAX);

@@ -28,60 +28,60 @@ fn counts(m: &std::collections::BTreeMap<String, usize>) -> String {
         .join(" ")
 }
 
+/// One line of a text table: the first cell left-aligned, the others right-aligned, each in its
+/// width, then `tail`.
+fn line(o: &mut String, widths: &[usize], cells: &[String], tail: &str) {
+    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        let _ = if i == 0 {
+            write!(o, "{cell:<w$}")
+        } else {
+            write!(o, " {cell:>w$}")
+        };
+    }
+    let _ = writeln!(o, "  {tail}");
+}
+
 /// For a terminal.
 pub fn text(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "12345 派单监测 supervision report {} – {} (as of {}): {} decisions",
+        "12345 派单监测 supervision report {} – {} (as of {}): {} decisions\n",
         r.from, r.to, r.today, r.decisions
     );
-    let _ = writeln!(
-        o,
-        "\n{:<20} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>5} {:>7} {:>9}  returned to",
-        "department",
-        "orders",
-        "accept",
-        "return",
-        "rate",
-        "ontime",
-        "overdue",
-        "open",
-        "o.due",
-        "satisf."
-    );
+    const DEPARTMENTS: [usize; 10] = [20, 6, 6, 6, 7, 7, 7, 5, 7, 9];
+    let heads = "department orders accept return rate ontime overdue open o.due satisf.";
+    let heads: Vec<String> = heads.split(' ').map(str::to_owned).collect();
+    line(&mut o, &DEPARTMENTS, &heads, "returned to");
     for d in &r.departments {
-        let _ = writeln!(
-            o,
-            "{:<20} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7} {:>5} {:>7} {:>9}  {}",
-            d.department_id,
-            d.orders,
-            d.accepted,
-            d.returned,
+        let cells = [
+            d.department_id.clone(),
+            d.orders.to_string(),
+            d.accepted.to_string(),
+            d.returned.to_string(),
             pct(d.return_rate),
-            d.resolved_on_time,
-            d.resolved_overdue,
-            d.open,
-            d.open_overdue,
+            d.resolved_on_time.to_string(),
+            d.resolved_overdue.to_string(),
+            d.open.to_string(),
+            d.open_overdue.to_string(),
             mean(d),
-            counts(&d.returned_to)
-        );
+        ];
+        line(&mut o, &DEPARTMENTS, &cells, &counts(&d.returned_to));
     }
-    let _ = writeln!(
-        o,
-        "\n{:<32} {:>6} {:>6} {:>7}  reassigned to",
-        "rule", "volume", "return", "rate"
-    );
+    const RULES: [usize; 4] = [32, 6, 6, 7];
+    let _ = writeln!(o);
+    let heads: Vec<String> = ["rule", "volume", "return", "rate"]
+        .map(str::to_owned)
+        .to_vec();
+    line(&mut o, &RULES, &heads, "reassigned to");
     for rule in &r.rules {
-        let _ = writeln!(
-            o,
-            "{:<32} {:>6} {:>6} {:>7}  {}",
-            rule.rule_id,
-            rule.volume,
-            rule.returned,
+        let cells = [
+            rule.rule_id.clone(),
+            rule.volume.to_string(),
+            rule.returned.to_string(),
             pct(rule.return_rate),
-            counts(&rule.reassigned_to)
-        );
+        ];
+        line(&mut o, &RULES, &cells, &counts(&rule.reassigned_to));
         for t in &rule.returned_examples {
             let _ = writeln!(o, "    退单例 returned: {}", excerpt(t, 60));
         }
@@ -257,15 +257,14 @@ pub fn html(r: &Report) -> String {
     }
     o.push_str("</table><h2>按规则</h2><table><tr><th>规则</th><th>派单</th><th>退单</th><th>退单率</th><th>改派去向</th></tr>");
     for rule in &r.rules {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        let cells = [
             esc(&rule.rule_id),
-            rule.volume,
-            rule.returned,
+            rule.volume.to_string(),
+            rule.returned.to_string(),
             pct(rule.return_rate),
-            esc(&counts(&rule.reassigned_to))
-        );
+            esc(&counts(&rule.reassigned_to)),
+        ];
+        let _ = write!(o, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
         for t in &rule.returned_examples {
             let _ = write!(
                 o,

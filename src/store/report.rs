@@ -139,21 +139,15 @@ pub fn build(
         row.satisfaction_count = n;
     }
     // Departments by orders, rules by returns (the ones to look at first), each with its rate.
-    let mut departments: Vec<DepartmentRow> = departments
-        .into_values()
-        .map(|d| DepartmentRow {
-            return_rate: rate(d.returned, d.orders),
-            ..d
-        })
-        .collect();
+    let mut departments: Vec<DepartmentRow> = departments.into_values().collect();
+    departments
+        .iter_mut()
+        .for_each(|d| d.return_rate = rate(d.returned, d.orders));
     departments.sort_by_key(|d| (std::cmp::Reverse(d.orders), d.department_id.clone()));
-    let mut rules: Vec<RuleRow> = rules
-        .into_values()
-        .map(|r| RuleRow {
-            return_rate: rate(r.returned, r.volume),
-            ..r
-        })
-        .collect();
+    let mut rules: Vec<RuleRow> = rules.into_values().collect();
+    rules
+        .iter_mut()
+        .for_each(|r| r.return_rate = rate(r.returned, r.volume));
     rules.sort_by_key(|r| {
         let key = (std::cmp::Reverse(r.returned), std::cmp::Reverse(r.volume));
         (key, r.rule_id.clone())

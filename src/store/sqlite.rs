@@ -41,13 +41,7 @@ impl Sqlite {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| e.to_string())?;
-        let version = usize::try_from(version).unwrap_or(usize::MAX);
-        if version > MIGRATIONS.len() {
-            return Err(format!(
-                "the store's schema is version {version}, newer than this router's {}; use a newer router",
-                MIGRATIONS.len()
-            ));
-        }
+        let version = super::backend::migrations_to_run(version, MIGRATIONS.len())?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction().map_err(|e| e.to_string())?;
             tx.execute_batch(sql).map_err(|e| e.to_string())?;
