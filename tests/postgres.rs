@@ -3,62 +3,26 @@
 //! other, and the CLI's report sees both. Needs a server: `HOTLINE_TEST_POSTGRES` (`.ci/run` starts
 //! one with `scripts/postgres.sh`); without it the test says so and does nothing else.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use hotline_router::proto::v1 as pb;
 use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
 
-struct Server {
-    child: Child,
-    addr: String,
-}
+mod common;
 
-impl Server {
-    fn start(store: &str, spool: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-grace-ms",
-                "0",
-            ])
-            .arg("--rules")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
-            .args(["--store", store])
-            .arg("--spool-dir")
-            .arg(spool)
-            .env("HOTLINE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut server = Server {
-            child,
-            addr: String::new(),
-        };
-        let mut out = BufReader::new(stdout);
-        loop {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "server exited before listening"
-            );
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                server.addr = format!("http://{addr}");
-                return server;
-            }
-        }
-    }
-}
+use common::server::Server;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A replica recording to `store`, spooling in `spool`.
+fn start(store: &str, spool: &std::path::Path) -> Server {
+    let spool = spool.to_str().expect("a UTF-8 path");
+    Server::start(&[
+        "--shutdown-grace-ms",
+        "0",
+        "--store",
+        store,
+        "--spool-dir",
+        spool,
+    ])
 }
 
 /// A fresh database on the test server, so that runs never see each other's rows.
@@ -94,8 +58,8 @@ async fn two_replicas_share_one_postgres_store() {
         .join()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let a = Server::start(&db, &dir.path().join("a.spool"));
-    let b = Server::start(&db, &dir.path().join("b.spool"));
+    let a = start(&db, &dir.path().join("a.spool"));
+    let b = start(&db, &dir.path().join("b.spool"));
     let mut ca = RoutingServiceClient::connect(a.addr.clone()).await.unwrap();
     let mut cb = RoutingServiceClient::connect(b.addr.clone()).await.unwrap();
     let route = |text: &str, id: &str| pb::RouteRequest {

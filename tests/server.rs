@@ -3,20 +3,33 @@
 //! concurrency and graceful shutdown.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+mod common;
 
 use hotline_router::proto::v1 as pb;
 use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
+/// The server under test: `common::server::Server` recording to a temporary store of its own.
 struct Server {
-    child: Child,
-    addr: String,
-    metrics: Option<String>,
-    /// The server's own decision store (each test's server records to a temporary directory).
+    inner: common::server::Server,
     _data: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = common::server::Server;
+    fn deref(&self) -> &common::server::Server {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut common::server::Server {
+        &mut self.inner
+    }
 }
 
 impl Server {
@@ -24,74 +37,15 @@ impl Server {
         Self::start_with(&[])
     }
 
-    /// Starts the server with extra flags; reads its stdout up to the `listening on` line.
     fn start_with(extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let store = format!("sqlite:{}", data.path().join("decisions.sqlite").display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-grace-ms",
-                "200",
-                "--rules",
-            ])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
-            .args(["--store", &store])
-            .args(extra)
-            .env("HOTLINE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        // Owned by `Server` from here on, so that its Drop reaps the process on any panic below.
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            metrics: None,
+        let mut flags = vec!["--shutdown-grace-ms", "200", "--store", &store];
+        flags.extend_from_slice(extra);
+        Server {
+            inner: common::server::Server::start(&flags),
             _data: data,
-        };
-        let mut out = BufReader::new(stdout);
-        loop {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).expect("reads stdout") > 0,
-                "server exited before listening"
-            );
-            if let Some(m) = line.trim().strip_prefix("metrics listening on ") {
-                server.metrics = Some(m.to_owned());
-            } else if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                server.addr = format!("http://{addr}");
-                return server;
-            }
         }
-    }
-
-    async fn client(&self) -> RoutingServiceClient<Channel> {
-        RoutingServiceClient::connect(self.addr.clone())
-            .await
-            .expect("connects")
-    }
-
-    /// Sends the server a signal (`-TERM`, `-HUP`) with kill(1).
-    fn signal(&self, which: &str) {
-        let _ = Command::new("kill")
-            .args([which, &self.child.id().to_string()])
-            .status();
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        self.signal("-TERM");
-        self.child.wait().expect("server exits")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,9 +2,7 @@
 //! GetDecision with their errors, and crash safety (`kill -9` under load loses no decision whose
 //! response reached the client).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,63 +11,14 @@ use hotline_router::proto::v1::routing_service_client::RoutingServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-struct Server {
-    child: Child,
-    addr: String,
-}
+mod common;
 
-impl Server {
-    /// Starts `serve` recording to `db`.
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-grace-ms",
-                "0",
-            ])
-            .arg("--rules")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
-            .arg("--store")
-            .arg(format!("sqlite:{}", db.display()))
-            .env("HOTLINE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        // Owned by `Server` from here on, so that its Drop reaps the process on any panic below.
-        let mut server = Server {
-            child,
-            addr: String::new(),
-        };
-        let mut out = BufReader::new(stdout);
-        loop {
-            let mut line = String::new();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "server exited before listening"
-            );
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                server.addr = format!("http://{addr}");
-                return server;
-            }
-        }
-    }
+use common::server::Server;
 
-    async fn client(&self) -> RoutingServiceClient<Channel> {
-        RoutingServiceClient::connect(self.addr.clone())
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server, recording to `db`.
+fn start(db: &Path) -> Server {
+    let store = format!("sqlite:{}", db.display());
+    Server::start(&["--shutdown-grace-ms", "0", "--store", &store])
 }
 
 fn route(text: &str, id: &str) -> pb::RouteRequest {
@@ -113,7 +62,7 @@ async fn record(
 #[tokio::test]
 async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("d.sqlite"));
+    let server = start(&dir.path().join("d.sqlite"));
     let mut c = server.client().await;
     let r = c
         .route(route(
@@ -215,7 +164,7 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
 async fn kill_9_under_load_loses_no_answered_decision() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.sqlite");
-    let mut server = Server::start(&db);
+    let mut server = start(&db);
     let answered: Arc<Mutex<Vec<String>>> = Arc::default();
     let texts = [
         "公司三个月没发工资了",
@@ -252,7 +201,7 @@ async fn kill_9_under_load_loses_no_answered_decision() {
     drop(server);
 
     // The next process replays the spool; every answered decision is found.
-    let server = Server::start(&db);
+    let server = start(&db);
     let mut c = server.client().await;
     for id in &answered {
         let got = c
