@@ -17,16 +17,7 @@ fn run(args: &[&str], rules: Option<&Path>) -> Output {
 
 /// The bundled rules plus one file with an unknown department (line 5) and a failing example.
 fn broken_rules() -> tempfile::TempDir {
-    let dir = common::rules_dir_with(&[
-        "departments.yaml",
-        "regulations.yaml",
-        "categories.yaml",
-        "settings.yaml",
-        "handoffs.yaml",
-        "out-of-scope.yaml",
-        "places.yaml",
-        "calendar.yaml",
-    ]);
+    let dir = common::rules_dir_with(common::CORE_FILES);
     std::fs::write(
         dir.path().join("broken.yaml"),
         "rules:\n  - id: bad-one\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费]]}\n    examples: [物业费]\n",

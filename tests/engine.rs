@@ -184,35 +184,20 @@ fn committed_schema_matches_the_rule_types() {
 #[test]
 fn every_rule_file_references_the_schema() {
     let root = common::bundled_dir();
-    let mut stack = vec![root.clone()];
-    let mut n = 0;
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                let first = std::fs::read_to_string(&p)
-                    .unwrap()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                let depth = p.strip_prefix(&root).unwrap().components().count() - 1;
-                let expected = format!(
-                    "# yaml-language-server: $schema={}schema.json",
-                    if depth == 0 {
-                        "./".to_owned()
-                    } else {
-                        "../".repeat(depth)
-                    }
-                );
-                assert_eq!(first, expected, "{}", p.display());
-                n += 1;
-            }
-        }
+    let files = common::yaml_files(&root);
+    for p in &files {
+        let text = std::fs::read_to_string(p).unwrap();
+        let first = text.lines().next().unwrap_or("");
+        let depth = p.strip_prefix(&root).unwrap().components().count() - 1;
+        let prefix = if depth == 0 {
+            "./".to_owned()
+        } else {
+            "../".repeat(depth)
+        };
+        let expected = format!("# yaml-language-server: $schema={prefix}schema.json");
+        assert_eq!(first, expected, "{}", p.display());
     }
-    assert!(n >= 10);
+    assert!(files.len() >= 10);
 }
 
 #[test]
@@ -234,16 +219,7 @@ fn bundled_rules_are_grounded_and_exemplified() {
 
 /// A rules directory with the bundled catalogue and settings plus `extra` as one more rule file.
 fn rules_with(extra: &str) -> tempfile::TempDir {
-    let dir = rules_dir_with(&[
-        "departments.yaml",
-        "regulations.yaml",
-        "categories.yaml",
-        "settings.yaml",
-        "handoffs.yaml",
-        "out-of-scope.yaml",
-        "places.yaml",
-        "calendar.yaml",
-    ]);
+    let dir = rules_dir_with(common::CORE_FILES);
     std::fs::write(dir.path().join("extra.yaml"), extra).unwrap();
     dir
 }
@@ -890,19 +866,7 @@ fn diff_reports_every_moved_decision_with_counts() {
 /// Copies a rules directory, every file under a new name in the reverse of its sorted order (so
 /// the files load in the opposite order).
 fn copy_reversed(src: &Path, dst: &Path) {
-    let mut files = Vec::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = common::yaml_files(src);
     let n = files.len();
     for (i, f) in files.iter().enumerate() {
         let name = f.file_name().unwrap().to_string_lossy();

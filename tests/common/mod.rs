@@ -20,6 +20,37 @@ pub fn bundled() -> &'static RuleSet {
     SET.get_or_init(|| load_dir(&bundled_dir()).expect("bundled rules load"))
 }
 
+/// The bundled files of a rule set without its dispatch rules: departments, the article
+/// catalogue, categories, settings, hand-offs, out-of-scope matters, places and the calendar.
+pub const CORE_FILES: &[&str] = &[
+    "departments.yaml",
+    "regulations.yaml",
+    "categories.yaml",
+    "settings.yaml",
+    "handoffs.yaml",
+    "out-of-scope.yaml",
+    "places.yaml",
+    "calendar.yaml",
+];
+
+/// Every `*.yaml` file under `root`, at any depth.
+pub fn yaml_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// A temporary rules directory holding copies of the named bundled files.
 pub fn rules_dir_with(files: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
