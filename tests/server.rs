@@ -518,6 +518,8 @@ fn logs_carry_the_call_but_never_the_text() {
             "0",
             "--log-format",
             "json",
+            "--store",
+            "none",
             "--rules",
         ])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
