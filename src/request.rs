@@ -38,6 +38,16 @@ impl<'a> RouteInput<'a> {
         }
     }
 
+    /// What is routed: `title + "\n" + text` when the request has both (web message boards
+    /// do), else whichever it has.
+    pub fn joined(&self) -> std::borrow::Cow<'a, str> {
+        match (self.title.is_empty(), self.text.is_empty()) {
+            (true, _) => self.text.into(),
+            (false, true) => self.title.into(),
+            (false, false) => format!("{}\n{}", self.title, self.text).into(),
+        }
+    }
+
     /// Checks the request's fields; the error says what is wrong and how to fix it.
     pub fn validate(&self) -> Result<(), String> {
         let (title, text) = (self.title, self.text);

@@ -158,11 +158,7 @@ fn count_words(
     all: &mut HashMap<String, usize>,
     by_label: &mut HashMap<String, usize>,
 ) {
-    let joined = if item.title.is_empty() {
-        item.text.clone()
-    } else {
-        format!("{}\n{}", item.title, item.text)
-    };
+    let joined = item.input().joined();
     let words: HashSet<String> = set.content_words(&joined).into_iter().collect();
     for w in words {
         *by_label.entry(w.clone()).or_insert(0) += 1;

@@ -6,8 +6,6 @@
 //! a rule whose conditions, weight, priority, target or articles differ between the archived
 //! version and today's, a rule that no longer exists, or a rule that is new.
 
-use std::path::Path;
-
 use super::{Result, Status, StoreAndRules, fail, out, outln};
 use crate::proto::v1 as pb;
 use crate::request::RouteInput;
@@ -103,27 +101,8 @@ fn archived_rules(store: &dyn Decisions, version: &str) -> Result<Option<crate::
         Ok(None) => return Ok(None),
         Err(e) => return fail(format!("cannot read the rule archive: {e}")),
     };
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => return fail(format!("cannot make a temporary directory: {e}")),
-    };
-    for (path, content) in &files {
-        if !Path::new(path).is_relative() || path.contains("..") {
-            return fail(format!(
-                "the archive names a file outside its directory: {path}"
-            ));
-        }
-        let target = dir.path().join(path);
-        if let Some(parent) = target.parent()
-            && let Err(e) = std::fs::create_dir_all(parent)
-        {
-            return fail(format!("cannot write {}: {e}", parent.display()));
-        }
-        if let Err(e) = std::fs::write(&target, content) {
-            return fail(format!("cannot write {}: {e}", target.display()));
-        }
-    }
-    Ok(crate::ruleset::compile_dir(dir.path()).ok())
+    let source = std::path::PathBuf::from(format!("(archived version {version})"));
+    Ok(crate::ruleset::compile_texts(files, source).ok())
 }
 
 /// "OUTCOME_DISPATCH hrss by rule wage-arrears".

@@ -104,15 +104,8 @@ impl RuleSet {
         s: &mut Scratch,
         probe: &mut impl Probe,
     ) -> pb::RouteResponse {
-        let joined;
-        let text = match (input.title.is_empty(), input.text.is_empty()) {
-            (true, _) => input.text,
-            (false, true) => input.title,
-            (false, false) => {
-                joined = format!("{}\n{}", input.title, input.text);
-                &joined
-            }
-        };
+        let joined = input.joined();
+        let text = joined.as_ref();
         super::normalize::normalize_into(text, &mut s.normalized);
         probe.done(0);
         self.segmenter.segment(s.normalized.text(), &mut s.words);

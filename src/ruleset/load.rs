@@ -103,22 +103,42 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
         });
     }
 
-    let mut hasher = Sha256::new();
-    let mut files = Vec::with_capacity(paths.len());
     let mut texts = Vec::with_capacity(paths.len());
     for path in &paths {
         let name = relative_name(dir, path);
-        let Some(content) = read_file(path, &name, &mut diags) else {
-            continue;
-        };
+        if let Some(content) = read_file(path, &name, &mut diags) {
+            texts.push((name, content));
+        }
+    }
+    compile_texts_with(texts, dir.to_path_buf(), diags)
+}
+
+/// Validates and compiles rule files given as (path relative to the rules directory, content),
+/// in any order (they are taken in path order, as [`compile_dir`] reads them, so the version is
+/// the same): for a rule set that is not in a directory, such as one archived in the decision
+/// store. `source` is what the set says it was loaded from.
+pub fn compile_texts(texts: Vec<(String, String)>, source: PathBuf) -> Result<RuleSet, LoadError> {
+    compile_texts_with(texts, source, Diagnostics::default())
+}
+
+fn compile_texts_with(
+    mut texts: Vec<(String, String)>,
+    source: PathBuf,
+    mut diags: Diagnostics,
+) -> Result<RuleSet, LoadError> {
+    texts.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)));
+    let mut hasher = Sha256::new();
+    let mut files = Vec::with_capacity(texts.len());
+    for (name, content) in &texts {
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
-        let parsed = parse(&content);
-        texts.push((name.clone(), content));
-        match parsed {
-            Ok(raw) => files.push(SourceFile { name, raw }),
+        match parse(content) {
+            Ok(raw) => files.push(SourceFile {
+                name: name.clone(),
+                raw,
+            }),
             Err(problems) => {
                 for ((line, column), code, msg) in problems {
                     diags.error(
@@ -140,7 +160,7 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
             diagnostics: diags.into_sorted(),
         });
     }
-    super::validate::compile(files, texts, version, dir.to_path_buf(), diags)
+    super::validate::compile(files, texts, version, source, diags)
 }
 
 /// A problem in one file: ((line, column), code, message).

@@ -409,13 +409,9 @@ impl DecisionSink for Store {
 /// The stored form of a decision.
 fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
     let r = d.response;
-    let joined = match (d.request.title.is_empty(), d.request.text.is_empty()) {
-        (true, _) => d.request.text.to_owned(),
-        (false, true) => d.request.title.to_owned(),
-        (false, false) => format!("{}\n{}", d.request.title, d.request.text),
-    };
+    let joined = d.request.joined();
     let text = match text_mode {
-        TextMode::Full => Some(joined),
+        TextMode::Full => Some(joined.into_owned()),
         TextMode::Masked => Some(mask::mask(&joined)),
         TextMode::None => None,
     };
