@@ -2,7 +2,7 @@
 //! and help line; `--format json` prints them for editors and CI.
 
 use super::{Failure, ReportArgs, ReportFormat, Result, Status, outln, print_json};
-use crate::ruleset::{self, Diagnostic, RuleKind, Severity};
+use crate::ruleset::{self, Diagnostic, RuleKind, RuleSet, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,41 +47,34 @@ pub(crate) fn run(args: Args) -> Result {
             Ok(Status::Ok)
         }
         (ReportFormat::Text, Err(e)) => Err(Failure::Load(e)),
-        (ReportFormat::Json, Ok(set)) => print_json(&Report {
-            ok: true,
-            version: Some(set.version()),
-            rule_count: set.rules().len(),
-            dispatch_rule_count: set.count(RuleKind::Dispatch),
-            handoff_count: set.count(RuleKind::Handoff),
-            out_of_scope_count: set.count(RuleKind::OutOfScope),
-            department_count: set.departments().len(),
-            regulation_count: set.regulations().len(),
-            category_count: set.category_count(),
-            errors: 0,
-            warnings: count(set.warnings(), Severity::Warning),
-            diagnostics: set.warnings(),
-        }),
+        (ReportFormat::Json, Ok(set)) => print_json(&report(Some(&set), set.warnings())),
         (ReportFormat::Json, Err(e)) => {
-            print_json(&Report {
-                ok: false,
-                version: None,
-                rule_count: 0,
-                dispatch_rule_count: 0,
-                handoff_count: 0,
-                out_of_scope_count: 0,
-                department_count: 0,
-                regulation_count: 0,
-                category_count: 0,
-                errors: count(&e.diagnostics, Severity::Error),
-                warnings: count(&e.diagnostics, Severity::Warning),
-                diagnostics: &e.diagnostics,
-            })?;
+            print_json(&report(None, &e.diagnostics))?;
             // The diagnostics are on standard output; the status says the set did not load.
             Err(Failure::Other(format!(
                 "the rule set was not loaded ({} error(s))",
                 count(&e.diagnostics, Severity::Error)
             )))
         }
+    }
+}
+
+/// The JSON report of a rule set that loaded (`set`) or did not, with its diagnostics.
+fn report<'a>(set: Option<&'a RuleSet>, diagnostics: &'a [Diagnostic]) -> Report<'a> {
+    let of = |f: fn(&RuleSet) -> usize| set.map_or(0, f);
+    Report {
+        ok: set.is_some(),
+        version: set.map(RuleSet::version),
+        rule_count: of(|s| s.rules().len()),
+        dispatch_rule_count: of(|s| s.count(RuleKind::Dispatch)),
+        handoff_count: of(|s| s.count(RuleKind::Handoff)),
+        out_of_scope_count: of(|s| s.count(RuleKind::OutOfScope)),
+        department_count: of(|s| s.departments().len()),
+        regulation_count: of(|s| s.regulations().len()),
+        category_count: of(RuleSet::category_count),
+        errors: count(diagnostics, Severity::Error),
+        warnings: count(diagnostics, Severity::Warning),
+        diagnostics,
     }
 }
 
