@@ -96,6 +96,7 @@ pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
                     decided.handoff = Some(pb::Handoff {
                         line: line.clone(),
                         name: name.clone(),
+                        co_lines: Vec::new(),
                     });
                     decided.reason = format!("疑似紧急事项（{name}），请立即转接 {line}。");
                 }
@@ -194,6 +195,9 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
             ..Default::default()
         },
     };
+    if decided.verdict == Verdict::Handoff {
+        co_lines(cx, &mut resp);
+    }
     resp.confidence = round(decided.confidence);
     resp.alternatives = cx
         .scored
@@ -205,6 +209,37 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
         .map(|(_, c)| alternative(cx, &char_starts, c))
         .collect();
     resp
+}
+
+/// The other lines a hand-off needs: a crash with people hurt is 122 and 120 at once. Every other
+/// hand-off rule that reached the threshold with another line, in rank order, once per line.
+fn co_lines(cx: &Context<'_>, resp: &mut pb::RouteResponse) {
+    let set = cx.set;
+    let Some(primary) = resp.handoff.as_ref().map(|h| h.line.clone()) else {
+        return;
+    };
+    let mut co: Vec<pb::Handoff> = Vec::new();
+    for c in &cx.scored.candidates {
+        if c.score < set.settings.threshold {
+            continue;
+        }
+        let Target::Handoff { line, name } = &set.rules[c.rule].target else {
+            continue;
+        };
+        if *line == primary || co.iter().any(|h| h.line == *line) {
+            continue;
+        }
+        resp.reason
+            .push_str(&format!("同时涉及{name}，请一并通知 {line}。"));
+        co.push(pb::Handoff {
+            line: line.clone(),
+            name: name.clone(),
+            co_lines: Vec::new(),
+        });
+    }
+    if let Some(h) = resp.handoff.as_mut() {
+        h.co_lines = co;
+    }
 }
 
 /// Why the router did not decide (the reasons of decisions are prepared per rule).

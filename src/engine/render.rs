@@ -33,6 +33,9 @@ fn what(out: &mut String, resp: &pb::RouteResponse) {
     }
     if let Some(h) = &resp.handoff {
         let _ = writeln!(out, "转接 hand-off:   {} {}", h.line, h.name);
+        for co in &h.co_lines {
+            let _ = writeln!(out, "同时通知 also:   {} {}", co.line, co.name);
+        }
     }
     if let Some(o) = &resp.out_of_scope {
         let _ = writeln!(out, "告知 guidance:   {}", o.guidance);

@@ -1,0 +1,156 @@
+//! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
+//!
+//! `tests/data/emergencies.jsonl` holds requests written for this test (not taken from any
+//! corpus) about people hurt or in danger now, each with the lines that apply, the primary one
+//! first; `tests/data/non-emergencies.jsonl` holds ordinary requests that use the same words (a
+//! fire-safety complaint, last month's accident, "急" about a permit). The targets:
+//!
+//! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
+//! | --- | --- | --- |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 70 % |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
+//!
+//! The hand-off rules were written while reading the misses of the even-numbered lines of
+//! `emergencies.jsonl` only (lines 1, 3, 5, … in a text editor); the odd-numbered lines are
+//! held out, and docs/accuracy.md reports both halves. Each run prints the figures and every
+//! miss, so a rule author sees what to fix.
+
+use hotline_router::RouteInput;
+use hotline_router::proto::v1 as pb;
+
+mod common;
+
+/// The share of the emergency set the bundled rules must hand off to a right line.
+const FLOOR: f64 = 0.70;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+#[derive(serde::Deserialize)]
+struct Case {
+    text: String,
+    #[serde(default)]
+    lines: Vec<String>,
+    kind: String,
+}
+
+fn cases(file: &str) -> Vec<Case> {
+    let path = format!("{DATA}/{file}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1)))
+        .collect()
+}
+
+fn route(text: &str) -> pb::RouteResponse {
+    common::bundled().route(&RouteInput {
+        text,
+        ..Default::default()
+    })
+}
+
+/// The primary line and the co-lines of a decision (empty when it is not a hand-off).
+fn lines_of(r: &pb::RouteResponse) -> Vec<String> {
+    r.handoff
+        .iter()
+        .flat_map(|h| {
+            std::iter::once(h.line.clone()).chain(h.co_lines.iter().map(|c| c.line.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn emergencies_are_handed_off_to_a_right_line() {
+    let cases = cases("emergencies.jsonl");
+    assert!(
+        cases.len() >= 150,
+        "the emergency set has {} requests",
+        cases.len()
+    );
+    let (mut right, mut all_lines) = (0, 0);
+    let mut misses = Vec::new();
+    for c in &cases {
+        assert!(!c.lines.is_empty(), "{}: no expected line", c.text);
+        let r = route(&c.text);
+        let got = lines_of(&r);
+        let primary_right = got.first().is_some_and(|l| c.lines.contains(l));
+        if primary_right {
+            right += 1;
+            if c.lines.iter().all(|l| got.contains(l)) {
+                all_lines += 1;
+            }
+        } else {
+            misses.push(format!(
+                "  [{}] {} → {} {:?} (expected {:?})",
+                c.kind,
+                c.text,
+                r.outcome_name(),
+                got,
+                c.lines
+            ));
+        }
+    }
+    let n = cases.len() as f64;
+    println!(
+        "emergencies: {right}/{} handed off to a right line ({:.1} %); {all_lines} with every line \
+         expected ({:.1} %)",
+        cases.len(),
+        100.0 * right as f64 / n,
+        100.0 * all_lines as f64 / n
+    );
+    for m in &misses {
+        println!("{m}");
+    }
+    // The target is 98 %; the bundled rules reach 71.9 % (docs/accuracy.md), and this floor keeps
+    // an edit from losing ground.
+    assert!(
+        right as f64 / n >= FLOOR,
+        "{} of {} emergencies missed (the floor is {:.0} %, the target 98 %)",
+        misses.len(),
+        cases.len(),
+        100.0 * FLOOR
+    );
+}
+
+#[test]
+fn ordinary_requests_with_the_same_words_are_not_handed_off() {
+    let cases = cases("non-emergencies.jsonl");
+    assert!(
+        cases.len() >= 150,
+        "the non-emergency set has {} requests",
+        cases.len()
+    );
+    let handed: Vec<String> = cases
+        .iter()
+        .filter_map(|c| {
+            let r = route(&c.text);
+            (r.outcome() == pb::Outcome::Handoff)
+                .then(|| format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)))
+        })
+        .collect();
+    println!(
+        "non-emergencies: {}/{} handed off ({:.1} %)",
+        handed.len(),
+        cases.len(),
+        100.0 * handed.len() as f64 / cases.len() as f64
+    );
+    for h in &handed {
+        println!("{h}");
+    }
+    assert!(
+        handed.len() as f64 / cases.len() as f64 <= 0.02,
+        "{} ordinary requests handed off (target: at most 2 %)",
+        handed.len()
+    );
+}
+
+#[test]
+fn a_crash_with_people_hurt_needs_122_and_120() {
+    let r = route("十字路口发生车祸了，有人被撞倒在地上流了很多血");
+    assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+    let mut got = lines_of(&r);
+    got.sort();
+    assert_eq!(got, ["120", "122"], "{}", r.reason);
+    assert!(r.reason.contains("一并通知"), "{}", r.reason);
+}
