@@ -5,12 +5,16 @@
 //!
 //! The path of a request, one folder:
 //!
-//! - [`engine`]: normalize → segment → match → score → decide → explain, in
+//! - [`engine`]: normalize → segment → match → score → decide → consult → explain, in
 //!   `engine/pipeline.rs` as [`RuleSet::route`], the one entry every caller uses with a
 //!   [`RouteInput`];
 //! - [`situate`]: place and time, the last stage: jurisdiction (属地), the handling unit, the
 //!   request type (咨询/求助/投诉/举报/建议/表扬) and the due date on the working-day calendar,
 //!   with the rule set's tables for them (places, units, calendar, request types, time limits);
+//! - [`model`]: the classifier the rules consult (`rules/classifier.model`): hashed character
+//!   n-grams, a calibrated linear model, deterministic training with cross-validation; it
+//!   cross-checks dispatches and suggests departments for manual triage, never replacing the
+//!   rules' legal ground;
 //! - [`request`]: [`RouteInput`] and its validation (shared by the server and the CLI);
 //! - [`sink`]: what happens after a decision: the [`DecisionSink`](sink::DecisionSink) seam (the
 //!   log line, the metrics, a record file, the decision store);
@@ -22,8 +26,9 @@
 //! - [`ruleset`]: the rule author's world (department, regulation, category, rule, hand-off,
 //!   out-of-scope matter, example): raw YAML → validated, compiled [`RuleSet`], one validator per
 //!   section, diagnostics with stable codes and file:line:column;
-//! - [`authoring`]: tools for rule authors: `eval` (accuracy on a labelled corpus), `diff` (what an
-//!   edit changes), `lint` (what may not do what its authors mean);
+//! - [`authoring`]: tools for rule authors: `eval` (accuracy on a labelled corpus, and with
+//!   `--folds` rules + classifier on held-out folds), `diff` (what an edit changes), `lint` (what
+//!   may not do what its authors mean);
 //! - [`proto`]: the generated `hotline.routing.v1` types and service, shared by the server, the
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, hot reload, graceful
@@ -36,6 +41,7 @@
 pub mod authoring;
 pub mod cli;
 pub mod engine;
+pub mod model;
 pub mod proto;
 pub mod request;
 pub mod ruleset;

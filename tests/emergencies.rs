@@ -1,27 +1,28 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies.jsonl` holds requests written for this test (not taken from any
-//! corpus) about people hurt or in danger now, each with the lines that apply, the primary one
-//! first; `tests/data/non-emergencies.jsonl` holds ordinary requests that use the same words (a
-//! fire-safety complaint, last month's accident, "急" about a permit). The targets:
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by two authors working
+//! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
+//! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
+//! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
+//! targets:
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 70 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 74 % |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
 //!
 //! The hand-off rules were written while reading the misses of the even-numbered lines of
-//! `emergencies.jsonl` only (lines 1, 3, 5, … in a text editor); the odd-numbered lines are
-//! held out, and docs/accuracy.md reports both halves. Each run prints the figures and every
-//! miss, so a rule author sees what to fix.
+//! `emergencies.jsonl` (lines 1, 3, 5, … in a text editor) and of all of the `-more` files; the
+//! odd-numbered lines of `emergencies.jsonl` are held out, and docs/accuracy.md reports each part.
+//! Each run prints the figures and every miss, so a rule author sees what to fix.
 
 use hotline_router::RouteInput;
 use hotline_router::proto::v1 as pb;
 
 mod common;
 
-/// The share of the emergency set the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.70;
+/// The share of the emergency sets the bundled rules must hand off to a right line.
+const FLOOR: f64 = 0.74;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -33,7 +34,14 @@ struct Case {
     kind: String,
 }
 
-fn cases(file: &str) -> Vec<Case> {
+/// The cases of `name.jsonl` and `name-more.jsonl`.
+fn cases(name: &str) -> Vec<Case> {
+    let mut all = cases_of(&format!("{name}.jsonl"));
+    all.extend(cases_of(&format!("{name}-more.jsonl")));
+    all
+}
+
+fn cases_of(file: &str) -> Vec<Case> {
     let path = format!("{DATA}/{file}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     text.lines()
@@ -62,7 +70,7 @@ fn lines_of(r: &pb::RouteResponse) -> Vec<String> {
 
 #[test]
 fn emergencies_are_handed_off_to_a_right_line() {
-    let cases = cases("emergencies.jsonl");
+    let cases = cases("emergencies");
     assert!(
         cases.len() >= 150,
         "the emergency set has {} requests",
@@ -102,7 +110,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
     for m in &misses {
         println!("{m}");
     }
-    // The target is 98 %; the bundled rules reach 71.9 % (docs/accuracy.md), and this floor keeps
+    // The target is 98 %; the bundled rules reach 75.1 % (docs/accuracy.md), and this floor keeps
     // an edit from losing ground.
     assert!(
         right as f64 / n >= FLOOR,
@@ -115,7 +123,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
 
 #[test]
 fn ordinary_requests_with_the_same_words_are_not_handed_off() {
-    let cases = cases("non-emergencies.jsonl");
+    let cases = cases("non-emergencies");
     assert!(
         cases.len() >= 150,
         "the non-emergency set has {} requests",

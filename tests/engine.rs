@@ -878,6 +878,12 @@ fn copy_reversed(src: &Path, dst: &Path) {
 fn the_order_of_rule_files_does_not_change_a_decision() {
     let dir = tempfile::tempdir().unwrap();
     copy_reversed(&common::bundled_dir(), dir.path());
+    // The classifier is part of the rule set (its cross-check and model check are in decisions).
+    std::fs::copy(
+        common::bundled_dir().join("classifier.model"),
+        dir.path().join("classifier.model"),
+    )
+    .unwrap();
     let reversed = load_dir(dir.path()).expect("reversed copy loads");
     let strip = |mut r: pb::RouteResponse| {
         r.rules_version.clear();

@@ -168,13 +168,30 @@ fn count_words(
 
 /// Routes every item and scores the decisions.
 pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport {
+    evaluate_by(&[set], None, corpus, worst)
+}
+
+/// Routes item `i` with `sets[fold_of[i]]` (every item with `sets[0]` when `fold_of` is `None`)
+/// and scores the decisions together: cross-validation, where each fold is decided by a rule
+/// set whose classifier did not see it. Versions, departments and words come from `sets[0]`.
+pub fn evaluate_by(
+    sets: &[&RuleSet],
+    fold_of: Option<&[usize]>,
+    corpus: &[Labelled],
+    worst: usize,
+) -> EvalReport {
+    let set = sets[0];
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let (mut dispatched, mut manual, mut handoff, mut oos, mut correct) = (0, 0, 0, 0, 0);
     let mut manual_df: HashMap<String, usize> = HashMap::new();
     let mut manual_df_by_label: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut misroutes = Vec::new();
-    for item in corpus {
-        let resp = set.route(&item.input());
+    for (i, item) in corpus.iter().enumerate() {
+        let decider = fold_of
+            .and_then(|f| f.get(i))
+            .and_then(|&f| sets.get(f))
+            .unwrap_or(&set);
+        let resp = decider.route(&item.input());
         let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
         let predicted = match outcome {
             // A label that is a department id (as `export --labelled` writes) is compared with

@@ -27,6 +27,7 @@ mod route;
 mod schema;
 mod test;
 mod tokens;
+mod train;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,9 @@ pub enum Command {
     Tokens(tokens::Args),
     /// Measure a rule set on a labelled corpus (JSONL with id, title and/or text, and a label).
     Eval(eval::Args),
+    /// Train the classifier the rules consult (cross-check, suggestions, fallback) from a labelled
+    /// corpus; it records its cross-validated figures.
+    Train(train::Args),
     /// Warnings about rules that load but may not do what their authors mean (ambiguous examples,
     /// split or shared keywords, uncited articles, idle departments, unused categories; with
     /// --input, rules a corpus shows are shadowed).
@@ -228,6 +232,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Tokens(args) => tokens::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Outcomes(args) => outcomes::run(args),

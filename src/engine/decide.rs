@@ -63,6 +63,9 @@ pub(crate) enum Verdict {
     Ambiguous,
     /// Another domain has far more evidence than the winner's (point 6).
     Spread,
+    /// The rules dispatched, the classifier disagreed past the cross-check's bounds (see
+    /// `consult.rs`): manual triage.
+    Disputed,
 }
 
 #[derive(Debug, Clone)]

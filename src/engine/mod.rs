@@ -1,4 +1,5 @@
-//! The request path: normalize → segment → match → score → decide → explain, then `situate`.
+//! The request path: normalize → segment → match → score → decide → consult → explain, then
+//! `situate`.
 //!
 //! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
 //!   back to offsets in the caller's original text;
@@ -10,12 +11,15 @@
 //!   `within` windows);
 //! - `decide`: hand-off, threshold, priority tiers, ambiguity margin settled by each department's
 //!   support, the support override and the domain check → outcome and confidence;
+//! - `consult`: the classifier's part, when the rule set has one: the cross-check of a dispatch,
+//!   the opt-in fallback when no rule fires, suggestions for manual triage (`crate::model`);
 //! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives), and
 //!   `render` its text form for a terminal;
 //! - `pipeline`: [`RuleSet::route`](crate::RuleSet::route), the stages in order, once;
 //! - `analyse`: the same stages for rule authors' tools (`tokens`, `lint`, `eval`).
 
 pub(crate) mod analyse;
+pub(crate) mod consult;
 pub(crate) mod decide;
 pub(crate) mod explain;
 pub(crate) mod matcher;

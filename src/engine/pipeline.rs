@@ -1,5 +1,5 @@
 //! The path of one request through the engine:
-//! normalize → segment → match → score → decide → explain → situate.
+//! normalize → segment → match → score → decide → consult → explain → situate.
 //!
 //! [`RuleSet::route`] is the one entry: the server, the CLI, batch, `eval` and `diff` all call it
 //! with a [`RouteInput`]. The stage sequence is written once, in `RuleSet::run`; the benchmark
@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
+use super::consult::{annotate, consult};
 use super::decide::decide;
 use super::explain::{Context, explain};
 use super::matcher::Hit;
@@ -26,12 +27,13 @@ use crate::ruleset::RuleSet;
 use crate::situate::situate;
 
 /// The stages, in order, as [`stage_timings`] names them.
-pub const STAGES: [&str; 7] = [
+pub const STAGES: [&str; 8] = [
     "normalize",
     "segment",
     "match",
     "score",
     "decide",
+    "consult",
     "explain",
     "situate",
 ];
@@ -65,7 +67,7 @@ impl Probe for NoProbe {
 /// Adds the time since the previous stage ended to that stage's total.
 struct Timer {
     last: Instant,
-    totals: [u128; 7],
+    totals: [u128; 8],
 }
 
 impl Probe for Timer {
@@ -121,8 +123,18 @@ impl RuleSet {
         probe.done(2);
         score(self, &s.hits, normalized, &mut s.scored);
         probe.done(3);
-        let decided = decide(self, &s.scored.candidates);
+        let mut decided = decide(self, &s.scored.candidates);
         probe.done(4);
+        let consultant = self.model.as_deref();
+        let consulted = consult(
+            self,
+            consultant,
+            s.normalized.text(),
+            &mut s.scored,
+            &mut decided,
+        );
+        probe.done(5);
+        let normalized = &s.normalized;
         let cx = Context {
             set: self,
             original: text,
@@ -131,11 +143,18 @@ impl RuleSet {
             scored: &s.scored,
         };
         let mut resp = explain(&cx, &decided);
-        probe.done(5);
+        annotate(
+            self,
+            consultant,
+            consulted.as_ref(),
+            normalized.text(),
+            &mut resp,
+        );
+        probe.done(6);
         let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
         situate(self, &mut resp, rule, text, normalized, &s.phrases, input);
         resp.id = input.id.to_owned();
-        probe.done(6);
+        probe.done(7);
         resp
     }
 }
@@ -143,19 +162,19 @@ impl RuleSet {
 /// Average time of each stage of [`RuleSet::route`] on `text` over `iterations` runs, in
 /// nanoseconds, named as in [`STAGES`]. For benchmarks and profiling only.
 #[doc(hidden)]
-pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static str, f64); 7] {
+pub fn stage_timings(set: &RuleSet, text: &str, iterations: u32) -> [(&'static str, f64); 8] {
     let n = iterations.max(1);
     let mut scratch = Scratch::default();
     let mut timer = Timer {
         last: Instant::now(),
-        totals: [0; 7],
+        totals: [0; 8],
     };
     let input = RouteInput::text(text);
     for _ in 0..n {
         timer.last = Instant::now();
         std::hint::black_box(set.run(&input, &mut scratch, &mut timer));
     }
-    let mut out = [("", 0.0); 7];
+    let mut out = [("", 0.0); 8];
     for (i, name) in STAGES.iter().enumerate() {
         out[i] = (name, timer.totals[i] as f64 / f64::from(n));
     }

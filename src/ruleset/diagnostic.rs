@@ -100,6 +100,8 @@ codes! {
     BadUnit = "E0605" "bad-unit" "give a department one unit per district, county or development zone";
     // Examples.
     ExampleFails = "E0701" "example-fails" "change the rule or the example until `hotline-router test` passes";
+    // The classifier.
+    BadModel = "E0801" "bad-model" "retrain the model with `hotline-router train` (docs/accuracy.md gives the command) or remove the file";
     // The compiled set.
     TooLarge = "E0901" "rule-set-too-large" "the rule set's terms and patterns are over the matcher's size limit; remove some";
     // Warnings.

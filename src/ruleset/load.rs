@@ -121,6 +121,20 @@ pub fn compile_texts(texts: Vec<(String, String)>, source: PathBuf) -> Result<Ru
     compile_texts_with(texts, source, Diagnostics::default())
 }
 
+/// [`compile_texts`] without the classifier file, if any (for [`RuleSet::with_model`]).
+pub(crate) fn compile_texts_without_model(
+    texts: Vec<(String, String)>,
+    source: PathBuf,
+) -> Result<RuleSet, LoadError> {
+    let texts = texts.into_iter().filter(|(n, _)| !is_model(n)).collect();
+    compile_texts_with(texts, source, Diagnostics::default())
+}
+
+/// Whether a rule-directory file is the classifier (`*.model`).
+fn is_model(name: &str) -> bool {
+    name.ends_with(".model")
+}
+
 fn compile_texts_with(
     mut texts: Vec<(String, String)>,
     source: PathBuf,
@@ -129,11 +143,34 @@ fn compile_texts_with(
     texts.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)));
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(texts.len());
+    let mut model: Option<(String, crate::model::Model)> = None;
     for (name, content) in &texts {
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
+        if is_model(name) {
+            // The classifier is part of the version (a retrained model is a new rule set) and of
+            // the archive, but it is not YAML.
+            match (crate::model::Model::parse(content), &model) {
+                (Ok(_), Some((first, _))) => diags.error(
+                    Code::BadModel,
+                    SourceLocation::file_start(name),
+                    format!("a rule set has one classifier; \"{first}\" is one already"),
+                ),
+                (Ok(m), None) => model = Some((name.clone(), m)),
+                (Err((line, msg)), _) => diags.error(
+                    Code::BadModel,
+                    SourceLocation {
+                        file: name.clone(),
+                        line,
+                        column: 1,
+                    },
+                    msg,
+                ),
+            }
+            continue;
+        }
         match parse(content) {
             Ok(raw) => files.push(SourceFile {
                 name: name.clone(),
@@ -160,7 +197,11 @@ fn compile_texts_with(
             diagnostics: diags.into_sorted(),
         });
     }
-    super::validate::compile(files, texts, version, source, diags)
+    let mut set = super::validate::compile(files, texts, version, source, diags)?;
+    if let Some((_, m)) = model {
+        set.model = Some(std::sync::Arc::new(super::Consultant::new(&set, m)));
+    }
+    Ok(set)
 }
 
 /// A problem in one file: ((line, column), code, message).
@@ -277,7 +318,7 @@ fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 stack.push(path);
             } else if matches!(
                 path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml")
+                Some("yaml" | "yml" | "model")
             ) {
                 out.push(path);
             }

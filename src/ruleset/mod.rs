@@ -213,6 +213,34 @@ pub struct Settings {
     pub support_override: Option<f64>,
     /// See `decide`, point 6; `None` turns the check off.
     pub other_domain_factor: Option<f64>,
+    /// The classifier's part (see `engine/consult.rs`).
+    pub model: ModelSettings,
+}
+
+/// How the classifier informs decisions (`settings.model`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// (below, above): a dispatch whose domain the classifier puts below `below` while another
+    /// domain is at `above` or more is flagged, or goes to manual triage (`cross_check_manual`).
+    pub cross_check: Option<(f64, f64)>,
+    /// Whether a disputed dispatch goes to manual triage (else it is kept, flagged).
+    pub cross_check_manual: bool,
+    /// Suggestions on a manual decision.
+    pub suggestions: usize,
+    /// When no rule fires: the probability at which the classifier's domain's fallback rule
+    /// decides.
+    pub fallback: Option<f64>,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            cross_check: None,
+            cross_check_manual: false,
+            suggestions: 3,
+            fallback: None,
+        }
+    }
 }
 
 /// A validated, compiled rule set. Cheap to share (`Arc<RuleSet>`), never mutated.
@@ -245,9 +273,106 @@ pub struct RuleSet {
     pub(crate) prepared: Vec<crate::engine::explain::Prepared>,
     /// Places, units, calendar, request types, time limits (see `crate::situate`).
     pub(crate) tables: crate::situate::tables::Tables,
+    /// The classifier beside the rules (`*.model`), with what its labels mean to the rules.
+    pub(crate) model: Option<std::sync::Arc<Consultant>>,
+}
+
+/// A classifier as the rules consult it: the model, and for each of its labels the fallback rule
+/// of that domain or department (the rule a confident model may choose when no rule fires).
+#[derive(Debug)]
+pub(crate) struct Consultant {
+    pub model: crate::model::Model,
+    /// Whether the labels are department ids (else level-1 categories or deeper paths).
+    pub labels_are_departments: bool,
+    /// Per label: the index of its fallback rule (a dispatch rule with priority below 0), if any.
+    pub fallback: Vec<Option<usize>>,
+}
+
+impl Consultant {
+    pub(crate) fn new(set: &RuleSet, model: crate::model::Model) -> Consultant {
+        let labels_are_departments = model.labels().iter().all(|l| set.department(l).is_some());
+        // A label's fallback rule: among the fallback rules (priority below 0) of its domain or
+        // department, the one whose department has the most rules in that domain (the domain's
+        // main department: 教育文体 → education rather than sports), then the smallest rule id;
+        // never the order of the files.
+        let fallback = model
+            .labels()
+            .iter()
+            .map(|label| {
+                let in_label = |r: &Rule| match r.target {
+                    Target::Dispatch { department, .. } if labels_are_departments => {
+                        set.departments[department].id == *label
+                    }
+                    Target::Dispatch { .. } => {
+                        r.category.first().map(String::as_str) == Some(domain_of(label))
+                    }
+                    _ => false,
+                };
+                let weight_of = |dept: usize| {
+                    set.rules
+                        .iter()
+                        .filter(|r| in_label(r) && r.department() == Some(dept))
+                        .count()
+                };
+                set.rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.priority < 0 && in_label(r))
+                    .max_by(|(_, a), (_, b)| {
+                        let (da, db) = (a.department().unwrap_or(0), b.department().unwrap_or(0));
+                        weight_of(da)
+                            .cmp(&weight_of(db))
+                            .then_with(|| b.id.cmp(&a.id))
+                    })
+                    .map(|(i, _)| i)
+            })
+            .collect();
+        Consultant {
+            model,
+            labels_are_departments,
+            fallback,
+        }
+    }
+
+    /// The label of a dispatching rule's domain (its department, or its level-1 category), if
+    /// the model has it.
+    pub(crate) fn label_of(&self, set: &RuleSet, rule: &Rule) -> Option<usize> {
+        let key = match rule.target {
+            Target::Dispatch { department, .. } if self.labels_are_departments => {
+                set.departments[department].id.as_str()
+            }
+            Target::Dispatch { .. } => rule.category.first()?.as_str(),
+            _ => return None,
+        };
+        self.model.labels().iter().position(|l| {
+            if self.labels_are_departments {
+                l == key
+            } else {
+                domain_of(l) == key
+            }
+        })
+    }
+}
+
+/// The level-1 category of a label that is a category path.
+pub(crate) fn domain_of(label: &str) -> &str {
+    label.split('/').next().unwrap_or(label)
 }
 
 impl RuleSet {
+    /// The classifier the rules consult, if the rule set has one.
+    pub fn model(&self) -> Option<&crate::model::Model> {
+        self.model.as_deref().map(|c| &c.model)
+    }
+
+    /// The same rule set consulting another classifier (or none): for `eval --folds`, which
+    /// trains one per fold. Shares nothing mutable; the compiled parts are rebuilt.
+    pub fn with_model(&self, model: Option<crate::model::Model>) -> Result<RuleSet, LoadError> {
+        let mut set = load::compile_texts_without_model(self.files.clone(), self.source.clone())?;
+        set.model = model.map(|m| std::sync::Arc::new(Consultant::new(&set, m)));
+        Ok(set)
+    }
+
     /// Content hash of the rule files: same files, same version.
     pub fn version(&self) -> &str {
         &self.version

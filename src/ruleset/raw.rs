@@ -237,6 +237,39 @@ pub(crate) struct RawSettings {
     /// Default time limits per request type.
     #[serde(default)]
     pub time_limits: Option<Sp<RawTimeLimits>>,
+    /// How the classifier (`classifier.model` beside the rules) informs decisions. Without it:
+    /// suggestions only.
+    #[serde(default)]
+    pub model: Option<Sp<RawModelSettings>>,
+}
+
+/// The classifier's part in a decision.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModelSettings {
+    /// When the rules dispatch but the classifier gives their domain less than `below` and
+    /// another domain at least `above`, the request goes to manual triage. Absent: never.
+    #[serde(default)]
+    pub cross_check: Option<Sp<RawCrossCheck>>,
+    /// How many suggestions a manual decision carries (0 to 5; default 3).
+    #[serde(default)]
+    pub suggestions: Option<Sp<u32>>,
+    /// When no rule fires and the classifier gives one domain at least this probability, that
+    /// domain's fallback rule decides. Absent: never.
+    #[serde(default)]
+    pub fallback: Option<Sp<f64>>,
+}
+
+/// The two probabilities of the cross-check.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCrossCheck {
+    pub below: Sp<f64>,
+    pub above: Sp<f64>,
+    /// `flag` (default): keep the dispatch, halve its confidence and say why in the reason;
+    /// `manual`: send it to manual triage.
+    #[serde(default)]
+    pub action: Option<Sp<String>>,
 }
 
 /// The conditions of a rule over the tokens of a request.

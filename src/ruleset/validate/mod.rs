@@ -104,6 +104,7 @@ pub(crate) fn compile(
         warnings: diags.into_sorted(),
         prepared: Vec::new(),
         tables,
+        model: None,
     };
     set.prepared = crate::engine::explain::prepare(&set);
     Ok(set)

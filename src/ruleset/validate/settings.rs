@@ -4,10 +4,10 @@
 
 use serde_saphyr::Spanned;
 
-use super::super::Settings;
 use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
 use super::super::load::SourceFile;
-use super::super::raw::RawSettings;
+use super::super::raw::{RawModelSettings, RawSettings};
+use super::super::{ModelSettings, Settings};
 
 /// The one settings section of a rule set, and the file it is in.
 pub(crate) type RawSettingsIn<'a> = Option<(&'a str, &'a Spanned<RawSettings>)>;
@@ -40,6 +40,7 @@ pub(crate) fn validate<'a>(
             margin: 0.15,
             support_override: None,
             other_domain_factor: None,
+            model: ModelSettings::default(),
         };
         return (defaults, None);
     };
@@ -80,8 +81,67 @@ pub(crate) fn validate<'a>(
         margin: m.value,
         support_override,
         other_domain_factor,
+        model: model(file, s.value.model.as_deref().map(|m| &m.value), diags),
     };
     (settings, found)
+}
+
+/// `settings.model`: probabilities between 0 and 1, at most 5 suggestions.
+fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) -> ModelSettings {
+    let Some(raw) = raw else {
+        return ModelSettings::default();
+    };
+    let mut probability = |name: &str, p: &Spanned<f64>| {
+        if !(p.value.is_finite() && (0.0..=1.0).contains(&p.value)) {
+            diags.error(
+                Code::OutOfRange,
+                SourceLocation::of(file, p),
+                format!("model {name} {} must be a probability, 0 to 1", p.value),
+            );
+        }
+        p.value
+    };
+    let cross_check = raw.cross_check.as_ref().map(|c| {
+        (
+            probability("cross_check.below", &c.value.below),
+            probability("cross_check.above", &c.value.above),
+        )
+    });
+    let fallback = raw.fallback.as_ref().map(|f| probability("fallback", f));
+    let action = raw
+        .cross_check
+        .as_ref()
+        .and_then(|c| c.value.action.as_ref());
+    let cross_check_manual = match action.map(|a| a.value.as_str()) {
+        None | Some("flag") => false,
+        Some("manual") => true,
+        Some(other) => {
+            if let Some(a) = action {
+                diags.error(
+                    Code::OutOfRange,
+                    SourceLocation::of(file, a),
+                    format!("cross_check action \"{other}\" must be flag or manual"),
+                );
+            }
+            false
+        }
+    };
+    let suggestions = raw.suggestions.as_ref().map_or(3, |n| {
+        if n.value > 5 {
+            diags.error(
+                Code::OutOfRange,
+                SourceLocation::of(file, n),
+                format!("model suggestions {} must be 0 to 5", n.value),
+            );
+        }
+        n.value.min(5) as usize
+    });
+    ModelSettings {
+        cross_check,
+        cross_check_manual,
+        suggestions,
+        fallback,
+    }
 }
 
 /// An optional factor setting (`support_override`, `other_domain_factor`): a number of at least 1

@@ -1,0 +1,173 @@
+//! `eval --folds K`: rules alone and rules + classifier, scored on held-out folds only.
+//!
+//! The corpus is split into K folds with a fixed shuffle (the same as `train`'s, see
+//! [`crate::model::train::folds`]). For each fold a classifier is trained on the other K − 1
+//! (with its own inner cross-validation for calibration, as `train` does) and the fold is
+//! decided by the rules consulting that classifier; the K held-out folds together give the
+//! figures. No row is ever decided by a classifier that saw it. The rules themselves are the
+//! same for every fold: their figures are the rules' on the whole corpus, which is held out only
+//! if the rules were not written from it (docs/accuracy.md says which rows were read).
+//!
+//! Besides the settings of `settings.yaml`, each part of the classifier is reported alone, so
+//! that an author sees what the cross-check and the fallback each do.
+
+use serde::Serialize;
+
+use super::eval::{EvalReport, Labelled, evaluate, evaluate_by};
+use crate::model::train::{self, Options};
+use crate::ruleset::{ModelSettings, RuleSet};
+
+/// One way of deciding, on the held-out folds.
+#[derive(Debug, Serialize)]
+pub struct Variant {
+    pub name: String,
+    pub settings: String,
+    pub report: EvalReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FoldsReport {
+    pub folds: usize,
+    pub rows: usize,
+    /// The classifiers' own top-1 accuracy on their held-out folds.
+    pub model_accuracy: f64,
+    pub variants: Vec<Variant>,
+}
+
+/// Cross-validates the rule set with a classifier trained per fold.
+pub fn cross_validate(
+    set: &RuleSet,
+    corpus: &[Labelled],
+    k: usize,
+    worst: usize,
+) -> Result<FoldsReport, String> {
+    let rules_alone = set.with_model(None).map_err(|e| e.to_string())?;
+    let configured = set.settings().model.clone();
+    let opts = Options::default();
+    let fold_of = train::folds(corpus.len(), k, opts.seed);
+    let rows: Vec<(String, String)> = corpus
+        .iter()
+        .map(|item| (item.input().joined().into_owned(), item.label.clone()))
+        .collect();
+    let mut sets = Vec::with_capacity(k);
+    let mut right = 0usize;
+    for f in 0..k {
+        let train_rows: Vec<(String, String)> = rows
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, g)| **g != f)
+            .map(|(r, _)| r.clone())
+            .collect();
+        let data = train::prepare(&train_rows);
+        if data.labels.len() < 2 {
+            return Err("the corpus needs at least two labels to train a classifier".into());
+        }
+        let model = train::train(&data, &opts, k, "eval --folds");
+        for (i, (text, label)) in rows.iter().enumerate() {
+            if fold_of[i] != f {
+                continue;
+            }
+            let mut n = crate::engine::normalize::Normalized::default();
+            crate::engine::normalize::normalize_into(text, &mut n);
+            let p = model.probabilities(&crate::model::Features::of(n.text()));
+            right += usize::from(model.rank(&p).first().is_some_and(|r| r.label == label));
+        }
+        sets.push(set.with_model(Some(model)).map_err(|e| e.to_string())?);
+    }
+    let mut variants = vec![Variant {
+        name: "rules alone".into(),
+        settings: "-".into(),
+        report: evaluate(&rules_alone, corpus, worst),
+    }];
+    let mut run = |name: &str, model: ModelSettings, sets: &mut Vec<RuleSet>| {
+        for s in sets.iter_mut() {
+            s.settings.model = model.clone();
+        }
+        let refs: Vec<&RuleSet> = sets.iter().collect();
+        variants.push(Variant {
+            name: name.into(),
+            settings: describe(&model),
+            report: evaluate_by(&refs, Some(&fold_of), corpus, worst),
+        });
+    };
+    if configured.cross_check.is_some() {
+        // Both actions: `flag` keeps every figure of the rules (it only lowers confidence), so
+        // what the cross-check is worth shows in `manual`.
+        let only = ModelSettings {
+            fallback: None,
+            cross_check_manual: true,
+            ..configured.clone()
+        };
+        run("rules + cross-check (manual)", only, &mut sets);
+    }
+    if configured.fallback.is_some() {
+        let only = ModelSettings {
+            cross_check: None,
+            ..configured.clone()
+        };
+        run("rules + fallback", only, &mut sets);
+    }
+    run("rules + model (settings.yaml)", configured, &mut sets);
+    Ok(FoldsReport {
+        folds: k,
+        rows: corpus.len(),
+        model_accuracy: (right as f64 / corpus.len().max(1) as f64 * 10_000.0).round() / 10_000.0,
+        variants,
+    })
+}
+
+fn describe(m: &ModelSettings) -> String {
+    let mut parts = Vec::new();
+    if let Some((below, above)) = m.cross_check {
+        let action = if m.cross_check_manual {
+            "manual"
+        } else {
+            "flag"
+        };
+        parts.push(format!("cross_check below {below} above {above} {action}"));
+    }
+    if let Some(f) = m.fallback {
+        parts.push(format!("fallback {f}"));
+    }
+    parts.push(format!("suggestions {}", m.suggestions));
+    parts.join(", ")
+}
+
+impl FoldsReport {
+    /// The table of variants, for a terminal.
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "{}-fold cross-validation on {} requests (every figure on held-out folds; the \
+             classifier of each fold did not see it); classifier alone: top-1 accuracy {:.4}",
+            self.folds, self.rows, self.model_accuracy
+        );
+        let _ = writeln!(
+            o,
+            "\n{:<32} {:>9} {:>11} {:>8} {:>7} {:>8}  settings",
+            "variant", "coverage", "dispatched", "overall", "manual", "hand-off"
+        );
+        for v in &self.variants {
+            let r = &v.report;
+            let _ = writeln!(
+                o,
+                "{:<32} {:>9.4} {:>11.4} {:>8.4} {:>7} {:>8}  {}",
+                v.name,
+                r.coverage,
+                r.dispatched_accuracy,
+                r.overall_accuracy,
+                r.manual,
+                r.handoff,
+                v.settings
+            );
+        }
+        o
+    }
+
+    /// The variant with the settings of `settings.yaml`.
+    pub fn configured(&self) -> Option<&EvalReport> {
+        self.variants.last().map(|v| &v.report)
+    }
+}

@@ -1,0 +1,208 @@
+//! Stage 5b of a request: consult the classifier (when the rule set has one), after the rules
+//! have decided and around the explanation.
+//!
+//! The rules stay the decision's ground; the classifier (see `crate::model`) only informs it,
+//! as `settings.model` says:
+//!
+//! - **cross-check**: the rules dispatch, but the classifier gives their domain less than
+//!   `below` and another domain at least `above`: the dispatch is kept with half its confidence
+//!   and a reason naming both (`action: flag`, the default), or goes to manual triage
+//!   (`action: manual`);
+//! - **fallback** (opt-in): no rule reached the threshold, and the classifier gives one domain at
+//!   least `fallback`: that domain's fallback rule decides, citing its articles, with
+//!   `decided_by = MODEL_FALLBACK` and a reason that says so;
+//! - **suggestions**: every manual decision carries the classifier's top labels, with their
+//!   probabilities, departments and the n-grams that weighed most;
+//! - **model_check**: every rules' dispatch says what the classifier thought.
+//!
+//! Hand-offs and out-of-scope matters are the rules' alone: an emergency is never held up or
+//! second-guessed by a statistical model.
+
+use super::decide::{Decided, Verdict};
+use super::score::{Candidate, Scored};
+use crate::model::Features;
+use crate::proto::v1 as pb;
+use crate::ruleset::{Consultant, RuleSet, Target};
+
+/// What the classifier said of one request.
+pub(crate) struct Consulted {
+    features: Features,
+    probabilities: Vec<f64>,
+    /// The cross-check disputed a rules' dispatch: (the rules' label, the classifier's label).
+    disputed: Option<(usize, usize)>,
+    /// The classifier's label whose fallback rule decided.
+    fallback: Option<usize>,
+}
+
+/// Consults the classifier on a decision of the rules, changing the verdict when the cross-check
+/// or the fallback applies. `None` when there is nothing to consult (no classifier, a hand-off,
+/// an out-of-scope matter, an empty text).
+pub(crate) fn consult(
+    set: &RuleSet,
+    consultant: Option<&Consultant>,
+    normalized: &str,
+    scored: &mut Scored,
+    decided: &mut Decided,
+) -> Option<Consulted> {
+    let c = consultant?;
+    if matches!(decided.verdict, Verdict::Handoff | Verdict::OutOfScope) {
+        return None;
+    }
+    let features = Features::of(normalized);
+    if features.is_empty() {
+        return None;
+    }
+    let probabilities = c.model.probabilities(&features);
+    let ranked = c.model.rank(&probabilities);
+    let top = ranked.first()?;
+    let mut consulted = Consulted {
+        features,
+        probabilities: probabilities.clone(),
+        disputed: None,
+        fallback: None,
+    };
+    let settings = &set.settings.model;
+    match decided.verdict {
+        Verdict::Dispatch => {
+            let rule = &set.rules[scored.candidates.get(decided.winner?)?.rule];
+            let (Some((below, above)), Some(ours)) = (settings.cross_check, c.label_of(set, rule))
+            else {
+                return Some(consulted);
+            };
+            let other = ranked.iter().find(|r| r.index != ours)?;
+            if probabilities[ours] < below && other.probability >= above {
+                if settings.cross_check_manual {
+                    decided.verdict = Verdict::Disputed;
+                }
+                consulted.disputed = Some((ours, other.index));
+            }
+        }
+        Verdict::NoMatch => {
+            let (Some(min), Some(Some(rule))) = (settings.fallback, c.fallback.get(top.index))
+            else {
+                return Some(consulted);
+            };
+            if top.probability < min {
+                return Some(consulted);
+            }
+            let winner = match scored.candidates.iter().position(|x| x.rule == *rule) {
+                Some(i) => i,
+                None => {
+                    // The fallback rule did not fire at all: it decides without evidence.
+                    let at = scored.evidence.len() as u32;
+                    scored.candidates.push(Candidate {
+                        rule: *rule,
+                        score: 0.0,
+                        evidence: at..at,
+                    });
+                    scored.candidates.len() - 1
+                }
+            };
+            *decided = Decided {
+                verdict: Verdict::Dispatch,
+                winner: Some(winner),
+                rival: None,
+                confidence: top.probability,
+                support: None,
+                spread: None,
+            };
+            consulted.fallback = Some(top.index);
+        }
+        _ => {}
+    }
+    Some(consulted)
+}
+
+/// Adds what the classifier said to the response: who decided, the reason of a dispute or a
+/// fallback, the model check of a dispatch, the suggestions of a manual decision.
+pub(crate) fn annotate(
+    set: &RuleSet,
+    consultant: Option<&Consultant>,
+    consulted: Option<&Consulted>,
+    normalized: &str,
+    resp: &mut pb::RouteResponse,
+) {
+    resp.decided_by = pb::DecidedBy::Rules as i32;
+    let (Some(c), Some(k)) = (consultant, consulted) else {
+        return;
+    };
+    let labels = c.model.labels();
+    let p = &k.probabilities;
+    let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
+    if let Some((ours, theirs)) = k.disputed {
+        if outcome == pb::Outcome::Manual {
+            resp.decided_by = pb::DecidedBy::CrossCheck as i32;
+            resp.reason = format!(
+                "规则判断属于「{}」，但分类模型认为属于「{}」的概率为 {:.2}，属于「{}」的仅 {:.2}，两者分歧过大，请人工分派。",
+                labels[ours], labels[theirs], p[theirs], labels[ours], p[ours]
+            );
+        } else {
+            resp.confidence = round(resp.confidence / 2.0);
+            resp.reason.push_str(&format!(
+                "（分类模型认为更可能属于「{}」（概率 {:.2}），属于「{}」的仅 {:.2}，请复核。）",
+                labels[theirs], p[theirs], labels[ours], p[ours]
+            ));
+        }
+    }
+    if let Some(label) = k.fallback {
+        resp.decided_by = pb::DecidedBy::ModelFallback as i32;
+        resp.reason = format!(
+            "没有规则命中；分类模型判断属于「{}」（概率 {:.2}），由该领域的兜底规则决定：{}",
+            labels[label], p[label], resp.reason
+        );
+    }
+    if outcome == pb::Outcome::Dispatch && k.fallback.is_none() {
+        let ranked = c.model.rank(p);
+        let ours = set
+            .rules
+            .iter()
+            .find(|r| r.id == resp.rule_id)
+            .and_then(|r| c.label_of(set, r));
+        if let Some(top) = ranked.first() {
+            resp.model_check = Some(pb::ModelCheck {
+                top_label: top.label.to_owned(),
+                top_probability: round(top.probability),
+                rules_probability: ours.map_or(0.0, |l| round(p[l])),
+                agrees: ours == Some(top.index),
+            });
+        }
+    }
+    if outcome == pb::Outcome::Manual {
+        resp.suggestions = c
+            .model
+            .rank(p)
+            .into_iter()
+            .take(set.settings.model.suggestions)
+            .map(|r| pb::Suggestion {
+                label: r.label.to_owned(),
+                probability: round(r.probability),
+                department: department_of(set, c, r.index),
+                terms: c.model.weighed_most(&k.features, normalized, r.index, 5),
+            })
+            .collect();
+    }
+}
+
+/// The department of a label: itself when labels are department ids, else its fallback rule's.
+fn department_of(set: &RuleSet, c: &Consultant, label: usize) -> Option<pb::Department> {
+    let dept = if c.labels_are_departments {
+        c.model
+            .labels()
+            .get(label)
+            .and_then(|id| set.departments.iter().position(|d| d.id == *id))
+    } else {
+        c.fallback
+            .get(label)
+            .copied()
+            .flatten()
+            .and_then(|r| match set.rules[r].target {
+                Target::Dispatch { department, .. } => Some(department),
+                _ => None,
+            })
+    }?;
+    Some(super::explain::department_pb(&set.departments[dept]))
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}

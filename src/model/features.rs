@@ -1,0 +1,117 @@
+//! Text → features: every 1-, 2- and 3-character n-gram of the normalized text's runs of letters
+//! and digits (punctuation and spaces split runs, so no n-gram spans a sentence break), hashed
+//! with FNV-1a into 32 bits; the model keeps as many low bits as it has buckets.
+//!
+//! Features are the distinct hashes with their counts; the model weighs them (sublinear term
+//! frequency × the inverse document frequency of the bucket, scaled to unit length, as TF-IDF
+//! does) so that a 的 in every message weighs little and a long message and a short one give
+//! logits of the same size. No segmentation: n-grams see phrasings the segmenter's dictionary
+//! does not know, and cost a hash each.
+
+/// The n-gram lengths used.
+const MIN_N: usize = 1;
+const MAX_N: usize = 3;
+
+/// The hashed n-grams of a text: each distinct hash with its count, by hash.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    counts: Vec<(u32, u32)>,
+}
+
+impl Features {
+    /// The features of an already normalized text (see `engine::normalize`).
+    pub fn of(text: &str) -> Features {
+        let mut hashes = Vec::with_capacity(text.len());
+        for_each_gram(text, |hash, _| hashes.push(hash));
+        hashes.sort_unstable();
+        let mut counts: Vec<(u32, u32)> = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            match counts.last_mut() {
+                Some((last, n)) if *last == h => *n += 1,
+                _ => counts.push((h, 1)),
+            }
+        }
+        Features { counts }
+    }
+
+    /// (hash, count) of every distinct n-gram, by hash.
+    pub fn counts(&self) -> &[(u32, u32)] {
+        &self.counts
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// (hash, n-gram) of every n-gram occurrence of `text` (the text these features were made
+    /// from), for explanations.
+    pub fn grams<'t>(&self, text: &'t str) -> impl Iterator<Item = (u32, &'t str)> + 't {
+        let mut out = Vec::new();
+        for_each_gram(text, |hash, gram| out.push((hash, gram)));
+        out.into_iter()
+    }
+}
+
+/// Calls `f(hash, gram)` for every n-gram of every run of letters and digits of `text`.
+fn for_each_gram<'t>(text: &'t str, mut f: impl FnMut(u32, &'t str)) {
+    // Byte offsets of the characters of the current run, and the run's end.
+    let mut starts: Vec<usize> = Vec::with_capacity(64);
+    let mut flush = |starts: &mut Vec<usize>, end: usize| {
+        for i in 0..starts.len() {
+            for n in MIN_N..=MAX_N {
+                if i + n > starts.len() {
+                    break;
+                }
+                let to = starts.get(i + n).copied().unwrap_or(end);
+                let gram = &text[starts[i]..to];
+                f(hash(gram, n), gram);
+            }
+        }
+        starts.clear();
+    };
+    for (at, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            starts.push(at);
+        } else if !starts.is_empty() {
+            flush(&mut starts, at);
+        }
+    }
+    if !starts.is_empty() {
+        flush(&mut starts, text.len());
+    }
+}
+
+/// FNV-1a over the n-gram's bytes, seeded by its length (a 1-gram and a 2-gram of the same bytes
+/// cannot occur, but the seed keeps the three families apart anyway).
+fn hash(gram: &str, n: usize) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (n as u64);
+    for &b in gram.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h ^ (h >> 32)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grams_stay_within_runs_of_letters_and_digits() {
+        let f = Features::of("物业费，a1");
+        let grams: Vec<&str> = f.grams("物业费，a1").map(|g| g.1).collect();
+        assert_eq!(
+            grams,
+            ["物", "物业", "物业费", "业", "业费", "费", "a", "a1", "1"]
+        );
+        assert_eq!(f.counts().len(), 9);
+        let f = Features::of("物物");
+        assert_eq!(f.counts().iter().map(|c| c.1).max(), Some(2));
+    }
+
+    #[test]
+    fn empty_and_punctuation_only_texts_have_no_features() {
+        assert!(Features::of("").is_empty());
+        assert!(Features::of("，。！？ ").is_empty());
+    }
+}
