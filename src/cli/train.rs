@@ -21,8 +21,8 @@ pub struct Args {
     /// Folds of the cross-validation whose figures the model records.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=20))]
     folds: u32,
-    /// log2 of the number of hash buckets (17: 131,072 buckets, about 2 MB with 7 labels).
-    #[arg(long, default_value_t = 17, value_parser = clap::value_parser!(u8).range(8..=20))]
+    /// log2 of the number of hash buckets (16: 65,536 buckets, about 1 MB with 7 labels).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(8..=20))]
     bits: u8,
     /// Passes over the rows.
     #[arg(long, default_value_t = Options::default().epochs, value_parser = clap::value_parser!(u32).range(1..=200))]

@@ -2,20 +2,21 @@
 //! and digits (punctuation and spaces split runs, so no n-gram spans a sentence break), hashed
 //! with FNV-1a into 32 bits; the model keeps as many low bits as it has buckets.
 //!
-//! Features are the distinct hashes with their counts; the model weighs them (sublinear term
-//! frequency × the inverse document frequency of the bucket, scaled to unit length, as TF-IDF
-//! does) so that a 的 in every message weighs little and a long message and a short one give
-//! logits of the same size. No segmentation: n-grams see phrasings the segmenter's dictionary
+//! Features are the hashes of every n-gram occurrence, in text order; the model weighs them (each
+//! occurrence by the inverse document frequency of its bucket, all scaled to unit length, as
+//! TF-IDF does) so that a 的 in every message weighs little and a long message and a short one
+//! give logits of the same size. Occurrences are not grouped: grouping would cost a sort per
+//! request, and a repeated n-gram simply counts again. No segmentation: n-grams see phrasings the segmenter's dictionary
 //! does not know, and cost a hash each.
 
 /// The n-gram lengths used.
 const MIN_N: usize = 1;
 const MAX_N: usize = 3;
 
-/// The hashed n-grams of a text: each distinct hash with its count, by hash.
+/// The hashed n-grams of a text, one per occurrence, in text order.
 #[derive(Debug, Clone, Default)]
 pub struct Features {
-    counts: Vec<(u32, u32)>,
+    hashes: Vec<u32>,
 }
 
 impl Features {
@@ -23,24 +24,16 @@ impl Features {
     pub fn of(text: &str) -> Features {
         let mut hashes = Vec::with_capacity(text.len());
         for_each_gram(text, |hash, _| hashes.push(hash));
-        hashes.sort_unstable();
-        let mut counts: Vec<(u32, u32)> = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            match counts.last_mut() {
-                Some((last, n)) if *last == h => *n += 1,
-                _ => counts.push((h, 1)),
-            }
-        }
-        Features { counts }
+        Features { hashes }
     }
 
-    /// (hash, count) of every distinct n-gram, by hash.
-    pub fn counts(&self) -> &[(u32, u32)] {
-        &self.counts
+    /// The hash of every n-gram occurrence.
+    pub fn hashes(&self) -> &[u32] {
+        &self.hashes
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.hashes.is_empty()
     }
 
     /// (hash, n-gram) of every n-gram occurrence of `text` (the text these features were made
@@ -70,7 +63,7 @@ fn for_each_gram<'t>(text: &'t str, mut f: impl FnMut(u32, &'t str)) {
         starts.clear();
     };
     for (at, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        if is_letter_or_digit(c) {
             starts.push(at);
         } else if !starts.is_empty() {
             flush(&mut starts, at);
@@ -79,6 +72,15 @@ fn for_each_gram<'t>(text: &'t str, mut f: impl FnMut(u32, &'t str)) {
     if !starts.is_empty() {
         flush(&mut starts, text.len());
     }
+}
+
+/// Letters and digits, with the common CJK block first: `char::is_alphanumeric` takes a slow
+/// table lookup for every Chinese character.
+#[inline]
+fn is_letter_or_digit(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{4e00}'..='\u{9fff}').contains(&c)
+        || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 /// FNV-1a over the n-gram's bytes, seeded by its length (a 1-gram and a 2-gram of the same bytes
@@ -104,9 +106,10 @@ mod tests {
             grams,
             ["物", "物业", "物业费", "业", "业费", "费", "a", "a1", "1"]
         );
-        assert_eq!(f.counts().len(), 9);
+        assert_eq!(f.hashes().len(), 9);
         let f = Features::of("物物");
-        assert_eq!(f.counts().iter().map(|c| c.1).max(), Some(2));
+        assert_eq!(f.hashes().len(), 3);
+        assert_eq!(f.hashes()[0], f.hashes()[2], "物 twice");
     }
 
     #[test]

@@ -5,11 +5,10 @@
 //! Why this shape. The rules are the decision's legal ground; the model never replaces them. It
 //! is worth most as a second opinion that does not share the rules' blind spots: keyword rules
 //! miss phrasings nobody wrote down, while character n-grams (1 to 3 characters of the
-//! normalized text) see every phrasing, need no segmentation and cost well under a microsecond
-//! at 80 characters. A multinomial logistic regression gives probabilities directly; a
+//! normalized text) see every phrasing, need no segmentation and cost one hash each. A multinomial logistic regression gives probabilities directly; a
 //! temperature fitted on out-of-fold predictions makes them calibrated (a 0.8 is right about
 //! 80% of the time). Weights are stored as one signed byte each with a scale per label, which
-//! keeps the model file near 1 MB for 2^17 buckets and 7 labels, and the file is text (a JSON
+//! keeps the model file near 1 MB for 2^16 buckets and 7 labels, and the file is text (a JSON
 //! header and hexadecimal weights) so that the decision store can archive it with the rule
 //! files that decided.
 //!
@@ -70,6 +69,9 @@ struct Header {
     provenance: Option<Provenance>,
 }
 
+/// Labels summed at once in one vector register (see [`Model::logits`]).
+const LANES: usize = 8;
+
 /// Largest number of hash bits accepted from a file (2^20 buckets).
 const MAX_BITS: u8 = 20;
 /// Most labels accepted from a file.
@@ -103,7 +105,7 @@ impl Model {
         softmax(&z)
     }
 
-    /// The features as the model weighs them: (bucket, (1 + ln count) × idf), scaled to unit
+    /// The features as the model weighs them: (bucket, idf) of each occurrence, scaled to unit
     /// length.
     pub fn weigh(&self, features: &Features) -> Vec<(u32, f32)> {
         weigh(features, &self.idf, self.bits)
@@ -112,13 +114,31 @@ impl Model {
     /// The uncalibrated logits (temperature 1), in label order.
     pub fn logits(&self, features: &Features) -> Vec<f64> {
         let k = self.labels.len();
-        let mut logits: Vec<f32> = vec![0.0; k];
         let mask = self.buckets() - 1;
-        for (bucket, value) in self.weigh(features) {
-            let row = (bucket as usize & mask) * k;
-            if let Some(w) = self.weights.get(row..row + k) {
-                for (l, &q) in logits.iter_mut().zip(w) {
-                    *l += f32::from(q) * value;
+        let weighed = self.weigh(features);
+        let mut logits: Vec<f32> = vec![0.0; k];
+        if k <= LANES {
+            // A fixed-width accumulator the compiler keeps in one vector register: eight labels
+            // cost what one does (the rows are read from `weights` at the model's stride).
+            let mut acc = [0f32; LANES];
+            let mut row = [0i8; LANES];
+            for &(bucket, value) in &weighed {
+                let at = (bucket as usize & mask) * k;
+                if let Some(w) = self.weights.get(at..at + k) {
+                    row[..k].copy_from_slice(w);
+                    for l in 0..LANES {
+                        acc[l] += f32::from(row[l]) * value;
+                    }
+                }
+            }
+            logits.copy_from_slice(&acc[..k]);
+        } else {
+            for &(bucket, value) in &weighed {
+                let at = (bucket as usize & mask) * k;
+                if let Some(w) = self.weights.get(at..at + k) {
+                    for (l, &q) in logits.iter_mut().zip(w) {
+                        *l += f32::from(q) * value;
+                    }
                 }
             }
         }
@@ -307,17 +327,19 @@ impl Model {
     }
 }
 
-/// (bucket, (1 + ln count) × idf / 16) of each feature, scaled to unit length; features in the
-/// same bucket add up.
+/// (bucket, idf / 16) of each n-gram occurrence, scaled to unit length (as if each occurrence
+/// were its own feature: a repeated n-gram counts again).
 pub(crate) fn weigh(features: &Features, idf: &[u8], bits: u8) -> Vec<(u32, f32)> {
     let mask = (1u32 << bits) - 1;
     let mut out: Vec<(u32, f32)> = features
-        .counts()
+        .hashes()
         .iter()
-        .map(|&(h, n)| {
+        .map(|&h| {
             let b = h & mask;
-            let w = f32::from(idf.get(b as usize).copied().unwrap_or(16)) / 16.0;
-            (b, (1.0 + (n as f32).ln()) * w)
+            (
+                b,
+                f32::from(idf.get(b as usize).copied().unwrap_or(16)) / 16.0,
+            )
         })
         .collect();
     let norm = out.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
