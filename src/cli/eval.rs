@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ReportArgs, ReportFormat, Result, Status, fail, open, out, print_json};
+use super::{ReportArgs, ReportFormat, Result, Status, fail, out, print_json, read_labelled};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,17 +31,7 @@ pub struct Args {
 
 pub(crate) fn run(args: Args) -> Result {
     let set = args.report.rules.load()?;
-    let read = crate::authoring::eval::read_corpus(open(&args.input)?, &args.label_field);
-    let (corpus, skipped) = match read {
-        Ok(c) => c,
-        Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-    };
-    if skipped > 0 {
-        eprintln!(
-            "warning: skipped {skipped} line(s) without JSON, text or \"{}\"",
-            args.label_field
-        );
-    }
+    let corpus = read_labelled(&args.input, &args.label_field)?;
     if let Some(k) = args.folds {
         let report =
             match crate::authoring::folds::cross_validate(&set, &corpus, k as usize, args.worst) {

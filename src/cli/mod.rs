@@ -286,6 +286,24 @@ pub(crate) fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     }
 }
 
+/// Reads a labelled corpus (`eval`, `train`), warning about the lines it skips.
+pub(crate) fn read_labelled(
+    path: &Path,
+    label_field: &str,
+) -> Result<Vec<crate::authoring::eval::Labelled>> {
+    match crate::authoring::eval::read_corpus(open(path)?, label_field) {
+        Ok((corpus, skipped)) => {
+            if skipped > 0 {
+                eprintln!(
+                    "warning: skipped {skipped} line(s) without JSON, text or \"{label_field}\""
+                );
+            }
+            Ok(corpus)
+        }
+        Err(e) => fail(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
 pub(crate) fn parse_date(s: &str) -> std::result::Result<crate::situate::calendar::Date, String> {
     crate::situate::calendar::Date::parse(s)
         .ok_or_else(|| format!("\"{s}\" is not a date; write YYYY-MM-DD"))

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Result, Status, fail, open};
+use super::{Result, Status, fail, read_labelled};
 use crate::model::train::{self, Options};
 
 #[derive(Debug, clap::Args)]
@@ -33,17 +33,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let read = crate::authoring::eval::read_corpus(open(&args.input)?, &args.label_field);
-    let (corpus, skipped) = match read {
-        Ok(c) => c,
-        Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-    };
-    if skipped > 0 {
-        eprintln!(
-            "warning: skipped {skipped} line(s) without JSON, text or \"{}\"",
-            args.label_field
-        );
-    }
+    let corpus = read_labelled(&args.input, &args.label_field)?;
     let rows: Vec<(String, String)> = corpus
         .iter()
         .map(|item| (item.input().joined().into_owned(), item.label.clone()))
