@@ -28,6 +28,10 @@ use crate::ruleset::{Consultant, RuleSet, Target};
 pub(crate) struct Consulted {
     features: Features,
     probabilities: Vec<f64>,
+    /// Label indices by decreasing probability.
+    order: Vec<usize>,
+    /// For a rules' dispatch: the label of the dispatching rule's domain, if the model has it.
+    rules_label: Option<usize>,
     /// The cross-check disputed a rules' dispatch: (the rules' label, the classifier's label).
     disputed: Option<(usize, usize)>,
     /// The classifier's label whose fallback rule decided.
@@ -53,36 +57,49 @@ pub(crate) fn consult(
         return None;
     }
     let probabilities = c.model.probabilities(&features);
-    let ranked = c.model.rank(&probabilities);
-    let top = ranked.first()?;
+    let order: Vec<usize> = c
+        .model
+        .rank(&probabilities)
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    let top = *order.first()?;
+    let rules_label = match decided.verdict {
+        Verdict::Dispatch => decided
+            .winner
+            .and_then(|w| scored.candidates.get(w))
+            .and_then(|w| c.label_of(set, &set.rules[w.rule])),
+        _ => None,
+    };
     let mut consulted = Consulted {
         features,
-        probabilities: probabilities.clone(),
+        probabilities,
+        order,
+        rules_label,
         disputed: None,
         fallback: None,
     };
+    let p = &consulted.probabilities;
     let settings = &set.settings.model;
     match decided.verdict {
         Verdict::Dispatch => {
-            let rule = &set.rules[scored.candidates.get(decided.winner?)?.rule];
-            let (Some((below, above)), Some(ours)) = (settings.cross_check, c.label_of(set, rule))
-            else {
+            let (Some((below, above)), Some(ours)) = (settings.cross_check, rules_label) else {
                 return Some(consulted);
             };
-            let other = ranked.iter().find(|r| r.index != ours)?;
-            if probabilities[ours] < below && other.probability >= above {
+            let other = *consulted.order.iter().find(|&&l| l != ours)?;
+            if p[ours] < below && p[other] >= above {
                 if settings.cross_check_manual {
                     decided.verdict = Verdict::Disputed;
                 }
-                consulted.disputed = Some((ours, other.index));
+                consulted.disputed = Some((ours, other));
             }
         }
         Verdict::NoMatch => {
-            let (Some(min), Some(Some(rule))) = (settings.fallback, c.fallback.get(top.index))
-            else {
+            let (Some(min), Some(Some(rule))) = (settings.fallback, c.fallback.get(top)) else {
                 return Some(consulted);
             };
-            if top.probability < min {
+            let top_probability = p[top];
+            if top_probability < min {
                 return Some(consulted);
             }
             let winner = match scored.candidates.iter().position(|x| x.rule == *rule) {
@@ -102,11 +119,11 @@ pub(crate) fn consult(
                 verdict: Verdict::Dispatch,
                 winner: Some(winner),
                 rival: None,
-                confidence: top.probability,
+                confidence: top_probability,
                 support: None,
                 spread: None,
             };
-            consulted.fallback = Some(top.index);
+            consulted.fallback = Some(top);
         }
         _ => {}
     }
@@ -152,32 +169,26 @@ pub(crate) fn annotate(
         );
     }
     if outcome == pb::Outcome::Dispatch && k.fallback.is_none() {
-        let ranked = c.model.rank(p);
-        let ours = set
-            .rules
-            .iter()
-            .find(|r| r.id == resp.rule_id)
-            .and_then(|r| c.label_of(set, r));
-        if let Some(top) = ranked.first() {
+        let ours = k.rules_label;
+        if let Some(&top) = k.order.first() {
             resp.model_check = Some(pb::ModelCheck {
-                top_label: top.label.to_owned(),
-                top_probability: round(top.probability),
+                top_label: labels[top].clone(),
+                top_probability: round(p[top]),
                 rules_probability: ours.map_or(0.0, |l| round(p[l])),
-                agrees: ours == Some(top.index),
+                agrees: ours == Some(top),
             });
         }
     }
     if outcome == pb::Outcome::Manual {
-        resp.suggestions = c
-            .model
-            .rank(p)
-            .into_iter()
+        resp.suggestions = k
+            .order
+            .iter()
             .take(set.settings.model.suggestions)
-            .map(|r| pb::Suggestion {
-                label: r.label.to_owned(),
-                probability: round(r.probability),
-                department: department_of(set, c, r.index),
-                terms: c.model.weighed_most(&k.features, normalized, r.index, 5),
+            .map(|&l| pb::Suggestion {
+                label: labels[l].clone(),
+                probability: round(p[l]),
+                department: department_of(set, c, l),
+                terms: c.model.weighed_most(&k.features, normalized, l, 5),
             })
             .collect();
     }
