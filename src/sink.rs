@@ -43,6 +43,8 @@ pub struct Decision<'a> {
     pub request: &'a crate::request::RouteInput<'a>,
     /// Where the request came from (gRPC `channel`; unspecified from the CLI).
     pub channel: pb::Channel,
+    /// The caller's identity: its TLS client certificate's subject under mutual TLS, else "".
+    pub client: &'a str,
     /// When the router received the call.
     pub received_at: SystemTime,
     /// How long the decision took.
@@ -57,6 +59,7 @@ pub fn route_and_record(
     input: &crate::request::RouteInput<'_>,
     method: Method,
     channel: pb::Channel,
+    client: &str,
     sink: &dyn DecisionSink,
 ) -> pb::RouteResponse {
     let (received_at, started) = (SystemTime::now(), std::time::Instant::now());
@@ -69,6 +72,7 @@ pub fn route_and_record(
         set,
         request: input,
         channel,
+        client,
         received_at,
         latency: started.elapsed(),
         response: &response,
@@ -106,6 +110,7 @@ impl DecisionSink for LogSink {
             method = d.method.as_str(),
             request_id = %resp.id,
             channel = d.channel.as_str_name(),
+            client = d.client,
             outcome = resp.outcome_name(),
             department = resp.department_id(),
             rule_id = %resp.rule_id,

@@ -150,3 +150,62 @@ fn route_record_appends_one_line_per_decision_without_the_text() {
     assert_eq!(lines[1]["requestId"], "A-1");
     assert!(!written.contains("13812345678"), "{written}");
 }
+
+#[test]
+fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuses() {
+    let long_title = "物".repeat(300_000);
+    let long_id = "x".repeat(200);
+    let input = format!(
+        "{}\n\n{}\n{}\nnot json\n{}\n",
+        r#"{"id":"A-1","text":"小区电梯坏了三个月"}"#,
+        serde_json::json!({"id": "A-3", "title": long_title}),
+        serde_json::json!({"id": long_id, "text": "公司三个月没发工资了"}),
+        r#"{"id":"A-6","text":"公司三个月没发工资了"}"#,
+    );
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        batch
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = batch.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6, "one output line per input line: {lines:?}");
+    let error = |i: usize| {
+        lines[i]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // A decision line is the RouteResponse itself; a refused line is {"id", "error"}.
+    assert_eq!(lines[0]["id"], "A-1");
+    assert!(lines[0]["outcome"].is_string(), "{}", lines[0]);
+    assert!(error(1).contains("line 2 is blank"), "{}", error(1));
+    // The same limits and words as the server's INVALID_ARGUMENT (src/request.rs).
+    assert!(error(2).contains("over the limit of 20000"), "{}", error(2));
+    assert!(
+        error(3).contains("request_id is longer than 128"),
+        "{}",
+        error(3)
+    );
+    assert!(
+        error(4).contains("line 5 is not a JSON object"),
+        "{}",
+        error(4)
+    );
+    assert_eq!(lines[5]["department"]["id"], "hrss", "{}", lines[5]);
+}

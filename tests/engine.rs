@@ -839,7 +839,7 @@ rules:
 
 #[test]
 fn diff_reports_every_moved_decision_with_counts() {
-    let old = rules_with("");
+    let old = rules_with(common::PRICE_TAG_RULE);
     let new = rules_with(
         "rules:\n  - id: fee-to-market\n    topic: 物业费收费\n    category: 商贸旅游/市场监管/物价监督\n    department: market-regulation\n    \
          regulations: [价格法/第十三条]\n    priority: 1\n    conditions: {all: [[物业费]]}\n    examples: [物业费太贵了, 物业费乱收]\n",

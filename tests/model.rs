@@ -176,7 +176,7 @@ fn train_is_deterministic_and_its_model_loads_with_the_rules() {
     );
 
     // Swapped in beside the core rules, it loads and is part of the version.
-    let rules = common::rules_dir_with(common::CORE_FILES);
+    let rules = common::core_rules_dir();
     let before = load_dir(rules.path()).unwrap().version().to_owned();
     std::fs::copy(&a, rules.path().join("classifier.model")).unwrap();
     let set = load_dir(rules.path()).unwrap();

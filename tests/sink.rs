@@ -50,6 +50,9 @@ async fn every_decision_reaches_the_sink_with_its_request_context() {
         store: None,
         max_concurrency: 64,
         grace: Duration::from_millis(0),
+        shutdown_timeout: Duration::from_secs(5),
+        limits: Default::default(),
+        tls: None,
     };
     let server = tokio::spawn(serve(
         listener,

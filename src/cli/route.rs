@@ -92,7 +92,7 @@ fn route_one(set: &RuleSet, args: &Args, sink: &dyn DecisionSink) -> Result {
     if let Err(reason) = input.validate() {
         return fail(reason);
     }
-    let resp = route_and_record(set, &input, Method::Cli, pb::Channel::Unspecified, sink);
+    let resp = route_and_record(set, &input, Method::Cli, pb::Channel::Unspecified, "", sink);
     if args.json {
         match serde_json::to_string(&resp) {
             Ok(s) => outln!("{s}"),
@@ -135,7 +135,12 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
         }
         line_no += 1;
         let item = match std::str::from_utf8(&buf) {
-            Ok(l) if l.trim().is_empty() => continue,
+            // One output line per input line, blank ones included, so that outputs line up
+            // with inputs (`paste`, spreadsheets) without counting.
+            Ok(l) if l.trim().is_empty() => error_item(
+                format!("line {line_no}"),
+                format!("line {line_no} is blank; send one JSON object per line"),
+            ),
             Ok(l) => route_line(set, l.trim(), line_no, sink),
             Err(_) => error_item(
                 format!("line {line_no}"),
@@ -216,6 +221,7 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink
         &input,
         Method::Cli,
         pb::Channel::Unspecified,
+        "",
         sink,
     ))
 }

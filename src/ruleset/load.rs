@@ -197,7 +197,25 @@ fn compile_texts_with(
             diagnostics: diags.into_sorted(),
         });
     }
+    let source_name = source.display().to_string();
     let mut set = super::validate::compile(files, texts, version, source, diags)?;
+    if set.count(super::RuleKind::Dispatch) == 0 {
+        // A set that dispatches nothing sends every request to manual triage: that is a
+        // misconfiguration (a wrong --rules, an empty or unmounted folder), never a rule set.
+        let mut diags = Diagnostics::default();
+        diags.error(
+            Code::NoDispatchRules,
+            SourceLocation::file_start(&source_name),
+            format!(
+                "no dispatch rules in \"{source_name}\" ({}); every request would go to manual \
+                 triage",
+                set.rule_count_summary()
+            ),
+        );
+        return Err(LoadError {
+            diagnostics: diags.into_sorted(),
+        });
+    }
     if let Some((_, m)) = model {
         set.model = Some(std::sync::Arc::new(super::Consultant::new(&set, m)));
     }
@@ -295,8 +313,17 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
     }
 }
 
+/// Every rule file under `dir`, in path order. Symlinks are followed, to files and to
+/// directories: Kubernetes mounts a ConfigMap as symlinks into a hidden `..data` directory that
+/// is itself a symlink, swapped atomically on update. Hidden entries (`..data` included) are not
+/// walked themselves; what they hold is reached through the visible links. A link back into a
+/// directory already walked is a loop, reported as such instead of walked forever.
 fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
+    let mut walked = std::collections::HashSet::new();
+    if let Ok(c) = std::fs::canonicalize(dir) {
+        walked.insert(c);
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d)
@@ -311,10 +338,30 @@ fn list_rule_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
             if file_name.starts_with('.') || file_name.ends_with('~') {
                 continue;
             }
-            let ty = entry
+            let mut ty = entry
                 .file_type()
                 .map_err(|e| format!("cannot stat \"{}\": {e}", path.display()))?;
+            if ty.is_symlink() {
+                ty = std::fs::metadata(&path)
+                    .map_err(|e| {
+                        format!(
+                            "cannot follow the symlink \"{}\": {e}; is its target missing?",
+                            path.display()
+                        )
+                    })?
+                    .file_type();
+            }
             if ty.is_dir() {
+                let real = std::fs::canonicalize(&path)
+                    .map_err(|e| format!("cannot resolve \"{}\": {e}", path.display()))?;
+                if !walked.insert(real.clone()) {
+                    return Err(format!(
+                        "symlink loop: \"{}\" leads to \"{}\", which is already loaded; \
+                         remove the link",
+                        path.display(),
+                        real.display()
+                    ));
+                }
                 stack.push(path);
             } else if matches!(
                 path.extension().and_then(|e| e.to_str()),

@@ -31,6 +31,11 @@ pub struct CodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClientLabels {
+    pub client: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {
     pub version: String,
 }
@@ -40,6 +45,9 @@ pub struct Metrics {
     registry: Registry,
     pub decisions: Family<DecisionLabels, Counter>,
     pub errors: Family<CodeLabels, Counter>,
+    /// Decisions per TLS client identity (mutual TLS only: one label per client certificate
+    /// subject the operator issued, so the label set stays small).
+    pub clients: Family<ClientLabels, Counter>,
     pub latency: Histogram,
     pub rules_info: Family<VersionLabels, Gauge>,
     pub rules_load_failures: Counter,
@@ -56,6 +64,13 @@ impl crate::sink::DecisionSink for Metrics {
             })
             .inc();
         self.latency.observe(d.latency.as_secs_f64());
+        if !d.client.is_empty() {
+            self.clients
+                .get_or_create(&ClientLabels {
+                    client: d.client.to_owned(),
+                })
+                .inc();
+        }
     }
 }
 
@@ -74,6 +89,12 @@ impl Metrics {
             "errors",
             "Calls that ended with a non-OK gRPC status, by method and code",
             errors.clone(),
+        );
+        let clients = Family::<ClientLabels, Counter>::default();
+        registry.register(
+            "client_decisions",
+            "Routing decisions by TLS client certificate subject (mutual TLS only)",
+            clients.clone(),
         );
         // 25 µs .. ~0.4 s: routing itself is tens of microseconds; the tail shows queueing.
         let latency = Histogram::new([
@@ -110,6 +131,7 @@ impl Metrics {
             registry,
             decisions,
             errors,
+            clients,
             latency,
             rules_info,
             rules_load_failures,

@@ -1,22 +1,34 @@
 //! The gRPC server: `hotline.routing.v1.RoutingService`, `grpc.health.v1.Health`, and server
-//! reflection (v1 and v1alpha), with a concurrency limit, Prometheus metrics and graceful shutdown.
+//! reflection (v1 and v1alpha), with limits, Prometheus metrics, TLS and a bounded drain.
 //!
+//! - `conn.rs`: accepting connections (plain or TLS), what a call knows of its connection, the
+//!   idle timeout;
+//! - `tls.rs`: TLS and mutual TLS with certificates reloaded on SIGHUP;
+//! - `intake.rs`: every call before tonic decodes it (content-type, the request body received
+//!   whole within a deadline and a global byte budget, malformed frames) and every refusal
+//!   counted after;
+//! - `limits.rs`: the connection and call limits, as flags;
 //! - `state.rs`: the serving rule set behind an `ArcSwap`, replaced whole on reload;
 //! - `service.rs`: the RoutingService methods (validation, limits, metrics, and every decision
-//!   handed to a [`DecisionSink`]: the log line, later a decision store);
+//!   handed to a [`DecisionSink`]: the log line, the decision store);
 //! - `codec.rs`: prost's codec, with undecodable requests reported as INVALID_ARGUMENT;
 //! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
 //! - `watch.rs`: hot reload when files under the rules directory change (also on SIGHUP);
 //!
 //! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
-//! the listener stops accepting after `--shutdown-grace`, calls in flight finish, the process
-//! exits 0.
+//! the listener stops accepting after `--shutdown-grace-ms`, calls in flight finish, and at
+//! `--shutdown-timeout` from the signal the connections still open (stalled uploads, idle
+//! clients) are closed; the process exits 0.
 
 pub mod codec;
+pub mod conn;
 mod decisions;
+mod intake;
+pub mod limits;
 pub mod metrics;
 mod service;
 mod state;
+pub mod tls;
 mod watch;
 
 use std::future::Future;
@@ -56,6 +68,37 @@ pub struct ServeArgs {
     /// milliseconds, so that load balancers stop sending before connections are refused.
     #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE_MS", default_value_t = 500)]
     pub shutdown_grace_ms: u64,
+    /// Longest a shutdown may take, in seconds: after SIGTERM, calls in flight finish, and the
+    /// connections still open at this deadline are closed (Kubernetes' default grace is 30 s).
+    #[arg(long, env = "HOTLINE_SHUTDOWN_TIMEOUT", default_value_t = 15)]
+    pub shutdown_timeout: u64,
+    #[command(flatten)]
+    pub limits: limits::Limits,
+    /// Serve TLS with this certificate chain (PEM); reloaded on SIGHUP. Plaintext without it.
+    #[arg(
+        long,
+        env = "HOTLINE_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "HOTLINE_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS. The client's
+    /// certificate subject is logged and recorded with its decisions.
+    #[arg(
+        long,
+        env = "HOTLINE_TLS_CLIENT_CA",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<std::path::PathBuf>,
     /// Reload the rules when files under the rules directory change ("false" to turn off;
     /// SIGHUP always reloads).
     #[arg(long, env = "HOTLINE_WATCH", default_value_t = true, action = clap::ArgAction::Set)]
@@ -85,6 +128,17 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match tls::Tls::load(tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.tls_client_ca.clone(),
+        }) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(format!("cannot serve TLS: {e}")),
+        },
+        _ => None,
+    };
     // Opened before the runtime runs: the PostgreSQL client blocks, and runs its own runtime.
     let store = match args
         .store
@@ -93,7 +147,7 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         Ok(s) => s,
         Err(e) => return fail(format!("cannot open the decision store: {e}")),
     };
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let rules_dir = args.rules.dir();
         let state = match RuleState::load(&rules_dir) {
             Ok(s) => Arc::new(s),
@@ -154,6 +208,9 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
             store: store.clone(),
             max_concurrency: args.max_concurrency,
             grace,
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+            limits: args.limits.clone(),
+            tls,
         };
         let served = serve(listener, state, metrics, serving, shutdown);
         match served.await {
@@ -169,7 +226,11 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
             }
             Err(e) => fail(e.to_string()),
         }
-    })
+    });
+    // Connections still open after the drain deadline are closed here: their tasks are
+    // cancelled, not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
 }
 
 /// How a server serves, besides its rules and metrics.
@@ -182,6 +243,12 @@ pub struct Serving {
     pub max_concurrency: usize,
     /// Time between turning health NOT_SERVING and closing the listener on shutdown.
     pub grace: Duration,
+    /// Longest a shutdown may take from the signal; connections still open then are closed.
+    pub shutdown_timeout: Duration,
+    /// Connection and call limits.
+    pub limits: limits::Limits,
+    /// TLS, when serving it.
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains (see the module docs).
@@ -197,6 +264,9 @@ pub async fn serve(
         store,
         max_concurrency,
         grace,
+        shutdown_timeout,
+        limits,
+        tls,
     } = serving;
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -206,7 +276,7 @@ pub async fn serve(
     metrics.set_rules_version(state.current().version());
     metrics.rules_last_load_ok.set(1);
 
-    spawn_reload_on_sighup(state.clone(), metrics.clone());
+    spawn_reload_on_sighup(state.clone(), metrics.clone(), tls.clone());
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -223,13 +293,16 @@ pub async fn serve(
         sinks.push(store.clone());
     }
     let sinks = Arc::new(crate::sink::Sinks(sinks));
-    let svc = RoutingSvc::new(state, metrics, sinks, store, max_concurrency);
+    let svc = RoutingSvc::new(state, metrics.clone(), sinks, store, max_concurrency);
     let routing = RoutingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
+    // The drain deadline runs from the signal, not from the end of the grace period.
+    let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
     let drain = async move {
         shutdown.await;
+        let _ = draining.send(());
         tracing::info!("shutdown requested: health NOT_SERVING, draining");
         health
             .set_not_serving::<RoutingServiceServer<RoutingSvc>>()
@@ -240,7 +313,15 @@ pub async fn serve(
         tokio::time::sleep(grace).await;
     };
 
-    let mut builder = tonic::transport::Server::builder();
+    let intake = intake::IntakeLayer::new(
+        metrics.clone(),
+        limits.body_timeout(),
+        MAX_MESSAGE_BYTES,
+        limits.max_receiving_bytes,
+    );
+    let mut builder = limits
+        .apply(tonic::transport::Server::builder())
+        .layer(intake);
     let mut router = builder.add_service(health_service).add_service(routing);
     match (reflection_v1, reflection_v1alpha) {
         (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
@@ -250,10 +331,36 @@ pub async fn serve(
             }
         }
     }
-    // TCP_NODELAY: a reply is one small write; without it Nagle's algorithm holds it back until
-    // the client's delayed ACK (tens of milliseconds) whenever the connection is not busy.
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    router.serve_with_incoming_shutdown(incoming, drain).await
+    let open = Arc::new(conn::OpenConnections::default());
+    let incoming = conn::incoming(
+        listener,
+        conn::Accept {
+            tls,
+            idle: limits.idle(),
+            handshake_timeout: Duration::from_secs(limits.handshake_timeout),
+            open: open.clone(),
+        },
+    );
+    let served = router.serve_with_incoming_shutdown(incoming, drain);
+    // tonic waits for every connection to close, which a stalled or idle client can put off
+    // forever; the deadline bounds the drain (Kubernetes SIGKILLs after its grace period).
+    let deadline = async move {
+        if drain_started.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(shutdown_timeout).await;
+    };
+    tokio::select! {
+        r = served => r,
+        () = deadline => {
+            tracing::warn!(
+                connections = open.get(),
+                timeout_s = shutdown_timeout.as_secs_f64(),
+                "drain deadline reached: closing the connections still open"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are registered when this is called, not when the
@@ -286,8 +393,13 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Reloads the rules on SIGHUP; a failed reload keeps the serving set (see `state.rs`).
-fn spawn_reload_on_sighup(state: Arc<RuleState>, metrics: Arc<metrics::Metrics>) {
+/// Reloads the rules, and the TLS certificates when serving TLS, on SIGHUP; a failed reload
+/// keeps what is serving (see `state.rs` and `tls.rs`).
+fn spawn_reload_on_sighup(
+    state: Arc<RuleState>,
+    metrics: Arc<metrics::Metrics>,
+    tls: Option<Arc<tls::Tls>>,
+) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -295,11 +407,19 @@ fn spawn_reload_on_sighup(state: Arc<RuleState>, metrics: Arc<metrics::Metrics>)
             return;
         };
         while hup.recv().await.is_some() {
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => tracing::info!("TLS certificates reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "TLS certificates not reloaded; the old ones keep serving")
+                    }
+                }
+            }
             state.reload_and_record(&metrics).await;
         }
     });
     #[cfg(not(unix))]
-    let _ = (state, metrics);
+    let _ = (state, metrics, tls);
 }
 
 /// Logs go through a dedicated thread that writes them to stderr in batches: one `write` per

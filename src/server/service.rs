@@ -8,7 +8,7 @@
 //! The limit is a semaphore tried without waiting rather than tower's `ConcurrencyLimit` +
 //! `LoadShed`: behind tonic those answer an overloaded call with INTERNAL and no message, and
 //! count it under no method, where a client needs RESOURCE_EXHAUSTED ("retry with backoff") and
-//! an operator needs the refusal in `hotline_errors_total{method,code}`.
+//! an operator needs the refusal in `hotline_errors_total{method,code}` (counted in `intake.rs`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -73,14 +73,9 @@ impl RoutingSvc {
         Ok((self.admit(method)?, request.into_inner()))
     }
 
+    /// A refused call, logged; `intake.rs` counts it in `hotline_errors_total` from the status
+    /// the response carries, with every other refusal.
     pub(super) fn failed(&self, method: &str, status: Status) -> Status {
-        self.metrics
-            .errors
-            .get_or_create(&CodeLabels {
-                method: method.to_owned(),
-                code: format!("{:?}", status.code()),
-            })
-            .inc();
         tracing::info!(method, code = ?status.code(), message = status.message(), "call refused");
         status
     }
@@ -92,10 +87,20 @@ impl RoutingSvc {
         method: Method,
         r: &pb::RouteRequest,
         input: &RouteInput<'_>,
+        client: &str,
     ) -> pb::RouteResponse {
         let channel = pb::Channel::try_from(r.channel).unwrap_or(pb::Channel::Unspecified);
-        route_and_record(set, input, method, channel, &*self.sink)
+        route_and_record(set, input, method, channel, client, &*self.sink)
     }
+}
+
+/// The caller's TLS client certificate subject (mutual TLS), or "".
+fn client_of<T>(request: &Request<T>) -> std::sync::Arc<str> {
+    request
+        .extensions()
+        .get::<super::conn::ConnInfo>()
+        .and_then(|c| c.client.clone())
+        .unwrap_or_else(|| std::sync::Arc::from(""))
 }
 
 /// The engine's input of a gRPC request, validated (the error says what is wrong).
@@ -134,12 +139,13 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         &self,
         request: Request<pb::RouteRequest>,
     ) -> Result<Response<pb::RouteResponse>, Status> {
+        let client = client_of(&request);
         let (_permit, r) = self.admitted("Route", request)?;
         let input = match input(&r) {
             Ok(i) => i,
             Err(reason) => return Err(self.failed("Route", Status::invalid_argument(reason))),
         };
-        let response = self.route_one(&self.state.current(), Method::Route, &r, &input);
+        let response = self.route_one(&self.state.current(), Method::Route, &r, &input, &client);
         Ok(Response::new(response))
     }
 
@@ -147,6 +153,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         &self,
         request: Request<pb::RouteBatchRequest>,
     ) -> Result<Response<pb::RouteBatchResponse>, Status> {
+        let client = client_of(&request);
         let (_permit, batch) = self.admitted("RouteBatch", request)?;
         if batch.requests.is_empty() {
             return Err(self.failed(
@@ -186,6 +193,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
                     Method::RouteBatch,
                     &r,
                     &input,
+                    &client,
                 )),
             };
             items.push(pb::RouteBatchItem {

@@ -26,11 +26,17 @@ fn relevant(path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
+    // Kubernetes updates a mounted ConfigMap by writing a new hidden directory and renaming a
+    // `..data_tmp` symlink over `..data`: that rename is the whole update.
+    if name.starts_with("..data") {
+        return true;
+    }
     if name.starts_with('.') || name.ends_with('~') {
         return false;
     }
     // Directories (created, renamed, removed) and rule files; anything else is not loaded.
-    path.extension().is_none_or(|e| e == "yaml" || e == "yml")
+    path.extension()
+        .is_none_or(|e| e == "yaml" || e == "yml" || e == "model")
 }
 
 /// Starts watching `dir`; the returned watcher must be kept alive for as long as reloads should
@@ -77,5 +83,9 @@ mod tests {
         assert!(!relevant(Path::new("rules/departments/.housing.yaml.swp")));
         assert!(!relevant(Path::new("rules/departments/housing.yaml~")));
         assert!(!relevant(Path::new("rules/notes.txt")));
+        // Kubernetes' atomic swap of a mounted ConfigMap.
+        assert!(relevant(Path::new("rules/..data")));
+        assert!(relevant(Path::new("rules/..data_tmp")));
+        assert!(relevant(Path::new("rules/classifier.model")));
     }
 }

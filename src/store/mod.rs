@@ -425,6 +425,7 @@ fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
         request_id: d.request.id.to_owned(),
         method: d.method.as_str().to_owned(),
         channel: d.channel.as_str_name().to_owned(),
+        client: d.client.to_owned(),
         received_at_ms,
         text,
         text_mode,

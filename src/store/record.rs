@@ -40,6 +40,10 @@ pub struct DecisionRecord {
     pub method: String,
     /// `CHANNEL_PHONE`, …
     pub channel: String,
+    /// The caller's TLS client certificate subject (mutual TLS); "" otherwise, and in records
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client: String,
     /// When the router received the request, in milliseconds since 1970 (UTC).
     pub received_at_ms: i64,
     /// Title and text as `title + "\n" + text`, per `text_mode`; `None` when not kept.

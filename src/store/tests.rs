@@ -27,7 +27,14 @@ fn decide(store: &Store, id: &str, text: &str) -> pb::RouteResponse {
         text,
         ..Default::default()
     };
-    route_and_record(bundled(), &input, Method::Cli, pb::Channel::Phone, store)
+    route_and_record(
+        bundled(),
+        &input,
+        Method::Cli,
+        pb::Channel::Phone,
+        "",
+        store,
+    )
 }
 
 fn event(id: &str, decision: &str, kind: EventKind, at_ms: i64) -> Event {
@@ -159,6 +166,7 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
         set: bundled(),
         request: &input,
         channel: pb::Channel::Web,
+        client: "",
         received_at: SystemTime::now(),
         latency: std::time::Duration::ZERO,
         response: &r,

@@ -33,6 +33,17 @@ pub const CORE_FILES: &[&str] = &[
     "calendar.yaml",
 ];
 
+/// One dispatch rule on a narrow matter (unmarked prices), for tests that need a rule set with
+/// the core files and little else: a set without any dispatch rule does not load (E0108).
+pub const PRICE_TAG_RULE: &str = "rules:\n  - id: price-tags\n    topic: 明码标价\n    category: 商贸旅游/市场监管/物价监督\n    department: market-regulation\n    regulations: [价格法/第十三条]\n    conditions: {all: [[明码标价]]}\n    examples: [超市商品没有明码标价]\n";
+
+/// The core files plus [`PRICE_TAG_RULE`] (as `price-tags.yaml`).
+pub fn core_rules_dir() -> tempfile::TempDir {
+    let dir = rules_dir_with(CORE_FILES);
+    std::fs::write(dir.path().join("price-tags.yaml"), PRICE_TAG_RULE).unwrap();
+    dir
+}
+
 /// Every `*.yaml` file under `root`, at any depth.
 pub fn yaml_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

@@ -1,0 +1,90 @@
+//! What one connection and one call may cost the server, as flags and environment variables.
+//!
+//! Every limit bounds memory or time a client could otherwise hold without sending a request:
+//! HTTP/2 streams per connection, flow-control windows (how much a client may send before the
+//! server reads), the size of header lists, the time to receive a request body, the bytes being
+//! received by all calls together, and how long a connection may sit with no call. The defaults
+//! keep the documented worst case (2,000 stalled uploads, BENCHMARKS.md) within a few hundred
+//! megabytes while leaving a normal 80-character request untouched by any of them.
+
+use std::time::Duration;
+
+/// Connection and call limits (`serve`). Documented in the README's settings table.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Most HTTP/2 streams (calls) open at once on one connection.
+    #[arg(long, env = "HOTLINE_MAX_STREAMS", default_value_t = 100)]
+    pub max_streams: u32,
+    /// HTTP/2 flow-control window of one stream, in bytes: what a client may send on a call
+    /// before the server has read it.
+    #[arg(long, env = "HOTLINE_STREAM_WINDOW", default_value_t = 256 * 1024)]
+    pub stream_window: u32,
+    /// HTTP/2 flow-control window of one connection, in bytes.
+    #[arg(long, env = "HOTLINE_CONNECTION_WINDOW", default_value_t = 1024 * 1024)]
+    pub connection_window: u32,
+    /// Largest header list of a call, in bytes.
+    #[arg(long, env = "HOTLINE_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: u32,
+    /// Time to receive a request's body after its headers, in milliseconds; a call that takes
+    /// longer is answered DEADLINE_EXCEEDED and its memory freed.
+    #[arg(long, env = "HOTLINE_BODY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_timeout_ms: u64,
+    /// Bytes being received by all calls together; a call that would go beyond is answered
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "HOTLINE_MAX_RECEIVING_BYTES", default_value_t = 128 << 20)]
+    pub max_receiving_bytes: usize,
+    /// Seconds between HTTP/2 keepalive PINGs to a client (0: none); a client that does not
+    /// answer within --keepalive-timeout is disconnected.
+    #[arg(long, env = "HOTLINE_KEEPALIVE_INTERVAL", default_value_t = 30)]
+    pub keepalive_interval: u64,
+    /// Seconds to wait for a keepalive PING's answer.
+    #[arg(long, env = "HOTLINE_KEEPALIVE_TIMEOUT", default_value_t = 10)]
+    pub keepalive_timeout: u64,
+    /// Seconds a connection may stay open with no call in flight (0: forever).
+    #[arg(long, env = "HOTLINE_IDLE_TIMEOUT", default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Seconds a TLS handshake may take.
+    #[arg(long, env = "HOTLINE_HANDSHAKE_TIMEOUT", default_value_t = 10)]
+    pub handshake_timeout: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_streams: 100,
+            stream_window: 256 * 1024,
+            connection_window: 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            body_timeout_ms: 10_000,
+            max_receiving_bytes: 128 << 20,
+            keepalive_interval: 30,
+            keepalive_timeout: 10,
+            idle_timeout: 300,
+            handshake_timeout: 10,
+        }
+    }
+}
+
+impl Limits {
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
+    pub fn idle(&self) -> Option<Duration> {
+        (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout))
+    }
+
+    pub fn keepalive(&self) -> Option<Duration> {
+        (self.keepalive_interval > 0).then(|| Duration::from_secs(self.keepalive_interval))
+    }
+
+    /// The HTTP/2 settings on tonic's server builder.
+    pub(super) fn apply(&self, b: tonic::transport::Server) -> tonic::transport::Server {
+        b.max_concurrent_streams(self.max_streams)
+            .initial_stream_window_size(self.stream_window)
+            .initial_connection_window_size(self.connection_window)
+            .http2_max_header_list_size(self.max_header_bytes)
+            .http2_keepalive_interval(self.keepalive())
+            .http2_keepalive_timeout(Some(Duration::from_secs(self.keepalive_timeout.max(1))))
+    }
+}

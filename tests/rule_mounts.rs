@@ -1,0 +1,165 @@
+//! Rules directories as they are deployed: folders that are symlinks, symlink loops, Kubernetes'
+//! ConfigMap layout (`..data` → `..<timestamp>`, files as links into it) and its atomic swap,
+//! and folders that hold no dispatch rules at all.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::Duration;
+
+mod common;
+
+use common::server::Server;
+use hotline_router::load_dir;
+
+/// Copies `from` into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Writes one ConfigMap version of `rules` under `mount` and points `..data` at it, the way the
+/// kubelet's atomic writer does: a new `..<timestamp>` folder, a `..data_tmp` link renamed over
+/// `..data`, and top-level links into `..data` for each entry.
+fn configmap_version(mount: &Path, stamp: &str, rules: &Path) {
+    let version = format!("..{stamp}");
+    copy_tree(rules, &mount.join(&version));
+    let tmp = mount.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    symlink(&version, &tmp).unwrap();
+    std::fs::rename(&tmp, mount.join("..data")).unwrap();
+    for e in std::fs::read_dir(rules).unwrap() {
+        let name = e.unwrap().file_name();
+        let link = mount.join(&name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            symlink(Path::new("..data").join(&name), &link).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_folder_that_is_a_symlink_is_loaded() {
+    let bundled = common::bundled();
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::rename(rules.join("departments"), &elsewhere).unwrap();
+    symlink(&elsewhere, rules.join("departments")).unwrap();
+    let set = load_dir(&rules).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.rules().len(), bundled.rules().len());
+    // Same files under the same names: the same rule set, whatever the links.
+    assert_eq!(set.version(), bundled.version());
+}
+
+#[test]
+fn a_symlink_loop_is_reported_not_walked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    symlink(&rules, rules.join("departments").join("again")).unwrap();
+    let err = load_dir(&rules)
+        .err()
+        .expect("a loop is an error")
+        .to_string();
+    assert!(err.contains("symlink loop"), "{err}");
+    assert!(err.contains("again"), "{err}");
+}
+
+#[test]
+fn a_broken_symlink_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    symlink(tmp.path().join("gone"), rules.join("topics")).unwrap();
+    let err = load_dir(&rules)
+        .err()
+        .expect("a dangling link is an error")
+        .to_string();
+    assert!(err.contains("cannot follow the symlink"), "{err}");
+}
+
+#[test]
+fn the_configmap_layout_loads_as_the_same_rule_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mount = tmp.path().join("rules");
+    std::fs::create_dir(&mount).unwrap();
+    configmap_version(
+        &mount,
+        "2026_12_01_10_00_00.000000001",
+        &common::bundled_dir(),
+    );
+    let set = load_dir(&mount).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.version(), common::bundled().version());
+}
+
+#[test]
+fn a_folder_without_dispatch_rules_is_a_load_error() {
+    let dir = common::rules_dir_with(common::CORE_FILES);
+    let err = load_dir(dir.path())
+        .err()
+        .expect("no dispatch rules")
+        .to_string();
+    assert!(err.contains("error[E0108]"), "{err}");
+    assert!(err.contains("no dispatch rules"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["check", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "check must fail, not say ok");
+}
+
+#[tokio::test]
+async fn swapping_the_configmap_reloads_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mount = tmp.path().join("rules");
+    std::fs::create_dir(&mount).unwrap();
+    let bundled = common::bundled_dir();
+    configmap_version(&mount, "2026_12_01_10_00_00.000000001", &bundled);
+    let server = Server::start(&["--store", "none", "--rules", mount.to_str().unwrap()]);
+    let mut c = server.client().await;
+    let before = c
+        .get_rule_set(hotline_router::proto::v1::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .version;
+    assert_eq!(before, common::bundled().version());
+
+    // The next version: one file edited (a comment is enough to be a new version).
+    let next = tmp.path().join("next");
+    copy_tree(&bundled, &next);
+    let settings = next.join("settings.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}\n# 2026-12-01 更新\n")).unwrap();
+    configmap_version(&mount, "2026_12_01_11_00_00.000000002", &next);
+    std::fs::remove_dir_all(mount.join("..2026_12_01_10_00_00.000000001")).unwrap();
+
+    let mut after = before.clone();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        after = c
+            .get_rule_set(hotline_router::proto::v1::GetRuleSetRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .version;
+        if after != before {
+            break;
+        }
+    }
+    assert_ne!(
+        after, before,
+        "the swap of ..data was not picked up in 20 s"
+    );
+    let reloaded = load_dir(&mount).unwrap();
+    assert_eq!(after, reloaded.version());
+}

@@ -1,0 +1,385 @@
+//! TLS and mutual TLS end to end: the real `serve` with `--tls-cert` / `--tls-key`
+//! (`--tls-client-ca`), called by the real `client` with `--tls-ca` (`--tls-cert` / `--tls-key`),
+//! and a certificate replaced under a running server and reloaded on SIGHUP. The certificates
+//! are issued at test time with rcgen.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::server::Server;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SerialNumber,
+};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+const WAGES: &str = "公司三个月没发工资了";
+
+/// A CA that issues certificates in the test.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // rcgen starts with CN=rcgen self signed cert; the test sets its own.
+        params.distinguished_name = DistinguishedName::new();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        Ca {
+            issuer: Issuer::new(params, key),
+            pem: cert.pem(),
+        }
+    }
+
+    /// A certificate for `names` with common name `cn` and `serial`, and its key (PEM).
+    fn issue(&self, names: &[&str], cn: &str, serial: u64) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        // rcgen starts with CN=rcgen self signed cert; the test sets its own.
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Hotline");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.serial_number = Some(SerialNumber::from(serial));
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A directory with the CA (`ca.pem`), the server's pair (`server.pem`, `server.key`) and a
+/// client's pair (`client.pem`, `client.key`), and one of another CA (`stranger.*`).
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: Ca,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let pki = Pki {
+            dir: tempfile::tempdir().unwrap(),
+            ca: Ca::new("Hotline Test CA"),
+        };
+        pki.write("ca.pem", &pki.ca.pem);
+        pki.server(1);
+        let (cert, key) = pki.ca.issue(&[], "intake-1", 100);
+        pki.write("client.pem", &cert);
+        pki.write("client.key", &key);
+        let (cert, key) = Ca::new("Another CA").issue(&[], "stranger", 200);
+        pki.write("stranger.pem", &cert);
+        pki.write("stranger.key", &key);
+        pki
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn arg(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_owned()
+    }
+
+    /// Writes a file whole: to a temporary name, then renamed over the old one.
+    fn write(&self, name: &str, text: &str) {
+        let tmp = self.path(&format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, self.path(name)).unwrap();
+    }
+
+    /// (Re)issues the server's certificate, for localhost, with this serial.
+    fn server(&self, serial: u64) {
+        let (cert, key) = self
+            .ca
+            .issue(&["localhost", "127.0.0.1"], "hotline-router", serial);
+        self.write("server.pem", &cert);
+        self.write("server.key", &key);
+    }
+}
+
+/// Starts `serve` with TLS (and mTLS when `mtls`), recording no decisions.
+fn start(pki: &Pki, mtls: bool) -> Server {
+    let (cert, key, ca) = (
+        pki.arg("server.pem"),
+        pki.arg("server.key"),
+        pki.arg("ca.pem"),
+    );
+    let mut flags = vec!["--store", "none", "--tls-cert", &cert, "--tls-key", &key];
+    if mtls {
+        flags.extend(["--tls-client-ca", &ca]);
+    }
+    Server::start(&flags)
+}
+
+/// The port the server listens on.
+fn port(server: &Server) -> u16 {
+    server.addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// `hotline-router client --json …ARGS WAGES`.
+fn client(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .arg("client")
+        .arg("--json")
+        .args(args)
+        .arg(WAGES)
+        .env_remove("HOTLINE_ADDR")
+        .env_remove("HOTLINE_TLS_CA")
+        .env_remove("HOTLINE_CLIENT_TLS_CERT")
+        .env_remove("HOTLINE_CLIENT_TLS_KEY")
+        .env_remove("HOTLINE_TLS_DOMAIN")
+        .output()
+        .unwrap()
+}
+
+/// Asserts the call routed the wage arrears to the human-resources and social-security bureau.
+fn assert_routed(out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(decision["department"]["id"], "hrss", "{decision}");
+}
+
+/// Asserts the call failed (status 2) with an error message.
+fn assert_refused(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+}
+
+#[test]
+fn a_tls_server_routes_for_a_client_that_trusts_its_ca_and_refuses_plaintext() {
+    let pki = Pki::new();
+    let server = start(&pki, false);
+    let port = port(&server);
+    let https = format!("https://localhost:{port}");
+    assert_routed(&client(&["--tls-ca", &pki.arg("ca.pem"), "--addr", &https]));
+    // An address without a scheme is https with --tls-ca; --tls-domain names the certificate.
+    let bare = format!("127.0.0.1:{port}");
+    assert_routed(&client(&[
+        "--tls-ca",
+        &pki.arg("ca.pem"),
+        "--tls-domain",
+        "localhost",
+        "--addr",
+        &bare,
+    ]));
+    // Plaintext against the TLS port: refused.
+    assert_refused(&client(&["--addr", &format!("http://127.0.0.1:{port}")]));
+    // A CA that did not issue the server's certificate: refused.
+    let other = Ca::new("Not the server's CA");
+    std::fs::write(pki.path("other-ca.pem"), &other.pem).unwrap();
+    let e = assert_refused(&client(&[
+        "--tls-ca",
+        &pki.arg("other-ca.pem"),
+        "--addr",
+        &https,
+    ]));
+    assert!(e.contains("certificate"), "{e}");
+}
+
+#[test]
+fn client_tls_errors_name_the_file_and_the_problem() {
+    let pki = Pki::new();
+    let addr = "https://localhost:1";
+    let e = assert_refused(&client(&[
+        "--tls-ca",
+        &pki.arg("missing.pem"),
+        "--addr",
+        addr,
+    ]));
+    assert!(
+        e.contains("missing.pem") && e.contains("cannot read"),
+        "{e}"
+    );
+    let e = assert_refused(&client(&[
+        "--tls-ca",
+        &pki.arg("client.key"),
+        "--addr",
+        addr,
+    ]));
+    assert!(
+        e.contains("client.key") && e.contains("no certificate"),
+        "{e}"
+    );
+    let e = assert_refused(&client(&[
+        "--tls-ca",
+        &pki.arg("ca.pem"),
+        "--tls-cert",
+        &pki.arg("client.pem"),
+        "--tls-key",
+        &pki.arg("stranger.key"),
+        "--addr",
+        addr,
+    ]));
+    assert!(
+        e.contains("stranger.key") && e.contains("does not belong") && e.contains("client.pem"),
+        "{e}"
+    );
+    let e = assert_refused(&client(&[
+        "--tls-ca",
+        &pki.arg("ca.pem"),
+        "--addr",
+        "http://localhost:1",
+    ]));
+    assert!(e.contains("https://"), "{e}");
+}
+
+#[test]
+fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
+    let pki = Pki::new();
+    let data = tempfile::tempdir().unwrap();
+    let store = data.path().join("decisions.sqlite");
+    let store_arg = format!("sqlite:{}", store.display());
+    let (cert, key, ca) = (
+        pki.arg("server.pem"),
+        pki.arg("server.key"),
+        pki.arg("ca.pem"),
+    );
+    let mut server = Server::start(&[
+        "--store",
+        &store_arg,
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-client-ca",
+        &ca,
+    ]);
+    let https = format!("https://localhost:{}", port(&server));
+    let ca = pki.arg("ca.pem");
+    // No client certificate.
+    assert_refused(&client(&["--tls-ca", &ca, "--addr", &https]));
+    // A certificate of another CA.
+    assert_refused(&client(&[
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &pki.arg("stranger.pem"),
+        "--tls-key",
+        &pki.arg("stranger.key"),
+        "--addr",
+        &https,
+    ]));
+    // A certificate of the client CA.
+    assert_routed(&client(&[
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &pki.arg("client.pem"),
+        "--tls-key",
+        &pki.arg("client.key"),
+        "--addr",
+        &https,
+    ]));
+    // The caller's identity is counted in the metrics and kept with its decision.
+    let metrics = scrape(server.metrics.as_deref().unwrap());
+    assert!(
+        metrics.contains("hotline_client_decisions_total{client=\"CN=intake-1")
+            && metrics.contains("} 1"),
+        "{metrics}"
+    );
+    assert!(server.terminate().success());
+    let stored = String::from_utf8_lossy(&std::fs::read(&store).unwrap()).into_owned();
+    assert!(
+        stored.contains("\"client\":\"CN=intake-1"),
+        "the decision record names its caller"
+    );
+}
+
+/// GET /metrics over a plain TCP connection.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body
+}
+
+/// The serial number of the certificate a new TLS connection to `port` is served.
+async fn served_serial(ca_pem: &str, port: u16) -> std::io::Result<Vec<u8>> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let stream = TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await?;
+    let (_, conn) = stream.get_ref();
+    assert_eq!(conn.alpn_protocol(), Some(&b"h2"[..]));
+    let leaf = conn.peer_certificates().expect("a certificate")[0].clone();
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).unwrap();
+    Ok(cert.raw_serial().to_vec())
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_for_new_connections() {
+    let pki = Pki::new();
+    let server = start(&pki, false);
+    let port = port(&server);
+    assert_eq!(served_serial(&pki.ca.pem, port).await.unwrap(), vec![1]);
+
+    pki.server(2);
+    server.signal("-HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let serial = served_serial(&pki.ca.pem, port).await.unwrap();
+        if serial == vec![2] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still serving serial {serial:?} after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A broken key on the next reload: the server keeps serving serial 2, and still routes.
+    pki.server(3);
+    pki.write("server.key", "not a key\n");
+    server.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(served_serial(&pki.ca.pem, port).await.unwrap(), vec![2]);
+    let https = format!("https://localhost:{port}");
+    let ca = pki.arg("ca.pem");
+    let out = tokio::task::spawn_blocking(move || client(&["--tls-ca", &ca, "--addr", &https]))
+        .await
+        .unwrap();
+    assert_routed(&out);
+}
