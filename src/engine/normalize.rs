@@ -11,8 +11,8 @@
 //!   breaks and tabs count as whitespace;
 //! - every run of whitespace becomes one ASCII space, and CJK punctuation becomes its ASCII
 //!   counterpart, so that punctuation is a separator whichever way it was typed;
-//! - the most frequent traditional characters folded to simplified (`traditional.rs`: a table, not a full
-//!   converter: enough that 物業費 matches 物业费).
+//! - traditional characters folded to simplified, one character for one (`traditional.rs`:
+//!   OpenCC's complete character table, not its phrase tables: enough that 物業費 matches 物业费).
 //!
 //! Evidence must point into the text the caller sent, not into this normalized copy, so every
 //! normalized character remembers which original character (by Unicode scalar index) produced it.
@@ -119,8 +119,8 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     for (i, c) in original.chars().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         count = i.saturating_add(1);
-        // The bulk of a request: CJK unified ideographs are NFKC-stable and never whitespace or
-        // control characters, so they skip every other test.
+        // The bulk of a request: CJK unified ideographs (with Extension A) are NFKC-stable and
+        // never whitespace or control characters, so they skip every other test.
         if super::traditional::is_cjk_ideograph(c) {
             push(
                 super::traditional::to_simplified(c),
@@ -208,7 +208,9 @@ fn is_control_or_format(c: char) -> bool {
         | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
-/// CJK punctuation to ASCII, then traditional to simplified.
+/// CJK punctuation to ASCII, then traditional to simplified (the characters that reach this
+/// past NFKC: compatibility ideographs become unified ones, and Extension B and beyond are here).
+/// `to_simplified` rejects a code point outside its table's ranges with a compare or two.
 fn fold(c: char) -> char {
     match c {
         '。' | '｡' => '.',
@@ -220,8 +222,7 @@ fn fold(c: char) -> char {
         '—' | '–' | '―' | '～' | '〜' => '-',
         '…' => '.',
         '·' | '・' => ' ',
-        c if (c as u32) >= 0x4e00 => super::traditional::to_simplified(c),
-        c => c,
+        c => super::traditional::to_simplified(c),
     }
 }
 
@@ -302,15 +303,5 @@ mod tests {
         assert_eq!(normalize("").text(), "");
         assert_eq!(normalize(" \t\u{feff}\n").text(), "");
         assert_eq!(normalize("").original_span(0, 0), (0, 0));
-    }
-
-    #[test]
-    fn t2s_table_is_sorted_for_binary_search() {
-        assert!(
-            super::super::traditional::T2S
-                .windows(2)
-                .all(|w| w[0].0 < w[1].0),
-            "T2S must be sorted by its first char, without duplicates"
-        );
     }
 }
