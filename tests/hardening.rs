@@ -101,16 +101,6 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn scrape(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
-    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    conn.read_to_string(&mut body).unwrap();
-    body
-}
-
 #[tokio::test]
 async fn stalled_uploads_and_header_only_calls_end_at_the_body_deadline() {
     let server = start(&["--body-timeout-ms", "500"]);
@@ -152,7 +142,7 @@ async fn stalled_uploads_and_header_only_calls_end_at_the_body_deadline() {
     assert_eq!(r.into_inner().department.unwrap().id, "hrss");
 
     let metrics = server.metrics.clone().unwrap();
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     assert!(
@@ -209,7 +199,7 @@ async fn garbage_frames_are_invalid_argument_and_every_refusal_is_counted() {
         assert!(!message.is_empty(), "{what}: the caller is told why");
     }
     let metrics = server.metrics.clone().unwrap();
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     assert!(
@@ -235,7 +225,7 @@ async fn a_request_that_is_not_grpc_gets_http_415() {
     let (status, _, _) = grpc_status(response).await;
     assert_eq!(status, http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let metrics = server.metrics.clone().unwrap();
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     assert!(

@@ -299,17 +299,6 @@ async fn concurrent_calls_then_graceful_shutdown_loses_none() {
     assert!(status.success(), "exit status {status:?}");
 }
 
-/// GET /metrics over a plain TCP connection.
-fn scrape(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
-    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    conn.read_to_string(&mut body).unwrap();
-    body
-}
-
 #[tokio::test]
 async fn metrics_count_decisions_errors_and_the_rule_set() {
     let server = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]);
@@ -319,7 +308,7 @@ async fn metrics_count_decisions_errors_and_the_rule_set() {
         .expect("routes");
     let _ = c.route(req("")).await.expect_err("refused");
     let metrics = server.metrics.clone().expect("metrics address printed");
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     assert!(
@@ -393,7 +382,7 @@ async fn a_passed_deadline_stops_the_work() {
     // The server abandoned the batch instead of routing all 1,000 items for nobody.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let metrics = server.metrics.clone().expect("metrics address printed");
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     let routed: u64 = body
@@ -691,7 +680,7 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
         "watch-test"
     );
     let metrics = server.metrics.clone().unwrap();
-    let body = tokio::task::spawn_blocking(move || scrape(&metrics))
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
         .unwrap();
     assert!(body.contains("hotline_rules_last_load_ok 0"), "{body}");

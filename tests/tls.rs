@@ -298,7 +298,7 @@ fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
         &https,
     ]));
     // The caller's identity is counted in the metrics and kept with its decision.
-    let metrics = scrape(server.metrics.as_deref().unwrap());
+    let metrics = common::scrape(server.metrics.as_deref().unwrap());
     assert!(
         metrics.contains("hotline_client_decisions_total{client=\"CN=intake-1")
             && metrics.contains("} 1"),
@@ -310,17 +310,6 @@ fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
         stored.contains("\"client\":\"CN=intake-1"),
         "the decision record names its caller"
     );
-}
-
-/// GET /metrics over a plain TCP connection.
-fn scrape(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
-    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    conn.read_to_string(&mut body).unwrap();
-    body
 }
 
 /// The serial number of the certificate a new TLS connection to `port` is served.

@@ -44,6 +44,17 @@ pub fn core_rules_dir() -> tempfile::TempDir {
     dir
 }
 
+/// GET /metrics of a running server over a plain TCP connection: the whole HTTP response.
+pub fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body
+}
+
 /// Every `*.yaml` file under `root`, at any depth.
 pub fn yaml_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
