@@ -1,6 +1,7 @@
 //! What the engine takes: a [`RouteInput`], and its validation, shared by the gRPC server and the
 //! CLI so that both refuse the same inputs with the same words.
 
+use crate::proto::v1 as pb;
 use crate::situate::calendar::Date;
 
 /// Longest request accepted (title and text together), in Unicode scalar values. A 12345 record
@@ -46,6 +47,29 @@ impl<'a> RouteInput<'a> {
             (false, true) => self.title.into(),
             (false, false) => format!("{}\n{}", self.title, self.text).into(),
         }
+    }
+
+    /// The request of a gRPC `RouteRequest` (also each item of a `RouteBatch`), validated: its
+    /// received time as a China date, and [`validate`](Self::validate).
+    pub fn from_proto(r: &'a pb::RouteRequest) -> Result<Self, String> {
+        let received = match &r.received_time {
+            None => None,
+            Some(t) => Some(Date::from_unix_china(t.seconds).ok_or_else(|| {
+                format!(
+                    "received_time ({} s since 1970) is outside the years 0001 to 9999",
+                    t.seconds
+                )
+            })?),
+        };
+        let input = RouteInput {
+            id: &r.request_id,
+            title: &r.title,
+            text: &r.text,
+            place: &r.place,
+            received,
+        };
+        input.validate()?;
+        Ok(input)
     }
 
     /// Checks the request's fields; the error says what is wrong and how to fix it.

@@ -166,7 +166,7 @@ pub fn decode_request(data: &[u8]) {
     let set = rule_set();
     if let Ok(r) = pb::RouteRequest::decode(data) {
         check_roundtrip(&r);
-        if let Ok(input) = server_input(&r) {
+        if let Ok(input) = RouteInput::from_proto(&r) {
             let response = set.route(&input);
             check_response(&input, &response);
         }
@@ -178,33 +178,12 @@ pub fn decode_request(data: &[u8]) {
             return;
         }
         for r in &batch.requests {
-            if let Ok(input) = server_input(r) {
+            if let Ok(input) = RouteInput::from_proto(r) {
                 let response = set.route(&input);
                 check_response(&input, &response);
             }
         }
     }
-}
-
-/// A copy of `input` in src/server/service.rs (private there): the request's received time
-/// (China date) and fields, validated with [`RouteInput::validate`].
-pub fn server_input(r: &pb::RouteRequest) -> Result<RouteInput<'_>, String> {
-    let received = match &r.received_time {
-        None => None,
-        Some(t) => Some(
-            Date::from_unix_china(t.seconds)
-                .ok_or_else(|| format!("received_time ({} s) out of range", t.seconds))?,
-        ),
-    };
-    let input = RouteInput {
-        id: &r.request_id,
-        title: &r.title,
-        text: &r.text,
-        place: &r.place,
-        received,
-    };
-    input.validate()?;
-    Ok(input)
 }
 
 fn check_roundtrip<M: Message + Default + PartialEq + std::fmt::Debug>(m: &M) {

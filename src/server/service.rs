@@ -22,7 +22,6 @@ use crate::proto::v1 as pb;
 use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS, RouteInput};
 use crate::ruleset::RuleSet;
 use crate::sink::{DecisionSink, Method, route_and_record};
-use crate::situate::calendar::Date;
 
 pub struct RoutingSvc {
     pub(super) state: Arc<RuleState>,
@@ -103,28 +102,6 @@ fn client_of<T>(request: &Request<T>) -> std::sync::Arc<str> {
         .unwrap_or_else(|| std::sync::Arc::from(""))
 }
 
-/// The engine's input of a gRPC request, validated (the error says what is wrong).
-fn input(r: &pb::RouteRequest) -> Result<RouteInput<'_>, String> {
-    let received = match &r.received_time {
-        None => None,
-        Some(t) => Some(Date::from_unix_china(t.seconds).ok_or_else(|| {
-            format!(
-                "received_time ({} s since 1970) is outside the years 0001 to 9999",
-                t.seconds
-            )
-        })?),
-    };
-    let input = RouteInput {
-        id: &r.request_id,
-        title: &r.title,
-        text: &r.text,
-        place: &r.place,
-        received,
-    };
-    input.validate()?;
-    Ok(input)
-}
-
 fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     pbjson_types::Timestamp {
@@ -141,7 +118,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
     ) -> Result<Response<pb::RouteResponse>, Status> {
         let client = client_of(&request);
         let (_permit, r) = self.admitted("Route", request)?;
-        let input = match input(&r) {
+        let input = match RouteInput::from_proto(&r) {
             Ok(i) => i,
             Err(reason) => return Err(self.failed("Route", Status::invalid_argument(reason))),
         };
@@ -174,7 +151,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         let set = self.state.current();
         let mut items = Vec::with_capacity(batch.requests.len());
         for (i, r) in batch.requests.into_iter().enumerate() {
-            let item = match input(&r) {
+            let item = match RouteInput::from_proto(&r) {
                 Err(reason) => {
                     self.metrics
                         .errors
