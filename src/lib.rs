@@ -33,6 +33,8 @@
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, hot reload, graceful
 //!   shutdown);
+//! - [`console`]: the web console `serve` also serves (试一试, 规则, 报表, and the JSON API behind
+//!   them): read-only, server-rendered, every asset in the binary;
 //! - [`cli`]: the `hotline-router` command line, one file per subcommand, and its exit statuses;
 //! - `synthetic`: generated rule sets for the scale benchmarks (not part of the API).
 //!
@@ -40,6 +42,7 @@
 
 pub mod authoring;
 pub mod cli;
+pub mod console;
 pub mod engine;
 pub mod model;
 pub mod proto;

@@ -191,3 +191,125 @@ impl RuleSet {
         (normalized.text().to_owned(), ids)
     }
 }
+
+/// A rule's conditions as the matcher holds them: the terms of each `all` group, the `any` and
+/// `none` terms (synonyms expanded, normalized), and the `patterns` (for the console's rule page).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RuleConditions {
+    pub all: Vec<Vec<String>>,
+    pub any: Vec<String>,
+    pub none: Vec<String>,
+    pub patterns: Vec<String>,
+}
+
+/// One rule that a text's terms or patterns feed, and which of them (for "which rules would this
+/// word fire?").
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleTouched {
+    /// Index into [`RuleSet::rules`].
+    #[serde(skip)]
+    pub rule: usize,
+    pub rule_id: String,
+    /// Terms (or `/pattern/`) found in the text that feed an `all` group, `any`, or a pattern.
+    pub feeds: Vec<String>,
+    /// Terms found in the text that are among the rule's `none` terms: they stop it.
+    pub stops: Vec<String>,
+    /// Whether every `all` group has a term in the text and no `none` term is there: the rule's
+    /// conditions hold on this text alone, before scores, thresholds and `within`.
+    pub conditions_hold: bool,
+}
+
+impl RuleSet {
+    /// The conditions of rule `rule` (an index into [`RuleSet::rules`]), in the order the terms
+    /// were first written.
+    pub fn conditions_of(&self, rule: usize) -> RuleConditions {
+        use crate::ruleset::Slot;
+        let groups = self.rules.get(rule).map_or(0, |r| r.groups as usize);
+        let mut c = RuleConditions {
+            all: vec![Vec::new(); groups],
+            ..RuleConditions::default()
+        };
+        for (term, postings) in self.term_postings.iter().enumerate() {
+            for p in postings.iter().filter(|p| p.rule as usize == rule) {
+                let t = self.matcher.term(term as u32).to_owned();
+                match p.slot {
+                    Slot::Group(g) => {
+                        if let Some(group) = c.all.get_mut(g as usize) {
+                            group.push(t);
+                        }
+                    }
+                    Slot::Any => c.any.push(t),
+                    Slot::None => c.none.push(t),
+                    Slot::Pattern => {}
+                }
+            }
+        }
+        for (pattern, p) in self.pattern_postings.iter().enumerate() {
+            if p.rule as usize == rule {
+                c.patterns
+                    .push(self.matcher.pattern(pattern as u32).to_owned());
+            }
+        }
+        c
+    }
+
+    /// The rules whose terms or patterns occur in `text` (normalized, segmented and matched as a
+    /// request is), in the rules' order: what a word or a sentence would set off.
+    pub fn rules_touched_by(&self, text: &str) -> Vec<RuleTouched> {
+        use crate::ruleset::Slot;
+        use std::collections::BTreeMap;
+        let (_, hits) = self.hits_of(text);
+        // rule → (feeds, stops, groups seen)
+        let mut by_rule: BTreeMap<usize, (Vec<String>, Vec<String>, u64)> = BTreeMap::new();
+        let mut add = |rule: usize, slot: Slot, shown: &str| {
+            let e = by_rule.entry(rule).or_default();
+            let list = if slot == Slot::None {
+                &mut e.1
+            } else {
+                &mut e.0
+            };
+            if !list.iter().any(|t| t == shown) {
+                list.push(shown.to_owned());
+            }
+            if let Slot::Group(g) = slot {
+                e.2 |= 1 << (g % 64);
+            }
+        };
+        for h in &hits {
+            if h.is_pattern {
+                if let Some(p) = self.pattern_postings.get(h.id as usize) {
+                    add(
+                        p.rule as usize,
+                        p.slot,
+                        &format!("/{}/", self.matcher.pattern(h.id)),
+                    );
+                }
+            } else if let Some(postings) = self.term_postings.get(h.id as usize) {
+                for p in postings {
+                    add(p.rule as usize, p.slot, self.matcher.term(h.id));
+                }
+            }
+        }
+        by_rule
+            .into_iter()
+            // A rule the text only stops (a `none` term, no other) is not set off by it.
+            .filter(|(_, (feeds, _, _))| !feeds.is_empty())
+            .filter_map(|(rule, (feeds, stops, seen))| {
+                let r = self.rules.get(rule)?;
+                let groups = u32::from(r.groups).min(64);
+                let all_groups = if groups == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << groups) - 1
+                };
+                Some(RuleTouched {
+                    rule,
+                    rule_id: r.id.clone(),
+                    conditions_hold: seen & all_groups == all_groups && stops.is_empty(),
+                    feeds,
+                    stops,
+                })
+            })
+            .collect()
+    }
+}

@@ -30,5 +30,5 @@ pub(crate) mod score;
 pub(crate) mod segment;
 pub(crate) mod traditional;
 
-pub use analyse::Analysis;
+pub use analyse::{Analysis, RuleConditions, RuleTouched};
 pub use render::render_text;

@@ -42,7 +42,7 @@ use tonic_health::ServingStatus;
 use crate::proto::v1::routing_service_server::RoutingServiceServer;
 use crate::sink::DecisionSink;
 pub use service::RoutingSvc;
-pub use state::RuleState;
+pub use state::{LoadFailure, RuleState};
 
 /// Largest gRPC request accepted. Larger requests are refused by the transport from the message's
 /// length prefix (status OUT_OF_RANGE), before the body is read.
@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// Address for Prometheus metrics (GET /metrics). Off unless given.
     #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Address for the web console (试一试, 规则, 报表 and its JSON API), or "off" [default:
+    /// 127.0.0.1:50080, skipped with a warning when that port is taken]. Read-only; keep it on
+    /// localhost or behind an authenticating proxy: it shows citizens' words.
+    #[arg(long, env = "HOTLINE_CONSOLE_LISTEN", value_name = "ADDR|off")]
+    pub console_listen: Option<crate::console::ConsoleListen>,
     /// Most calls routed at once; calls beyond it fail fast with RESOURCE_EXHAUSTED.
     #[arg(long, env = "HOTLINE_MAX_CONCURRENCY", default_value_t = 1024)]
     pub max_concurrency: usize,
@@ -171,6 +176,40 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
                     tokio::spawn(metrics::serve(l, metrics.clone()));
                 }
                 Err(e) => return fail(format!("cannot listen for metrics on {addr}: {e}")),
+            }
+        }
+        let console_listen = args.console_listen.unwrap_or(crate::console::DEFAULT_LISTEN);
+        if let crate::console::ConsoleListen::At(addr) = console_listen {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    let addr = l.local_addr().unwrap_or(addr);
+                    // Printed before the gRPC line, for scripts and tests using port 0.
+                    println!("console listening on {addr}");
+                    tracing::info!(addr = %addr, "console listening");
+                    let console = crate::console::Console::new(
+                        state.clone(),
+                        store.clone(),
+                        addr,
+                        args.limits.body_timeout(),
+                    );
+                    tokio::spawn(crate::console::serve(
+                        l,
+                        Arc::new(console),
+                        tls.clone(),
+                        Duration::from_secs(args.limits.handshake_timeout),
+                    ));
+                }
+                // The default address may be taken (a second server on one machine): the
+                // console is for people, so gRPC serves without it. An address given is a
+                // promise, so failing to keep it stops the start.
+                Err(e) if args.console_listen.is_none() => {
+                    tracing::warn!(addr = %addr, error = %e, "console not started: its default address is taken; give --console-listen");
+                }
+                Err(e) => {
+                    return fail(format!(
+                        "cannot listen for the console on {addr}: {e} (give another --console-listen, or off)"
+                    ));
+                }
             }
         }
         // Kept alive until the server stops: dropping the watcher ends the watch.

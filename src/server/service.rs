@@ -11,7 +11,6 @@
 //! an operator needs the refusal in `hotline_errors_total{method,code}` (counted in `intake.rs`).
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
@@ -19,7 +18,7 @@ use tonic::{Request, Response, Status};
 use super::metrics::{CodeLabels, Metrics};
 use super::state::RuleState;
 use crate::proto::v1 as pb;
-use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS, RouteInput};
+use crate::request::{MAX_BATCH_SIZE, RouteInput};
 use crate::ruleset::RuleSet;
 use crate::sink::{DecisionSink, Method, route_and_record};
 
@@ -102,14 +101,6 @@ fn client_of<T>(request: &Request<T>) -> std::sync::Arc<str> {
         .unwrap_or_else(|| std::sync::Arc::from(""))
 }
 
-fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    pbjson_types::Timestamp {
-        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        nanos: d.subsec_nanos() as i32,
-    }
-}
-
 #[tonic::async_trait]
 impl pb::routing_service_server::RoutingService for RoutingSvc {
     async fn route(
@@ -189,39 +180,7 @@ impl pb::routing_service_server::RoutingService for RoutingSvc {
         &self,
         _request: Request<pb::GetRuleSetRequest>,
     ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
-        let set = self.state.current();
-        let failure = self.state.last_failure();
-        Ok(Response::new(pb::GetRuleSetResponse {
-            version: set.version().to_owned(),
-            rule_count: set.rules().len() as u32,
-            dispatch_rule_count: set.count(crate::ruleset::RuleKind::Dispatch) as u32,
-            handoff_count: set.count(crate::ruleset::RuleKind::Handoff) as u32,
-            out_of_scope_count: set.count(crate::ruleset::RuleKind::OutOfScope) as u32,
-            department_count: set.departments().len() as u32,
-            regulation_count: set.regulations().len() as u32,
-            category_count: set.category_count() as u32,
-            loaded_at: Some(to_timestamp(set.loaded_at())),
-            source: set.source().display().to_string(),
-            last_load_errors: failure
-                .diagnostics
-                .iter()
-                .map(|d| pb::Diagnostic {
-                    severity: d.severity.as_str().to_owned(),
-                    location: Some(pb::SourceLocation {
-                        file: d.location.file.clone(),
-                        line: d.location.line,
-                        column: d.location.column,
-                    }),
-                    message: d.message.clone(),
-                    code: d.code.as_str().to_owned(),
-                    name: d.code.name().to_owned(),
-                    help: d.help().to_owned(),
-                })
-                .collect(),
-            last_load_failed_at: failure.at.map(to_timestamp),
-            max_text_chars: MAX_TEXT_CHARS as u32,
-            max_batch_size: MAX_BATCH_SIZE as u32,
-        }))
+        Ok(Response::new(self.state.info()))
     }
 
     async fn record_outcome(

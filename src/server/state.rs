@@ -13,6 +13,8 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use super::metrics::Metrics;
+use crate::proto::v1 as pb;
+use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS};
 use crate::ruleset::{self, Diagnostic, LoadError, RuleSet};
 
 /// The last failed load, kept until a load succeeds.
@@ -56,6 +58,44 @@ impl RuleState {
             .lock()
             .map(|f| f.clone())
             .unwrap_or_default()
+    }
+
+    /// What `GetRuleSet` answers (and the console's `/api/ruleset`): the serving set's version,
+    /// counts and load time, and the last failed load's diagnostics.
+    pub fn info(&self) -> pb::GetRuleSetResponse {
+        let set = self.current();
+        let failure = self.last_failure();
+        pb::GetRuleSetResponse {
+            version: set.version().to_owned(),
+            rule_count: set.rules().len() as u32,
+            dispatch_rule_count: set.count(crate::ruleset::RuleKind::Dispatch) as u32,
+            handoff_count: set.count(crate::ruleset::RuleKind::Handoff) as u32,
+            out_of_scope_count: set.count(crate::ruleset::RuleKind::OutOfScope) as u32,
+            department_count: set.departments().len() as u32,
+            regulation_count: set.regulations().len() as u32,
+            category_count: set.category_count() as u32,
+            loaded_at: Some(to_timestamp(set.loaded_at())),
+            source: set.source().display().to_string(),
+            last_load_errors: failure
+                .diagnostics
+                .iter()
+                .map(|d| pb::Diagnostic {
+                    severity: d.severity.as_str().to_owned(),
+                    location: Some(pb::SourceLocation {
+                        file: d.location.file.clone(),
+                        line: d.location.line,
+                        column: d.location.column,
+                    }),
+                    message: d.message.clone(),
+                    code: d.code.as_str().to_owned(),
+                    name: d.code.name().to_owned(),
+                    help: d.help().to_owned(),
+                })
+                .collect(),
+            last_load_failed_at: failure.at.map(to_timestamp),
+            max_text_chars: MAX_TEXT_CHARS as u32,
+            max_batch_size: MAX_BATCH_SIZE as u32,
+        }
     }
 
     /// Loads the directory again off the async threads; swaps on success, records on failure.
@@ -118,5 +158,13 @@ impl RuleState {
                 tracing::error!(serving = %serving, "rules reload failed; still serving the previous rule set");
             }
         }
+    }
+}
+
+fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    pbjson_types::Timestamp {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: d.subsec_nanos() as i32,
     }
 }

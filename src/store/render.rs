@@ -163,7 +163,7 @@ pub fn csv(r: &Report) -> String {
     o
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -204,14 +204,26 @@ fn bars(title: &str, rows: &[(String, f64, f64)], unit: &str) -> String {
 
 /// One self-contained page.
 pub fn html(r: &Report) -> String {
-    let mut o = String::new();
-    let _ = write!(
-        o,
+    format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>12345 派单监测 {from} – {to}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}\
          th,td{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
          figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}</style></head><body>\
-         <h1>12345 派单监测报告</h1><p>统计期间 {from} 至 {to}（不含 {to}），截至 {today}；共 <b id=\"total\">{n}</b> 个派单决定。\
+         <h1>12345 派单监测报告</h1>{body}</body></html>\n",
+        from = esc(&r.from),
+        to = esc(&r.to),
+        body = html_body(r, &|_| None),
+    )
+}
+
+/// The report's figures, charts and tables as an HTML fragment (no `<html>`, no style): the body
+/// of [`html`]'s page and of the console's report page. `rule_href` gives the link of a rule id's
+/// cell, if any.
+pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<p>统计期间 {from} 至 {to}（不含 {to}），截至 {today}；共 <b id=\"total\">{n}</b> 个派单决定。\
          红色为退单（或逾期），蓝色为总量。</p>",
         from = esc(&r.from),
         to = esc(&r.to),
@@ -257,8 +269,12 @@ pub fn html(r: &Report) -> String {
     }
     o.push_str("</table><h2>按规则</h2><table><tr><th>规则</th><th>派单</th><th>退单</th><th>退单率</th><th>改派去向</th></tr>");
     for rule in &r.rules {
+        let id = match rule_href(&rule.rule_id) {
+            Some(href) => format!("<a href=\"{}\">{}</a>", esc(&href), esc(&rule.rule_id)),
+            None => esc(&rule.rule_id),
+        };
         let cells = [
-            esc(&rule.rule_id),
+            id,
             rule.volume.to_string(),
             rule.returned.to_string(),
             pct(rule.return_rate),
@@ -273,9 +289,9 @@ pub fn html(r: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         o,
-        "</table><h2>人工分派</h2><p>转人工 <b id=\"manual\">{}</b> 件，其中 {} 件未记录话务员的选择；话务员选择：{}</p></body></html>",
+        "</table><h2>人工分派</h2><p>转人工 <b id=\"manual\">{}</b> 件，其中 {} 件未记录话务员的选择；话务员选择：{}</p>",
         r.manual.volume,
         r.manual.unchosen,
         esc(&counts(&r.manual.chosen))

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -46,13 +47,78 @@ pub fn core_rules_dir() -> tempfile::TempDir {
 
 /// GET /metrics of a running server over a plain TCP connection: the whole HTTP response.
 pub fn scrape(addr: &str) -> String {
+    let r = http(addr, "GET", "/metrics", &[], b"");
+    format!("{}\n{}", r.head, String::from_utf8_lossy(&r.body))
+}
+
+/// An HTTP/1.1 response as [`http`] read it.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// The status line and the headers.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request over a new plain TCP connection (`Connection: close`), with `Host:
+/// localhost` unless `headers` give one.
+pub fn http(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(addr).expect("metrics port");
-    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    conn.read_to_string(&mut body).unwrap();
-    body
+    let mut conn = std::net::TcpStream::connect(addr).expect("connects");
+    let mut req = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str("Host: localhost\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let announced = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    if !announced && (!body.is_empty() || method == "POST") {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    conn.write_all(req.as_bytes()).unwrap();
+    // A server may answer (413) before reading a large body, and close: not an error here.
+    let _ = conn.write_all(body);
+    let mut raw = Vec::new();
+    let _ = conn.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete HTTP response head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    HttpResponse {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
 }
 
 /// Every `*.yaml` file under `root`, at any depth.

@@ -12,14 +12,24 @@ pub struct Server {
     pub addr: String,
     /// The metrics address, when `--metrics-listen` was given.
     pub metrics: Option<String>,
+    /// The console's address (`host:port`), when it listens.
+    pub console: Option<String>,
 }
 
 impl Server {
     /// Starts `serve` with `flags`; reads its stdout up to the `listening on` line.
     pub fn start(flags: &[&str]) -> Server {
+        Self::start_with_rules(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")),
+            flags,
+        )
+    }
+
+    /// [`Server::start`] on the rules in `rules`.
+    pub fn start_with_rules(rules: &std::path::Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
             .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+            .arg(rules)
             .args(flags)
             .env("HOTLINE_LOG", "warn")
             .stdout(Stdio::piped())
@@ -32,6 +42,7 @@ impl Server {
             child,
             addr: String::new(),
             metrics: None,
+            console: None,
         };
         let mut out = BufReader::new(stdout);
         loop {
@@ -42,6 +53,8 @@ impl Server {
             );
             if let Some(m) = line.trim().strip_prefix("metrics listening on ") {
                 server.metrics = Some(m.to_owned());
+            } else if let Some(c) = line.trim().strip_prefix("console listening on ") {
+                server.console = Some(c.to_owned());
             } else if let Some(addr) = line.trim().strip_prefix("listening on ") {
                 server.addr = format!("http://{addr}");
                 return server;

@@ -1,0 +1,843 @@
+//! The console's pages, rendered on the server: 试一试 (route a request and see why), 规则 (browse
+//! and search the serving rules) and 报表 (the supervision report of the decision store).
+//!
+//! A page is a function of the serving rule set (one snapshot per page, like one call) and the
+//! query string, so its URL is a permanent link to what it shows for that rule set; the rule-set
+//! version is on every page for that reason.
+
+use std::fmt::Write as _;
+
+use super::html::{Mark, Nav, esc, highlighted, page, url_encode};
+use crate::proto::v1 as pb;
+use crate::request::RouteInput;
+use crate::ruleset::{Rule, RuleKind, RuleSet, Target};
+use crate::server::LoadFailure;
+use crate::situate::request_type;
+use crate::store::report::Report;
+
+/// The fields of the 试一试 form, as given in the query string.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TryForm {
+    pub title: String,
+    pub text: String,
+    pub place: String,
+    /// YYYY-MM-DD, China time.
+    pub received: String,
+}
+
+/// Longest permanent link offered, in bytes of query string: a request line must stay under the
+/// 64 KiB an HTTP/1 server takes (about 6,600 Chinese characters once percent-encoded); a longer
+/// request is posted (console.js) and gets no link.
+pub(crate) const MAX_LINK_BYTES: usize = 60_000;
+
+impl TryForm {
+    pub(crate) fn from_query(q: &dyn Fn(&str) -> String) -> TryForm {
+        TryForm {
+            title: q("title"),
+            text: q("text"),
+            place: q("place"),
+            received: q("received"),
+        }
+    }
+
+    /// The query string that reproduces this form (the permanent link).
+    pub(crate) fn query(&self) -> String {
+        let mut q = format!("text={}", url_encode(&self.text));
+        for (k, v) in [
+            ("title", &self.title),
+            ("place", &self.place),
+            ("received", &self.received),
+        ] {
+            if !v.is_empty() {
+                let _ = write!(q, "&{k}={}", url_encode(v));
+            }
+        }
+        q
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.text.trim().is_empty() && self.title.trim().is_empty()
+    }
+}
+
+/// What the 试一试 form routes to: the input (validated as the gRPC server validates it), or
+/// what is wrong with it, in the words of the shared validation.
+pub(crate) fn route_form(set: &RuleSet, form: &TryForm) -> Result<pb::RouteResponse, String> {
+    let received = if form.received.trim().is_empty() {
+        None
+    } else {
+        Some(
+            crate::situate::calendar::Date::parse(form.received.trim()).ok_or_else(|| {
+                format!("受理日期「{}」不是 YYYY-MM-DD 格式的日期", form.received)
+            })?,
+        )
+    };
+    let input = RouteInput {
+        id: "",
+        title: &form.title,
+        text: &form.text,
+        place: &form.place,
+        received,
+    };
+    if form.is_empty() {
+        return Err("请填写来电内容".to_owned());
+    }
+    input.validate()?;
+    Ok(set.route(&input))
+}
+
+pub(crate) fn outcome_label(outcome: i32) -> &'static str {
+    match pb::Outcome::try_from(outcome).unwrap_or(pb::Outcome::Unspecified) {
+        pb::Outcome::Dispatch => "派单",
+        pb::Outcome::Manual => "转人工分派",
+        pb::Outcome::Handoff => "紧急转接",
+        pb::Outcome::OutOfScope => "不属热线受理范围",
+        pb::Outcome::Unspecified => "未定",
+    }
+}
+
+fn condition_label(c: i32) -> &'static str {
+    match pb::Condition::try_from(c) {
+        Ok(pb::Condition::All) => "必备词（all）",
+        Ok(pb::Condition::Any) => "加分词（any）",
+        Ok(pb::Condition::Pattern) => "模式（patterns）",
+        _ => "",
+    }
+}
+
+fn rule_link(id: &str) -> String {
+    format!(
+        "<a class=\"rule-link\" href=\"/rules/{}\">{}</a>",
+        url_encode(id),
+        esc(id)
+    )
+}
+
+/// 试一试: the form, and when it was filled, the decision with its evidence in the text.
+pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>试一试</h1><p class=\"hint\">粘贴一条来电或留言，看它会派往哪里、依据哪条规定、凭的是原文中的哪些词。\
+         这里的试算不记入派单记录，也不计入监测指标。</p>\
+         <form method=\"get\" action=\"/try\" id=\"try-form\">\
+         <label for=\"title\">标题（可选）</label><input id=\"title\" name=\"title\" value=\"{title}\" maxlength=\"20000\">\
+         <label for=\"text\">来电内容</label><textarea id=\"text\" name=\"text\" rows=\"7\" maxlength=\"20000\">{text}</textarea>\
+         <div class=\"row\"><label>属地（可选）<input id=\"place\" name=\"place\" value=\"{place}\" maxlength=\"64\" placeholder=\"如：高新区\"></label>\
+         <label>受理日期（可选）<input id=\"received\" name=\"received\" type=\"date\" value=\"{received}\"></label>\
+         <button type=\"submit\" id=\"route\">派单试算</button></div></form>",
+        title = esc(&form.title),
+        text = esc(&form.text),
+        place = esc(&form.place),
+        received = esc(&form.received),
+    );
+    if !form.is_empty() || !form.place.is_empty() || !form.received.is_empty() {
+        match route_form(set, form) {
+            Ok(r) => decision(&mut b, form, &r),
+            Err(why) => {
+                let _ = write!(
+                    b,
+                    "<p class=\"error\" id=\"error\" role=\"alert\">无法试算：{}</p>",
+                    esc(&why)
+                );
+            }
+        }
+    }
+    page("试一试", Nav::Try, set.version(), &b)
+}
+
+/// The decision, section by section.
+fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
+    let outcome = pb::Outcome::try_from(r.outcome)
+        .unwrap_or(pb::Outcome::Unspecified)
+        .as_str_name();
+    let _ = write!(
+        b,
+        "<section id=\"result\" data-outcome=\"{outcome}\"><h2>结论</h2><dl class=\"facts\">\
+         <dt>结果</dt><dd id=\"outcome\">{}</dd>",
+        outcome_label(r.outcome)
+    );
+    if let Some(d) = &r.department {
+        let _ = write!(
+            b,
+            "<dt>承办部门</dt><dd id=\"department\" data-id=\"{}\">{}</dd>",
+            esc(&d.id),
+            esc(&d.name)
+        );
+    }
+    if !r.co_handling.is_empty() {
+        let names: Vec<String> = r.co_handling.iter().map(|d| esc(&d.name)).collect();
+        let _ = write!(
+            b,
+            "<dt>协办部门</dt><dd id=\"co-handling\">{}</dd>",
+            names.join("、")
+        );
+    }
+    if let Some(h) = &r.handoff {
+        let also: Vec<String> = h
+            .co_lines
+            .iter()
+            .map(|c| format!("{} {}", esc(&c.line), esc(&c.name)))
+            .collect();
+        let _ = write!(
+            b,
+            "<dt>转接</dt><dd id=\"handoff\"><b>{}</b> {}{}</dd>",
+            esc(&h.line),
+            esc(&h.name),
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!("；同时通知 {}", also.join("、"))
+            }
+        );
+    }
+    if let Some(o) = &r.out_of_scope {
+        let _ = write!(
+            b,
+            "<dt>事项</dt><dd>{}</dd><dt>告知市民</dt><dd id=\"guidance\">{}</dd>",
+            esc(&o.name),
+            esc(&o.guidance)
+        );
+    }
+    if let Some(u) = &r.unit {
+        let _ = write!(b, "<dt>承办单位</dt><dd id=\"unit\">{}</dd>", esc(&u.name));
+    }
+    if let Some(j) = &r.jurisdiction {
+        let how = match j.source.as_str() {
+            "request" => "（来自请求的属地）",
+            "text" => "（来自原文）",
+            _ => "（未指明，按全市）",
+        };
+        let _ = write!(
+            b,
+            "<dt>属地</dt><dd id=\"jurisdiction\">{}{how}</dd>",
+            esc(&j.name)
+        );
+    }
+    if let Ok(t) = pb::RequestType::try_from(r.request_type)
+        && t != pb::RequestType::Unspecified
+    {
+        let _ = write!(
+            b,
+            "<dt>诉求类型</dt><dd id=\"request-type\">{}{}</dd>",
+            request_type::label(t),
+            if r.request_type_evidence.is_empty() {
+                "（默认）"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(t) = &r.time_limit {
+        let due = if !t.due_date.is_empty() {
+            format!(
+                "；{} 受理，<b id=\"due-date\">{}</b> 前办结",
+                esc(&t.received_date),
+                esc(&t.due_date)
+            )
+        } else if !t.due_date_error.is_empty() {
+            format!("（{}）", esc(&t.due_date_error))
+        } else {
+            "；填写受理日期可算出到期日".to_owned()
+        };
+        let _ = write!(
+            b,
+            "<dt>办结时限</dt><dd id=\"time-limit\">{} 个工作日（依据：{}）{due}</dd>",
+            t.working_days,
+            esc(&t.basis)
+        );
+    }
+    if !r.rule_id.is_empty() {
+        let src = r
+            .rule_source
+            .as_ref()
+            .map(|s| format!(" <span class=\"src\">{}:{}</span>", esc(&s.file), s.line))
+            .unwrap_or_default();
+        let _ = write!(
+            b,
+            "<dt>规则</dt><dd id=\"rule\">{} {}{src}</dd><dt>置信度</dt><dd id=\"confidence\">{:.2}（得分 {:.2}）</dd>",
+            rule_link(&r.rule_id),
+            esc(&r.topic),
+            r.confidence,
+            r.score
+        );
+    }
+    if !r.category.is_empty() {
+        let _ = write!(b, "<dt>分类</dt><dd>{}</dd>", esc(&r.category.join(" / ")));
+    }
+    let by = match pb::DecidedBy::try_from(r.decided_by) {
+        Ok(pb::DecidedBy::Rules) => "规则",
+        Ok(pb::DecidedBy::ModelFallback) => "无规则命中，由分类模型兜底",
+        Ok(pb::DecidedBy::CrossCheck) => "规则派单但分类模型强烈不同意，转人工",
+        _ => "",
+    };
+    if !by.is_empty() {
+        let _ = write!(b, "<dt>决定方式</dt><dd id=\"decided-by\">{by}</dd>");
+    }
+    let _ = write!(
+        b,
+        "<dt>理由</dt><dd id=\"reason\">{}</dd></dl>",
+        esc(&r.reason)
+    );
+
+    // The text with its evidence: the deciding rule's first, then request-type cues, then the
+    // place name; offsets are in Unicode scalar values of title + "\n" + text, as in the proto.
+    let joined = RouteInput {
+        title: &form.title,
+        text: &form.text,
+        ..RouteInput::default()
+    }
+    .joined()
+    .into_owned();
+    let mut marks: Vec<Mark> = r
+        .evidence
+        .iter()
+        .map(|e| Mark {
+            start: e.start as usize,
+            end: e.end as usize,
+            class: "ev",
+            note: format!("{} · {}", e.term, condition_label(e.condition)),
+        })
+        .collect();
+    marks.extend(r.request_type_evidence.iter().map(|e| Mark {
+        start: e.start as usize,
+        end: e.end as usize,
+        class: "rt",
+        note: format!("诉求类型线索 · {}", e.term),
+    }));
+    if let Some(e) = r.jurisdiction.as_ref().and_then(|j| j.evidence.as_ref()) {
+        marks.push(Mark {
+            start: e.start as usize,
+            end: e.end as usize,
+            class: "pl",
+            note: format!("属地 · {}", e.term),
+        });
+    }
+    let _ = write!(
+        b,
+        "<h2>原文与依据词</h2><p class=\"legend\"><mark class=\"ev\">依据词</mark> \
+         <mark class=\"rt\">诉求类型线索</mark> <mark class=\"pl\">属地</mark></p>\
+         <div id=\"request-text\" class=\"request-text\">{}</div>",
+        highlighted(&joined, &marks)
+    );
+    if !r.evidence.is_empty() {
+        b.push_str("<table id=\"evidence\"><tr><th>规则词</th><th>原文</th><th>位置</th><th>条件</th></tr>");
+        for e in &r.evidence {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
+                esc(&e.term),
+                esc(&e.text),
+                e.start,
+                e.end,
+                condition_label(e.condition)
+            );
+        }
+        b.push_str("</table>");
+    }
+
+    if !r.regulations.is_empty() {
+        b.push_str("<h2>依据条文</h2>");
+        for g in &r.regulations {
+            articles(b, g);
+        }
+    }
+    if !r.alternatives.is_empty() {
+        b.push_str(
+            "<h2>其他候选</h2><table id=\"alternatives\"><tr><th>规则</th><th>结果</th><th>部门</th><th>主题</th><th>得分</th><th>依据词</th></tr>",
+        );
+        for a in &r.alternatives {
+            let words: Vec<String> = a.evidence.iter().map(|e| esc(&e.text)).collect();
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{:.2}</td><td>{}</td></tr>",
+                rule_link(&a.rule_id),
+                outcome_label(a.outcome),
+                a.department
+                    .as_ref()
+                    .map(|d| esc(&d.name))
+                    .unwrap_or_default(),
+                esc(&a.topic),
+                a.score,
+                words.join("、")
+            );
+        }
+        b.push_str("</table>");
+    }
+    if let Some(m) = &r.model_check {
+        let _ = write!(
+            b,
+            "<h2>分类模型复核</h2><p id=\"model-check\" data-agrees=\"{}\">模型首选「{}」（概率 {:.2}），对规则所属领域的概率 {:.2}：{}</p>",
+            m.agrees,
+            esc(&m.top_label),
+            m.top_probability,
+            m.rules_probability,
+            if m.agrees {
+                "与规则一致"
+            } else {
+                "与规则不一致"
+            }
+        );
+    }
+    if !r.suggestions.is_empty() {
+        b.push_str(
+            "<h2>分类模型建议</h2><table id=\"suggestions\"><tr><th>标签</th><th>概率</th><th>兜底部门</th><th>主要依据</th></tr>",
+        );
+        for s in &r.suggestions {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td class=\"num\">{:.2}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.label),
+                s.probability,
+                s.department
+                    .as_ref()
+                    .map(|d| esc(&d.name))
+                    .unwrap_or_default(),
+                esc(&s.terms.join("、"))
+            );
+        }
+        b.push_str("</table>");
+    }
+    let link = format!("/try?{}", form.query());
+    if link.len() <= MAX_LINK_BYTES {
+        let _ = write!(
+            b,
+            "<p class=\"permalink\">固定链接（可发给同事，打开即按当前规则重新试算）：<a id=\"permalink\" href=\"{}\">打开此试算</a> \
+             <button type=\"button\" id=\"copy-link\" data-href=\"{}\">复制链接</button></p>",
+            esc(&link),
+            esc(&link),
+        );
+    } else {
+        let _ = write!(
+            b,
+            "<p class=\"permalink\" id=\"no-permalink\">这条请求有 {} 字，链接放不下，没有固定链接；请直接复制原文。</p>",
+            form.title.chars().count() + form.text.chars().count()
+        );
+    }
+    let _ = write!(
+        b,
+        "<p class=\"meta\">规则集版本 {}</p></section>",
+        esc(&r.rules_version)
+    );
+}
+
+/// One article in full.
+fn articles(b: &mut String, g: &pb::Regulation) {
+    let _ = write!(
+        b,
+        "<article class=\"regulation\" data-id=\"{}\"><h3>《{}》{}</h3><p class=\"article-text\">{}</p>\
+         <p class=\"meta\">{}{}</p></article>",
+        esc(&g.id),
+        esc(&g.title),
+        esc(&g.article),
+        esc(&g.text),
+        if g.revision_date.is_empty() {
+            String::new()
+        } else {
+            format!("版本：{}　", esc(&g.revision_date))
+        },
+        if g.source.is_empty() {
+            String::new()
+        } else {
+            format!("出处：{}", esc(&g.source))
+        }
+    );
+}
+
+fn kind_label(k: RuleKind) -> &'static str {
+    match k {
+        RuleKind::Handoff => "紧急转接",
+        RuleKind::OutOfScope => "不属受理范围",
+        RuleKind::Dispatch => "派单规则",
+    }
+}
+
+/// 规则: the set's version and load state, the search, and every rule by department.
+pub(crate) fn rules_page(set: &RuleSet, failure: &LoadFailure, q: &str) -> String {
+    let mut b = String::new();
+    let loaded = super::china_time(set.loaded_at());
+    let _ = write!(
+        b,
+        "<h1>规则</h1><dl class=\"facts\"><dt>版本</dt><dd><code id=\"version\">{}</code></dd>\
+         <dt>加载时间</dt><dd id=\"loaded-at\">{}</dd><dt>规则目录</dt><dd>{}</dd><dt>规模</dt><dd>{}；{} 个部门，{} 条法规条文</dd></dl>",
+        esc(set.version()),
+        esc(&loaded),
+        esc(&set.source().display().to_string()),
+        esc(&set.rule_count_summary()),
+        set.departments().len(),
+        set.regulations().len()
+    );
+    if failure.diagnostics.is_empty() {
+        b.push_str("<p id=\"load-state\" class=\"ok\">最近一次加载成功，正在使用上面的版本。</p>");
+    } else {
+        let _ = write!(
+            b,
+            "<section id=\"load-errors\" class=\"error\"><h2>最近一次加载失败（{}），仍在使用上面的版本</h2><ul>",
+            esc(&failure.at.map(super::china_time).unwrap_or_default())
+        );
+        for d in &failure.diagnostics {
+            let _ = write!(
+                b,
+                "<li><code>{}</code> {} <b>{}</b>：{}<br><span class=\"help\">{}</span></li>",
+                esc(&d.location.to_string()),
+                esc(d.severity.as_str()),
+                esc(d.code.as_str()),
+                esc(&d.message),
+                esc(d.help())
+            );
+        }
+        b.push_str("</ul></section>");
+    }
+    if !set.warnings().is_empty() {
+        let _ = write!(
+            b,
+            "<details id=\"warnings\"><summary>{} 条警告</summary><ul>",
+            set.warnings().len()
+        );
+        for d in set.warnings() {
+            let _ = write!(
+                b,
+                "<li><code>{}</code> <b>{}</b>：{}</li>",
+                esc(&d.location.to_string()),
+                esc(d.code.as_str()),
+                esc(&d.message)
+            );
+        }
+        b.push_str("</ul></details>");
+    }
+    let _ = write!(
+        b,
+        "<form method=\"get\" action=\"/rules\" id=\"search\"><label for=\"q\">查词</label>\
+         <input id=\"q\" name=\"q\" value=\"{}\" placeholder=\"关键词，或来电中的一句话\" maxlength=\"2000\"> <button type=\"submit\">查找</button></form>",
+        esc(q)
+    );
+    if !q.trim().is_empty() {
+        search_results(&mut b, set, q.trim());
+    }
+    b.push_str("<h2>全部规则</h2>");
+    let rules = set.rules();
+    let mut groups: Vec<(String, String, Vec<usize>)> = Vec::new();
+    for kind in [RuleKind::Handoff, RuleKind::OutOfScope] {
+        let ids: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].kind() == kind)
+            .collect();
+        groups.push((kind_label(kind).to_owned(), String::new(), ids));
+    }
+    for (d, dept) in set.departments().iter().enumerate() {
+        let ids: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].department() == Some(d))
+            .collect();
+        if !ids.is_empty() {
+            groups.push((dept.name.clone(), dept.id.clone(), ids));
+        }
+    }
+    for (name, id, ids) in &groups {
+        let _ = write!(
+            b,
+            "<details class=\"department\" data-id=\"{}\"><summary>{}{}（{} 条）</summary><table class=\"rules\">",
+            esc(id),
+            esc(name),
+            if id.is_empty() {
+                String::new()
+            } else {
+                format!(" <code>{}</code>", esc(id))
+            },
+            ids.len()
+        );
+        for &i in ids {
+            let r = &rules[i];
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td class=\"src\">{}:{}</td></tr>",
+                rule_link(&r.id),
+                esc(&r.topic),
+                esc(&r.location.file),
+                r.location.line
+            );
+        }
+        b.push_str("</table></details>");
+    }
+    page("规则", Nav::Rules, set.version(), &b)
+}
+
+/// The rules whose terms contain the query, and the rules the query's words would set off.
+fn search_results(b: &mut String, set: &RuleSet, q: &str) {
+    let needle = crate::engine::normalize::normalize(q).text().to_owned();
+    let rules = set.rules();
+    let mut by_term: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let c = set.conditions_of(i);
+        let mut hits: Vec<String> = c
+            .all
+            .iter()
+            .flatten()
+            .chain(&c.any)
+            .filter(|t| t.contains(&needle))
+            .cloned()
+            .collect();
+        hits.dedup();
+        if !hits.is_empty() || r.id.contains(q) || r.topic.contains(q) {
+            by_term.push((i, hits));
+        }
+    }
+    let _ = write!(
+        b,
+        "<section id=\"search-results\"><h2>关键词含「{}」的规则（{} 条）</h2>",
+        esc(q),
+        by_term.len()
+    );
+    if by_term.is_empty() {
+        b.push_str("<p>没有。</p>");
+    } else {
+        b.push_str(
+            "<table id=\"term-matches\"><tr><th>规则</th><th>主题</th><th>匹配的关键词</th></tr>",
+        );
+        for (i, hits) in &by_term {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rule_link(&rules[*i].id),
+                esc(&rules[*i].topic),
+                esc(&hits.join("、"))
+            );
+        }
+        b.push_str("</table>");
+    }
+    let touched = set.rules_touched_by(q);
+    let _ = write!(
+        b,
+        "<h2>把「{}」当作来电，会触发的规则（{} 条）</h2>",
+        esc(q),
+        touched.len()
+    );
+    if touched.is_empty() {
+        b.push_str("<p>没有规则的关键词或模式出现在这句话里。</p>");
+    } else {
+        b.push_str("<table id=\"fired\"><tr><th>规则</th><th>命中的词</th><th>排除词</th><th>条件</th></tr>");
+        for t in &touched {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rule_link(&t.rule_id),
+                esc(&t.feeds.join("、")),
+                esc(&t.stops.join("、")),
+                if t.conditions_hold {
+                    "各条件组均已满足"
+                } else if !t.stops.is_empty() {
+                    "被排除词挡住"
+                } else {
+                    "部分满足"
+                }
+            );
+        }
+        b.push_str("</table>");
+    }
+    b.push_str("</section>");
+}
+
+/// The lines of a rule as written in its file: from its `- id:` line to the next item.
+pub(crate) fn rule_source(set: &RuleSet, rule: &Rule) -> Option<String> {
+    let (_, content) = set.files().iter().find(|(name, _)| {
+        *name == rule.location.file || rule.location.file.ends_with(name.as_str())
+    })?;
+    let lines: Vec<&str> = content.lines().collect();
+    let first = (rule.location.line as usize).checked_sub(1)?;
+    let start_line = lines.get(first)?;
+    let indent = start_line.len() - start_line.trim_start().len();
+    let mut end = first + 1;
+    while end < lines.len() {
+        let l = lines[end];
+        let l_indent = l.len() - l.trim_start().len();
+        if !l.trim().is_empty() && l_indent <= indent {
+            break;
+        }
+        end += 1;
+    }
+    while end > first + 1 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    Some(lines[first..end].join("\n"))
+}
+
+/// One rule: what it does, its conditions, examples and articles, and where it is written.
+pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
+    let r = &set.rules()[i];
+    let mut b = String::new();
+    let target = match &r.target {
+        Target::Dispatch {
+            department,
+            co_handling,
+        } => {
+            let name = |d: &usize| {
+                set.departments()
+                    .get(*d)
+                    .map(|d| format!("{}（{}）", d.name, d.id))
+                    .unwrap_or_default()
+            };
+            let co: Vec<String> = co_handling.iter().map(name).collect();
+            format!(
+                "派往 <b id=\"rule-department\">{}</b>{}",
+                esc(&name(department)),
+                if co.is_empty() {
+                    String::new()
+                } else {
+                    format!("，协办 {}", esc(&co.join("、")))
+                }
+            )
+        }
+        Target::Handoff { line, name } => format!("紧急转接 <b>{} {}</b>", esc(line), esc(name)),
+        Target::OutOfScope { name, guidance } => {
+            format!("不属受理范围：{}。告知市民：{}", esc(name), esc(guidance))
+        }
+    };
+    let _ = write!(
+        b,
+        "<h1>规则 <code id=\"rule-id\">{}</code></h1><dl class=\"facts\"><dt>主题</dt><dd id=\"topic\">{}</dd>\
+         <dt>类别</dt><dd>{}</dd><dt>去向</dt><dd>{target}</dd><dt>分类</dt><dd>{}</dd>\
+         <dt>权重 / 优先级</dt><dd>{} / {}</dd><dt>写在</dt><dd id=\"rule-file\" class=\"src\">{}:{}:{}</dd>",
+        esc(&r.id),
+        esc(&r.topic),
+        kind_label(r.kind()),
+        esc(&r.category.join(" / ")),
+        r.weight,
+        r.priority,
+        esc(&r.location.file),
+        r.location.line,
+        r.location.column
+    );
+    if let Some(t) = &r.time_limit {
+        let _ = write!(b, "<dt>法定时限</dt><dd>{} 个工作日</dd>", t.days);
+    }
+    if r.local {
+        b.push_str("<dt>属地事项</dt><dd>在街道、镇由街道办事处或镇政府承办</dd>");
+    }
+    b.push_str("</dl><h2>条件</h2><dl class=\"conditions\" id=\"conditions\">");
+    let c = set.conditions_of(i);
+    let words = |ts: &[String]| {
+        ts.iter()
+            .map(|t| format!("<span class=\"term\">{}</span>", esc(t)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (g, group) in c.all.iter().enumerate() {
+        let _ = write!(
+            b,
+            "<dt>必备词第 {} 组（all，每组至少命中一个）</dt><dd>{}</dd>",
+            g + 1,
+            words(group)
+        );
+    }
+    if !c.any.is_empty() {
+        let _ = write!(b, "<dt>加分词（any）</dt><dd>{}</dd>", words(&c.any));
+    }
+    if !c.patterns.is_empty() {
+        let _ = write!(
+            b,
+            "<dt>模式（patterns）</dt><dd>{}</dd>",
+            words(&c.patterns)
+        );
+    }
+    if !c.none.is_empty() {
+        let _ = write!(
+            b,
+            "<dt>排除词（none，出现任何一个即不触发）</dt><dd>{}</dd>",
+            words(&c.none)
+        );
+    }
+    b.push_str("</dl><p class=\"hint\">同义词已展开，词形已规范化（与匹配时相同）。</p>");
+    for (title, list, id) in [
+        ("例句（应当触发本规则）", &r.examples, "examples"),
+        (
+            "反例（不应触发本规则）",
+            &r.counterexamples,
+            "counterexamples",
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(b, "<h2>{title}</h2><ul id=\"{id}\">");
+        for e in list {
+            let href = format!(
+                "/try?{}",
+                super::pages::TryForm {
+                    text: e.text.clone(),
+                    ..TryForm::default()
+                }
+                .query()
+            );
+            let _ = write!(
+                b,
+                "<li>{} <a class=\"try\" href=\"{}\">试一试</a> <span class=\"src\">{}:{}</span></li>",
+                esc(&e.text),
+                esc(&href),
+                esc(&e.location.file),
+                e.location.line
+            );
+        }
+        b.push_str("</ul>");
+    }
+    if !r.regulations.is_empty() {
+        b.push_str("<h2>依据条文</h2>");
+        for &g in &r.regulations {
+            articles(&mut b, &crate::engine::explain::regulation_pb(set, g));
+        }
+    }
+    if let Some(src) = rule_source(set, r) {
+        let _ = write!(
+            b,
+            "<h2>规则原文（YAML）</h2><pre id=\"rule-source\">{}</pre>",
+            esc(&src)
+        );
+    }
+    page(&format!("规则 {}", r.id), Nav::Rules, set.version(), &b)
+}
+
+/// What the report page shows for a period.
+pub(crate) enum ReportView {
+    /// `serve` runs without a decision store.
+    NoStore,
+    Failed(String),
+    Ready(Box<Report>),
+}
+
+/// 报表: the period form and the supervision report (the same figures and charts as
+/// `report --format html`), with each rule linked to its page.
+pub(crate) fn report_page(set: &RuleSet, from: &str, to: &str, view: &ReportView) -> String {
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>派单监测报表</h1><form method=\"get\" action=\"/reports\" id=\"period\">\
+         <label>自 <input type=\"date\" name=\"from\" id=\"from\" value=\"{}\"></label> \
+         <label>至（不含）<input type=\"date\" name=\"to\" id=\"to\" value=\"{}\"></label> <button type=\"submit\">查看</button></form>",
+        esc(from),
+        esc(to)
+    );
+    match view {
+        ReportView::NoStore => b.push_str(
+            "<p id=\"no-store\" class=\"error\">没有派单记录库：启动服务时加 <code>--store sqlite:路径</code> 或 \
+             <code>--store postgres://…</code>，决定、退单、办结和回访才会记录下来。</p>",
+        ),
+        ReportView::Failed(why) => {
+            let _ = write!(
+                b,
+                "<p id=\"error\" class=\"error\">无法生成报表：{}</p>",
+                esc(why)
+            );
+        }
+        ReportView::Ready(r) => {
+            let _ = write!(
+                b,
+                "<section id=\"report\">{}</section><p class=\"meta\">同一报表：<code>hotline-router report --from {} --to {} --format html</code>；JSON：<a href=\"/api/report?from={}&amp;to={}\">/api/report</a></p>",
+                crate::store::render::html_body(r, &|id| set
+                    .rule(id)
+                    .map(|_| format!("/rules/{}", url_encode(id)))),
+                esc(from),
+                esc(to),
+                url_encode(from),
+                url_encode(to)
+            );
+        }
+    }
+    page("报表", Nav::Reports, set.version(), &b)
+}

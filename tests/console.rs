@@ -1,0 +1,853 @@
+//! The web console, as its readers use it: the real `serve` with `--console-listen`, its pages
+//! and JSON API over HTTP, and headless Chromium (Debian's `chromium`) driving the pages. The
+//! browser tests skip with a printed reason when no Chromium runs here; screenshots are written
+//! to `target/console-screenshots/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::browser::{Browser, Page};
+use common::server::Server;
+use common::{HttpResponse, http};
+use hotline_router::proto::v1 as pb;
+
+/// The reference case of the brief: who pays the property fee on a flat not yet transferred
+/// (《物业管理条例》第四十一条). Written for these tests.
+const PROPERTY_FEE: &str =
+    "我在高新区买的房子还没过户，物业公司催我交物业费，未过户的房产物业费应该由谁交？";
+
+/// Payloads a page must show as text. Each would set `window.__xss` if it ran.
+const XSS: &[&str] = &[
+    "<script>window.__xss=1</script>物业费",
+    "\"><img src=x onerror=\"window.__xss=2\">",
+    "'><svg onload=window.__xss=3>",
+    "</textarea><script>window.__xss=4</script>",
+    "<iframe srcdoc=\"<script>parent.__xss=5</script>\"></iframe>",
+    "javascript:window.__xss=6",
+    "<a href=\"javascript:window.__xss=7\" id=\"xss-link\">点我</a>",
+    "<style>body{display:none}</style><math><mi xlink:href=\"javascript:window.__xss=8\">x</mi></math>",
+];
+
+fn console_server(flags: &[&str]) -> (Server, String) {
+    let mut all = vec!["--console-listen", "127.0.0.1:0", "--store", "none"];
+    all.extend_from_slice(flags);
+    let server = Server::start(&all);
+    let console = server.console.clone().expect("the console listens");
+    (server, console)
+}
+
+fn get(addr: &str, target: &str) -> HttpResponse {
+    http(addr, "GET", target, &[], b"")
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots")
+}
+
+/// Starts headless Chromium, or prints why the test is skipped.
+fn browser(test: &str) -> Option<Browser> {
+    match Browser::launch() {
+        Ok(Some(b)) => Some(b),
+        Ok(None) => {
+            println!(
+                "skipped {test}: no headless Chromium here (Debian: apt-get install chromium)"
+            );
+            None
+        }
+        Err(e) => panic!("Chromium is installed but does not start: {e}"),
+    }
+}
+
+/// What the page's console and security reports said, minus noise that is not the page's.
+fn csp_violations(page: &Page) -> Vec<String> {
+    page.messages()
+        .into_iter()
+        .filter(|m| m.contains("Content Security Policy") || m.contains("Content-Security-Policy"))
+        .collect()
+}
+
+#[test]
+fn every_page_carries_a_strict_policy_and_loads_nothing_from_elsewhere() {
+    let (_server, c) = console_server(&[]);
+    let pages = [
+        format!("/try?text={}", url_encode(PROPERTY_FEE)),
+        "/rules".to_owned(),
+        format!("/rules?q={}", url_encode("物业费")),
+        "/rules/property-fee-unsold".to_owned(),
+        "/reports".to_owned(),
+    ];
+    for target in &pages {
+        let r = get(&c, target);
+        assert_eq!(r.status, 200, "{target}: {}", r.head);
+        let csp = r.header("content-security-policy").unwrap_or("");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{target}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{target}: {csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{target}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{target}");
+        let body = r.text();
+        // No inline script or style: one script and one stylesheet, from the console itself.
+        assert_eq!(body.matches("<script").count(), 1, "{target}");
+        assert!(body.contains("<script src=\"/assets/console.js\" defer></script>"));
+        assert!(
+            !body.contains("<style") && !body.contains(" style=\""),
+            "{target}"
+        );
+        for attr in [" onclick=", " onload=", " onerror="] {
+            assert!(!body.contains(attr), "{target} has an inline handler");
+        }
+        // Every link and source is on the console itself: nothing from a CDN or the network.
+        for attr in ["src=\"", "href=\""] {
+            for (i, _) in body.match_indices(attr) {
+                let next = body[i + attr.len()..].chars().next();
+                assert!(
+                    matches!(next, Some('/' | '#' | '?')),
+                    "{target}: {}",
+                    &body[i..(i + 60).min(body.len())]
+                );
+            }
+        }
+    }
+    for (asset, kind) in [
+        ("/assets/console.css", "text/css"),
+        ("/assets/console.js", "text/javascript"),
+    ] {
+        let r = get(&c, asset);
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").unwrap_or("").starts_with(kind));
+        assert!(
+            !r.text().contains("http"),
+            "{asset} loads nothing from the network"
+        );
+    }
+}
+
+#[test]
+fn xss_attempts_are_escaped_in_every_page_that_echoes_input() {
+    let (_server, c) = console_server(&[]);
+    for payload in XSS {
+        let e = url_encode(payload);
+        for target in [
+            format!("/try?text={e}&title={e}&place={e}"),
+            format!("/try?text={e}&received={e}"),
+            format!("/rules?q={e}"),
+            format!("/rules/{e}"),
+            format!("/reports?from={e}&to={e}"),
+        ] {
+            let body = get(&c, &target).text();
+            for raw in [
+                "<script>window",
+                "<img src=x",
+                "<svg onload",
+                "<iframe",
+                "<a href=\"javascript",
+                "<style>",
+                "<math>",
+            ] {
+                assert!(!body.contains(raw), "{target} echoes {raw} unescaped");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_try_page_shows_the_decision_its_articles_and_a_permanent_link() {
+    let (_server, c) = console_server(&[]);
+    let target = format!("/try?text={}&received=2026-12-01", url_encode(PROPERTY_FEE));
+    let body = get(&c, &target).text();
+    assert!(body.contains("<dd id=\"department\" data-id=\"housing\">住房和城乡建设局</dd>"));
+    assert!(body.contains("《物业管理条例》第四十一条"));
+    assert!(
+        body.contains("已竣工但尚未出售或者尚未交给物业买受人的物业，物业服务费用由建设单位交纳。")
+    );
+    assert!(
+        body.contains("<b id=\"due-date\">"),
+        "a received date gives a due date"
+    );
+    assert!(body.contains("href=\"/rules/property-fee-unsold\""));
+    // The permanent link is the page's own query: following it gives the same decision.
+    let link_start = body
+        .find("id=\"permalink\" href=\"")
+        .expect("a permanent link")
+        + "id=\"permalink\" href=\"".len();
+    let link = &body[link_start..link_start + body[link_start..].find('"').unwrap()];
+    let again = get(&c, &link.replace("&amp;", "&")).text();
+    assert!(again.contains("data-id=\"housing\""));
+    // Bad input is told, not routed.
+    let empty = get(&c, "/try?text=%20&place=x").text();
+    assert!(
+        empty.contains("id=\"error\"") && empty.contains("请填写来电内容"),
+        "{empty}"
+    );
+    let bad_date = get(
+        &c,
+        &format!("/try?text={}&received=2026-13-40", url_encode("噪音")),
+    )
+    .text();
+    assert!(bad_date.contains("受理日期「2026-13-40」"), "{bad_date}");
+    // Too long for a link: posted, routed, no permanent link; over the request limit: told.
+    let long = PROPERTY_FEE.repeat(200);
+    let posted = http(
+        &c,
+        "POST",
+        "/try",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("text={}", url_encode(&long)).as_bytes(),
+    );
+    assert_eq!(posted.status, 200);
+    assert!(posted.text().contains("data-id=\"housing\""));
+    assert!(posted.text().contains("id=\"no-permalink\""));
+    let too_long = http(
+        &c,
+        "POST",
+        "/try",
+        &[],
+        format!("text={}", url_encode(&"物".repeat(20_001))).as_bytes(),
+    );
+    assert_eq!(too_long.status, 200);
+    assert!(too_long.text().contains("over the limit of 20000"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_route_answers_the_bytes_of_the_grpc_methods_json_mapping() {
+    let (server, c) = console_server(&[]);
+    let request = pb::RouteRequest {
+        text: PROPERTY_FEE.to_owned(),
+        request_id: "2026-1127-0042".to_owned(),
+        title: "物业费谁交".to_owned(),
+        place: "高新区".to_owned(),
+        received_time: Some(pbjson_types::Timestamp {
+            seconds: 1_764_547_200,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    let json = serde_json::to_vec(&request).unwrap();
+    let console = {
+        let c = c.clone();
+        tokio::task::spawn_blocking(move || {
+            http(
+                &c,
+                "POST",
+                "/api/route",
+                &[("Content-Type", "application/json")],
+                &json,
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(console.status, 200, "{}", console.text());
+    assert_eq!(console.header("content-type"), Some("application/json"));
+    let grpc = server
+        .client()
+        .await
+        .route(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(console.body, serde_json::to_vec(&grpc).unwrap());
+    assert_eq!(grpc.department.unwrap().id, "housing");
+
+    let rule_set = server
+        .client()
+        .await
+        .get_rule_set(pb::GetRuleSetRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let c2 = c.clone();
+    let info = tokio::task::spawn_blocking(move || get(&c2, "/api/ruleset"))
+        .await
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
+    assert_eq!(info["version"], rule_set.version);
+}
+
+#[test]
+fn api_errors_name_what_is_wrong_with_the_right_status() {
+    let (_server, c) = console_server(&[]);
+    let cases: [(&str, &str, &[u8], u16, &str); 5] = [
+        (
+            "POST",
+            "/api/route",
+            br#"{"text":"  "}"#,
+            400,
+            "text is empty",
+        ),
+        (
+            "POST",
+            "/api/route",
+            b"{not json",
+            400,
+            "not a RouteRequest",
+        ),
+        (
+            "POST",
+            "/api/route",
+            br#"{"text":"x","requestId":1}"#,
+            400,
+            "not a RouteRequest",
+        ),
+        ("GET", "/api/rules/no-such-rule", b"", 404, "no-such-rule"),
+        ("PUT", "/api/route", b"{}", 405, "read-only"),
+    ];
+    for (method, target, body, status, says) in cases {
+        let r = http(&c, method, target, &[], body);
+        assert_eq!(r.status, status, "{method} {target}: {}", r.text());
+        assert!(r.text().contains(says), "{method} {target}: {}", r.text());
+    }
+    // A body announced over the 4 MiB a gRPC message may have is refused before it is read.
+    let r = http(
+        &c,
+        "POST",
+        "/api/route",
+        &[("Content-Length", "5242880")],
+        b"",
+    );
+    assert_eq!(r.status, 413, "{}", r.head);
+    assert!(r.text().contains("OUT_OF_RANGE"));
+    // DNS rebinding: a page on another host name reaching the loopback console is refused.
+    let r = http(
+        &c,
+        "GET",
+        "/try",
+        &[("Host", "attacker.example:50080")],
+        b"",
+    );
+    assert_eq!(r.status, 421);
+    let r = get(&c, &format!("/try?text={}", "%FF%FE"));
+    assert_eq!(r.status, 400, "not UTF-8");
+
+    let rule: serde_json::Value =
+        serde_json::from_slice(&get(&c, "/api/rules/property-fee-unsold").body).unwrap();
+    assert_eq!(rule["department"], "housing");
+    assert!(
+        rule["conditions"]["all"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "物业费")
+    );
+    assert!(
+        rule["regulations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["article"] == "第四十一条")
+    );
+    assert!(
+        rule["sourceText"]
+            .as_str()
+            .unwrap()
+            .contains("id: property-fee-unsold")
+    );
+    let search: serde_json::Value = serde_json::from_slice(
+        &get(
+            &c,
+            &format!("/api/rules?q={}", url_encode("房子还没过户，物业费谁交")),
+        )
+        .body,
+    )
+    .unwrap();
+    let touched = search["query"]["rulesTouched"].as_array().unwrap();
+    let unsold = touched
+        .iter()
+        .find(|t| t["rule_id"] == "property-fee-unsold")
+        .expect("the sentence sets off the rule");
+    assert_eq!(unsold["conditions_hold"], true);
+    let report = get(&c, "/api/report");
+    assert_eq!(report.status, 412, "no store: {}", report.text());
+}
+
+#[test]
+fn a_body_that_does_not_arrive_ends_at_the_body_deadline() {
+    let (_server, c) = console_server(&["--body-timeout-ms", "300"]);
+    let started = Instant::now();
+    let r = http(&c, "POST", "/api/route", &[("Content-Length", "100")], b"");
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(r.text().contains("DEADLINE_EXCEEDED"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_console_is_off_when_told_and_a_taken_address_stops_the_start() {
+    let server = Server::start(&["--console-listen", "off", "--store", "none"]);
+    assert_eq!(server.console, None);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            "none",
+            "--console-listen",
+            &addr,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen for the console") && err.contains(&addr),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_rules_page_shows_a_failed_reload_with_file_and_line_and_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&common::bundled_dir(), dir.path());
+    let server = Server::start_with_rules(
+        dir.path(),
+        &[
+            "--console-listen",
+            "127.0.0.1:0",
+            "--store",
+            "none",
+            "--watch",
+            "false",
+        ],
+    );
+    let c = server.console.clone().unwrap();
+    let before = get(&c, "/rules").text();
+    assert!(before.contains("id=\"load-state\""));
+    let broken = dir.path().join("departments/housing.yaml");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("department: housing", "department: housingg", 1),
+    )
+    .unwrap();
+    server.signal("-HUP");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let page = get(&c, "/rules").text();
+        if page.contains("id=\"load-errors\"") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the failed reload never showed");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        page.contains("departments/housing.yaml:"),
+        "file:line of the error"
+    );
+    assert!(page.contains("housingg"), "names the offending input");
+    let version = |p: &str| {
+        let i = p.find("<code id=\"version\">").unwrap() + 19;
+        p[i..i + p[i..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(
+        version(&page),
+        version(&before),
+        "the old set keeps serving"
+    );
+    let still = get(&c, &format!("/try?text={}", url_encode(PROPERTY_FEE))).text();
+    assert!(still.contains("data-id=\"housing\""));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+// --------------------------------------------------------------------------------------------
+// In a real browser.
+// --------------------------------------------------------------------------------------------
+
+#[test]
+fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
+    let Some(mut b) =
+        browser("browser_try_shows_the_department_the_article_and_the_evidence_in_the_text")
+    else {
+        return;
+    };
+    let (_server, c) = console_server(&[]);
+    let page = b.new_page().unwrap();
+    page.goto(&format!("http://{c}/try")).unwrap();
+    // Typed into the form and submitted, as an author does.
+    page.eval(&format!(
+        "document.getElementById('text').value = {}; document.getElementById('received').value = '2026-12-01'; \
+         document.getElementById('route').click(); true",
+        serde_json::to_string(PROPERTY_FEE).unwrap()
+    ))
+    .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('result')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    let read = |js: &str| page.eval(js).unwrap();
+    assert_eq!(
+        read("document.getElementById('department').textContent"),
+        "住房和城乡建设局"
+    );
+    assert_eq!(
+        read("document.getElementById('outcome').textContent"),
+        "派单"
+    );
+    let articles =
+        read("[...document.querySelectorAll('article.regulation h3')].map(h => h.textContent)");
+    assert!(
+        articles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "《物业管理条例》第四十一条"),
+        "{articles}"
+    );
+    // Every highlighted span is the text at its offsets (Unicode scalar values, as in the proto).
+    let marks = read(
+        "[...document.querySelectorAll('#request-text mark.ev')].map(m => [m.textContent, +m.dataset.start, +m.dataset.end])",
+    );
+    let marks = marks.as_array().unwrap();
+    let chars: Vec<char> = PROPERTY_FEE.chars().collect();
+    let mut words = Vec::new();
+    for m in marks {
+        let (text, start, end) = (
+            m[0].as_str().unwrap(),
+            m[1].as_u64().unwrap() as usize,
+            m[2].as_u64().unwrap() as usize,
+        );
+        assert_eq!(chars[start..end].iter().collect::<String>(), text);
+        words.push(text.to_owned());
+    }
+    assert!(words.iter().any(|w| w == "物业费"), "{words:?}");
+    assert!(words.iter().any(|w| w.contains("过户")), "{words:?}");
+    assert_eq!(
+        read("document.getElementById('request-text').textContent"),
+        PROPERTY_FEE,
+        "the text is shown whole"
+    );
+    assert!(
+        csp_violations(&page).is_empty(),
+        "{:?}",
+        csp_violations(&page)
+    );
+    let shot = screenshots().join("try.png");
+    page.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+    // The permanent link opens the same request, with its date, and the same decision.
+    let href = read("document.getElementById('permalink').href");
+    page.goto(href.as_str().unwrap()).unwrap();
+    assert_eq!(read("document.getElementById('text').value"), PROPERTY_FEE);
+    assert_eq!(
+        read("document.getElementById('received').value"),
+        "2026-12-01"
+    );
+    assert_eq!(
+        read("document.getElementById('department').dataset.id"),
+        "housing"
+    );
+    // A request too long for a URL is posted by the page's script and still routed.
+    page.eval(&format!(
+        "document.getElementById('text').value = {}; document.getElementById('route').click(); true",
+        serde_json::to_string(&PROPERTY_FEE.repeat(200)).unwrap()
+    ))
+    .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('no-permalink')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(read("location.search"), "");
+    assert_eq!(
+        read("document.getElementById('department').dataset.id"),
+        "housing"
+    );
+}
+
+#[test]
+fn browser_xss_attempts_render_as_text_and_run_nothing() {
+    let Some(mut b) = browser("browser_xss_attempts_render_as_text_and_run_nothing") else {
+        return;
+    };
+    let (_server, c) = console_server(&[]);
+    let page = b.new_page().unwrap();
+    for (i, payload) in XSS.iter().enumerate() {
+        let e = url_encode(payload);
+        page.goto(&format!("http://{c}/try?text={e}&title={e}"))
+            .unwrap();
+        assert_eq!(
+            page.eval("window.__xss === undefined").unwrap(),
+            true,
+            "{payload}"
+        );
+        assert_eq!(
+            page.eval("document.querySelectorAll('main img, main svg:not(figure svg), main iframe, main math, main style, #xss-link').length").unwrap(),
+            0,
+            "{payload}"
+        );
+        assert_eq!(
+            page.eval("document.getElementById('text').value").unwrap(),
+            *payload
+        );
+        let shown = page.eval("(document.getElementById('request-text') || document.getElementById('error')).textContent").unwrap();
+        assert!(
+            shown.as_str().unwrap().contains(payload),
+            "{payload}: {shown}"
+        );
+        page.goto(&format!("http://{c}/rules?q={e}")).unwrap();
+        assert_eq!(
+            page.eval("window.__xss === undefined").unwrap(),
+            true,
+            "{payload}"
+        );
+        assert_eq!(
+            page.eval("document.getElementById('q').value").unwrap(),
+            *payload
+        );
+        page.goto(&format!("http://{c}/rules/{e}")).unwrap();
+        assert_eq!(
+            page.eval("window.__xss === undefined").unwrap(),
+            true,
+            "{payload}"
+        );
+        if i == 1 {
+            page.goto(&format!("http://{c}/try?text={e}")).unwrap();
+            let shot = screenshots().join("xss.png");
+            page.screenshot(&shot).unwrap();
+            println!("screenshot: {}", shot.display());
+        }
+    }
+}
+
+#[test]
+fn browser_rules_open_from_the_list_and_the_search() {
+    let Some(mut b) = browser("browser_rules_open_from_the_list_and_the_search") else {
+        return;
+    };
+    let (_server, c) = console_server(&[]);
+    let page = b.new_page().unwrap();
+    page.goto(&format!("http://{c}/rules")).unwrap();
+    let shot = screenshots().join("rules.png");
+    page.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+    page.eval(
+        "const d = document.querySelector('details.department[data-id=housing]'); d.open = true; \
+         d.querySelector('a[href=\"/rules/property-fee-unsold\"]').click(); true",
+    )
+    .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('rule-id')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(
+        page.eval("document.getElementById('rule-id').textContent")
+            .unwrap(),
+        "property-fee-unsold"
+    );
+    let file = page
+        .eval("document.getElementById('rule-file').textContent")
+        .unwrap();
+    let file = file.as_str().unwrap();
+    assert!(file.starts_with("departments/housing.yaml:"), "{file}");
+    assert!(
+        page.eval("document.getElementById('conditions').textContent.includes('物业费')")
+            .unwrap()
+            == true
+    );
+    assert!(
+        page.eval("document.querySelectorAll('#examples li').length")
+            .unwrap()
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert!(
+        page.eval("document.querySelectorAll('#counterexamples li').length")
+            .unwrap()
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        page.eval("[...document.querySelectorAll('article.regulation h3')].some(h => h.textContent === '《物业管理条例》第四十一条')").unwrap(),
+        true
+    );
+    assert!(
+        page.eval("document.getElementById('rule-source').textContent")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("id: property-fee-unsold")
+    );
+    let shot = screenshots().join("rule.png");
+    page.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+    // An example's 试一试 link routes it: the rule's own example goes to the rule.
+    page.eval("document.querySelector('#examples a.try').click(); true")
+        .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('result')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(
+        page.eval("document.querySelector('#rule a').textContent")
+            .unwrap(),
+        "property-fee-unsold"
+    );
+    // Search by a word of a request.
+    page.goto(&format!("http://{c}/rules")).unwrap();
+    page.eval("document.getElementById('q').value = '物业费'; document.querySelector('#search button').click(); true").unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('search-results')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(
+        page.eval("[...document.querySelectorAll('#fired a')].some(a => a.textContent === 'property-fee-unsold')").unwrap(),
+        true
+    );
+    assert!(
+        csp_violations(&page).is_empty(),
+        "{:?}",
+        csp_violations(&page)
+    );
+}
+
+#[test]
+fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
+    let Some(mut b) = browser("browser_report_page_shows_a_filled_store_and_links_its_rules")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("d.sqlite").display());
+    let bin = env!("CARGO_BIN_EXE_hotline-router");
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    // Four decisions recorded by the CLI, and one of them returned by its department (退单).
+    let lines = "{\"id\":\"R-1\",\"text\":\"公司三个月没发工资了\"}\n\
+                 {\"id\":\"R-2\",\"text\":\"小区电梯坏了三个月，物业一直不修\"}\n\
+                 {\"id\":\"R-3\",\"text\":\"我想反映一个问题\"}\n\
+                 {\"id\":\"R-4\",\"text\":\"物业费一年涨了两次，业主都没同意\"}\n";
+    let mut child = Command::new(bin)
+        .args(["route", "--jsonl", "--rules", rules, "--store", &store])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(lines.as_bytes())
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"eventId\":\"e1\",\"requestId\":\"R-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"hrss\",\"reason\":\"不属本单位\"}\n",
+    )
+    .unwrap();
+    let status = Command::new(bin)
+        .args(["outcomes", "--store", &store, "--input"])
+        .arg(&events)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let server = Server::start(&["--console-listen", "127.0.0.1:0", "--store", &store]);
+    let c = server.console.clone().unwrap();
+    let page = b.new_page().unwrap();
+    page.goto(&format!("http://{c}/reports")).unwrap();
+    // The form's default period ends tomorrow: today's decisions are in it.
+    assert_eq!(
+        page.eval("document.getElementById('total').textContent")
+            .unwrap(),
+        "4"
+    );
+    page.eval("document.getElementById('from').value = '2000-01-01'; document.getElementById('to').value = '2100-01-01'; \
+               document.querySelector('#period button').click(); true")
+        .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && location.search.includes('from=2000-01-01')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(
+        page.eval("document.getElementById('total').textContent")
+            .unwrap(),
+        "4"
+    );
+    assert_eq!(
+        page.eval("document.getElementById('manual').textContent")
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        page.eval("document.querySelectorAll('#report svg').length >= 1")
+            .unwrap(),
+        true
+    );
+    let text = page
+        .eval("document.getElementById('report').textContent")
+        .unwrap();
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("人力资源和社会保障局") && text.contains("100.0%"),
+        "{text}"
+    );
+    let shot = screenshots().join("report.png");
+    page.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+    // A rule of the report opens on the rules page.
+    let rule = page
+        .eval("document.querySelector('#report a[href^=\"/rules/\"]').textContent")
+        .unwrap();
+    page.eval("document.querySelector('#report a[href^=\"/rules/\"]').click(); true")
+        .unwrap();
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.getElementById('rule-id')",
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(
+        page.eval("document.getElementById('rule-id').textContent")
+            .unwrap(),
+        rule
+    );
+    assert!(
+        csp_violations(&page).is_empty(),
+        "{:?}",
+        csp_violations(&page)
+    );
+}
