@@ -372,3 +372,69 @@ async fn sighup_reloads_the_certificate_for_new_connections() {
         .unwrap();
     assert_routed(&out);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_serves_https_with_the_servers_certificate() {
+    let pki = Pki::new();
+    let (cert, key) = (pki.arg("server.pem"), pki.arg("server.key"));
+    let server = Server::start(&[
+        "--store",
+        "none",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--console-listen",
+        "127.0.0.1:0",
+    ]);
+    let console = server.console.clone().expect("the console listens");
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(pki.ca.pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // Browsers offer both; the server's TLS speaks HTTP/2.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(&console).await.unwrap();
+    let stream = TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the console's TLS handshake with the server's certificate");
+    let (mut h2, conn) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(conn);
+    let request = http::Request::get("https://localhost/api/ruleset")
+        .body(())
+        .unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    let info: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(info["version"].as_str().is_some_and(|v| !v.is_empty()));
+    // Plain HTTP to the TLS console gets no page.
+    let plain = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(&console).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let _ = c.write_all(
+            b"GET /api/ruleset HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        );
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    assert!(!String::from_utf8_lossy(&plain).contains("version"));
+}
