@@ -16,25 +16,11 @@ SOAK_CALLS=${SOAK_CALLS:-1000000}
 PORT=${PORT:-50777}
 ADDR="http://127.0.0.1:$PORT"
 
-cargo build --release --quiet --bin hotline-router --example loadgen
-BIN=./target/release/hotline-router
-
-# On a machine with 2+ cores the server and the load generator each get a core of their own
-# (taskset), with one runtime thread each, so that neither steals the other's CPU mid-measurement.
+source scripts/lib.sh
+build_bins
 # The server logs every call at the default level (info), to /dev/null, as in production.
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
-  echo "topology: server pinned to core 0, load generator to core 1, one runtime thread each"
-else
-  SERVER_PIN=(); CLIENT_PIN=()
-  echo "topology: server and load generator share the cores"
-fi
-LOADGEN=("${CLIENT_PIN[@]}" ./target/release/examples/loadgen)
-
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(date -u +%F)"
+echo "topology: $TOPOLOGY"
+machine
 start_ns=$(date +%s%N)
 "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --shutdown-grace-ms 0 --store none >/dev/null 2>&1 &
 SERVER=$!

@@ -13,21 +13,10 @@ ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-32}
 PORT=${PORT:-50779}
-PROFILE=${PROFILE:-release}
 ADDR="http://127.0.0.1:$PORT"
-
-cargo build --profile "$PROFILE" --quiet --bin hotline-router --example loadgen
-BIN=./target/$PROFILE/hotline-router
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
-else
-  SERVER_PIN=(); CLIENT_PIN=()
-fi
-LOADGEN=("${CLIENT_PIN[@]}" "./target/$PROFILE/examples/loadgen")
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-
-echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%F); profile $PROFILE; commit $(git rev-parse --short HEAD)"
+source scripts/lib.sh
+build_bins
+machine
 "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --store none --shutdown-grace-ms 0 >/dev/null 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT

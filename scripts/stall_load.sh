@@ -16,22 +16,11 @@ RATE=${RATE:-2000}
 PORT=${PORT:-50778}
 ADDR="http://127.0.0.1:$PORT"
 BODY_TIMEOUT_MS=${BODY_TIMEOUT_MS:-120000}
-PROFILE=${PROFILE:-release}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-cargo build --profile "$PROFILE" --quiet --bin hotline-router --example loadgen --example stall
-BIN=./target/$PROFILE/hotline-router
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
-else
-  SERVER_PIN=(); CLIENT_PIN=()
-fi
-LOADGEN=("${CLIENT_PIN[@]}" "./target/$PROFILE/examples/loadgen")
+source scripts/lib.sh
+build_bins --example stall
 STALL=("${CLIENT_PIN[@]}" "./target/$PROFILE/examples/stall")
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-
-echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%F); profile $PROFILE; commit $(git rev-parse --short HEAD); stalls=$STALLS hold=${HOLD}s rate=$RATE/s"
+echo "$(machine); stalls=$STALLS hold=${HOLD}s rate=$RATE/s"
 "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --store none --shutdown-grace-ms 0 \
   --body-timeout-ms "$BODY_TIMEOUT_MS" >/dev/null 2>&1 &
 SERVER=$!

@@ -18,17 +18,10 @@ ADDR="http://127.0.0.1:$PORT"
 DATA=$(mktemp -d)
 trap 'rm -rf "$DATA"' EXIT
 
-cargo build --release --quiet --bin hotline-router --example loadgen
-BIN=./target/release/hotline-router
-if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
-  echo "topology: server pinned to core 0 (the store's writer thread too), load generator to core 1"
-else
-  SERVER_PIN=(); CLIENT_PIN=(); echo "topology: server (with its store writer) and load generator share the cores"
-fi
-LOADGEN=("${CLIENT_PIN[@]}" ./target/release/examples/loadgen)
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(date -u +%F)"
+source scripts/lib.sh
+build_bins
+echo "topology: $TOPOLOGY (the store's writer thread runs with the server)"
+machine
 
 # measure STORE [RATE] -> prints "rps=… p99_us=…" of a closed-loop phase, or of a paced one.
 measure() {

@@ -1,0 +1,34 @@
+# Shared by the load scripts (sourced, not run): the build, where the server and the load
+# generator run, and the helpers that read figures.
+#
+#   PROFILE=release|ci   cargo profile of the binaries (default release: BENCHMARKS.md's figures)
+#   PIN=0                let the server and the load generator share both cores
+#
+# After `build_bins EXTRA_CARGO_ARGS…`: BIN (the server), LOADGEN (the load generator, pinned),
+# SERVER_PIN / CLIENT_PIN (prefixes: taskset on 2+ cores, else empty).
+
+PROFILE=${PROFILE:-release}
+
+build_bins() {
+  cargo build --profile "$PROFILE" --quiet --bin hotline-router --example loadgen "$@"
+  BIN=./target/$PROFILE/hotline-router
+  # On a machine with 2+ cores the server and the load generator each get a core of their own,
+  # with one runtime thread each, so that neither steals the other's CPU mid-measurement.
+  if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    SERVER_PIN=(taskset -c 0); CLIENT_PIN=(taskset -c 1); export TOKIO_WORKER_THREADS=1
+    TOPOLOGY="server pinned to core 0, load generator to core 1, one runtime thread each"
+  else
+    SERVER_PIN=(); CLIENT_PIN=()
+    TOPOLOGY="server and load generator share the cores"
+  fi
+  LOADGEN=("${CLIENT_PIN[@]}" "./target/$PROFILE/examples/loadgen")
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# `field NAME` reads NAME=value from a loadgen summary line on standard input.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+machine() {
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(date -u +%F); profile $PROFILE; commit $(git rev-parse --short HEAD)"
+}
