@@ -72,6 +72,28 @@ fn browser(test: &str) -> Option<Browser> {
     }
 }
 
+/// Waits until the page that a click or a submit opened has loaded, with the element `id`.
+fn arrive(page: &Page, id: &str) {
+    page.wait_for(
+        &format!("document.readyState === 'complete' && !!document.getElementById('{id}')"),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+}
+
+/// The text of the element `id`.
+fn text_of(page: &Page, id: &str) -> serde_json::Value {
+    page.eval(&format!("document.getElementById('{id}').textContent"))
+        .unwrap()
+}
+
+/// A full-page screenshot under `target/console-screenshots/`, its path printed.
+fn shoot(page: &Page, name: &str) {
+    let shot = screenshots().join(name);
+    page.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+}
+
 /// What the page's console and security reports said, minus noise that is not the page's.
 fn csp_violations(page: &Page) -> Vec<String> {
     page.messages()
@@ -505,11 +527,7 @@ fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
         serde_json::to_string(PROPERTY_FEE).unwrap()
     ))
     .unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('result')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    arrive(&page, "result");
     let read = |js: &str| page.eval(js).unwrap();
     assert_eq!(
         read("document.getElementById('department').textContent"),
@@ -557,9 +575,7 @@ fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
         "{:?}",
         csp_violations(&page)
     );
-    let shot = screenshots().join("try.png");
-    page.screenshot(&shot).unwrap();
-    println!("screenshot: {}", shot.display());
+    shoot(&page, "try.png");
     // The permanent link opens the same request, with its date, and the same decision.
     let href = read("document.getElementById('permalink').href");
     page.goto(href.as_str().unwrap()).unwrap();
@@ -578,11 +594,7 @@ fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
         serde_json::to_string(&PROPERTY_FEE.repeat(200)).unwrap()
     ))
     .unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('no-permalink')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    arrive(&page, "no-permalink");
     assert_eq!(read("location.search"), "");
     assert_eq!(
         read("document.getElementById('department').dataset.id"),
@@ -638,9 +650,7 @@ fn browser_xss_attempts_render_as_text_and_run_nothing() {
         );
         if i == 1 {
             page.goto(&format!("http://{c}/try?text={e}")).unwrap();
-            let shot = screenshots().join("xss.png");
-            page.screenshot(&shot).unwrap();
-            println!("screenshot: {}", shot.display());
+            shoot(&page, "xss.png");
         }
     }
 }
@@ -653,24 +663,14 @@ fn browser_rules_open_from_the_list_and_the_search() {
     let (_server, c) = console_server(&[]);
     let page = b.new_page().unwrap();
     page.goto(&format!("http://{c}/rules")).unwrap();
-    let shot = screenshots().join("rules.png");
-    page.screenshot(&shot).unwrap();
-    println!("screenshot: {}", shot.display());
+    shoot(&page, "rules.png");
     page.eval(
         "const d = document.querySelector('details.department[data-id=housing]'); d.open = true; \
          d.querySelector('a[href=\"/rules/property-fee-unsold\"]').click(); true",
     )
     .unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('rule-id')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
-    assert_eq!(
-        page.eval("document.getElementById('rule-id').textContent")
-            .unwrap(),
-        "property-fee-unsold"
-    );
+    arrive(&page, "rule-id");
+    assert_eq!(text_of(&page, "rule-id"), "property-fee-unsold");
     let file = page
         .eval("document.getElementById('rule-file').textContent")
         .unwrap();
@@ -700,23 +700,16 @@ fn browser_rules_open_from_the_list_and_the_search() {
         true
     );
     assert!(
-        page.eval("document.getElementById('rule-source').textContent")
-            .unwrap()
+        text_of(&page, "rule-source")
             .as_str()
             .unwrap()
             .contains("id: property-fee-unsold")
     );
-    let shot = screenshots().join("rule.png");
-    page.screenshot(&shot).unwrap();
-    println!("screenshot: {}", shot.display());
+    shoot(&page, "rule.png");
     // An example's 试一试 link routes it: the rule's own example goes to the rule.
     page.eval("document.querySelector('#examples a.try').click(); true")
         .unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('result')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    arrive(&page, "result");
     assert_eq!(
         page.eval("document.querySelector('#rule a').textContent")
             .unwrap(),
@@ -725,11 +718,7 @@ fn browser_rules_open_from_the_list_and_the_search() {
     // Search by a word of a request.
     page.goto(&format!("http://{c}/rules")).unwrap();
     page.eval("document.getElementById('q').value = '物业费'; document.querySelector('#search button').click(); true").unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('search-results')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
+    arrive(&page, "search-results");
     assert_eq!(
         page.eval("[...document.querySelectorAll('#fired a')].some(a => a.textContent === 'property-fee-unsold')").unwrap(),
         true
@@ -790,11 +779,7 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
     let page = b.new_page().unwrap();
     page.goto(&format!("http://{c}/reports")).unwrap();
     // The form's default period ends tomorrow: today's decisions are in it.
-    assert_eq!(
-        page.eval("document.getElementById('total').textContent")
-            .unwrap(),
-        "4"
-    );
+    assert_eq!(text_of(&page, "total"), "4");
     page.eval("document.getElementById('from').value = '2000-01-01'; document.getElementById('to').value = '2100-01-01'; \
                document.querySelector('#period button').click(); true")
         .unwrap();
@@ -803,16 +788,8 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
         Duration::from_secs(20),
     )
     .unwrap();
-    assert_eq!(
-        page.eval("document.getElementById('total').textContent")
-            .unwrap(),
-        "4"
-    );
-    assert_eq!(
-        page.eval("document.getElementById('manual').textContent")
-            .unwrap(),
-        "1"
-    );
+    assert_eq!(text_of(&page, "total"), "4");
+    assert_eq!(text_of(&page, "manual"), "1");
     assert_eq!(
         page.eval("document.querySelectorAll('#report svg').length >= 1")
             .unwrap(),
@@ -826,25 +803,15 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
         text.contains("人力资源和社会保障局") && text.contains("100.0%"),
         "{text}"
     );
-    let shot = screenshots().join("report.png");
-    page.screenshot(&shot).unwrap();
-    println!("screenshot: {}", shot.display());
+    shoot(&page, "report.png");
     // A rule of the report opens on the rules page.
     let rule = page
         .eval("document.querySelector('#report a[href^=\"/rules/\"]').textContent")
         .unwrap();
     page.eval("document.querySelector('#report a[href^=\"/rules/\"]').click(); true")
         .unwrap();
-    page.wait_for(
-        "document.readyState === 'complete' && !!document.getElementById('rule-id')",
-        Duration::from_secs(20),
-    )
-    .unwrap();
-    assert_eq!(
-        page.eval("document.getElementById('rule-id').textContent")
-            .unwrap(),
-        rule
-    );
+    arrive(&page, "rule-id");
+    assert_eq!(text_of(&page, "rule-id"), rule);
     assert!(
         csp_violations(&page).is_empty(),
         "{:?}",

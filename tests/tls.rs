@@ -3,112 +3,17 @@
 //! and a certificate replaced under a running server and reloaded on SIGHUP. The certificates
 //! are issued at test time with rcgen.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
 
+use common::pki::{Ca, Pki, client_config};
 use common::server::Server;
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SerialNumber,
-};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 const WAGES: &str = "公司三个月没发工资了";
-
-/// A CA that issues certificates in the test.
-struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        // rcgen starts with CN=rcgen self signed cert; the test sets its own.
-        params.distinguished_name = DistinguishedName::new();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.distinguished_name.push(DnType::CommonName, name);
-        let cert = params.self_signed(&key).unwrap();
-        Ca {
-            issuer: Issuer::new(params, key),
-            pem: cert.pem(),
-        }
-    }
-
-    /// A certificate for `names` with common name `cn` and `serial`, and its key (PEM).
-    fn issue(&self, names: &[&str], cn: &str, serial: u64) -> (String, String) {
-        let key = KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        // rcgen starts with CN=rcgen self signed cert; the test sets its own.
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "Hotline");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.serial_number = Some(SerialNumber::from(serial));
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-}
-
-/// A directory with the CA (`ca.pem`), the server's pair (`server.pem`, `server.key`) and a
-/// client's pair (`client.pem`, `client.key`), and one of another CA (`stranger.*`).
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: Ca,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let pki = Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca: Ca::new("Hotline Test CA"),
-        };
-        pki.write("ca.pem", &pki.ca.pem);
-        pki.server(1);
-        let (cert, key) = pki.ca.issue(&[], "intake-1", 100);
-        pki.write("client.pem", &cert);
-        pki.write("client.key", &key);
-        let (cert, key) = Ca::new("Another CA").issue(&[], "stranger", 200);
-        pki.write("stranger.pem", &cert);
-        pki.write("stranger.key", &key);
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn arg(&self, name: &str) -> String {
-        self.path(name).to_str().unwrap().to_owned()
-    }
-
-    /// Writes a file whole: to a temporary name, then renamed over the old one.
-    fn write(&self, name: &str, text: &str) {
-        let tmp = self.path(&format!(".{name}.tmp"));
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(&tmp, self.path(name)).unwrap();
-    }
-
-    /// (Re)issues the server's certificate, for localhost, with this serial.
-    fn server(&self, serial: u64) {
-        let (cert, key) = self
-            .ca
-            .issue(&["localhost", "127.0.0.1"], "hotline-router", serial);
-        self.write("server.pem", &cert);
-        self.write("server.key", &key);
-    }
-}
 
 /// Starts `serve` with TLS (and mTLS when `mtls`), recording no decisions.
 fn start(pki: &Pki, mtls: bool) -> Server {
@@ -314,22 +219,10 @@ fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
 
 /// The serial number of the certificate a new TLS connection to `port` is served.
 async fn served_serial(ca_pem: &str, port: u16) -> std::io::Result<Vec<u8>> {
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = client_config(ca_pem, None, &[b"h2"]);
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let name = ServerName::try_from("localhost").unwrap();
-    let stream = TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await?;
+    let stream = TlsConnector::from(config).connect(name, tcp).await?;
     let (_, conn) = stream.get_ref();
     assert_eq!(conn.alpn_protocol(), Some(&b"h2"[..]));
     let leaf = conn.peer_certificates().expect("a certificate")[0].clone();
@@ -388,20 +281,10 @@ async fn the_console_serves_https_with_the_servers_certificate() {
         "127.0.0.1:0",
     ]);
     let console = server.console.clone().expect("the console listens");
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(pki.ca.pem.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     // Browsers offer both; the server's TLS speaks HTTP/2.
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let config = client_config(&pki.ca.pem, None, &[b"h2", b"http/1.1"]);
     let tcp = tokio::net::TcpStream::connect(&console).await.unwrap();
-    let stream = TlsConnector::from(Arc::new(config))
+    let stream = TlsConnector::from(config)
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
         .expect("the console's TLS handshake with the server's certificate");

@@ -417,10 +417,6 @@ fn escape_value(value: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rcgen::{
-        BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-        KeyUsagePurpose, SerialNumber,
-    };
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
     use tokio_rustls::TlsConnector;
@@ -429,111 +425,22 @@ mod tests {
 
     const HANDSHAKE: Duration = Duration::from_secs(10);
 
-    /// A CA that issues certificates in the test.
-    struct Ca {
-        issuer: Issuer<'static, KeyPair>,
-        pem: String,
+    #[allow(dead_code)]
+    mod pki {
+        include!("../../tests/common/pki.rs");
     }
+    use pki::{Ca, DnType, Pki};
 
-    impl Ca {
-        fn new(name: &str) -> Ca {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-            // rcgen starts with CN=rcgen self signed cert; the test sets its own.
-            params.distinguished_name = DistinguishedName::new();
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-            params.distinguished_name.push(DnType::CommonName, name);
-            let cert = params.self_signed(&key).unwrap();
-            Ca {
-                issuer: Issuer::new(params, key),
-                pem: cert.pem(),
-            }
-        }
-
-        /// A leaf certificate and its key (PEM), for `names` (server) or none (client).
-        fn issue(&self, names: &[&str], dn: &[(DnType, &str)], serial: u64) -> (String, String) {
-            let key = KeyPair::generate().unwrap();
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let mut params = CertificateParams::new(names).unwrap();
-            // rcgen starts with CN=rcgen self signed cert; the test sets its own.
-            params.distinguished_name = DistinguishedName::new();
-            for (t, v) in dn {
-                params.distinguished_name.push(t.clone(), *v);
-            }
-            params.serial_number = Some(SerialNumber::from(serial));
-            let cert = params.signed_by(&key, &self.issuer).unwrap();
-            (cert.pem(), key.serialize_pem())
-        }
-    }
-
-    /// A directory with a CA, the server's files and a client identity.
-    struct Pki {
-        dir: tempfile::TempDir,
-        ca: Ca,
-    }
-
-    impl Pki {
-        fn new() -> Pki {
-            let pki = Pki {
-                dir: tempfile::tempdir().unwrap(),
-                ca: Ca::new("Hotline Test CA"),
-            };
-            pki.write("ca.pem", &pki.ca.pem);
-            pki.server(1);
-            pki
-        }
-
-        fn path(&self, name: &str) -> PathBuf {
-            self.dir.path().join(name)
-        }
-
-        fn write(&self, name: &str, text: &str) {
-            std::fs::write(self.path(name), text).unwrap();
-        }
-
-        /// (Re)writes server.pem / server.key with a certificate of this serial.
-        fn server(&self, serial: u64) {
-            let (cert, key) = self.ca.issue(
-                &["localhost", "127.0.0.1"],
-                &[(DnType::CommonName, "hotline-router")],
-                serial,
-            );
-            self.write("server.pem", &cert);
-            self.write("server.key", &key);
-        }
-
-        fn files(&self, mtls: bool) -> TlsFiles {
-            TlsFiles {
-                cert: self.path("server.pem"),
-                key: self.path("server.key"),
-                client_ca: mtls.then(|| self.path("ca.pem")),
-            }
+    fn server_files(pki: &Pki, mtls: bool) -> TlsFiles {
+        TlsFiles {
+            cert: pki.path("server.pem"),
+            key: pki.path("server.key"),
+            client_ca: mtls.then(|| pki.path("ca.pem")),
         }
     }
 
     fn client_config(ca_pem: &str, identity: Option<(&str, &str)>) -> Arc<ClientConfig> {
-        let mut roots = RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let builder = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-        let mut config = match identity {
-            Some((cert, key)) => builder
-                .with_client_auth_cert(
-                    CertificateDer::pem_slice_iter(cert.as_bytes())
-                        .map(|c| c.unwrap())
-                        .collect(),
-                    PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![ALPN_H2.to_vec()];
-        Arc::new(config)
+        pki::client_config(ca_pem, identity, &[ALPN_H2])
     }
 
     /// What the client saw of one connection.
@@ -586,7 +493,7 @@ mod tests {
     #[tokio::test]
     async fn a_handshake_succeeds_with_alpn_h2_and_no_client_certificate() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(false)).unwrap();
+        let tls = Tls::load(server_files(&pki, false)).unwrap();
         assert!(!tls.requires_client_cert());
         let (seen, served) = connect(tls.clone(), client_config(&pki.ca.pem, None)).await;
         let seen = seen.expect("client connects");
@@ -601,7 +508,7 @@ mod tests {
     #[tokio::test]
     async fn mtls_accepts_a_certificate_of_the_ca_and_reports_its_subject() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(true)).unwrap();
+        let tls = Tls::load(server_files(&pki, true)).unwrap();
         assert!(tls.requires_client_cert());
         let (cert, key) = pki.ca.issue(
             &[],
@@ -623,7 +530,7 @@ mod tests {
     #[tokio::test]
     async fn mtls_refuses_a_client_without_a_certificate() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(true)).unwrap();
+        let tls = Tls::load(server_files(&pki, true)).unwrap();
         let (seen, served) = connect(tls, client_config(&pki.ca.pem, None)).await;
         let e = served.expect_err("server refuses");
         assert!(e.to_string().contains("certificate"), "{e}");
@@ -633,7 +540,7 @@ mod tests {
     #[tokio::test]
     async fn mtls_refuses_a_certificate_of_another_ca() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(true)).unwrap();
+        let tls = Tls::load(server_files(&pki, true)).unwrap();
         let other = Ca::new("Someone Else's CA");
         let (cert, key) = other.issue(&[], &[(DnType::CommonName, "intruder")], 9);
         let (seen, served) = connect(tls, client_config(&pki.ca.pem, Some((&cert, &key)))).await;
@@ -645,7 +552,7 @@ mod tests {
     #[tokio::test]
     async fn reload_serves_the_new_certificate_and_a_broken_key_keeps_the_old_one() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(false)).unwrap();
+        let tls = Tls::load(server_files(&pki, false)).unwrap();
         let client = client_config(&pki.ca.pem, None);
         let (seen, _) = connect(tls.clone(), client.clone()).await;
         assert_eq!(seen.unwrap().server_serial, vec![1]);
@@ -681,7 +588,7 @@ mod tests {
     #[test]
     fn a_missing_or_garbage_file_is_an_error_naming_it() {
         let pki = Pki::new();
-        let mut files = pki.files(true);
+        let mut files = server_files(&pki, true);
         files.cert = pki.path("missing.pem");
         let e = Tls::load(files).err().unwrap();
         assert!(
@@ -690,7 +597,7 @@ mod tests {
         );
 
         pki.write("garbage.pem", "this is not a certificate\n");
-        let mut files = pki.files(false);
+        let mut files = server_files(&pki, false);
         files.cert = pki.path("garbage.pem");
         let e = Tls::load(files).err().unwrap();
         assert!(
@@ -698,7 +605,7 @@ mod tests {
             "{e}"
         );
 
-        let mut files = pki.files(false);
+        let mut files = server_files(&pki, false);
         files.key = pki.path("garbage.pem");
         let e = Tls::load(files).err().unwrap();
         assert!(
@@ -711,7 +618,7 @@ mod tests {
             "bad-ca.pem",
             "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
         );
-        let mut files = pki.files(false);
+        let mut files = server_files(&pki, false);
         files.client_ca = Some(pki.path("bad-ca.pem"));
         let e = Tls::load(files).err().unwrap();
         assert!(
@@ -719,7 +626,7 @@ mod tests {
             "{e}"
         );
 
-        let mut files = pki.files(false);
+        let mut files = server_files(&pki, false);
         files.client_ca = Some(pki.path("nope/ca.pem"));
         let e = Tls::load(files).err().unwrap();
         assert!(e.contains("nope/ca.pem") && e.contains("client CA"), "{e}");
@@ -728,7 +635,7 @@ mod tests {
     #[tokio::test]
     async fn a_silent_peer_times_out() {
         let pki = Pki::new();
-        let tls = Tls::load(pki.files(false)).unwrap();
+        let tls = Tls::load(server_files(&pki, false)).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let _silent = TcpStream::connect(addr).await.unwrap();
@@ -742,21 +649,18 @@ mod tests {
 
     #[test]
     fn subjects_are_rfc4514_with_escapes() {
-        let ca = Ca::new("x");
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        // rcgen starts with CN=rcgen self signed cert; the test sets its own.
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CountryName, "CN");
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "Hotline, Inc.");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "intake\n#2 ");
-        let cert = params.signed_by(&key, &ca.issuer).unwrap();
+        let (pem, _) = Ca::new("x").issue(
+            &[],
+            &[
+                (DnType::CountryName, "CN"),
+                (DnType::OrganizationName, "Hotline, Inc."),
+                (DnType::CommonName, "intake\n#2 "),
+            ],
+            1,
+        );
+        let cert = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         assert_eq!(
-            subject_of(cert.der()).as_deref(),
+            subject_of(cert.as_ref()).as_deref(),
             Some("CN=intake\\0A#2\\ ,O=Hotline\\, Inc.,C=CN")
         );
         assert_eq!(subject_of(b"not DER"), None);
