@@ -759,3 +759,30 @@ async fn district_and_received_time_give_unit_and_due_date_over_the_wire() {
         ("2026-11-27", "2026-12-02")
     );
 }
+
+/// The watch starts before the rules load: an edit saved while the server is still loading is
+/// served once it is up (it used to be lost until the next edit or SIGHUP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_saved_while_the_server_loads_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let rules = dir.path().to_str().unwrap().to_owned();
+    let topics = dir.path().join("departments");
+    // Saved a moment after the process starts, while it reads and compiles the rules.
+    let edit = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        std::fs::write(topics.join(".new.yaml.tmp"), NEW_RULE).unwrap();
+        std::fs::rename(topics.join(".new.yaml.tmp"), topics.join("zz-new.yaml")).unwrap();
+    });
+    let server = tokio::task::spawn_blocking(move || Server::start_with(&["--rules", &rules]))
+        .await
+        .unwrap();
+    edit.join().unwrap();
+    let mut c = server.client().await;
+    let took = wait_for(&mut c, Duration::from_secs(20), |_, r| {
+        r.rule_id == "watch-test"
+    })
+    .await;
+    took.expect("the edit saved during start-up is served");
+}

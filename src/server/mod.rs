@@ -154,6 +154,18 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     };
     let served = runtime.block_on(async move {
         let rules_dir = args.rules.dir();
+        // The watch starts before the load, so that an edit saved during the load is seen.
+        let watch = if args.watch {
+            match watch::Watch::start(rules_dir.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the rules directory; reload with SIGHUP");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let state = match RuleState::load(&rules_dir) {
             Ok(s) => Arc::new(s),
             Err(e) => return Err(Failure::Load(e)),
@@ -213,17 +225,7 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
             }
         }
         // Kept alive until the server stops: dropping the watcher ends the watch.
-        let _watcher = if args.watch {
-            match watch::spawn(rules_dir.clone(), state.clone(), metrics.clone()) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot watch the rules directory; reload with SIGHUP");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let _watcher = watch.map(|w| w.reload_on_change(state.clone(), metrics.clone()));
         // The signal handlers are installed now, before the port is announced: a SIGTERM that
         // arrives at any moment after that line drains the server rather than killing it. (Made
         // lazily, they were installed only when the server first polled its shutdown future,

@@ -141,12 +141,17 @@ impl RuleState {
 
     /// `reload`, plus the log lines and metrics that go with it.
     pub async fn reload_and_record(&self, metrics: &Metrics) {
+        let serving = self.current().version().to_owned();
         match self.reload().await {
             Ok(version) => {
                 metrics.set_rules_version(&version);
                 metrics.rules_last_load_ok.set(1);
                 let set = self.current();
-                tracing::info!(version = %version, rules = set.rules().len(), "rules reloaded");
+                if version == serving {
+                    tracing::debug!(version = %version, "rules loaded again, unchanged");
+                } else {
+                    tracing::info!(version = %version, rules = set.rules().len(), "rules reloaded");
+                }
             }
             Err(e) => {
                 metrics.rules_load_failures.inc();

@@ -39,37 +39,61 @@ fn relevant(path: &Path) -> bool {
         .is_none_or(|e| e == "yaml" || e == "yml" || e == "model")
 }
 
-/// Starts watching `dir`; the returned watcher must be kept alive for as long as reloads should
-/// happen. Reloads run on the tokio runtime of the caller.
-pub fn spawn(
+/// A watch on the rules directory, started before the rules are loaded: an edit saved while
+/// they load is an event waiting for [`Watch::reload_on_change`], not a change nobody saw.
+pub struct Watch {
     dir: PathBuf,
-    state: Arc<RuleState>,
-    metrics: Arc<Metrics>,
-) -> notify::Result<notify::RecommendedWatcher> {
-    let (tx, mut rx) = mpsc::channel::<()>(1);
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(e) if e.kind.is_access() => {}
-            Ok(e) if e.paths.iter().any(|p| relevant(p)) => {
-                // A full channel already holds a pending "something changed": nothing to add.
-                let _ = tx.try_send(());
+    watcher: notify::RecommendedWatcher,
+    changes: mpsc::Receiver<()>,
+}
+
+impl Watch {
+    /// Starts watching `dir` (recursively) and queues what changes in it from now on.
+    pub fn start(dir: PathBuf) -> notify::Result<Watch> {
+        let (tx, changes) = mpsc::channel::<()>(1);
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+                Ok(e) if e.kind.is_access() => {}
+                Ok(e) if e.paths.iter().any(|p| relevant(p)) => {
+                    // A full channel already holds a pending "something changed": nothing to add.
+                    let _ = tx.try_send(());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "rules directory watch error"),
+            })?;
+        watcher.watch(&dir, RecursiveMode::Recursive)?;
+        Ok(Watch {
+            dir,
+            watcher,
+            changes,
+        })
+    }
+
+    /// Reloads `state` after each burst of changes, on the caller's tokio runtime. The returned
+    /// watcher must be kept alive for as long as reloads should happen.
+    pub fn reload_on_change(
+        self,
+        state: Arc<RuleState>,
+        metrics: Arc<Metrics>,
+    ) -> notify::RecommendedWatcher {
+        let Watch {
+            dir,
+            watcher,
+            mut changes,
+        } = self;
+        tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                // Debounce: wait until no event has arrived for QUIET.
+                while tokio::time::timeout(QUIET, changes.recv())
+                    .await
+                    .is_ok_and(|e| e.is_some())
+                {}
+                tracing::info!(dir = %dir.display(), "rules changed on disk; reloading");
+                state.reload_and_record(&metrics).await;
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "rules directory watch error"),
-        })?;
-    watcher.watch(&dir, RecursiveMode::Recursive)?;
-    tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            // Debounce: wait until no event has arrived for QUIET.
-            while tokio::time::timeout(QUIET, rx.recv())
-                .await
-                .is_ok_and(|e| e.is_some())
-            {}
-            tracing::info!(dir = %dir.display(), "rules changed on disk; reloading");
-            state.reload_and_record(&metrics).await;
-        }
-    });
-    Ok(watcher)
+        });
+        watcher
+    }
 }
 
 #[cfg(test)]
