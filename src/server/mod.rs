@@ -14,6 +14,7 @@
 //! - `codec.rs`: prost's codec, with undecodable requests reported as INVALID_ARGUMENT;
 //! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
 //! - `watch.rs`: hot reload when files under the rules directory change (also on SIGHUP);
+//! - `memory.rs`: freed memory given back to the system when the workers go idle;
 //!
 //! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
 //! the listener stops accepting after `--shutdown-grace-ms`, calls in flight finish, and at
@@ -25,6 +26,7 @@ pub mod conn;
 mod decisions;
 mod intake;
 pub mod limits;
+mod memory;
 pub mod metrics;
 mod service;
 mod state;
@@ -128,6 +130,7 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     let _log_guard = init_tracing(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(memory::on_park)
         .build()
     {
         Ok(r) => r,
@@ -318,6 +321,7 @@ pub async fn serve(
     metrics.rules_last_load_ok.set(1);
 
     spawn_reload_on_sighup(state.clone(), metrics.clone(), tls.clone());
+    tokio::spawn(memory::tick());
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
