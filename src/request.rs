@@ -74,29 +74,77 @@ impl<'a> RouteInput<'a> {
 
     /// Checks the request's fields; the error says what is wrong and how to fix it.
     pub fn validate(&self) -> Result<(), String> {
+        self.problem().map_or(Ok(()), |p| Err(p.to_string()))
+    }
+
+    /// What is wrong with the request's fields, if anything (the first problem found).
+    pub fn problem(&self) -> Option<Problem> {
         let (title, text) = (self.title, self.text);
         if text.trim().is_empty() && title.trim().is_empty() {
-            return Err("text is empty; send the citizen's request in `text`".to_owned());
+            return Some(Problem::Empty);
         }
         let n = text.chars().count() + title.chars().count();
         if n > MAX_TEXT_CHARS {
-            return Err(format!(
-                "text is {n} characters, over the limit of {MAX_TEXT_CHARS}; send the request \
-                 itself, not attached documents"
-            ));
+            return Some(Problem::TextTooLong(n));
         }
         if self.id.chars().count() > MAX_REQUEST_ID_CHARS {
-            return Err(format!(
-                "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
-            ));
+            return Some(Problem::IdTooLong);
         }
         if self.place.chars().count() > MAX_PLACE_CHARS {
-            return Err(format!("place is longer than {MAX_PLACE_CHARS} characters"));
+            return Some(Problem::PlaceTooLong);
         }
         if self.id.chars().any(char::is_control) {
-            return Err("request_id contains control characters".to_owned());
+            return Some(Problem::IdControl);
         }
-        Ok(())
+        None
+    }
+}
+
+/// What can be wrong with a request's fields. `Display` is the English the gRPC status and the
+/// CLI give; [`Problem::chinese`] is what the console shows a rule author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Empty,
+    /// Title and text together, in characters.
+    TextTooLong(usize),
+    IdTooLong,
+    PlaceTooLong,
+    IdControl,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Empty => write!(f, "text is empty; send the citizen's request in `text`"),
+            Problem::TextTooLong(n) => write!(
+                f,
+                "text is {n} characters, over the limit of {MAX_TEXT_CHARS}; send the request \
+                 itself, not attached documents"
+            ),
+            Problem::IdTooLong => write!(
+                f,
+                "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
+            ),
+            Problem::PlaceTooLong => {
+                write!(f, "place is longer than {MAX_PLACE_CHARS} characters")
+            }
+            Problem::IdControl => write!(f, "request_id contains control characters"),
+        }
+    }
+}
+
+impl Problem {
+    /// The same, in Chinese, for the console.
+    pub fn chinese(&self) -> String {
+        match self {
+            Problem::Empty => "请填写来电内容".to_owned(),
+            Problem::TextTooLong(n) => format!(
+                "来电内容（含标题）共 {n} 字，超过上限 {MAX_TEXT_CHARS} 字；请只粘贴诉求本身，不要附带文件全文"
+            ),
+            Problem::IdTooLong => format!("工单号超过 {MAX_REQUEST_ID_CHARS} 个字符"),
+            Problem::PlaceTooLong => format!("属地超过 {MAX_PLACE_CHARS} 个字"),
+            Problem::IdControl => "工单号含控制字符".to_owned(),
+        }
     }
 }
 

@@ -249,7 +249,7 @@ fn the_try_page_shows_the_decision_its_articles_and_a_permanent_link() {
         format!("text={}", url_encode(&"物".repeat(20_001))).as_bytes(),
     );
     assert_eq!(too_long.status, 200);
-    assert!(too_long.text().contains("over the limit of 20000"));
+    assert!(too_long.text().contains("共 20001 字，超过上限 20000 字"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

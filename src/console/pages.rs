@@ -79,10 +79,9 @@ pub(crate) fn route_form(set: &RuleSet, form: &TryForm) -> Result<pb::RouteRespo
         place: &form.place,
         received,
     };
-    if form.is_empty() {
-        return Err("请填写来电内容".to_owned());
+    if let Some(problem) = input.problem() {
+        return Err(problem.chinese());
     }
-    input.validate()?;
     Ok(set.route(&input))
 }
 
@@ -459,11 +458,14 @@ pub(crate) fn rules_page(set: &RuleSet, failure: &LoadFailure, q: &str) -> Strin
     let _ = write!(
         b,
         "<h1>规则</h1><dl class=\"facts\"><dt>版本</dt><dd><code id=\"version\">{}</code></dd>\
-         <dt>加载时间</dt><dd id=\"loaded-at\">{}</dd><dt>规则目录</dt><dd>{}</dd><dt>规模</dt><dd>{}；{} 个部门，{} 条法规条文</dd></dl>",
+         <dt>加载时间</dt><dd id=\"loaded-at\">{}</dd><dt>规则目录</dt><dd>{}</dd><dt>规模</dt><dd>共 {} 条规则：派单规则 {} 条、紧急转接 {} 条、不属受理范围事项 {} 条；{} 个部门，{} 条法规条文</dd></dl>",
         esc(set.version()),
         esc(&loaded),
         esc(&set.source().display().to_string()),
-        esc(&set.rule_count_summary()),
+        set.rules().len(),
+        set.count(RuleKind::Dispatch),
+        set.count(RuleKind::Handoff),
+        set.count(RuleKind::OutOfScope),
         set.departments().len(),
         set.regulations().len()
     );
@@ -480,7 +482,10 @@ pub(crate) fn rules_page(set: &RuleSet, failure: &LoadFailure, q: &str) -> Strin
                 b,
                 "<li><code>{}</code> {} <b>{}</b>：{}<br><span class=\"help\">{}</span></li>",
                 esc(&d.location.to_string()),
-                esc(d.severity.as_str()),
+                match d.severity {
+                    crate::ruleset::Severity::Error => "错误",
+                    crate::ruleset::Severity::Warning => "警告",
+                },
                 esc(d.code.as_str()),
                 esc(&d.message),
                 esc(d.help())
