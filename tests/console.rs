@@ -818,3 +818,94 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
         csp_violations(&page)
     );
 }
+
+// --------------------------------------------------------------------------------------------
+// In Firefox too (WebDriver BiDi): the same pages, the same escaping.
+// --------------------------------------------------------------------------------------------
+
+#[test]
+fn firefox_shows_the_pages_and_runs_no_injected_script() {
+    let mut ff = match common::firefox::Firefox::launch() {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            println!(
+                "skipped firefox_shows_the_pages_and_runs_no_injected_script: no Firefox here (Debian: apt-get install firefox-esr)"
+            );
+            return;
+        }
+        Err(e) => panic!("Firefox is installed but does not start: {e}"),
+    };
+    let (_server, c) = console_server(&[]);
+    ff.goto(&format!(
+        "http://{c}/try?text={}&received=2026-12-01",
+        url_encode(PROPERTY_FEE)
+    ))
+    .unwrap();
+    assert_eq!(
+        ff.eval("document.getElementById('department').textContent")
+            .unwrap(),
+        "住房和城乡建设局"
+    );
+    assert_eq!(
+        ff.eval("[...document.querySelectorAll('article.regulation h3')].some(h => h.textContent === '《物业管理条例》第四十一条')")
+            .unwrap(),
+        true
+    );
+    let marks = ff
+        .eval("[...document.querySelectorAll('#request-text mark.ev')].map(m => [m.textContent, +m.dataset.start, +m.dataset.end])")
+        .unwrap();
+    let chars: Vec<char> = PROPERTY_FEE.chars().collect();
+    let marks = marks.as_array().unwrap();
+    assert!(!marks.is_empty());
+    for m in marks {
+        let (start, end) = (
+            m[1].as_u64().unwrap() as usize,
+            m[2].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            chars[start..end].iter().collect::<String>(),
+            m[0].as_str().unwrap()
+        );
+    }
+    let shot = screenshots().join("firefox-try.png");
+    ff.screenshot(&shot).unwrap();
+    println!("screenshot: {}", shot.display());
+    for payload in XSS {
+        let e = url_encode(payload);
+        ff.goto(&format!("http://{c}/try?text={e}&title={e}"))
+            .unwrap();
+        assert_eq!(
+            ff.eval("window.__xss === undefined").unwrap(),
+            true,
+            "{payload}"
+        );
+        assert_eq!(
+            ff.eval("document.getElementById('text').value").unwrap(),
+            *payload
+        );
+        ff.goto(&format!("http://{c}/rules?q={e}")).unwrap();
+        assert_eq!(
+            ff.eval("window.__xss === undefined").unwrap(),
+            true,
+            "{payload}"
+        );
+    }
+    ff.goto(&format!("http://{c}/rules/property-fee-unsold"))
+        .unwrap();
+    assert_eq!(
+        ff.eval("document.getElementById('rule-id').textContent")
+            .unwrap(),
+        "property-fee-unsold"
+    );
+    ff.goto(&format!("http://{c}/reports")).unwrap();
+    assert_eq!(
+        ff.eval("!!document.getElementById('no-store')").unwrap(),
+        true
+    );
+    let refused: Vec<String> = ff
+        .messages()
+        .into_iter()
+        .filter(|m| m.contains("Content-Security-Policy") || m.contains("Content Security Policy"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
