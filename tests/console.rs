@@ -58,6 +58,13 @@ fn screenshots() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots")
 }
 
+/// Held by each browser test: one browser at a time, so that a slow CI machine running the
+/// tests in parallel does not start five browsers and five servers at once on two cores.
+fn one_browser_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Starts headless Chromium, or prints why the test is skipped.
 fn browser(test: &str) -> Option<Browser> {
     match Browser::launch() {
@@ -76,7 +83,7 @@ fn browser(test: &str) -> Option<Browser> {
 fn arrive(page: &Page, id: &str) {
     page.wait_for(
         &format!("document.readyState === 'complete' && !!document.getElementById('{id}')"),
-        Duration::from_secs(20),
+        Duration::from_secs(60),
     )
     .unwrap();
 }
@@ -512,6 +519,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
+    let _one = one_browser_at_a_time();
     let Some(mut b) =
         browser("browser_try_shows_the_department_the_article_and_the_evidence_in_the_text")
     else {
@@ -604,6 +612,7 @@ fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
 
 #[test]
 fn browser_xss_attempts_render_as_text_and_run_nothing() {
+    let _one = one_browser_at_a_time();
     let Some(mut b) = browser("browser_xss_attempts_render_as_text_and_run_nothing") else {
         return;
     };
@@ -657,6 +666,7 @@ fn browser_xss_attempts_render_as_text_and_run_nothing() {
 
 #[test]
 fn browser_rules_open_from_the_list_and_the_search() {
+    let _one = one_browser_at_a_time();
     let Some(mut b) = browser("browser_rules_open_from_the_list_and_the_search") else {
         return;
     };
@@ -732,6 +742,7 @@ fn browser_rules_open_from_the_list_and_the_search() {
 
 #[test]
 fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
+    let _one = one_browser_at_a_time();
     let Some(mut b) = browser("browser_report_page_shows_a_filled_store_and_links_its_rules")
     else {
         return;
@@ -785,7 +796,7 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
         .unwrap();
     page.wait_for(
         "document.readyState === 'complete' && location.search.includes('from=2000-01-01')",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
     )
     .unwrap();
     assert_eq!(text_of(&page, "total"), "4");
@@ -825,6 +836,7 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
 
 #[test]
 fn firefox_shows_the_pages_and_runs_no_injected_script() {
+    let _one = one_browser_at_a_time();
     let mut ff = match common::firefox::Firefox::launch() {
         Ok(Some(f)) => f,
         Ok(None) => {

@@ -51,9 +51,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Socket read timeout: the granularity at which deadlines are checked.
 const READ_TICK: Duration = Duration::from_millis(200);
 /// How long Chromium may take to write `DevToolsActivePort`.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `goto` waits for the load event.
-const LOAD_TIMEOUT: Duration = Duration::from_secs(20);
+const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// Screenshots of long pages are several MB of base64 in one message, above
 /// tungstenite's default frame limit; allow generously more.
 const MAX_MESSAGE: usize = 512 << 20;

@@ -53,7 +53,7 @@ use tungstenite::{Message, WebSocket};
 
 /// How long the browser may take to open its BiDi endpoint. Cold starts on a
 /// busy 2-core machine take a few seconds; 30 s leaves a wide margin.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Upper bound for any single BiDi command (including a full page load).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read timeout on the socket: how often a blocked read wakes up to check the
