@@ -209,3 +209,61 @@ fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuse
     );
     assert_eq!(lines[5]["department"]["id"], "hrss", "{}", lines[5]);
 }
+
+#[test]
+fn suggest_proposes_the_missed_word_for_the_fallback_rule_and_counts_what_it_fixes() {
+    // Three requests about a word no rule has (智能快递柜 "蜂巢"), labelled 城乡建设, and one the
+    // rules already route right.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("labelled.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"id\":\"s1\",\"text\":\"蜂巢柜的事情想反映一下，一直没人管\",\"label\":\"城乡建设\"}\n\
+         {\"id\":\"s2\",\"text\":\"我们这里的蜂巢柜到底归谁管\",\"label\":\"城乡建设\"}\n\
+         {\"id\":\"s3\",\"text\":\"请问蜂巢柜能不能挪个地方\",\"label\":\"城乡建设\"}\n\
+         {\"id\":\"s4\",\"text\":\"公司三个月没发工资了\",\"label\":\"劳动和社会保障\"}\n",
+    )
+    .unwrap();
+    let housing = common::bundled_dir().join("departments/housing.yaml");
+    let before = std::fs::read(&housing).unwrap();
+    let out = run(
+        &[
+            "suggest",
+            "--format",
+            "json",
+            "--input",
+            corpus.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = report["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == "城乡建设")
+        .expect("a proposal for 城乡建设");
+    assert_eq!(p["unrouted"], 3);
+    assert!(
+        p["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["term"] == "蜂巢"),
+        "{p}"
+    );
+    assert_eq!(p["rule_id"], "domain-urban");
+    assert!(p["snippet"].as_str().unwrap().contains("- 蜂巢"));
+    assert_eq!(p["fixes"], 3, "{p}");
+    assert_eq!(p["breaks"], 0, "{p}");
+    assert_eq!(
+        std::fs::read(&housing).unwrap(),
+        before,
+        "nothing is written to the rules"
+    );
+}

@@ -25,6 +25,7 @@ mod outcomes;
 mod report;
 mod route;
 mod schema;
+mod suggest;
 mod test;
 mod tokens;
 mod train;
@@ -152,6 +153,10 @@ pub enum Command {
     /// Route a corpus with two rule sets and report every decision that changes ("what will my
     /// edit change?"), with gains and losses per department.
     Diff(diff::Args),
+    /// Propose words for the rules from a labelled corpus: per label, the words of the requests
+    /// the rules missed, as YAML to add to the label's fallback rule, each tried on the corpus
+    /// (requests fixed and broken). Writes nothing.
+    Suggest(suggest::Args),
     /// Import what happened to recorded decisions (accepted, returned, reassigned, resolved,
     /// satisfaction, …) from JSON lines.
     Outcomes(outcomes::Args),
@@ -235,6 +240,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Suggest(args) => suggest::run(args),
         Command::Outcomes(args) => outcomes::run(args),
         Command::Export(args) => export::run(args),
         Command::Explain(args) => explain::run(args),
