@@ -38,8 +38,12 @@ def main():
     server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--rules", os.path.join(ROOT, "rules"),
                                "--shutdown-grace-ms", "0", "--store", "none"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        line = server.stdout.readline().strip()
-        assert line.startswith("listening on "), line
+        # The gRPC address is the "listening on" line; the console's and metrics' come before it.
+        line = ""
+        while not line.startswith("listening on "):
+            line = server.stdout.readline()
+            assert line, "server exited before listening"
+            line = line.strip()
         addr = line[len("listening on "):]
         channel = grpc.insecure_channel(addr)
         grpc.channel_ready_future(channel).result(timeout=10)

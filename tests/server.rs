@@ -518,8 +518,15 @@ fn logs_carry_the_call_but_never_the_text() {
         .spawn()
         .expect("server starts");
     let mut out = BufReader::new(child.stdout.take().unwrap());
+    // The gRPC address is the "listening on" line; the console's comes before it.
     let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    while !line.starts_with("listening on ") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "server exited before listening"
+        );
+    }
     let addr = format!("http://{}", line.trim().trim_start_matches("listening on "));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
