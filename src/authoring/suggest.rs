@@ -4,7 +4,7 @@
 //! words the rules miss most often: content words of the requests of that label the rules left
 //! to manual triage or sent elsewhere, kept when they are frequent there and nearly exclusive to
 //! the label across the corpus, and not yet a term of any rule. Each proposal adds those words to
-//! the label's fallback rule (兜底, priority below 0), written as the YAML lines to add, and is
+//! the label's fallback rule (兜底, [`RuleSet::fallback_rule`]), written as the YAML lines to add, and is
 //! tried: the rule files are edited in memory, compiled and checked like any rule set (examples
 //! included), and the corpus is routed with the edited set to count the requests the proposal
 //! fixes and the ones it breaks. Nothing is written to the rules; an author reviews and applies.
@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::eval::Labelled;
 use crate::proto::v1 as pb;
-use crate::ruleset::{RuleSet, Target};
+use crate::ruleset::RuleSet;
 
 /// What `suggest` is asked for.
 #[derive(Debug, Clone)]
@@ -91,20 +91,6 @@ fn predicted(set: &RuleSet, label: &str, r: &pb::RouteResponse) -> Option<String
         r.department_id().to_owned()
     } else {
         r.category.first().cloned().unwrap_or_default()
-    })
-}
-
-/// The fallback rule (priority below 0, dispatching) of a label: of its department when the label
-/// is a department id, else of the level-1 category; the one written first.
-fn fallback_rule(set: &RuleSet, label: &str) -> Option<usize> {
-    let dept = set.departments().iter().position(|d| d.id == label);
-    set.rules().iter().position(|r| {
-        r.priority < 0
-            && matches!(r.target, Target::Dispatch { .. })
-            && match dept {
-                Some(d) => r.department() == Some(d),
-                None => r.category.first().is_some_and(|c| c == label),
-            }
     })
 }
 
@@ -224,7 +210,7 @@ pub fn suggest(set: &RuleSet, corpus: &[Labelled], options: &Options) -> Suggest
             breaks: None,
             load_error: None,
         };
-        match fallback_rule(rules, label) {
+        match rules.fallback_rule(label, rules.department(label).is_some()) {
             None => {
                 p.snippet = format!(
                     "# 「{label}」没有兜底规则（priority 小于 0 的派单规则）：请新写一条规则，\n# 条件可从这些词开始：any: [{}]\n",

@@ -87,17 +87,10 @@ pub(crate) fn rules(set: &RuleSet, q: &str) -> Value {
     });
     let q = q.trim();
     if !q.is_empty() {
-        let needle = crate::engine::normalize::normalize(q).text().to_owned();
+        let needle = super::pages::search_needle(q);
         let with_term: Vec<Value> = (0..rules.len())
             .filter_map(|i| {
-                let c = set.conditions_of(i);
-                let terms: Vec<&String> = c
-                    .all
-                    .iter()
-                    .flatten()
-                    .chain(&c.any)
-                    .filter(|t| t.contains(&needle))
-                    .collect();
+                let terms = super::pages::terms_containing(set, i, &needle);
                 (!terms.is_empty()).then(|| json!({"rule": rules[i].id, "terms": terms}))
             })
             .collect();

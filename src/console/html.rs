@@ -8,21 +8,9 @@
 
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and double- or single-quoted attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
+/// Escapes text for HTML element content and quoted attribute values: the report's escaping,
+/// so that the console and `report --format html` escape alike.
+pub(crate) use crate::store::render::esc;
 
 /// Percent-encodes a query-string value (`application/x-www-form-urlencoded`, as browsers send
 /// forms): unreserved ASCII as is, space as `+`, every other byte as `%XX`.

@@ -565,22 +565,32 @@ pub(crate) fn rules_page(set: &RuleSet, failure: &LoadFailure, q: &str) -> Strin
     page("规则", Nav::Rules, set.version(), &b)
 }
 
+/// A search query as rule terms are written: normalized as requests are.
+pub(crate) fn search_needle(q: &str) -> String {
+    crate::engine::normalize::normalize(q).text().to_owned()
+}
+
+/// The terms of rule `i` (its `all` groups and `any` terms) that contain `needle`.
+pub(crate) fn terms_containing(set: &RuleSet, i: usize, needle: &str) -> Vec<String> {
+    let c = set.conditions_of(i);
+    let mut hits: Vec<String> = c
+        .all
+        .into_iter()
+        .flatten()
+        .chain(c.any)
+        .filter(|t| t.contains(needle))
+        .collect();
+    hits.dedup();
+    hits
+}
+
 /// The rules whose terms contain the query, and the rules the query's words would set off.
 fn search_results(b: &mut String, set: &RuleSet, q: &str) {
-    let needle = crate::engine::normalize::normalize(q).text().to_owned();
+    let needle = search_needle(q);
     let rules = set.rules();
     let mut by_term: Vec<(usize, Vec<String>)> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        let c = set.conditions_of(i);
-        let mut hits: Vec<String> = c
-            .all
-            .iter()
-            .flatten()
-            .chain(&c.any)
-            .filter(|t| t.contains(&needle))
-            .cloned()
-            .collect();
-        hits.dedup();
+        let hits = terms_containing(set, i, &needle);
         if !hits.is_empty() || r.id.contains(q) || r.topic.contains(q) {
             by_term.push((i, hits));
         }

@@ -291,41 +291,10 @@ pub(crate) struct Consultant {
 impl Consultant {
     pub(crate) fn new(set: &RuleSet, model: crate::model::Model) -> Consultant {
         let labels_are_departments = model.labels().iter().all(|l| set.department(l).is_some());
-        // A label's fallback rule: among the fallback rules (priority below 0) of its domain or
-        // department, the one whose department has the most rules in that domain (the domain's
-        // main department: 教育文体 → education rather than sports), then the smallest rule id;
-        // never the order of the files.
         let fallback = model
             .labels()
             .iter()
-            .map(|label| {
-                let in_label = |r: &Rule| match r.target {
-                    Target::Dispatch { department, .. } if labels_are_departments => {
-                        set.departments[department].id == *label
-                    }
-                    Target::Dispatch { .. } => {
-                        r.category.first().map(String::as_str) == Some(domain_of(label))
-                    }
-                    _ => false,
-                };
-                let weight_of = |dept: usize| {
-                    set.rules
-                        .iter()
-                        .filter(|r| in_label(r) && r.department() == Some(dept))
-                        .count()
-                };
-                set.rules
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.priority < 0 && in_label(r))
-                    .max_by(|(_, a), (_, b)| {
-                        let (da, db) = (a.department().unwrap_or(0), b.department().unwrap_or(0));
-                        weight_of(da)
-                            .cmp(&weight_of(db))
-                            .then_with(|| b.id.cmp(&a.id))
-                    })
-                    .map(|(i, _)| i)
-            })
+            .map(|label| set.fallback_rule(label, labels_are_departments))
             .collect();
         Consultant {
             model,
@@ -357,6 +326,42 @@ impl Consultant {
 /// The level-1 category of a label that is a category path.
 pub(crate) fn domain_of(label: &str) -> &str {
     label.split('/').next().unwrap_or(label)
+}
+
+impl RuleSet {
+    /// The fallback rule of a label (the rule a confident classifier may choose when no rule
+    /// fires, and where `suggest` proposes missed words): among the dispatch rules with priority
+    /// below 0 of the label's domain (its level-1 category) or department, the one whose
+    /// department has the most rules in it (the domain's main department: 教育文体 → education
+    /// rather than sports), then the smallest rule id; never the order of the files.
+    pub fn fallback_rule(&self, label: &str, labels_are_departments: bool) -> Option<usize> {
+        let in_label = |r: &Rule| match r.target {
+            Target::Dispatch { department, .. } if labels_are_departments => {
+                self.departments[department].id == *label
+            }
+            Target::Dispatch { .. } => {
+                r.category.first().map(String::as_str) == Some(domain_of(label))
+            }
+            _ => false,
+        };
+        let weight_of = |dept: usize| {
+            self.rules
+                .iter()
+                .filter(|r| in_label(r) && r.department() == Some(dept))
+                .count()
+        };
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.priority < 0 && in_label(r))
+            .max_by(|(_, a), (_, b)| {
+                let (da, db) = (a.department().unwrap_or(0), b.department().unwrap_or(0));
+                weight_of(da)
+                    .cmp(&weight_of(db))
+                    .then_with(|| b.id.cmp(&a.id))
+            })
+            .map(|(i, _)| i)
+    }
 }
 
 impl RuleSet {

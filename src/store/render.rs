@@ -163,6 +163,8 @@ pub fn csv(r: &Report) -> String {
     o
 }
 
+/// Escapes text for HTML element content and single- or double-quoted attribute values (also
+/// the console's escaping).
 pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

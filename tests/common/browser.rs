@@ -578,12 +578,7 @@ impl Page {
         let data = shot["data"]
             .as_str()
             .ok_or("Page.captureScreenshot: response has no data")?;
-        let png = decode_base64(data).map_err(|e| format!("Page.captureScreenshot: {e}"))?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
-        }
-        std::fs::write(path, png).map_err(|e| format!("writing {}: {e}", path.display()))
+        super::write_base64(path, data).map_err(|e| format!("Page.captureScreenshot: {e}"))
     }
 
     /// Everything the page logged so far, oldest first, as `"source: text"`:
@@ -602,32 +597,4 @@ impl Page {
             .map(|b| b.messages.clone())
             .unwrap_or_default()
     }
-}
-
-/// Standard base64 (RFC 4648, with or without `=` padding, whitespace
-/// ignored); written here to avoid a dependency for one call.
-fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for (i, c) in text.bytes().enumerate() {
-        let sextet = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return Err(format!("invalid base64 byte {c:#04x} at offset {i}")),
-        };
-        acc = (acc << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
 }

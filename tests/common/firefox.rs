@@ -276,13 +276,8 @@ impl Firefox {
         let data = result["data"]
             .as_str()
             .ok_or("browsingContext.captureScreenshot: response has no data")?;
-        let png =
-            decode_base64(data).map_err(|e| format!("browsingContext.captureScreenshot: {e}"))?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        fs::write(path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        super::write_base64(path, data)
+            .map_err(|e| format!("browsingContext.captureScreenshot: {e}"))
     }
 
     /// Console messages and uncaught JavaScript errors seen so far, oldest
@@ -575,32 +570,4 @@ fn plain_value(remote: &Value) -> Value {
         },
         other => Value::String(other.to_string()),
     }
-}
-
-/// Decodes standard (or URL-safe) base64, ignoring whitespace and stopping
-/// at padding. Written here to avoid a dependency for one call.
-fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        let sextet = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return Err(format!("invalid base64 byte {byte:#04x} at offset {index}")),
-        };
-        buffer = (buffer << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
 }

@@ -123,6 +123,38 @@ pub fn http(
     }
 }
 
+/// Decodes base64 (standard or URL-safe, whitespace ignored, stopping at padding) and writes the
+/// bytes to `path`, creating its folder: the browsers' screenshots. Written here to avoid a
+/// dependency for one call.
+pub fn write_base64(path: &Path, text: &str) -> Result<(), String> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut buffer, mut bits) = (0u32, 0);
+    for (index, byte) in text.bytes().enumerate() {
+        let sextet = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => return Err(format!("invalid base64 byte {byte:#04x} at offset {index}")),
+        };
+        buffer = (buffer << 6) | u32::from(sextet);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 /// Every `*.yaml` file under `root`, at any depth.
 pub fn yaml_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
