@@ -8,7 +8,7 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 74 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 95 % |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
 //!
 //! The hand-off rules were written while reading the misses of the even-numbered lines of
@@ -22,7 +22,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.74;
+const FLOOR: f64 = 0.95;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -110,7 +110,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
     for m in &misses {
         println!("{m}");
     }
-    // The target is 98 %; the bundled rules reach 75.1 % (docs/accuracy.md), and this floor keeps
+    // The target is 98 %; the bundled rules reach 96.3 % (docs/accuracy.md), and this floor keeps
     // an edit from losing ground.
     assert!(
         right as f64 / n >= FLOOR,

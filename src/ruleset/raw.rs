@@ -348,6 +348,10 @@ rule_section! {
         /// Where such requests sit in the category tree, if the tree has a place for them.
         #[serde(default)]
         category: Option<Sp<String>>,
+        /// Scales the score; when several hand-offs fire, the highest score is the primary line
+        /// and the others become co-lines (a crash with people hurt: 122, with 120).
+        #[serde(default)]
+        weight: Option<Sp<f64>>,
     }
 }
 

@@ -109,7 +109,10 @@ fn handoff<'a>(
         line: raw.line.value.clone(),
         name: raw.name.clone(),
     };
-    pending!(file, raw, raw.name.clone(), target, categories, diags)
+    PendingRule {
+        weight: weight(file, raw.weight.as_deref(), diags),
+        ..pending!(file, raw, raw.name.clone(), target, categories, diags)
+    }
 }
 
 fn out_of_scope<'a>(
