@@ -26,7 +26,6 @@ use crate::ruleset::{Consultant, RuleSet, Target};
 
 /// What the classifier said of one request.
 pub(crate) struct Consulted {
-    features: Features,
     probabilities: Vec<f64>,
     /// Label indices by decreasing probability.
     order: Vec<usize>,
@@ -52,11 +51,7 @@ pub(crate) fn consult(
     if matches!(decided.verdict, Verdict::Handoff | Verdict::OutOfScope) {
         return None;
     }
-    let features = Features::of(normalized);
-    if features.is_empty() {
-        return None;
-    }
-    let probabilities = c.model.probabilities(&features);
+    let probabilities = c.model.probabilities_of(normalized)?;
     let order: Vec<usize> = c
         .model
         .rank(&probabilities)
@@ -72,7 +67,6 @@ pub(crate) fn consult(
         _ => None,
     };
     let mut consulted = Consulted {
-        features,
         probabilities,
         order,
         rules_label,
@@ -180,6 +174,9 @@ pub(crate) fn annotate(
         }
     }
     if outcome == pb::Outcome::Manual {
+        // The n-grams are listed again here, for the few requests that need them, rather than
+        // kept from `consult` for every request.
+        let features = Features::of(normalized);
         resp.suggestions = k
             .order
             .iter()
@@ -188,7 +185,7 @@ pub(crate) fn annotate(
                 label: labels[l].clone(),
                 probability: round(p[l]),
                 department: department_of(set, c, l),
-                terms: c.model.weighed_most(&k.features, normalized, l, 5),
+                terms: c.model.weighed_most(&features, normalized, l, 5),
             })
             .collect();
     }

@@ -45,32 +45,54 @@ impl Features {
     }
 }
 
-/// Calls `f(hash, gram)` for every n-gram of every run of letters and digits of `text`.
+/// Calls `f(hash)` for every n-gram occurrence of `text`, in the order and with the hashes of
+/// [`Features::of`], without keeping them: the serving path weighs each one as it is hashed
+/// (`Model::logits_of`).
+pub(crate) fn for_each_hash(text: &str, mut f: impl FnMut(u32)) {
+    for_each_gram(text, |hash, _| f(hash));
+}
+
+/// Calls `f(hash, gram)` for every n-gram of every run of letters and digits of `text`, ordered
+/// by start, then length.
+///
+/// No allocation: a window holds the starts of the last three characters of the current run, and
+/// the grams starting at the oldest are emitted once the two characters after it are known (all
+/// of them end by then); the run's last two starts are flushed when it ends.
 fn for_each_gram<'t>(text: &'t str, mut f: impl FnMut(u32, &'t str)) {
-    // Byte offsets of the characters of the current run, and the run's end.
-    let mut starts: Vec<usize> = Vec::with_capacity(64);
-    let mut flush = |starts: &mut Vec<usize>, end: usize| {
-        for i in 0..starts.len() {
-            for n in MIN_N..=MAX_N {
-                if i + n > starts.len() {
-                    break;
-                }
-                let to = starts.get(i + n).copied().unwrap_or(end);
-                let gram = &text[starts[i]..to];
+    let mut window = [0usize; MAX_N];
+    let mut held = 0usize;
+    let flush = |window: &[usize], end: usize, f: &mut dyn FnMut(u32, &'t str)| {
+        for s in 0..window.len() {
+            for n in MIN_N..=(window.len() - s).min(MAX_N) {
+                let to = window.get(s + n).copied().unwrap_or(end);
+                let gram = &text[window[s]..to];
                 f(hash(gram, n), gram);
             }
         }
-        starts.clear();
     };
     for (at, c) in text.char_indices() {
         if is_letter_or_digit(c) {
-            starts.push(at);
-        } else if !starts.is_empty() {
-            flush(&mut starts, at);
+            if held == MAX_N {
+                // Every gram starting at window[0] ends at window[1], window[2] or here.
+                let from = window[0];
+                for n in MIN_N..=MAX_N {
+                    let to = window.get(n).copied().unwrap_or(at);
+                    let gram = &text[from..to];
+                    f(hash(gram, n), gram);
+                }
+                window.rotate_left(1);
+                window[MAX_N - 1] = at;
+            } else {
+                window[held] = at;
+                held += 1;
+            }
+        } else if held > 0 {
+            flush(&window[..held], at, &mut f);
+            held = 0;
         }
     }
-    if !starts.is_empty() {
-        flush(&mut starts, text.len());
+    if held > 0 {
+        flush(&window[..held], text.len(), &mut f);
     }
 }
 
@@ -110,6 +132,40 @@ mod tests {
         let f = Features::of("物物");
         assert_eq!(f.hashes().len(), 3);
         assert_eq!(f.hashes()[0], f.hashes()[2], "物 twice");
+    }
+
+    #[test]
+    fn grams_come_by_start_then_length_in_runs_of_any_length() {
+        let text = "一二三四五，六七。八，ab c";
+        let grams: Vec<&str> = Features::of(text).grams(text).map(|g| g.1).collect();
+        assert_eq!(
+            grams,
+            [
+                "一",
+                "一二",
+                "一二三",
+                "二",
+                "二三",
+                "二三四",
+                "三",
+                "三四",
+                "三四五",
+                "四",
+                "四五",
+                "五",
+                "六",
+                "六七",
+                "七",
+                "八",
+                "a",
+                "ab",
+                "b",
+                "c"
+            ]
+        );
+        let mut hashes = Vec::new();
+        for_each_hash(text, |h| hashes.push(h));
+        assert_eq!(hashes, Features::of(text).hashes());
     }
 
     #[test]

@@ -150,6 +150,61 @@ impl Model {
             .collect()
     }
 
+    /// The calibrated label probabilities of a normalized text, `None` when it has no n-gram:
+    /// [`probabilities`](Self::probabilities) of [`Features::of`] in one pass, as the serving
+    /// path needs it. Each n-gram is hashed, looked up and added to the labels' sums as it comes,
+    /// with no feature list kept; the unit-length scaling is applied once at the end (the same
+    /// value up to float rounding).
+    pub fn probabilities_of(&self, text: &str) -> Option<Vec<f64>> {
+        let k = self.labels.len();
+        let mask = self.buckets() - 1;
+        let mut sums = vec![0f32; k];
+        let mut squares = 0f32;
+        let mut any = false;
+        if k <= LANES {
+            // As in `logits`: one vector register holds every label's sum.
+            let mut acc = [0f32; LANES];
+            let mut row = [0i8; LANES];
+            features::for_each_hash(text, |h| {
+                let b = h as usize & mask;
+                let v = f32::from(self.idf.get(b).copied().unwrap_or(16));
+                squares += v * v;
+                any = true;
+                if let Some(w) = self.weights.get(b * k..b * k + k) {
+                    row[..k].copy_from_slice(w);
+                    for l in 0..LANES {
+                        acc[l] += f32::from(row[l]) * v;
+                    }
+                }
+            });
+            sums.copy_from_slice(&acc[..k]);
+        } else {
+            features::for_each_hash(text, |h| {
+                let b = h as usize & mask;
+                let v = f32::from(self.idf.get(b).copied().unwrap_or(16));
+                squares += v * v;
+                any = true;
+                if let Some(w) = self.weights.get(b * k..b * k + k) {
+                    for (l, &q) in sums.iter_mut().zip(w) {
+                        *l += f32::from(q) * v;
+                    }
+                }
+            });
+        }
+        if !any {
+            return None;
+        }
+        let norm = squares.sqrt();
+        let t = f64::from(self.temperature);
+        let z: Vec<f64> = sums
+            .iter()
+            .zip(&self.scales)
+            .zip(&self.bias)
+            .map(|((&l, &s), &b)| f64::from((l / norm) * s + b) / t)
+            .collect();
+        Some(softmax(&z))
+    }
+
     /// The labels by decreasing probability (ties by label order).
     pub fn rank(&self, probabilities: &[f64]) -> Vec<Ranked<'_>> {
         let mut ranked: Vec<Ranked<'_>> = self
@@ -404,6 +459,26 @@ mod tests {
                 .any(|w| w.contains("物业") || w.contains("收费")),
             "{words:?}"
         );
+    }
+
+    #[test]
+    fn the_one_pass_probabilities_are_those_of_the_features() {
+        let opts = train::Options {
+            bits: 10,
+            ..train::Options::default()
+        };
+        let model = train::fit(&train::prepare(&rows()), &opts);
+        for text in ["物业又收费了", "工资拖欠三个月，老板跑了", "a1，b", "一"]
+        {
+            let slow = model.probabilities(&Features::of(text));
+            let fast = model.probabilities_of(text).unwrap();
+            assert_eq!(slow.len(), fast.len());
+            for (a, b) in slow.iter().zip(&fast) {
+                assert!((a - b).abs() < 1e-5, "{text}: {slow:?} vs {fast:?}");
+            }
+        }
+        assert_eq!(model.probabilities_of("，。！"), None);
+        assert_eq!(model.probabilities_of(""), None);
     }
 
     #[test]
