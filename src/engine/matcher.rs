@@ -5,13 +5,20 @@
 //! The automaton reports every occurrence, overlapping ones included; an occurrence counts only
 //! when both its ends fall on word boundaries from the segmenter (see `segment.rs`).
 //!
-//! Patterns (regular expressions) go into one `RegexSet`, which says in a single pass which of
-//! them match; only those are run again to find where, for the evidence. The `regex` crate
-//! guarantees linear time in the text, and compiled size is capped at load time, so a pathological
+//! Patterns (regular expressions) are found through their required prefixes: the literals every
+//! match must start with (`required_prefixes`) go into a second automaton, and a pattern is tried
+//! only where one of its literals starts, as an anchored search from there. The leftmost such
+//! start that matches gives the same match as an unanchored search of the whole text (a match can
+//! only start at one of those literals), but a pattern whose prefix is a common character ("人",
+//! "车") costs a few short anchored checks instead of a scan of the text each time it occurs.
+//! Patterns without usable literals go into one `RegexSet`, which says in a single pass which of
+//! them match; only those are run again to find where, for the evidence. The regex engines
+//! guarantee linear time in the text, and compiled size is capped at load time, so a pathological
 //! pattern is a load error rather than a slow request.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
+use regex_automata::{Anchored, Input, meta};
 
 use crate::engine::segment::{Segmenter, Words};
 
@@ -32,6 +39,9 @@ pub(crate) struct Matcher {
     automaton: AhoCorasick,
     terms: Vec<Box<str>>,
     pattern_regexes: Vec<Regex>,
+    /// The same patterns, for anchored searches at their literals' starts (`None` for the
+    /// patterns without literals, which `unfiltered` finds).
+    anchored: Vec<Option<meta::Regex>>,
     /// Required prefix literals of the patterns that have them, in one automaton; a pattern is
     /// run only when one of its literals occurs in the text.
     literals: Option<AhoCorasick>,
@@ -78,6 +88,7 @@ impl Matcher {
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
         let mut literal_owner = Vec::new();
         let mut unfiltered_ids = Vec::new();
+        let mut anchored = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
             match required_prefixes(re.as_str()) {
                 Some(lits) => {
@@ -85,8 +96,16 @@ impl Matcher {
                         literal_bytes.push(l);
                         literal_owner.push(i as u32);
                     }
+                    let built = meta::Builder::new()
+                        .configure(meta::Config::new().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)))
+                        .build(re.as_str())
+                        .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?;
+                    anchored.push(Some(built));
                 }
-                None => unfiltered_ids.push(i as u32),
+                None => {
+                    unfiltered_ids.push(i as u32);
+                    anchored.push(None);
+                }
             }
         }
         let literals = if literal_bytes.is_empty() {
@@ -111,6 +130,7 @@ impl Matcher {
             automaton,
             terms,
             pattern_regexes: patterns,
+            anchored,
             literals,
             literal_owner,
             unfiltered,
@@ -155,30 +175,51 @@ impl Matcher {
             }
         }
         if !self.pattern_regexes.is_empty() {
-            let mut run: Vec<u32> = Vec::new();
+            // (pattern, start of one of its literals), tried in order: the first start where the
+            // pattern matches, anchored, is its leftmost match.
+            let mut starts: Vec<(u32, u32)> = Vec::new();
             if let Some(lits) = &self.literals {
                 for m in lits.find_overlapping_iter(text) {
-                    run.push(self.literal_owner[m.pattern().as_usize()]);
+                    starts.push((
+                        self.literal_owner[m.pattern().as_usize()],
+                        to_u32(m.start()),
+                    ));
                 }
             }
-            if !self.unfiltered_ids.is_empty() {
-                run.extend(
-                    self.unfiltered
-                        .matches(text)
-                        .iter()
-                        .map(|i| self.unfiltered_ids[i]),
-                );
-            }
-            run.sort_unstable();
-            run.dedup();
-            for i in run {
-                if let Some(m) = self.pattern_regexes[i as usize].find(text) {
+            starts.sort_unstable();
+            starts.dedup();
+            let mut done: Option<u32> = None;
+            for &(i, at) in &starts {
+                if done == Some(i) {
+                    continue;
+                }
+                let Some(Some(re)) = self.anchored.get(i as usize) else {
+                    continue;
+                };
+                let input = Input::new(text)
+                    .range(at as usize..)
+                    .anchored(Anchored::Yes);
+                if let Some(m) = re.find(input) {
                     hits.push(Hit {
                         start: to_u32(m.start()),
                         end: to_u32(m.end()),
                         id: i,
                         is_pattern: true,
                     });
+                    done = Some(i);
+                }
+            }
+            if !self.unfiltered_ids.is_empty() {
+                for i in self.unfiltered.matches(text).iter() {
+                    let id = self.unfiltered_ids[i];
+                    if let Some(m) = self.pattern_regexes[id as usize].find(text) {
+                        hits.push(Hit {
+                            start: to_u32(m.start()),
+                            end: to_u32(m.end()),
+                            id,
+                            is_pattern: true,
+                        });
+                    }
                 }
             }
         }
@@ -243,6 +284,43 @@ mod tests {
             .map(|h| &text[h.start as usize..h.end as usize])
             .collect();
         assert_eq!(found, vec!["维修12号", "200元"]);
+    }
+
+    #[test]
+    fn anchored_checks_find_what_a_search_of_the_whole_text_finds() {
+        let patterns = [
+            r"(拿|抄|举)(着|起)?(了)?.{0,4}(刀|棍子|砖)",
+            r"(人|孩子|老人).{0,8}(躺|倒)(在)?.{0,6}(不动|没反应)",
+            r"(在|正在)(打|踢)(人|孩子)|打人",
+            r"(a|ab)(c|bcd)(d*)",
+            r"车.{0,6}(撞|翻)",
+        ];
+        let texts = [
+            "有人拿刀，还有人拿着一根棍子",
+            "人太多了，那个老人倒在地上不动了，孩子躺着没反应",
+            "楼下有个男的正在打孩子，刚才还在打人",
+            "abcd abcdd",
+            "车车车，车子刚才翻了，又一辆车撞了",
+            "没有任何相关的字",
+            "",
+        ];
+        let regexes: Vec<Regex> = patterns.iter().map(|p| Regex::new(p).unwrap()).collect();
+        let m = Matcher::new(vec![], regexes.clone(), &[]).unwrap();
+        let seg = Segmenter::with_vocabulary([]);
+        for text in texts {
+            let mut words = Words::default();
+            seg.segment(text, &mut words);
+            let mut hits = Vec::new();
+            m.find(text, &seg, &words, &mut hits, &mut Vec::new());
+            for (i, re) in regexes.iter().enumerate() {
+                let expected = re.find(text).map(|x| (x.start() as u32, x.end() as u32));
+                let got = hits
+                    .iter()
+                    .find(|h| h.is_pattern && h.id == i as u32)
+                    .map(|h| (h.start, h.end));
+                assert_eq!(got, expected, "pattern {} on {text}", patterns[i]);
+            }
+        }
     }
 
     #[test]
