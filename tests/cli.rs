@@ -267,3 +267,58 @@ fn suggest_proposes_the_missed_word_for_the_fallback_rule_and_counts_what_it_fix
         "nothing is written to the rules"
     );
 }
+
+#[test]
+fn eval_reads_one_fold_and_judges_on_the_others() {
+    // Twelve requests written for this test; fold 1 of 3 and the other two split them.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("labelled.jsonl");
+    let texts = [
+        "公司三个月没发工资了",
+        "楼下饭店油烟直排",
+        "小区电梯经常坏",
+        "学校乱收补课费",
+        "物业费没过户谁交",
+        "工地晚上施工太吵",
+    ];
+    let lines: String = (0..12)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"f{i}\",\"text\":\"{}（{i}）\",\"label\":\"城乡建设\"}}\n",
+                texts[i % texts.len()]
+            )
+        })
+        .collect();
+    std::fs::write(&corpus, lines).unwrap();
+    let total = |flag: &str| {
+        let out = run(
+            &[
+                "eval",
+                "--format",
+                "json",
+                "--input",
+                corpus.to_str().unwrap(),
+                flag,
+                "1/3",
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("1/3"));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["total"].as_u64().unwrap()
+    };
+    let (part, rest) = (total("--part"), total("--without"));
+    assert_eq!(part, 4, "fold 1 of 3 holds a third of 12 rows");
+    assert_eq!(part + rest, 12);
+    let out = run(
+        &["eval", "--input", corpus.to_str().unwrap(), "--part", "4/3"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("between 1 and K"));
+}

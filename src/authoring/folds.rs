@@ -171,3 +171,84 @@ impl FoldsReport {
         self.variants.last().map(|v| &v.report)
     }
 }
+
+/// One fold of a corpus under the fixed shuffle of `eval --folds` and `train`: `F/K` is fold F
+/// (1 to K) of K. Rule authors read one fold's misses (`eval --part F/K`) and judge an edit on
+/// the others (`eval --without F/K`), so that a rule change is scored on rows it was not written
+/// from; docs/rule-edits.md is the log of which fold was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fold {
+    /// 1-based.
+    pub fold: usize,
+    pub of: usize,
+}
+
+impl std::str::FromStr for Fold {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Fold, String> {
+        let bad = || format!("\"{s}\" is not a fold; write F/K, e.g. 2/5 (fold 2 of 5)");
+        let (f, k) = s.split_once('/').ok_or_else(bad)?;
+        let fold: usize = f.trim().parse().map_err(|_| bad())?;
+        let of: usize = k.trim().parse().map_err(|_| bad())?;
+        if !(2..=20).contains(&of) || fold == 0 || fold > of {
+            return Err(format!(
+                "fold {fold} of {of}: K must be 2 to 20 and F between 1 and K"
+            ));
+        }
+        Ok(Fold { fold, of })
+    }
+}
+
+impl std::fmt::Display for Fold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.fold, self.of)
+    }
+}
+
+impl Fold {
+    /// The rows of this fold (`inside`) or of every other fold (`!inside`), in corpus order.
+    pub fn select<T: Clone>(&self, corpus: &[T], inside: bool) -> Vec<T> {
+        let fold_of = train::folds(corpus.len(), self.of, Options::default().seed);
+        corpus
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, f)| (**f == self.fold - 1) == inside)
+            .map(|(row, _)| row.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    #[test]
+    fn a_fold_and_the_others_split_the_corpus() {
+        let rows: Vec<usize> = (0..103).collect();
+        let mut seen = Vec::new();
+        for f in 1..=5 {
+            let fold: Fold = format!("{f}/5").parse().unwrap();
+            let part = fold.select(&rows, true);
+            let rest = fold.select(&rows, false);
+            assert_eq!(part.len() + rest.len(), rows.len());
+            assert!(part.len() == 20 || part.len() == 21, "{}", part.len());
+            assert!(part.iter().all(|r| !rest.contains(r)));
+            seen.extend(part);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, rows, "the five folds cover every row once");
+        // The same shuffle as training's folds.
+        let fold_of = train::folds(rows.len(), 5, Options::default().seed);
+        let two: Fold = "2/5".parse().unwrap();
+        assert!(two.select(&rows, true).iter().all(|&r| fold_of[r] == 1));
+    }
+
+    #[test]
+    fn bad_folds_are_refused_with_the_form_to_write() {
+        assert!("2-5".parse::<Fold>().unwrap_err().contains("F/K"));
+        assert!("0/5".parse::<Fold>().is_err());
+        assert!("6/5".parse::<Fold>().is_err());
+        assert!("1/1".parse::<Fold>().is_err());
+    }
+}

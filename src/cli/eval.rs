@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{ReportArgs, ReportFormat, Result, Status, fail, out, print_json, read_labelled};
+use crate::authoring::folds::Fold;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,11 +28,26 @@ pub struct Args {
     /// held-out folds only.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(2..=20))]
     folds: Option<u32>,
+    /// Score only fold F of K (the shuffle of --folds and `train`): the rows a rule author reads
+    /// before an edit. Log which fold you read in docs/rule-edits.md.
+    #[arg(long, value_name = "F/K", conflicts_with_all = ["folds", "without"])]
+    part: Option<Fold>,
+    /// Score every fold but F of K: how an edit written from fold F does on rows it was not
+    /// written from.
+    #[arg(long, value_name = "F/K", conflicts_with = "folds")]
+    without: Option<Fold>,
 }
 
 pub(crate) fn run(args: Args) -> Result {
     let set = args.report.rules.load()?;
-    let corpus = read_labelled(&args.input, &args.label_field)?;
+    let mut corpus = read_labelled(&args.input, &args.label_field)?;
+    if let Some(fold) = args.part {
+        corpus = fold.select(&corpus, true);
+        eprintln!("fold {fold}: {} rows", corpus.len());
+    } else if let Some(fold) = args.without {
+        corpus = fold.select(&corpus, false);
+        eprintln!("every fold but {fold}: {} rows", corpus.len());
+    }
     if let Some(k) = args.folds {
         let report =
             match crate::authoring::folds::cross_validate(&set, &corpus, k as usize, args.worst) {

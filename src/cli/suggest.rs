@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{ReportArgs, ReportFormat, Result, Status, out, print_json, read_labelled};
+use crate::authoring::folds::Fold;
 use crate::authoring::suggest::{Options, suggest};
 
 #[derive(Debug, clap::Args)]
@@ -24,11 +25,19 @@ pub struct Args {
     /// Most words proposed per label.
     #[arg(long, default_value_t = 8)]
     terms: usize,
+    /// Propose from fold F of K only (the shuffle of `eval --folds`), so that the proposals can
+    /// be judged with `eval --without F/K` on rows they did not come from.
+    #[arg(long, value_name = "F/K")]
+    part: Option<Fold>,
 }
 
 pub(crate) fn run(args: Args) -> Result {
     let set = args.report.rules.load()?;
-    let corpus = read_labelled(&args.input, &args.label_field)?;
+    let mut corpus = read_labelled(&args.input, &args.label_field)?;
+    if let Some(fold) = args.part {
+        corpus = fold.select(&corpus, true);
+        eprintln!("fold {fold}: {} rows", corpus.len());
+    }
     let options = Options {
         min_rows: args.min_rows.max(1),
         purity: args.purity.clamp(0.0, 1.0),
