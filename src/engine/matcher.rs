@@ -6,7 +6,7 @@
 //! when both its ends fall on word boundaries from the segmenter (see `segment.rs`).
 //!
 //! Patterns (regular expressions) are found through their required prefixes: the literals every
-//! match must start with (`required_prefixes`) go into a second automaton, and a pattern is tried
+//! match must start with (`required_prefixes`) go into the same automaton, after the terms, and a pattern is tried
 //! only where one of its literals starts, as an anchored search from there. The leftmost such
 //! start that matches gives the same match as an unanchored search of the whole text (a match can
 //! only start at one of those literals), but a pattern whose prefix is a common character ("人",
@@ -42,10 +42,11 @@ pub(crate) struct Matcher {
     /// The same patterns, for anchored searches at their literals' starts (`None` for the
     /// patterns without literals, which `unfiltered` finds).
     anchored: Vec<Option<meta::Regex>>,
-    /// Required prefix literals of the patterns that have them, in one automaton; a pattern is
-    /// run only when one of its literals occurs in the text.
-    literals: Option<AhoCorasick>,
-    /// For each literal of `literals`: the pattern it belongs to.
+    /// How many extra phrases follow the terms in `automaton`; the required prefix literals of
+    /// the patterns that have them follow the extras (a pattern is run only where one of its
+    /// literals occurs in the text).
+    n_extras: usize,
+    /// For each pattern literal of `automaton`, in order: the pattern it belongs to.
     literal_owner: Vec<u32>,
     /// Patterns without a usable literal, tested together in one pass.
     unfiltered: RegexSet,
@@ -76,15 +77,6 @@ impl Matcher {
         patterns: Vec<Regex>,
         extras: &[String],
     ) -> Result<Self, String> {
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(
-                terms
-                    .iter()
-                    .map(|t| t.as_bytes())
-                    .chain(extras.iter().map(|e| e.as_bytes())),
-            )
-            .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
         let mut literal_owner = Vec::new();
         let mut unfiltered_ids = Vec::new();
@@ -108,16 +100,17 @@ impl Matcher {
                 }
             }
         }
-        let literals = if literal_bytes.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(&literal_bytes)
-                    .map_err(|e| format!("cannot build the pattern prefilter: {e}"))?,
+        // One automaton, one pass over the text: terms, then extras, then pattern literals.
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(
+                terms
+                    .iter()
+                    .map(|t| t.as_bytes())
+                    .chain(extras.iter().map(|e| e.as_bytes()))
+                    .chain(literal_bytes.iter().map(Vec::as_slice)),
             )
-        };
+            .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
         let unfiltered = regex::RegexSetBuilder::new(
             unfiltered_ids
                 .iter()
@@ -131,7 +124,7 @@ impl Matcher {
             terms,
             pattern_regexes: patterns,
             anchored,
-            literals,
+            n_extras: extras.len(),
             literal_owner,
             unfiltered,
             unfiltered_ids,
@@ -161,9 +154,17 @@ impl Matcher {
         hits.clear();
         extras.clear();
         let n_terms = self.terms.len();
+        let n_words = n_terms + self.n_extras;
+        // (pattern, start of one of its literals), tried below in order: the first start where
+        // the pattern matches, anchored, is its leftmost match.
+        let mut starts: Vec<(u32, u32)> = Vec::new();
         for m in self.automaton.find_overlapping_iter(text) {
             let id = m.pattern().as_usize();
-            if id >= n_terms {
+            if id >= n_words {
+                if let Some(&owner) = self.literal_owner.get(id - n_words) {
+                    starts.push((owner, to_u32(m.start())));
+                }
+            } else if id >= n_terms {
                 extras.push((to_u32(id - n_terms), to_u32(m.start()), to_u32(m.end())));
             } else if segmenter.accepts(text, words, m.start(), m.end()) {
                 hits.push(Hit {
@@ -175,17 +176,6 @@ impl Matcher {
             }
         }
         if !self.pattern_regexes.is_empty() {
-            // (pattern, start of one of its literals), tried in order: the first start where the
-            // pattern matches, anchored, is its leftmost match.
-            let mut starts: Vec<(u32, u32)> = Vec::new();
-            if let Some(lits) = &self.literals {
-                for m in lits.find_overlapping_iter(text) {
-                    starts.push((
-                        self.literal_owner[m.pattern().as_usize()],
-                        to_u32(m.start()),
-                    ));
-                }
-            }
             starts.sort_unstable();
             starts.dedup();
             let mut done: Option<u32> = None;
@@ -321,6 +311,20 @@ mod tests {
                 assert_eq!(got, expected, "pattern {} on {text}", patterns[i]);
             }
         }
+    }
+
+    #[test]
+    fn a_term_that_is_also_a_pattern_literal_counts_for_both() {
+        let terms: Vec<Box<str>> = vec!["打人".into()];
+        let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
+        let m = Matcher::new(terms, vec![Regex::new(r"打人|拿刀").unwrap()], &[]).unwrap();
+        let text = "有人在打人";
+        let mut words = Words::default();
+        seg.segment(text, &mut words);
+        let mut hits = Vec::new();
+        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
+        assert!(hits.iter().any(|h| !h.is_pattern && m.term(h.id) == "打人"));
+        assert!(hits.iter().any(|h| h.is_pattern && h.id == 0));
     }
 
     #[test]
