@@ -27,8 +27,9 @@
 //!   out-of-scope matter, example): raw YAML → validated, compiled [`RuleSet`], one validator per
 //!   section, diagnostics with stable codes and file:line:column;
 //! - [`authoring`]: tools for rule authors: `eval` (accuracy on a labelled corpus, and with
-//!   `--folds` rules + classifier on held-out folds), `diff` (what an edit changes), `lint` (what
-//!   may not do what its authors mean);
+//!   `--folds` rules + classifier on held-out folds; `--part`/`--without` one fold to read and
+//!   the others to judge an edit on), `diff` (what an edit changes), `lint` (what may not do what
+//!   its authors mean), `suggest` (words the rules miss, as proposals tried on the corpus);
 //! - [`proto`]: the generated `hotline.routing.v1` types and service, shared by the server, the
 //!   CLI's JSON output and the client;
 //! - [`server`]: the gRPC service (health, reflection, limits, metrics, hot reload, graceful
