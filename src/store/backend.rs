@@ -6,7 +6,7 @@ use super::record::{Event, EventOutcome, Lookup, StoredDecision};
 pub(crate) trait Backend: Send {
     /// Stores entries in one transaction; an entry already stored (same decision id, same
     /// rule-set version and path) is skipped, so a segment replayed twice is stored once.
-    fn write(&mut self, lines: &[super::spool::Line]) -> Result<(), String>;
+    fn write(&mut self, items: &[super::spool::Item<'_>]) -> Result<(), String>;
     /// A decision with its events.
     fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String>;
     /// Records an event of a stored decision, once per event id.

@@ -31,15 +31,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use std::cell::RefCell;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::sink::{Decision, DecisionSink};
+use record::RuleSetArchive;
 pub use record::{
     DecisionRecord, Event, EventKind, EventOutcome, Lookup, StoredDecision, TextMode,
 };
-use record::{Entry, RuleSetArchive};
 use writer::{Command, Writer};
 
 /// Where decisions are stored (`--store`).
@@ -286,8 +287,8 @@ impl Store {
         flushed
     }
 
-    fn append(&self, entry: &Entry) {
-        if let Err(e) = self.spool.append(entry) {
+    fn append(&self, frame: &[u8]) {
+        if let Err(e) = self.spool.append(frame) {
             // The call still succeeds (recording never fails a Route call); the failure is
             // counted and logged, never silent.
             self.stats.failures.inc();
@@ -303,10 +304,15 @@ impl Store {
         };
         if !archived.contains(set.version()) {
             archived.insert(set.version().to_owned());
-            self.append(&Entry::RuleSet(RuleSetArchive {
-                version: set.version().to_owned(),
-                files: set.files().to_vec(),
-            }));
+            let mut frame = Vec::new();
+            spool::Frame::rule_set(
+                &mut frame,
+                &RuleSetArchive {
+                    version: set.version().to_owned(),
+                    files: set.files().to_vec(),
+                },
+            );
+            self.append(&frame);
         }
     }
 }
@@ -401,59 +407,85 @@ impl DecisionSink for Store {
 
     fn record(&self, d: &Decision<'_>) {
         self.archive(d.set);
-        let record = record_of(d, self.text_mode);
-        self.append(&Entry::Decision(Box::new(record)));
+        // Each thread encodes into its own buffer, reused from call to call.
+        thread_local! {
+            static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        FRAME.with(|frame| match frame.try_borrow_mut() {
+            Ok(mut frame) => {
+                frame.clear();
+                encode_decision(&mut frame, d, self.text_mode);
+                self.append(&frame);
+                // A giant request's buffer is not kept.
+                if frame.capacity() > 1 << 16 {
+                    *frame = Vec::new();
+                }
+            }
+            Err(_) => {
+                let mut frame = Vec::new();
+                encode_decision(&mut frame, d, self.text_mode);
+                self.append(&frame);
+            }
+        });
     }
 }
 
-/// The stored form of a decision.
-fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
+/// Appends the spool frame of a decision to `buf`: the fields the store keeps, straight from the
+/// request and the response (the order is `spool::decode_decision`'s).
+fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
     let r = d.response;
-    let joined = d.request.joined();
-    let text = match text_mode {
-        TextMode::Full => Some(joined.into_owned()),
-        TextMode::Masked => Some(mask::mask(&joined)),
-        TextMode::None => None,
-    };
     let received_at_ms = d
         .received_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    DecisionRecord {
-        decision_id: r.decision_id.clone(),
-        request_id: d.request.id.to_owned(),
-        method: d.method.as_str().to_owned(),
-        channel: d.channel.as_str_name().to_owned(),
-        client: d.client.to_owned(),
-        received_at_ms,
-        text,
-        text_mode,
-        place: d.request.place.to_owned(),
-        rules_version: r.rules_version.clone(),
-        outcome: r.outcome_name().to_owned(),
-        department_id: r.department_id().to_owned(),
-        unit: r.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
-        rule_id: r.rule_id.clone(),
-        category: r.category.clone(),
-        articles: r.regulations.iter().map(|g| g.id.clone()).collect(),
-        confidence: r.confidence,
-        request_type: crate::proto::v1::RequestType::try_from(r.request_type)
-            .map(|t| t.as_str_name().to_owned())
-            .unwrap_or_default(),
-        working_days: r.time_limit.as_ref().map_or(0, |t| t.working_days),
-        due_date: r
-            .time_limit
-            .as_ref()
-            .map(|t| t.due_date.clone())
-            .unwrap_or_default(),
-        handoff_line: r
-            .handoff
-            .as_ref()
-            .map(|h| h.line.clone())
-            .unwrap_or_default(),
-        reason: r.reason.clone(),
+    let mut f = spool::Frame::decision(buf);
+    f.str(&r.decision_id);
+    f.str(d.request.id);
+    f.str(d.method.as_str());
+    f.str(d.channel.as_str_name());
+    f.str(d.client);
+    f.i64(received_at_ms);
+    f.u8(match text_mode {
+        TextMode::Masked => 0,
+        TextMode::Full => 1,
+        TextMode::None => 2,
+    });
+    match text_mode {
+        TextMode::None => f.u8(0),
+        TextMode::Full => {
+            f.u8(1);
+            f.str(&d.request.joined());
+        }
+        TextMode::Masked => {
+            f.u8(1);
+            // Masked as one text: a phone word at the end of the title counts for a number
+            // at the start of the text.
+            let joined = d.request.joined();
+            f.str_with(|b| mask::mask_into(&joined, b));
+        }
     }
+    f.str(d.request.place);
+    f.str(&r.rules_version);
+    f.str(r.outcome_name());
+    f.str(r.department_id());
+    f.str(r.unit.as_ref().map_or("", |u| u.name.as_str()));
+    f.str(&r.rule_id);
+    f.u32(r.category.len());
+    for c in &r.category {
+        f.str(c);
+    }
+    f.u32(r.regulations.len());
+    for g in &r.regulations {
+        f.str(&g.id);
+    }
+    f.f64(r.confidence);
+    f.str(crate::proto::v1::RequestType::try_from(r.request_type).map_or("", |t| t.as_str_name()));
+    f.u32(r.time_limit.as_ref().map_or(0, |t| t.working_days as usize));
+    f.str(r.time_limit.as_ref().map_or("", |t| t.due_date.as_str()));
+    f.str(r.handoff.as_ref().map_or("", |h| h.line.as_str()));
+    f.str(&r.reason);
+    f.finish();
 }
 
 /// Milliseconds since 1970 now.
@@ -484,7 +516,19 @@ impl IdSource {
     fn next(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) as u32;
         let ms = now_ms().max(0) as u64 & 0xffff_ffff_ffff;
-        format!("{ms:012x}{:08x}{n:08x}", self.process)
+        let mut id = String::with_capacity(28);
+        push_hex(&mut id, ms, 12);
+        push_hex(&mut id, u64::from(self.process), 8);
+        push_hex(&mut id, u64::from(n), 8);
+        id
+    }
+}
+
+/// Appends the low `digits` hex digits of `v`, zero-padded (`format!` costs more, per call).
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        let nibble = (v >> (4 * i)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
     }
 }
 

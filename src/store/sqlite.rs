@@ -10,8 +10,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend::Backend;
-use super::record::{DecisionRecord, Entry, Event, EventOutcome, Lookup, StoredDecision};
-use super::spool::Line;
+use super::record::{DecisionRecord, Event, EventOutcome, Lookup, StoredDecision};
+use super::spool::Item;
 
 const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1];
 
@@ -76,13 +76,13 @@ fn sha256(s: &str) -> String {
 }
 
 impl Backend for Sqlite {
-    fn write(&mut self, lines: &[Line]) -> Result<(), String> {
+    fn write(&mut self, items: &[Item<'_>]) -> Result<(), String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
-        for line in lines {
-            match &line.entry {
-                Entry::Decision(d) => {
-                    // The line as spooled is the record (its `entry` tag is ignored on reading).
-                    let record = &line.raw;
+        for item in items {
+            match item {
+                Item::Decision(d) => {
+                    // The whole record, as JSON (what `DecisionRecord` reads back).
+                    let record = to_json(d)?;
                     // Prepared once per connection: parsing the statement would cost more than
                     // the insert.
                     tx.prepare_cached(
@@ -97,12 +97,12 @@ impl Backend for Sqlite {
                             d.department_id,
                             d.rule_id,
                             d.rules_version,
-                            record,
+                            &record,
                         ])
                     })
                     .map_err(|e| e.to_string())?;
                 }
-                Entry::RuleSet(a) => {
+                Item::RuleSet(a) => {
                     for (path, content) in &a.files {
                         let hash = sha256(content);
                         tx.execute(
