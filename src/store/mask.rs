@@ -180,6 +180,11 @@ pub fn mask_into(text: &str, out: &mut Vec<u8>) {
             at = end;
         }
         i = end;
+        // A plate that ends in a digit ends inside a number its letter touches (or it would not
+        // be a plate): the rest of that number is passed over, not masked on its own.
+        if kind == Some(Kind::Plate) && b[end - 1].is_ascii_digit() {
+            i = digit_run_end(b, end - 1);
+        }
     }
     out.extend_from_slice(&b[at..]);
 }
@@ -240,6 +245,9 @@ mod tests {
             ("13812345678-", "[手机号]-"),
             ("0536 8881234", "[电话]"),
             ("京A12345与沪B67890", "[车牌号]与[车牌号]"),
+            // The number a plate ends in goes on past it: the rest is not a number of its own.
+            ("鲁X05360 138123456700536", "[车牌号] 138123456700536"),
+            ("鲁X05360-13812345678", "[车牌号]-13812345678"),
         ];
         for (text, masked) in cases {
             assert_eq!(mask(text), masked, "{text}");
