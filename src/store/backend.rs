@@ -55,6 +55,32 @@ pub(crate) const SCHEMA_V1: &str = r#"
     );
 "#;
 
+/// How far a decision id's time may lie from its `received_at`: none for ids made since schema 2
+/// (made from the received time), at most the time a decision took for older ones (made after
+/// it).
+const ID_TIME_MARGIN_MS: i64 = 60_000;
+
+/// The decision ids `[lo, hi)` that hold every decision received in `[from_ms, to_ms)` (the
+/// query also checks `received_at`).
+pub(crate) fn id_range(from_ms: i64, to_ms: i64) -> (String, String) {
+    const MAX: i64 = 0xffff_ffff_ffff;
+    let lo = from_ms.saturating_sub(ID_TIME_MARGIN_MS);
+    let hi = to_ms.saturating_add(ID_TIME_MARGIN_MS);
+    (
+        if lo <= 0 {
+            String::new()
+        } else {
+            format!("{:012x}", lo.min(MAX))
+        },
+        // Above every id: 'g' sorts after every hex digit.
+        if hi > MAX {
+            "g".into()
+        } else {
+            format!("{:012x}", hi.max(0))
+        },
+    )
+}
+
 /// Where migrations start for a database at schema `version`: an error for a database made by a
 /// newer router (it would be misread), rather than a guess.
 pub(crate) fn migrations_to_run(version: i64, known: usize) -> Result<usize, String> {

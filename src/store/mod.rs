@@ -401,8 +401,8 @@ impl Drop for Store {
 }
 
 impl DecisionSink for Store {
-    fn decision_id(&self) -> Option<String> {
-        Some(self.ids.next())
+    fn decision_id(&self, received_at: SystemTime) -> Option<String> {
+        Some(self.ids.next(millis(received_at)))
     }
 
     fn record(&self, d: &Decision<'_>) {
@@ -434,11 +434,7 @@ impl DecisionSink for Store {
 /// request and the response (the order is `spool::decode_decision`'s).
 fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
     let r = d.response;
-    let received_at_ms = d
-        .received_at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let received_at_ms = millis(d.received_at);
     let mut f = spool::Frame::decision(buf);
     f.str(&r.decision_id);
     f.str(d.request.id);
@@ -490,15 +486,21 @@ fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
 
 /// Milliseconds since 1970 now.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
+    millis(SystemTime::now())
+}
+
+/// Milliseconds since 1970 at `t` (0 before 1970).
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-/// Decision ids, 28 hex characters: the time in milliseconds, 32 random bits drawn once per
-/// process, and a counter, so that ids sort by time (and, within one process, by the order of
-/// the decisions) and processes writing to one database never collide.
+/// Decision ids, 28 hex characters: the time the request was received in milliseconds (the
+/// record's `received_at_ms`), 32 random bits drawn once per process, and a counter, so that ids
+/// sort by time (and, within one process, by the order of the decisions), processes writing to
+/// one database never collide, and a range of ids is a range of received times (the databases
+/// find decisions by time through the primary key: see `backend::id_range`).
 struct IdSource {
     process: u32,
     counter: AtomicU64,
@@ -513,9 +515,9 @@ impl IdSource {
         }
     }
 
-    fn next(&self) -> String {
+    fn next(&self, received_at_ms: i64) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) as u32;
-        let ms = now_ms().max(0) as u64 & 0xffff_ffff_ffff;
+        let ms = received_at_ms.max(0) as u64 & 0xffff_ffff_ffff;
         let mut id = String::with_capacity(28);
         push_hex(&mut id, ms, 12);
         push_hex(&mut id, u64::from(self.process), 8);

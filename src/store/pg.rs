@@ -13,6 +13,9 @@ use super::backend::Backend;
 use super::record::{DecisionRecord, Event, EventOutcome, Lookup, StoredDecision};
 use super::spool::Item;
 
+// SQLite's version 2 (no index on `received_at`) is not applied here: PostgreSQL maintains its
+// indexes in its own process, off the router's cores, and its text order depends on the
+// database's collation, which the id ranges of `backend::id_range` would have to trust.
 const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1];
 
 /// Any number: the advisory lock that serialises migrations across replicas.

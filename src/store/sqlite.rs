@@ -13,7 +13,12 @@ use super::backend::Backend;
 use super::record::{DecisionRecord, Event, EventOutcome, Lookup, StoredDecision};
 use super::spool::Item;
 
-const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1];
+/// Schema version 2: no index on `received_at`. Decision ids begin with the received time (12 hex
+/// digits of milliseconds), so the primary key finds a range of times (`backend::id_range`) and every
+/// insert updates one index fewer.
+const SCHEMA_V2: &str = "DROP INDEX IF EXISTS decisions_by_time;";
+
+const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1, SCHEMA_V2];
 
 pub(crate) struct Sqlite {
     conn: Connection,
@@ -189,12 +194,13 @@ impl Backend for Sqlite {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT record FROM decisions WHERE received_at >= ?1 AND received_at < ?2 \
-                 ORDER BY received_at, decision_id",
+                "SELECT record FROM decisions WHERE decision_id >= ?1 AND decision_id < ?2 \
+                 AND received_at >= ?3 AND received_at < ?4 ORDER BY received_at, decision_id",
             )
             .map_err(|e| e.to_string())?;
+        let (lo, hi) = super::backend::id_range(from_ms, to_ms);
         let records = stmt
-            .query_map([from_ms, to_ms], record_of::<DecisionRecord>)
+            .query_map(params![lo, hi, from_ms, to_ms], record_of::<DecisionRecord>)
             .map_err(|e| e.to_string())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
@@ -224,8 +230,12 @@ impl Backend for Sqlite {
     }
 
     fn purge(&mut self, before_ms: i64) -> Result<usize, String> {
+        let (_, below) = super::backend::id_range(i64::MIN, before_ms);
         self.conn
-            .execute("DELETE FROM decisions WHERE received_at < ?1", [before_ms])
+            .execute(
+                "DELETE FROM decisions WHERE decision_id < ?1 AND received_at < ?2",
+                params![below, before_ms],
+            )
             .map_err(|e| e.to_string())
     }
 }

@@ -326,3 +326,102 @@ fn a_json_spool_left_by_an_older_router_is_replayed() {
     store.flush().unwrap();
     assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
 }
+
+#[test]
+fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite");
+    // A store made by a router of schema 1, whose ids were made after the decision (a few
+    // milliseconds after `received_at`), and whose records carry the spool's `entry` tag.
+    let mut old = sample_record();
+    let received = now_ms() - 3_600_000;
+    old.received_at_ms = received;
+    old.decision_id = format!("{:012x}feedfeed00000001", received + 3);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(backend::SCHEMA_V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let json = serde_json::to_string(&record::Entry::Decision(Box::new(old.clone()))).unwrap();
+        conn.execute(
+            "INSERT INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                old.decision_id,
+                old.request_id,
+                old.received_at_ms,
+                old.outcome,
+                old.department_id,
+                old.rule_id,
+                old.rules_version,
+                json
+            ],
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), TextMode::Masked);
+    let new = decide(&store, "T-new", "小区电梯坏了三个月");
+    let got = |id: &str| {
+        store
+            .get(Lookup::DecisionId(id.into()))
+            .unwrap()
+            .map(|d| d.record)
+    };
+    assert_eq!(got(&old.decision_id), Some(old.clone()));
+    let by_ticket = store
+        .get(Lookup::RequestId(old.request_id.clone()))
+        .unwrap();
+    assert_eq!(by_ticket.unwrap().record, old);
+    // New ids begin with the received time.
+    let new_record = got(&new.decision_id).unwrap();
+    assert_eq!(
+        i64::from_str_radix(&new.decision_id[..12], 16).unwrap(),
+        new_record.received_at_ms
+    );
+    // Ranges of received time, at the edges of the old decision's millisecond.
+    let ids = |from: i64, to: i64| -> Vec<String> {
+        store
+            .between(from, to)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.record.decision_id)
+            .collect()
+    };
+    assert_eq!(ids(received, received + 1), [old.decision_id.clone()]);
+    assert!(ids(received + 1, received + 10).is_empty());
+    assert!(ids(received - 10, received).is_empty());
+    assert_eq!(
+        ids(0, i64::MAX),
+        [old.decision_id.clone(), new.decision_id.clone()]
+    );
+    assert_eq!(
+        ids(new_record.received_at_ms, new_record.received_at_ms + 1),
+        std::slice::from_ref(&new.decision_id)
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let by_time: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'decisions_by_time'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by_time, 0);
+    drop(conn);
+
+    // Purge by age: a retention of 0 days deletes both, through the id range.
+    let config = StoreConfig::Sqlite(path.clone());
+    let store = Store::open(&config, TextMode::Masked, Some(30))
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    drop(store);
+    let mut db = sqlite::Sqlite::open(&path).unwrap();
+    use backend::Backend;
+    assert_eq!(db.purge(received + 1).unwrap(), 1);
+    assert_eq!(db.purge(now_ms() + 1).unwrap(), 1);
+    assert!(db.between(0, i64::MAX).unwrap().is_empty());
+}
