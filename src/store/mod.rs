@@ -8,10 +8,14 @@
 //! - `writer.rs`: the thread that empties the spool into the database and answers queries;
 //! - `backend.rs`, `sqlite.rs`: the database behind it (embedded SQLite by default).
 //!
-//! Recording never slows or fails a Route call: the request path appends one line to the spool
-//! (one `write(2)`) and returns; a database that is slow or down only makes the spool grow, and it
-//! is replayed, idempotently, when the database returns or the router restarts. A decision whose
-//! response reached the client is therefore in the database, or in the spool until it is.
+//! Recording never fails a Route call and costs it as little as it can: the request path masks
+//! the text with a one-pass scanner, encodes the decision as one binary frame straight from the
+//! request and the response into a per-thread buffer (no record of owned strings, no JSON), and
+//! appends it to the spool with one `write(2)` before the response leaves; everything else (JSON,
+//! SQLite) happens on the writer thread. A database that is slow or down only makes the spool
+//! grow, and it is replayed, idempotently, when the database returns or the router restarts. A
+//! decision whose response reached the client is therefore in the database, or in the spool until
+//! it is. What recording still costs a serving router is in BENCHMARKS.md §6.
 
 mod backend;
 pub mod events;

@@ -1,7 +1,9 @@
 //! What the decision store keeps: a record per decision, the rule files of every rule-set version
 //! that served one, and the events that happen to a decision afterwards (退单, 改派, 办结, 回访).
 //!
-//! Records travel as JSON lines: through the spool (`spool.rs`) first, then into a database.
+//! A decision travels as a binary frame through the spool (`spool.rs`), is read back as a
+//! [`DecisionRef`] borrowing from the frame's bytes, and is stored as the JSON of its
+//! [`DecisionRecord`] (the `record` column), which is what queries read.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,12 @@
 //!
 //! Queries (GetDecision, RecordOutcome, reports) run after the spool is emptied, so a decision
 //! whose response has been sent is always found, whatever its age.
+//!
+//! Every tick the writer closes the active segment, reads each closed one back whole (one read;
+//! its frames decode into entries that borrow from those bytes) and inserts it in one
+//! transaction. Reading back what was just written costs a copy from the page cache, far less
+//! than the inserts; it keeps the spool the one source of the writer's entries, at startup and
+//! after a database failure alike.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
