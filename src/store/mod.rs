@@ -101,7 +101,8 @@ pub struct Stats {
     pub written: Counter,
     /// Failed attempts to write to the database (or to the spool).
     pub failures: Counter,
-    /// Spool lines that were not entries (a damaged file), skipped.
+    /// Damaged stretches of the spool (a frame that fails its checksum, a cut one; a line of an
+    /// older JSON spool that is not an entry), skipped.
     pub damaged: Counter,
     /// Decisions deleted by the retention purge.
     pub purged: Counter,
