@@ -64,7 +64,7 @@ pub fn route_and_record(
 ) -> pb::RouteResponse {
     let (received_at, started) = (SystemTime::now(), std::time::Instant::now());
     let mut response = set.route(input);
-    if let Some(id) = sink.decision_id() {
+    if let Some(id) = sink.decision_id(received_at) {
         response.decision_id = id;
     }
     sink.record(&Decision {
@@ -83,8 +83,9 @@ pub fn route_and_record(
 /// Receives every decision. Implementations must be cheap and must not fail the call.
 pub trait DecisionSink: Send + Sync {
     /// An id for the decision about to be recorded, when this sink keeps decisions (it becomes
-    /// the response's `decision_id`).
-    fn decision_id(&self) -> Option<String> {
+    /// the response's `decision_id`); `received_at` is when the router received the request.
+    fn decision_id(&self, received_at: SystemTime) -> Option<String> {
+        let _ = received_at;
         None
     }
 
@@ -177,8 +178,8 @@ impl DecisionSink for JsonlSink {
 pub struct Sinks(pub Vec<std::sync::Arc<dyn DecisionSink>>);
 
 impl DecisionSink for Sinks {
-    fn decision_id(&self) -> Option<String> {
-        self.0.iter().find_map(|s| s.decision_id())
+    fn decision_id(&self, received_at: SystemTime) -> Option<String> {
+        self.0.iter().find_map(|s| s.decision_id(received_at))
     }
 
     fn record(&self, d: &Decision<'_>) {

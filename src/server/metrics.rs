@@ -216,7 +216,7 @@ fn register_store(registry: &mut Registry, stats: &crate::store::Stats) {
     );
     registry.register(
         "store_damaged_lines",
-        "Spool lines that could not be read back (a damaged file), skipped",
+        "Damaged stretches of the spool that could not be read back (a frame failing its checksum, a cut one), skipped",
         stats.damaged.clone(),
     );
     registry.register(

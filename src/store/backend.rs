@@ -6,7 +6,7 @@ use super::record::{Event, EventOutcome, Lookup, StoredDecision};
 pub(crate) trait Backend: Send {
     /// Stores entries in one transaction; an entry already stored (same decision id, same
     /// rule-set version and path) is skipped, so a segment replayed twice is stored once.
-    fn write(&mut self, lines: &[super::spool::Line]) -> Result<(), String>;
+    fn write(&mut self, items: &[super::spool::Item<'_>]) -> Result<(), String>;
     /// A decision with its events.
     fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String>;
     /// Records an event of a stored decision, once per event id.
@@ -54,6 +54,32 @@ pub(crate) const SCHEMA_V1: &str = r#"
         PRIMARY KEY (version, path)
     );
 "#;
+
+/// How far a decision id's time may lie from its `received_at`: none for ids made since schema 2
+/// (made from the received time), at most the time a decision took for older ones (made after
+/// it).
+const ID_TIME_MARGIN_MS: i64 = 60_000;
+
+/// The decision ids `[lo, hi)` that hold every decision received in `[from_ms, to_ms)` (the
+/// query also checks `received_at`).
+pub(crate) fn id_range(from_ms: i64, to_ms: i64) -> (String, String) {
+    const MAX: i64 = 0xffff_ffff_ffff;
+    let lo = from_ms.saturating_sub(ID_TIME_MARGIN_MS);
+    let hi = to_ms.saturating_add(ID_TIME_MARGIN_MS);
+    (
+        if lo <= 0 {
+            String::new()
+        } else {
+            format!("{:012x}", lo.min(MAX))
+        },
+        // Above every id: 'g' sorts after every hex digit.
+        if hi > MAX {
+            "g".into()
+        } else {
+            format!("{:012x}", hi.max(0))
+        },
+    )
+}
 
 /// Where migrations start for a database at schema `version`: an error for a database made by a
 /// newer router (it would be misread), rather than a guess.

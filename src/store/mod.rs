@@ -8,10 +8,14 @@
 //! - `writer.rs`: the thread that empties the spool into the database and answers queries;
 //! - `backend.rs`, `sqlite.rs`: the database behind it (embedded SQLite by default).
 //!
-//! Recording never slows or fails a Route call: the request path appends one line to the spool
-//! (one `write(2)`) and returns; a database that is slow or down only makes the spool grow, and it
-//! is replayed, idempotently, when the database returns or the router restarts. A decision whose
-//! response reached the client is therefore in the database, or in the spool until it is.
+//! Recording never fails a Route call and costs it as little as it can: the request path masks
+//! the text with a one-pass scanner, encodes the decision as one binary frame straight from the
+//! request and the response into a per-thread buffer (no record of owned strings, no JSON), and
+//! appends it to the spool with one `write(2)` before the response leaves; everything else (JSON,
+//! SQLite) happens on the writer thread. A database that is slow or down only makes the spool
+//! grow, and it is replayed, idempotently, when the database returns or the router restarts. A
+//! decision whose response reached the client is therefore in the database, or in the spool until
+//! it is. What recording still costs a serving router is in BENCHMARKS.md §6.
 
 mod backend;
 pub mod events;
@@ -31,15 +35,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use std::cell::RefCell;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::sink::{Decision, DecisionSink};
+use record::RuleSetArchive;
 pub use record::{
     DecisionRecord, Event, EventKind, EventOutcome, Lookup, StoredDecision, TextMode,
 };
-use record::{Entry, RuleSetArchive};
 use writer::{Command, Writer};
 
 /// Where decisions are stored (`--store`).
@@ -96,7 +101,8 @@ pub struct Stats {
     pub written: Counter,
     /// Failed attempts to write to the database (or to the spool).
     pub failures: Counter,
-    /// Spool lines that were not entries (a damaged file), skipped.
+    /// Damaged stretches of the spool (a frame that fails its checksum, a cut one; a line of an
+    /// older JSON spool that is not an entry), skipped.
     pub damaged: Counter,
     /// Decisions deleted by the retention purge.
     pub purged: Counter,
@@ -286,8 +292,8 @@ impl Store {
         flushed
     }
 
-    fn append(&self, entry: &Entry) {
-        if let Err(e) = self.spool.append(entry) {
+    fn append(&self, frame: &[u8]) {
+        if let Err(e) = self.spool.append(frame) {
             // The call still succeeds (recording never fails a Route call); the failure is
             // counted and logged, never silent.
             self.stats.failures.inc();
@@ -303,10 +309,15 @@ impl Store {
         };
         if !archived.contains(set.version()) {
             archived.insert(set.version().to_owned());
-            self.append(&Entry::RuleSet(RuleSetArchive {
-                version: set.version().to_owned(),
-                files: set.files().to_vec(),
-            }));
+            let mut frame = Vec::new();
+            spool::Frame::rule_set(
+                &mut frame,
+                &RuleSetArchive {
+                    version: set.version().to_owned(),
+                    files: set.files().to_vec(),
+                },
+            );
+            self.append(&frame);
         }
     }
 }
@@ -395,78 +406,106 @@ impl Drop for Store {
 }
 
 impl DecisionSink for Store {
-    fn decision_id(&self) -> Option<String> {
-        Some(self.ids.next())
+    fn decision_id(&self, received_at: SystemTime) -> Option<String> {
+        Some(self.ids.next(millis(received_at)))
     }
 
     fn record(&self, d: &Decision<'_>) {
         self.archive(d.set);
-        let record = record_of(d, self.text_mode);
-        self.append(&Entry::Decision(Box::new(record)));
+        // Each thread encodes into its own buffer, reused from call to call.
+        thread_local! {
+            static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        FRAME.with(|frame| match frame.try_borrow_mut() {
+            Ok(mut frame) => {
+                frame.clear();
+                encode_decision(&mut frame, d, self.text_mode);
+                self.append(&frame);
+                // A giant request's buffer is not kept.
+                if frame.capacity() > 1 << 16 {
+                    *frame = Vec::new();
+                }
+            }
+            Err(_) => {
+                let mut frame = Vec::new();
+                encode_decision(&mut frame, d, self.text_mode);
+                self.append(&frame);
+            }
+        });
     }
 }
 
-/// The stored form of a decision.
-fn record_of(d: &Decision<'_>, text_mode: TextMode) -> DecisionRecord {
+/// Appends the spool frame of a decision to `buf`: the fields the store keeps, straight from the
+/// request and the response (the order is `spool::decode_decision`'s).
+fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
     let r = d.response;
-    let joined = d.request.joined();
-    let text = match text_mode {
-        TextMode::Full => Some(joined.into_owned()),
-        TextMode::Masked => Some(mask::mask(&joined)),
-        TextMode::None => None,
-    };
-    let received_at_ms = d
-        .received_at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    DecisionRecord {
-        decision_id: r.decision_id.clone(),
-        request_id: d.request.id.to_owned(),
-        method: d.method.as_str().to_owned(),
-        channel: d.channel.as_str_name().to_owned(),
-        client: d.client.to_owned(),
-        received_at_ms,
-        text,
-        text_mode,
-        place: d.request.place.to_owned(),
-        rules_version: r.rules_version.clone(),
-        outcome: r.outcome_name().to_owned(),
-        department_id: r.department_id().to_owned(),
-        unit: r.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
-        rule_id: r.rule_id.clone(),
-        category: r.category.clone(),
-        articles: r.regulations.iter().map(|g| g.id.clone()).collect(),
-        confidence: r.confidence,
-        request_type: crate::proto::v1::RequestType::try_from(r.request_type)
-            .map(|t| t.as_str_name().to_owned())
-            .unwrap_or_default(),
-        working_days: r.time_limit.as_ref().map_or(0, |t| t.working_days),
-        due_date: r
-            .time_limit
-            .as_ref()
-            .map(|t| t.due_date.clone())
-            .unwrap_or_default(),
-        handoff_line: r
-            .handoff
-            .as_ref()
-            .map(|h| h.line.clone())
-            .unwrap_or_default(),
-        reason: r.reason.clone(),
+    let received_at_ms = millis(d.received_at);
+    let mut f = spool::Frame::decision(buf);
+    f.str(&r.decision_id);
+    f.str(d.request.id);
+    f.str(d.method.as_str());
+    f.str(d.channel.as_str_name());
+    f.str(d.client);
+    f.i64(received_at_ms);
+    f.u8(match text_mode {
+        TextMode::Masked => 0,
+        TextMode::Full => 1,
+        TextMode::None => 2,
+    });
+    match text_mode {
+        TextMode::None => f.u8(0),
+        TextMode::Full => {
+            f.u8(1);
+            f.str(&d.request.joined());
+        }
+        TextMode::Masked => {
+            f.u8(1);
+            // Masked as one text: a phone word at the end of the title counts for a number
+            // at the start of the text.
+            let joined = d.request.joined();
+            f.str_with(|b| mask::mask_into(&joined, b));
+        }
     }
+    f.str(d.request.place);
+    f.str(&r.rules_version);
+    f.str(r.outcome_name());
+    f.str(r.department_id());
+    f.str(r.unit.as_ref().map_or("", |u| u.name.as_str()));
+    f.str(&r.rule_id);
+    f.u32(r.category.len());
+    for c in &r.category {
+        f.str(c);
+    }
+    f.u32(r.regulations.len());
+    for g in &r.regulations {
+        f.str(&g.id);
+    }
+    f.f64(r.confidence);
+    f.str(crate::proto::v1::RequestType::try_from(r.request_type).map_or("", |t| t.as_str_name()));
+    f.u32(r.time_limit.as_ref().map_or(0, |t| t.working_days as usize));
+    f.str(r.time_limit.as_ref().map_or("", |t| t.due_date.as_str()));
+    f.str(r.handoff.as_ref().map_or("", |h| h.line.as_str()));
+    f.str(&r.reason);
+    f.finish();
 }
 
 /// Milliseconds since 1970 now.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
+    millis(SystemTime::now())
+}
+
+/// Milliseconds since 1970 at `t` (0 before 1970).
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-/// Decision ids, 28 hex characters: the time in milliseconds, 32 random bits drawn once per
-/// process, and a counter, so that ids sort by time (and, within one process, by the order of
-/// the decisions) and processes writing to one database never collide.
+/// Decision ids, 28 hex characters: the time the request was received in milliseconds (the
+/// record's `received_at_ms`), 32 random bits drawn once per process, and a counter, so that ids
+/// sort by time (and, within one process, by the order of the decisions), processes writing to
+/// one database never collide, and a range of ids is a range of received times (the databases
+/// find decisions by time through the primary key: see `backend::id_range`).
 struct IdSource {
     process: u32,
     counter: AtomicU64,
@@ -481,10 +520,22 @@ impl IdSource {
         }
     }
 
-    fn next(&self) -> String {
+    fn next(&self, received_at_ms: i64) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) as u32;
-        let ms = now_ms().max(0) as u64 & 0xffff_ffff_ffff;
-        format!("{ms:012x}{:08x}{n:08x}", self.process)
+        let ms = received_at_ms.max(0) as u64 & 0xffff_ffff_ffff;
+        let mut id = String::with_capacity(28);
+        push_hex(&mut id, ms, 12);
+        push_hex(&mut id, u64::from(self.process), 8);
+        push_hex(&mut id, u64::from(n), 8);
+        id
+    }
+}
+
+/// Appends the low `digits` hex digits of `v`, zero-padded (`format!` costs more, per call).
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        let nibble = (v >> (4 * i)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
     }
 }
 

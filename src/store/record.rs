@@ -1,7 +1,9 @@
 //! What the decision store keeps: a record per decision, the rule files of every rule-set version
 //! that served one, and the events that happen to a decision afterwards (退单, 改派, 办结, 回访).
 //!
-//! Records travel as JSON lines: through the spool (`spool.rs`) first, then into a database.
+//! A decision travels as a binary frame through the spool (`spool.rs`), is read back as a
+//! [`DecisionRef`] borrowing from the frame's bytes, and is stored as the JSON of its
+//! [`DecisionRecord`] (the `record` column), which is what queries read.
 
 use serde::{Deserialize, Serialize};
 
@@ -285,4 +287,63 @@ pub enum EventOutcome {
     BeforeDecision {
         decided_at_ms: i64,
     },
+}
+
+/// A decision as read back from the spool, borrowing its strings from the segment's bytes: what
+/// a backend inserts. It serializes to the same JSON as the [`DecisionRecord`] it stands for
+/// (the `record` column), field for field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct DecisionRef<'a> {
+    pub decision_id: &'a str,
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub channel: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub client: &'a str,
+    pub received_at_ms: i64,
+    pub text: Option<&'a str>,
+    pub text_mode: TextMode,
+    pub place: &'a str,
+    pub rules_version: &'a str,
+    pub outcome: &'a str,
+    pub department_id: &'a str,
+    pub unit: &'a str,
+    pub rule_id: &'a str,
+    pub category: Vec<&'a str>,
+    pub articles: Vec<&'a str>,
+    pub confidence: f64,
+    pub request_type: &'a str,
+    pub working_days: u32,
+    pub due_date: &'a str,
+    pub handoff_line: &'a str,
+    pub reason: &'a str,
+}
+
+impl<'a> DecisionRef<'a> {
+    pub fn of(d: &'a DecisionRecord) -> Self {
+        DecisionRef {
+            decision_id: &d.decision_id,
+            request_id: &d.request_id,
+            method: &d.method,
+            channel: &d.channel,
+            client: &d.client,
+            received_at_ms: d.received_at_ms,
+            text: d.text.as_deref(),
+            text_mode: d.text_mode,
+            place: &d.place,
+            rules_version: &d.rules_version,
+            outcome: &d.outcome,
+            department_id: &d.department_id,
+            unit: &d.unit,
+            rule_id: &d.rule_id,
+            category: d.category.iter().map(String::as_str).collect(),
+            articles: d.articles.iter().map(String::as_str).collect(),
+            confidence: d.confidence,
+            request_type: &d.request_type,
+            working_days: d.working_days,
+            due_date: &d.due_date,
+            handoff_line: &d.handoff_line,
+            reason: &d.reason,
+        }
+    }
 }

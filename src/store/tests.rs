@@ -171,10 +171,10 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
         latency: std::time::Duration::ZERO,
         response: &r,
     };
-    spool
-        .append(&Entry::Decision(Box::new(record_of(&d, TextMode::Masked))))
-        .unwrap();
-    // A line cut short by the crash.
+    let mut frame = Vec::new();
+    encode_decision(&mut frame, &d, TextMode::Masked);
+    spool.append(&frame).unwrap();
+    // A frame cut short by the crash.
     drop(spool);
     let seg = std::fs::read_dir(&spool_dir)
         .unwrap()
@@ -183,7 +183,7 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
         .unwrap()
         .path();
     let mut f = std::fs::OpenOptions::new().append(true).open(seg).unwrap();
-    std::io::Write::write_all(&mut f, b"{\"entry\":\"decis").unwrap();
+    std::io::Write::write_all(&mut f, &frame[..frame.len() / 2]).unwrap();
 
     let store = open(dir.path(), TextMode::Masked);
     let got = store
@@ -228,4 +228,200 @@ fn the_store_config_is_parsed_with_a_clear_error() {
             .unwrap_err()
             .contains("unknown store")
     );
+}
+
+fn sample_record() -> DecisionRecord {
+    DecisionRecord {
+        decision_id: "000000000002feedfeed00000001".into(),
+        request_id: "T-\"9\"".into(),
+        method: "Route".into(),
+        channel: "CHANNEL_WEB".into(),
+        client: String::new(),
+        // Recent: the stores of these tests purge decisions older than 30 days.
+        received_at_ms: now_ms() - 60_000,
+        text: Some("小区停水了\n电话[手机号]".into()),
+        text_mode: TextMode::Masked,
+        place: "高新区".into(),
+        rules_version: "ecd78f17329f8f36".into(),
+        outcome: "OUTCOME_DISPATCH".into(),
+        department_id: "water".into(),
+        unit: "供水公司".into(),
+        rule_id: "water.outage".into(),
+        category: vec!["城乡建设".into(), "供水".into()],
+        articles: vec!["a1".into(), "a2".into()],
+        confidence: 0.875,
+        request_type: "REQUEST_TYPE_COMPLAINT".into(),
+        working_days: 5,
+        due_date: "2026-12-09".into(),
+        handoff_line: String::new(),
+        reason: "keyword 停水".into(),
+    }
+}
+
+#[test]
+fn a_spooled_decision_is_stored_as_the_json_of_its_record() {
+    let record = sample_record();
+    let json = serde_json::to_string(&record::DecisionRef::of(&record)).unwrap();
+    assert_eq!(json, serde_json::to_string(&record).unwrap());
+    assert_eq!(
+        serde_json::from_str::<DecisionRecord>(&json).unwrap(),
+        record
+    );
+}
+
+#[test]
+fn damaged_frames_are_counted_and_skipped() {
+    let archive = RuleSetArchive {
+        version: "v1".into(),
+        files: vec![("a.yaml".into(), "rules: []".into())],
+    };
+    let mut bytes = Vec::new();
+    for _ in 0..3 {
+        spool::Frame::rule_set(&mut bytes, &archive);
+    }
+    let one = bytes.len() / 3;
+    let whole = bytes.clone();
+    assert_eq!(spool::decode_frames(&whole).0.len(), 3);
+    // A flipped byte in the middle frame's payload: its checksum fails.
+    bytes[one + one / 2 + 6] ^= 0x40;
+    // Garbage between frames, and zeros at the end (a crash on some file systems).
+    bytes.splice(2 * one..2 * one, *b"\xF5\x1D\x02garbage");
+    bytes.extend_from_slice(&[0; 32]);
+    let (items, bad) = spool::decode_frames(&bytes);
+    assert_eq!(items.len(), 2);
+    // A damaged stretch counts once: the bad frame and the garbage after it, then the zeros.
+    assert_eq!(bad, 2);
+    for item in items {
+        assert!(matches!(item, spool::Item::RuleSet(a) if a == archive));
+    }
+    // Any cut of a frame is damage, never a panic.
+    for cut in 0..one {
+        let (items, bad) = spool::decode_frames(&whole[..cut]);
+        assert_eq!((items.len(), bad), (0, usize::from(cut > 0)));
+    }
+}
+
+#[test]
+fn a_json_spool_left_by_an_older_router_is_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    std::fs::create_dir_all(&spool_dir).unwrap();
+    let record = sample_record();
+    let mut line =
+        serde_json::to_string(&record::Entry::Decision(Box::new(record.clone()))).unwrap();
+    line.push('\n');
+    line.push_str("{\"entry\":\"decis\n");
+    std::fs::write(spool_dir.join("seg-000000000007.jsonl"), line).unwrap();
+
+    let store = open(dir.path(), TextMode::Masked);
+    let got = store
+        .get(Lookup::DecisionId(record.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record, record);
+    assert_eq!(store.stats().damaged.get(), 1);
+    assert_eq!(store.spool_bytes(), 0);
+    // New entries go to a segment after it.
+    decide(&store, "T-2", "小区电梯坏了三个月");
+    store.flush().unwrap();
+    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+}
+
+#[test]
+fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite");
+    // A store made by a router of schema 1, whose ids were made after the decision (a few
+    // milliseconds after `received_at`), and whose records carry the spool's `entry` tag.
+    let mut old = sample_record();
+    let received = now_ms() - 3_600_000;
+    old.received_at_ms = received;
+    old.decision_id = format!("{:012x}feedfeed00000001", received + 3);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(backend::SCHEMA_V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let json = serde_json::to_string(&record::Entry::Decision(Box::new(old.clone()))).unwrap();
+        conn.execute(
+            "INSERT INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                old.decision_id,
+                old.request_id,
+                old.received_at_ms,
+                old.outcome,
+                old.department_id,
+                old.rule_id,
+                old.rules_version,
+                json
+            ],
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), TextMode::Masked);
+    let new = decide(&store, "T-new", "小区电梯坏了三个月");
+    let got = |id: &str| {
+        store
+            .get(Lookup::DecisionId(id.into()))
+            .unwrap()
+            .map(|d| d.record)
+    };
+    assert_eq!(got(&old.decision_id), Some(old.clone()));
+    let by_ticket = store
+        .get(Lookup::RequestId(old.request_id.clone()))
+        .unwrap();
+    assert_eq!(by_ticket.unwrap().record, old);
+    // New ids begin with the received time.
+    let new_record = got(&new.decision_id).unwrap();
+    assert_eq!(
+        i64::from_str_radix(&new.decision_id[..12], 16).unwrap(),
+        new_record.received_at_ms
+    );
+    // Ranges of received time, at the edges of the old decision's millisecond.
+    let ids = |from: i64, to: i64| -> Vec<String> {
+        store
+            .between(from, to)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.record.decision_id)
+            .collect()
+    };
+    assert_eq!(ids(received, received + 1), [old.decision_id.clone()]);
+    assert!(ids(received + 1, received + 10).is_empty());
+    assert!(ids(received - 10, received).is_empty());
+    assert_eq!(
+        ids(0, i64::MAX),
+        [old.decision_id.clone(), new.decision_id.clone()]
+    );
+    assert_eq!(
+        ids(new_record.received_at_ms, new_record.received_at_ms + 1),
+        std::slice::from_ref(&new.decision_id)
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let by_time: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'decisions_by_time'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by_time, 0);
+    drop(conn);
+
+    // Purge by age: a retention of 0 days deletes both, through the id range.
+    let config = StoreConfig::Sqlite(path.clone());
+    let store = Store::open(&config, TextMode::Masked, Some(30))
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    drop(store);
+    let mut db = sqlite::Sqlite::open(&path).unwrap();
+    use backend::Backend;
+    assert_eq!(db.purge(received + 1).unwrap(), 1);
+    assert_eq!(db.purge(now_ms() + 1).unwrap(), 1);
+    assert!(db.between(0, i64::MAX).unwrap().is_empty());
 }

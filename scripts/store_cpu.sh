@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# What recording decisions costs the server's core, per call, by thread: a closed-loop Route
+# phase against the pinned server (`--store none`, then `--store sqlite:…`), the server's CPU
+# time read from /proc/PID/task/*/stat before and after. Steadier than store_load.sh's throughput
+# ratio on a shared machine, where the no-store throughput itself moves by 2× between runs.
+# Traffic goes to 127.0.0.1 only; every loop is bounded in time.
+#
+#   scripts/store_cpu.sh                  # 8 s per phase, 3 rounds
+#   ROUNDS=5 SECONDS_PER_PHASE=6 scripts/store_cpu.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-16}
+STREAMS=${STREAMS:-32}
+PHASE=${SECONDS_PER_PHASE:-8}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-50779}
+ADDR="http://127.0.0.1:$PORT"
+DATA=$(mktemp -d)
+trap 'rm -rf "$DATA"' EXIT
+
+source scripts/lib.sh
+build_bins
+echo "topology: $TOPOLOGY"
+machine
+
+# thread_cpu PID -> "comm ticks" per thread name (utime + stime).
+thread_cpu() {
+  for t in /proc/"$1"/task/*; do echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done |
+    awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
+
+# measure STORE -> "cpu_us_per_call=… THREAD=… …" of a closed-loop phase.
+measure() {
+  "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --shutdown-grace-ms 0 --store "$1" >/dev/null 2>&1 &
+  local server=$!
+  "${LOADGEN[@]}" "$ADDR" wait >/dev/null
+  local before after out calls
+  before=$(thread_cpu $server)
+  out=$("${LOADGEN[@]}" "$ADDR" route --connections "$CONNS" --streams "$STREAMS" --seconds "$PHASE")
+  sleep 1.5 # the writer's last batch
+  after=$(thread_cpu $server)
+  kill -TERM $server; wait $server || true
+  calls=$(echo "$out" | field calls)
+  join <(echo "$before") <(echo "$after") | awk -v c="$calls" -v hz="$(getconf CLK_TCK)" -v rps="$(echo "$out" | field rps)" '
+    { d = ($3 - $2) / hz * 1e6 / c; total += d; if (d >= 0.05) threads = threads sprintf(" %s=%.1f", $1, d) }
+    END { printf "rps=%s cpu_us_per_call=%.1f%s\n", rps, total, threads }'
+}
+
+for round in $(seq "$ROUNDS"); do
+  echo "round $round, store none:   $(measure none)"
+  echo "round $round, store sqlite: $(measure "sqlite:$DATA/r$round.sqlite")"
+done
