@@ -162,3 +162,14 @@ fn a_crash_with_people_hurt_needs_122_and_120() {
     assert_eq!(got, ["120", "122"], "{}", r.reason);
     assert!(r.reason.contains("一并通知"), "{}", r.reason);
 }
+
+#[test]
+fn the_issues_hand_written_requests_find_their_rules() {
+    // Requests that once found no rule, or waited in the manual queue.
+    let r = route("楼下广场舞音响开得特别大");
+    assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
+    assert_eq!(r.rule_id, "square-dance-noise");
+    let r = route("有人在阳台上往下扔东西，差点砸到行人");
+    assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+    assert_eq!(lines_of(&r), ["110"]);
+}

@@ -42,7 +42,7 @@ fn bundled_with_settings(from: &str, to: &str) -> tempfile::TempDir {
 /// corpus, to file night-time building-site noise under 城乡建设.
 const DISPUTED: &str = "小区旁边的工地每天晚上施工到凌晨两点，打桩声吵得根本睡不着";
 /// No rule fires; the classifier is confident.
-const UNROUTED: &str = "楼下广场舞音响开得特别大，每天晚上吵到十点";
+const UNROUTED: &str = "公园里每天早上有人拿着大喇叭放歌，住在旁边的老人受不了";
 
 #[test]
 fn the_bundled_rules_consult_their_classifier() {
