@@ -38,10 +38,11 @@ pub(crate) struct Matcher {
     /// Rule terms first, then the extra phrases (see [`Matcher::new`]).
     automaton: AhoCorasick,
     terms: Vec<Box<str>>,
-    pattern_regexes: Vec<Regex>,
-    /// The same patterns, for anchored searches at their literals' starts (`None` for the
-    /// patterns without literals, which `unfiltered` finds).
-    anchored: Vec<Option<meta::Regex>>,
+    /// The patterns' texts, for evidence and explanations.
+    pattern_texts: Vec<Box<str>>,
+    /// The patterns, compiled once each (the validator's `Regex` is not kept): anchored searches
+    /// at their literals' starts, or a search of the whole text for the few `unfiltered` ones.
+    compiled: Vec<meta::Regex>,
     /// How many extra phrases follow the terms in `automaton`; the required prefix literals of
     /// the patterns that have them follow the extras (a pattern is run only where one of its
     /// literals occurs in the text).
@@ -80,7 +81,7 @@ impl Matcher {
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
         let mut literal_owner = Vec::new();
         let mut unfiltered_ids = Vec::new();
-        let mut anchored = Vec::with_capacity(patterns.len());
+        let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
             match required_prefixes(re.as_str()) {
                 Some(lits) => {
@@ -88,17 +89,15 @@ impl Matcher {
                         literal_bytes.push(l);
                         literal_owner.push(i as u32);
                     }
-                    let built = meta::Builder::new()
-                        .configure(meta::Config::new().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)))
-                        .build(re.as_str())
-                        .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?;
-                    anchored.push(Some(built));
                 }
-                None => {
-                    unfiltered_ids.push(i as u32);
-                    anchored.push(None);
-                }
+                None => unfiltered_ids.push(i as u32),
             }
+            compiled.push(
+                meta::Builder::new()
+                    .configure(meta::Config::new().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)))
+                    .build(re.as_str())
+                    .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?,
+            );
         }
         // One automaton, one pass over the text: terms, then extras, then pattern literals.
         let automaton = AhoCorasickBuilder::new()
@@ -122,8 +121,8 @@ impl Matcher {
         Ok(Matcher {
             automaton,
             terms,
-            pattern_regexes: patterns,
-            anchored,
+            pattern_texts: patterns.iter().map(|p| p.as_str().into()).collect(),
+            compiled,
             n_extras: extras.len(),
             literal_owner,
             unfiltered,
@@ -136,9 +135,7 @@ impl Matcher {
     }
 
     pub fn pattern(&self, id: u32) -> &str {
-        self.pattern_regexes
-            .get(id as usize)
-            .map_or("", |r| r.as_str())
+        self.pattern_texts.get(id as usize).map_or("", |t| t)
     }
 
     /// Fills `hits` with every term occurrence that `words` accepts and every pattern match, sorted
@@ -175,7 +172,7 @@ impl Matcher {
                 });
             }
         }
-        if !self.pattern_regexes.is_empty() {
+        if !self.compiled.is_empty() {
             starts.sort_unstable();
             starts.dedup();
             let mut done: Option<u32> = None;
@@ -183,7 +180,7 @@ impl Matcher {
                 if done == Some(i) {
                     continue;
                 }
-                let Some(Some(re)) = self.anchored.get(i as usize) else {
+                let Some(re) = self.compiled.get(i as usize) else {
                     continue;
                 };
                 let input = Input::new(text)
@@ -202,7 +199,7 @@ impl Matcher {
             if !self.unfiltered_ids.is_empty() {
                 for i in self.unfiltered.matches(text).iter() {
                     let id = self.unfiltered_ids[i];
-                    if let Some(m) = self.pattern_regexes[id as usize].find(text) {
+                    if let Some(m) = self.compiled.get(id as usize).and_then(|re| re.find(text)) {
                         hits.push(Hit {
                             start: to_u32(m.start()),
                             end: to_u32(m.end()),

@@ -77,6 +77,60 @@ const MAX_BITS: u8 = 20;
 /// Most labels accepted from a file.
 const MAX_LABELS: usize = 512;
 
+/// Per label, the sum of weight × value over the n-grams added: the inner loop of
+/// [`Model::logits`] and [`Model::probabilities_of`].
+struct Sums<'m> {
+    model: &'m Model,
+    k: usize,
+    mask: usize,
+    /// Up to `LANES` labels: a fixed-width accumulator the compiler keeps in one vector
+    /// register, so eight labels cost what one does (rows are read at the model's stride).
+    narrow: [f32; LANES],
+    row: [i8; LANES],
+    /// More labels: one sum each.
+    wide: Vec<f32>,
+}
+
+impl<'m> Sums<'m> {
+    fn new(model: &'m Model) -> Self {
+        let k = model.labels.len();
+        Sums {
+            model,
+            k,
+            mask: model.buckets() - 1,
+            narrow: [0.0; LANES],
+            row: [0; LANES],
+            wide: if k > LANES { vec![0.0; k] } else { Vec::new() },
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, bucket: u32, value: f32) {
+        let at = (bucket as usize & self.mask) * self.k;
+        let Some(w) = self.model.weights.get(at..at + self.k) else {
+            return;
+        };
+        if self.k <= LANES {
+            self.row[..self.k].copy_from_slice(w);
+            for l in 0..LANES {
+                self.narrow[l] += f32::from(self.row[l]) * value;
+            }
+        } else {
+            for (l, &q) in self.wide.iter_mut().zip(w) {
+                *l += f32::from(q) * value;
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<f32> {
+        if self.k <= LANES {
+            self.narrow[..self.k].to_vec()
+        } else {
+            self.wide
+        }
+    }
+}
+
 /// One label with its probability, as the model ranks them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked<'a> {
@@ -113,36 +167,11 @@ impl Model {
 
     /// The uncalibrated logits (temperature 1), in label order.
     pub fn logits(&self, features: &Features) -> Vec<f64> {
-        let k = self.labels.len();
-        let mask = self.buckets() - 1;
-        let weighed = self.weigh(features);
-        let mut logits: Vec<f32> = vec![0.0; k];
-        if k <= LANES {
-            // A fixed-width accumulator the compiler keeps in one vector register: eight labels
-            // cost what one does (the rows are read from `weights` at the model's stride).
-            let mut acc = [0f32; LANES];
-            let mut row = [0i8; LANES];
-            for &(bucket, value) in &weighed {
-                let at = (bucket as usize & mask) * k;
-                if let Some(w) = self.weights.get(at..at + k) {
-                    row[..k].copy_from_slice(w);
-                    for l in 0..LANES {
-                        acc[l] += f32::from(row[l]) * value;
-                    }
-                }
-            }
-            logits.copy_from_slice(&acc[..k]);
-        } else {
-            for &(bucket, value) in &weighed {
-                let at = (bucket as usize & mask) * k;
-                if let Some(w) = self.weights.get(at..at + k) {
-                    for (l, &q) in logits.iter_mut().zip(w) {
-                        *l += f32::from(q) * value;
-                    }
-                }
-            }
+        let mut sums = Sums::new(self);
+        for &(bucket, value) in &self.weigh(features) {
+            sums.add(bucket, value);
         }
-        logits
+        sums.finish()
             .iter()
             .zip(&self.scales)
             .zip(&self.bias)
@@ -156,47 +185,24 @@ impl Model {
     /// with no feature list kept; the unit-length scaling is applied once at the end (the same
     /// value up to float rounding).
     pub fn probabilities_of(&self, text: &str) -> Option<Vec<f64>> {
-        let k = self.labels.len();
-        let mask = self.buckets() - 1;
-        let mut sums = vec![0f32; k];
+        let mask = (1u32 << self.bits) - 1;
+        let mut sums = Sums::new(self);
         let mut squares = 0f32;
         let mut any = false;
-        if k <= LANES {
-            // As in `logits`: one vector register holds every label's sum.
-            let mut acc = [0f32; LANES];
-            let mut row = [0i8; LANES];
-            features::for_each_hash(text, |h| {
-                let b = h as usize & mask;
-                let v = f32::from(self.idf.get(b).copied().unwrap_or(16));
-                squares += v * v;
-                any = true;
-                if let Some(w) = self.weights.get(b * k..b * k + k) {
-                    row[..k].copy_from_slice(w);
-                    for l in 0..LANES {
-                        acc[l] += f32::from(row[l]) * v;
-                    }
-                }
-            });
-            sums.copy_from_slice(&acc[..k]);
-        } else {
-            features::for_each_hash(text, |h| {
-                let b = h as usize & mask;
-                let v = f32::from(self.idf.get(b).copied().unwrap_or(16));
-                squares += v * v;
-                any = true;
-                if let Some(w) = self.weights.get(b * k..b * k + k) {
-                    for (l, &q) in sums.iter_mut().zip(w) {
-                        *l += f32::from(q) * v;
-                    }
-                }
-            });
-        }
+        features::for_each_hash(text, |h| {
+            let bucket = h & mask;
+            let v = f32::from(self.idf.get(bucket as usize).copied().unwrap_or(16));
+            squares += v * v;
+            any = true;
+            sums.add(bucket, v);
+        });
         if !any {
             return None;
         }
         let norm = squares.sqrt();
         let t = f64::from(self.temperature);
         let z: Vec<f64> = sums
+            .finish()
             .iter()
             .zip(&self.scales)
             .zip(&self.bias)
