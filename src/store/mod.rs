@@ -523,19 +523,11 @@ impl IdSource {
     fn next(&self, received_at_ms: i64) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) as u32;
         let ms = received_at_ms.max(0) as u64 & 0xffff_ffff_ffff;
-        let mut id = String::with_capacity(28);
-        push_hex(&mut id, ms, 12);
-        push_hex(&mut id, u64::from(self.process), 8);
-        push_hex(&mut id, u64::from(n), 8);
-        id
-    }
-}
-
-/// Appends the low `digits` hex digits of `v`, zero-padded (`format!` costs more, per call).
-fn push_hex(out: &mut String, v: u64, digits: u32) {
-    for i in (0..digits).rev() {
-        let nibble = (v >> (4 * i)) & 0xf;
-        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+        let mut id = [0u8; 14];
+        id[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        id[6..10].copy_from_slice(&self.process.to_be_bytes());
+        id[10..].copy_from_slice(&n.to_be_bytes());
+        hex::encode(id)
     }
 }
 
