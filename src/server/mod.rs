@@ -126,6 +126,7 @@ pub enum LogFormat {
 /// `hotline-router serve`: loads the rules, binds, serves until SIGTERM / SIGINT.
 pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     use crate::cli::{Failure, Status, fail};
+    memory::forgo_huge_pages();
     // Held to the end of `serve`: dropping it flushes the log lines still queued.
     let _log_guard = init_tracing(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
