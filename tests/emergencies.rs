@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by two authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by four authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,13 +8,20 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 95 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 90 % |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
 //!
-//! The hand-off rules were written while reading the misses of the even-numbered lines of
-//! `emergencies.jsonl` (lines 1, 3, 5, … in a text editor) and of all of the `-more` files; the
-//! odd-numbered lines of `emergencies.jsonl` are held out, and docs/accuracy.md reports each part.
-//! Each run prints the figures and every miss, so a rule author sees what to fix.
+//! What the hand-off rules were written from (docs/accuracy.md reports each part):
+//! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
+//!   of `emergencies-more.jsonl` and all of `emergencies-third.jsonl`, with their non-emergency
+//!   files;
+//! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and
+//!   `emergencies-fourth.jsonl` / `non-emergencies-fourth.jsonl`, written after the rules by an
+//!   author who saw neither the rules nor the other sets.
+//!
+//! Each run prints the figures and every miss, so a rule author sees what to fix; an author who
+//! reads the held-out misses should say so in docs/rule-edits.md, since those files then stop
+//! measuring phrasings nobody has read.
 
 use hotline_router::RouteInput;
 use hotline_router::proto::v1 as pb;
@@ -22,7 +29,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.95;
+const FLOOR: f64 = 0.90;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -34,11 +41,20 @@ struct Case {
     kind: String,
 }
 
-/// The cases of `name.jsonl` and `name-more.jsonl`.
+/// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
+/// order.
 fn cases(name: &str) -> Vec<Case> {
-    let mut all = cases_of(&format!("{name}.jsonl"));
-    all.extend(cases_of(&format!("{name}-more.jsonl")));
-    all
+    let mut files: Vec<String> = std::fs::read_dir(DATA)
+        .unwrap_or_else(|e| panic!("{DATA}: {e}"))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| {
+            f.ends_with(".jsonl")
+                && (*f == format!("{name}.jsonl") || f.starts_with(&format!("{name}-")))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{DATA}: the {name} files are missing");
+    files.iter().flat_map(|f| cases_of(f)).collect()
 }
 
 fn cases_of(file: &str) -> Vec<Case> {
@@ -110,8 +126,9 @@ fn emergencies_are_handed_off_to_a_right_line() {
     for m in &misses {
         println!("{m}");
     }
-    // The target is 98 %; the bundled rules reach 96.3 % (docs/accuracy.md), and this floor keeps
-    // an edit from losing ground.
+    // The target is 98 %; the bundled rules reach 91.2 % of all four files (96.2 % of the three
+    // they were written from, 67.3 % of the held-out fourth; docs/accuracy.md), and this floor
+    // keeps an edit from losing ground.
     assert!(
         right as f64 / n >= FLOOR,
         "{} of {} emergencies missed (the floor is {:.0} %, the target 98 %)",
