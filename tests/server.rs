@@ -718,6 +718,19 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     assert!(ok > 100, "only {ok} calls under load");
 }
 
+/// SIGHUP's default action ends a process. A supervisor may ask for a reload the moment the
+/// server announces its port, so the handler is installed before that line.
+#[tokio::test]
+async fn a_sighup_the_moment_the_port_is_announced_reloads_instead_of_killing() {
+    for _ in 0..5 {
+        let server = Server::start_with(&["--console-listen", "off", "--watch", "false"]);
+        server.hangup_now();
+        let mut c = server.client().await;
+        let r = c.route(req("房子没过户，物业费谁交")).await;
+        assert!(r.is_ok(), "the server did not survive SIGHUP: {r:?}");
+    }
+}
+
 #[tokio::test]
 async fn sighup_reloads_when_watching_is_off() {
     let dir = tempfile::tempdir().unwrap();

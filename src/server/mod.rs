@@ -235,6 +235,9 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         // lazily, they were installed only when the server first polled its shutdown future,
         // which on a loaded machine could come after a supervisor had already sent SIGTERM.)
         let shutdown = shutdown_signal();
+        // SIGHUP's default action ends the process, so its handler too is installed before the
+        // port is announced: a reload requested right after that line reloads.
+        spawn_reload_on_sighup(state.clone(), metrics.clone(), tls.clone());
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         // Scripts and tests read this line to learn the port when --listen uses port 0.
         println!("listening on {local}");
@@ -321,7 +324,6 @@ pub async fn serve(
     metrics.set_rules_version(state.current().version());
     metrics.rules_last_load_ok.set(1);
 
-    spawn_reload_on_sighup(state.clone(), metrics.clone(), tls.clone());
     tokio::spawn(memory::tick());
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -440,30 +442,37 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
 }
 
 /// Reloads the rules, and the TLS certificates when serving TLS, on SIGHUP; a failed reload
-/// keeps what is serving (see `state.rs` and `tls.rs`).
+/// keeps what is serving (see `state.rs` and `tls.rs`). The handler is installed before this
+/// returns, not when the spawned task first runs: until it is, a SIGHUP ends the process.
 fn spawn_reload_on_sighup(
     state: Arc<RuleState>,
     metrics: Arc<metrics::Metrics>,
     tls: Option<Arc<tls::Tls>>,
 ) {
     #[cfg(unix)]
-    tokio::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(hup) => hup,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot handle SIGHUP; rules reload only on file changes");
+                return;
+            }
         };
-        while hup.recv().await.is_some() {
-            if let Some(tls) = &tls {
-                match tls.reload() {
-                    Ok(()) => tracing::info!("TLS certificates reloaded"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "TLS certificates not reloaded; the old ones keep serving")
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                if let Some(tls) = &tls {
+                    match tls.reload() {
+                        Ok(()) => tracing::info!("TLS certificates reloaded"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "TLS certificates not reloaded; the old ones keep serving")
+                        }
                     }
                 }
+                state.reload_and_record(&metrics).await;
             }
-            state.reload_and_record(&metrics).await;
-        }
-    });
+        });
+    }
     #[cfg(not(unix))]
     let _ = (state, metrics, tls);
 }

@@ -75,6 +75,15 @@ impl Server {
             .status();
     }
 
+    /// Sends the server SIGHUP at once, without starting kill(1): for races with start-up.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn hangup_now(&self) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits in pid_t");
+        // SAFETY: kill(2) takes integers only; the pid is our own child, not yet reaped (Drop
+        // reaps it), so it cannot name another process.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+    }
+
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.signal("-TERM");
         self.child.wait().expect("server exits")
