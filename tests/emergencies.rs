@@ -8,15 +8,16 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 90 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88 % |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
-//!   of `emergencies-more.jsonl`, `-third`, `-fifth` and `-sixth`, with their non-emergency files;
-//! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and
-//!   `emergencies-fourth.jsonl` / `non-emergencies-fourth.jsonl`, written after the rules by an
-//!   author who saw neither the rules nor the other sets.
+//!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth` and `-seventh`, with their
+//!   non-emergency files;
+//! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth` and
+//!   `-eighth` (emergencies and non-emergencies), each written by an author who saw neither the
+//!   rules nor the other sets.
 //!
 //! Each run prints the figures and every miss, so a rule author sees what to fix; an author who
 //! reads the held-out misses should say so in docs/rule-edits.md, since those files then stop
@@ -28,7 +29,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.90;
+const FLOOR: f64 = 0.88;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -125,8 +126,8 @@ fn emergencies_are_handed_off_to_a_right_line() {
     for m in &misses {
         println!("{m}");
     }
-    // The target is 98 %; the bundled rules reach 91.7 % of all six files (70.7 % of the held-out
-    // fourth; docs/accuracy.md), and this floor keeps an edit from losing ground.
+    // The target is 98 %; the bundled rules reach 89.0 % of all eight files (about 71 % of each
+    // held-out set; docs/accuracy.md), and this floor keeps an edit from losing ground.
     assert!(
         right as f64 / n >= FLOOR,
         "{} of {} emergencies missed (the floor is {:.0} %, the target 98 %)",
