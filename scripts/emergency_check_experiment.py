@@ -20,13 +20,14 @@ train_pos=even+load('emergencies-more.jsonl')+sum((load(f'emergencies-{n}.jsonl'
 train_neg=sum((load(f'non-emergencies{n}.jsonl') for n in ['','-more','-third','-fifth','-sixth','-seventh']),[])
 corpus=[json.loads(l) for l in open(os.path.join(ROOT,'../shared/data/citizen-messages-dev.jsonl')) if l.strip()]
 corpus=[r.get('text','') for r in corpus if r.get('text')]
-Xtr=[c['text'] for c in train_pos]+[c['text'] for c in train_neg]+corpus
-ytr=[1]*len(train_pos)+[0]*(len(train_neg)+len(corpus))
-vec=TfidfVectorizer(analyzer='char',ngram_range=(1,3),sublinear_tf=True,min_df=1)
-X=vec.fit_transform(Xtr)
-clf=LogisticRegression(C=10,max_iter=2000,class_weight='balanced').fit(X,ytr)
-def rate(texts,th): 
-    p=clf.predict_proba(vec.transform(texts))[:,1]; return sum(p>=th)/len(texts)
+base_X=[c['text'] for c in train_pos]+[c['text'] for c in train_neg]; base_y=[1]*len(train_pos)+[0]*len(train_neg)
+def fit(ordinary):
+    # Returns p(emergency) for a list of texts, from a model trained on the sets read plus `ordinary`.
+    vec=TfidfVectorizer(analyzer='char',ngram_range=(1,3),sublinear_tf=True)
+    clf=LogisticRegression(C=10,max_iter=2000,class_weight='balanced').fit(vec.fit_transform(base_X+ordinary),base_y+[0]*len(ordinary))
+    return lambda texts: clf.predict_proba(vec.transform(texts))[:,1]
+score=fit(corpus)
+def rate(texts,th): return sum(score(texts)>=th)/len(texts)
 held_pos={'odd lines':[c['text'] for c in odd],'fourth':[c['text'] for c in load('emergencies-fourth.jsonl')],'eighth':[c['text'] for c in load('emergencies-eighth.jsonl')]}
 held_neg={'non-fourth':[c['text'] for c in load('non-emergencies-fourth.jsonl')],'non-eighth':[c['text'] for c in load('non-emergencies-eighth.jsonl')]}
 for th in [0.3,0.5,0.7]:
@@ -34,12 +35,9 @@ for th in [0.3,0.5,0.7]:
 # Corpus false alarms, 5-fold: each fold of the corpus scored by a model trained without it.
 import random
 idx=list(range(len(corpus))); random.Random(7).shuffle(idx)
-base_X=[c['text'] for c in train_pos]+[c['text'] for c in train_neg]; base_y=[1]*len(train_pos)+[0]*len(train_neg)
 flags={0.5:0,0.7:0}
 for k in range(5):
     test=set(idx[k::5]); tr=[corpus[i] for i in range(len(corpus)) if i not in test]; te=[corpus[i] for i in sorted(test)]
-    v=TfidfVectorizer(analyzer='char',ngram_range=(1,3),sublinear_tf=True); Xk=v.fit_transform(base_X+tr)
-    m=LogisticRegression(C=10,max_iter=2000,class_weight='balanced').fit(Xk,base_y+[0]*len(tr))
-    p=m.predict_proba(v.transform(te))[:,1]
+    p=fit(tr)(te)
     for th in flags: flags[th]+=int(sum(p>=th))
 print("corpus rows flagged (5-fold held out): " + ", ".join(f"threshold {th}: {n}/{len(corpus)} = {n/len(corpus):.4f}" for th,n in flags.items()))

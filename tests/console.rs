@@ -472,7 +472,7 @@ fn the_rules_page_shows_a_failed_reload_with_file_and_line_and_keeps_serving() {
         text.replacen("department: housing", "department: housingg", 1),
     )
     .unwrap();
-    server.signal("-HUP");
+    server.signal(libc::SIGHUP);
     let deadline = Instant::now() + Duration::from_secs(30);
     let page = loop {
         let page = get(&c, "/rules").text();

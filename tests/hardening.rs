@@ -323,7 +323,7 @@ fn shutdown_ends_at_its_deadline_despite_stalled_streams_and_idle_connections() 
         // Let the server see every stream before the signal.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let started = Instant::now();
-        server.signal("-TERM");
+        server.signal(libc::SIGTERM);
         let exit = loop {
             if let Some(status) = server.child.try_wait().expect("waits") {
                 break status;

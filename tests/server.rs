@@ -459,7 +459,7 @@ async fn health_turns_not_serving_while_draining() {
         health.check(check("")).await.unwrap().into_inner().status,
         serving
     );
-    server.signal("-TERM");
+    server.signal(libc::SIGTERM);
     // During the 5 s grace period the open connection still answers, with NOT_SERVING. Poll for
     // up to 4 s; on a busy test machine a call may fail or the signal take a while to land, so a
     // failed call is retried rather than taken as the answer.
@@ -724,7 +724,7 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
 async fn a_sighup_the_moment_the_port_is_announced_reloads_instead_of_killing() {
     for _ in 0..5 {
         let server = Server::start_with(&["--console-listen", "off", "--watch", "false"]);
-        server.hangup_now();
+        server.signal(libc::SIGHUP);
         let mut c = server.client().await;
         let r = c.route(req("房子没过户，物业费谁交")).await;
         assert!(r.is_ok(), "the server did not survive SIGHUP: {r:?}");
@@ -750,7 +750,7 @@ async fn sighup_reloads_when_watching_is_off() {
         "watch-test",
         "reloaded without a signal"
     );
-    server.signal("-HUP");
+    server.signal(libc::SIGHUP);
     wait_for(&mut c, Duration::from_secs(10), |_, r| {
         r.rule_id == "watch-test"
     })

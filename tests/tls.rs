@@ -238,7 +238,7 @@ async fn sighup_reloads_the_certificate_for_new_connections() {
     assert_eq!(served_serial(&pki.ca.pem, port).await.unwrap(), vec![1]);
 
     pki.server(2);
-    server.signal("-HUP");
+    server.signal(libc::SIGHUP);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let serial = served_serial(&pki.ca.pem, port).await.unwrap();
@@ -255,7 +255,7 @@ async fn sighup_reloads_the_certificate_for_new_connections() {
     // A broken key on the next reload: the server keeps serving serial 2, and still routes.
     pki.server(3);
     pki.write("server.key", "not a key\n");
-    server.signal("-HUP");
+    server.signal(libc::SIGHUP);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(served_serial(&pki.ca.pem, port).await.unwrap(), vec![2]);
     let https = format!("https://localhost:{port}");

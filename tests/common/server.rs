@@ -68,24 +68,17 @@ impl Server {
             .expect("connects")
     }
 
-    /// Sends the server a signal (`-TERM`, `-HUP`) with kill(1).
-    pub fn signal(&self, which: &str) {
-        let _ = Command::new("kill")
-            .args([which, &self.child.id().to_string()])
-            .status();
-    }
-
-    /// Sends the server SIGHUP at once, without starting kill(1): for races with start-up.
-    #[allow(dead_code)] // not every test binary that includes this module uses it
-    pub fn hangup_now(&self) {
+    /// Sends the server a signal (`libc::SIGTERM`, `libc::SIGHUP`) with kill(2), at once: a test
+    /// may race it against the server's start-up.
+    pub fn signal(&self, sig: libc::c_int) {
         let pid = i32::try_from(self.child.id()).expect("a pid fits in pid_t");
         // SAFETY: kill(2) takes integers only; the pid is our own child, not yet reaped (Drop
         // reaps it), so it cannot name another process.
-        unsafe { libc::kill(pid, libc::SIGHUP) };
+        unsafe { libc::kill(pid, sig) };
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        self.signal("-TERM");
+        self.signal(libc::SIGTERM);
         self.child.wait().expect("server exits")
     }
 }
