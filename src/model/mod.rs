@@ -86,7 +86,6 @@ struct Sums<'m> {
     /// Up to `LANES` labels: a fixed-width accumulator the compiler keeps in one vector
     /// register, so eight labels cost what one does (rows are read at the model's stride).
     narrow: [f32; LANES],
-    row: [i8; LANES],
     /// More labels: one sum each.
     wide: Vec<f32>,
 }
@@ -99,7 +98,6 @@ impl<'m> Sums<'m> {
             k,
             mask: model.buckets() - 1,
             narrow: [0.0; LANES],
-            row: [0; LANES],
             wide: if k > LANES { vec![0.0; k] } else { Vec::new() },
         }
     }
@@ -107,15 +105,26 @@ impl<'m> Sums<'m> {
     #[inline]
     fn add(&mut self, bucket: u32, value: f32) {
         let at = (bucket as usize & self.mask) * self.k;
-        let Some(w) = self.model.weights.get(at..at + self.k) else {
-            return;
-        };
         if self.k <= LANES {
-            self.row[..self.k].copy_from_slice(w);
-            for l in 0..LANES {
-                self.narrow[l] += f32::from(self.row[l]) * value;
+            // A whole register's width is read at once (a fixed-size load, where a copy of `k`
+            // bytes is a call to memcpy per n-gram); lanes past `k` hold the next bucket's
+            // weights and sum into accumulators that `finish` leaves out. Only the last buckets,
+            // with fewer than `LANES` bytes after them, are copied at their own width.
+            let weights = &self.model.weights;
+            let row: [i8; LANES] =
+                if let Some(Ok(row)) = weights.get(at..at + LANES).map(<[i8; LANES]>::try_from) {
+                    row
+                } else if let Some(w) = weights.get(at..at + self.k) {
+                    let mut row = [0; LANES];
+                    row[..self.k].copy_from_slice(w);
+                    row
+                } else {
+                    return;
+                };
+            for (sum, &q) in self.narrow.iter_mut().zip(&row) {
+                *sum += f32::from(q) * value;
             }
-        } else {
+        } else if let Some(w) = self.model.weights.get(at..at + self.k) {
             for (l, &q) in self.wide.iter_mut().zip(w) {
                 *l += f32::from(q) * value;
             }
