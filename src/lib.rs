@@ -5,7 +5,7 @@
 //!
 //! The path of a request, one folder:
 //!
-//! - [`engine`]: normalize → segment → match → score → decide → consult → explain, in
+//! - [`engine`]: normalize → segment → match → score → decide → consult → alarm → explain, in
 //!   `engine/pipeline.rs` as [`RuleSet::route`], the one entry every caller uses with a
 //!   [`RouteInput`];
 //! - [`situate`]: place and time, the last stage: jurisdiction (属地), the handling unit, the
@@ -14,7 +14,9 @@
 //! - [`model`]: the classifier the rules consult (`rules/classifier.model`): hashed character
 //!   n-grams, a calibrated linear model, deterministic training with cross-validation; it
 //!   cross-checks dispatches and suggests departments for manual triage, never replacing the
-//!   rules' legal ground;
+//!   rules' legal ground; the same kind of model is the emergency check
+//!   (`rules/emergency.model`), which puts a possible emergency the rules did not hand off before
+//!   a person at once;
 //! - [`request`]: [`RouteInput`] and its validation (shared by the server and the CLI);
 //! - [`sink`]: what happens after a decision: the [`DecisionSink`](sink::DecisionSink) seam (the
 //!   log line, the metrics, a record file, the decision store);

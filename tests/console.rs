@@ -224,6 +224,18 @@ fn the_try_page_shows_the_decision_its_articles_and_a_permanent_link() {
     let link = &body[link_start..link_start + body[link_start..].find('"').unwrap()];
     let again = get(&c, &link.replace("&amp;", "&")).text();
     assert!(again.contains("data-id=\"housing\""));
+    // A possible emergency the rules did not hand off is shown as such, with its lines.
+    let crane = get(
+        &c,
+        &format!("/try?text={}", url_encode("工地上的塔吊歪了，下面好多工人")),
+    )
+    .text();
+    assert!(crane.contains("id=\"possible-emergency\""), "{crane}");
+    assert!(crane.contains("紧急情况检查认为可能是紧急情况"), "{crane}");
+    assert!(
+        !crane.contains("id=\"possible-emergency\"><strong>概率 0.0"),
+        "{crane}"
+    );
     // Bad input is told, not routed.
     let empty = get(&c, "/try?text=%20&place=x").text();
     assert!(

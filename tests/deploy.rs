@@ -661,7 +661,7 @@ fn mounts_agree_with_the_paths_the_server_is_given() {
     }
 
     // The rules: HOTLINE_RULES is the image's cluster rules directory, with one ConfigMap mounted
-    // at each of its subdirectories top/ and departments/, and classifier.model linked in.
+    // at each of its subdirectories top/ and departments/, and the two models linked in.
     let rules = env_str(&env, "HOTLINE_RULES");
     let configmaps: BTreeMap<String, &Value> = kind(&docs, "ConfigMap")
         .into_iter()
@@ -704,13 +704,15 @@ fn mounts_agree_with_the_paths_the_server_is_given() {
             "the Containerfile must create the mount point {rules}/{sub}"
         );
     }
-    assert!(
-        run.contains(&format!(
-            "{}/classifier.model {rules}/classifier.model",
-            cf.env()["HOTLINE_RULES"]
-        )),
-        "the Containerfile must link the bundled classifier.model into {rules}"
-    );
+    for model in ["classifier.model", "emergency.model"] {
+        assert!(
+            run.contains(&format!(
+                "{}/{model} {rules}/{model}",
+                cf.env()["HOTLINE_RULES"]
+            )),
+            "the Containerfile must link the bundled {model} into {rules}"
+        );
+    }
 
     // Writable places on a read-only root: the spool lives on the emptyDir.
     let spool = env_str(&env, "HOTLINE_SPOOL_DIR");
@@ -951,11 +953,9 @@ fn cluster_rules_dir() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rules");
     std::fs::create_dir(&dir).unwrap();
-    std::os::unix::fs::symlink(
-        root().join("rules/classifier.model"),
-        dir.join("classifier.model"),
-    )
-    .unwrap();
+    for model in ["classifier.model", "emergency.model"] {
+        std::os::unix::fs::symlink(root().join("rules").join(model), dir.join(model)).unwrap();
+    }
     let cms = rules_configmaps();
     kubelet_project(&dir.join("top"), &cms["hotline-rules-top"], 1);
     kubelet_project(

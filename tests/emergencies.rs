@@ -9,7 +9,11 @@
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88 % |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2 % |
+//! | emergencies | | ≥ 95 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2 % handed off or flagged |
+//!
+//! The emergency check (`rules/emergency.model`) was trained on the sets read (below) and never
+//! on the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
@@ -44,6 +48,11 @@ struct Case {
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
 /// order.
 fn cases(name: &str) -> Vec<Case> {
+    files(name).iter().flat_map(|f| cases_of(f)).collect()
+}
+
+/// The files of `name.jsonl` and every `name-*.jsonl`, in file-name order.
+fn files(name: &str) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(DATA)
         .unwrap_or_else(|e| panic!("{DATA}: {e}"))
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -54,7 +63,7 @@ fn cases(name: &str) -> Vec<Case> {
         .collect();
     files.sort();
     assert!(files.len() >= 2, "{DATA}: the {name} files are missing");
-    files.iter().flat_map(|f| cases_of(f)).collect()
+    files
 }
 
 fn cases_of(file: &str) -> Vec<Case> {
@@ -137,6 +146,45 @@ fn emergencies_are_handed_off_to_a_right_line() {
     );
 }
 
+/// Whether a decision puts the request before a person at once as a (possible) emergency: a
+/// hand-off to one of `lines`, or the emergency check's flag.
+fn urgent(r: &pb::RouteResponse, lines: &[String]) -> bool {
+    lines_of(r).first().is_some_and(|l| lines.contains(l)) || r.possible_emergency.is_some()
+}
+
+#[test]
+fn no_emergency_waits_in_the_ordinary_queue() {
+    // Counts per file only: the held-out files' misses are not printed, so that nobody reads
+    // them while editing the rules or retraining the check.
+    let (mut total, mut urgent_total) = (0, 0);
+    for file in files("emergencies") {
+        let cases = cases_of(&file);
+        let n = cases
+            .iter()
+            .filter(|c| urgent(&route(&c.text), &c.lines))
+            .count();
+        println!(
+            "{file}: {n}/{} handed off to a right line or flagged ({:.1} %)",
+            cases.len(),
+            100.0 * n as f64 / cases.len() as f64
+        );
+        total += cases.len();
+        urgent_total += n;
+    }
+    let share = urgent_total as f64 / total as f64;
+    println!(
+        "all emergencies: {urgent_total}/{total} ({:.1} %)",
+        100.0 * share
+    );
+    // 95.8 % of all eight files with the bundled rules and check (docs/accuracy.md: held out,
+    // 94.7-100 % of each set).
+    assert!(
+        share >= 0.95,
+        "{} emergencies would wait in the ordinary queue",
+        total - urgent_total
+    );
+}
+
 #[test]
 fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     let cases = cases("non-emergencies");
@@ -145,16 +193,18 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         "the non-emergency set has {} requests",
         cases.len()
     );
-    let handed: Vec<String> = cases
-        .iter()
-        .filter_map(|c| {
-            let r = route(&c.text);
-            (r.outcome() == pb::Outcome::Handoff)
-                .then(|| format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)))
-        })
-        .collect();
+    let (mut handed, mut flagged) = (Vec::new(), 0);
+    for c in &cases {
+        let r = route(&c.text);
+        if r.outcome() == pb::Outcome::Handoff {
+            handed.push(format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)));
+        }
+        if r.possible_emergency.is_some() {
+            flagged += 1;
+        }
+    }
     println!(
-        "non-emergencies: {}/{} handed off ({:.1} %)",
+        "non-emergencies: {}/{} handed off ({:.1} %), {flagged} flagged by the emergency check",
         handed.len(),
         cases.len(),
         100.0 * handed.len() as f64 / cases.len() as f64
@@ -163,8 +213,8 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         println!("{h}");
     }
     assert!(
-        handed.len() as f64 / cases.len() as f64 <= 0.02,
-        "{} ordinary requests handed off (target: at most 2 %)",
+        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.02,
+        "{} ordinary requests handed off and {flagged} flagged (target: at most 2 % in all)",
         handed.len()
     );
 }

@@ -878,12 +878,11 @@ fn copy_reversed(src: &Path, dst: &Path) {
 fn the_order_of_rule_files_does_not_change_a_decision() {
     let dir = tempfile::tempdir().unwrap();
     copy_reversed(&common::bundled_dir(), dir.path());
-    // The classifier is part of the rule set (its cross-check and model check are in decisions).
-    std::fs::copy(
-        common::bundled_dir().join("classifier.model"),
-        dir.path().join("classifier.model"),
-    )
-    .unwrap();
+    // The models are part of the rule set (the cross-check, the model check and the emergency
+    // check are in decisions).
+    for model in ["classifier.model", "emergency.model"] {
+        std::fs::copy(common::bundled_dir().join(model), dir.path().join(model)).unwrap();
+    }
     let reversed = load_dir(dir.path()).expect("reversed copy loads");
     let strip = |mut r: pb::RouteResponse| {
         r.rules_version.clear();

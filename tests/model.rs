@@ -24,7 +24,7 @@ fn bundled_with_settings(from: &str, to: &str) -> tempfile::TempDir {
     let src = common::bundled_dir();
     for f in common::yaml_files(&src)
         .into_iter()
-        .chain([src.join("classifier.model")])
+        .chain([src.join("classifier.model"), src.join("emergency.model")])
     {
         let rel = f.strip_prefix(&src).unwrap();
         let to_path = dir.path().join(rel);

@@ -12,7 +12,8 @@
 #   hotline-rules-departments  rules/departments/*.yaml  mounted at <rules>/departments
 #
 # rules/classifier.model (1,057,493 bytes) is not in a ConfigMap: the API server refuses a
-# ConfigMap whose data exceeds 1 MiB (1,048,576 bytes). It is baked into the image.
+# ConfigMap whose data exceeds 1 MiB (1,048,576 bytes). It is baked into the image, and so is
+# rules/emergency.model (the emergency check), retrained like it rather than edited.
 # rules/schema.json is for editors; the server does not read it.
 #
 # Each file is written as a YAML literal block, byte for byte (tests/deploy.rs checks that the

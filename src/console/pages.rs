@@ -268,10 +268,26 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
         Ok(pb::DecidedBy::Rules) => "规则",
         Ok(pb::DecidedBy::ModelFallback) => "无规则命中，由分类模型兜底",
         Ok(pb::DecidedBy::CrossCheck) => "规则派单但分类模型强烈不同意，转人工",
+        Ok(pb::DecidedBy::EmergencyCheck) => {
+            "规则没有转接，紧急情况检查认为可能是紧急情况，立即转人工研判"
+        }
         _ => "",
     };
     if !by.is_empty() {
         let _ = write!(b, "<dt>决定方式</dt><dd id=\"decided-by\">{by}</dd>");
+    }
+    if let Some(e) = &r.possible_emergency {
+        let lines: Vec<String> = e
+            .lines
+            .iter()
+            .map(|l| format!("{} {} {:.2}", esc(&l.line), esc(&l.name), l.probability))
+            .collect();
+        let _ = write!(
+            b,
+            "<dt>可能紧急</dt><dd id=\"possible-emergency\"><strong>概率 {:.2}</strong>；可能需要：{}</dd>",
+            e.probability,
+            lines.join("、")
+        );
     }
     let _ = write!(
         b,

@@ -19,6 +19,7 @@
 //! second-guessed by a statistical model.
 
 use super::decide::{Decided, Verdict};
+use super::explain::round;
 use super::score::{Candidate, Scored};
 use crate::model::Features;
 use crate::proto::v1 as pb;
@@ -37,21 +38,28 @@ pub(crate) struct Consulted {
     fallback: Option<usize>,
 }
 
-/// Consults the classifier on a decision of the rules, changing the verdict when the cross-check
-/// or the fallback applies. `None` when there is nothing to consult (no classifier, a hand-off,
-/// an out-of-scope matter, an empty text).
+/// Whether the models are consulted on a verdict of the rules: never on a hand-off or an
+/// out-of-scope matter.
+pub(crate) fn consulted_on(verdict: Verdict) -> bool {
+    !matches!(verdict, Verdict::Handoff | Verdict::OutOfScope)
+}
+
+/// Consults the classifier on a decision of the rules, given its `probabilities` for the text
+/// (computed with the emergency check's in one pass, see `pipeline.rs`), changing the verdict when
+/// the cross-check or the fallback applies. `None` when there is nothing to consult (no
+/// classifier, a hand-off, an out-of-scope matter, an empty text).
 pub(crate) fn consult(
     set: &RuleSet,
     consultant: Option<&Consultant>,
-    normalized: &str,
+    probabilities: Option<Vec<f64>>,
     scored: &mut Scored,
     decided: &mut Decided,
 ) -> Option<Consulted> {
     let c = consultant?;
-    if matches!(decided.verdict, Verdict::Handoff | Verdict::OutOfScope) {
+    if !consulted_on(decided.verdict) {
         return None;
     }
-    let probabilities = c.model.probabilities_of(normalized)?;
+    let probabilities = probabilities?;
     let order: Vec<usize> = c
         .model
         .rank(&probabilities)
@@ -209,8 +217,4 @@ fn department_of(set: &RuleSet, c: &Consultant, label: usize) -> Option<pb::Depa
             })
     }?;
     Some(super::explain::department_pb(&set.departments[dept]))
-}
-
-fn round(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }

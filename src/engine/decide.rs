@@ -66,6 +66,9 @@ pub(crate) enum Verdict {
     /// The rules dispatched, the classifier disagreed past the cross-check's bounds (see
     /// `consult.rs`): manual triage.
     Disputed,
+    /// The rules did not hand off, the emergency check found a possible emergency (see
+    /// `alarm.rs`): manual triage at once.
+    PossibleEmergency,
 }
 
 #[derive(Debug, Clone)]

@@ -362,7 +362,7 @@ pub(crate) fn regulation_pb(set: &RuleSet, i: usize) -> pb::Regulation {
 }
 
 /// Rounds to 4 decimals so that JSON output is short and stable.
-fn round(x: f64) -> f64 {
+pub(crate) fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 

@@ -1,5 +1,5 @@
-//! The request path: normalize → segment → match → score → decide → consult → explain, then
-//! `situate`.
+//! The request path: normalize → segment → match → score → decide → consult → alarm → explain,
+//! then `situate`.
 //!
 //! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
 //!   back to offsets in the caller's original text;
@@ -13,11 +13,14 @@
 //!   support, the support override and the domain check → outcome and confidence;
 //! - `consult`: the classifier's part, when the rule set has one: the cross-check of a dispatch,
 //!   the opt-in fallback when no rule fires, suggestions for manual triage (`crate::model`);
+//! - `alarm`: the emergency check, when the rule set has one: a request the rules did not hand
+//!   off that may be an emergency goes to manual triage at once, flagged (never handed off);
 //! - `explain`: the `RouteResponse` (department, cited articles, evidence, alternatives), and
 //!   `render` its text form for a terminal;
 //! - `pipeline`: [`RuleSet::route`](crate::RuleSet::route), the stages in order, once;
 //! - `analyse`: the same stages for rule authors' tools (`tokens`, `lint`, `eval`).
 
+pub(crate) mod alarm;
 pub(crate) mod analyse;
 pub(crate) mod consult;
 pub(crate) mod decide;

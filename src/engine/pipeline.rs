@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use super::consult::{annotate, consult};
+use super::alarm;
+use super::consult::{annotate, consult, consulted_on};
 use super::decide::decide;
 use super::explain::{Context, explain};
 use super::matcher::Hit;
@@ -126,13 +127,17 @@ impl RuleSet {
         let mut decided = decide(self, &s.scored.candidates);
         probe.done(4);
         let consultant = self.model.as_deref();
-        let consulted = consult(
-            self,
-            consultant,
-            s.normalized.text(),
-            &mut s.scored,
-            &mut decided,
-        );
+        let (classified, checked) = if consulted_on(decided.verdict) {
+            crate::model::Model::probabilities_of_both(
+                consultant.map(|c| &c.model),
+                alarm::enabled(self).map(|e| &e.model),
+                s.normalized.text(),
+            )
+        } else {
+            (None, None)
+        };
+        let consulted = consult(self, consultant, classified, &mut s.scored, &mut decided);
+        let alarm = alarm::check(self, checked, &s.scored.candidates, &mut decided);
         probe.done(5);
         let normalized = &s.normalized;
         let cx = Context {
@@ -150,6 +155,7 @@ impl RuleSet {
             normalized.text(),
             &mut resp,
         );
+        alarm::annotate(self, alarm.as_ref(), &mut resp);
         probe.done(6);
         let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
         situate(self, &mut resp, rule, text, normalized, &s.phrases, input);

@@ -40,6 +40,19 @@ fn what(out: &mut String, resp: &pb::RouteResponse) {
     if let Some(o) = &resp.out_of_scope {
         let _ = writeln!(out, "告知 guidance:   {}", o.guidance);
     }
+    if let Some(e) = &resp.possible_emergency {
+        let lines: Vec<String> = e
+            .lines
+            .iter()
+            .map(|l| format!("{} {} {:.2}", l.line, l.name, l.probability))
+            .collect();
+        let _ = writeln!(
+            out,
+            "可能紧急 possible emergency: {:.2}（{}）",
+            e.probability,
+            lines.join("、")
+        );
+    }
     if !resp.topic.is_empty() {
         let _ = writeln!(out, "主题 topic:      {}", resp.topic);
     }

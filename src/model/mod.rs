@@ -140,6 +140,50 @@ impl<'m> Sums<'m> {
     }
 }
 
+/// One model's part of a pass over a text's n-grams (see [`Model::probabilities_of_both`]).
+struct Pass<'m> {
+    model: &'m Model,
+    mask: u32,
+    sums: Sums<'m>,
+    squares: f32,
+}
+
+impl<'m> Pass<'m> {
+    fn new(model: &'m Model) -> Self {
+        Pass {
+            model,
+            mask: (1u32 << model.bits) - 1,
+            sums: Sums::new(model),
+            squares: 0.0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, hash: u32) {
+        let bucket = hash & self.mask;
+        let v = f32::from(self.model.idf.get(bucket as usize).copied().unwrap_or(16));
+        self.squares += v * v;
+        self.sums.add(bucket, v);
+    }
+
+    /// The calibrated probabilities: sums scaled to unit length, per-label scale and bias, the
+    /// temperature, a softmax.
+    fn finish(self) -> Vec<f64> {
+        let model = self.model;
+        let norm = self.squares.sqrt();
+        let t = f64::from(model.temperature);
+        let z: Vec<f64> = self
+            .sums
+            .finish()
+            .iter()
+            .zip(&model.scales)
+            .zip(&model.bias)
+            .map(|((&l, &s), &b)| f64::from((l / norm) * s + b) / t)
+            .collect();
+        softmax(&z)
+    }
+}
+
 /// One label with its probability, as the model ranks them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked<'a> {
@@ -151,6 +195,11 @@ pub struct Ranked<'a> {
 impl Model {
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// The index of a label, if the model has it.
+    pub fn label_index(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
     }
 
     pub fn provenance(&self) -> Option<&Provenance> {
@@ -194,30 +243,35 @@ impl Model {
     /// with no feature list kept; the unit-length scaling is applied once at the end (the same
     /// value up to float rounding).
     pub fn probabilities_of(&self, text: &str) -> Option<Vec<f64>> {
-        let mask = (1u32 << self.bits) - 1;
-        let mut sums = Sums::new(self);
-        let mut squares = 0f32;
+        Model::probabilities_of_both(Some(self), None, text).0
+    }
+
+    /// [`probabilities_of`](Self::probabilities_of) of two models (the classifier and the
+    /// emergency check) in one pass over the text: hashing the n-grams is most of the cost, and
+    /// it is the same for every model (each takes its own buckets, weights and IDF from a hash).
+    pub fn probabilities_of_both(
+        a: Option<&Model>,
+        b: Option<&Model>,
+        text: &str,
+    ) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+        let (mut pa, mut pb) = (a.map(Pass::new), b.map(Pass::new));
+        if pa.is_none() && pb.is_none() {
+            return (None, None);
+        }
         let mut any = false;
         features::for_each_hash(text, |h| {
-            let bucket = h & mask;
-            let v = f32::from(self.idf.get(bucket as usize).copied().unwrap_or(16));
-            squares += v * v;
             any = true;
-            sums.add(bucket, v);
+            if let Some(p) = &mut pa {
+                p.add(h);
+            }
+            if let Some(p) = &mut pb {
+                p.add(h);
+            }
         });
         if !any {
-            return None;
+            return (None, None);
         }
-        let norm = squares.sqrt();
-        let t = f64::from(self.temperature);
-        let z: Vec<f64> = sums
-            .finish()
-            .iter()
-            .zip(&self.scales)
-            .zip(&self.bias)
-            .map(|((&l, &s), &b)| f64::from((l / norm) * s + b) / t)
-            .collect();
-        Some(softmax(&z))
+        (pa.map(Pass::finish), pb.map(Pass::finish))
     }
 
     /// The labels by decreasing probability (ties by label order).

@@ -130,9 +130,17 @@ pub(crate) fn compile_texts_without_model(
     compile_texts_with(texts, source, Diagnostics::default())
 }
 
-/// Whether a rule-directory file is the classifier (`*.model`).
+/// Whether a rule-directory file is a model (`*.model`): the classifier, or the emergency check.
 fn is_model(name: &str) -> bool {
     name.ends_with(".model")
+}
+
+/// The emergency check's file (see `crate::engine::alarm`); any other `*.model` is the
+/// classifier.
+pub(crate) const EMERGENCY_MODEL: &str = "emergency.model";
+
+fn is_emergency_model(name: &str) -> bool {
+    Path::new(name).file_name().and_then(|n| n.to_str()) == Some(EMERGENCY_MODEL)
 }
 
 fn compile_texts_with(
@@ -144,11 +152,37 @@ fn compile_texts_with(
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(texts.len());
     let mut model: Option<(String, crate::model::Model)> = None;
+    let mut emergency: Option<(String, crate::model::Model)> = None;
     for (name, content) in &texts {
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
+        if is_emergency_model(name) {
+            // Like the classifier: part of the version and of the archive, not YAML.
+            match crate::model::Model::parse(content) {
+                Ok(m) if m.label_index(super::NOT_AN_EMERGENCY).is_none() => diags.error(
+                    Code::BadModel,
+                    SourceLocation::file_start(name),
+                    format!(
+                        "the emergency check has no label \"{}\" for ordinary requests (its labels: {}); train it with scripts/train_emergency_model.py",
+                        super::NOT_AN_EMERGENCY,
+                        m.labels().join(", ")
+                    ),
+                ),
+                Ok(m) => emergency = Some((name.clone(), m)),
+                Err((line, msg)) => diags.error(
+                    Code::BadModel,
+                    SourceLocation {
+                        file: name.clone(),
+                        line,
+                        column: 1,
+                    },
+                    msg,
+                ),
+            }
+            continue;
+        }
         if is_model(name) {
             // The classifier is part of the version (a retrained model is a new rule set) and of
             // the archive, but it is not YAML.
@@ -218,6 +252,30 @@ fn compile_texts_with(
     }
     if let Some((_, m)) = model {
         set.model = Some(std::sync::Arc::new(super::Consultant::new(&set, m)));
+    }
+    match (emergency, set.settings.model.emergency) {
+        (Some((_, m)), _) => {
+            set.emergency = Some(std::sync::Arc::new(super::EmergencyCheck::new(&set, m)));
+        }
+        (None, Some(_)) => set.warnings.push(super::diagnostic::Diagnostic {
+            location: SourceLocation::file_start(&source_name),
+            severity: Severity::Warning,
+            code: Code::BadModel,
+            message: format!(
+                "settings.model.emergency is set but there is no {EMERGENCY_MODEL} beside the rules; the emergency check is off"
+            ),
+        }),
+        (None, None) => {}
+    }
+    if set.emergency.is_some() && set.settings.model.emergency.is_none() {
+        set.warnings.push(super::diagnostic::Diagnostic {
+            location: SourceLocation::file_start(&source_name),
+            severity: Severity::Warning,
+            code: Code::BadModel,
+            message: format!(
+                "{EMERGENCY_MODEL} is beside the rules but settings.model.emergency is not set; the emergency check is off"
+            ),
+        });
     }
     Ok(set)
 }

@@ -230,6 +230,9 @@ pub struct ModelSettings {
     /// When no rule fires: the probability at which the classifier's domain's fallback rule
     /// decides.
     pub fallback: Option<f64>,
+    /// When the rules do not hand off: the probability of "an emergency" from the emergency
+    /// check (`emergency.model`) at which the request goes to manual triage, flagged.
+    pub emergency: Option<f64>,
 }
 
 impl Default for ModelSettings {
@@ -239,6 +242,7 @@ impl Default for ModelSettings {
             cross_check_manual: false,
             suggestions: 3,
             fallback: None,
+            emergency: None,
         }
     }
 }
@@ -275,6 +279,44 @@ pub struct RuleSet {
     pub(crate) tables: crate::situate::tables::Tables,
     /// The classifier beside the rules (`*.model`), with what its labels mean to the rules.
     pub(crate) model: Option<std::sync::Arc<Consultant>>,
+    /// The emergency check beside the rules (`emergency.model`), see `crate::engine::alarm`.
+    pub(crate) emergency: Option<std::sync::Arc<EmergencyCheck>>,
+}
+
+/// The emergency check's label for an ordinary request; its other labels are lines (110, 119,
+/// 120, 122).
+pub(crate) const NOT_AN_EMERGENCY: &str = "none";
+
+/// The emergency check as the rules consult it: a model whose labels are the lines and
+/// [`NOT_AN_EMERGENCY`], with each line's name as the hand-off rules give it.
+#[derive(Debug)]
+pub(crate) struct EmergencyCheck {
+    pub model: crate::model::Model,
+    /// The index of [`NOT_AN_EMERGENCY`] among the labels.
+    pub none: usize,
+    /// Per label: the line's name from the hand-off rules ("急救"), empty when no rule has it.
+    pub names: Vec<String>,
+}
+
+impl EmergencyCheck {
+    /// `model` must have the label [`NOT_AN_EMERGENCY`] (the loader checks it first).
+    pub(crate) fn new(set: &RuleSet, model: crate::model::Model) -> EmergencyCheck {
+        let none = model.label_index(NOT_AN_EMERGENCY).unwrap_or(0);
+        let names = model
+            .labels()
+            .iter()
+            .map(|label| {
+                set.rules
+                    .iter()
+                    .find_map(|r| match &r.target {
+                        Target::Handoff { line, name } if line == label => Some(name.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        EmergencyCheck { model, none, names }
+    }
 }
 
 /// A classifier as the rules consult it: the model, and for each of its labels the fallback rule
@@ -372,10 +414,19 @@ impl RuleSet {
 
     /// The same rule set consulting another classifier (or none): for `eval --folds`, which
     /// trains one per fold. Shares nothing mutable; the compiled parts are rebuilt.
+    ///
+    /// The emergency check is left out too: it was trained with the development corpus as its
+    /// ordinary requests, so on that corpus only a fold-by-fold retraining measures it honestly
+    /// (`scripts/train_emergency_model.py --corpus-folds`).
     pub fn with_model(&self, model: Option<crate::model::Model>) -> Result<RuleSet, LoadError> {
         let mut set = load::compile_texts_without_model(self.files.clone(), self.source.clone())?;
         set.model = model.map(|m| std::sync::Arc::new(Consultant::new(&set, m)));
         Ok(set)
+    }
+
+    /// The emergency check the rules consult, if the rule set has one.
+    pub fn emergency_model(&self) -> Option<&crate::model::Model> {
+        self.emergency.as_deref().map(|c| &c.model)
     }
 
     /// Content hash of the rule files: same files, same version.

@@ -258,6 +258,11 @@ pub(crate) struct RawModelSettings {
     /// domain's fallback rule decides. Absent: never.
     #[serde(default)]
     pub fallback: Option<Sp<f64>>,
+    /// When the rules do not hand a request off and the emergency check (`emergency.model`
+    /// beside the rules) gives "an emergency" at least this probability, the request goes to
+    /// manual triage at once, flagged as a possible emergency. Absent: the check is off.
+    #[serde(default)]
+    pub emergency: Option<Sp<f64>>,
 }
 
 /// The two probabilities of the cross-check.

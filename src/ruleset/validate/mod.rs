@@ -105,6 +105,7 @@ pub(crate) fn compile(
         prepared: Vec::new(),
         tables,
         model: None,
+        emergency: None,
     };
     set.prepared = crate::engine::explain::prepare(&set);
     Ok(set)

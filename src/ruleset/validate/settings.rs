@@ -108,6 +108,7 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
         )
     });
     let fallback = raw.fallback.as_ref().map(|f| probability("fallback", f));
+    let emergency = raw.emergency.as_ref().map(|e| probability("emergency", e));
     let action = raw
         .cross_check
         .as_ref()
@@ -141,6 +142,7 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
         cross_check_manual,
         suggestions,
         fallback,
+        emergency,
     }
 }
 

@@ -1,0 +1,185 @@
+//! The emergency check beside the rules (`rules/emergency.model`, `settings.model.emergency`):
+//! a request the rules did not hand off that may be an emergency goes to a person at once,
+//! flagged; the check never hands off and never touches the rules' hand-offs.
+
+use std::path::Path;
+use std::process::Command;
+
+use hotline_router::proto::v1 as pb;
+use hotline_router::{RouteInput, load_dir};
+
+mod common;
+
+fn route(set: &hotline_router::RuleSet, text: &str) -> pb::RouteResponse {
+    set.route(&RouteInput {
+        text,
+        ..Default::default()
+    })
+}
+
+/// A tower crane leaning over workers: the rules know only the building-site safety complaint.
+const LEANING_CRANE: &str = "工地上的塔吊歪了，下面好多工人";
+
+/// A copy of the bundled rules (YAML and the two models), with `edit` applied to settings.yaml
+/// and the files in `leave_out` not copied.
+fn bundled_copy(edit: impl Fn(&str) -> String, leave_out: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::bundled_dir();
+    for f in common::yaml_files(&src)
+        .into_iter()
+        .chain([src.join("classifier.model"), src.join("emergency.model")])
+    {
+        let rel = f.strip_prefix(&src).unwrap();
+        if leave_out.iter().any(|l| Path::new(l) == rel) {
+            continue;
+        }
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
+    let settings = dir.path().join("settings.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, edit(&text)).unwrap();
+    dir
+}
+
+const SETTING: &str = "    emergency: 0.7\n";
+
+fn without_setting(s: &str) -> String {
+    assert!(s.contains(SETTING), "settings.yaml has no {SETTING:?}");
+    s.replace(SETTING, "")
+}
+
+#[test]
+fn a_possible_emergency_the_rules_miss_goes_to_a_person_at_once_flagged() {
+    let set = common::bundled();
+    let model = set
+        .emergency_model()
+        .expect("the bundled rules ship rules/emergency.model");
+    assert!(
+        model.labels().iter().any(|l| l == "none"),
+        "{:?}",
+        model.labels()
+    );
+
+    let r = route(set, LEANING_CRANE);
+    assert_eq!(r.outcome(), pb::Outcome::Manual, "{}", r.reason);
+    assert_eq!(
+        r.decided_by(),
+        pb::DecidedBy::EmergencyCheck,
+        "{}",
+        r.reason
+    );
+    assert!(r.handoff.is_none(), "the check never hands off");
+    let flag = r.possible_emergency.as_ref().expect("possible_emergency");
+    assert!(
+        flag.probability >= 0.7 && flag.probability <= 1.0,
+        "{flag:?}"
+    );
+    assert!(!flag.lines.is_empty() && flag.lines.len() <= 3, "{flag:?}");
+    assert!(
+        flag.lines
+            .windows(2)
+            .all(|w| w[0].probability >= w[1].probability),
+        "most likely first: {flag:?}"
+    );
+    for l in &flag.lines {
+        assert!(
+            ["110", "119", "120", "122"].contains(&l.line.as_str()),
+            "{l:?}"
+        );
+        assert!(
+            !l.name.is_empty(),
+            "the hand-off rules name every line: {l:?}"
+        );
+    }
+    assert!(r.reason.contains("紧急情况检查"), "{}", r.reason);
+    assert!(r.reason.contains(&flag.lines[0].line), "{}", r.reason);
+    // What the rules would have done is kept for the operator.
+    assert!(r.reason.contains("规则原本的判断"), "{}", r.reason);
+    assert!(
+        !r.alternatives.is_empty(),
+        "the rules' candidates stay listed"
+    );
+    // The same text, the same flag, byte for byte.
+    assert_eq!(route(set, LEANING_CRANE), r);
+}
+
+#[test]
+fn the_rules_hand_offs_and_ordinary_requests_are_untouched() {
+    let set = common::bundled();
+    let r = route(set, "十字路口发生车祸了，有人被撞倒在地上流了很多血");
+    assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+    assert_eq!(r.decided_by(), pb::DecidedBy::Rules);
+    assert!(r.possible_emergency.is_none());
+
+    let r = route(set, "小区消防通道被占用，请消防部门检查");
+    assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
+    assert!(r.possible_emergency.is_none(), "{:?}", r.possible_emergency);
+}
+
+#[test]
+fn without_the_setting_the_check_is_off_and_the_loader_says_so() {
+    let dir = bundled_copy(without_setting, &[]);
+    let set = load_dir(dir.path()).expect("loads");
+    let r = route(&set, LEANING_CRANE);
+    assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
+    assert!(r.possible_emergency.is_none());
+    assert!(
+        set.warnings()
+            .iter()
+            .any(|w| w.message.contains("settings.model.emergency is not set")),
+        "{:?}",
+        set.warnings()
+    );
+}
+
+#[test]
+fn a_setting_without_the_model_is_a_warning_not_a_silent_gap() {
+    let dir = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    let set = load_dir(dir.path()).expect("loads");
+    assert!(set.emergency_model().is_none());
+    assert!(
+        set.warnings()
+            .iter()
+            .any(|w| w.message.contains("no emergency.model")),
+        "{:?}",
+        set.warnings()
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["check", "--rules"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout).into_owned()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(out.contains("the emergency check is off"), "{out}");
+}
+
+#[test]
+fn an_emergency_model_without_a_none_label_is_refused_with_its_labels() {
+    // The classifier in the emergency check's place: its labels are domains, not lines.
+    let dir = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    std::fs::copy(
+        common::bundled_dir().join("classifier.model"),
+        dir.path().join("emergency.model"),
+    )
+    .unwrap();
+    let err = match load_dir(dir.path()) {
+        Ok(_) => panic!("a model without \"none\" must not serve as the emergency check"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("emergency.model:1:1: error[E0801]"), "{err}");
+    assert!(err.contains("no label \"none\""), "{err}");
+    assert!(err.contains("城乡建设"), "names the labels it has: {err}");
+}
+
+#[test]
+fn a_retrained_check_is_a_new_rule_set_version() {
+    let a = bundled_copy(|s| s.to_owned(), &[]);
+    let b = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    let va = load_dir(a.path()).unwrap().version().to_owned();
+    let vb = load_dir(b.path()).unwrap().version().to_owned();
+    assert_ne!(va, vb, "the check decides, so it is part of the version");
+    assert_eq!(va, common::bundled().version());
+}
