@@ -910,3 +910,51 @@ fn the_order_of_rule_files_does_not_change_a_decision() {
     }
     assert!(texts.len() > 1_200, "{}", texts.len());
 }
+
+#[test]
+fn handoffs_none_keeps_every_hand_off_of_its_file_from_firing() {
+    let route = |set: &RuleSet, text: &str| set.route(&RouteInput::text(text));
+    let crash = "十字路口发生车祸了，有人被撞倒在地上流了很多血";
+    let past = "去年十字路口发生车祸了，有人被撞倒在地上流了很多血";
+    // The bundled hand-offs share their vetoes of past events: 去年 is written once, in
+    // `handoffs_none`, and keeps the 122 and 120 hand-offs alike from firing.
+    let set = bundled();
+    assert_eq!(route(set, crash).outcome(), pb::Outcome::Handoff);
+    assert_ne!(route(set, past).outcome(), pb::Outcome::Handoff);
+
+    // Without the shared list, the same hand-offs fire on the past event, unless their own
+    // `none` lists it: so the list is what vetoes it.
+    let dir = common::core_rules_dir();
+    let handoffs = dir.path().join("handoffs.yaml");
+    let text = std::fs::read_to_string(&handoffs).unwrap();
+    let start = text
+        .find("\nhandoffs_none:")
+        .expect("the bundled hand-offs share a none list");
+    let end = start + text[start..].find("\nhandoffs:").unwrap();
+    std::fs::write(&handoffs, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let without = load_dir(dir.path()).expect("loads");
+    assert_eq!(
+        route(&without, past).outcome(),
+        pb::Outcome::Handoff,
+        "no hand-off's own none holds 去年"
+    );
+
+    // In a file without hand-offs it applies to none, and the loader says where.
+    std::fs::write(
+        dir.path().join("stray.yaml"),
+        "# 说明\nhandoffs_none: [去年]\n",
+    )
+    .unwrap();
+    let stray = load_dir(dir.path()).expect("loads");
+    let w = stray
+        .warnings()
+        .iter()
+        .find(|w| w.code.as_str() == "W0105")
+        .unwrap_or_else(|| panic!("{:?}", stray.warnings()));
+    assert_eq!(
+        (w.location.file.as_str(), w.location.line, w.location.column),
+        ("stray.yaml", 2, 17)
+    );
+    assert!(w.message.contains("no hand-offs"), "{}", w.message);
+    assert_eq!(route(&stray, past).outcome(), pb::Outcome::Handoff);
+}

@@ -110,6 +110,7 @@ codes! {
     SmallSynonymGroup = "W0102" "small-synonym-group" "a synonym group needs at least two terms";
     NoExamples = "W0103" "no-examples" "add sentences a citizen would say under `examples`";
     WeekdayWorkday = "W0104" "weekday-workday" "`workdays` lists weekend days that are worked (调休); remove weekdays";
+    UnusedHandoffsNone = "W0105" "unused-handoffs-none" "move `handoffs_none` into the file of the hand-offs it is for";
 }
 
 impl fmt::Display for Code {

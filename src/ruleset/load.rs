@@ -206,10 +206,23 @@ fn compile_texts_with(
             continue;
         }
         match parse(content) {
-            Ok(raw) => files.push(SourceFile {
-                name: name.clone(),
-                raw,
-            }),
+            Ok(mut raw) => {
+                if let (true, Some(first)) = (raw.handoffs.is_empty(), raw.handoffs_none.first()) {
+                    diags.warning(
+                        Code::UnusedHandoffsNone,
+                        SourceLocation::of(name, first),
+                        format!(
+                            "handoffs_none lists {} term(s), but \"{name}\" has no hand-offs; it applies only to the hand-offs of its own file",
+                            raw.handoffs_none.len()
+                        ),
+                    );
+                }
+                raw.share_handoffs_none();
+                files.push(SourceFile {
+                    name: name.clone(),
+                    raw,
+                });
+            }
             Err(problems) => {
                 for ((line, column), code, msg) in problems {
                     diags.error(

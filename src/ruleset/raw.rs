@@ -64,6 +64,11 @@ pub(crate) struct RawFile {
     /// Emergencies handed off to 110 / 119 / 120 / 122. They take precedence over every rule.
     #[serde(default)]
     pub handoffs: Vec<Sp<RawHandoff>>,
+    /// Terms that keep every hand-off of this file from firing, as if each hand-off's `none`
+    /// listed them: the words of a past event, a consultation or a complaint, which no
+    /// emergency of any kind is.
+    #[serde(default)]
+    pub handoffs_none: Vec<Sp<String>>,
     /// Matters the hotline does not take: the citizen is told where to go instead.
     #[serde(default)]
     pub out_of_scope: Vec<Sp<RawOutOfScope>>,
@@ -73,6 +78,22 @@ pub(crate) struct RawFile {
     /// Working-day calendar, one entry per year.
     #[serde(default)]
     pub calendar: Vec<Sp<RawCalendarYear>>,
+}
+
+impl RawFile {
+    /// Adds the file's `handoffs_none` to the `none` of each of its hand-offs, so that the
+    /// validator, the matcher and the explanations see one list per hand-off, each term with the
+    /// place it is written at.
+    pub(crate) fn share_handoffs_none(&mut self) {
+        for h in &mut self.handoffs {
+            h.0.value
+                .conditions
+                .0
+                .value
+                .none
+                .extend(self.handoffs_none.iter().cloned());
+        }
+    }
 }
 
 /// A place of the city: a district (区), county (县), development zone (开发区), street (街道) or
