@@ -2,7 +2,6 @@
 //! a request the rules did not hand off that may be an emergency goes to a person at once,
 //! flagged; the check never hands off and never touches the rules' hand-offs.
 
-use std::path::Path;
 use std::process::Command;
 
 use hotline_router::proto::v1 as pb;
@@ -19,29 +18,6 @@ fn route(set: &hotline_router::RuleSet, text: &str) -> pb::RouteResponse {
 
 /// A tower crane leaning over workers: the rules know only the building-site safety complaint.
 const LEANING_CRANE: &str = "工地上的塔吊歪了，下面好多工人";
-
-/// A copy of the bundled rules (YAML and the two models), with `edit` applied to settings.yaml
-/// and the files in `leave_out` not copied.
-fn bundled_copy(edit: impl Fn(&str) -> String, leave_out: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = common::bundled_dir();
-    for f in common::yaml_files(&src)
-        .into_iter()
-        .chain([src.join("classifier.model"), src.join("emergency.model")])
-    {
-        let rel = f.strip_prefix(&src).unwrap();
-        if leave_out.iter().any(|l| Path::new(l) == rel) {
-            continue;
-        }
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&f, &to).unwrap();
-    }
-    let settings = dir.path().join("settings.yaml");
-    let text = std::fs::read_to_string(&settings).unwrap();
-    std::fs::write(&settings, edit(&text)).unwrap();
-    dir
-}
 
 const SETTING: &str = "    emergency: 0.7\n";
 
@@ -120,7 +96,7 @@ fn the_rules_hand_offs_and_ordinary_requests_are_untouched() {
 
 #[test]
 fn without_the_setting_the_check_is_off_and_the_loader_says_so() {
-    let dir = bundled_copy(without_setting, &[]);
+    let dir = common::bundled_copy(without_setting, &[]);
     let set = load_dir(dir.path()).expect("loads");
     let r = route(&set, LEANING_CRANE);
     assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
@@ -136,7 +112,7 @@ fn without_the_setting_the_check_is_off_and_the_loader_says_so() {
 
 #[test]
 fn a_setting_without_the_model_is_a_warning_not_a_silent_gap() {
-    let dir = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    let dir = common::bundled_copy(|s| s.to_owned(), &["emergency.model"]);
     let set = load_dir(dir.path()).expect("loads");
     assert!(set.emergency_model().is_none());
     assert!(
@@ -159,7 +135,7 @@ fn a_setting_without_the_model_is_a_warning_not_a_silent_gap() {
 #[test]
 fn an_emergency_model_without_a_none_label_is_refused_with_its_labels() {
     // The classifier in the emergency check's place: its labels are domains, not lines.
-    let dir = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    let dir = common::bundled_copy(|s| s.to_owned(), &["emergency.model"]);
     std::fs::copy(
         common::bundled_dir().join("classifier.model"),
         dir.path().join("emergency.model"),
@@ -176,8 +152,8 @@ fn an_emergency_model_without_a_none_label_is_refused_with_its_labels() {
 
 #[test]
 fn a_retrained_check_is_a_new_rule_set_version() {
-    let a = bundled_copy(|s| s.to_owned(), &[]);
-    let b = bundled_copy(|s| s.to_owned(), &["emergency.model"]);
+    let a = common::bundled_copy(|s| s.to_owned(), &[]);
+    let b = common::bundled_copy(|s| s.to_owned(), &["emergency.model"]);
     let va = load_dir(a.path()).unwrap().version().to_owned();
     let vb = load_dir(b.path()).unwrap().version().to_owned();
     assert_ne!(va, vb, "the check decides, so it is part of the version");

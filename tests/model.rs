@@ -20,22 +20,13 @@ fn route(set: &hotline_router::RuleSet, text: &str) -> pb::RouteResponse {
 
 /// A copy of the bundled rules with `from` replaced by `to` in settings.yaml.
 fn bundled_with_settings(from: &str, to: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = common::bundled_dir();
-    for f in common::yaml_files(&src)
-        .into_iter()
-        .chain([src.join("classifier.model"), src.join("emergency.model")])
-    {
-        let rel = f.strip_prefix(&src).unwrap();
-        let to_path = dir.path().join(rel);
-        std::fs::create_dir_all(to_path.parent().unwrap()).unwrap();
-        std::fs::copy(&f, &to_path).unwrap();
-    }
-    let settings = dir.path().join("settings.yaml");
-    let text = std::fs::read_to_string(&settings).unwrap();
-    assert!(text.contains(from), "settings.yaml has no {from:?}");
-    std::fs::write(&settings, text.replace(from, to)).unwrap();
-    dir
+    common::bundled_copy(
+        |text| {
+            assert!(text.contains(from), "settings.yaml has no {from:?}");
+            text.replace(from, to)
+        },
+        &[],
+    )
 }
 
 /// The rules' construction-noise rule (环境保护) against a classifier that learned, from the

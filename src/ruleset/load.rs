@@ -158,50 +158,43 @@ fn compile_texts_with(
         hasher.update([0]);
         hasher.update(content.as_bytes());
         hasher.update([0]);
-        if is_emergency_model(name) {
-            // Like the classifier: part of the version and of the archive, not YAML.
-            match crate::model::Model::parse(content) {
-                Ok(m) if m.label_index(super::NOT_AN_EMERGENCY).is_none() => diags.error(
-                    Code::BadModel,
-                    SourceLocation::file_start(name),
-                    format!(
-                        "the emergency check has no label \"{}\" for ordinary requests (its labels: {}); train it with scripts/train_emergency_model.py",
-                        super::NOT_AN_EMERGENCY,
-                        m.labels().join(", ")
-                    ),
-                ),
-                Ok(m) => emergency = Some((name.clone(), m)),
-                Err((line, msg)) => diags.error(
-                    Code::BadModel,
-                    SourceLocation {
+        if is_model(name) {
+            // The models are part of the version (a retrained model is a new rule set) and of
+            // the archive, but they are not YAML.
+            let m = match crate::model::Model::parse(content) {
+                Ok(m) => m,
+                Err((line, msg)) => {
+                    let at = SourceLocation {
                         file: name.clone(),
                         line,
                         column: 1,
-                    },
-                    msg,
-                ),
-            }
-            continue;
-        }
-        if is_model(name) {
-            // The classifier is part of the version (a retrained model is a new rule set) and of
-            // the archive, but it is not YAML.
-            match (crate::model::Model::parse(content), &model) {
-                (Ok(_), Some((first, _))) => diags.error(
+                    };
+                    diags.error(Code::BadModel, at, msg);
+                    continue;
+                }
+            };
+            if is_emergency_model(name) {
+                if m.label_index(super::NOT_AN_EMERGENCY).is_none() {
+                    diags.error(
+                        Code::BadModel,
+                        SourceLocation::file_start(name),
+                        format!(
+                            "the emergency check has no label \"{}\" for ordinary requests (its labels: {}); train it with scripts/train_emergency_model.py",
+                            super::NOT_AN_EMERGENCY,
+                            m.labels().join(", ")
+                        ),
+                    );
+                } else {
+                    emergency = Some((name.clone(), m));
+                }
+            } else if let Some((first, _)) = &model {
+                diags.error(
                     Code::BadModel,
                     SourceLocation::file_start(name),
                     format!("a rule set has one classifier; \"{first}\" is one already"),
-                ),
-                (Ok(m), None) => model = Some((name.clone(), m)),
-                (Err((line, msg)), _) => diags.error(
-                    Code::BadModel,
-                    SourceLocation {
-                        file: name.clone(),
-                        line,
-                        column: 1,
-                    },
-                    msg,
-                ),
+                );
+            } else {
+                model = Some((name.clone(), m));
             }
             continue;
         }

@@ -173,6 +173,29 @@ pub fn yaml_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// A copy of the bundled rules (every YAML file and both models), with `edit` applied to
+/// settings.yaml and the files in `leave_out` (paths relative to `rules/`) not copied.
+pub fn bundled_copy(edit: impl Fn(&str) -> String, leave_out: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = bundled_dir();
+    for f in yaml_files(&src)
+        .into_iter()
+        .chain([src.join("classifier.model"), src.join("emergency.model")])
+    {
+        let rel = f.strip_prefix(&src).unwrap();
+        if leave_out.iter().any(|l| Path::new(l) == rel) {
+            continue;
+        }
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
+    let settings = dir.path().join("settings.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, edit(&text)).unwrap();
+    dir
+}
+
 /// A temporary rules directory holding copies of the named bundled files.
 pub fn rules_dir_with(files: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
