@@ -23,8 +23,8 @@
 //!   `-eighth` (emergencies and non-emergencies), each written by an author who saw neither the
 //!   rules nor the other sets.
 //!
-//! Each run prints the figures and every miss, so a rule author sees what to fix; an author who
-//! reads the held-out misses should say so in docs/rule-edits.md, since those files then stop
+//! Each run prints the figures and the misses of the files that were read, so a rule author sees
+//! what to fix; the misses of the held-out files are counted, never printed, so that they keep
 //! measuring phrasings nobody has read.
 
 use hotline_router::RouteInput;
@@ -43,6 +43,17 @@ struct Case {
     #[serde(default)]
     lines: Vec<String>,
     kind: String,
+    /// Whether the case is in a held-out part (see the module's documentation).
+    #[serde(skip)]
+    held_out: bool,
+}
+
+/// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
+/// whole `-fourth` and `-eighth` files.
+fn held_out(file: &str, index: usize) -> bool {
+    (file == "emergencies.jsonl" && index % 2 == 1)
+        || file.ends_with("-fourth.jsonl")
+        || file.ends_with("-eighth.jsonl")
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
@@ -72,7 +83,12 @@ fn cases_of(file: &str) -> Vec<Case> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1)))
+        .map(|(i, l)| {
+            let mut c: Case =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1));
+            c.held_out = held_out(file, i);
+            c
+        })
         .collect()
 }
 
@@ -114,13 +130,16 @@ fn emergencies_are_handed_off_to_a_right_line() {
                 all_lines += 1;
             }
         } else {
-            misses.push(format!(
-                "  [{}] {} → {} {:?} (expected {:?})",
-                c.kind,
-                c.text,
-                r.outcome_name(),
-                got,
-                c.lines
+            misses.push((
+                c.held_out,
+                format!(
+                    "  [{}] {} → {} {:?} (expected {:?})",
+                    c.kind,
+                    c.text,
+                    r.outcome_name(),
+                    got,
+                    c.lines
+                ),
             ));
         }
     }
@@ -132,9 +151,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * right as f64 / n,
         100.0 * all_lines as f64 / n
     );
-    for m in &misses {
-        println!("{m}");
-    }
+    print_misses(&misses);
     // The target is 98 %; the bundled rules reach 89.0 % of all eight files (about 71 % of each
     // held-out set; docs/accuracy.md), and this floor keeps an edit from losing ground.
     assert!(
@@ -144,6 +161,15 @@ fn emergencies_are_handed_off_to_a_right_line() {
         cases.len(),
         100.0 * FLOOR
     );
+}
+
+/// Prints the misses of the files that were read, and only the count of the held-out ones.
+fn print_misses(misses: &[(bool, String)]) {
+    for (_, m) in misses.iter().filter(|(held, _)| !held) {
+        println!("{m}");
+    }
+    let held = misses.iter().filter(|(held, _)| *held).count();
+    println!("  … and {held} in the held-out files (not printed)");
 }
 
 /// Whether a decision puts the request before a person at once as a (possible) emergency: a
@@ -197,7 +223,10 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     for c in &cases {
         let r = route(&c.text);
         if r.outcome() == pb::Outcome::Handoff {
-            handed.push(format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)));
+            handed.push((
+                c.held_out,
+                format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)),
+            ));
         }
         if r.possible_emergency.is_some() {
             flagged += 1;
@@ -209,9 +238,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         cases.len(),
         100.0 * handed.len() as f64 / cases.len() as f64
     );
-    for h in &handed {
-        println!("{h}");
-    }
+    print_misses(&handed);
     assert!(
         (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.02,
         "{} ordinary requests handed off and {flagged} flagged (target: at most 2 % in all)",

@@ -159,3 +159,86 @@ fn a_retrained_check_is_a_new_rule_set_version() {
     assert_ne!(va, vb, "the check decides, so it is part of the version");
     assert_eq!(va, common::bundled().version());
 }
+
+mod invariants {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// The bundled rules without the check (no model, no setting).
+    fn without_check() -> &'static hotline_router::RuleSet {
+        static SET: OnceLock<(tempfile::TempDir, hotline_router::RuleSet)> = OnceLock::new();
+        &SET.get_or_init(|| {
+            let dir = common::bundled_copy(without_setting, &["emergency.model"]);
+            let set = load_dir(dir.path()).expect("loads");
+            (dir, set)
+        })
+        .1
+    }
+
+    /// Pieces of emergencies, of ordinary requests and of the past, so that generated texts
+    /// reach every outcome: hand-offs, flags, dispatches, manual triage.
+    const PIECES: &[&str] = &[
+        "着火了",
+        "冒黑烟",
+        "流了很多血",
+        "倒在地上",
+        "车祸",
+        "去年",
+        "塔吊歪了",
+        "下面好多工人",
+        "救命",
+        "快来人",
+        "投诉",
+        "物业费",
+        "电梯",
+        "困住了",
+        "孩子",
+        "不见了",
+        "煤气味",
+        "工地",
+        "噪音",
+        "拖欠工资",
+        "上个月",
+        "赔偿",
+        "，",
+        "。",
+        "🚑",
+        "火灾隐患",
+        "楼顶",
+        "要跳下去",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn the_check_changes_a_decision_only_by_flagging_it(
+            picks in prop::collection::vec(0..PIECES.len(), 1..8),
+        ) {
+            let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+            let with = route(common::bundled(), &text);
+            let mut without = route(without_check(), &text);
+            prop_assert_eq!(&with, &route(common::bundled(), &text), "deterministic");
+            match &with.possible_emergency {
+                Some(flag) => {
+                    prop_assert_eq!(with.outcome(), pb::Outcome::Manual);
+                    prop_assert_eq!(with.decided_by(), pb::DecidedBy::EmergencyCheck);
+                    prop_assert!(with.handoff.is_none());
+                    prop_assert!(flag.probability >= 0.7, "{:?}", flag);
+                    // Only what the rules would have done without the check is overruled:
+                    // never a hand-off or an out-of-scope matter.
+                    prop_assert!(
+                        !matches!(without.outcome(), pb::Outcome::Handoff | pb::Outcome::OutOfScope),
+                        "{}: {}", text, without.reason
+                    );
+                }
+                None => {
+                    // Unflagged: the very decision the rules make without the check.
+                    without.rules_version.clone_from(&with.rules_version);
+                    prop_assert_eq!(&with, &without, "{}", text);
+                }
+            }
+        }
+    }
+}
