@@ -266,7 +266,9 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
         "{text}"
     );
     assert!(
-        text.contains("manual triage 人工分派: 1 (1 without an operator's choice)"),
+        text.contains(
+            "manual triage 人工分派: 1 (1 without an operator's choice; 0 possible emergencies)"
+        ),
         "{text}"
     );
     let csv = stdout(&run(

@@ -486,6 +486,7 @@ fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
     f.str(r.time_limit.as_ref().map_or("", |t| t.due_date.as_str()));
     f.str(r.handoff.as_ref().map_or("", |h| h.line.as_str()));
     f.str(&r.reason);
+    f.str(r.decided_by().as_str_name());
     f.finish();
 }
 

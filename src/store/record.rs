@@ -73,6 +73,10 @@ pub struct DecisionRecord {
     /// The hand-off line, for hand-offs.
     pub handoff_line: String,
     pub reason: String,
+    /// Who decided (`DECIDED_BY_RULES`, `DECIDED_BY_EMERGENCY_CHECK`, …); "" in records written
+    /// before 2026-12-03.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub decided_by: String,
 }
 
 impl DecisionRecord {
@@ -117,8 +121,15 @@ impl DecisionRecord {
                 due_date: self.due_date.clone(),
                 ..Default::default()
             }),
+            decided_by: pb::DecidedBy::from_str_name(&self.decided_by)
+                .unwrap_or(pb::DecidedBy::Unspecified) as i32,
             ..Default::default()
         }
+    }
+
+    /// Whether the emergency check sent this request to manual triage as a possible emergency.
+    pub fn possible_emergency(&self) -> bool {
+        self.decided_by == pb::DecidedBy::EmergencyCheck.as_str_name()
     }
 }
 
@@ -317,6 +328,8 @@ pub(crate) struct DecisionRef<'a> {
     pub due_date: &'a str,
     pub handoff_line: &'a str,
     pub reason: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub decided_by: &'a str,
 }
 
 impl<'a> DecisionRef<'a> {
@@ -344,6 +357,7 @@ impl<'a> DecisionRef<'a> {
             due_date: &d.due_date,
             handoff_line: &d.handoff_line,
             reason: &d.reason,
+            decided_by: &d.decided_by,
         }
     }
 }

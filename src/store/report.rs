@@ -72,6 +72,8 @@ pub struct ManualRow {
     /// recorded.
     pub chosen: BTreeMap<String, usize>,
     pub unchosen: usize,
+    /// Of them, the requests the emergency check flagged as possible emergencies.
+    pub possible_emergencies: usize,
 }
 
 /// The date in China of a time in milliseconds since 1970.
@@ -114,6 +116,9 @@ pub fn build(
     for d in decisions {
         if d.record.outcome == "OUTCOME_MANUAL" {
             manual.volume += 1;
+            if d.record.possible_emergency() {
+                manual.possible_emergencies += 1;
+            }
             match d
                 .events
                 .iter()

@@ -26,6 +26,9 @@
 //! bytes, integers and floats little-endian, lists as a u32 count and their items. `F5` never
 //! occurs in UTF-8 text. A frame whose checksum or fields do not hold (a write cut short by a
 //! crash, damage) is counted and skipped: reading resumes at the next `F5 1D` whose frame checks.
+//! A field added later goes at the end of its frame, and the reader takes its absence for the
+//! empty value, so that segments left by an older router still replay (a decision's `decided_by`,
+//! 2026-12-03).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Write};
@@ -303,6 +306,8 @@ pub(crate) fn decode_decision(payload: &[u8]) -> Option<DecisionRef<'_>> {
         due_date: f.str()?,
         handoff_line: f.str()?,
         reason: f.str()?,
+        // Frames written before 2026-12-03 end with the reason.
+        decided_by: if f.rest.is_empty() { "" } else { f.str()? },
     };
     f.rest.is_empty().then_some(d)
 }

@@ -255,6 +255,7 @@ fn sample_record() -> DecisionRecord {
         due_date: "2026-12-09".into(),
         handoff_line: String::new(),
         reason: "keyword 停水".into(),
+        decided_by: "DECIDED_BY_RULES".into(),
     }
 }
 
@@ -424,4 +425,88 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     assert_eq!(db.purge(received + 1).unwrap(), 1);
     assert_eq!(db.purge(now_ms() + 1).unwrap(), 1);
     assert!(db.between(0, i64::MAX).unwrap().is_empty());
+}
+
+#[test]
+fn a_possible_emergency_is_recorded_as_one_and_counted_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let flagged = decide(&store, "T-E", "工地上的塔吊歪了，下面好多工人");
+    assert_eq!(flagged.decided_by(), pb::DecidedBy::EmergencyCheck);
+    let ordinary = decide(&store, "T-O", "公司三个月没发工资了");
+    let got = store
+        .get(Lookup::DecisionId(flagged.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert!(got.record.possible_emergency());
+    assert_eq!(got.record.decided_by, "DECIDED_BY_EMERGENCY_CHECK");
+    assert_eq!(
+        got.record.to_response().decided_by(),
+        pb::DecidedBy::EmergencyCheck
+    );
+    let other = store
+        .get(Lookup::DecisionId(ordinary.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert!(!other.record.possible_emergency());
+
+    let today = crate::situate::calendar::Date::parse("2026-12-03").unwrap();
+    let all = store.between(0, i64::MAX).unwrap();
+    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    assert_eq!(report.manual.volume, 1);
+    assert_eq!(report.manual.possible_emergencies, 1);
+}
+
+#[test]
+fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
+    let r = sample_record();
+    let mut bytes = Vec::new();
+    // The fields of a decision frame as routers wrote them before 2026-12-03: up to the reason.
+    let mut f = spool::Frame::decision(&mut bytes);
+    for s in [
+        &r.decision_id,
+        &r.request_id,
+        &r.method,
+        &r.channel,
+        &r.client,
+    ] {
+        f.str(s);
+    }
+    f.i64(r.received_at_ms);
+    f.u8(0);
+    f.u8(1);
+    f.str(r.text.as_deref().unwrap_or_default());
+    for s in [
+        &r.place,
+        &r.rules_version,
+        &r.outcome,
+        &r.department_id,
+        &r.unit,
+        &r.rule_id,
+    ] {
+        f.str(s);
+    }
+    for list in [&r.category, &r.articles] {
+        f.u32(list.len());
+        for s in list {
+            f.str(s);
+        }
+    }
+    f.f64(r.confidence);
+    f.str(&r.request_type);
+    f.u32(r.working_days as usize);
+    for s in [&r.due_date, &r.handoff_line, &r.reason] {
+        f.str(s);
+    }
+    f.finish();
+    let (items, bad) = spool::decode_frames(&bytes);
+    assert_eq!(bad, 0);
+    match items.as_slice() {
+        [spool::Item::Decision(d)] => {
+            assert_eq!(d.decided_by, "");
+            assert_eq!(d.reason, r.reason);
+            assert_eq!(d.decision_id, r.decision_id);
+        }
+        _ => panic!("one decision"),
+    }
 }
