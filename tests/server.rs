@@ -77,6 +77,23 @@ async fn route_over_the_wire() {
             .any(|g| g.title == "物业管理条例" && g.article == "第四十一条" && !g.text.is_empty())
     );
 
+    // A possible emergency the rules do not hand off arrives flagged, with its lines.
+    let flagged = c
+        .route(req("工地上的塔吊歪了，下面好多工人"))
+        .await
+        .expect("routes")
+        .into_inner();
+    assert_eq!(flagged.outcome(), pb::Outcome::Manual, "{}", flagged.reason);
+    assert_eq!(flagged.decided_by(), pb::DecidedBy::EmergencyCheck);
+    let lines = flagged
+        .possible_emergency
+        .map(|e| e.lines)
+        .unwrap_or_default();
+    assert!(
+        lines.iter().any(|l| l.line == "119" || l.line == "120"),
+        "{lines:?}"
+    );
+
     let info = c
         .get_rule_set(pb::GetRuleSetRequest {})
         .await
