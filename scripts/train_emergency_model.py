@@ -5,6 +5,7 @@
     cargo build --release --example route_unchecked             # for --corpus-folds
     python3 scripts/train_emergency_model.py --corpus-folds 5     # corpus rows it flags, held out
     python3 scripts/train_emergency_model.py --held-out           # the held-out sets, per file
+    python3 scripts/train_emergency_model.py --threshold-folds 5  # choose the threshold on the rows read
 
 The model is `hotline-router train`'s classifier with the labels 110 / 119 / 120 / 122 (an
 emergency's first line) and `none` (an ordinary request). Its rows:
@@ -95,12 +96,62 @@ def route(command, rows):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def rules_with(model, tmp):
-    """A copy of rules/ whose emergency check is `model`."""
+def rules_with(model, tmp, threshold=None):
+    """A copy of rules/ whose emergency check is `model` (and its threshold `threshold`)."""
     rules = os.path.join(tmp, "rules")
     shutil.copytree(os.path.join(ROOT, "rules"), rules)
     shutil.copy(model, os.path.join(rules, "emergency.model"))
+    if threshold is not None:
+        path = os.path.join(rules, "settings.yaml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace("    emergency: 0.7\n", f"    emergency: {threshold}\n"))
     return rules
+
+
+def threshold_folds(a, corpus, k):
+    """Each fifth of the rows read scored by a check trained on the rest, at threshold 0 (every
+    request the rules do not hand off gets its probability); then, per threshold, the share of
+    emergencies handed off to a right line or flagged, and of ordinary requests flagged."""
+    rows = training_rows(corpus)
+    lines = {}
+    em = load(os.path.join(DATA, "emergencies.jsonl"))
+    cases = [c for i, c in enumerate(em) if i % 2 == 0]
+    for name in READ_EMERGENCIES:
+        cases += load(os.path.join(DATA, f"emergencies-{name}.jsonl"))
+    for i, c in enumerate(cases):
+        lines[f"em-{i}"] = c["lines"]
+    idx = list(range(len(rows)))
+    random.Random(11).shuffle(idx)
+    scored = []  # (kind, right line by the rules, p or None when handed off)
+    unchecked_bin = os.path.join(os.path.dirname(a.bin), "examples", "route_unchecked")
+    for f in range(k):
+        test = set(idx[f::k])
+        with tempfile.TemporaryDirectory() as tmp:
+            model = os.path.join(tmp, "emergency.model")
+            train(a.bin, [r for i, r in enumerate(rows) if i not in test], model)
+            part = [rows[i] for i in sorted(test)]
+            ds = route([unchecked_bin, rules_with(model, tmp, 0.0)],
+                       [(r[0], r[1], r[2]) for r in part])
+        for r, d in zip(part, ds):
+            kind = "emergency" if r[0].startswith("em-") else (
+                "ordinary set" if r[0].startswith("ord-") else "corpus")
+            right = (d.get("outcome") == "OUTCOME_HANDOFF"
+                     and d.get("handoff", {}).get("line") in lines.get(r[0], []))
+            p = d.get("possibleEmergency", {}).get("probability")
+            scored.append((kind, right, p))
+    print(f"{k}-fold over the {len(rows)} rows read (each scored by a check trained without it)")
+    print("threshold  emergencies right line or flagged  ordinary sets flagged  corpus flagged")
+    for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
+        def share(kind, hit):
+            xs = [x for x in scored if x[0] == kind]
+            return sum(hit(x) for x in xs) / len(xs), len(xs)
+        e, ne = share("emergency", lambda x: x[1] or (x[2] is not None and x[2] >= t))
+        o, no = share("ordinary set", lambda x: x[2] is not None and x[2] >= t)
+        c, nc = share("corpus", lambda x: x[2] is not None and x[2] >= t)
+        print(f"{t:9.1f}  {e:33.1%}  {o:21.1%}  {c:14.2%}")
+    print(f"(emergencies {ne}, ordinary requests of the sets {no}, corpus rows {nc})")
 
 
 def flagged(d):
@@ -113,8 +164,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "rules", "emergency.model"))
     ap.add_argument("--corpus-folds", type=int, default=0)
     ap.add_argument("--held-out", action="store_true")
+    ap.add_argument("--threshold-folds", type=int, default=0)
     a = ap.parse_args()
     corpus = corpus_rows()
+    if a.threshold_folds:
+        threshold_folds(a, corpus, a.threshold_folds)
+        return
     if a.corpus_folds:
         idx = list(range(len(corpus)))
         random.Random(7).shuffle(idx)
