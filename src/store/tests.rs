@@ -510,3 +510,33 @@ fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
         _ => panic!("one decision"),
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_runs_below_the_request_path() {
+    // The writer lowers its own priority when it starts (writer.rs, `yield_to_routing`).
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    decide(&store, "T-N", "小区电梯坏了三个月");
+    store.flush().unwrap();
+    // Every writer thread of this process (other tests open stores too), by its name.
+    let mut writers = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.trim() != "hotline-store" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is field 3, nice field 19.
+        let Some((_, after)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split(' ').collect();
+        // Field 41, the scheduling policy: 5 is SCHED_IDLE; else field 19, nice, is 19.
+        let (policy, nice) = (fields[38], fields[16]);
+        assert!(policy == "5" || nice == "19", "{stat}");
+        writers += 1;
+    }
+    assert!(writers >= 1, "no hotline-store thread found");
+}

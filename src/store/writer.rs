@@ -43,8 +43,38 @@ pub(crate) struct Writer {
     pub retain_days: Option<u32>,
 }
 
+/// The writer's nice value where `SCHED_IDLE` is refused (see [`yield_to_routing`]).
+const NICE: i32 = 19;
+
+/// Puts the calling thread in the `SCHED_IDLE` class (else at nice 19; Linux schedules threads
+/// one by one) so that routing always comes first: a waking Route call preempts an idle-class
+/// thread at once, where at nice 19 the writer could still finish its time slice first. A decision is durable once its frame is in the spool, before its response leaves; what
+/// the writer does after (decode, insert, commit) can wait. At nice 0 it took the serving core in
+/// bursts of several milliseconds every tick, and Route calls waited behind it: median latency at
+/// half load 6-36 ms against 0.2-0.9 ms without a store (BENCHMARKS.md §6). Now it uses the idle
+/// time a serving router has, and at saturation the
+/// spool grows (`hotline_store_spool_bytes`) until the load falls. An unprivileged thread cannot
+/// raise its priority again, so it stays low for its life; queries (GetDecision, outcomes,
+/// reports) wait for the spool to be emptied as before, under the caller's deadline.
+fn yield_to_routing() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid(2) and setpriority(2) take and return plain integers and touch no
+        // memory of this process; `PRIO_PROCESS` with a thread id changes only that thread. A
+        // failure (a sandbox that forbids it) leaves the thread at its priority: nothing to undo.
+        unsafe {
+            let idle = libc::sched_param { sched_priority: 0 };
+            if libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) != 0 {
+                let tid = libc::gettid();
+                libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+            }
+        }
+    }
+}
+
 impl Writer {
     pub fn run(mut self, commands: Receiver<Command>) {
+        yield_to_routing();
         let mut last_purge: Option<Instant> = None;
         loop {
             let command = match commands.recv_timeout(TICK) {
