@@ -34,27 +34,23 @@ pub(crate) struct Alarm {
     overruled: Option<String>,
 }
 
-/// The emergency check a rule set runs: its model, when the setting turns it on.
-pub(crate) fn enabled(set: &RuleSet) -> Option<&EmergencyCheck> {
-    set.settings.model.emergency?;
-    set.emergency.as_deref()
+/// The emergency check a rule set runs, with its threshold: both the model and the setting.
+pub(crate) fn enabled(set: &RuleSet) -> Option<(&EmergencyCheck, f64)> {
+    Some((set.emergency.as_deref()?, set.settings.model.emergency?))
 }
 
 /// Runs the check on a decision of the rules, given the check's probabilities for the text
-/// (computed with the classifier's in one pass, see `pipeline.rs`); when it fires, the verdict
-/// becomes [`Verdict::PossibleEmergency`]. `None` when it does not fire or does not apply (no
-/// `emergency.model`, the setting off, a hand-off, an out-of-scope matter, an empty text).
+/// (computed with the classifier's in one pass by `pipeline.rs`, and only for a verdict the
+/// models are consulted on: never a hand-off or an out-of-scope matter); when it fires, the
+/// verdict becomes [`Verdict::PossibleEmergency`]. `None` when it does not fire or does not
+/// apply (no `emergency.model`, the setting off, no probabilities).
 pub(crate) fn check(
     set: &RuleSet,
     probabilities: Option<Vec<f64>>,
     candidates: &[super::score::Candidate],
     decided: &mut Decided,
 ) -> Option<Alarm> {
-    let threshold = set.settings.model.emergency?;
-    let check = enabled(set)?;
-    if !super::consult::consulted_on(decided.verdict) {
-        return None;
-    }
+    let (check, threshold) = enabled(set)?;
     let p = probabilities?;
     let probability = 1.0 - p.get(check.none).copied().unwrap_or(1.0);
     if probability < threshold {
@@ -86,7 +82,7 @@ pub(crate) fn check(
 
 /// Says in the response what the check found: the flag, who decided and why.
 pub(crate) fn annotate(set: &RuleSet, alarm: Option<&Alarm>, resp: &mut pb::RouteResponse) {
-    let (Some(a), Some(check)) = (alarm, set.emergency.as_deref()) else {
+    let (Some(a), Some((check, _))) = (alarm, enabled(set)) else {
         return;
     };
     let labels = check.model.labels();

@@ -45,9 +45,10 @@ pub(crate) fn consulted_on(verdict: Verdict) -> bool {
 }
 
 /// Consults the classifier on a decision of the rules, given its `probabilities` for the text
-/// (computed with the emergency check's in one pass, see `pipeline.rs`), changing the verdict when
-/// the cross-check or the fallback applies. `None` when there is nothing to consult (no
-/// classifier, a hand-off, an out-of-scope matter, an empty text).
+/// (computed with the emergency check's in one pass by `pipeline.rs`, and only for a verdict
+/// [`consulted_on`]), changing the verdict when the cross-check or the fallback applies. `None`
+/// when there is nothing to consult (no classifier, no probabilities: a hand-off, an
+/// out-of-scope matter, an empty text).
 pub(crate) fn consult(
     set: &RuleSet,
     consultant: Option<&Consultant>,
@@ -56,9 +57,6 @@ pub(crate) fn consult(
     decided: &mut Decided,
 ) -> Option<Consulted> {
     let c = consultant?;
-    if !consulted_on(decided.verdict) {
-        return None;
-    }
     let probabilities = probabilities?;
     let order: Vec<usize> = c
         .model

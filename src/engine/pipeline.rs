@@ -130,7 +130,7 @@ impl RuleSet {
         let (classified, checked) = if consulted_on(decided.verdict) {
             crate::model::Model::probabilities_of_both(
                 consultant.map(|c| &c.model),
-                alarm::enabled(self).map(|e| &e.model),
+                alarm::enabled(self).map(|(e, _)| &e.model),
                 s.normalized.text(),
             )
         } else {

@@ -143,7 +143,6 @@ impl<'m> Sums<'m> {
 /// One model's part of a pass over a text's n-grams (see [`Model::probabilities_of_both`]).
 struct Pass<'m> {
     model: &'m Model,
-    mask: u32,
     sums: Sums<'m>,
     squares: f32,
 }
@@ -152,7 +151,6 @@ impl<'m> Pass<'m> {
     fn new(model: &'m Model) -> Self {
         Pass {
             model,
-            mask: (1u32 << model.bits) - 1,
             sums: Sums::new(model),
             squares: 0.0,
         }
@@ -160,10 +158,11 @@ impl<'m> Pass<'m> {
 
     #[inline]
     fn add(&mut self, hash: u32) {
-        let bucket = hash & self.mask;
-        let v = f32::from(self.model.idf.get(bucket as usize).copied().unwrap_or(16));
+        // `Sums::add` takes the bucket from the hash with the same mask.
+        let bucket = hash as usize & self.sums.mask;
+        let v = f32::from(self.model.idf.get(bucket).copied().unwrap_or(16));
         self.squares += v * v;
-        self.sums.add(bucket, v);
+        self.sums.add(hash, v);
     }
 
     /// The calibrated probabilities: sums scaled to unit length, per-label scale and bias, the

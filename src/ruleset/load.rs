@@ -259,29 +259,26 @@ fn compile_texts_with(
     if let Some((_, m)) = model {
         set.model = Some(std::sync::Arc::new(super::Consultant::new(&set, m)));
     }
-    match (emergency, set.settings.model.emergency) {
-        (Some((_, m)), _) => {
-            set.emergency = Some(std::sync::Arc::new(super::EmergencyCheck::new(&set, m)));
-        }
-        (None, Some(_)) => set.warnings.push(super::diagnostic::Diagnostic {
-            location: SourceLocation::file_start(&source_name),
-            severity: Severity::Warning,
-            code: Code::BadModel,
-            message: format!(
-                "settings.model.emergency is set but there is no {EMERGENCY_MODEL} beside the rules; the emergency check is off"
-            ),
-        }),
-        (None, None) => {}
-    }
-    if set.emergency.is_some() && set.settings.model.emergency.is_none() {
+    // The check needs both its model and its setting; either alone is a gap to point out.
+    let half = match (&emergency, set.settings.model.emergency) {
+        (Some(_), None) => Some(format!(
+            "{EMERGENCY_MODEL} is beside the rules but settings.model.emergency is not set"
+        )),
+        (None, Some(_)) => Some(format!(
+            "settings.model.emergency is set but there is no {EMERGENCY_MODEL} beside the rules"
+        )),
+        _ => None,
+    };
+    if let Some(what) = half {
         set.warnings.push(super::diagnostic::Diagnostic {
             location: SourceLocation::file_start(&source_name),
             severity: Severity::Warning,
             code: Code::BadModel,
-            message: format!(
-                "{EMERGENCY_MODEL} is beside the rules but settings.model.emergency is not set; the emergency check is off"
-            ),
+            message: format!("{what}; the emergency check is off"),
         });
+    }
+    if let Some((_, m)) = emergency {
+        set.emergency = Some(std::sync::Arc::new(super::EmergencyCheck::new(&set, m)));
     }
     Ok(set)
 }

@@ -48,8 +48,9 @@ const NICE: i32 = 19;
 
 /// Puts the calling thread in the `SCHED_IDLE` class (else at nice 19; Linux schedules threads
 /// one by one) so that routing always comes first: a waking Route call preempts an idle-class
-/// thread at once, where at nice 19 the writer could still finish its time slice first. A decision is durable once its frame is in the spool, before its response leaves; what
-/// the writer does after (decode, insert, commit) can wait. At nice 0 it took the serving core in
+/// thread at once, where at nice 19 the writer could still finish its time slice first. A
+/// decision is durable once its frame is in the spool, before its response leaves; what the
+/// writer does after (decode, insert, commit) can wait. At nice 0 it took the serving core in
 /// bursts of several milliseconds every tick, and Route calls waited behind it: median latency at
 /// half load 6-36 ms against 0.2-0.9 ms without a store (BENCHMARKS.md §6). Now it uses the idle
 /// time a serving router has, and at saturation the
