@@ -46,6 +46,8 @@ struct Scratch {
     hits: Vec<Hit>,
     scored: Scored,
     phrases: Vec<(u32, u32, u32)>,
+    /// The normalized text's n-gram hashes, for the models.
+    hashes: Vec<u32>,
 }
 
 thread_local! {
@@ -128,11 +130,12 @@ impl RuleSet {
         probe.done(4);
         let consultant = self.model.as_deref();
         let (classified, checked) = if consulted_on(decided.verdict) {
-            crate::model::Model::probabilities_of_both(
-                consultant.map(|c| &c.model),
-                alarm::enabled(self).map(|(e, _)| &e.model),
-                s.normalized.text(),
-            )
+            let (a, b) = self.consulted_models();
+            let text = s.normalized.text();
+            match &self.joint {
+                Some(joint) => joint.probabilities(a, b, text, &mut s.hashes),
+                None => crate::model::Model::probabilities_of_both(a, b, text),
+            }
         } else {
             (None, None)
         };

@@ -280,6 +280,7 @@ fn compile_texts_with(
     if let Some((_, m)) = emergency {
         set.emergency = Some(std::sync::Arc::new(super::EmergencyCheck::new(&set, m)));
     }
+    set.fuse_models();
     Ok(set)
 }
 

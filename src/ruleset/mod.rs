@@ -281,6 +281,9 @@ pub struct RuleSet {
     pub(crate) model: Option<std::sync::Arc<Consultant>>,
     /// The emergency check beside the rules (`emergency.model`), see `crate::engine::alarm`.
     pub(crate) emergency: Option<std::sync::Arc<EmergencyCheck>>,
+    /// The tables of the models the request path consults (the classifier, and the emergency
+    /// check when it is on), fused for one memory access per n-gram; see [`RuleSet::fuse_models`].
+    pub(crate) joint: Option<crate::model::Joint>,
 }
 
 /// The emergency check's label for an ordinary request; its other labels are lines (110, 119,
@@ -421,7 +424,25 @@ impl RuleSet {
     pub fn with_model(&self, model: Option<crate::model::Model>) -> Result<RuleSet, LoadError> {
         let mut set = load::compile_texts_without_model(self.files.clone(), self.source.clone())?;
         set.model = model.map(|m| std::sync::Arc::new(Consultant::new(&set, m)));
+        set.fuse_models();
         Ok(set)
+    }
+
+    /// The models the request path consults: the classifier, and the emergency check when
+    /// both its model and its setting are there.
+    pub(crate) fn consulted_models(
+        &self,
+    ) -> (Option<&crate::model::Model>, Option<&crate::model::Model>) {
+        (
+            self.model(),
+            crate::engine::alarm::enabled(self).map(|(e, _)| &e.model),
+        )
+    }
+
+    /// Builds [`RuleSet::joint`] from the models in place; called whenever they change.
+    pub(crate) fn fuse_models(&mut self) {
+        let (a, b) = self.consulted_models();
+        self.joint = crate::model::Joint::new(a, b);
     }
 
     /// The emergency check the rules consult, if the rule set has one.

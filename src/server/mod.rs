@@ -27,6 +27,8 @@ mod decisions;
 mod intake;
 pub mod limits;
 mod memory;
+#[doc(hidden)]
+pub use memory::forgo_huge_pages;
 pub mod metrics;
 mod service;
 mod state;

@@ -106,6 +106,7 @@ pub(crate) fn compile(
         tables,
         model: None,
         emergency: None,
+        joint: None,
     };
     set.prepared = crate::engine::explain::prepare(&set);
     Ok(set)
