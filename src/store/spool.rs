@@ -117,20 +117,32 @@ impl Spool {
     }
 
     /// Closes the active segment if it holds anything (appends go to a new one) and returns every
-    /// closed segment, oldest first.
+    /// closed segment, oldest first. Only the writer thread rotates.
+    ///
+    /// The next segment is created, and the closed one's handle dropped, outside the lock: the
+    /// writer runs in the idle scheduling class, and a Route call that found the lock held by
+    /// it while it waited for a file to be created would wait behind every other runnable thread.
     pub fn rotate(&self) -> std::io::Result<Vec<(u64, PathBuf)>> {
-        let active_seq = {
-            let mut active = match self.active.lock() {
-                Ok(a) => a,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if active.bytes > 0 {
-                let seq = active.seq + 1;
-                active.file = open_segment(&self.dir, seq)?;
-                active.seq = seq;
+        let lock = || match self.active.lock() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (seq, bytes) = {
+            let active = lock();
+            (active.seq, active.bytes)
+        };
+        let active_seq = if bytes > 0 {
+            let next = open_segment(&self.dir, seq + 1)?;
+            let closed = {
+                let mut active = lock();
+                active.seq = seq + 1;
                 active.bytes = 0;
-            }
-            active.seq
+                std::mem::replace(&mut active.file, next)
+            };
+            drop(closed);
+            seq + 1
+        } else {
+            seq
         };
         Ok(segments(&self.dir)?
             .into_iter()
