@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by ten authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by twelve authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,22 +8,22 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 87 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85 % |
 //! | emergencies | | ≥ 94.5 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.3 % handed off or flagged |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 3.4 % handed off or flagged |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (below) and never
 //! on the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
-//!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh` and `-ninth`, with
-//!   their non-emergency files;
+//!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
+//!   `-eleventh`, with their non-emergency files;
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
-//!   `-eighth` and `-tenth` (emergencies and non-emergencies), each written by an author who saw
-//!   neither the rules nor the other sets.
+//!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
+//!   author who saw neither the rules nor the other sets.
 //!
-//! The guards are the figures of the bundled rules on all ten files, held-out ones included, so
+//! The guards are the figures of the bundled rules on all twelve files, held-out ones included, so
 //! that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
 //! sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -37,7 +37,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.87;
+const FLOOR: f64 = 0.85;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -53,12 +53,13 @@ struct Case {
 }
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
-/// whole `-fourth`, `-eighth` and `-tenth` files.
+/// whole `-fourth`, `-eighth`, `-tenth` and `-twelfth` files.
 fn held_out(file: &str, index: usize) -> bool {
     (file == "emergencies.jsonl" && index % 2 == 1)
         || file.ends_with("-fourth.jsonl")
         || file.ends_with("-eighth.jsonl")
         || file.ends_with("-tenth.jsonl")
+        || file.ends_with("-twelfth.jsonl")
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
@@ -157,7 +158,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 87.6 % of all ten files (61-74 % of each
+    // The target is 98 %; the bundled rules reach 85.9 % of all twelve files (61-75 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -208,7 +209,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 95.0 % of all ten files with the bundled rules and check (docs/accuracy.md: held out,
+    // 94.7 % of all twelve files with the bundled rules and check (docs/accuracy.md: held out,
     // 83-97 % of each set).
     assert!(
         share >= 0.945,
@@ -245,12 +246,12 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         100.0 * handed.len() as f64 / cases.len() as f64
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All ten files: 2.05 % handed off and 0.2 % flagged,
-    // 2.3 % in all, most of it in the held-out sets of the eighth and tenth authors (10 % and
-    // 9 %; docs/accuracy.md): the guard is that figure, so that an edit cannot lose ground.
+    // The target is at most 2 % handed off. All twelve files: 3.1 % handed off and 0.3 % flagged,
+    // 3.4 % in all, nearly all of it in the held-out sets of new authors (5-13 % each;
+    // docs/accuracy.md): the guard is that figure, so that an edit cannot lose ground.
     assert!(
-        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.023,
-        "{} ordinary requests handed off and {flagged} flagged (at most 2.3 % in all; target: \
+        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.034,
+        "{} ordinary requests handed off and {flagged} flagged (at most 3.4 % in all; target: \
          at most 2 % handed off)",
         handed.len()
     );
