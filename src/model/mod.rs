@@ -632,13 +632,18 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn learns_separable_labels_and_round_trips_through_its_file() {
+    /// A model fitted on `rows` with 2^`bits` buckets and the other options at their defaults.
+    fn fitted(rows: &[(String, String)], bits: u8) -> Model {
         let opts = train::Options {
-            bits: 12,
+            bits,
             ..train::Options::default()
         };
-        let model = train::fit(&train::prepare(&rows()), &opts);
+        train::fit(&train::prepare(rows), &opts)
+    }
+
+    #[test]
+    fn learns_separable_labels_and_round_trips_through_its_file() {
+        let model = fitted(&rows(), 12);
         let f = Features::of("物业又收费了");
         let p = model.probabilities(&f);
         assert_eq!(model.rank(&p)[0].label, "住房", "{p:?}");
@@ -657,11 +662,7 @@ mod tests {
 
     #[test]
     fn the_one_pass_probabilities_are_those_of_the_features() {
-        let opts = train::Options {
-            bits: 10,
-            ..train::Options::default()
-        };
-        let model = train::fit(&train::prepare(&rows()), &opts);
+        let model = fitted(&rows(), 10);
         for text in ["物业又收费了", "工资拖欠三个月，老板跑了", "a1，b", "一"]
         {
             let slow = model.probabilities(&Features::of(text));
@@ -677,17 +678,13 @@ mod tests {
 
     #[test]
     fn the_fused_tables_give_the_probabilities_of_each_model() {
-        let opts = train::Options {
-            bits: 10,
-            ..train::Options::default()
-        };
-        let a = train::fit(&train::prepare(&rows()), &opts);
+        let a = fitted(&rows(), 10);
         // A second model over other labels (three), as the emergency check is beside the
         // classifier.
         let mut other = rows();
         other.push(("着火了冒烟".to_owned(), "119".to_owned()));
         other.push(("楼道起火".to_owned(), "119".to_owned()));
-        let b = train::fit(&train::prepare(&other), &opts);
+        let b = fitted(&other, 10);
         assert_eq!(b.labels().len(), 3);
         let texts = [
             "物业又收费了",
@@ -714,13 +711,7 @@ mod tests {
                 (None, None)
             );
         }
-        let fewer = train::fit(
-            &train::prepare(&rows()),
-            &train::Options {
-                bits: 9,
-                ..train::Options::default()
-            },
-        );
+        let fewer = fitted(&rows(), 9);
         assert!(
             Joint::new(Some(&a), Some(&fewer)).is_none(),
             "bucket counts differ"
@@ -730,12 +721,8 @@ mod tests {
 
     #[test]
     fn training_is_deterministic() {
-        let opts = train::Options {
-            bits: 12,
-            ..train::Options::default()
-        };
-        let a = train::fit(&train::prepare(&rows()), &opts).to_file();
-        let b = train::fit(&train::prepare(&rows()), &opts).to_file();
+        let a = fitted(&rows(), 12).to_file();
+        let b = fitted(&rows(), 12).to_file();
         assert_eq!(a, b);
     }
 
@@ -743,11 +730,7 @@ mod tests {
     fn a_damaged_file_is_refused_with_its_line() {
         assert_eq!(Model::parse("nonsense").unwrap_err().0, 1);
         assert_eq!(Model::parse(&format!("{MAGIC}\n{{}}")).unwrap_err().0, 2);
-        let opts = train::Options {
-            bits: 8,
-            ..train::Options::default()
-        };
-        let file = train::fit(&train::prepare(&rows()), &opts).to_file();
+        let file = fitted(&rows(), 8).to_file();
         let cut: String = file.lines().take(3).collect::<Vec<_>>().join("\n");
         assert!(Model::parse(&cut).unwrap_err().1.contains("weights"));
         let bad = file.replace("\"temperature\":", "\"temperature\":-");
