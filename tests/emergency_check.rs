@@ -101,13 +101,7 @@ fn without_the_setting_the_check_is_off_and_the_loader_says_so() {
     let r = route(&set, LEANING_CRANE);
     assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
     assert!(r.possible_emergency.is_none());
-    assert!(
-        set.warnings()
-            .iter()
-            .any(|w| w.message.contains("settings.model.emergency is not set")),
-        "{:?}",
-        set.warnings()
-    );
+    assert_warns(&set, "settings.model.emergency is not set");
 }
 
 #[test]
@@ -115,13 +109,7 @@ fn a_setting_without_the_model_is_a_warning_not_a_silent_gap() {
     let dir = common::bundled_copy(|s| s.to_owned(), &["emergency.model"]);
     let set = load_dir(dir.path()).expect("loads");
     assert!(set.emergency_model().is_none());
-    assert!(
-        set.warnings()
-            .iter()
-            .any(|w| w.message.contains("no emergency.model")),
-        "{:?}",
-        set.warnings()
-    );
+    assert_warns(&set, "no emergency.model");
     let check = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
         .args(["check", "--rules"])
         .arg(dir.path())
@@ -241,4 +229,13 @@ mod invariants {
             }
         }
     }
+}
+
+/// Asserts that loading `set` gave a warning whose message contains `text`.
+fn assert_warns(set: &hotline_router::RuleSet, text: &str) {
+    assert!(
+        set.warnings().iter().any(|w| w.message.contains(text)),
+        "no warning about {text:?}: {:?}",
+        set.warnings()
+    );
 }
