@@ -32,3 +32,20 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 machine() {
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(date -u +%F); profile $PROFILE; commit $(git rev-parse --short HEAD)"
 }
+
+# `hist_p99 NAME` reads Prometheus text on standard input and prints the upper bound, in µs, of
+# the bucket of histogram NAME that holds its 99th percentile ("inf" past the last bound): from
+# the server's own histograms, so without the network and the load generator's wake-ups.
+hist_p99() {
+  awk -v name="$1" '
+    index($0, name "_bucket{le=\"") == 1 {
+      le = $0; sub(/^[^"]*"/, "", le); sub(/".*/, "", le); n++; bound[n] = le; cum[n] = $NF
+    }
+    index($0, name "_count ") == 1 { total = $NF }
+    END {
+      if (total == 0) { print "none"; exit }
+      for (i = 1; i <= n; i++) if (cum[i] >= 0.99 * total) {
+        if (bound[i] == "+Inf") print "inf"; else printf "%g\n", bound[i] * 1e6; exit
+      }
+    }'
+}

@@ -160,6 +160,40 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     assert_eq!(missing.code(), Code::NotFound);
 }
 
+/// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
+#[tokio::test]
+async fn the_metrics_show_what_recording_costs_each_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("d.sqlite").display());
+    let server = Server::start(&[
+        "--shutdown-grace-ms",
+        "0",
+        "--store",
+        &store,
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let mut c = server.client().await;
+    for i in 0..3 {
+        c.route(route("公司三个月没发工资了", &format!("t-{i}")))
+            .await
+            .unwrap();
+    }
+    let metrics = server.metrics.clone().expect("metrics address printed");
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
+        .await
+        .unwrap();
+    assert!(
+        body.contains("hotline_store_record_duration_seconds_count 3"),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"hotline_store_record_duration_seconds_bucket{le="0.0002"}"#),
+        "{body}"
+    );
+    assert!(body.contains("hotline_store_spool_bytes"), "{body}");
+}
+
 #[tokio::test]
 async fn kill_9_under_load_loses_no_answered_decision() {
     let dir = tempfile::tempdir().unwrap();

@@ -225,6 +225,12 @@ fn register_store(registry: &mut Registry, stats: &crate::store::Stats) {
         stats.purged.clone(),
     );
     registry.register(
+        "store_record_duration_seconds",
+        "Time a Route call spends recording its decision (encoding it and appending it to the \
+         spool), inside the server",
+        stats.record_seconds.clone(),
+    );
+    registry.register(
         "store_spool_bytes",
         "Bytes in the spool not yet in the database (the backlog)",
         stats.spool_bytes.clone(),
