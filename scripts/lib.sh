@@ -49,3 +49,8 @@ hist_p99() {
       }
     }'
 }
+# `hist_mean NAME`: the mean of histogram NAME in µs, from its _sum and _count.
+hist_mean() {
+  awk -v name="$1" 'index($0, name "_sum ") == 1 {s = $NF} index($0, name "_count ") == 1 {c = $NF}
+    END {if (c > 0) printf "%.1f\n", s / c * 1e6; else print "none"}'
+}
