@@ -147,14 +147,14 @@ def threshold_folds(a, corpus, k):
             scored.append((kind, right, p))
     print(f"{k}-fold over the {len(rows)} rows read (each scored by a check trained without it)")
     print("threshold  emergencies right line or flagged  ordinary sets flagged  corpus flagged")
-    for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
+    for t in [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
         def share(kind, hit):
             xs = [x for x in scored if x[0] == kind]
             return sum(hit(x) for x in xs) / len(xs), len(xs)
         e, ne = share("emergency", lambda x: x[1] or (x[2] is not None and x[2] >= t))
         o, no = share("ordinary set", lambda x: x[2] is not None and x[2] >= t)
         c, nc = share("corpus", lambda x: x[2] is not None and x[2] >= t)
-        print(f"{t:9.1f}  {e:33.1%}  {o:21.1%}  {c:14.2%}")
+        print(f"{t:9.2f}  {e:33.1%}  {o:21.1%}  {c:14.2%}")
     print(f"(emergencies {ne}, ordinary requests of the sets {no}, corpus rows {nc})")
 
 
