@@ -51,6 +51,11 @@ measure() {
   echo "$out route_p99_le_us=$(echo "$metrics" | hist_p99 hotline_route_duration_seconds) record_p99_le_us=$(echo "$metrics" | hist_p99 hotline_store_record_duration_seconds) record_mean_us=$(echo "$metrics" | hist_mean hotline_store_record_duration_seconds)"
 }
 
+# recording MEASURE_LINE -> what recording cost each call of that phase, in words.
+recording() {
+  echo "recording took $(echo "$1" | field record_mean_us) µs per call on average, at most $(echo "$1" | field record_p99_le_us) µs for 99% of calls"
+}
+
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 ratios=(); diffs=()
 for round in $(seq 1 "$ROUNDS"); do
@@ -66,7 +71,7 @@ for round in $(seq 1 "$ROUNDS"); do
   ratio=$(awk -v s="$s_rps" -v n="$n_rps" 'BEGIN {printf "%.3f", s/n}')
   ratios+=("$ratio")
   echo "throughput sqlite / none: $ratio (target ≥ 0.90)"
-  echo "  in the server: recording took $(echo "$sqlite" | field record_mean_us) µs per call on average, at most $(echo "$sqlite" | field record_p99_le_us) µs for 99% of calls"
+  echo "  in the server: $(recording "$sqlite")"
   echo "decisions recorded: $(sqlite3 "$DATA/a$round.sqlite" 'select count(*) from decisions' 2>/dev/null || echo '(sqlite3 not installed)')"
   [ "$PACED" = 1 ] || continue
   half=$(awk -v r="$n_rps" 'BEGIN {printf "%d", r/2}')
@@ -76,7 +81,7 @@ for round in $(seq 1 "$ROUNDS"); do
   diff=$(awk -v s="$s_p99" -v n="$n_p99" 'BEGIN {printf "%+.0f", s-n}')
   diffs+=("$diff")
   echo "p99 at half load: none $n_p99 µs, sqlite $s_p99 µs, difference $diff µs (target ≤ +200 µs)"
-  echo "  in the server: recording took $(echo "$sqlite_p" | field record_mean_us) µs per call on average, at most $(echo "$sqlite_p" | field record_p99_le_us) µs for 99% of calls; routing p99 ≤ $(echo "$none_p" | field route_p99_le_us) µs (none), ≤ $(echo "$sqlite_p" | field route_p99_le_us) µs (sqlite)"
+  echo "  in the server: $(recording "$sqlite_p"); routing p99 ≤ $(echo "$none_p" | field route_p99_le_us) µs (none), ≤ $(echo "$sqlite_p" | field route_p99_le_us) µs (sqlite)"
 done
 if [ "$ROUNDS" -gt 1 ]; then
   echo "ratios: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | median) (target ≥ 0.90)"

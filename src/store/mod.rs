@@ -48,6 +48,15 @@ pub use record::{
 };
 use writer::{Command, Writer};
 
+/// `m` locked, even if a thread panicked while holding it: the store's locks guard handles,
+/// buffers and sets that stay valid after any partial update, and recording must go on.
+pub(crate) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 /// Where decisions are stored (`--store`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
@@ -253,10 +262,7 @@ impl Store {
 
     fn ask<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Command) -> Result<T, String> {
         let (tx, rx) = channel();
-        let sender = match self.commands.lock() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let sender = locked(&self.commands).clone();
         let Some(sender) = sender else {
             return Err("the decision store is closed".into());
         };
@@ -301,17 +307,11 @@ impl Store {
     /// Empties the spool and stops the writer.
     pub fn close(&self) -> Result<(), String> {
         let flushed = self.flush();
-        let sender = match self.commands.lock() {
-            Ok(mut c) => c.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let sender = locked(&self.commands).take();
         if let Some(s) = sender {
             let _ = s.send(Command::Stop);
         }
-        let thread = match self.thread.lock() {
-            Ok(mut t) => t.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let thread = locked(&self.thread).take();
         if let Some(t) = thread {
             let _ = t.join();
         }
@@ -329,10 +329,7 @@ impl Store {
 
     /// Archives the rule files of `set` the first time one of its decisions is recorded.
     fn archive(&self, set: &crate::RuleSet) {
-        let mut archived = match self.archived.lock() {
-            Ok(a) => a,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut archived = locked(&self.archived);
         if !archived.contains(set.version()) {
             archived.insert(set.version().to_owned());
             let mut frame = Vec::new();
@@ -402,10 +399,7 @@ impl Reader {
         &self,
         f: impl FnOnce(&mut dyn backend::Backend) -> Result<T, String>,
     ) -> Result<T, String> {
-        let mut b = match self.backend.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut b = locked(&self.backend);
         f(b.as_mut())
     }
 }

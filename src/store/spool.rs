@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::metrics::gauge::Gauge;
 
+use super::locked;
 use super::record::{DecisionRef, Entry, RuleSetArchive, TextMode};
 
 pub(crate) const MAGIC: [u8; 2] = [0xF5, 0x1D];
@@ -103,10 +104,7 @@ impl Spool {
 
     /// Appends one encoded frame (see [`Frame`]), in one write.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
-        let mut active = match self.active.lock() {
-            Ok(a) => a,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut active = locked(&self.active);
         active.file.write_all(frame)?;
         active.bytes += frame.len() as u64;
         drop(active);
@@ -123,18 +121,14 @@ impl Spool {
     /// writer runs in the idle scheduling class, and a Route call that found the lock held by
     /// it while it waited for a file to be created would wait behind every other runnable thread.
     pub fn rotate(&self) -> std::io::Result<Vec<(u64, PathBuf)>> {
-        let lock = || match self.active.lock() {
-            Ok(a) => a,
-            Err(poisoned) => poisoned.into_inner(),
-        };
         let (seq, bytes) = {
-            let active = lock();
+            let active = locked(&self.active);
             (active.seq, active.bytes)
         };
         let active_seq = if bytes > 0 {
             let next = open_segment(&self.dir, seq + 1)?;
             let closed = {
-                let mut active = lock();
+                let mut active = locked(&self.active);
                 active.seq = seq + 1;
                 active.bytes = 0;
                 std::mem::replace(&mut active.file, next)
