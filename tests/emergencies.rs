@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by twelve authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by seventeen authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,9 +8,9 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85 % |
-//! | emergencies | | ≥ 94.5 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 3.4 % handed off or flagged |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 83 % |
+//! | emergencies | | ≥ 93.7 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 3.6 % handed off or flagged |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (below) and never
 //! on the held-out ones; it flags, never hands off (tests/emergency_check.rs).
@@ -21,9 +21,12 @@
 //!   `-eleventh`, with their non-emergency files;
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
 //!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
-//!   author who saw neither the rules nor the other sets.
+//!   author who saw neither the rules nor the other sets;
+//! - never read, held out from the rules: `-thirteenth` to `-seventeenth` (five more authors,
+//!   each in a voice of their own: speech-recognition transcripts, children, foreigners and deaf
+//!   residents, third parties at work, the outdoors and relatives far away, home and family).
 //!
-//! The guards are the figures of the bundled rules on all twelve files, held-out ones included, so
+//! The guards are the figures of the bundled rules on all seventeen files, held-out ones included, so
 //! that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
 //! sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -37,7 +40,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.85;
+const FLOOR: f64 = 0.83;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -52,14 +55,26 @@ struct Case {
     held_out: bool,
 }
 
+/// The files the rules were not written from, whose misses are counted, never printed.
+const HELD_OUT_FILES: [&str; 9] = [
+    "fourth",
+    "eighth",
+    "tenth",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+];
+
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
-/// whole `-fourth`, `-eighth`, `-tenth` and `-twelfth` files.
+/// whole files of [`HELD_OUT_FILES`].
 fn held_out(file: &str, index: usize) -> bool {
     (file == "emergencies.jsonl" && index % 2 == 1)
-        || file.ends_with("-fourth.jsonl")
-        || file.ends_with("-eighth.jsonl")
-        || file.ends_with("-tenth.jsonl")
-        || file.ends_with("-twelfth.jsonl")
+        || HELD_OUT_FILES
+            .iter()
+            .any(|part| file.ends_with(&format!("-{part}.jsonl")))
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
@@ -158,7 +173,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 85.9 % of all twelve files (61-75 % of each
+    // The target is 98 %; the bundled rules reach 83.1 % of all seventeen files (61-82 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -209,10 +224,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 94.7 % of all twelve files with the bundled rules and check (docs/accuracy.md: held out,
-    // 83-97 % of each set).
+    // 93.8 % of all seventeen files with the bundled rules and check (docs/accuracy.md: held
+    // out, 83-97 % of each set).
     assert!(
-        share >= 0.945,
+        share >= 0.937,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -246,12 +261,12 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         100.0 * handed.len() as f64 / cases.len() as f64
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twelve files: 3.1 % handed off and 0.3 % flagged,
-    // 3.4 % in all, nearly all of it in the held-out sets of new authors (5-13 % each;
+    // The target is at most 2 % handed off. All seventeen files: 3.2 % handed off and 0.3 %
+    // flagged, 3.5 % in all, nearly all of it in the held-out sets of new authors (2.5-13 % each;
     // docs/accuracy.md): the guard is that figure, so that an edit cannot lose ground.
     assert!(
-        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.034,
-        "{} ordinary requests handed off and {flagged} flagged (at most 3.4 % in all; target: \
+        (handed.len() + flagged) as f64 / cases.len() as f64 <= 0.036,
+        "{} ordinary requests handed off and {flagged} flagged (at most 3.6 % in all; target: \
          at most 2 % handed off)",
         handed.len()
     );
