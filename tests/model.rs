@@ -112,8 +112,19 @@ fn a_disputed_dispatch_is_flagged_or_sent_to_a_person_as_settings_say() {
 #[test]
 fn the_opt_in_fallback_dispatches_by_a_fallback_rule_and_says_so() {
     // Compiled without running the examples: a counterexample no rule takes is taken by the
-    // fallback, which an author enabling it must look at.
-    let dir = bundled_with_settings("    # fallback: 0.7", "    fallback: 0.7");
+    // fallback, which an author enabling it must look at. The emergency check is off: at the
+    // bundled threshold it flags this text (a loudspeaker and "老人受不了": 110 at 0.31), and a
+    // flag goes before the fallback.
+    let dir = common::bundled_copy(
+        |text| {
+            for line in ["    # fallback: 0.7", "    emergency: 0.25"] {
+                assert!(text.contains(line), "settings.yaml has no {line:?}");
+            }
+            text.replace("    # fallback: 0.7", "    fallback: 0.7")
+                .replace("    emergency: 0.25", "")
+        },
+        &[],
+    );
     let set = compile_dir(dir.path()).unwrap();
     let r = route(&set, UNROUTED);
     assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);

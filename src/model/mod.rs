@@ -23,8 +23,12 @@ use serde::{Deserialize, Serialize};
 
 pub use features::Features;
 
-/// The first line of a model file.
-const MAGIC: &str = "hotline-router classifier 1";
+/// The first line of a model file. The number is the features' version: a model's weights mean
+/// something only for the hashes it was trained with (version 1 hashed each n-gram's bytes with
+/// FNV-1a; version 2 mixes its code points, `features.rs`).
+const MAGIC: &str = "hotline-router classifier 2";
+/// The first line of a model file trained with another version of the features.
+const OLDER: &str = "hotline-router classifier ";
 
 /// What a model file records about how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -494,8 +498,19 @@ impl Model {
     /// Reads a model file; the error says what is wrong, with the line.
     pub fn parse(text: &str) -> Result<Model, (u32, String)> {
         let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
-            return Err((1, format!("a model file starts with the line \"{MAGIC}\"")));
+        match lines.next() {
+            Some(MAGIC) => {}
+            Some(line) if line.starts_with(OLDER) => {
+                return Err((
+                    1,
+                    format!(
+                        "this model was trained with features of another version (\"{line}\", \
+                         this router reads \"{MAGIC}\"); train it again with the command its \
+                         header records"
+                    ),
+                ));
+            }
+            _ => return Err((1, format!("a model file starts with the line \"{MAGIC}\""))),
         }
         let header: Header = serde_json::from_str(lines.next().unwrap_or_default())
             .map_err(|e| (2, format!("the model's header is not valid: {e}")))?;
@@ -729,6 +744,9 @@ mod tests {
     #[test]
     fn a_damaged_file_is_refused_with_its_line() {
         assert_eq!(Model::parse("nonsense").unwrap_err().0, 1);
+        let older = Model::parse("hotline-router classifier 1\n{}").unwrap_err();
+        assert_eq!(older.0, 1);
+        assert!(older.1.contains("train it again"), "{}", older.1);
         assert_eq!(Model::parse(&format!("{MAGIC}\n{{}}")).unwrap_err().0, 2);
         let file = fitted(&rows(), 8).to_file();
         let cut: String = file.lines().take(3).collect::<Vec<_>>().join("\n");
