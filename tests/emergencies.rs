@@ -298,4 +298,15 @@ fn the_issues_hand_written_requests_find_their_rules() {
     let r = route("有人在阳台上往下扔东西，差点砸到行人");
     assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
     assert_eq!(lines_of(&r), ["110"]);
+    // The issue's near-synonyms for unpaid wages (拖欠工资 / 不发工资 / 欠薪).
+    for (text, rule) in [
+        ("公司拖欠工资三个月了", "wage-arrears"),
+        ("老板不发工资", "wage-arrears"),
+        ("公司欠薪三个月了", "wage-arrears"),
+        ("工地欠薪，包工头跑了", "migrant-worker-wages"),
+    ] {
+        let r = route(text);
+        assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{text}: {}", r.reason);
+        assert_eq!(r.rule_id, rule, "{text}: {}", r.reason);
+    }
 }
