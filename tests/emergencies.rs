@@ -309,4 +309,10 @@ fn the_issues_hand_written_requests_find_their_rules() {
         assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{text}: {}", r.reason);
         assert_eq!(r.rule_id, rule, "{text}: {}", r.reason);
     }
+    // Other everyday phrasings: the noise of a drill, and smoke a factory lets out, which is
+    // pollution, not a fire (the emergency check may still put it before an operator).
+    let r = route("隔壁装修电钻声从早响到晚");
+    assert_eq!(r.rule_id, "renovation-noise", "{}", r.reason);
+    let r = route("工厂排放黑烟，味道很刺鼻");
+    assert_ne!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
 }
