@@ -42,10 +42,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
 CORPUS = os.path.join(ROOT, "..", "shared", "data", "citizen-messages-dev.jsonl")
-READ_EMERGENCIES = ["more", "third", "fifth", "sixth", "seventh", "ninth", "eleventh",
-                    "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth"]
-READ_ORDINARY = ["", "-more", "-third", "-fifth", "-sixth", "-seventh", "-ninth", "-eleventh",
-                 "-thirteenth", "-fourteenth", "-fifteenth", "-sixteenth", "-seventeenth"]
+# The sets the check is trained on (emergencies-NAME.jsonl and non-emergencies-NAME.jsonl), beside
+# the even lines of emergencies.jsonl and all of non-emergencies.jsonl.
+TRAINING_SETS = ["more", "third", "fifth", "sixth", "seventh", "ninth", "eleventh",
+                 "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth"]
 EXAMPLE = re.compile(r"^(?:ok|FAIL)\s+(\S+?):\d+:\d+ (example|counterexample) of (\S+): (.*)$")
 HELD_OUT = [("emergencies.jsonl", "odd"), ("emergencies-fourth.jsonl", None),
             ("emergencies-eighth.jsonl", None), ("emergencies-tenth.jsonl", None),
@@ -57,6 +57,8 @@ NONE = "none"
 # against ordinary requests put before an operator at once. A miss may cost a life; a false flag
 # costs an operator a minute and delays one dispatch. Ten to one is the weighing.
 MISS_COST = 10
+# The kind of a training row, by its id's prefix (corpus rows keep the corpus's ids).
+KINDS = {"em": "emergency", "ord": "ordinary set", "rule": "rule example"}
 
 
 def load(path):
@@ -68,7 +70,7 @@ def emergency_cases():
     """The emergencies the model is trained on, as the test sets hold them (text, lines)."""
     em = load(os.path.join(DATA, "emergencies.jsonl"))
     pos = [c for i, c in enumerate(em) if i % 2 == 0]
-    for name in READ_EMERGENCIES:
+    for name in TRAINING_SETS:
         pos += load(os.path.join(DATA, f"emergencies-{name}.jsonl"))
     return pos
 
@@ -98,7 +100,7 @@ def rule_examples(binary):
 def training_rows(corpus, binary):
     """The rows of the model: (id, title, text, label)."""
     neg = []
-    for name in READ_ORDINARY:
+    for name in [""] + [f"-{n}" for n in TRAINING_SETS]:
         neg += load(os.path.join(DATA, f"non-emergencies{name}.jsonl"))
     rows = [(f"em-{i}", "", c["text"], c["lines"][0]) for i, c in enumerate(emergency_cases())]
     rows += [(f"ord-{i}", "", c["text"], NONE) for i, c in enumerate(neg)]
@@ -176,9 +178,7 @@ def threshold_folds(a, corpus, k):
                        [(r[0], r[1], r[2]) for r in part])
         for r, d in zip(part, ds):
             # The rule files' examples train every fold's check and are not scored.
-            kind = "emergency" if r[0].startswith("em-") else (
-                "ordinary set" if r[0].startswith("ord-") else (
-                    "rule example" if r[0].startswith("rule-") else "corpus"))
+            kind = KINDS.get(r[0].split("-", 1)[0], "corpus")
             right = (d.get("outcome") == "OUTCOME_HANDOFF"
                      and d.get("handoff", {}).get("line") in lines.get(r[0], []))
             p = d.get("possibleEmergency", {}).get("probability")

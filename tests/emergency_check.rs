@@ -19,15 +19,6 @@ fn route(set: &hotline_router::RuleSet, text: &str) -> pb::RouteResponse {
 /// A tower crane leaning over workers: the rules know only the building-site safety complaint.
 const LEANING_CRANE: &str = "工地上的塔吊歪了，下面好多工人";
 
-/// The bundled threshold (`settings.yaml`).
-const THRESHOLD: f64 = 0.25;
-const SETTING: &str = "    emergency: 0.25\n";
-
-fn without_setting(s: &str) -> String {
-    assert!(s.contains(SETTING), "settings.yaml has no {SETTING:?}");
-    s.replace(SETTING, "")
-}
-
 #[test]
 fn a_possible_emergency_the_rules_miss_goes_to_a_person_at_once_flagged() {
     let set = common::bundled();
@@ -51,7 +42,7 @@ fn a_possible_emergency_the_rules_miss_goes_to_a_person_at_once_flagged() {
     assert!(r.handoff.is_none(), "the check never hands off");
     let flag = r.possible_emergency.as_ref().expect("possible_emergency");
     assert!(
-        flag.probability >= THRESHOLD && flag.probability <= 1.0,
+        flag.probability >= common::emergency_threshold() && flag.probability <= 1.0,
         "{flag:?}"
     );
     assert!(!flag.lines.is_empty() && flag.lines.len() <= 3, "{flag:?}");
@@ -98,7 +89,7 @@ fn the_rules_hand_offs_and_ordinary_requests_are_untouched() {
 
 #[test]
 fn without_the_setting_the_check_is_off_and_the_loader_says_so() {
-    let dir = common::bundled_copy(without_setting, &[]);
+    let dir = common::bundled_copy(common::without_emergency_setting, &[]);
     let set = load_dir(dir.path()).expect("loads");
     let r = route(&set, LEANING_CRANE);
     assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
@@ -159,7 +150,7 @@ mod invariants {
     fn without_check() -> &'static hotline_router::RuleSet {
         static SET: OnceLock<(tempfile::TempDir, hotline_router::RuleSet)> = OnceLock::new();
         &SET.get_or_init(|| {
-            let dir = common::bundled_copy(without_setting, &["emergency.model"]);
+            let dir = common::bundled_copy(common::without_emergency_setting, &["emergency.model"]);
             let set = load_dir(dir.path()).expect("loads");
             (dir, set)
         })
@@ -215,7 +206,7 @@ mod invariants {
                     prop_assert_eq!(with.outcome(), pb::Outcome::Manual);
                     prop_assert_eq!(with.decided_by(), pb::DecidedBy::EmergencyCheck);
                     prop_assert!(with.handoff.is_none());
-                    prop_assert!(flag.probability >= THRESHOLD, "{:?}", flag);
+                    prop_assert!(flag.probability >= common::emergency_threshold(), "{:?}", flag);
                     // Only what the rules would have done without the check is overruled:
                     // never a hand-off or an out-of-scope matter.
                     prop_assert!(

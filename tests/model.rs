@@ -20,13 +20,12 @@ fn route(set: &hotline_router::RuleSet, text: &str) -> pb::RouteResponse {
 
 /// A copy of the bundled rules with `from` replaced by `to` in settings.yaml.
 fn bundled_with_settings(from: &str, to: &str) -> tempfile::TempDir {
-    common::bundled_copy(
-        |text| {
-            assert!(text.contains(from), "settings.yaml has no {from:?}");
-            text.replace(from, to)
-        },
-        &[],
-    )
+    common::bundled_copy(|text| replaced(text, from, to), &[])
+}
+
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "settings.yaml has no {from:?}");
+    text.replace(from, to)
 }
 
 /// The rules' construction-noise rule (环境保护) against a classifier that learned, from the
@@ -117,11 +116,8 @@ fn the_opt_in_fallback_dispatches_by_a_fallback_rule_and_says_so() {
     // flag goes before the fallback.
     let dir = common::bundled_copy(
         |text| {
-            for line in ["    # fallback: 0.7", "    emergency: 0.25"] {
-                assert!(text.contains(line), "settings.yaml has no {line:?}");
-            }
-            text.replace("    # fallback: 0.7", "    fallback: 0.7")
-                .replace("    emergency: 0.25", "")
+            let text = replaced(text, "    # fallback: 0.7", "    fallback: 0.7");
+            common::without_emergency_setting(&text)
         },
         &[],
     );

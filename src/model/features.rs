@@ -71,18 +71,22 @@ fn for_each_gram(text: &str, mut f: impl FnMut(u32, usize, usize)) {
     let mut window = [Held::default(); MAX_N];
     let mut held = 0usize;
     // The grams starting at window[s] of a window of `len` characters, the last ending at `end`.
-    let emit = |window: &[Held],
-                s: usize,
-                len: usize,
-                end: usize,
-                f: &mut dyn FnMut(u32, usize, usize)| {
+    // Generic, not `dyn`: the serving path calls it for every character, and `f` (hash, look up,
+    // add) is inlined into it.
+    fn emit(
+        window: &[Held],
+        s: usize,
+        len: usize,
+        end: usize,
+        f: &mut impl FnMut(u32, usize, usize),
+    ) {
         let mut key = 0u64;
         for n in MIN_N..=(len - s).min(MAX_N) {
             key = (key << 21) | window[s + n - 1].c;
             let to = if s + n < len { window[s + n].at } else { end };
             f(mix(key), window[s].at, to);
         }
-    };
+    }
     for (at, c) in text.char_indices() {
         if is_letter_or_digit(c) {
             if held == MAX_N {

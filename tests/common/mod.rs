@@ -196,6 +196,30 @@ pub fn bundled_copy(edit: impl Fn(&str) -> String, leave_out: &[&str]) -> tempfi
     dir
 }
 
+/// `settings.yaml`'s text without its emergency-check line (`    emergency: …`), whatever the
+/// threshold: the check turned off.
+pub fn without_emergency_setting(settings: &str) -> String {
+    let kept: Vec<&str> = settings
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("    emergency:"))
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        settings.split_inclusive('\n').count(),
+        "settings.yaml has one `    emergency:` line"
+    );
+    kept.concat()
+}
+
+/// The bundled emergency check's threshold (`settings.model.emergency`).
+pub fn emergency_threshold() -> f64 {
+    bundled()
+        .settings()
+        .model
+        .emergency
+        .expect("the bundled settings turn the emergency check on")
+}
+
 /// A temporary rules directory holding copies of the named bundled files.
 pub fn rules_dir_with(files: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
