@@ -10,8 +10,14 @@
 //!
 //! Mode `wait` polls the health service until it answers SERVING and prints how long that took.
 //!
-//! Usage: loadgen ADDR MODE [--connections 16] [--streams 32] [--seconds 10] [--rate 0]
-//! Output: one line `mode=… calls=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=… max_us=…`.
+//! Several servers at once (`ADDR,ADDR2`, used by `scripts/store_paired.sh`): each gets the same
+//! C×S streams, and in open loop the same rate from a pacer of its own, so that two servers
+//! sharing a core are measured under the same conditions at the same moments; one line per server,
+//! prefixed with `target=ADDR`.
+//!
+//! Usage: loadgen ADDR[,ADDR…] MODE [--connections 16] [--streams 32] [--seconds 10] [--rate 0]
+//! Output: one line `mode=… calls=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=… max_us=…`
+//! (per server, for several).
 
 /// mimalloc rather than glibc malloc: the engine allocates many small, short-lived strings per
 /// request, and glibc's free lists degrade once a large rule set has been built (28% of the time
@@ -147,129 +153,154 @@ async fn main() {
         eprintln!("not SERVING after 30 s");
         std::process::exit(1);
     }
-    let mut clients = Vec::new();
-    for _ in 0..args.connections {
-        let channel = match Channel::from_shared(args.addr.clone()).map(|e| e.connect_lazy()) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("bad address: {e}");
-                std::process::exit(2);
-            }
-        };
-        clients.push(match args.mode.as_str() {
-            "health" => Client::Health(HealthClient::new(channel)),
-            _ => Client::Route(
-                RoutingServiceClient::new(channel).max_decoding_message_size(64 << 20),
-            ),
-        });
-    }
-    // Warm the connections up so that connection set-up is not measured.
-    for c in &mut clients {
-        let _ = c.call(0).await;
+    let addrs: Vec<&str> = args.addr.split(',').collect();
+    // Per server: its connections.
+    let mut targets: Vec<Vec<Client>> = Vec::new();
+    for addr in &addrs {
+        let mut clients = Vec::new();
+        for _ in 0..args.connections {
+            let channel = match Channel::from_shared(addr.to_string()).map(|e| e.connect_lazy()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("bad address {addr}: {e}");
+                    std::process::exit(2);
+                }
+            };
+            clients.push(match args.mode.as_str() {
+                "health" => Client::Health(HealthClient::new(channel)),
+                _ => Client::Route(
+                    RoutingServiceClient::new(channel).max_decoding_message_size(64 << 20),
+                ),
+            });
+        }
+        // Warm the connections up so that connection set-up is not measured.
+        for c in &mut clients {
+            let _ = c.call(0).await;
+        }
+        targets.push(clients);
     }
 
-    let errors = Arc::new(AtomicU64::new(0));
+    let errors: Vec<Arc<AtomicU64>> = addrs.iter().map(|_| Arc::default()).collect();
+    let late: Vec<Arc<AtomicU64>> = addrs.iter().map(|_| Arc::default()).collect();
     let counter = Arc::new(AtomicU64::new(0));
-    let late = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds);
+    // (server, task) of every stream.
     let mut tasks = Vec::new();
 
-    if args.rate <= 0.0 {
-        for (ci, client) in clients.iter().enumerate() {
-            for _ in 0..args.streams {
-                let mut client = client.clone();
-                let errors = errors.clone();
-                let counter = counter.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    while Instant::now() < deadline {
-                        let n = counter.fetch_add(1, Ordering::Relaxed) + ci as u64;
-                        let t = Instant::now();
-                        if !client.call(n).await {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                    }
-                    lat
-                }));
-            }
-        }
-    } else {
-        // Paced: one pacer thread issues send tickets at exactly `rate` per second, spread evenly
-        // (sub-millisecond: std's sleep, not the runtime's 1 ms timer wheel, which would release
-        // the sends due in one millisecond as a burst); the C×S streams take tickets in turn. The
-        // offered load is fixed whatever the replies do. Latency is measured from the actual send;
-        // a ticket taken more than 1 ms after its time is counted as late (no free stream, or the
-        // generator fell behind) and reported.
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let period = Duration::from_secs_f64(1.0 / args.rate);
-        std::thread::spawn(move || {
-            let mut next = started;
-            while next < deadline {
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                }
-                // Every ticket that is due, in order (a sleep may overshoot by tens of µs).
-                let now = Instant::now();
-                while next <= now && next < deadline {
-                    if tx.send(next).is_err() {
-                        return;
-                    }
-                    next += period;
+    for (ti, clients) in targets.iter().enumerate() {
+        if args.rate <= 0.0 {
+            for (ci, client) in clients.iter().enumerate() {
+                for _ in 0..args.streams {
+                    let mut client = client.clone();
+                    let errors = errors[ti].clone();
+                    let counter = counter.clone();
+                    tasks.push((
+                        ti,
+                        tokio::spawn(async move {
+                            let mut lat = Vec::new();
+                            while Instant::now() < deadline {
+                                let n = counter.fetch_add(1, Ordering::Relaxed) + ci as u64;
+                                let t = Instant::now();
+                                if !client.call(n).await {
+                                    errors.fetch_add(1, Ordering::Relaxed);
+                                }
+                                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            }
+                            lat
+                        }),
+                    ));
                 }
             }
-        });
-        for client in &clients {
-            for _ in 0..args.streams {
-                let mut client = client.clone();
-                let errors = errors.clone();
-                let late = late.clone();
-                let counter = counter.clone();
-                let rx = rx.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    loop {
-                        let ticket = rx.lock().await.recv().await;
-                        let Some(due) = ticket else { break };
-                        if due.elapsed() > Duration::from_millis(1) {
-                            late.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let n = counter.fetch_add(1, Ordering::Relaxed);
-                        let t = Instant::now();
-                        if !client.call(n).await {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        } else {
+            // Paced: one pacer thread per server issues send tickets at exactly `rate` per
+            // second, spread evenly (sub-millisecond: std's sleep, not the runtime's 1 ms timer
+            // wheel, which would release the sends due in one millisecond as a burst); the C×S
+            // streams take tickets in turn. The offered load is fixed whatever the replies do.
+            // Latency is measured from the actual send; a ticket taken more than 1 ms after its
+            // time is counted as late (no free stream, or the generator fell behind) and reported.
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+            let rx = Arc::new(tokio::sync::Mutex::new(rx));
+            let period = Duration::from_secs_f64(1.0 / args.rate);
+            // Several servers' tickets are offset by a fraction of the period, so that their
+            // sends alternate rather than coincide.
+            let offset = period.mul_f64(ti as f64 / addrs.len() as f64);
+            std::thread::spawn(move || {
+                let mut next = started + offset;
+                while next < deadline {
+                    let now = Instant::now();
+                    if next > now {
+                        std::thread::sleep(next - now);
                     }
-                    lat
-                }));
+                    // Every ticket that is due, in order (a sleep may overshoot by tens of µs).
+                    let now = Instant::now();
+                    while next <= now && next < deadline {
+                        if tx.send(next).is_err() {
+                            return;
+                        }
+                        next += period;
+                    }
+                }
+            });
+            for client in clients {
+                for _ in 0..args.streams {
+                    let mut client = client.clone();
+                    let errors = errors[ti].clone();
+                    let late = late[ti].clone();
+                    let counter = counter.clone();
+                    let rx = rx.clone();
+                    tasks.push((
+                        ti,
+                        tokio::spawn(async move {
+                            let mut lat = Vec::new();
+                            loop {
+                                let ticket = rx.lock().await.recv().await;
+                                let Some(due) = ticket else { break };
+                                if due.elapsed() > Duration::from_millis(1) {
+                                    late.fetch_add(1, Ordering::Relaxed);
+                                }
+                                let n = counter.fetch_add(1, Ordering::Relaxed);
+                                let t = Instant::now();
+                                if !client.call(n).await {
+                                    errors.fetch_add(1, Ordering::Relaxed);
+                                }
+                                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            }
+                            lat
+                        }),
+                    ));
+                }
             }
         }
     }
 
-    let mut all = Vec::new();
-    for t in tasks {
+    let mut all: Vec<Vec<u32>> = addrs.iter().map(|_| Vec::new()).collect();
+    for (ti, t) in tasks {
         if let Ok(mut l) = t.await {
-            all.append(&mut l);
+            all[ti].append(&mut l);
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    all.sort_unstable();
-    println!(
-        "mode={} rate={} calls={} errors={} late_sends={} seconds={:.2} rps={:.0} p50_us={} p90_us={} p99_us={} max_us={}",
-        args.mode,
-        args.rate,
-        all.len(),
-        errors.load(Ordering::Relaxed),
-        late.load(Ordering::Relaxed),
-        elapsed,
-        all.len() as f64 / elapsed,
-        percentile(&all, 0.50),
-        percentile(&all, 0.90),
-        percentile(&all, 0.99),
-        all.last().copied().unwrap_or(0)
-    );
+    for (ti, lat) in all.iter_mut().enumerate() {
+        lat.sort_unstable();
+        let prefix = if addrs.len() > 1 {
+            format!("target={} ", addrs[ti])
+        } else {
+            String::new()
+        };
+        println!(
+            "{prefix}mode={} rate={} calls={} errors={} late_sends={} seconds={:.2} rps={:.0} p50_us={} p90_us={} p99_us={} max_us={}",
+            args.mode,
+            args.rate,
+            lat.len(),
+            errors[ti].load(Ordering::Relaxed),
+            late[ti].load(Ordering::Relaxed),
+            elapsed,
+            lat.len() as f64 / elapsed,
+            percentile(lat, 0.50),
+            percentile(lat, 0.90),
+            percentile(lat, 0.99),
+            lat.last().copied().unwrap_or(0)
+        );
+    }
 }
