@@ -11,7 +11,7 @@
 //! Recording never fails a Route call and costs it as little as it can: the request path masks
 //! the text with a one-pass scanner, encodes the decision as one binary frame straight from the
 //! request and the response into a per-thread buffer (no record of owned strings, no JSON), and
-//! appends it to the spool with one `write(2)` before the response leaves; everything else (JSON,
+//! copies it into the spool's mapped segment before the response leaves; everything else (JSON,
 //! SQLite) happens on the writer thread. A database that is slow or down only makes the spool
 //! grow, and it is replayed, idempotently, when the database returns or the router restarts. A
 //! decision whose response reached the client is therefore in the database, or in the spool until
@@ -126,7 +126,7 @@ pub struct Stats {
     pub record_seconds: Histogram,
 }
 
-/// Bounds of [`Stats::record_seconds`]: 1 µs to 10 ms (a frame and a `write(2)` to the page
+/// Bounds of [`Stats::record_seconds`]: 1 µs to 10 ms (a frame and its copy into the page
 /// cache take microseconds; the upper buckets show a disk or a lock that makes calls wait).
 const RECORD_BUCKETS: [f64; 13] = [
     0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_2, 0.000_5,

@@ -2,8 +2,9 @@
 //! response leaves, and emptied into the database by the writer thread.
 //!
 //! Writing every entry here first is what makes the store crash-safe and the Route call
-//! independent of the database: one `write(2)` of one frame (the kernel has the bytes once it
-//! returns, so a `kill -9` cannot lose them), then the response. The writer rotates the active
+//! independent of the database: the frame is copied into the segment's shared mapping (see
+//! [`Mapped`]; the kernel has the bytes once the copy ends, so a `kill -9` cannot lose them),
+//! then the response. The writer rotates the active
 //! segment, inserts the closed segments' entries in one transaction each (inserts are idempotent:
 //! a decision id or rule-set version already stored is skipped), and deletes a segment only once
 //! its transaction has committed. When the database is slow or down, segments accumulate and are
@@ -31,7 +32,7 @@
 //! 2026-12-03).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,7 +62,55 @@ pub(crate) struct Spool {
 struct Active {
     seq: u64,
     file: File,
+    /// Bytes of frames in the segment (its logical end; the file may be longer, see [`Mapped`]).
     bytes: u64,
+    /// The part of the segment mapped for appends, when mapping works here.
+    map: Option<Mapped>,
+    /// Bytes to map first in this segment (see [`first_chunk`]).
+    next_chunk: u64,
+    /// Mappings of closed segments, never touched again, left for the next append to unmap.
+    retired: Vec<Mapped>,
+}
+
+/// A stretch of the active segment mapped into memory, its blocks allocated beforehand.
+///
+/// Why: a `write(2)` per decision was most of what recording cost a Route call (4-6 µs of
+/// 5-7 µs; BENCHMARKS.md §6), and the kernel's write path, run on every call, also slowed the
+/// routing around it. A frame copied into a shared mapping of the file is in the page cache as
+/// soon as the copy ends, exactly as after `write(2)`: a `kill -9` of the process loses nothing
+/// the kernel holds, and the kernel writes the pages back as it would have written a
+/// `write(2)`'s. (Neither survives a power cut before write-back; the spool never promised
+/// that.) `fallocate(2)` reserves a stretch's blocks before it is mapped, so that a store into
+/// the mapping can never fault for want of disk space; where that or the mapping fails (a file
+/// system without `fallocate`), frames are written with `pwrite(2)` as before. When a segment is
+/// closed its unused tail is cut off; one left by a crash keeps a tail of zeros, which
+/// [`decode_frames`] takes for the end.
+///
+/// Allocating and populating a stretch costs about 6 µs a page (1.5 ms a MiB on the CI
+/// machine), paid by the Route call that appends first to it. So a new segment's first stretch
+/// is sized from the segment before ([`first_chunk`]), and a segment that outgrows it (a
+/// saturated router whose writer waits for idle time) grows [`GROW_CHUNK`] at a time. Mapping
+/// and unmapping are left to Route calls, never to the idle-class writer (see `Spool::rotate`).
+struct Mapped {
+    map: memmap2::MmapMut,
+    /// Offset of the mapping in the file.
+    start: u64,
+}
+
+/// The largest first stretch of a segment.
+const MAP_CHUNK: u64 = 1 << 20;
+
+/// Bytes a segment grows by when a Route call finds its mapping full (a frame larger than this
+/// gets a mapping of its own size): a quarter of [`MAP_CHUNK`], so that the call that maps it
+/// waits a fraction of a millisecond.
+const GROW_CHUNK: u64 = 256 << 10;
+
+/// The first stretch of a new segment: twice what the segment before it took (the writer
+/// rotates every tick, so that is twice a tick's decisions), at least 64 KiB, at most
+/// [`MAP_CHUNK`]. A quiet router thus maps and allocates little; a busy one maps once a tick.
+fn first_chunk(previous: u64) -> u64 {
+    const PAGE: u64 = 4096;
+    (previous.saturating_mul(2).div_ceil(PAGE) * PAGE).clamp(64 << 10, MAP_CHUNK)
 }
 
 impl Spool {
@@ -96,17 +145,19 @@ impl Spool {
                 seq,
                 file,
                 bytes: 0,
+                map: None,
+                next_chunk: first_chunk(0),
+                retired: Vec::new(),
             }),
             pending_bytes,
             appended: AtomicU64::new(0),
         })
     }
 
-    /// Appends one encoded frame (see [`Frame`]), in one write.
+    /// Appends one encoded frame (see [`Frame`]) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
         let mut active = locked(&self.active);
-        active.file.write_all(frame)?;
-        active.bytes += frame.len() as u64;
+        active.put(frame)?;
         drop(active);
         self.pending_bytes
             .inc_by(i64::try_from(frame.len()).unwrap_or(i64::MAX));
@@ -127,12 +178,24 @@ impl Spool {
         };
         let active_seq = if bytes > 0 {
             let next = open_segment(&self.dir, seq + 1)?;
-            let closed = {
+            let (closed, len) = {
                 let mut active = locked(&self.active);
                 active.seq = seq + 1;
-                active.bytes = 0;
-                std::mem::replace(&mut active.file, next)
+                let len = std::mem::replace(&mut active.bytes, 0);
+                active.next_chunk = first_chunk(len);
+                // The closed segment's mapping is unmapped by the next append, not here: the
+                // writer runs in the idle class, and a thread that maps or unmaps holds the
+                // process's memory map lock, which every page fault of a Route call then waits
+                // for, behind every runnable thread of the machine (a router sharing its core
+                // lost a third of its throughput so).
+                if let Some(old) = active.map.take() {
+                    active.retired.push(old);
+                }
+                (std::mem::replace(&mut active.file, next), len)
             };
+            // Cut to its frames. Its retired mapping may outlive this, past the new end of the
+            // file, but nothing touches it again (see [`Active::put`]).
+            closed.set_len(len)?;
             drop(closed);
             seq + 1
         } else {
@@ -376,7 +439,8 @@ impl Segment {
 }
 
 /// The entries of a run of frames; a stretch that is not a valid frame counts once as damaged,
-/// and reading resumes at the next valid one.
+/// and reading resumes at the next valid one. Zeros to the end are the end (the allocated tail
+/// of a segment whose process died).
 pub(crate) fn decode_frames(bytes: &[u8]) -> (Vec<Item<'_>>, usize) {
     let mut items = Vec::new();
     let (mut bad, mut pos, mut in_damage) = (0, 0, false);
@@ -388,6 +452,10 @@ pub(crate) fn decode_frames(bytes: &[u8]) -> (Vec<Item<'_>>, usize) {
                 in_damage = false;
             }
             None => {
+                // The unused, allocated tail of a segment left by a crash (see `Mapped`).
+                if bytes[pos..].iter().all(|&b| b == 0) {
+                    break;
+                }
                 if !in_damage {
                     bad += 1;
                     in_damage = true;
@@ -449,8 +517,89 @@ fn read_json_segment(path: &Path) -> std::io::Result<(Vec<Entry>, usize)> {
 fn open_segment(dir: &Path, seq: u64) -> std::io::Result<File> {
     OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(dir.join(format!("seg-{seq:012}.bin")))
+}
+
+impl Active {
+    /// Puts one frame at the segment's end: into the mapping, or with `pwrite(2)` where the
+    /// segment cannot be mapped (see [`Mapped`]).
+    fn put(&mut self, frame: &[u8]) -> std::io::Result<()> {
+        // Unmapped here, on the request path, at normal priority (see `Spool::rotate`).
+        self.retired.clear();
+        let len = frame.len() as u64;
+        let end = self.bytes + len;
+        if self
+            .map
+            .as_ref()
+            .is_none_or(|m| end > m.start + m.map.len() as u64)
+        {
+            let chunk = if self.bytes == 0 {
+                self.next_chunk
+            } else {
+                GROW_CHUNK
+            };
+            // The full stretch is unmapped before the next is mapped.
+            self.map = None;
+            self.map = map_segment(&self.file, self.bytes, len, chunk);
+        }
+        match &mut self.map {
+            Some(m) => {
+                let at = usize::try_from(self.bytes - m.start).map_err(std::io::Error::other)?;
+                let to = at + frame.len();
+                m.map
+                    .get_mut(at..to)
+                    .ok_or_else(|| std::io::Error::other("spool mapping too short"))?
+                    .copy_from_slice(frame);
+            }
+            None => {
+                use std::os::unix::fs::FileExt;
+                self.file.write_all_at(frame, self.bytes)?;
+            }
+        }
+        self.bytes = end;
+        Ok(())
+    }
+}
+
+/// A mapping of `segment` from the page that holds `from`, of `chunk` bytes or, if more, enough
+/// for `need` bytes, its blocks allocated; `None` where that cannot be done (frames are then
+/// written).
+fn map_segment(segment: &File, from: u64, need: u64, chunk: u64) -> Option<Mapped> {
+    use std::os::fd::AsRawFd;
+    const PAGE: u64 = 4096;
+    let start = from - from % PAGE;
+    let len = chunk.max((from - start + need).div_ceil(PAGE) * PAGE);
+    let (offset, length) = (
+        libc::off_t::try_from(start).ok()?,
+        libc::off_t::try_from(len).ok()?,
+    );
+    // SAFETY: fallocate(2) takes a descriptor the caller owns and plain integers, and touches no
+    // memory of this process.
+    if unsafe { libc::fallocate(segment.as_raw_fd(), 0, offset, length) } != 0 {
+        return None;
+    }
+    // SAFETY: the mapping is sound while nothing shortens the file under it or writes it other
+    // than through it. The segment is this process's alone (the spool directory's `.lock` is
+    // held for the spool's life, and no other process of ours opens an active segment); its
+    // blocks up to `start + len` were allocated just above, so no store into the mapping can
+    // fault for lack of space; the only `set_len` (in `rotate`) runs once the segment is closed,
+    // after which its mapping is only ever unmapped, never read or written; and `pwrite` is used
+    // only while the segment has no mapping.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(start)
+            .len(usize::try_from(len).ok()?)
+            .map_mut(segment)
+    }
+    .ok()?;
+    // Each page's first store would otherwise fault into the file system (a fault costs what
+    // the `write(2)` it replaces did); one call makes the whole stretch writable now. Where the
+    // kernel cannot (before Linux 5.14), pages fault in as they are reached.
+    let _ = map.advise(memmap2::Advice::PopulateWrite);
+    Some(Mapped { map, start })
 }
 
 /// Every segment in `dir`, by sequence.

@@ -285,13 +285,20 @@ fn damaged_frames_are_counted_and_skipped() {
     assert_eq!(spool::decode_frames(&whole).0.len(), 3);
     // A flipped byte in the middle frame's payload: its checksum fails.
     bytes[one + one / 2 + 6] ^= 0x40;
-    // Garbage between frames, and zeros at the end (a crash on some file systems).
+    // Garbage between frames, and zeros at the end (the allocated tail of a segment whose
+    // process died).
     bytes.splice(2 * one..2 * one, *b"\xF5\x1D\x02garbage");
     bytes.extend_from_slice(&[0; 32]);
     let (items, bad) = spool::decode_frames(&bytes);
     assert_eq!(items.len(), 2);
-    // A damaged stretch counts once: the bad frame and the garbage after it, then the zeros.
-    assert_eq!(bad, 2);
+    // A damaged stretch counts once: the bad frame and the garbage after it; zeros to the end
+    // are the end, not damage.
+    assert_eq!(bad, 1);
+    // Zeros followed by anything are damage.
+    let mut zeros_inside = whole.clone();
+    zeros_inside.splice(one..one, [0; 8]);
+    let (items, bad) = spool::decode_frames(&zeros_inside);
+    assert_eq!((items.len(), bad), (3, 1));
     for item in items {
         assert!(matches!(item, spool::Item::RuleSet(a) if a == archive));
     }
@@ -539,4 +546,80 @@ fn the_writer_runs_below_the_request_path() {
         writers += 1;
     }
     assert!(writers >= 1, "no hotline-store thread found");
+}
+
+/// Frames go into a mapping of the active segment; a closed segment is cut to its frames, and
+/// one left by a process that died (its allocated tail still zeros) reads back whole, without
+/// damage, including frames that crossed from one mapped stretch into the next.
+#[test]
+fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
+    let frame = |version: String| {
+        let mut bytes = Vec::new();
+        spool::Frame::rule_set(
+            &mut bytes,
+            &RuleSetArchive {
+                version,
+                files: vec![("a.yaml".into(), "x".repeat(1000))],
+            },
+        );
+        bytes
+    };
+    // Several mapped stretches (256 KiB each) of frames of ~1 KB.
+    let n = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let spool = spool::Spool::open(dir.path(), Gauge::default()).unwrap();
+    let mut total = 0;
+    for i in 0..n {
+        let f = frame(format!("v{i}"));
+        total += f.len() as u64;
+        spool.append(&f).unwrap();
+    }
+    assert!(total > 4 << 20);
+    let closed = spool.rotate().unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(std::fs::metadata(&closed[0].1).unwrap().len(), total);
+    let segment = spool::Segment::read(&closed[0].1).unwrap();
+    let (items, bad) = segment.items();
+    assert_eq!((items.len(), bad), (n, 0));
+    // The next segment's first stretch is sized from the one before: 1 MiB after 5 MB, 64 KiB
+    // after 3 KB; its frames read back as well.
+    let next = dir.path().join("seg-000000000001.bin");
+    for i in 0..3 {
+        spool.append(&frame(format!("w{i}"))).unwrap();
+    }
+    assert_eq!(std::fs::metadata(&next).unwrap().len(), 1 << 20);
+    let closed = spool.rotate().unwrap();
+    assert_eq!(closed.len(), 2);
+    let segment = spool::Segment::read(&next).unwrap();
+    let (items, bad) = segment.items();
+    assert_eq!((items.len(), bad), (3, 0));
+    spool.append(&frame("s".into())).unwrap();
+    let small = dir.path().join("seg-000000000002.bin");
+    assert_eq!(std::fs::metadata(&small).unwrap().len(), 64 << 10);
+
+    // A process that dies with its segment mapped: the file keeps its allocated length.
+    let crashed = tempfile::tempdir().unwrap();
+    {
+        let spool = spool::Spool::open(crashed.path(), Gauge::default()).unwrap();
+        for i in 0..3 {
+            spool.append(&frame(format!("c{i}"))).unwrap();
+        }
+        std::mem::forget(spool);
+    }
+    let path = crashed.path().join("seg-000000000000.bin");
+    // A new spool's first stretch: 64 KiB, most of it zeros past the three frames.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
+    let segment = spool::Segment::read(&path).unwrap();
+    let (items, bad) = segment.items();
+    let versions: Vec<String> = items
+        .into_iter()
+        .filter_map(|i| match i {
+            spool::Item::RuleSet(a) => Some(a.version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        (versions, bad),
+        (vec!["c0".into(), "c1".into(), "c2".into()], 0)
+    );
 }
