@@ -29,6 +29,9 @@ rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # `field NAME` reads NAME=value from a loadgen summary line on standard input.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
+# `median`: the median of the numbers on standard input, one a line.
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
 machine() {
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(date -u +%F); profile $PROFILE; commit $(git rev-parse --short HEAD)"
 }

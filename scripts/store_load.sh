@@ -56,7 +56,6 @@ recording() {
   echo "recording took $(echo "$1" | field record_mean_us) µs per call on average, at most $(echo "$1" | field record_p99_le_us) µs for 99% of calls"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 ratios=(); diffs=()
 for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS"

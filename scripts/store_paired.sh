@@ -49,9 +49,17 @@ start() {
     --shutdown-grace-ms 0 --store "$1" >/dev/null 2>&1 &
   PIDS+=($!)
 }
-# line TARGET OUTPUT -> the loadgen line of TARGET.
-line() { echo "$2" | grep "^target=http://$1 "; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+# phase LABEL RATE -> drives both routers (RATE 0: closed loop) and sets `none` and `sqlite` to
+# their loadgen lines.
+phase() {
+  local out
+  out=$("${LOADGEN[@]}" "http://$A_NONE,http://$A_SQLITE" route --connections "$CONNS" \
+    --streams "$STREAMS" --seconds "$PHASE" --rate "$2")
+  none=$(echo "$out" | grep "^target=http://$A_NONE ")
+  sqlite=$(echo "$out" | grep "^target=http://$A_SQLITE ")
+  echo "$1, store none:   $none"
+  echo "$1, store sqlite: $sqlite"
+}
 
 ratios=(); diffs=()
 for round in $(seq 1 "$ROUNDS"); do
@@ -61,22 +69,15 @@ for round in $(seq 1 "$ROUNDS"); do
   start "sqlite:$DATA/r$round.sqlite" "$A_SQLITE" "$M_SQLITE"
   "${LOADGEN[@]}" "http://$A_NONE" wait >/dev/null
   "${LOADGEN[@]}" "http://$A_SQLITE" wait >/dev/null
-  targets="http://$A_NONE,http://$A_SQLITE"
 
-  out=$("${LOADGEN[@]}" "$targets" route --connections "$CONNS" --streams "$STREAMS" --seconds "$PHASE")
-  none=$(line "$A_NONE" "$out"); sqlite=$(line "$A_SQLITE" "$out")
-  echo "closed loop, store none:   $none"
-  echo "closed loop, store sqlite: $sqlite"
+  phase "closed loop" 0
   a=$(echo "$none" | field rps); b=$(echo "$sqlite" | field rps)
   ratio=$(awk -v s="$b" -v n="$a" 'BEGIN {printf "%.3f", s/n}')
   ratios+=("$ratio")
   echo "throughput sqlite / none: $ratio (target ≥ 0.90)"
 
   rate=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%d", a*b/(a+b)}')
-  out=$("${LOADGEN[@]}" "$targets" route --connections "$CONNS" --streams "$STREAMS" --seconds "$PHASE" --rate "$rate")
-  none=$(line "$A_NONE" "$out"); sqlite=$(line "$A_SQLITE" "$out")
-  echo "paced at $rate/s each, store none:   $none"
-  echo "paced at $rate/s each, store sqlite: $sqlite"
+  phase "paced at $rate/s each" "$rate"
   n_p99=$(echo "$none" | field p99_us); s_p99=$(echo "$sqlite" | field p99_us)
   diff=$(awk -v s="$s_p99" -v n="$n_p99" 'BEGIN {printf "%+.0f", s-n}')
   diffs+=("$diff")
