@@ -68,8 +68,10 @@ struct Active {
     map: Option<Mapped>,
     /// Bytes to map first in this segment (see [`first_chunk`]).
     next_chunk: u64,
-    /// Mappings of closed segments, never touched again, left for the next append to unmap.
-    retired: Vec<Mapped>,
+    /// The mapping of the segment closed last, never touched again, left for the next append to
+    /// unmap (a segment is closed only once something was appended to it, so there is at most
+    /// one).
+    retired: Option<Mapped>,
 }
 
 /// A stretch of the active segment mapped into memory, its blocks allocated beforehand.
@@ -97,6 +99,9 @@ struct Mapped {
     start: u64,
 }
 
+/// Mapped stretches start and end on page boundaries.
+const PAGE: u64 = 4096;
+
 /// The largest first stretch of a segment.
 const MAP_CHUNK: u64 = 1 << 20;
 
@@ -109,7 +114,6 @@ const GROW_CHUNK: u64 = 256 << 10;
 /// rotates every tick, so that is twice a tick's decisions), at least 64 KiB, at most
 /// [`MAP_CHUNK`]. A quiet router thus maps and allocates little; a busy one maps once a tick.
 fn first_chunk(previous: u64) -> u64 {
-    const PAGE: u64 = 4096;
     (previous.saturating_mul(2).div_ceil(PAGE) * PAGE).clamp(64 << 10, MAP_CHUNK)
 }
 
@@ -147,7 +151,7 @@ impl Spool {
                 bytes: 0,
                 map: None,
                 next_chunk: first_chunk(0),
-                retired: Vec::new(),
+                retired: None,
             }),
             pending_bytes,
             appended: AtomicU64::new(0),
@@ -188,9 +192,7 @@ impl Spool {
                 // process's memory map lock, which every page fault of a Route call then waits
                 // for, behind every runnable thread of the machine (a router sharing its core
                 // lost a third of its throughput so).
-                if let Some(old) = active.map.take() {
-                    active.retired.push(old);
-                }
+                active.retired = active.map.take();
                 (std::mem::replace(&mut active.file, next), len)
             };
             // Cut to its frames. Its retired mapping may outlive this, past the new end of the
@@ -528,7 +530,7 @@ impl Active {
     /// segment cannot be mapped (see [`Mapped`]).
     fn put(&mut self, frame: &[u8]) -> std::io::Result<()> {
         // Unmapped here, on the request path, at normal priority (see `Spool::rotate`).
-        self.retired.clear();
+        self.retired = None;
         let len = frame.len() as u64;
         let end = self.bytes + len;
         if self
@@ -569,7 +571,6 @@ impl Active {
 /// written).
 fn map_segment(segment: &File, from: u64, need: u64, chunk: u64) -> Option<Mapped> {
     use std::os::fd::AsRawFd;
-    const PAGE: u64 = 4096;
     let start = from - from % PAGE;
     let len = chunk.max((from - start + need).div_ceil(PAGE) * PAGE);
     let (offset, length) = (
