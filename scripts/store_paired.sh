@@ -4,7 +4,7 @@
 # generator (pinned to the other core) that gives each the same streams, or the same paced rate,
 # at the same moments. Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 #
-#   scripts/store_paired.sh                        # 5 rounds, 10 s per phase
+#   scripts/store_paired.sh                        # 6 rounds, 10 s per phase
 #   ROUNDS=3 SECONDS_PER_PHASE=5 scripts/store_paired.sh
 #   CONNS=8 STREAMS=16 scripts/store_paired.sh
 #
@@ -17,7 +17,8 @@
 # - paced: each is offered the same rate, chosen so that the two together keep the core half busy
 #   (r = a·b/(a+b) from the closed-loop throughputs a and b), so each call sees a core at half
 #   load, as a lone router at half its throughput does; their sends alternate.
-# Each round reports the ratio and the p99 difference; the medians over rounds are the figures.
+# Each round reports the ratio and the p99 difference; the medians over rounds are the figures
+# (an even number of rounds gives each router the first place equally often).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-32}
 PHASE=${SECONDS_PER_PHASE:-10}
 PORT=${PORT:-50788}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-6}
 DATA=$(mktemp -d -p "${STORE_DIR:-/tmp}")
 PIDS=()
 cleanup() {
@@ -53,7 +54,7 @@ start() {
 # their loadgen lines.
 phase() {
   local out
-  out=$("${LOADGEN[@]}" "http://$A_NONE,http://$A_SQLITE" route --connections "$CONNS" \
+  out=$("${LOADGEN[@]}" "$TARGETS" route --connections "$CONNS" \
     --streams "$STREAMS" --seconds "$PHASE" --rate "$2")
   none=$(echo "$out" | grep "^target=http://$A_NONE ")
   sqlite=$(echo "$out" | grep "^target=http://$A_SQLITE ")
@@ -63,7 +64,14 @@ phase() {
 
 ratios=(); diffs=()
 for round in $(seq 1 "$ROUNDS"); do
-  echo "round $round of $ROUNDS"
+  # The load generator's first target sends first in each period (the second half a period
+  # later); which router that is alternates from round to round, so that neither is favoured.
+  if (( round % 2 )); then
+    TARGETS="http://$A_NONE,http://$A_SQLITE"; first=none
+  else
+    TARGETS="http://$A_SQLITE,http://$A_NONE"; first=sqlite
+  fi
+  echo "round $round of $ROUNDS ($first sends first)"
   PIDS=()
   start none "$A_NONE" "$M_NONE"
   start "sqlite:$DATA/r$round.sqlite" "$A_SQLITE" "$M_SQLITE"

@@ -4,15 +4,17 @@
 //!
 //! - `record.rs`: what is stored (decision records, events, the rule-set archive);
 //! - `mask.rs`: phone, ID, bank card and plate numbers masked out of stored texts;
-//! - `spool.rs`: the append-only file every entry goes to first, on the request path;
+//! - `ring.rs`: the buffer in shared memory every entry goes to first, on the request path;
+//! - `spool.rs`: the append-only files behind it (when the ring is full, and for the ring's
+//!   contents when the database fails), and the frame every entry is encoded as;
 //! - `writer.rs`: the thread that empties the spool into the database and answers queries;
 //! - `backend.rs`, `sqlite.rs`: the database behind it (embedded SQLite by default).
 //!
 //! Recording never fails a Route call and costs it as little as it can: the request path masks
 //! the text with a one-pass scanner, encodes the decision as one binary frame straight from the
 //! request and the response into a per-thread buffer (no record of owned strings, no JSON), and
-//! copies it into the spool's mapped segment before the response leaves; everything else (JSON,
-//! SQLite) happens on the writer thread. A database that is slow or down only makes the spool
+//! copies it into the spool's ring in shared memory (or, when that is full, its mapped segment on
+//! disk) before the response leaves; everything else (JSON, SQLite) happens on the writer thread. A database that is slow or down only makes the spool
 //! grow, and it is replayed, idempotently, when the database returns or the router restarts. A
 //! decision whose response reached the client is therefore in the database, or in the spool until
 //! it is. What recording still costs a serving router is in BENCHMARKS.md §6.
@@ -24,6 +26,7 @@ mod pg;
 pub mod record;
 pub mod render;
 pub mod report;
+mod ring;
 mod spool;
 mod sqlite;
 mod writer;
@@ -165,6 +168,11 @@ pub struct StoreArgs {
     /// PATH.spool for SQLite, hotline-data/postgres.spool for PostgreSQL).
     #[arg(long, env = "HOTLINE_SPOOL_DIR", value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
+    /// Size of the spool's ring in shared memory (/dev/shm), which the request path writes to
+    /// first; 0 writes every decision to the spool's files on disk instead. It survives a crash
+    /// of the process, not a reboot; see README.md, "The decision store".
+    #[arg(long, env = "HOTLINE_SPOOL_RING_KIB", value_name = "KIB", default_value_t = ring::RING_BYTES >> 10)]
+    pub spool_ring_kib: u64,
 }
 
 impl StoreArgs {
@@ -173,7 +181,8 @@ impl StoreArgs {
         let config = self.store.clone().unwrap_or(default);
         let retain = (self.retain_days > 0).then_some(self.retain_days);
         let spool = self.spool_dir.as_deref();
-        let store = Store::open_with_spool(&config, spool, self.store_text, retain)?;
+        let ring = self.spool_ring_kib.saturating_mul(1024);
+        let store = Store::open_with_spool(&config, spool, ring, self.store_text, retain)?;
         Ok(store.map(Arc::new))
     }
 }
@@ -198,14 +207,16 @@ impl Store {
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
-        Self::open_with_spool(config, None, text_mode, retain_days)
+        Self::open_with_spool(config, None, ring::RING_BYTES, text_mode, retain_days)
     }
 
     /// [`open`](Self::open) with the spool in `spool_dir` (default: `<PATH>.spool` for SQLite,
-    /// `hotline-data/postgres.spool` for PostgreSQL: each replica keeps its own, locally).
+    /// `hotline-data/postgres.spool` for PostgreSQL: each replica keeps its own, locally) and a
+    /// ring of `ring_bytes` in front of it (0: none).
     pub fn open_with_spool(
         config: &StoreConfig,
         spool_dir: Option<&std::path::Path>,
+        ring_bytes: u64,
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
@@ -225,7 +236,7 @@ impl Store {
         let spool_dir = spool_dir.map_or(default_spool, std::path::Path::to_path_buf);
         let stats = Arc::new(Stats::default());
         let spool = Arc::new(
-            spool::Spool::open(&spool_dir, stats.spool_bytes.clone())
+            spool::Spool::open(&spool_dir, stats.spool_bytes.clone(), ring_bytes)
                 .map_err(|e| format!("cannot open the spool {}: {e}", spool_dir.display()))?,
         );
         let (tx, rx): (SyncSender<Command>, Receiver<Command>) = sync_channel(256);

@@ -41,6 +41,7 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use super::locked;
 use super::record::{DecisionRef, Entry, RuleSetArchive, TextMode};
+use super::ring::{Ring, Taken};
 
 pub(crate) const MAGIC: [u8; 2] = [0xF5, 0x1D];
 const HEADER: usize = 2 + 1 + 4 + 4;
@@ -53,7 +54,11 @@ pub(crate) struct Spool {
     /// delete each other's segments.
     _lock: File,
     active: Mutex<Active>,
-    /// Bytes in all segments not yet in the database (for the metrics).
+    /// Where frames go first, when this machine has a tmpfs (see `ring.rs`).
+    ring: Option<Ring>,
+    /// The sequence number of the next segment spilled from the ring.
+    next_spill: AtomicU64,
+    /// Bytes in the ring and in all segments not yet in the database (for the metrics).
     pending_bytes: Gauge,
     /// Entries appended since start.
     pub(crate) appended: AtomicU64,
@@ -118,9 +123,11 @@ fn first_chunk(previous: u64) -> u64 {
 }
 
 impl Spool {
-    /// Opens the spool in `dir` (created if needed); appends go to a new segment after the
-    /// existing ones, which are left for the writer to replay.
-    pub fn open(dir: &Path, pending_bytes: Gauge) -> std::io::Result<Spool> {
+    /// Opens the spool in `dir` (created if needed), with a ring of `ring_bytes` in `/dev/shm`
+    /// in front of it (0: none); appends go to the ring while it has room, else to a new segment
+    /// after the existing ones. What an earlier process left in either is left for the writer
+    /// to replay.
+    pub fn open(dir: &Path, pending_bytes: Gauge, ring_bytes: u64) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -133,14 +140,50 @@ impl Spool {
                 dir.display()
             )));
         }
+        let ring = (ring_bytes > 0)
+            .then(|| super::ring::place(dir))
+            .flatten()
+            .and_then(|path| match Ring::open(&path, ring_bytes) {
+                Ok((ring, damaged)) => {
+                    if damaged {
+                        tracing::warn!(ring = %path.display(), "the spool's ring had a damaged header; what it held is lost");
+                    }
+                    Some(ring)
+                }
+                Err(e) => {
+                    tracing::warn!(ring = %path.display(), error = %e, "no ring in shared memory; the spool works on disk alone");
+                    None
+                }
+            });
+        for e in std::fs::read_dir(dir)?.flatten() {
+            // A spill cut short by a crash: its frames are still in the ring.
+            if e.path().extension().is_some_and(|x| x == "tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
         let existing = segments(dir)?;
         let pending: i64 = existing
             .iter()
             .filter_map(|(_, p)| std::fs::metadata(p).ok())
             .map(|m| i64::try_from(m.len()).unwrap_or(i64::MAX))
-            .sum();
+            .sum::<i64>()
+            .saturating_add(
+                ring.as_ref()
+                    .map_or(0, |r| i64::try_from(r.pending()).unwrap_or(i64::MAX)),
+            );
         pending_bytes.set(pending);
-        let seq = existing.last().map_or(0, |(s, _)| s + 1);
+        let seq = existing
+            .iter()
+            .filter(|(_, p)| !is_spill(p))
+            .map(|(s, _)| s + 1)
+            .max()
+            .unwrap_or(0);
+        let next_spill = existing
+            .iter()
+            .filter(|(_, p)| is_spill(p))
+            .map(|(s, _)| s + 1)
+            .max()
+            .unwrap_or(0);
         let file = open_segment(dir, seq)?;
         Ok(Spool {
             dir: dir.to_path_buf(),
@@ -153,16 +196,19 @@ impl Spool {
                 next_chunk: first_chunk(0),
                 retired: None,
             }),
+            ring,
+            next_spill: AtomicU64::new(next_spill),
             pending_bytes,
             appended: AtomicU64::new(0),
         })
     }
 
-    /// Appends one encoded frame (see [`Frame`]) to the active segment.
+    /// Appends one encoded frame (see [`Frame`]) to the ring, or when it is full (or there is
+    /// none) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
-        let mut active = locked(&self.active);
-        active.put(frame)?;
-        drop(active);
+        if !self.ring.as_ref().is_some_and(|r| r.put(frame)) {
+            locked(&self.active).put(frame)?;
+        }
         self.pending_bytes
             .inc_by(i64::try_from(frame.len()).unwrap_or(i64::MAX));
         self.appended.fetch_add(1, Ordering::Relaxed);
@@ -203,10 +249,45 @@ impl Spool {
         } else {
             seq
         };
+        let active = segment_path(&self.dir, active_seq);
         Ok(segments(&self.dir)?
             .into_iter()
-            .filter(|(s, _)| *s != active_seq)
+            .filter(|(_, p)| *p != active)
             .collect())
+    }
+
+    /// What the ring holds, for the writer to store; `None` when it is empty or there is none.
+    pub fn take_ring(&self) -> Option<Taken> {
+        self.ring.as_ref()?.take()
+    }
+
+    /// Frees what was taken from the ring, once it is in the database or spilled to disk.
+    pub fn release_ring(&self, taken: &Taken) {
+        if let Some(ring) = &self.ring {
+            ring.release(taken.upto);
+            self.pending_bytes
+                .dec_by(i64::try_from(taken.bytes.len()).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Writes what was taken from the ring to a segment on disk and frees it, for when the
+    /// database cannot take it: the ring does not outlive a reboot, a segment does. The segment
+    /// is synced before the ring lets go of its frames, and appears under its name whole or not
+    /// at all (a crash before the rename leaves the frames in the ring).
+    pub fn spill(&self, taken: &Taken) -> std::io::Result<()> {
+        use std::io::Write;
+        let seq = self.next_spill.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("spill-{seq:012}.bin"));
+        let tmp = path.with_extension("tmp");
+        let mut file = File::create(&tmp)?;
+        file.write_all(&taken.bytes)?;
+        file.sync_data()?;
+        drop(file);
+        std::fs::rename(&tmp, &path)?;
+        self.pending_bytes
+            .inc_by(i64::try_from(taken.bytes.len()).unwrap_or(i64::MAX));
+        self.release_ring(taken);
+        Ok(())
     }
 
     /// Deletes a segment whose entries are in the database.
@@ -516,13 +597,24 @@ fn read_json_segment(path: &Path) -> std::io::Result<(Vec<Entry>, usize)> {
     Ok((entries, bad))
 }
 
+fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("seg-{seq:012}.bin"))
+}
+
 fn open_segment(dir: &Path, seq: u64) -> std::io::Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(dir.join(format!("seg-{seq:012}.bin")))
+        .open(segment_path(dir, seq))
+}
+
+/// A segment spilled from the ring (`spill-<sequence>.bin`), numbered apart from the others.
+fn is_spill(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("spill-"))
 }
 
 impl Active {
@@ -603,7 +695,7 @@ fn map_segment(segment: &File, from: u64, need: u64, chunk: u64) -> Option<Mappe
     Some(Mapped { map, start })
 }
 
-/// Every segment in `dir`, by sequence.
+/// Every segment in `dir` (spilled ones included), by sequence.
 fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
@@ -611,7 +703,7 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
         let seq = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("seg-"))
+            .and_then(|n| n.strip_prefix("seg-").or_else(|| n.strip_prefix("spill-")))
             .and_then(|n| n.strip_suffix(".bin").or_else(|| n.strip_suffix(".jsonl")))
             .and_then(|n| n.parse::<u64>().ok());
         if let Some(seq) = seq {

@@ -157,7 +157,7 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
     // A process that answered and died before its writer emptied the spool: the entries are
     // only in the spool (written directly here, as the request path does).
     let spool_dir = dir.path().join("d.sqlite.spool");
-    let spool = spool::Spool::open(&spool_dir, Gauge::default()).unwrap();
+    let spool = spool::Spool::open(&spool_dir, Gauge::default(), 0).unwrap();
     let input = RouteInput::text("小区电梯坏了三个月");
     let mut r = bundled().route(&input);
     r.decision_id = "000000000001feedfeedfeedfeed".into();
@@ -567,7 +567,7 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     // Several mapped stretches (256 KiB each) of frames of ~1 KB.
     let n = 5_000;
     let dir = tempfile::tempdir().unwrap();
-    let spool = spool::Spool::open(dir.path(), Gauge::default()).unwrap();
+    let spool = spool::Spool::open(dir.path(), Gauge::default(), 0).unwrap();
     let mut total = 0;
     for i in 0..n {
         let f = frame(format!("v{i}"));
@@ -600,7 +600,7 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     // A process that dies with its segment mapped: the file keeps its allocated length.
     let crashed = tempfile::tempdir().unwrap();
     {
-        let spool = spool::Spool::open(crashed.path(), Gauge::default()).unwrap();
+        let spool = spool::Spool::open(crashed.path(), Gauge::default(), 0).unwrap();
         for i in 0..3 {
             spool.append(&frame(format!("c{i}"))).unwrap();
         }
@@ -622,4 +622,221 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
         (versions, bad),
         (vec!["c0".into(), "c1".into(), "c2".into()], 0)
     );
+}
+
+/// A rule-set frame of about `size` bytes named `version` (the smallest frame a test can make).
+fn archive_frame(version: String, size: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    spool::Frame::rule_set(
+        &mut bytes,
+        &RuleSetArchive {
+            version,
+            files: vec![("a.yaml".into(), "x".repeat(size))],
+        },
+    );
+    bytes
+}
+
+fn versions(bytes: &[u8]) -> Vec<String> {
+    let (items, bad) = spool::decode_frames(bytes);
+    assert_eq!(bad, 0);
+    items
+        .into_iter()
+        .filter_map(|i| match i {
+            spool::Item::RuleSet(a) => Some(a.version),
+            spool::Item::Decision(_) => None,
+        })
+        .collect()
+}
+
+/// The ring's file for a spool directory, or `None` (printed) where this machine has no tmpfs.
+fn ring_place(spool_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    std::fs::create_dir_all(spool_dir).unwrap();
+    let place = ring::place(spool_dir);
+    if place.is_none() {
+        println!("SKIPPED: /dev/shm is not a tmpfs here, so the spool has no ring");
+    }
+    place
+}
+
+#[test]
+fn the_ring_takes_frames_first_and_the_next_process_replays_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    let Some(ring_file) = ring_place(&spool_dir) else {
+        return;
+    };
+    let spool = spool::Spool::open(&spool_dir, Gauge::default(), 64 << 10).unwrap();
+    let input = RouteInput::text("小区电梯坏了三个月");
+    let mut r = bundled().route(&input);
+    r.decision_id = "000000000001beefbeefbeefbeef".into();
+    let d = Decision {
+        method: crate::sink::Method::Route,
+        set: bundled(),
+        request: &input,
+        channel: pb::Channel::Web,
+        client: "",
+        received_at: SystemTime::now(),
+        latency: std::time::Duration::ZERO,
+        response: &r,
+    };
+    let mut frame = Vec::new();
+    encode_decision(&mut frame, &d, TextMode::Masked);
+    spool.append(&frame).unwrap();
+    // Nothing went to disk; the frame is in the ring, which outlives the process.
+    let on_disk: u64 = std::fs::read_dir(&spool_dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(on_disk, 0);
+    drop(spool);
+    assert!(ring_file.exists());
+
+    let store = open(dir.path(), TextMode::Masked);
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap();
+    assert_eq!(
+        got.map(|g| g.record.department_id),
+        Some(r.department_id().to_owned())
+    );
+    assert!(!r.department_id().is_empty());
+    assert_eq!(store.spool_bytes(), 0);
+    // A store closed with its ring empty leaves nothing in /dev/shm.
+    drop(store);
+    assert!(!ring_file.exists());
+}
+
+#[test]
+fn a_full_ring_sends_frames_to_disk_and_wraps_around_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    if ring_place(dir.path()).is_none() {
+        return;
+    }
+    let spool = spool::Spool::open(dir.path(), Gauge::default(), 4096).unwrap();
+    let sent: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
+    for v in &sent {
+        spool.append(&archive_frame(v.clone(), 300)).unwrap();
+    }
+    let taken = spool.take_ring().unwrap();
+    let mut got = versions(&taken.bytes);
+    assert!(
+        (10..=13).contains(&got.len()),
+        "{} frames in 4 KiB",
+        got.len()
+    );
+    spool.release_ring(&taken);
+    assert!(spool.take_ring().is_none());
+    for (_, path) in spool.rotate().unwrap() {
+        got.extend(versions(&std::fs::read(path).unwrap()));
+    }
+    assert_eq!(got, sent);
+
+    // Frames of odd sizes, taken a few at a time, cross the ring's end many times.
+    let mut n = 0;
+    for round in 0..50 {
+        let batch: Vec<String> = (0..3).map(|k| format!("r{round}-{k}")).collect();
+        for v in &batch {
+            n += 1;
+            spool
+                .append(&archive_frame(v.clone(), 100 + n * 7 % 500))
+                .unwrap();
+        }
+        let taken = spool.take_ring().unwrap();
+        assert_eq!(versions(&taken.bytes), batch, "round {round}");
+        spool.release_ring(&taken);
+    }
+}
+
+struct Down;
+
+impl backend::Backend for Down {
+    fn write(&mut self, _: &[spool::Item<'_>]) -> Result<(), String> {
+        Err("connection refused".into())
+    }
+    fn get(&mut self, _: &Lookup) -> Result<Option<StoredDecision>, String> {
+        Err("connection refused".into())
+    }
+    fn add_event(&mut self, _: &Event) -> Result<EventOutcome, String> {
+        Err("connection refused".into())
+    }
+    fn between(&mut self, _: i64, _: i64) -> Result<Vec<StoredDecision>, String> {
+        Err("connection refused".into())
+    }
+    fn rule_files(&mut self, _: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        Err("connection refused".into())
+    }
+    fn purge(&mut self, _: i64) -> Result<usize, String> {
+        Err("connection refused".into())
+    }
+}
+
+#[test]
+fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    let Some(ring_file) = ring_place(&spool_dir) else {
+        return;
+    };
+    let stats = Arc::new(Stats::default());
+    let spool =
+        Arc::new(spool::Spool::open(&spool_dir, stats.spool_bytes.clone(), 64 << 10).unwrap());
+    let sent: Vec<String> = (0..5).map(|i| format!("v{i}")).collect();
+    for v in &sent {
+        spool.append(&archive_frame(v.clone(), 200)).unwrap();
+    }
+    let backlog = stats.spool_bytes.get();
+    assert!(backlog > 1000);
+    let mut writer = writer::Writer {
+        backend: Box::new(Down),
+        spool: spool.clone(),
+        stats: stats.clone(),
+        retain_days: None,
+    };
+    let e = writer.empty_spool().unwrap_err();
+    assert!(e.contains("connection refused"), "{e}");
+    assert_eq!(stats.failures.get(), 1);
+    // The ring is empty, its frames are in a synced segment, and the backlog is the same.
+    assert!(spool.take_ring().is_none());
+    assert_eq!(stats.spool_bytes.get(), backlog);
+    let spilled = spool.rotate().unwrap();
+    assert_eq!(spilled.len(), 1);
+    assert_eq!(versions(&std::fs::read(&spilled[0].1).unwrap()), sent);
+    drop(writer);
+    drop(spool);
+    assert!(!ring_file.exists());
+
+    // The database is back: the next store replays the spilled segment.
+    let store = open(dir.path(), TextMode::Masked);
+    store.flush().unwrap();
+    assert_eq!(store.spool_bytes(), 0);
+    assert_eq!(store.rule_files("v3").unwrap().map(|f| f.len()), Some(1));
+}
+
+#[test]
+fn empty_rings_left_by_killed_routers_are_swept_and_full_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(format!("hotline-router-0-{name}.ring"));
+    // A ring that holds a frame, its router killed: kept for the router of its store.
+    let (full, _) = ring::Ring::open(&at("full"), 4096).unwrap();
+    assert!(full.put(&archive_frame("v1".into(), 10)));
+    drop(full);
+    // A ring emptied by its writer, its router killed before it could remove the file (a
+    // copy of an open, empty ring: the same bytes, nobody's lock).
+    let (open, _) = ring::Ring::open(&at("open"), 4096).unwrap();
+    std::fs::copy(at("open"), at("emptied")).unwrap();
+    // Another user's ring is not looked at.
+    std::fs::copy(at("open"), dir.path().join("hotline-router-1000-x.ring")).unwrap();
+
+    let (_new, damaged) = ring::Ring::open(&at("new"), 4096).unwrap();
+    assert!(!damaged);
+    assert!(at("full").exists());
+    assert!(!at("emptied").exists());
+    assert!(at("open").exists(), "a ring in use is never swept");
+    assert!(dir.path().join("hotline-router-1000-x.ring").exists());
+    // The kept ring reads back whole in the next process.
+    let (full, damaged) = ring::Ring::open(&at("full"), 1 << 20).unwrap();
+    assert!(!damaged);
+    assert_eq!(versions(&full.take().unwrap().bytes), ["v1"]);
+    drop(open);
 }

@@ -4,7 +4,8 @@
 //! Queries (GetDecision, RecordOutcome, reports) run after the spool is emptied, so a decision
 //! whose response has been sent is always found, whatever its age.
 //!
-//! Every tick the writer closes the active segment, reads each closed one back whole (one read;
+//! Every tick the writer takes what the spool's ring holds (see `ring.rs`) and inserts it in one
+//! transaction, then closes the active segment, reads each closed one back whole (one read;
 //! its frames decode into entries that borrow from those bytes) and inserts it in one
 //! transaction. Reading back what was just written costs a copy from the page cache, far less
 //! than the inserts; it keeps the spool the one source of the writer's entries, at startup and
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::backend::Backend;
 use super::record::{Event, EventOutcome, Lookup, StoredDecision};
-use super::spool::{Segment, Spool};
+use super::spool::{Segment, Spool, decode_frames};
 use super::{Stats, now_ms};
 
 /// How often the spool is emptied when nothing asks sooner: small batches, so that the work of
@@ -116,19 +117,33 @@ impl Writer {
         }
     }
 
-    /// Moves every closed spool segment into the backend, oldest first; stops at the first
-    /// failure (the segment stays and is tried again).
-    fn empty_spool(&mut self) -> Result<(), String> {
+    /// Moves what the ring holds, then every closed spool segment, oldest first, into the
+    /// backend; stops at the first failure (the ring's frames are spilled to a segment, a
+    /// segment stays; both are tried again).
+    pub(super) fn empty_spool(&mut self) -> Result<(), String> {
+        // The ring first: when the database fails, what it holds is spilled to disk before
+        // anything else is tried (it does not outlive a reboot).
+        if let Some(taken) = self.spool.take_ring() {
+            let (items, bad) = decode_frames(&taken.bytes);
+            if let Err(e) = self.backend.write(&items) {
+                self.failed(&e);
+                drop(items);
+                self.spool
+                    .spill(&taken)
+                    .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))?;
+                return Err(e);
+            }
+            self.stats.written.inc_by(items.len() as u64);
+            self.stats.damaged.inc_by(bad as u64);
+            self.spool.release_ring(&taken);
+        }
         let segments = self.spool.rotate().map_err(|e| format!("spool: {e}"))?;
         for (_, path) in segments {
             let segment =
                 Segment::read(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
             let (items, bad) = segment.items();
             if let Err(e) = self.backend.write(&items) {
-                self.stats.failures.inc();
-                if let Ok(mut last) = self.stats.last_error.lock() {
-                    *last = e.clone();
-                }
+                self.failed(&e);
                 return Err(e);
             }
             self.stats.written.inc_by(items.len() as u64);
@@ -138,6 +153,13 @@ impl Writer {
                 .map_err(|e| format!("spool {}: {e}", path.display()))?;
         }
         Ok(())
+    }
+
+    fn failed(&self, e: &str) {
+        self.stats.failures.inc();
+        if let Ok(mut last) = self.stats.last_error.lock() {
+            *last = e.to_owned();
+        }
     }
 
     fn purge(&mut self) -> Result<usize, String> {
