@@ -151,16 +151,12 @@ fn text_modes_keep_what_they_say() {
     }
 }
 
-#[test]
-fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
-    let dir = tempfile::tempdir().unwrap();
-    // A process that answered and died before its writer emptied the spool: the entries are
-    // only in the spool (written directly here, as the request path does).
-    let spool_dir = dir.path().join("d.sqlite.spool");
-    let spool = spool::Spool::open(&spool_dir, Gauge::default(), 0).unwrap();
+/// A decision of the bundled rules with the id `decision_id`, and its spool frame as a Route call
+/// writes it.
+fn decision_frame(decision_id: &str) -> (pb::RouteResponse, Vec<u8>) {
     let input = RouteInput::text("小区电梯坏了三个月");
     let mut r = bundled().route(&input);
-    r.decision_id = "000000000001feedfeedfeedfeed".into();
+    r.decision_id = decision_id.into();
     let d = Decision {
         method: crate::sink::Method::Route,
         set: bundled(),
@@ -173,6 +169,17 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
     };
     let mut frame = Vec::new();
     encode_decision(&mut frame, &d, TextMode::Masked);
+    (r, frame)
+}
+
+#[test]
+fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // A process that answered and died before its writer emptied the spool: the entries are
+    // only in the spool (written directly here, as the request path does).
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    let spool = spool::Spool::open(&spool_dir, Gauge::default(), 0).unwrap();
+    let (r, frame) = decision_frame("000000000001feedfeedfeedfeed");
     spool.append(&frame).unwrap();
     // A frame cut short by the crash.
     drop(spool);
@@ -667,21 +674,7 @@ fn the_ring_takes_frames_first_and_the_next_process_replays_them() {
         return;
     };
     let spool = spool::Spool::open(&spool_dir, Gauge::default(), 64 << 10).unwrap();
-    let input = RouteInput::text("小区电梯坏了三个月");
-    let mut r = bundled().route(&input);
-    r.decision_id = "000000000001beefbeefbeefbeef".into();
-    let d = Decision {
-        method: crate::sink::Method::Route,
-        set: bundled(),
-        request: &input,
-        channel: pb::Channel::Web,
-        client: "",
-        received_at: SystemTime::now(),
-        latency: std::time::Duration::ZERO,
-        response: &r,
-    };
-    let mut frame = Vec::new();
-    encode_decision(&mut frame, &d, TextMode::Masked);
+    let (r, frame) = decision_frame("000000000001beefbeefbeefbeef");
     spool.append(&frame).unwrap();
     // Nothing went to disk; the frame is in the ring, which outlives the process.
     let on_disk: u64 = std::fs::read_dir(&spool_dir)
