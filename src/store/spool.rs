@@ -35,7 +35,7 @@ use std::fs::{File, OpenOptions};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prometheus_client::metrics::gauge::Gauge;
 
@@ -56,6 +56,9 @@ pub(crate) struct Spool {
     active: Mutex<Active>,
     /// Where frames go first, when this machine has a tmpfs (see `ring.rs`).
     ring: Option<Ring>,
+    /// Set while the database is failing: frames then go to the segments on disk, which
+    /// outlive a reboot, rather than into the ring (see [`Spool::spill`]).
+    ring_paused: AtomicBool,
     /// The sequence number of the next segment spilled from the ring.
     next_spill: AtomicU64,
     /// Bytes in the ring and in all segments not yet in the database (for the metrics).
@@ -197,6 +200,7 @@ impl Spool {
                 retired: None,
             }),
             ring,
+            ring_paused: AtomicBool::new(false),
             next_spill: AtomicU64::new(next_spill),
             pending_bytes,
             appended: AtomicU64::new(0),
@@ -206,7 +210,11 @@ impl Spool {
     /// Appends one encoded frame (see [`Frame`]) to the ring, or when it is full (or there is
     /// none) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
-        if !self.ring.as_ref().is_some_and(|r| r.put(frame)) {
+        let ring = self
+            .ring
+            .as_ref()
+            .filter(|_| !self.ring_paused.load(Ordering::Relaxed));
+        if !ring.is_some_and(|r| r.put(frame)) {
             locked(&self.active).put(frame)?;
         }
         self.pending_bytes
@@ -273,9 +281,11 @@ impl Spool {
     /// Writes what was taken from the ring to a segment on disk and frees it, for when the
     /// database cannot take it: the ring does not outlive a reboot, a segment does. The segment
     /// is synced before the ring lets go of its frames, and appears under its name whole or not
-    /// at all (a crash before the rename leaves the frames in the ring).
+    /// at all (a crash before the rename leaves the frames in the ring). Appends then bypass the
+    /// ring until [`resume_ring`](Self::resume_ring): one spill per outage, not one per tick.
     pub fn spill(&self, taken: &Taken) -> std::io::Result<()> {
         use std::io::Write;
+        self.ring_paused.store(true, Ordering::Relaxed);
         let seq = self.next_spill.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("spill-{seq:012}.bin"));
         let tmp = path.with_extension("tmp");
@@ -288,6 +298,11 @@ impl Spool {
             .inc_by(i64::try_from(taken.bytes.len()).unwrap_or(i64::MAX));
         self.release_ring(taken);
         Ok(())
+    }
+
+    /// Lets appends use the ring again, once the database takes writes.
+    pub fn resume_ring(&self) {
+        self.ring_paused.store(false, Ordering::Relaxed);
     }
 
     /// Deletes a segment whose entries are in the database.

@@ -792,18 +792,40 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
     // The ring is empty, its frames are in a synced segment, and the backlog is the same.
     assert!(spool.take_ring().is_none());
     assert_eq!(stats.spool_bytes.get(), backlog);
-    let spilled = spool.rotate().unwrap();
-    assert_eq!(spilled.len(), 1);
-    assert_eq!(versions(&std::fs::read(&spilled[0].1).unwrap()), sent);
+    // Until the database takes a write again, frames go to the segments on disk, not the ring:
+    // one spill per outage.
+    spool.append(&archive_frame("v5".into(), 200)).unwrap();
+    assert!(spool.take_ring().is_none());
+    let on_disk = spool.rotate().unwrap();
+    let names: Vec<String> = on_disk
+        .iter()
+        .map(|(_, p)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["seg-000000000000.bin", "spill-000000000000.bin"]);
+    assert_eq!(versions(&std::fs::read(&on_disk[1].1).unwrap()), sent);
+    assert_eq!(versions(&std::fs::read(&on_disk[0].1).unwrap()), ["v5"]);
+    // The database is back: the writer stores both files and the ring takes frames again.
+    writer.backend = Box::new(sqlite::Sqlite::open(&dir.path().join("d.sqlite")).unwrap());
+    writer.empty_spool().unwrap();
+    assert_eq!(stats.spool_bytes.get(), 0);
+    spool.append(&archive_frame("v6".into(), 200)).unwrap();
+    let taken = spool.take_ring().unwrap();
+    assert_eq!(versions(&taken.bytes), ["v6"]);
     drop(writer);
     drop(spool);
-    assert!(!ring_file.exists());
+    assert!(ring_file.exists(), "a ring that holds a frame is kept");
 
-    // The database is back: the next store replays the spilled segment.
+    // v6 was left in the ring: the next process stores it with the rest.
     let store = open(dir.path(), TextMode::Masked);
     store.flush().unwrap();
     assert_eq!(store.spool_bytes(), 0);
-    assert_eq!(store.rule_files("v3").unwrap().map(|f| f.len()), Some(1));
+    for v in ["v3", "v5", "v6"] {
+        assert_eq!(
+            store.rule_files(v).unwrap().map(|f| f.len()),
+            Some(1),
+            "{v}"
+        );
+    }
 }
 
 #[test]

@@ -152,6 +152,7 @@ impl Writer {
                 .done(&path)
                 .map_err(|e| format!("spool {}: {e}", path.display()))?;
         }
+        self.spool.resume_ring();
         Ok(())
     }
 
