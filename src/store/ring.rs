@@ -15,8 +15,9 @@
 //! directory's path) replays it. Unlike a segment on disk it does not outlive a reboot, which is
 //! why it is small ([`RING_BYTES`] by default) and emptied every tick, and why, when the database
 //! fails, the writer first writes what the ring holds to a segment on disk (`sync_data`) and only
-//! then releases it, and frames go to the segments on disk until the database answers again. When the ring is full (a saturated router whose idle-class writer waits, a
-//! database that is slow), frames go to the segments on disk as before; nothing waits.
+//! then releases it, and frames go to the segments on disk until the database answers again.
+//! When the ring is full (a saturated router whose idle-class writer waits, a database that is
+//! slow), frames go to the segments on disk as before; nothing waits.
 //!
 //! # Layout
 //!
