@@ -107,6 +107,14 @@ struct Mapped {
     start: u64,
 }
 
+/// The most a segment holds: the Route call whose frame would take it past this starts the
+/// next segment. The writer reads a segment whole and inserts it in one transaction, so this
+/// bounds its memory (the bytes, the entries decoded from them, their JSON) after a stretch of
+/// saturation in which it could not run, or a restart after one; unbounded, a minute of
+/// saturation made a segment of a gigabyte. Starting a segment (a file created, the full one
+/// cut) costs the call that does it tens of microseconds, once per ~12,000 decisions.
+const SEGMENT_MAX: u64 = 8 << 20;
+
 /// Mapped stretches start and end on page boundaries.
 const PAGE: u64 = 4096;
 
@@ -215,7 +223,12 @@ impl Spool {
             .as_ref()
             .filter(|_| !self.ring_paused.load(Ordering::Relaxed));
         if !ring.is_some_and(|r| r.put(frame)) {
-            locked(&self.active).put(frame)?;
+            let mut active = locked(&self.active);
+            if active.bytes > 0 && active.bytes + frame.len() as u64 > SEGMENT_MAX {
+                // A segment that cannot be started leaves the frame in the current one.
+                let _ = active.roll(&self.dir);
+            }
+            active.put(frame)?;
         }
         self.pending_bytes
             .inc_by(i64::try_from(frame.len()).unwrap_or(i64::MAX));
@@ -234,10 +247,12 @@ impl Spool {
             let active = locked(&self.active);
             (active.seq, active.bytes)
         };
-        let active_seq = if bytes > 0 {
+        if bytes > 0 {
             let next = open_segment(&self.dir, seq + 1)?;
-            let (closed, len) = {
-                let mut active = locked(&self.active);
+            let mut active = locked(&self.active);
+            // A Route call may have started the next segment meanwhile (see [`SEGMENT_MAX`]):
+            // `next` is then its file, and there is nothing to close.
+            if active.seq == seq {
                 active.seq = seq + 1;
                 let len = std::mem::replace(&mut active.bytes, 0);
                 active.next_chunk = first_chunk(len);
@@ -247,20 +262,21 @@ impl Spool {
                 // for, behind every runnable thread of the machine (a router sharing its core
                 // lost a third of its throughput so).
                 active.retired = active.map.take();
-                (std::mem::replace(&mut active.file, next), len)
-            };
-            // Cut to its frames. Its retired mapping may outlive this, past the new end of the
-            // file, but nothing touches it again (see [`Active::put`]).
-            closed.set_len(len)?;
-            drop(closed);
-            seq + 1
-        } else {
-            seq
-        };
-        let active = segment_path(&self.dir, active_seq);
-        Ok(segments(&self.dir)?
+                let closed = std::mem::replace(&mut active.file, next);
+                drop(active);
+                // Cut to its frames. Its retired mapping may outlive this, past the new end of
+                // the file, but nothing touches it again (see [`Active::put`]).
+                closed.set_len(len)?;
+                drop(closed);
+            }
+        }
+        // Listed before the active segment's number is read: every segment numbered below it is
+        // closed (and cut), whatever Route calls start meanwhile.
+        let listed = segments(&self.dir)?;
+        let active_seq = locked(&self.active).seq;
+        Ok(listed
             .into_iter()
-            .filter(|(_, p)| *p != active)
+            .filter(|(s, p)| is_spill(p) || *s < active_seq)
             .collect())
     }
 
@@ -633,6 +649,18 @@ fn is_spill(path: &Path) -> bool {
 }
 
 impl Active {
+    /// Closes the segment (cut to its frames, its mapping dropped here on the request path) and
+    /// starts the next one; nothing changes when the next cannot be created.
+    fn roll(&mut self, dir: &Path) -> std::io::Result<()> {
+        let next = open_segment(dir, self.seq + 1)?;
+        self.seq += 1;
+        let len = std::mem::replace(&mut self.bytes, 0);
+        self.next_chunk = first_chunk(len);
+        self.map = None;
+        self.retired = None;
+        std::mem::replace(&mut self.file, next).set_len(len)
+    }
+
     /// Puts one frame at the segment's end: into the mapping, or with `pwrite(2)` where the
     /// segment cannot be mapped (see [`Mapped`]).
     fn put(&mut self, frame: &[u8]) -> std::io::Result<()> {

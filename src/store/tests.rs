@@ -855,3 +855,28 @@ fn empty_rings_left_by_killed_routers_are_swept_and_full_ones_kept() {
     assert_eq!(versions(&full.take().unwrap().bytes), ["v1"]);
     drop(open);
 }
+
+#[test]
+fn a_segment_stops_at_its_maximum_and_the_next_one_takes_over() {
+    // A router saturated for a while, its writer idle: no segment grows past 8 MiB, so the
+    // writer never reads more than that at once; every frame reads back, in order.
+    let dir = tempfile::tempdir().unwrap();
+    let spool = spool::Spool::open(dir.path(), Gauge::default(), 0).unwrap();
+    let sent: Vec<String> = (0..20_000).map(|i| format!("v{i}")).collect();
+    for v in &sent {
+        spool.append(&archive_frame(v.clone(), 900)).unwrap();
+    }
+    let closed = spool.rotate().unwrap();
+    assert_eq!(closed.len(), 3, "{closed:?}");
+    let mut got = Vec::new();
+    for (_, path) in &closed {
+        assert!(std::fs::metadata(path).unwrap().len() <= 8 << 20);
+        got.extend(versions(&std::fs::read(path).unwrap()));
+    }
+    assert_eq!(got, sent);
+    // Segments started by Route calls are closed ones for the writer; the active one is not.
+    spool.append(&archive_frame("last".into(), 900)).unwrap();
+    let next = spool.rotate().unwrap();
+    assert_eq!(next.len(), 4);
+    assert_eq!(versions(&std::fs::read(&next[3].1).unwrap()), ["last"]);
+}
