@@ -170,8 +170,9 @@ pub struct StoreArgs {
     pub spool_dir: Option<PathBuf>,
     /// Size of the spool's ring in shared memory (/dev/shm), which the request path writes to
     /// first; 0 writes every decision to the spool's files on disk instead. It survives a crash
-    /// of the process, not a reboot; see README.md, "The decision store".
-    #[arg(long, env = "HOTLINE_SPOOL_RING_KIB", value_name = "KIB", default_value_t = ring::RING_BYTES >> 10)]
+    /// of the process, not a reboot; see README.md, "The decision store". At most 1 GiB.
+    #[arg(long, env = "HOTLINE_SPOOL_RING_KIB", value_name = "KIB", default_value_t = ring::RING_BYTES >> 10,
+          value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub spool_ring_kib: u64,
 }
 

@@ -89,6 +89,7 @@ impl Ring {
             file.set_len(0)?;
             file.set_len(PAGE + capacity)?;
         }
+        reserve(&file, PAGE + capacity)?;
         // SAFETY: the mapping is sound while nothing else shortens or writes the file. It is
         // this process's alone: its name is derived from the spool directory, whose `.lock` the
         // caller holds for the ring's life (see `Spool::open`), and the file itself is locked
@@ -101,7 +102,7 @@ impl Ring {
             .map_raw(&file)?;
         // Every page present and writable now, so that no append ever faults (tmpfs pages,
         // once dirty, are never written back or write-protected). Before Linux 5.14 the pages
-        // fault in once each instead.
+        // (reserved above) fault in once each instead.
         let _ = map.advise(memmap2::Advice::PopulateWrite);
         let ring = Ring {
             path: path.to_path_buf(),
@@ -249,6 +250,20 @@ fn open_locked(path: &Path) -> std::io::Result<File> {
         "{} keeps being removed",
         path.display()
     )))
+}
+
+/// Allocates the file's `len` bytes of tmpfs pages now: a store into a mapped page that tmpfs
+/// cannot provide (the file system full, its size limit reached) would kill the process with
+/// `SIGBUS`, so a ring that cannot have all its pages is not used at all.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
+    // SAFETY: fallocate(2) takes a descriptor we own and plain integers, and touches no memory
+    // of this process.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn read_header(file: &File, len: u64) -> std::io::Result<[u8; 32]> {
