@@ -23,6 +23,7 @@
 //!
 //! ```text
 //! page 0: "HLRING01" | capacity: u64 | head: u64 | tail: u64   (little-endian, native atomics)
+//!         at byte 64: the spool directory's path (u32 LE length, bytes)
 //! page 1…: capacity bytes of frames, written at position % capacity, wrapping
 //! ```
 //!
@@ -33,8 +34,9 @@
 //! published the frame, so it is not replayed, and its response was not sent.
 //!
 //! A router holds a lock on its ring file. One stopped normally removes its ring once empty;
-//! the empty rings of killed routers are removed by the next router to open a ring (`sweep`);
-//! one that still holds frames waits for a router on its store.
+//! the empty rings of killed routers, and those whose spool directory is gone (a deleted store:
+//! nothing could replay them), are removed by the next router to open a ring (`sweep`); one
+//! that still holds frames of a store that exists waits for a router on that store.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,8 @@ const MAGIC: [u8; 8] = *b"HLRING01";
 const PAGE: u64 = 4096;
 const HEAD: usize = 16;
 const TAIL: usize = 24;
+/// Where page 0 keeps the spool directory the ring belongs to: a u32 LE length, the path's bytes.
+const OWNER: usize = 64;
 
 pub(crate) struct Ring {
     path: PathBuf,
@@ -71,8 +75,9 @@ pub(crate) struct Taken {
 impl Ring {
     /// Opens the ring at `path`, created with `capacity` data bytes if it does not exist (an
     /// existing ring keeps its own capacity, so that what it holds is read as it was written).
+    /// `owner` is the spool directory it belongs to, recorded in the ring for [`sweep`].
     /// Returns the ring and whether its header was damaged (its contents are then dropped).
-    pub fn open(path: &Path, capacity: u64) -> std::io::Result<(Ring, bool)> {
+    pub fn open(path: &Path, capacity: u64, owner: &Path) -> std::io::Result<(Ring, bool)> {
         let file = open_locked(path)?;
         if let Some(dir) = path.parent() {
             sweep(dir, path);
@@ -117,6 +122,24 @@ impl Ring {
             ring.word(8).store(capacity, Ordering::Relaxed);
             ring.word(TAIL).store(0, Ordering::Relaxed);
             ring.word(HEAD).store(0, Ordering::Release);
+        }
+        let owner = owner.as_os_str().as_encoded_bytes();
+        let recorded = if OWNER + 4 + owner.len() <= PAGE as usize {
+            owner
+        } else {
+            // Too long to keep: the ring is then never swept for a missing directory.
+            &[]
+        };
+        let mut field = (recorded.len() as u32).to_le_bytes().to_vec();
+        field.extend_from_slice(recorded);
+        // SAFETY: `OWNER + field.len()` is within page 0 (checked above), and no other thread
+        // has the ring yet.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                field.as_ptr(),
+                ring.map.as_mut_ptr().add(OWNER),
+                field.len(),
+            );
         }
         Ok((ring, damaged))
     }
@@ -275,14 +298,30 @@ fn read_header(file: &File, len: u64) -> std::io::Result<[u8; 32]> {
     Ok(header)
 }
 
+/// The spool directory recorded in a ring's page 0, if any.
+fn read_owner(file: &File) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::FileExt;
+    let mut len = [0u8; 4];
+    file.read_exact_at(&mut len, OWNER as u64).ok()?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len == 0 || OWNER + 4 + len > PAGE as usize {
+        return None;
+    }
+    let mut path = vec![0u8; len];
+    file.read_exact_at(&mut path, OWNER as u64 + 4).ok()?;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(&path)))
+}
+
 fn header_word(header: &[u8; 32], at: usize) -> u64 {
     u64::from_le_bytes(header[at..at + 8].try_into().unwrap_or([0; 8]))
 }
 
-/// Removes the empty rings in `dir` that no process holds, other than `own`: those of routers
-/// that were killed after their writer had emptied them (each would otherwise keep its pages of
-/// memory until a router opened the same store again). A ring that still holds frames is kept
-/// for the router that will open its store.
+/// Removes the rings in `dir` that no process holds, other than `own`, when they are empty
+/// (their router was killed after its writer had emptied them) or their spool directory is gone
+/// (a deleted store, whose frames nothing could replay): each would otherwise keep its pages of
+/// memory. A ring that holds frames of a store that exists is kept for the router that will open
+/// that store.
 fn sweep(dir: &Path, own: &Path) {
     let Some(prefix) = own
         .file_name()
@@ -316,7 +355,8 @@ fn sweep(dir: &Path, own: &Path) {
         };
         let empty =
             header[..8] == MAGIC && header_word(&header, HEAD) == header_word(&header, TAIL);
-        if empty || len == 0 {
+        let orphaned = read_owner(&file).is_some_and(|owner| !owner.exists());
+        if empty || orphaned || len == 0 {
             // Removed while locked: a router opening it meanwhile sees it go and opens anew.
             let _ = std::fs::remove_file(&path);
         }
@@ -325,8 +365,9 @@ fn sweep(dir: &Path, own: &Path) {
 
 /// Where the ring of the spool in `spool_dir` lives: `/dev/shm` when it is a tmpfs, named after
 /// the user and the spool directory's canonical path, so that a router restarted on the same
-/// store finds it. `None` where there is no such place (the spool then works on disk alone).
-pub(crate) fn place(spool_dir: &Path) -> Option<PathBuf> {
+/// store finds it, with that canonical path (the ring's owner). `None` where there is no such
+/// place (the spool then works on disk alone).
+pub(crate) fn place(spool_dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let shm = Path::new("/dev/shm");
     if !is_tmpfs(shm) {
         return None;
@@ -339,7 +380,10 @@ pub(crate) fn place(spool_dir: &Path) -> Option<PathBuf> {
     }
     // SAFETY: getuid(2) takes nothing and cannot fail.
     let uid = unsafe { libc::getuid() };
-    Some(shm.join(format!("hotline-router-{uid}-{hash:016x}.ring")))
+    Some((
+        shm.join(format!("hotline-router-{uid}-{hash:016x}.ring")),
+        canonical,
+    ))
 }
 
 fn is_tmpfs(path: &Path) -> bool {

@@ -154,7 +154,7 @@ impl Spool {
         let ring = (ring_bytes > 0)
             .then(|| super::ring::place(dir))
             .flatten()
-            .and_then(|path| match Ring::open(&path, ring_bytes) {
+            .and_then(|(path, owner)| match Ring::open(&path, ring_bytes, &owner) {
                 Ok((ring, damaged)) => {
                     if damaged {
                         tracing::warn!(ring = %path.display(), "the spool's ring had a damaged header; what it held is lost");

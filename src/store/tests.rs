@@ -659,7 +659,7 @@ fn versions(bytes: &[u8]) -> Vec<String> {
 /// The ring's file for a spool directory, or `None` (printed) where this machine has no tmpfs.
 fn ring_place(spool_dir: &std::path::Path) -> Option<std::path::PathBuf> {
     std::fs::create_dir_all(spool_dir).unwrap();
-    let place = ring::place(spool_dir);
+    let place = ring::place(spool_dir).map(|(path, _owner)| path);
     if place.is_none() {
         println!("SKIPPED: /dev/shm is not a tmpfs here, so the spool has no ring");
     }
@@ -829,28 +829,36 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
 }
 
 #[test]
-fn empty_rings_left_by_killed_routers_are_swept_and_full_ones_kept() {
+fn rings_left_by_killed_routers_are_swept_when_empty_or_their_store_is_gone() {
     let dir = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let deleted = tempfile::tempdir().unwrap();
     let at = |name: &str| dir.path().join(format!("hotline-router-0-{name}.ring"));
-    // A ring that holds a frame, its router killed: kept for the router of its store.
-    let (full, _) = ring::Ring::open(&at("full"), 4096).unwrap();
-    assert!(full.put(&archive_frame("v1".into(), 10)));
-    drop(full);
+    let full_ring = |name: &str, owner: &std::path::Path| {
+        let (ring, _) = ring::Ring::open(&at(name), 4096, owner).unwrap();
+        assert!(ring.put(&archive_frame("v1".into(), 10)));
+    };
+    // Rings that hold a frame, their routers killed: kept for the router of a store that
+    // exists, removed when the store was deleted (nothing could replay them).
+    full_ring("full", store.path());
+    full_ring("orphaned", deleted.path());
+    drop(deleted);
     // A ring emptied by its writer, its router killed before it could remove the file (a
     // copy of an open, empty ring: the same bytes, nobody's lock).
-    let (open, _) = ring::Ring::open(&at("open"), 4096).unwrap();
+    let (open, _) = ring::Ring::open(&at("open"), 4096, store.path()).unwrap();
     std::fs::copy(at("open"), at("emptied")).unwrap();
     // Another user's ring is not looked at.
     std::fs::copy(at("open"), dir.path().join("hotline-router-1000-x.ring")).unwrap();
 
-    let (_new, damaged) = ring::Ring::open(&at("new"), 4096).unwrap();
+    let (_new, damaged) = ring::Ring::open(&at("new"), 4096, store.path()).unwrap();
     assert!(!damaged);
     assert!(at("full").exists());
+    assert!(!at("orphaned").exists());
     assert!(!at("emptied").exists());
     assert!(at("open").exists(), "a ring in use is never swept");
     assert!(dir.path().join("hotline-router-1000-x.ring").exists());
     // The kept ring reads back whole in the next process.
-    let (full, damaged) = ring::Ring::open(&at("full"), 1 << 20).unwrap();
+    let (full, damaged) = ring::Ring::open(&at("full"), 1 << 20, store.path()).unwrap();
     assert!(!damaged);
     assert_eq!(versions(&full.take().unwrap().bytes), ["v1"]);
     drop(open);
