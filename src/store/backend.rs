@@ -17,6 +17,8 @@ pub(crate) trait Backend: Send {
     fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String>;
     /// Deletes the decisions (and their events) received before `before_ms`; how many.
     fn purge(&mut self, before_ms: i64) -> Result<usize, String>;
+    /// The rule-set versions archived so far (each archived whole, in one transaction).
+    fn archived_versions(&mut self) -> Result<Vec<String>, String>;
 }
 
 /// Schema version 1, for both backends (SQLite takes `BIGINT` as an integer): decisions with

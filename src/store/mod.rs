@@ -45,7 +45,6 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::sink::{Decision, DecisionSink};
-use record::RuleSetArchive;
 pub use record::{
     DecisionRecord, Event, EventKind, EventOutcome, Lookup, StoredDecision, TextMode,
 };
@@ -221,7 +220,7 @@ impl Store {
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
-        let (backend, default_spool): (Box<dyn backend::Backend>, PathBuf) = match config {
+        let (mut backend, default_spool): (Box<dyn backend::Backend>, PathBuf) = match config {
             StoreConfig::None => return Ok(None),
             StoreConfig::Sqlite(path) => {
                 let db = sqlite::Sqlite::open(path)?;
@@ -234,6 +233,14 @@ impl Store {
                 PathBuf::from("hotline-data/postgres.spool"),
             ),
         };
+        // Versions the database holds need no archive frame: a router restarted on the same
+        // rules (the usual case) spools no copy of its rule files, which would otherwise pass
+        // through the request path, the ring and the writer, several megabytes each time. When
+        // the database cannot say, every version is archived again (and stored once).
+        let archived: HashSet<String> = backend
+            .archived_versions()
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default();
         let spool_dir = spool_dir.map_or(default_spool, std::path::Path::to_path_buf);
         let stats = Arc::new(Stats::default());
         let spool = Arc::new(
@@ -256,7 +263,7 @@ impl Store {
             commands: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             text_mode,
-            archived: Mutex::new(HashSet::new()),
+            archived: Mutex::new(archived),
             stats,
             ids: IdSource::new(),
         };
@@ -345,13 +352,7 @@ impl Store {
         if !archived.contains(set.version()) {
             archived.insert(set.version().to_owned());
             let mut frame = Vec::new();
-            spool::Frame::rule_set(
-                &mut frame,
-                &RuleSetArchive {
-                    version: set.version().to_owned(),
-                    files: set.files().to_vec(),
-                },
-            );
+            spool::Frame::rule_set(&mut frame, set.version(), set.files());
             self.append(&frame);
         }
     }

@@ -249,4 +249,13 @@ impl Backend for Postgres {
             .map_err(err)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
+
+    fn archived_versions(&mut self) -> Result<Vec<String>, String> {
+        self.client
+            .query("SELECT DISTINCT version FROM rule_sets", &[])
+            .map_err(err)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(err))
+            .collect()
+    }
 }

@@ -45,9 +45,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::locked;
 
-/// The ring's data bytes unless told otherwise: about 7,000 decisions, 350 ms of a saturated
-/// router's decisions, or 17 of the writer's ticks at 20,000 decisions a second.
-pub(crate) const RING_BYTES: u64 = 4 << 20;
+/// The ring's data bytes unless told otherwise: about 1,700 decisions, or four of the writer's
+/// ticks at 20,000 decisions a second. Its pages are resident for the router's life, so it is
+/// no larger: a ring of 4 MiB kept the router above its 100 MB (BENCHMARKS.md §4), and a
+/// saturated router overflows any ring into the segments on disk anyway, its idle-class writer
+/// waiting for the load to fall.
+pub(crate) const RING_BYTES: u64 = 1 << 20;
 
 const MAGIC: [u8; 8] = *b"HLRING01";
 const PAGE: u64 = 4096;

@@ -350,11 +350,15 @@ impl<'b> Frame<'b> {
         Self::begin(buf, DECISION)
     }
 
-    pub fn rule_set(buf: &'b mut Vec<u8>, archive: &RuleSetArchive) {
+    /// A rule-set version's archive: its files, (path, content) each.
+    pub fn rule_set(buf: &'b mut Vec<u8>, version: &str, files: &[(String, String)]) {
+        // Megabytes with the bundled models: reserved at once rather than doubled into.
+        let fields: usize = files.iter().map(|(p, c)| 8 + p.len() + c.len()).sum();
+        buf.reserve(HEADER + 8 + version.len() + fields);
         let mut f = Self::begin(buf, RULE_SET);
-        f.str(&archive.version);
-        f.u32(archive.files.len());
-        for (path, content) in &archive.files {
+        f.str(version);
+        f.u32(files.len());
+        for (path, content) in files {
             f.str(path);
             f.str(content);
         }
@@ -495,19 +499,39 @@ pub(crate) fn decode_decision(payload: &[u8]) -> Option<DecisionRef<'_>> {
     f.rest.is_empty().then_some(d)
 }
 
-fn decode_rule_set(payload: &[u8]) -> Option<RuleSetArchive> {
+fn decode_rule_set(payload: &[u8]) -> Option<RuleSetRef<'_>> {
     let mut f = Fields { rest: payload };
-    let version = f.str()?.to_owned();
+    let version = f.str()?;
     let n = f.u32()?;
     if n as usize > f.rest.len() / 8 {
         return None;
     }
     let files = (0..n)
-        .map(|_| Some((f.str()?.to_owned(), f.str()?.to_owned())))
+        .map(|_| Some((f.str()?, f.str()?)))
         .collect::<Option<Vec<_>>>()?;
-    f.rest
-        .is_empty()
-        .then_some(RuleSetArchive { version, files })
+    f.rest.is_empty().then_some(RuleSetRef { version, files })
+}
+
+/// A rule-set version's archive as the writer stores it, borrowing from the frame it was read
+/// from (a copy of the bundled rules' files is megabytes).
+#[derive(Debug, PartialEq)]
+pub(crate) struct RuleSetRef<'a> {
+    pub version: &'a str,
+    /// (path relative to the rules directory, content).
+    pub files: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> RuleSetRef<'a> {
+    fn of(archive: &'a RuleSetArchive) -> Self {
+        RuleSetRef {
+            version: &archive.version,
+            files: archive
+                .files
+                .iter()
+                .map(|(path, content)| (path.as_str(), content.as_str()))
+                .collect(),
+        }
+    }
 }
 
 /// One entry of a segment, borrowing from the segment's bytes where it can.
@@ -515,40 +539,117 @@ fn decode_rule_set(payload: &[u8]) -> Option<RuleSetArchive> {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Item<'a> {
     Decision(DecisionRef<'a>),
-    RuleSet(RuleSetArchive),
+    RuleSet(RuleSetRef<'a>),
 }
 
-/// A closed segment as read back: its bytes (or, for a legacy JSON segment, its parsed entries)
-/// and how many damaged frames or lines were skipped.
+/// The most bytes of frames the writer decodes and stores at once, in one transaction: a tick's
+/// decisions at full load fit, and what the writer holds while it catches up on a backlog (the
+/// frames, their entries, the transaction) stays about a megabyte, where a whole segment
+/// ([`SEGMENT_MAX`]) read and stored at once added ~12 MB to the router's resident memory.
+pub(crate) const WINDOW: usize = 512 << 10;
+
+/// The bytes of the frame `bytes` starts with (header and payload), if they start with one; the
+/// frame may be cut short, and its payload is not checked.
+fn frame_len(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..HEADER)?;
+    if header[..2] != MAGIC {
+        return None;
+    }
+    let len = usize::try_from(u32::from_le_bytes(header[3..7].try_into().ok()?)).ok()?;
+    HEADER.checked_add(len)
+}
+
+/// The length of the first window of `bytes`: the whole frames that fit in `limit` bytes, or the
+/// first frame alone when it is longer (a rule set's archive); all of `bytes` when they do not
+/// start with a whole frame (damage, or the zeros at the end of a segment left by a crash), for
+/// [`decode_frames`] to skip.
+pub(crate) fn window(bytes: &[u8], limit: usize) -> usize {
+    let mut end = 0;
+    while let Some(n) = frame_len(&bytes[end..]) {
+        let next = end.saturating_add(n);
+        if next > bytes.len() || (end > 0 && next > limit) {
+            break;
+        }
+        end = next;
+    }
+    if end == 0 { bytes.len() } else { end }
+}
+
+/// A closed segment (a spill, or one numbered below the active segment, see [`Spool::rotate`])
+/// as the writer reads it back: frames, a [`WINDOW`] at a time, or, for a legacy JSON segment,
+/// its parsed entries and how many damaged lines were skipped.
 pub(crate) enum Segment {
-    Frames(Vec<u8>),
+    Frames(Windows),
     Json(Vec<Entry>, usize),
 }
 
 impl Segment {
-    pub fn read(path: &Path) -> std::io::Result<Segment> {
+    pub fn open(path: &Path) -> std::io::Result<Segment> {
         if path.extension().is_some_and(|e| e == "jsonl") {
             let (entries, bad) = read_json_segment(path)?;
             return Ok(Segment::Json(entries, bad));
         }
-        Ok(Segment::Frames(std::fs::read(path)?))
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Segment::Frames(Windows {
+            file,
+            at: 0,
+            len,
+            buf: Vec::new(),
+        }))
+    }
+}
+
+/// A segment's frames read back in windows (see [`window`]), into one buffer reused from window
+/// to window: a copy from the page cache, where the segment was just written.
+pub(crate) struct Windows {
+    file: File,
+    at: u64,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl Windows {
+    /// The next window of frames; `None` at the segment's end.
+    pub fn next_window(&mut self) -> std::io::Result<Option<&[u8]>> {
+        let rest = self.len - self.at;
+        if rest == 0 {
+            return Ok(None);
+        }
+        // A usize: at most WINDOW, or what a first frame's 32-bit length says, checked against
+        // the file's length before it is read.
+        self.fill(rest.min(WINDOW as u64) as usize)?;
+        match frame_len(&self.buf) {
+            // A first frame longer than the window: read it whole.
+            Some(n) if n > self.buf.len() && n as u64 <= rest => self.fill(n)?,
+            Some(n) if n <= self.buf.len() => {}
+            // Damage: the rest at once, which `decode_frames` reads resynchronising on each
+            // frame it finds (rare: a frame's checksum fails only if the disk failed it).
+            _ => self.fill(usize::try_from(rest).unwrap_or(usize::MAX))?,
+        }
+        let end = window(&self.buf, WINDOW);
+        self.at += end as u64;
+        Ok(Some(&self.buf[..end]))
     }
 
-    /// The entries, and how many frames or lines were damaged (skipped).
-    pub fn items(&self) -> (Vec<Item<'_>>, usize) {
-        match self {
-            Segment::Frames(bytes) => decode_frames(bytes),
-            Segment::Json(entries, bad) => (
-                entries
-                    .iter()
-                    .map(|e| match e {
-                        Entry::Decision(d) => Item::Decision(DecisionRef::of(d)),
-                        Entry::RuleSet(a) => Item::RuleSet(a.clone()),
-                    })
-                    .collect(),
-                *bad,
-            ),
-        }
+    /// Reads `n` bytes from the current position into the buffer.
+    fn fill(&mut self, n: usize) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.buf.resize(n, 0);
+        self.file.read_exact_at(&mut self.buf, self.at)
+    }
+}
+
+impl Segment {
+    /// The entries of a legacy JSON segment, borrowing from `entries`.
+    pub fn json_items(entries: &[Entry]) -> Vec<Item<'_>> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::Decision(d) => Item::Decision(DecisionRef::of(d)),
+                Entry::RuleSet(a) => Item::RuleSet(RuleSetRef::of(a)),
+            })
+            .collect()
     }
 }
 

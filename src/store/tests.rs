@@ -4,6 +4,7 @@ use super::*;
 use crate::proto::v1 as pb;
 use crate::request::RouteInput;
 use crate::sink::{Method, route_and_record};
+use record::RuleSetArchive;
 
 fn bundled() -> &'static crate::RuleSet {
     static SET: std::sync::OnceLock<crate::RuleSet> = std::sync::OnceLock::new();
@@ -285,7 +286,7 @@ fn damaged_frames_are_counted_and_skipped() {
     };
     let mut bytes = Vec::new();
     for _ in 0..3 {
-        spool::Frame::rule_set(&mut bytes, &archive);
+        spool::Frame::rule_set(&mut bytes, &archive.version, &archive.files);
     }
     let one = bytes.len() / 3;
     let whole = bytes.clone();
@@ -307,7 +308,10 @@ fn damaged_frames_are_counted_and_skipped() {
     let (items, bad) = spool::decode_frames(&zeros_inside);
     assert_eq!((items.len(), bad), (3, 1));
     for item in items {
-        assert!(matches!(item, spool::Item::RuleSet(a) if a == archive));
+        assert!(
+            matches!(item, spool::Item::RuleSet(a) if a.version == archive.version
+            && a.files == [("a.yaml", "rules: []")])
+        );
     }
     // Any cut of a frame is damage, never a panic.
     for cut in 0..one {
@@ -562,13 +566,7 @@ fn the_writer_runs_below_the_request_path() {
 fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     let frame = |version: String| {
         let mut bytes = Vec::new();
-        spool::Frame::rule_set(
-            &mut bytes,
-            &RuleSetArchive {
-                version,
-                files: vec![("a.yaml".into(), "x".repeat(1000))],
-            },
-        );
+        spool::Frame::rule_set(&mut bytes, &version, &[("a.yaml".into(), "x".repeat(1000))]);
         bytes
     };
     // Several mapped stretches (256 KiB each) of frames of ~1 KB.
@@ -585,9 +583,9 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     let closed = spool.rotate().unwrap();
     assert_eq!(closed.len(), 1);
     assert_eq!(std::fs::metadata(&closed[0].1).unwrap().len(), total);
-    let segment = spool::Segment::read(&closed[0].1).unwrap();
-    let (items, bad) = segment.items();
-    assert_eq!((items.len(), bad), (n, 0));
+    let (versions, bad) = read_back(&closed[0].1);
+    assert_eq!((versions.len(), bad), (n, 0));
+    assert_eq!(versions[n - 1], format!("v{}", n - 1));
     // The next segment's first stretch is sized from the one before: 1 MiB after 5 MB, 64 KiB
     // after 3 KB; its frames read back as well.
     let next = dir.path().join("seg-000000000001.bin");
@@ -597,9 +595,8 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     assert_eq!(std::fs::metadata(&next).unwrap().len(), 1 << 20);
     let closed = spool.rotate().unwrap();
     assert_eq!(closed.len(), 2);
-    let segment = spool::Segment::read(&next).unwrap();
-    let (items, bad) = segment.items();
-    assert_eq!((items.len(), bad), (3, 0));
+    let (versions, bad) = read_back(&next);
+    assert_eq!((versions.len(), bad), (3, 0));
     spool.append(&frame("s".into())).unwrap();
     let small = dir.path().join("seg-000000000002.bin");
     assert_eq!(std::fs::metadata(&small).unwrap().len(), 64 << 10);
@@ -616,31 +613,36 @@ fn a_mapped_segment_reads_back_whole_closed_or_left_by_a_crash() {
     let path = crashed.path().join("seg-000000000000.bin");
     // A new spool's first stretch: 64 KiB, most of it zeros past the three frames.
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
-    let segment = spool::Segment::read(&path).unwrap();
-    let (items, bad) = segment.items();
-    let versions: Vec<String> = items
-        .into_iter()
-        .filter_map(|i| match i {
-            spool::Item::RuleSet(a) => Some(a.version),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        (versions, bad),
+        read_back(&path),
         (vec!["c0".into(), "c1".into(), "c2".into()], 0)
     );
+}
+
+/// A closed segment of rule-set frames read back as the writer reads it, a window at a time: the
+/// versions of its frames in order, and how many damaged stretches were skipped.
+fn read_back(path: &std::path::Path) -> (Vec<String>, usize) {
+    let spool::Segment::Frames(mut windows) = spool::Segment::open(path).unwrap() else {
+        panic!("{} is not a segment of frames", path.display());
+    };
+    let (mut versions, mut damaged) = (Vec::new(), 0);
+    while let Some(frames) = windows.next_window().unwrap() {
+        let (items, bad) = spool::decode_frames(frames);
+        damaged += bad;
+        for item in items {
+            match item {
+                spool::Item::RuleSet(a) => versions.push(a.version.to_owned()),
+                spool::Item::Decision(_) => panic!("a decision among rule sets"),
+            }
+        }
+    }
+    (versions, damaged)
 }
 
 /// A rule-set frame of about `size` bytes named `version` (the smallest frame a test can make).
 fn archive_frame(version: String, size: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
-    spool::Frame::rule_set(
-        &mut bytes,
-        &RuleSetArchive {
-            version,
-            files: vec![("a.yaml".into(), "x".repeat(size))],
-        },
-    );
+    spool::Frame::rule_set(&mut bytes, &version, &[("a.yaml".into(), "x".repeat(size))]);
     bytes
 }
 
@@ -650,7 +652,7 @@ fn versions(bytes: &[u8]) -> Vec<String> {
     items
         .into_iter()
         .filter_map(|i| match i {
-            spool::Item::RuleSet(a) => Some(a.version),
+            spool::Item::RuleSet(a) => Some(a.version.to_owned()),
             spool::Item::Decision(_) => None,
         })
         .collect()
@@ -760,6 +762,9 @@ impl backend::Backend for Down {
         Err("connection refused".into())
     }
     fn purge(&mut self, _: i64) -> Result<usize, String> {
+        Err("connection refused".into())
+    }
+    fn archived_versions(&mut self) -> Result<Vec<String>, String> {
         Err("connection refused".into())
     }
 }
@@ -887,4 +892,85 @@ fn a_segment_stops_at_its_maximum_and_the_next_one_takes_over() {
     let next = spool.rotate().unwrap();
     assert_eq!(next.len(), 4);
     assert_eq!(versions(&std::fs::read(&next[3].1).unwrap()), ["last"]);
+}
+
+/// A router restarted on rules its database already holds spools no copy of them: a version's
+/// files go through the request path, the spool and the writer once per database, not once per
+/// start (several megabytes each time with the bundled models).
+#[test]
+fn rules_already_archived_are_not_spooled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path(), TextMode::Masked);
+    let r = decide(&first, "T-1", "公司三个月没发工资了");
+    first
+        .get(Lookup::DecisionId(r.decision_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.stats().written.get(),
+        2,
+        "the decision and its rule set's archive"
+    );
+    drop(first);
+
+    let second = open(dir.path(), TextMode::Masked);
+    let again = decide(&second, "T-2", "公司三个月没发工资了");
+    assert_eq!(again.rules_version, r.rules_version);
+    second
+        .get(Lookup::DecisionId(again.decision_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.stats().written.get(), 1, "the decision alone");
+    assert_eq!(
+        second
+            .rule_files(&again.rules_version)
+            .unwrap()
+            .map(|f| f.len()),
+        Some(bundled().files().len())
+    );
+}
+
+/// The writer reads a segment back a window at a time, each window whole frames: no window is
+/// longer than `WINDOW` but for a single frame that is (a rule set's archive); damage is skipped
+/// and counted once; the zeros a crash leaves at the end are the end.
+#[test]
+fn a_segment_is_read_back_in_windows_of_whole_frames() {
+    let mut bytes = Vec::new();
+    let mut expected = Vec::new();
+    let mut put = |bytes: &mut Vec<u8>, version: String, size: usize| {
+        bytes.extend_from_slice(&archive_frame(version.clone(), size));
+        expected.push(version);
+    };
+    for i in 0..3_000 {
+        put(&mut bytes, format!("v{i}"), 1_000 + i % 7);
+    }
+    put(&mut bytes, "big".into(), spool::WINDOW + 100_000);
+    for i in 0..10 {
+        put(&mut bytes, format!("w{i}"), 500);
+    }
+    bytes.extend_from_slice(&[0x5a; 100]);
+    for i in 0..5 {
+        put(&mut bytes, format!("z{i}"), 1_000);
+    }
+    bytes.extend_from_slice(&[0; 64 << 10]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seg-000000000000.bin");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let spool::Segment::Frames(mut windows) = spool::Segment::open(&path).unwrap() else {
+        panic!("not a segment of frames");
+    };
+    let (mut count, mut longest) = (0, 0);
+    while let Some(frames) = windows.next_window().unwrap() {
+        count += 1;
+        let (items, _) = spool::decode_frames(frames);
+        if frames.len() > spool::WINDOW {
+            assert_eq!(items.len(), 1, "a long window holds one long frame");
+        } else {
+            longest = longest.max(frames.len());
+        }
+    }
+    assert!(count >= 7, "{count} windows for {} bytes", bytes.len());
+    assert!(longest > spool::WINDOW / 2);
+    assert_eq!(read_back(&path), (expected, 1));
 }

@@ -4,12 +4,13 @@
 //! Queries (GetDecision, RecordOutcome, reports) run after the spool is emptied, so a decision
 //! whose response has been sent is always found, whatever its age.
 //!
-//! Every tick the writer takes what the spool's ring holds (see `ring.rs`) and inserts it in one
-//! transaction, then closes the active segment, reads each closed one back whole (one read;
-//! its frames decode into entries that borrow from those bytes) and inserts it in one
-//! transaction. Reading back what was just written costs a copy from the page cache, far less
-//! than the inserts; it keeps the spool the one source of the writer's entries, at startup and
-//! after a database failure alike.
+//! Every tick the writer takes what the spool's ring holds (see `ring.rs`), then closes the
+//! active segment and reads each closed one back, and inserts their frames a window (512 KiB)
+//! at a time, one transaction each; a window's frames decode into entries that borrow from its
+//! bytes. Reading back what was just written costs a copy from the page cache, far less than the
+//! inserts; it keeps the spool the one source of the writer's entries, at startup and after a
+//! database failure alike. Windows rather than whole segments keep what the writer holds while
+//! it catches up on a backlog to about a megabyte.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::backend::Backend;
 use super::record::{Event, EventOutcome, Lookup, StoredDecision};
-use super::spool::{Segment, Spool, decode_frames};
+use super::spool::{Item, Segment, Spool, WINDOW, decode_frames, window};
 use super::{Stats, now_ms};
 
 /// How often the spool is emptied when nothing asks sooner: small batches, so that the work of
@@ -124,35 +125,52 @@ impl Writer {
         // The ring first: when the database fails, what it holds is spilled to disk before
         // anything else is tried (it does not outlive a reboot).
         if let Some(taken) = self.spool.take_ring() {
-            let (items, bad) = decode_frames(&taken.bytes);
-            if let Err(e) = self.backend.write(&items) {
-                self.failed(&e);
-                drop(items);
+            if let Err(e) = self.store_frames(&taken.bytes) {
                 self.spool
                     .spill(&taken)
                     .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))?;
                 return Err(e);
             }
-            self.stats.written.inc_by(items.len() as u64);
-            self.stats.damaged.inc_by(bad as u64);
             self.spool.release_ring(&taken);
         }
         let segments = self.spool.rotate().map_err(|e| format!("spool: {e}"))?;
         for (_, path) in segments {
-            let segment =
-                Segment::read(&path).map_err(|e| format!("spool {}: {e}", path.display()))?;
-            let (items, bad) = segment.items();
-            if let Err(e) = self.backend.write(&items) {
-                self.failed(&e);
-                return Err(e);
+            let shown = |e: std::io::Error| format!("spool {}: {e}", path.display());
+            match Segment::open(&path).map_err(shown)? {
+                Segment::Frames(mut windows) => {
+                    while let Some(frames) = windows.next_window().map_err(shown)? {
+                        self.store_frames(frames)?;
+                    }
+                }
+                Segment::Json(entries, bad) => {
+                    self.store(&Segment::json_items(&entries), bad)?;
+                }
             }
-            self.stats.written.inc_by(items.len() as u64);
-            self.stats.damaged.inc_by(bad as u64);
-            self.spool
-                .done(&path)
-                .map_err(|e| format!("spool {}: {e}", path.display()))?;
+            self.spool.done(&path).map_err(shown)?;
         }
         self.spool.resume_ring();
+        Ok(())
+    }
+
+    /// Stores a run of frames a [`WINDOW`] at a time, one transaction each (a window stored
+    /// before a failure is skipped when the run is replayed).
+    fn store_frames(&mut self, mut frames: &[u8]) -> Result<(), String> {
+        while !frames.is_empty() {
+            let end = window(frames, WINDOW);
+            let (items, bad) = decode_frames(&frames[..end]);
+            self.store(&items, bad)?;
+            frames = &frames[end..];
+        }
+        Ok(())
+    }
+
+    fn store(&mut self, items: &[Item<'_>], bad: usize) -> Result<(), String> {
+        if let Err(e) = self.backend.write(items) {
+            self.failed(&e);
+            return Err(e);
+        }
+        self.stats.written.inc_by(items.len() as u64);
+        self.stats.damaged.inc_by(bad as u64);
         Ok(())
     }
 
