@@ -8,12 +8,14 @@
 #   scripts/store_ring.sh                         # 3 pairs, 4,000 calls/s, 10 s each
 #   PRESSURE=1 scripts/store_ring.sh              # with `dd … conv=fsync` in a loop meanwhile
 #   PAIRS=5 RATE=8000 SECONDS_PER_PHASE=5 scripts/store_ring.sh
+#   RING_KIB=4096 scripts/store_ring.sh           # a ring of another size (default: the router's, 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RATE=${RATE:-4000}
 PHASE=${SECONDS_PER_PHASE:-10}
 PAIRS=${PAIRS:-3}
+RING_KIB=${RING_KIB:-1024}
 PORT=${PORT:-50796}
 ADDR="http://127.0.0.1:$PORT"
 DATA=$(mktemp -d)
@@ -53,6 +55,6 @@ phase() {
 }
 
 for pair in $(seq "$PAIRS"); do
-  phase 4096 "$pair"
+  phase "$RING_KIB" "$pair"
   phase 0 "$pair"
 done
