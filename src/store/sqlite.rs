@@ -36,6 +36,7 @@ impl Sqlite {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
+        allocate_with_mimalloc();
         let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         // A page cache of 512 KiB rather than SQLite's 2 MB: the writer appends (decision ids
         // grow with time) and reads a decision or a report's range at a time, which a large cache
@@ -279,4 +280,67 @@ impl Sqlite {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())
     }
+}
+
+/// Makes SQLite allocate through mimalloc, the router's allocator, instead of glibc's `malloc`;
+/// once per process, before SQLite's first use (later, SQLite refuses and keeps `malloc`).
+///
+/// Why: glibc grows the arena of the thread that allocates (the store's writer) a page at a
+/// time, each with an `mprotect` that holds the process's memory-map lock for writing. The
+/// writer runs in the idle scheduling class, so on a busy core it waits long for the CPU while
+/// it holds or queues for that lock, and every page fault of a Route call waits behind it:
+/// `perf trace` showed 52 such calls of 1–2.4 ms as a router's store warmed up (BENCHMARKS.md
+/// §6). mimalloc takes its memory in large reserved areas and never changes their protection.
+/// It also keeps SQLite's memory in the allocator whose use the router already bounds.
+fn allocate_with_mimalloc() {
+    use rusqlite::ffi;
+    use std::ffi::{c_int, c_void};
+
+    unsafe extern "C" fn malloc(n: c_int) -> *mut c_void {
+        // SAFETY: any size is valid; SQLite never asks for a negative one (its sizes are
+        // checked before they reach the allocator), and `max(0)` makes sure of it.
+        unsafe { libmimalloc_sys::mi_malloc(n.max(0) as usize) }
+    }
+    unsafe extern "C" fn free(p: *mut c_void) {
+        // SAFETY: SQLite frees only what `malloc` / `realloc` above returned (or null).
+        unsafe { libmimalloc_sys::mi_free(p) }
+    }
+    unsafe extern "C" fn realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+        // SAFETY: `p` is null or from `malloc` / `realloc` above, as for `free`.
+        unsafe { libmimalloc_sys::mi_realloc(p, n.max(0) as usize) }
+    }
+    unsafe extern "C" fn size(p: *mut c_void) -> c_int {
+        // SAFETY: SQLite asks the size of its own live allocations only.
+        let n = unsafe { libmimalloc_sys::mi_usable_size(p) };
+        c_int::try_from(n).unwrap_or(c_int::MAX)
+    }
+    unsafe extern "C" fn roundup(n: c_int) -> c_int {
+        // SAFETY: a pure function of its argument.
+        let good = unsafe { libmimalloc_sys::mi_good_size(n.max(0) as usize) };
+        c_int::try_from(good).unwrap_or(n)
+    }
+    unsafe extern "C" fn init(_: *mut c_void) -> c_int {
+        ffi::SQLITE_OK
+    }
+    unsafe extern "C" fn shutdown(_: *mut c_void) {}
+
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let methods = ffi::sqlite3_mem_methods {
+            xMalloc: Some(malloc),
+            xFree: Some(free),
+            xRealloc: Some(realloc),
+            xSize: Some(size),
+            xRoundup: Some(roundup),
+            xInit: Some(init),
+            xShutdown: Some(shutdown),
+            pAppData: std::ptr::null_mut(),
+        };
+        // SAFETY: SQLITE_CONFIG_MALLOC takes one pointer to a `sqlite3_mem_methods`, which
+        // SQLite copies before it returns. It is called once (`ONCE`), before this process opens
+        // its first connection through this module; if SQLite was initialised already (another
+        // use of SQLite in the process), it returns SQLITE_MISUSE and changes nothing, and
+        // SQLite keeps `malloc`, whose memory the functions above never see.
+        let _ = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &methods) };
+    });
 }

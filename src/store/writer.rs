@@ -45,18 +45,14 @@ pub(crate) struct Writer {
     pub retain_days: Option<u32>,
 }
 
-/// Returns to the system the memory the C allocator keeps after SQLite stored a rule set's
-/// archive: SQLite allocates through glibc's `malloc`, not the router's allocator, and a
-/// megabyte-sized file copied into a statement leaves the writer's arena that much larger for
-/// the router's life (3 MB of the 100 MB budget with the bundled models, BENCHMARKS.md §4). Once
-/// per rule-set version, so the cost of a trim (a walk of the arenas) does not matter.
+/// Returns to the system the memory the writer's heap keeps after SQLite stored a rule set's
+/// archive: a megabyte-sized file is copied into a statement and into its record, and freed
+/// pages would otherwise wait for reuse (3 MB of the 100 MB budget with the bundled models,
+/// BENCHMARKS.md §4). SQLite allocates through mimalloc (`sqlite.rs`), in this thread's heap.
+/// Once per rule-set version, so the collection's cost does not matter.
 fn give_back_sqlite_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim(3) takes a plain integer and only releases free memory of glibc's own
-    // arenas; it is thread-safe (it takes each arena's lock) and touches no memory in use.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused memory.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// The writer's nice value where `SCHED_IDLE` is refused (see [`yield_to_routing`]).
