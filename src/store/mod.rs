@@ -109,7 +109,8 @@ impl StoreConfig {
 /// What a store counts, as Prometheus metrics (registered by the server's `/metrics`).
 #[derive(Debug)]
 pub struct Stats {
-    /// Entries written to the database.
+    /// Entries written to the database. A window of frames stored before a database failure
+    /// is stored (skipped as already there) and counted again when its segment is replayed.
     pub written: Counter,
     /// Failed attempts to write to the database (or to the spool).
     pub failures: Counter,
