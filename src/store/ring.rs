@@ -98,13 +98,25 @@ impl Ring {
             file.set_len(PAGE + capacity)?;
         }
         reserve(&file, PAGE + capacity)?;
+        // The owner, written before the file is mapped (the mapping then only ever sees it).
+        let owner = owner.as_os_str().as_encoded_bytes();
+        let recorded = if OWNER + 4 + owner.len() <= PAGE as usize {
+            owner
+        } else {
+            // Too long to keep: the ring is then never swept for a missing directory.
+            &[]
+        };
+        let mut field = (recorded.len() as u32).to_le_bytes().to_vec();
+        field.extend_from_slice(recorded);
+        std::os::unix::fs::FileExt::write_all_at(&file, &field, OWNER as u64)?;
         // SAFETY: the mapping is sound while nothing else shortens or writes the file. It is
         // this process's alone: its name is derived from the spool directory, whose `.lock` the
         // caller holds for the ring's life (see `Spool::open`), and the file itself is locked
-        // (`open_locked`; `sweep` only touches files it could lock); the only `set_len` is above,
-        // before the mapping exists. Every access goes through raw pointers within
-        // `PAGE + capacity` (see `copy_in`, `copy_out`, `word`), never through references to the
-        // mapped bytes, so concurrent Route calls and the writer never alias a `&mut`.
+        // (`open_locked`; `sweep` only touches files it could lock); the only `set_len` and the
+        // owner's write are above, before the mapping exists. Every access goes through raw
+        // pointers within `PAGE + capacity` (see `copy_in`, `copy_out`, `word`), never through
+        // references to the mapped bytes, so concurrent Route calls and the writer never alias a
+        // `&mut`.
         let map = memmap2::MmapOptions::new()
             .len(usize::try_from(PAGE + capacity).map_err(std::io::Error::other)?)
             .map_raw(&file)?;
@@ -125,24 +137,6 @@ impl Ring {
             ring.word(8).store(capacity, Ordering::Relaxed);
             ring.word(TAIL).store(0, Ordering::Relaxed);
             ring.word(HEAD).store(0, Ordering::Release);
-        }
-        let owner = owner.as_os_str().as_encoded_bytes();
-        let recorded = if OWNER + 4 + owner.len() <= PAGE as usize {
-            owner
-        } else {
-            // Too long to keep: the ring is then never swept for a missing directory.
-            &[]
-        };
-        let mut field = (recorded.len() as u32).to_le_bytes().to_vec();
-        field.extend_from_slice(recorded);
-        // SAFETY: `OWNER + field.len()` is within page 0 (checked above), and no other thread
-        // has the ring yet.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                field.as_ptr(),
-                ring.map.as_mut_ptr().add(OWNER),
-                field.len(),
-            );
         }
         Ok((ring, damaged))
     }

@@ -598,6 +598,17 @@ impl Segment {
             buf: Vec::new(),
         }))
     }
+
+    /// The entries of a legacy JSON segment, borrowing from `entries`.
+    pub fn json_items(entries: &[Entry]) -> Vec<Item<'_>> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Entry::Decision(d) => Item::Decision(DecisionRef::of(d)),
+                Entry::RuleSet(a) => Item::RuleSet(RuleSetRef::of(a)),
+            })
+            .collect()
+    }
 }
 
 /// A segment's frames read back in windows (see [`window`]), into one buffer reused from window
@@ -640,19 +651,6 @@ impl Windows {
     }
 }
 
-impl Segment {
-    /// The entries of a legacy JSON segment, borrowing from `entries`.
-    pub fn json_items(entries: &[Entry]) -> Vec<Item<'_>> {
-        entries
-            .iter()
-            .map(|e| match e {
-                Entry::Decision(d) => Item::Decision(DecisionRef::of(d)),
-                Entry::RuleSet(a) => Item::RuleSet(RuleSetRef::of(a)),
-            })
-            .collect()
-    }
-}
-
 /// The entries of a run of frames; a stretch that is not a valid frame counts once as damaged,
 /// and reading resumes at the next valid one. Zeros to the end are the end (the allocated tail
 /// of a segment whose process died).
@@ -687,14 +685,10 @@ pub(crate) fn decode_frames(bytes: &[u8]) -> (Vec<Item<'_>>, usize) {
 
 /// The frame at `pos` and where the next one starts, if it is whole and intact.
 fn frame_at(bytes: &[u8], pos: usize) -> Option<(Item<'_>, usize)> {
+    let end = pos.checked_add(frame_len(bytes.get(pos..)?)?)?;
     let header = bytes.get(pos..pos + HEADER)?;
-    if header[..2] != MAGIC {
-        return None;
-    }
     let kind = header[2];
-    let len = usize::try_from(u32::from_le_bytes(header[3..7].try_into().ok()?)).ok()?;
     let crc = u32::from_le_bytes(header[7..11].try_into().ok()?);
-    let end = pos.checked_add(HEADER)?.checked_add(len)?;
     let payload = bytes.get(pos + HEADER..end)?;
     let mut h = crc32fast::Hasher::new();
     h.update(&[kind]);
