@@ -11,6 +11,11 @@
 //! start that matches gives the same match as an unanchored search of the whole text (a match can
 //! only start at one of those literals), but a pattern whose prefix is a common character ("人",
 //! "车") costs a few short anchored checks instead of a scan of the text each time it occurs.
+//! A pattern whose matches must also end with one of a few literals (`required_suffixes`) is tried
+//! only at starts with one of those literals found at or after them: every match ends with one,
+//! so where none follows, the anchored check cannot succeed. Most of the hand-off patterns start
+//! with everyday characters ("说", "打", "房") and end with rare phrases ("出不来", "就跳"), and
+//! an ordinary request then costs no anchored check at all.
 //! Patterns without usable literals go into one `RegexSet`, which says in a single pass which of
 //! them match; only those are run again to find where, for the evidence. The regex engines
 //! guarantee linear time in the text, and compiled size is capped at load time, so a pathological
@@ -49,6 +54,12 @@ pub(crate) struct Matcher {
     n_extras: usize,
     /// For each pattern literal of `automaton`, in order: the pattern it belongs to.
     literal_owner: Vec<u32>,
+    /// For each required suffix literal of `automaton` (they follow the prefix literals), in
+    /// order: the pattern it belongs to.
+    suffix_owner: Vec<u32>,
+    /// Per pattern: whether its suffix literals are in `automaton` (a pattern is then tried only
+    /// at starts before one of them).
+    has_suffixes: Vec<bool>,
     /// Patterns without a usable literal, tested together in one pass.
     unfiltered: RegexSet,
     unfiltered_ids: Vec<u32>,
@@ -61,8 +72,23 @@ pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// The literals every match of `pattern` must start with, if they can be listed (all non-empty);
 /// None when the pattern can start with anything.
 fn required_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    required_literals(pattern, regex_syntax::hir::literal::ExtractKind::Prefix)
+}
+
+/// The literals every match of `pattern` must end with (in their natural order, not reversed),
+/// if they can be listed (all non-empty); None otherwise.
+fn required_suffixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    required_literals(pattern, regex_syntax::hir::literal::ExtractKind::Suffix)
+}
+
+fn required_literals(
+    pattern: &str,
+    kind: regex_syntax::hir::literal::ExtractKind,
+) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::parse(pattern).ok()?;
-    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let seq = regex_syntax::hir::literal::Extractor::new()
+        .kind(kind)
+        .extract(&hir);
     let lits = seq.literals()?;
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
         return None;
@@ -80,6 +106,9 @@ impl Matcher {
     ) -> Result<Self, String> {
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
         let mut literal_owner = Vec::new();
+        let mut suffix_bytes: Vec<Vec<u8>> = Vec::new();
+        let mut suffix_owner = Vec::new();
+        let mut has_suffixes = vec![false; patterns.len()];
         let mut unfiltered_ids = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
@@ -88,6 +117,13 @@ impl Matcher {
                     for l in lits {
                         literal_bytes.push(l);
                         literal_owner.push(i as u32);
+                    }
+                    if let Some(lits) = required_suffixes(re.as_str()) {
+                        has_suffixes[i] = true;
+                        for l in lits {
+                            suffix_bytes.push(l);
+                            suffix_owner.push(i as u32);
+                        }
                     }
                 }
                 None => unfiltered_ids.push(i as u32),
@@ -99,7 +135,8 @@ impl Matcher {
                     .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?,
             );
         }
-        // One automaton, one pass over the text: terms, then extras, then pattern literals.
+        // One automaton, one pass over the text: terms, then extras, then pattern literals (prefixes,
+        // then suffixes).
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(
@@ -107,7 +144,8 @@ impl Matcher {
                     .iter()
                     .map(|t| t.as_bytes())
                     .chain(extras.iter().map(|e| e.as_bytes()))
-                    .chain(literal_bytes.iter().map(Vec::as_slice)),
+                    .chain(literal_bytes.iter().map(Vec::as_slice))
+                    .chain(suffix_bytes.iter().map(Vec::as_slice)),
             )
             .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
         let unfiltered = regex::RegexSetBuilder::new(
@@ -125,6 +163,8 @@ impl Matcher {
             compiled,
             n_extras: extras.len(),
             literal_owner,
+            suffix_owner,
+            has_suffixes,
             unfiltered,
             unfiltered_ids,
         })
@@ -155,9 +195,22 @@ impl Matcher {
         // (pattern, start of one of its literals), tried below in order: the first start where
         // the pattern matches, anchored, is its leftmost match.
         let mut starts: Vec<(u32, u32)> = Vec::new();
+        // Per pattern with suffix literals: 1 + the start of its last suffix literal found, 0 for
+        // none (allocated at the first one found).
+        let mut last_suffix: Vec<u32> = Vec::new();
+        let n_prefixes = self.literal_owner.len();
         for m in self.automaton.find_overlapping_iter(text) {
             let id = m.pattern().as_usize();
-            if id >= n_words {
+            if id >= n_words + n_prefixes {
+                if let Some(&owner) = self.suffix_owner.get(id - n_words - n_prefixes) {
+                    if last_suffix.is_empty() {
+                        last_suffix.resize(self.compiled.len(), 0);
+                    }
+                    if let Some(last) = last_suffix.get_mut(owner as usize) {
+                        *last = (*last).max(to_u32(m.start()).saturating_add(1));
+                    }
+                }
+            } else if id >= n_words {
                 if let Some(&owner) = self.literal_owner.get(id - n_words) {
                     starts.push((owner, to_u32(m.start())));
                 }
@@ -179,6 +232,15 @@ impl Matcher {
             for &(i, at) in &starts {
                 if done == Some(i) {
                     continue;
+                }
+                if self.has_suffixes.get(i as usize) == Some(&true) {
+                    // A match from `at` ends with a suffix literal that starts at or after `at`.
+                    let last = last_suffix.get(i as usize).copied().unwrap_or(0);
+                    if last == 0 || last - 1 < at {
+                        // Nor can any later start of this pattern match (starts are ascending).
+                        done = Some(i);
+                        continue;
+                    }
                 }
                 let Some(re) = self.compiled.get(i as usize) else {
                     continue;
@@ -281,8 +343,12 @@ mod tests {
             r"(在|正在)(打|踢)(人|孩子)|打人",
             r"(a|ab)(c|bcd)(d*)",
             r"车.{0,6}(撞|翻)",
+            r"(说|喊着?).{0,6}就跳",
         ];
         let texts = [
+            "翻了，撞了，后来来了一辆车",
+            "就跳吧，他说了，喊着说了很久很久很久很久就跳",
+            "他喊着就跳，说完就跳",
             "有人拿刀，还有人拿着一根棍子",
             "人太多了，那个老人倒在地上不动了，孩子躺着没反应",
             "楼下有个男的正在打孩子，刚才还在打人",
@@ -308,6 +374,15 @@ mod tests {
                 assert_eq!(got, expected, "pattern {} on {text}", patterns[i]);
             }
         }
+    }
+
+    #[test]
+    fn suffix_literals_are_listed_in_reading_order() {
+        assert_eq!(
+            required_suffixes(r"(说|喊着?).{0,6}就跳"),
+            Some(vec!["就跳".as_bytes().to_vec()])
+        );
+        assert_eq!(required_suffixes(r"车.{0,6}\d+"), None);
     }
 
     #[test]
