@@ -174,41 +174,43 @@ impl<'m> Pass<'m> {
     }
 }
 
-/// Bytes of a [`Joint`] row: the weights of both models, then the IDF of each.
+/// Lanes of a [`Joint`] row: the products of both models, then the squared IDF of each.
 const ROW: usize = 16;
-/// N-grams summed in `i32` lanes before they are moved into `i64` totals: each adds at most
-/// 128 × 255 to a lane, so 2^15 of them stay inside `i32`.
-const FLUSH_EVERY: usize = 1 << 15;
+/// N-grams summed in `i32` lanes before they are moved into `i64` totals: each adds less than
+/// 2^15 to a lane, so 2^16 of them stay inside `i32`.
+const FLUSH_EVERY: usize = 1 << 16;
 
 /// The tables of the request path's models (the classifier and the emergency check), fused
-/// bucket by bucket: one 16-byte row per bucket holds both models' weights and both IDF values,
-/// so an n-gram costs one memory access instead of four (a weight row and an IDF byte per
-/// model, in four tables). The tables together are larger than the first-level cache, and
-/// those misses were most of the models' time (`perf annotate`: the load of the IDF byte alone
-/// took half the samples of the pass).
+/// bucket by bucket: one 32-byte row per bucket holds, for both models, each label's weight
+/// already multiplied by the bucket's IDF, and each model's IDF squared. An n-gram then costs
+/// one memory access (instead of a weight row and an IDF byte per model, in four tables: those
+/// misses were most of the models' time) and sixteen additions, with no multiplication.
 ///
-/// The sums are kept as integers (weight × IDF fits in `i16`; lanes are summed in `i32`), which
-/// is exact in any order. The floating-point sums of [`Model::probabilities_of_both`] are exact
-/// as well while they stay below 2^24, so both give the same probabilities for any text of
-/// ordinary length; a very long one may differ in the last bits.
+/// Every lane is an `i16`: |weight| ≤ 128 and IDF ≤ 255 give products within ±32,640, and a
+/// squared IDF fits when the IDF is below 182 (ln(N / df) × 16 reaches that only past about
+/// 86,000 training rows; [`Joint::new`] declines larger ones). The sums are integers, exact in
+/// any order. The floating-point sums of [`Model::probabilities_of_both`] are exact as well while
+/// they stay below 2^24, so both give the same probabilities for any text of ordinary length; a
+/// very long one may differ in the last bits.
 #[derive(Debug, Clone)]
 pub(crate) struct Joint {
     mask: usize,
     /// Labels of the first and the second model (0 when absent).
     ka: usize,
     kb: usize,
-    /// Per bucket: lanes `0..ka` the first model's weights, `ka..ka + kb` the second's, lane 14
-    /// the first's IDF and lane 15 the second's (as unsigned bytes).
-    rows: Vec<[i8; ROW]>,
-    /// Per lane: all ones where the lane is the first (second) model's weight, else zero.
-    of_a: [i16; ROW],
-    of_b: [i16; ROW],
+    /// Per bucket: lanes `0..ka` the first model's weight × IDF, `ka..ka + kb` the second's,
+    /// lane 14 the first's IDF squared and lane 15 the second's.
+    rows: Vec<[i16; ROW]>,
 }
+
+/// The largest IDF value whose square a row's `i16` lane holds.
+const MAX_JOINT_IDF: u8 = 181;
 
 impl Joint {
     /// Fuses the tables of one or two models; `None` when there is no model, when the two have
-    /// different bucket counts, or when their labels do not fit a row (more than 14 together),
-    /// in which case [`Model::probabilities_of_both`] serves.
+    /// different bucket counts, when their labels do not fit a row (more than 14 together), or
+    /// when an IDF value is too large for its square to fit a lane, in which case
+    /// [`Model::probabilities_of_both`] serves.
     pub(crate) fn new(a: Option<&Model>, b: Option<&Model>) -> Option<Joint> {
         let bits = match (a, b) {
             (Some(a), Some(b)) if a.bits != b.bits => return None,
@@ -222,30 +224,32 @@ impl Joint {
         if ka + kb > ROW - 2 {
             return None;
         }
+        if [a, b]
+            .iter()
+            .flatten()
+            .any(|m| m.idf.iter().any(|&v| v > MAX_JOINT_IDF))
+        {
+            return None;
+        }
         let buckets = 1usize << bits;
-        let mut rows = vec![[0i8; ROW]; buckets];
+        let mut rows = vec![[0i16; ROW]; buckets];
         for (bucket, row) in rows.iter_mut().enumerate() {
-            for (m, at, idf_lane) in [(a, 0, ROW - 2), (b, ka, ROW - 1)] {
+            for (m, at, square_lane) in [(a, 0, ROW - 2), (b, ka, ROW - 1)] {
                 let Some(m) = m else { continue };
                 let k = m.labels.len();
-                row[at..at + k].copy_from_slice(&m.weights[bucket * k..(bucket + 1) * k]);
-                row[idf_lane] = m.idf[bucket] as i8;
+                let idf = i16::from(m.idf.get(bucket).copied().unwrap_or(16));
+                let weights = m.weights.get(bucket * k..(bucket + 1) * k)?;
+                for (lane, &w) in row[at..at + k].iter_mut().zip(weights) {
+                    *lane = i16::from(w) * idf;
+                }
+                row[square_lane] = idf * idf;
             }
         }
-        let lane = |range: std::ops::Range<usize>| {
-            let mut mask = [0i16; ROW];
-            for m in &mut mask[range] {
-                *m = -1;
-            }
-            mask
-        };
         Some(Joint {
             mask: buckets - 1,
             ka,
             kb,
             rows,
-            of_a: lane(0..ka),
-            of_b: lane(ka..ka + kb),
         })
     }
 
@@ -268,32 +272,25 @@ impl Joint {
             return (None, None);
         }
         let mut totals = [0i64; ROW];
-        let (mut squares_a, mut squares_b) = (0u64, 0u64);
         for chunk in hashes.chunks(FLUSH_EVERY) {
             let mut lanes = [0i32; ROW];
             for &h in chunk {
                 let Some(row) = self.rows.get(h as usize & self.mask) else {
                     continue;
                 };
-                let ia = i16::from(row[ROW - 2] as u8);
-                let ib = i16::from(row[ROW - 1] as u8);
-                squares_a += (ia as u64) * (ia as u64);
-                squares_b += (ib as u64) * (ib as u64);
-                let idf: [i16; ROW] =
-                    std::array::from_fn(|j| (self.of_a[j] & ia) | (self.of_b[j] & ib));
-                for j in 0..ROW {
-                    // |weight| ≤ 128 and IDF ≤ 255: the product fits in i16.
-                    lanes[j] += i32::from(i16::from(row[j]).wrapping_mul(idf[j]));
+                for (lane, &v) in lanes.iter_mut().zip(row) {
+                    *lane += i32::from(v);
                 }
             }
             for (t, l) in totals.iter_mut().zip(lanes) {
                 *t += i64::from(l);
             }
         }
-        let sums: Vec<f32> = totals.iter().map(|&t| t as f32).collect();
+        let sums: Vec<f32> = totals[..ROW - 2].iter().map(|&t| t as f32).collect();
+        let (squares_a, squares_b) = (totals[ROW - 2] as f32, totals[ROW - 1] as f32);
         (
-            a.map(|m| m.calibrated(&sums[..self.ka], squares_a as f32)),
-            b.map(|m| m.calibrated(&sums[self.ka..self.ka + self.kb], squares_b as f32)),
+            a.map(|m| m.calibrated(&sums[..self.ka], squares_a)),
+            b.map(|m| m.calibrated(&sums[self.ka..self.ka + self.kb], squares_b)),
         )
     }
 }
@@ -732,6 +729,25 @@ mod tests {
             "bucket counts differ"
         );
         assert!(Joint::new(None, None).is_none());
+        let mut heavy = a.clone();
+        heavy.idf[0] = MAX_JOINT_IDF + 1;
+        assert!(
+            Joint::new(Some(&heavy), Some(&b)).is_none(),
+            "a squared IDF past an i16 lane"
+        );
+    }
+
+    #[test]
+    fn the_bundled_models_are_fused() {
+        let set = crate::load_dir(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules"
+        )))
+        .expect("bundled rules");
+        assert!(
+            set.joint.is_some(),
+            "the request path sums both models in one table"
+        );
     }
 
     #[test]
