@@ -376,6 +376,59 @@ mod tests {
         }
     }
 
+    /// Patterns of the property test below, with their matcher and a segmenter, built once (a
+    /// segmenter loads jieba's dictionary).
+    static GATED: std::sync::LazyLock<(Vec<Regex>, Matcher, Segmenter)> =
+        std::sync::LazyLock::new(|| {
+            let regexes: Vec<Regex> = [
+                r"(拿|抄|举)(着|起)?(了)?.{0,4}(刀|棍子|砖)",
+                r"(人|孩子|老人).{0,8}(躺|倒)(在)?.{0,6}(不动|没反应)",
+                r"(在|正在)(打|踢)(人|孩子)|打人",
+                r"(a|ab)(c|bcd)(d*)",
+                r"车.{0,6}(撞|翻)",
+                r"(说|喊着?).{0,6}就跳",
+                r"(撞|翻)了",
+            ]
+            .iter()
+            .map(|p| Regex::new(p).unwrap())
+            .collect();
+            let m = Matcher::new(vec![], regexes.clone(), &[]).unwrap();
+            (regexes, m, Segmenter::with_vocabulary([]))
+        });
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Texts made of the patterns' own pieces, in any order: the anchored checks at prefix
+        /// literals, skipped where no suffix literal follows, find each pattern's leftmost match,
+        /// as a search of the whole text does.
+        #[test]
+        fn prefix_and_suffix_gates_find_what_a_whole_text_search_finds(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "车", "撞", "翻", "说", "喊着", "就跳", "打", "人", "孩子", "在", "正在",
+                    "拿", "着", "刀", "砖", "倒", "不动", "躺", "a", "b", "c", "d", "，", "了",
+                    "一二", "😀",
+                ]),
+                0..20,
+            )
+        ) {
+            let (regexes, m, seg) = &*GATED;
+            let text: String = parts.concat();
+            let mut words = Words::default();
+            seg.segment(&text, &mut words);
+            let mut hits = Vec::new();
+            m.find(&text, seg, &words, &mut hits, &mut Vec::new());
+            for (i, re) in regexes.iter().enumerate() {
+                let expected = re.find(&text).map(|x| (x.start() as u32, x.end() as u32));
+                let got = hits
+                    .iter()
+                    .find(|h| h.is_pattern && h.id == i as u32)
+                    .map(|h| (h.start, h.end));
+                proptest::prop_assert_eq!(got, expected, "pattern {} on {:?}", re.as_str(), text);
+            }
+        }
+    }
+
     #[test]
     fn suffix_literals_are_listed_in_reading_order() {
         assert_eq!(
