@@ -49,7 +49,8 @@ pub(crate) struct Writer {
 /// archive: a megabyte-sized file is copied into a statement and into its record, and freed
 /// pages would otherwise wait for reuse (3 MB of the 100 MB budget with the bundled models,
 /// BENCHMARKS.md §4). SQLite allocates through mimalloc (`sqlite.rs`), in this thread's heap.
-/// Once per rule-set version, so the collection's cost does not matter.
+/// Once per rule-set version, so the collection's cost does not matter. With PostgreSQL it
+/// returns what the client library's copy of the archive left in the same heap.
 fn give_back_sqlite_memory() {
     // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused memory.
     unsafe { libmimalloc_sys::mi_collect(true) };
@@ -149,7 +150,7 @@ impl Writer {
             match Segment::open(&path).map_err(shown)? {
                 Segment::Frames(mut windows) => {
                     while let Some(frames) = windows.next_window().map_err(shown)? {
-                        self.store_frames(frames)?;
+                        self.store_window(frames)?;
                     }
                 }
                 Segment::Json(entries, bad) => {
@@ -167,11 +168,16 @@ impl Writer {
     fn store_frames(&mut self, mut frames: &[u8]) -> Result<(), String> {
         while !frames.is_empty() {
             let end = window(frames, WINDOW);
-            let (items, bad) = decode_frames(&frames[..end]);
-            self.store(&items, bad)?;
+            self.store_window(&frames[..end])?;
             frames = &frames[end..];
         }
         Ok(())
+    }
+
+    /// Stores one window of frames (see [`window`]) in one transaction.
+    fn store_window(&mut self, frames: &[u8]) -> Result<(), String> {
+        let (items, bad) = decode_frames(frames);
+        self.store(&items, bad)
     }
 
     fn store(&mut self, items: &[Item<'_>], bad: usize) -> Result<(), String> {
