@@ -254,6 +254,7 @@ impl Store {
             spool: spool.clone(),
             stats: stats.clone(),
             retain_days,
+            ring_buf: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("hotline-store".into())

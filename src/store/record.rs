@@ -1,9 +1,10 @@
 //! What the decision store keeps: a record per decision, the rule files of every rule-set version
 //! that served one, and the events that happen to a decision afterwards (退单, 改派, 办结, 回访).
 //!
-//! A decision travels as a binary frame through the spool (`spool.rs`), is read back as a
-//! [`DecisionRef`] borrowing from the frame's bytes, and is stored as the JSON of its
-//! [`DecisionRecord`] (the `record` column), which is what queries read.
+//! A decision travels as a binary frame through the spool (`spool.rs`) and is read back as a
+//! [`DecisionRef`] borrowing from the frame's bytes. SQLite stores that frame as it is (the
+//! `record` column, since schema 3; JSON before), PostgreSQL the JSON of its [`DecisionRecord`];
+//! queries read a [`DecisionRecord`] back from either.
 
 use serde::{Deserialize, Serialize};
 
@@ -301,10 +302,14 @@ pub enum EventOutcome {
 }
 
 /// A decision as read back from the spool, borrowing its strings from the segment's bytes: what
-/// a backend inserts. It serializes to the same JSON as the [`DecisionRecord`] it stands for
-/// (the `record` column), field for field.
+/// a backend inserts. It serializes to the same JSON as the [`DecisionRecord`] it stands for,
+/// field for field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct DecisionRef<'a> {
+    /// The whole spool frame the decision was read from (header, checksum and payload), which
+    /// SQLite stores as the record as it is; empty for a decision of a JSON-lines segment.
+    #[serde(skip)]
+    pub frame: &'a [u8],
     pub decision_id: &'a str,
     pub request_id: &'a str,
     pub method: &'a str,
@@ -335,6 +340,7 @@ pub(crate) struct DecisionRef<'a> {
 impl<'a> DecisionRef<'a> {
     pub fn of(d: &'a DecisionRecord) -> Self {
         DecisionRef {
+            frame: &[],
             decision_id: &d.decision_id,
             request_id: &d.request_id,
             method: &d.method,
@@ -358,6 +364,37 @@ impl<'a> DecisionRef<'a> {
             handoff_line: &d.handoff_line,
             reason: &d.reason,
             decided_by: &d.decided_by,
+        }
+    }
+}
+
+impl From<&DecisionRef<'_>> for DecisionRecord {
+    fn from(d: &DecisionRef<'_>) -> Self {
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+        DecisionRecord {
+            decision_id: d.decision_id.to_owned(),
+            request_id: d.request_id.to_owned(),
+            method: d.method.to_owned(),
+            channel: d.channel.to_owned(),
+            client: d.client.to_owned(),
+            received_at_ms: d.received_at_ms,
+            text: d.text.map(str::to_owned),
+            text_mode: d.text_mode,
+            place: d.place.to_owned(),
+            rules_version: d.rules_version.to_owned(),
+            outcome: d.outcome.to_owned(),
+            department_id: d.department_id.to_owned(),
+            unit: d.unit.to_owned(),
+            rule_id: d.rule_id.to_owned(),
+            category: owned(&d.category),
+            articles: owned(&d.articles),
+            confidence: d.confidence,
+            request_type: d.request_type.to_owned(),
+            working_days: d.working_days,
+            due_date: d.due_date.to_owned(),
+            handoff_line: d.handoff_line.to_owned(),
+            reason: d.reason.to_owned(),
+            decided_by: d.decided_by.to_owned(),
         }
     }
 }

@@ -170,14 +170,16 @@ impl Ring {
         self.word(HEAD).load(Ordering::Acquire) - tail
     }
 
-    /// A copy of everything the ring holds. Only the writer thread takes and releases.
-    pub fn take(&self) -> Option<Taken> {
+    /// A copy of everything the ring holds, in `bytes` (whatever it held is dropped; its
+    /// allocation is reused). Only the writer thread takes and releases.
+    pub fn take(&self, mut bytes: Vec<u8>) -> Option<Taken> {
         let tail = self.word(TAIL).load(Ordering::Relaxed);
         let head = self.word(HEAD).load(Ordering::Acquire);
         if head == tail {
             return None;
         }
-        let mut bytes = vec![0u8; usize::try_from(head - tail).ok()?];
+        bytes.clear();
+        bytes.resize(usize::try_from(head - tail).ok()?, 0);
         self.copy_out(tail, &mut bytes);
         Some(Taken { bytes, upto: head })
     }

@@ -280,9 +280,10 @@ impl Spool {
             .collect())
     }
 
-    /// What the ring holds, for the writer to store; `None` when it is empty or there is none.
-    pub fn take_ring(&self) -> Option<Taken> {
-        self.ring.as_ref()?.take()
+    /// What the ring holds, for the writer to store, copied into `reuse`'s allocation; `None`
+    /// when it is empty or there is none.
+    pub fn take_ring(&self, reuse: Vec<u8>) -> Option<Taken> {
+        self.ring.as_ref()?.take(reuse)
     }
 
     /// Frees what was taken from the ring, once it is in the database or spilled to disk.
@@ -459,9 +460,10 @@ impl<'a> Fields<'a> {
 }
 
 /// The fields of a decision frame, in order (see `Store::record`).
-pub(crate) fn decode_decision(payload: &[u8]) -> Option<DecisionRef<'_>> {
+fn decode_decision<'a>(frame: &'a [u8], payload: &'a [u8]) -> Option<DecisionRef<'a>> {
     let mut f = Fields { rest: payload };
     let d = DecisionRef {
+        frame,
         decision_id: f.str()?,
         request_id: f.str()?,
         method: f.str()?,
@@ -697,11 +699,19 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<(Item<'_>, usize)> {
         return None;
     }
     let item = match kind {
-        DECISION => Item::Decision(decode_decision(payload)?),
+        DECISION => Item::Decision(decode_decision(&bytes[pos..end], payload)?),
         RULE_SET => Item::RuleSet(decode_rule_set(payload)?),
         _ => return None,
     };
     Some((item, end))
+}
+
+/// The decision whose whole frame `bytes` is (as SQLite stores it), if it is one and intact.
+pub(crate) fn stored_decision(bytes: &[u8]) -> Option<DecisionRef<'_>> {
+    match frame_at(bytes, 0)? {
+        (Item::Decision(d), end) if end == bytes.len() => Some(d),
+        _ => None,
+    }
 }
 
 /// The entries of a JSON-lines segment (written before the binary frames), and how many of its

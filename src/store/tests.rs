@@ -347,6 +347,42 @@ fn a_json_spool_left_by_an_older_router_is_replayed() {
 }
 
 #[test]
+fn a_record_damaged_in_the_database_is_an_error_not_a_wrong_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let kept = decide(&store, "T-1", "小区电梯坏了三个月");
+    let damaged = decide(&store, "T-2", "楼上每天晚上装修噪音很大");
+    store.flush().unwrap();
+    drop(store);
+    // One byte of the second record's reason changed, as a disk or a hand edit might.
+    let conn = rusqlite::Connection::open(dir.path().join("d.sqlite")).unwrap();
+    let mut frame: Vec<u8> = conn
+        .query_row(
+            "SELECT record FROM decisions WHERE decision_id = ?1",
+            [&damaged.decision_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let last = frame.len() - 30;
+    frame[last] ^= 0x01;
+    conn.execute(
+        "UPDATE decisions SET record = ?1 WHERE decision_id = ?2",
+        rusqlite::params![frame, damaged.decision_id],
+    )
+    .unwrap();
+    drop(conn);
+    let store = open(dir.path(), TextMode::Masked);
+    let got = store
+        .get(Lookup::DecisionId(kept.decision_id.clone()))
+        .unwrap();
+    assert_eq!(got.unwrap().record.reason, kept.reason);
+    let err = store
+        .get(Lookup::DecisionId(damaged.decision_id.clone()))
+        .unwrap_err();
+    assert!(err.contains("damaged"), "{err}");
+}
+
+#[test]
 fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.sqlite");
@@ -420,7 +456,18 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+    // The decision stored before keeps its JSON; the new one is its spool frame.
+    let kind = |id: &str| -> String {
+        conn.query_row(
+            "SELECT typeof(record) FROM decisions WHERE decision_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(kind(&old.decision_id), "text");
+    assert_eq!(kind(&new.decision_id), "blob");
     let by_time: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'decisions_by_time'",
@@ -713,7 +760,7 @@ fn a_full_ring_sends_frames_to_disk_and_wraps_around_without_loss() {
     for v in &sent {
         spool.append(&archive_frame(v.clone(), 300)).unwrap();
     }
-    let taken = spool.take_ring().unwrap();
+    let taken = spool.take_ring(Vec::new()).unwrap();
     let mut got = versions(&taken.bytes);
     assert!(
         (10..=13).contains(&got.len()),
@@ -721,7 +768,7 @@ fn a_full_ring_sends_frames_to_disk_and_wraps_around_without_loss() {
         got.len()
     );
     spool.release_ring(&taken);
-    assert!(spool.take_ring().is_none());
+    assert!(spool.take_ring(Vec::new()).is_none());
     for (_, path) in spool.rotate().unwrap() {
         got.extend(versions(&std::fs::read(path).unwrap()));
     }
@@ -737,7 +784,7 @@ fn a_full_ring_sends_frames_to_disk_and_wraps_around_without_loss() {
                 .append(&archive_frame(v.clone(), 100 + n * 7 % 500))
                 .unwrap();
         }
-        let taken = spool.take_ring().unwrap();
+        let taken = spool.take_ring(Vec::new()).unwrap();
         assert_eq!(versions(&taken.bytes), batch, "round {round}");
         spool.release_ring(&taken);
     }
@@ -790,17 +837,18 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
         spool: spool.clone(),
         stats: stats.clone(),
         retain_days: None,
+        ring_buf: Vec::new(),
     };
     let e = writer.empty_spool().unwrap_err();
     assert!(e.contains("connection refused"), "{e}");
     assert_eq!(stats.failures.get(), 1);
     // The ring is empty, its frames are in a synced segment, and the backlog is the same.
-    assert!(spool.take_ring().is_none());
+    assert!(spool.take_ring(Vec::new()).is_none());
     assert_eq!(stats.spool_bytes.get(), backlog);
     // Until the database takes a write again, frames go to the segments on disk, not the ring:
     // one spill per outage.
     spool.append(&archive_frame("v5".into(), 200)).unwrap();
-    assert!(spool.take_ring().is_none());
+    assert!(spool.take_ring(Vec::new()).is_none());
     let on_disk = spool.rotate().unwrap();
     let names: Vec<String> = on_disk
         .iter()
@@ -814,7 +862,7 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
     writer.empty_spool().unwrap();
     assert_eq!(stats.spool_bytes.get(), 0);
     spool.append(&archive_frame("v6".into(), 200)).unwrap();
-    let taken = spool.take_ring().unwrap();
+    let taken = spool.take_ring(Vec::new()).unwrap();
     assert_eq!(versions(&taken.bytes), ["v6"]);
     drop(writer);
     drop(spool);
@@ -865,7 +913,7 @@ fn rings_left_by_killed_routers_are_swept_when_empty_or_their_store_is_gone() {
     // The kept ring reads back whole in the next process.
     let (full, damaged) = ring::Ring::open(&at("full"), 1 << 20, store.path()).unwrap();
     assert!(!damaged);
-    assert_eq!(versions(&full.take().unwrap().bytes), ["v1"]);
+    assert_eq!(versions(&full.take(Vec::new()).unwrap().bytes), ["v1"]);
     drop(open);
 }
 

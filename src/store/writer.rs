@@ -43,7 +43,15 @@ pub(crate) struct Writer {
     pub spool: Arc<Spool>,
     pub stats: Arc<Stats>,
     pub retain_days: Option<u32>,
+    /// The allocation the ring is copied into, kept from tick to tick: allocated anew each tick
+    /// (up to a megabyte, fifty times a second under load), its pages were faulted in each time,
+    /// half of the writer's page faults (BENCHMARKS.md §6).
+    pub ring_buf: Vec<u8>,
 }
+
+/// The largest ring copy [`Writer::ring_buf`] keeps between ticks (a ring of up to 1 GiB may
+/// be configured; a backlog that size is not held for the process's life).
+const RING_BUF_KEPT: usize = 4 << 20;
 
 /// Returns to the system the memory the writer's heap keeps after SQLite stored a rule set's
 /// archive: a megabyte-sized file is copied into a statement and into its record, and freed
@@ -135,14 +143,23 @@ impl Writer {
     pub(super) fn empty_spool(&mut self) -> Result<(), String> {
         // The ring first: when the database fails, what it holds is spilled to disk before
         // anything else is tried (it does not outlive a reboot).
-        if let Some(taken) = self.spool.take_ring() {
-            if let Err(e) = self.store_frames(&taken.bytes) {
-                self.spool
+        if let Some(taken) = self.spool.take_ring(std::mem::take(&mut self.ring_buf)) {
+            let stored = self.store_frames(&taken.bytes);
+            let outcome = match stored {
+                Ok(()) => {
+                    self.spool.release_ring(&taken);
+                    Ok(())
+                }
+                Err(e) => self
+                    .spool
                     .spill(&taken)
-                    .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))?;
-                return Err(e);
+                    .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))
+                    .and(Err(e)),
+            };
+            if taken.bytes.capacity() <= RING_BUF_KEPT {
+                self.ring_buf = taken.bytes;
             }
-            self.spool.release_ring(&taken);
+            outcome?;
         }
         let segments = self.spool.rotate().map_err(|e| format!("spool: {e}"))?;
         for (_, path) in segments {
