@@ -51,11 +51,12 @@ fn client(args: &[&str]) -> Output {
 }
 
 /// Asserts the call routed the wage arrears to the human-resources and social-security bureau.
-fn assert_routed(out: &Output) {
+fn assert_routed(out: &Output) -> serde_json::Value {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(decision["department"]["id"], "hrss", "{decision}");
+    decision
 }
 
 /// Asserts the call failed (status 2) with an error message.
@@ -192,7 +193,7 @@ fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
         &https,
     ]));
     // A certificate of the client CA.
-    assert_routed(&client(&[
+    let decision = assert_routed(&client(&[
         "--tls-ca",
         &ca,
         "--tls-cert",
@@ -210,10 +211,16 @@ fn an_mtls_server_refuses_clients_without_a_certificate_of_its_ca() {
         "{metrics}"
     );
     assert!(server.terminate().success());
-    let stored = String::from_utf8_lossy(&std::fs::read(&store).unwrap()).into_owned();
+    let explained = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["explain", "--store", &store_arg, "--rules"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .arg(decision["decisionId"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let explained = String::from_utf8_lossy(&explained.stdout);
     assert!(
-        stored.contains("\"client\":\"CN=intake-1"),
-        "the decision record names its caller"
+        explained.contains("caller CN=intake-1"),
+        "the decision record names its caller: {explained}"
     );
 }
 

@@ -48,6 +48,16 @@ pub(crate) fn run(args: Args) -> Result {
         r.received_at_ms,
         r.rules_version
     );
+    outln!(
+        "received by {}, channel {}{}",
+        r.method,
+        r.channel,
+        if r.client.is_empty() {
+            String::new()
+        } else {
+            format!(", caller {}", r.client)
+        }
+    );
     outln!("{}", said(&recorded));
     outln!("articles: {}", r.articles.join(", "));
     outln!("confidence {:.2}; {}", r.confidence, r.reason);
