@@ -29,7 +29,8 @@
 //! crash, damage) is counted and skipped: reading resumes at the next `F5 1D` whose frame checks.
 //! A field added later goes at the end of its frame, and the reader takes its absence for the
 //! empty value, so that segments left by an older router still replay (a decision's `decided_by`,
-//! 2026-12-03).
+//! 2026-12-03). A decision's frame is also what SQLite stores as its record (schema 3), so the
+//! same rule keeps every decision ever stored readable: a field is never removed or reordered.
 
 use std::fs::{File, OpenOptions};
 use std::io::BufRead;
