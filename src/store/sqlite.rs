@@ -54,8 +54,8 @@ impl Sqlite {
         // does not speed up, and the cache stays resident in the serving router for its life.
         // `page_size` only applies to a database not yet created (and so never to one in WAL mode).
         conn.execute_batch(
-            "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -512;",
+            "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -512;",
         )
         .map_err(|e| e.to_string())?;
         let mut db = Sqlite { conn };

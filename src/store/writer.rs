@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::backend::Backend;
 use super::record::{Event, EventOutcome, Lookup, StoredDecision};
+use super::ring::Taken;
 use super::spool::{Item, Segment, Spool, WINDOW, decode_frames, window};
 use super::{Stats, now_ms};
 
@@ -144,22 +145,11 @@ impl Writer {
         // The ring first: when the database fails, what it holds is spilled to disk before
         // anything else is tried (it does not outlive a reboot).
         if let Some(taken) = self.spool.take_ring(std::mem::take(&mut self.ring_buf)) {
-            let stored = self.store_frames(&taken.bytes);
-            let outcome = match stored {
-                Ok(()) => {
-                    self.spool.release_ring(&taken);
-                    Ok(())
-                }
-                Err(e) => self
-                    .spool
-                    .spill(&taken)
-                    .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))
-                    .and(Err(e)),
-            };
+            let stored = self.store_ring(&taken);
             if taken.bytes.capacity() <= RING_BUF_KEPT {
                 self.ring_buf = taken.bytes;
             }
-            outcome?;
+            stored?;
         }
         let segments = self.spool.rotate().map_err(|e| format!("spool: {e}"))?;
         for (_, path) in segments {
@@ -188,6 +178,18 @@ impl Writer {
             self.store_window(&frames[..end])?;
             frames = &frames[end..];
         }
+        Ok(())
+    }
+
+    /// Stores what was taken from the ring and frees it; when that fails, spills it to disk.
+    fn store_ring(&mut self, taken: &Taken) -> Result<(), String> {
+        if let Err(e) = self.store_frames(&taken.bytes) {
+            self.spool
+                .spill(taken)
+                .map_err(|s| format!("{e}; spilling the spool's ring to disk: {s}"))?;
+            return Err(e);
+        }
+        self.spool.release_ring(taken);
         Ok(())
     }
 
