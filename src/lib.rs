@@ -59,6 +59,6 @@ pub mod store;
 pub mod synthetic;
 
 #[doc(hidden)]
-pub use engine::pipeline::stage_timings;
+pub use engine::pipeline::{stage_timings, stage_timings_between};
 pub use request::RouteInput;
 pub use ruleset::{LoadError, RuleSet, load_dir};

@@ -36,6 +36,42 @@ fn reference_case_goes_to_housing_citing_article_41() {
     assert!(!r.evidence.is_empty());
 }
 
+/// The profiling helper behind `examples/route_mix.rs` times every stage of every call, and runs
+/// the caller's work between calls (once each), so that its figures are those of the calls asked
+/// for.
+#[test]
+fn stage_timings_between_runs_the_work_between_every_call() {
+    let mut between = 0;
+    let timings = hotline_router::stage_timings_between(
+        bundled(),
+        &[REFERENCE, "楼下广场舞音响开得特别大"],
+        10,
+        || between += 1,
+    );
+    assert_eq!(between, 10);
+    let names: Vec<&str> = timings.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            "normalize",
+            "segment",
+            "match",
+            "score",
+            "decide",
+            "consult",
+            "explain",
+            "situate"
+        ]
+    );
+    assert!(timings.iter().all(|(_, ns)| ns.is_finite() && *ns >= 0.0));
+    assert!(timings.iter().map(|(_, ns)| ns).sum::<f64>() > 0.0);
+    // No texts: nothing is routed and nothing is run between.
+    let mut between = 0;
+    let none = hotline_router::stage_timings_between(bundled(), &[], 10, || between += 1);
+    assert_eq!(between, 0);
+    assert!(none.iter().all(|(_, ns)| *ns == 0.0));
+}
+
 #[test]
 fn golden_decisions_on_realistic_requests() {
     let cases = [

@@ -1,0 +1,61 @@
+//! Routes the load generator's requests (`examples/requests.jsonl`) in turn, with and without
+//! other memory traffic between calls, and prints each stage's average time: what a request
+//! costs a server whose caches the network stack, the runtime and other work have used since
+//! the last one, against a loop that keeps everything hot (BENCHMARKS.md §5).
+//! Usage: cargo run --release --example route_mix -- [ITERATIONS] [KIB_BETWEEN_CALLS ...]
+
+/// mimalloc, as the server uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    hotline_router::server::forgo_huge_pages();
+    let mut args = std::env::args().skip(1);
+    let n: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let mut sizes: Vec<usize> = args.filter_map(|s| s.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = vec![0, 256, 1024, 2048];
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/requests.jsonl");
+    let texts: Vec<String> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let rules = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    let set = match hotline_router::load_dir(rules) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
+    println!(
+        "{} requests, {:.1} characters on average",
+        texts.len(),
+        chars as f64 / texts.len().max(1) as f64
+    );
+    for kib in sizes {
+        // Written a cache line at a time between calls, as other work would.
+        let mut other = vec![0u8; kib << 10];
+        let timings = hotline_router::stage_timings_between(&set, &texts, n, || {
+            for b in other.iter_mut().step_by(64) {
+                *b = b.wrapping_add(1);
+            }
+            std::hint::black_box(&other);
+        });
+        let total: f64 = timings.iter().map(|(_, ns)| ns).sum();
+        let stages: Vec<String> = timings
+            .iter()
+            .map(|(stage, ns)| format!("{stage} {:.2}", ns / 1000.0))
+            .collect();
+        println!(
+            "{kib:>5} KiB between calls: route {:.2} µs ({})",
+            total / 1000.0,
+            stages.join(", ")
+        );
+    }
+}
