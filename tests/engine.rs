@@ -49,20 +49,12 @@ fn stage_timings_between_runs_the_work_between_every_call() {
         || between += 1,
     );
     assert_eq!(between, 10);
-    let names: Vec<&str> = timings.iter().map(|(name, _)| *name).collect();
-    assert_eq!(
-        names,
-        [
-            "normalize",
-            "segment",
-            "match",
-            "score",
-            "decide",
-            "consult",
-            "explain",
-            "situate"
-        ]
-    );
+    // The stages of the request path, named as the one-text helper names them.
+    let names = |t: &[(&'static str, f64)]| t.iter().map(|(name, _)| *name).collect::<Vec<_>>();
+    let one = hotline_router::stage_timings(bundled(), REFERENCE, 1);
+    assert_eq!(names(&timings), names(&one));
+    assert_eq!(names(&timings).first(), Some(&"normalize"));
+    assert_eq!(names(&timings).last(), Some(&"situate"));
     assert!(timings.iter().all(|(_, ns)| ns.is_finite() && *ns >= 0.0));
     assert!(timings.iter().map(|(_, ns)| ns).sum::<f64>() > 0.0);
     // No texts: nothing is routed and nothing is run between.
