@@ -15,6 +15,7 @@
 //! - `metrics.rs`: the Prometheus registry and its HTTP endpoint;
 //! - `watch.rs`: hot reload when files under the rules directory change (also on SIGHUP);
 //! - `memory.rs`: freed memory given back to the system when the workers go idle;
+//! - `log.rs`: log lines written to stderr in batches by a thread of their own;
 //!
 //! Shutdown order on SIGTERM / SIGINT: health turns NOT_SERVING (load balancers stop sending),
 //! the listener stops accepting after `--shutdown-grace-ms`, calls in flight finish, and at
@@ -26,6 +27,7 @@ pub mod conn;
 mod decisions;
 mod intake;
 pub mod limits;
+mod log;
 mod memory;
 #[doc(hidden)]
 pub use memory::forgo_huge_pages;
@@ -479,23 +481,16 @@ fn spawn_reload_on_sighup(
     let _ = (state, metrics, tls);
 }
 
-/// Logs go through a dedicated thread that writes them to stderr in batches: one `write` per
-/// burst of calls instead of one per call (the per-call line cost ~8% of Route throughput when
-/// each was its own syscall on the serving thread). Nothing is dropped: when the queue is full,
-/// callers wait (`lossy(false)`); the queue drains and flushes whenever it empties.
-fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go through the `hotline-log` thread, which writes them to stderr in batches (`log.rs`):
+/// one `write` per 50 ms instead of one per call (the per-call line cost ~8% of Route
+/// throughput when each was its own syscall on the serving thread).
+fn init_tracing(format: LogFormat) -> log::LogGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour codes only for a person at a terminal: in production they cost formatting time on
     // every call's log line and garble log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("hotline-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = log::start(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
