@@ -3,13 +3,17 @@
 //! costs a server whose caches the network stack, the runtime and other work have used since
 //! the last one, against a loop that keeps everything hot (BENCHMARKS.md §5).
 //! Usage: cargo run --release --example route_mix -- [ITERATIONS] [KIB_BETWEEN_CALLS ...]
+//! Transparent huge pages are off, as in the server (`forgo_huge_pages`); `KEEP_THP=1` leaves
+//! them as the kernel has them, to see what the page tables' misses cost.
 
 /// mimalloc, as the server uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    hotline_router::server::forgo_huge_pages();
+    if std::env::var_os("KEEP_THP").is_none() {
+        hotline_router::server::forgo_huge_pages();
+    }
     let mut args = std::env::args().skip(1);
     let n: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let mut sizes: Vec<usize> = args.filter_map(|s| s.parse().ok()).collect();
