@@ -21,13 +21,11 @@ fn main() {
         sizes = vec![0, 256, 1024, 2048];
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/requests.jsonl");
-    let texts: Vec<String> = std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["text"].as_str().map(str::to_owned))
-        .collect();
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let requests = std::fs::File::open(path)
+        .map(std::io::BufReader::new)
+        .and_then(hotline_router::authoring::eval::read_corpus_unlabelled)
+        .unwrap_or_default();
+    let texts: Vec<&str> = requests.iter().map(|r| r.text.as_str()).collect();
     let rules = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
     let set = match hotline_router::load_dir(rules) {
         Ok(s) => s,

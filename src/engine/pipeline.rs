@@ -191,10 +191,7 @@ pub fn stage_timings_between(
         last: Instant::now(),
         totals: [0; 8],
     };
-    for i in 0..n {
-        let Some(text) = texts.get(i as usize % texts.len().max(1)) else {
-            break;
-        };
+    for text in texts.iter().cycle().take(n as usize) {
         let input = RouteInput::text(text);
         between();
         timer.last = Instant::now();

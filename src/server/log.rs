@@ -3,9 +3,9 @@
 //! Every decision has its log line (`sink.rs`), so a busy router writes thousands a second. A
 //! line is formatted on the calling thread and appended to a shared buffer; the `hotline-log`
 //! thread, woken by the first line of a batch, gathers lines for [`FLUSH_EVERY`] (less once
-//! [`WAKE_AT`] bytes wait) and writes them with one `write`. Why not a channel with a thread waiting on it: its receiver
-//! spins and yields the CPU between lines before it sleeps, and at a steady few thousand lines a
-//! second it never sleeps. Paced at 8,000 calls/s, that thread took 3.1-3.3 µs of CPU per call
+//! [`WAKE_AT`] bytes wait) and writes them with one `write`. Why not a channel with a thread
+//! waiting on it: its receiver spins and yields the CPU between lines before it sleeps, and at a
+//! steady few thousand lines a second it never sleeps. Paced at 8,000 calls/s, that thread took 3.1-3.3 µs of CPU per call
 //! on the serving core; at 16,000/s it made 3,454 `sched_yield`s for 1,252 writes in 5 s
 //! (BENCHMARKS.md §3). Here a line costs its formatting and a copy under a lock, and the thread
 //! wakes at most about 20 times a second, whatever the rate (not at all on an idle router).
