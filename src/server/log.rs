@@ -50,14 +50,14 @@ struct State {
 }
 
 impl Shared {
+    // A thread that panicked while holding a lock left whole lines (appends are single
+    // `extend_from_slice` calls, writes single `write_all`s): keep logging.
     fn state(&self) -> MutexGuard<'_, State> {
-        // A thread that panicked while holding a lock left whole lines (appends are single
-        // `extend_from_slice` calls, writes single `write_all`s): keep logging.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::store::locked(&self.state)
     }
 
     fn out(&self) -> MutexGuard<'_, Box<dyn Write + Send>> {
-        self.out.lock().unwrap_or_else(|e| e.into_inner())
+        crate::store::locked(&self.out)
     }
 
     /// Writes out what waits, from the calling thread, in order with the batches before it.
