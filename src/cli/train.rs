@@ -15,6 +15,11 @@ pub struct Args {
     /// id, whichever the corpus has.
     #[arg(long, default_value = "label")]
     label_field: String,
+    /// Also train on the examples of the dispatch rules under DIR (each with the corpus label its
+    /// rule falls under), so that the classifier knows the rule authors' categories for their
+    /// own phrasings. They are never scored: the recorded figures are the corpus's.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
     /// Where to write the model; put it in the rules directory as `classifier.model` to serve it.
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
@@ -38,7 +43,14 @@ pub(crate) fn run(args: Args) -> Result {
         .iter()
         .map(|item| (item.input().joined().into_owned(), item.label.clone()))
         .collect();
-    let data = train::prepare(&rows);
+    let examples = match &args.rules {
+        Some(dir) => {
+            let set = crate::ruleset::compile_dir(dir)?;
+            crate::authoring::folds::example_rows(&set, rows.iter().map(|r| r.1.as_str()))
+        }
+        None => Vec::new(),
+    };
+    let data = train::prepare_with(&rows, &examples);
     if data.labels.len() < 2 {
         return fail(format!(
             "{} has {} distinct label(s); a classifier needs at least two",
@@ -60,9 +72,14 @@ pub(crate) fn run(args: Args) -> Result {
         ..Options::default()
     };
     let started = std::time::Instant::now();
+    let rules_arg = args
+        .rules
+        .as_deref()
+        .map(|d| format!(" --rules {}", file_name(d)))
+        .unwrap_or_default();
     let command = format!(
-        "hotline-router train --input {} --label-field {} --folds {} --bits {} --epochs {} \
-         --learning-rate {} --out {}",
+        "hotline-router train --input {}{rules_arg} --label-field {} --folds {} --bits {} \
+         --epochs {} --learning-rate {} --out {}",
         file_name(&args.input),
         args.label_field,
         args.folds,
@@ -81,9 +98,11 @@ pub(crate) fn run(args: Args) -> Result {
         .map(|p| p.cross_validated.clone())
         .unwrap_or_default();
     eprintln!(
-        "trained on {} rows, {} labels in {:.1} s; {}-fold cross-validated accuracy {:.4}, log loss \
-         {:.4}, calibration error {:.4}; wrote {} ({} bytes)",
+        "trained on {} rows ({} of them rule examples), {} labels in {:.1} s; {}-fold \
+         cross-validated accuracy {:.4}, log loss {:.4}, calibration error {:.4}; wrote {} ({} \
+         bytes)",
         data.x.len(),
+        examples.len(),
         data.labels.len(),
         started.elapsed().as_secs_f64(),
         cv.folds,

@@ -54,6 +54,10 @@ pub struct Data {
     pub labels: Vec<String>,
     pub x: Vec<Features>,
     pub y: Vec<usize>,
+    /// The first `scored` rows are the corpus: cross-validation splits them into folds and scores
+    /// them. The rows after them (the rule files' examples, see [`prepare_with`]) are in every
+    /// fold's training rows and never scored, so the recorded figures are the corpus's alone.
+    pub scored: usize,
     /// SHA-256 of the rows as given.
     pub sha256: String,
 }
@@ -61,6 +65,15 @@ pub struct Data {
 /// Normalizes and featurizes (text, label) rows; labels are sorted, so the model's label order
 /// does not depend on row order.
 pub fn prepare(rows: &[(String, String)]) -> Data {
+    prepare_with(rows, &[])
+}
+
+/// [`prepare`] of the corpus `rows` followed by `always`: rows trained in every fold and never
+/// scored (the rule files' examples: not messages of the corpus, so they cannot leak a held-out
+/// row, and they teach the classifier the rule authors' categories for their own phrasings).
+pub fn prepare_with(rows: &[(String, String)], always: &[(String, String)]) -> Data {
+    let scored = rows.len();
+    let rows: Vec<&(String, String)> = rows.iter().chain(always).collect();
     let mut labels: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
     labels.sort();
     labels.dedup();
@@ -68,7 +81,7 @@ pub fn prepare(rows: &[(String, String)]) -> Data {
     let mut normalized = crate::engine::normalize::Normalized::default();
     let mut x = Vec::with_capacity(rows.len());
     let mut y = Vec::with_capacity(rows.len());
-    for (text, label) in rows {
+    for &(text, label) in &rows {
         hasher.update(text.as_bytes());
         hasher.update([0]);
         hasher.update(label.as_bytes());
@@ -81,6 +94,7 @@ pub fn prepare(rows: &[(String, String)]) -> Data {
         labels,
         x,
         y,
+        scored,
         sha256: hex::encode(hasher.finalize()),
     }
 }
@@ -103,8 +117,10 @@ pub fn folds(n: usize, k: usize, seed: u64) -> Vec<usize> {
 
 /// Cross-validates, calibrates, trains on every row. `command` is recorded in the model.
 pub fn train(data: &Data, opts: &Options, k: usize, command: &str) -> Model {
-    let fold = folds(data.x.len(), k, opts.seed);
-    let mut logits: Vec<Vec<f64>> = vec![Vec::new(); data.x.len()];
+    // Rows past `scored` belong to no fold: every fold trains on them.
+    let mut fold = folds(data.scored, k, opts.seed);
+    fold.resize(data.x.len(), usize::MAX);
+    let mut logits: Vec<Vec<f64>> = vec![Vec::new(); data.scored];
     for f in 0..k {
         let model = fit_rows(data, opts, |i| fold[i] != f);
         for (i, l) in logits.iter_mut().enumerate() {
@@ -113,14 +129,15 @@ pub fn train(data: &Data, opts: &Options, k: usize, command: &str) -> Model {
             }
         }
     }
-    let temperature = fit_temperature(&logits, &data.y);
+    let y = &data.y[..data.scored];
+    let temperature = fit_temperature(&logits, y);
     let mut model = fit(data, opts);
     model.temperature = temperature as f32;
     model.provenance = Some(Provenance {
         data_sha256: data.sha256.clone(),
         rows: data.x.len(),
         command: command.to_owned(),
-        cross_validated: figures(&logits, &data.y, temperature, k),
+        cross_validated: figures(&logits, y, temperature, k),
     });
     model
 }
