@@ -28,9 +28,9 @@ fn replaced(text: &str, from: &str, to: &str) -> String {
     text.replace(from, to)
 }
 
-/// The rules' construction-noise rule (环境保护) against a classifier that learned, from the
-/// corpus, to file night-time building-site noise under 城乡建设.
-const DISPUTED: &str = "小区旁边的工地每天晚上施工到凌晨两点，打桩声吵得根本睡不着";
+/// The rules' property-fee rule (城乡建设) against a classifier that learned, from the corpus,
+/// to file price rises and undisclosed charges under 商贸旅游 (price supervision).
+const DISPUTED: &str = "物业费涨价了，物业公司也不公示收费标准";
 /// No rule fires; the classifier is confident.
 const UNROUTED: &str = "公园里每天早上有人拿着大喇叭放歌，住在旁边的老人受不了";
 
@@ -87,25 +87,32 @@ fn hand_offs_are_the_rules_alone() {
 
 #[test]
 fn a_disputed_dispatch_is_flagged_or_sent_to_a_person_as_settings_say() {
+    // The bundled rules send a dispute to a person, with the classifier's suggestions.
     let set = common::bundled();
-    let flagged = route(set, DISPUTED);
+    let r = route(set, DISPUTED);
+    assert_eq!(r.outcome(), pb::Outcome::Manual, "{}", r.reason);
+    assert_eq!(r.decided_by(), pb::DecidedBy::CrossCheck);
+    assert!(r.reason.contains("分歧"), "{}", r.reason);
+    assert_eq!(r.suggestions.len(), 3);
+    assert!(
+        r.suggestions.iter().any(|s| s.label == "城乡建设"),
+        "the rules' own domain is among the choices: {:?}",
+        r.suggestions
+    );
     let without = set.with_model(None).unwrap();
     let plain = route(&without, DISPUTED);
+    assert_eq!(plain.outcome(), pb::Outcome::Dispatch);
+
+    // `action: flag` keeps the rules' dispatch, with less confidence and the dispute in the
+    // reason.
+    let dir = bundled_with_settings("action: manual", "action: flag");
+    let set = load_dir(dir.path()).unwrap();
+    let flagged = route(&set, DISPUTED);
     assert_eq!(flagged.outcome(), pb::Outcome::Dispatch);
     assert_eq!(flagged.rule_id, plain.rule_id);
     assert!(flagged.reason.contains("请复核"), "{}", flagged.reason);
     assert!(flagged.confidence < plain.confidence);
     assert!(!flagged.model_check.unwrap().agrees);
-
-    // Compiled without running the examples: four rule examples are disputes of this kind, and
-    // `action: manual` would send them to a person (which is why the bundled rules flag).
-    let dir = bundled_with_settings("action: flag", "action: manual");
-    let set = compile_dir(dir.path()).unwrap();
-    let r = route(&set, DISPUTED);
-    assert_eq!(r.outcome(), pb::Outcome::Manual);
-    assert_eq!(r.decided_by(), pb::DecidedBy::CrossCheck);
-    assert!(r.reason.contains("分歧"), "{}", r.reason);
-    assert_eq!(r.suggestions.len(), 3);
 }
 
 #[test]
@@ -190,6 +197,94 @@ fn train_is_deterministic_and_its_model_loads_with_the_rules() {
     };
     let err = err.to_string();
     assert!(err.contains("classifier.model:3:1: error[E0801]"), "{err}");
+}
+
+#[test]
+fn rule_examples_are_labelled_as_the_corpus_labels_their_rules() {
+    let set = common::bundled();
+    let examples_of = |id: &str| -> Vec<String> {
+        set.rules()
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .examples
+            .iter()
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    let noise = examples_of("construction-noise");
+    assert!(!noise.is_empty());
+
+    // A corpus labelled by level-1 category: the rule's level-1 category (环境保护), whatever
+    // the corpus files such messages under.
+    let rows = hotline_router::authoring::folds::example_rows(set, ["环境保护"]);
+    for text in &noise {
+        assert!(
+            rows.contains(&(text.clone(), "环境保护".to_owned())),
+            "{text}"
+        );
+    }
+    // Only the corpus's labels: examples of rules in other domains are left out.
+    assert!(rows.iter().all(|(_, l)| l == "环境保护"));
+    let property_fee = examples_of("property-fee-charging");
+    assert!(!property_fee.is_empty());
+    assert!(rows.iter().all(|(t, _)| !property_fee.contains(t)));
+
+    // A corpus labelled by department id: the rule's department.
+    let department = match set
+        .rules()
+        .iter()
+        .find(|r| r.id == "construction-noise")
+        .unwrap()
+        .target
+    {
+        hotline_router::ruleset::Target::Dispatch { department, .. } => {
+            set.departments()[department].id.clone()
+        }
+        _ => unreachable!("construction-noise dispatches"),
+    };
+    let rows = hotline_router::authoring::folds::example_rows(set, [department.as_str()]);
+    assert_eq!(rows.len(), {
+        set.rules()
+            .iter()
+            .filter(|r| matches!(r.target, hotline_router::ruleset::Target::Dispatch { department: d, .. } if set.departments()[d].id == department))
+            .map(|r| r.examples.len())
+            .sum::<usize>()
+    });
+    assert!(rows.contains(&(noise[0].clone(), department)));
+}
+
+#[test]
+fn train_with_rules_trains_on_their_examples_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.model");
+    let o = bin()
+        .args(["train", "--bits", "10", "--folds", "3", "--rules"])
+        .arg(common::bundled_dir())
+        .arg("--input")
+        .arg(examples())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let corpus_rows = std::fs::read_to_string(examples()).unwrap().lines().count();
+    // "trained on N rows (M of them rule examples)": M > 0, and N − M is the corpus.
+    let numbers: Vec<usize> = stderr
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .take(2)
+        .collect();
+    assert!(numbers[1] > 100, "{stderr}");
+    assert_eq!(numbers[0] - numbers[1], corpus_rows, "{stderr}");
+    let model = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        model.contains(&format!("\"rows\":{}", numbers[0])),
+        "{}",
+        &model[..400]
+    );
+    assert!(model.contains("--rules rules"), "{}", &model[..400]);
 }
 
 #[test]
