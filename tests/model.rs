@@ -312,6 +312,20 @@ fn eval_folds_reports_rules_alone_and_with_the_classifier_on_held_out_folds() {
         ]
     );
     for v in r["variants"].as_array().unwrap() {
-        assert_eq!(v["report"]["total"], r["rows"]);
+        let report = &v["report"];
+        assert_eq!(report["total"], r["rows"]);
+        // How often an operator finds the right label among the classifier's suggestions.
+        let n = |k: &str| report[k].as_u64().unwrap();
+        assert!(n("suggested_first") <= n("suggested_among"), "{report}");
+        assert!(
+            n("suggested_among") <= n("manual_with_suggestions"),
+            "{report}"
+        );
+        assert!(n("manual_with_suggestions") <= n("manual"), "{report}");
     }
+    // Rules alone make no suggestions; with the classifier every manual decision has them.
+    let variants = r["variants"].as_array().unwrap();
+    assert_eq!(variants[0]["report"]["manual_with_suggestions"], 0);
+    let configured = &variants[variants.len() - 1]["report"];
+    assert_eq!(configured["manual_with_suggestions"], configured["manual"]);
 }

@@ -137,6 +137,11 @@ pub struct EvalReport {
     pub dispatched_accuracy: f64,
     /// Correct / total (manual, hand-off and out-of-scope count as wrong).
     pub overall_accuracy: f64,
+    /// Manual decisions that carry the classifier's suggestions (an operator picks from them).
+    pub manual_with_suggestions: usize,
+    /// Of those, how many have the gold label as the first suggestion, and among the suggestions.
+    pub suggested_first: usize,
+    pub suggested_among: usize,
     pub categories: Vec<CategoryScore>,
     /// `confusion[gold][predicted]` = count; predicted "(manual)" etc. for undecided requests.
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
@@ -186,6 +191,7 @@ pub fn evaluate_by(
     let mut manual_df: HashMap<String, usize> = HashMap::new();
     let mut manual_df_by_label: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let mut misroutes = Vec::new();
+    let (mut with_suggestions, mut suggested_first, mut suggested_among) = (0, 0, 0);
     for (i, item) in corpus.iter().enumerate() {
         let decider = fold_of
             .and_then(|f| f.get(i))
@@ -214,6 +220,16 @@ pub fn evaluate_by(
             }
             _ => {
                 manual += 1;
+                // A suggestion names a label of the classifier's and its fallback department.
+                let gold = |s: &pb::Suggestion| {
+                    s.label == item.label
+                        || s.department.as_ref().is_some_and(|d| d.id == item.label)
+                };
+                if !resp.suggestions.is_empty() {
+                    with_suggestions += 1;
+                    suggested_first += usize::from(resp.suggestions.first().is_some_and(gold));
+                    suggested_among += usize::from(resp.suggestions.iter().any(gold));
+                }
                 let by_label = manual_df_by_label.entry(item.label.clone()).or_default();
                 count_words(set, item, &mut manual_df, by_label);
                 "(manual)".to_owned()
@@ -289,6 +305,9 @@ pub fn evaluate_by(
         coverage: ratio(dispatched, total),
         dispatched_accuracy: ratio(correct, dispatched),
         overall_accuracy: ratio(correct, total),
+        manual_with_suggestions: with_suggestions,
+        suggested_first,
+        suggested_among,
         categories,
         confusion,
         manual_terms,
@@ -346,6 +365,18 @@ impl EvalReport {
             "overall accuracy {:.4} (manual counts as wrong)",
             self.overall_accuracy
         );
+        if self.manual_with_suggestions > 0 {
+            let _ = writeln!(
+                o,
+                "manual decisions with the classifier's suggestions: {}; the right label first in \
+                 {} ({:.4}), among them in {} ({:.4})",
+                self.manual_with_suggestions,
+                self.suggested_first,
+                ratio(self.suggested_first, self.manual_with_suggestions),
+                self.suggested_among,
+                ratio(self.suggested_among, self.manual_with_suggestions)
+            );
+        }
         let _ = writeln!(
             o,
             "\n{:<12} {:>7} {:>9} {:>7} {:>9} {:>7}",

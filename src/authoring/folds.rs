@@ -151,20 +151,30 @@ impl FoldsReport {
         );
         let _ = writeln!(
             o,
-            "\n{:<32} {:>9} {:>11} {:>8} {:>7} {:>8}  settings",
-            "variant", "coverage", "dispatched", "overall", "manual", "hand-off"
+            "\n{:<32} {:>9} {:>11} {:>8} {:>7} {:>8} {:>9}  settings",
+            "variant", "coverage", "dispatched", "overall", "manual", "hand-off", "suggested"
         );
         for v in &self.variants {
             let r = &v.report;
+            // Of the manual decisions with suggestions, the share whose right label is among them.
+            let suggested = if r.manual_with_suggestions > 0 {
+                format!(
+                    "{:.4}",
+                    r.suggested_among as f64 / r.manual_with_suggestions as f64
+                )
+            } else {
+                "-".to_owned()
+            };
             let _ = writeln!(
                 o,
-                "{:<32} {:>9.4} {:>11.4} {:>8.4} {:>7} {:>8}  {}",
+                "{:<32} {:>9.4} {:>11.4} {:>8.4} {:>7} {:>8} {:>9}  {}",
                 v.name,
                 r.coverage,
                 r.dispatched_accuracy,
                 r.overall_accuracy,
                 r.manual,
                 r.handoff,
+                suggested,
                 v.settings
             );
         }
