@@ -116,6 +116,25 @@ fn a_disputed_dispatch_is_flagged_or_sent_to_a_person_as_settings_say() {
 }
 
 #[test]
+fn an_example_the_classifier_takes_away_says_to_train_it_again() {
+    // A cross-check so strict that the classifier disputes some of the rules' own examples.
+    let dir = bundled_with_settings(
+        "cross_check: {below: 0.3, above: 0.35, action: manual}",
+        "cross_check: {below: 0.99, above: 0.01, action: manual}",
+    );
+    let Err(err) = load_dir(dir.path()) else {
+        panic!("a rule set whose examples the cross-check sends to a person loaded");
+    };
+    let err = err.to_string();
+    assert!(err.contains("error[E0701]"), "{err}");
+    assert!(
+        err.contains("DECIDED_BY_CROSS_CHECK") || err.contains("分歧"),
+        "{err}"
+    );
+    assert!(err.contains("--rules RULES_DIR"), "{err}");
+}
+
+#[test]
 fn the_opt_in_fallback_dispatches_by_a_fallback_rule_and_says_so() {
     // Compiled without running the examples: a counterexample no rule takes is taken by the
     // fallback, which an author enabling it must look at. The emergency check is off: at the

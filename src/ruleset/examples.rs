@@ -189,8 +189,23 @@ fn describe(resp: &pb::RouteResponse) -> String {
         "" => "-",
         d => d,
     };
+    // A model, not the rules, took the example away: what to do is train it again (both
+    // trainers learn the rules' examples), not to change the rule.
+    let hint = match resp.decided_by() {
+        pb::DecidedBy::CrossCheck => {
+            "; the classifier disputes the rule's domain: train it again with the rules' examples \
+             (`hotline-router train --input LABELLED.jsonl --rules RULES_DIR --out \
+             RULES_DIR/classifier.model`) or loosen `model.cross_check` in settings.yaml"
+        }
+        pb::DecidedBy::EmergencyCheck => {
+            "; the emergency check takes it for an emergency: train it again with the rules' \
+             examples (`python3 scripts/train_emergency_model.py`) or raise `model.emergency` in \
+             settings.yaml"
+        }
+        _ => "",
+    };
     if resp.rule_id.is_empty() {
-        format!("{outcome} ({})", resp.reason)
+        format!("{outcome} ({}){hint}", resp.reason)
     } else {
         format!(
             "{outcome} by rule \"{}\" to {dept} (score {:.2})",
