@@ -267,7 +267,8 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
     );
     assert!(
         text.contains(
-            "manual triage 人工分派: 1 (1 without an operator's choice; 0 possible emergencies)"
+            "manual triage 人工分派: 1 (1 without an operator's choice; 0 possible emergencies; 0 \
+             disputed by the classifier)"
         ),
         "{text}"
     );

@@ -132,6 +132,12 @@ impl DecisionRecord {
     pub fn possible_emergency(&self) -> bool {
         self.decided_by == pb::DecidedBy::EmergencyCheck.as_str_name()
     }
+
+    /// Whether the cross-check sent the rules' dispatch to manual triage (the classifier disputed
+    /// its domain).
+    pub fn disputed(&self) -> bool {
+        self.decided_by == pb::DecidedBy::CrossCheck.as_str_name()
+    }
 }
 
 /// The rule files of one rule-set version, so that any past decision can be explained exactly.

@@ -88,10 +88,12 @@ pub fn text(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "\nmanual triage 人工分派: {} ({} without an operator's choice; {} possible emergencies); chosen: {}",
+        "\nmanual triage 人工分派: {} ({} without an operator's choice; {} possible emergencies; {} \
+         disputed by the classifier); chosen: {}",
         r.manual.volume,
         r.manual.unchosen,
         r.manual.possible_emergencies,
+        r.manual.disputed,
         counts(&r.manual.chosen)
     );
     o
@@ -295,10 +297,12 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
     let _ = write!(
         o,
         "</table><h2>人工分派</h2><p>转人工 <b id=\"manual\">{}</b> 件，其中 {} 件未记录话务员的选择，\
-         <b id=\"possible-emergencies\">{}</b> 件由紧急情况检查标为可能紧急；话务员选择：{}</p>",
+         <b id=\"possible-emergencies\">{}</b> 件由紧急情况检查标为可能紧急，\
+         <b id=\"disputed\">{}</b> 件是分类模型与规则分歧、转人工的派单；话务员选择：{}</p>",
         r.manual.volume,
         r.manual.unchosen,
         r.manual.possible_emergencies,
+        r.manual.disputed,
         esc(&counts(&r.manual.chosen))
     );
     o

@@ -74,6 +74,9 @@ pub struct ManualRow {
     pub unchosen: usize,
     /// Of them, the requests the emergency check flagged as possible emergencies.
     pub possible_emergencies: usize,
+    /// Of them, the rules' dispatches that the cross-check sent to a person because the
+    /// classifier disputed their domain: what the cross-check costs the operators.
+    pub disputed: usize,
 }
 
 /// The date in China of a time in milliseconds since 1970.
@@ -118,6 +121,9 @@ pub fn build(
             manual.volume += 1;
             if d.record.possible_emergency() {
                 manual.possible_emergencies += 1;
+            }
+            if d.record.disputed() {
+                manual.disputed += 1;
             }
             match d
                 .events

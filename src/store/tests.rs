@@ -523,6 +523,30 @@ fn a_possible_emergency_is_recorded_as_one_and_counted_in_the_report() {
 }
 
 #[test]
+fn a_dispute_of_the_cross_check_is_recorded_as_one_and_counted_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    // The rules file a property-fee price rise under 城乡建设, the classifier under 商贸旅游.
+    let disputed = decide(&store, "T-D", "物业费涨价了，物业公司也不公示收费标准");
+    assert_eq!(disputed.decided_by(), pb::DecidedBy::CrossCheck);
+    decide(&store, "T-O", "公司三个月没发工资了");
+    let got = store
+        .get(Lookup::DecisionId(disputed.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert!(got.record.disputed() && !got.record.possible_emergency());
+
+    let today = crate::situate::calendar::Date::parse("2026-12-03").unwrap();
+    let all = store.between(0, i64::MAX).unwrap();
+    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    assert_eq!(report.manual.volume, 1);
+    assert_eq!(report.manual.disputed, 1);
+    assert_eq!(report.manual.possible_emergencies, 0);
+    let text = render::text(&report);
+    assert!(text.contains("1 disputed by the classifier"), "{text}");
+}
+
+#[test]
 fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
     let r = sample_record();
     let mut bytes = Vec::new();
