@@ -226,8 +226,65 @@ fn explain_names_the_rule_that_changed() {
         "{text}"
     );
     assert!(text.contains("why: rule unpaid-wages is new"), "{text}");
+    assert!(
+        text.contains("files changed since version") && text.contains(": departments/hrss.yaml\n"),
+        "{text}"
+    );
     // The recorded decision is shown with its articles as they were.
     assert!(text.contains("《劳动保障监察条例》第十一条"), "{text}");
+}
+
+#[test]
+fn explain_names_the_setting_that_changed_when_no_rule_did() {
+    // Recorded while the cross-check only flagged disputes; today it sends them to a person.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    copy_rules(&rules);
+    let settings = rules.join("settings.yaml");
+    let today = std::fs::read_to_string(&settings).unwrap();
+    assert!(today.contains("action: manual}"));
+    std::fs::write(&settings, today.replace("action: manual}", "action: flag}")).unwrap();
+    let store = format!("sqlite:{}", dir.path().join("d.sqlite").display());
+    let rules_arg = rules.to_str().unwrap();
+    // The rules file a property-fee price rise under 城乡建设, the classifier under 商贸旅游.
+    let line = "{\"id\":\"T-9\",\"text\":\"物业费涨价了，物业公司也不公示收费标准\"}\n";
+    let out = run(
+        &["route", "--jsonl", "--rules", rules_arg, "--store", &store],
+        Some(line),
+    );
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("OUTCOME_DISPATCH"),
+        "{}",
+        stdout(&out)
+    );
+
+    std::fs::write(&settings, &today).unwrap();
+    let out = run(
+        &[
+            "explain",
+            "--store",
+            &store,
+            "--rules",
+            rules_arg,
+            "--request-id",
+            "T-9",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("differs: recorded OUTCOME_DISPATCH housing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("why: decided by DECIDED_BY_RULES then, by DECIDED_BY_CROSS_CHECK today"),
+        "{text}"
+    );
+    assert!(text.contains(": settings.yaml\n"), "{text}");
+    assert!(!text.contains("why: rule "), "{text}");
 }
 
 #[test]

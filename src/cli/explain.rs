@@ -4,7 +4,9 @@
 //! It prints the recorded decision (rule and articles as they were), then what today's rules
 //! decide for the same stored text, then plainly whether the two differ and which rule changed:
 //! a rule whose conditions, weight, priority, target or articles differ between the archived
-//! version and today's, a rule that no longer exists, or a rule that is new.
+//! version and today's, a rule that no longer exists, or a rule that is new; and, since settings
+//! and the models decide too, what decided then and today (rules, cross-check, fallback,
+//! emergency check) and which rule files differ between the two versions.
 
 use super::{Result, Status, StoreAndRules, fail, out, outln};
 use crate::proto::v1 as pb;
@@ -72,11 +74,11 @@ pub(crate) fn run(args: Args) -> Result {
     }
     let archived = archived_rules(&store, &r.rules_version)?;
     let today = args.store.rules.load()?;
-    outln!(
-        "\n== 今天的规则 today's rules (version {})",
-        today.version()
-    );
     let Some(text) = r.text.as_deref() else {
+        outln!(
+            "\n== 今天的规则 today's rules (version {})",
+            today.version()
+        );
         outln!("the text was not stored (--store-text none): today's rules cannot be run on it");
         return Ok(Status::Ok);
     };
@@ -181,4 +183,37 @@ fn compare(
             _ => {}
         }
     }
+    // Not every difference is a rule's: settings and the models decide too (a cross-check that
+    // now sends the dispatch to a person, a retrained classifier).
+    if recorded.decided_by != now.decided_by {
+        outln!(
+            "why: decided by {} then, by {} today",
+            recorded.decided_by().as_str_name(),
+            now.decided_by().as_str_name()
+        );
+    }
+    let changed = changed_files(archived.files(), today.files());
+    if !changed.is_empty() {
+        outln!(
+            "files changed since version {}: {}",
+            archived.version(),
+            changed.join(", ")
+        );
+    }
+}
+
+/// The rule files that differ between two versions (changed, added or removed), by name.
+fn changed_files(then: &[(String, String)], now: &[(String, String)]) -> Vec<String> {
+    let then: std::collections::BTreeMap<&str, &str> =
+        then.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let now: std::collections::BTreeMap<&str, &str> =
+        now.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let mut names: Vec<&str> = then.keys().chain(now.keys()).copied().collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| then.get(n) != now.get(n))
+        .map(str::to_owned)
+        .collect()
 }
