@@ -71,6 +71,37 @@ fn record(dir: &Path, rules: &Path) -> (String, Vec<String>) {
     (store, ids)
 }
 
+/// A copy of the bundled rules under `dir`, to edit; returns its path.
+fn rules_copy(dir: &Path) -> std::path::PathBuf {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    copy_rules(&rules);
+    rules
+}
+
+/// What `explain --request-id` prints for a ticket of `store`, under `rules`.
+fn explain_ticket(store: &str, rules: &Path, ticket: &str) -> String {
+    let rules = rules.to_str().unwrap();
+    let out = run(
+        &[
+            "explain",
+            "--store",
+            store,
+            "--rules",
+            rules,
+            "--request-id",
+            ticket,
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+}
+
 #[test]
 fn outcomes_export_and_eval_close_the_loop() {
     let dir = tempfile::tempdir().unwrap();
@@ -183,9 +214,7 @@ fn outcomes_export_and_eval_close_the_loop() {
 #[test]
 fn explain_names_the_rule_that_changed() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    copy_rules(&rules);
+    let rules = rules_copy(dir.path());
     let (store, ids) = record(dir.path(), &rules);
     let rules_arg = rules.to_str().unwrap();
     let out = run(
@@ -207,19 +236,7 @@ fn explain_names_the_rule_that_changed() {
         yaml.replace("id: wage-arrears\n", "id: unpaid-wages\n"),
     )
     .unwrap();
-    let out = run(
-        &[
-            "explain",
-            "--store",
-            &store,
-            "--rules",
-            rules_arg,
-            "--request-id",
-            "T-1",
-        ],
-        None,
-    );
-    let text = stdout(&out);
+    let text = explain_ticket(&store, &rules, "T-1");
     assert!(text.contains("differs: recorded OUTCOME_DISPATCH hrss by rule wage-arrears; today OUTCOME_DISPATCH hrss by rule unpaid-wages"), "{text}");
     assert!(
         text.contains("why: rule wage-arrears no longer exists"),
@@ -238,9 +255,7 @@ fn explain_names_the_rule_that_changed() {
 fn explain_names_the_setting_that_changed_when_no_rule_did() {
     // Recorded while the cross-check only flagged disputes; today it sends them to a person.
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    copy_rules(&rules);
+    let rules = rules_copy(dir.path());
     let settings = rules.join("settings.yaml");
     let today = std::fs::read_to_string(&settings).unwrap();
     assert!(today.contains("action: manual}"));
@@ -261,20 +276,7 @@ fn explain_names_the_setting_that_changed_when_no_rule_did() {
     );
 
     std::fs::write(&settings, &today).unwrap();
-    let out = run(
-        &[
-            "explain",
-            "--store",
-            &store,
-            "--rules",
-            rules_arg,
-            "--request-id",
-            "T-9",
-        ],
-        None,
-    );
-    assert!(out.status.success());
-    let text = stdout(&out);
+    let text = explain_ticket(&store, &rules, "T-9");
     assert!(
         text.contains("differs: recorded OUTCOME_DISPATCH housing"),
         "{text}"
