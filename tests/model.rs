@@ -1,5 +1,5 @@
 //! The classifier beside the rules: what it adds to decisions (model check, suggestions, the
-//! cross-check, the opt-in fallback), what it never touches (hand-offs), and the `train` and
+//! cross-check, the tie-break, the opt-in fallback), what it never touches (hand-offs), and the `train` and
 //! `eval --folds` commands.
 
 use std::path::Path;
@@ -168,6 +168,94 @@ fn the_opt_in_fallback_dispatches_by_a_fallback_rule_and_says_so() {
     );
 }
 
+/// Two matters of two domains: cooking fumes (环境保护, the best-scoring rule) and a restaurant
+/// using the street (城乡建设, where most of the evidence is). The rules ask a person; the
+/// classifier files it under 城乡建设.
+const TORN: &str = "小区门口的饭店油烟太大，还占道经营";
+
+/// The bundled settings with `tie_break` set to `value`, or left out (`None`).
+fn with_tie_break(value: Option<&str>) -> tempfile::TempDir {
+    common::bundled_copy(
+        |text| {
+            let kept: Vec<&str> = text
+                .split_inclusive('\n')
+                .filter(|l| !l.starts_with("    tie_break:"))
+                .collect();
+            assert_eq!(
+                kept.len() + 1,
+                text.split_inclusive('\n').count(),
+                "settings.yaml has one `    tie_break:` line"
+            );
+            let kept = kept.concat();
+            match value {
+                Some(v) => replaced(
+                    &kept,
+                    "    suggestions: 3",
+                    &format!("    tie_break: {v}\n    suggestions: 3"),
+                ),
+                None => kept,
+            }
+        },
+        &[],
+    )
+}
+
+#[test]
+fn the_tie_break_lets_the_classifier_choose_between_two_fired_rules_and_says_so() {
+    let off = load_dir(with_tie_break(None).path()).unwrap();
+    let r = route(&off, TORN);
+    assert_eq!(r.outcome(), pb::Outcome::Manual, "{}", r.reason);
+    assert!(r.reason.contains("另一个领域"), "{}", r.reason);
+
+    let on = load_dir(with_tie_break(Some("0.5")).path()).unwrap();
+    let r = route(&on, TORN);
+    assert_eq!(r.outcome(), pb::Outcome::Dispatch, "{}", r.reason);
+    assert_eq!(r.decided_by(), pb::DecidedBy::ModelTieBreak);
+    // The specific rule of the classifier's domain, not that domain's fallback, and on its own
+    // grounds: its articles and its evidence.
+    assert_eq!(r.rule_id, "street-vendors");
+    assert_eq!(r.department_id(), "urban-management");
+    assert!(!r.regulations.is_empty());
+    assert!(
+        r.evidence.iter().any(|e| e.text == "占道经营"),
+        "{:?}",
+        r.evidence
+    );
+    assert!(
+        r.reason.starts_with("规则在「占道经营")
+            && r.reason.contains("分类模型判断属于「城乡建设」"),
+        "{}",
+        r.reason
+    );
+    // The rule it did not choose is still listed for the operator.
+    assert!(
+        r.alternatives.iter().any(|a| a.topic.contains("油烟")),
+        "{:?}",
+        r.alternatives
+    );
+
+    // Where the classifier is not sure enough, a person decides, as without the setting.
+    let strict = load_dir(with_tie_break(Some("0.99")).path()).unwrap();
+    assert_eq!(route(&strict, TORN).outcome(), pb::Outcome::Manual);
+
+    // Never between an emergency and anything else: hand-offs are the rules' alone.
+    let fire = "厨房油锅起火了，火苗子蹿到抽油烟机上了";
+    let r = route(&on, fire);
+    assert_eq!(r.outcome(), pb::Outcome::Handoff);
+    assert_eq!(r.decided_by(), pb::DecidedBy::Rules);
+}
+
+#[test]
+fn a_tie_break_that_is_not_a_probability_is_refused_at_its_place() {
+    let dir = with_tie_break(Some("1.5"));
+    let Err(err) = load_dir(dir.path()) else {
+        panic!("tie_break 1.5 was accepted");
+    };
+    let err = err.to_string();
+    assert!(err.contains("settings.yaml:"), "{err}");
+    assert!(err.contains("tie_break 1.5 must be a probability"), "{err}");
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hotline-router"))
 }
@@ -327,6 +415,7 @@ fn eval_folds_reports_rules_alone_and_with_the_classifier_on_held_out_folds() {
         [
             "rules alone",
             "rules + cross-check (manual)",
+            "rules + tie-break",
             "rules + model (settings.yaml)"
         ]
     );

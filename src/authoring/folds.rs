@@ -100,14 +100,24 @@ pub fn cross_validate(
         // what the cross-check is worth shows in `manual`.
         let only = ModelSettings {
             fallback: None,
+            tie_break: None,
             cross_check_manual: true,
             ..configured.clone()
         };
         run("rules + cross-check (manual)", only, &mut sets);
     }
+    if configured.tie_break.is_some() {
+        let only = ModelSettings {
+            cross_check: None,
+            fallback: None,
+            ..configured.clone()
+        };
+        run("rules + tie-break", only, &mut sets);
+    }
     if configured.fallback.is_some() {
         let only = ModelSettings {
             cross_check: None,
+            tie_break: None,
             ..configured.clone()
         };
         run("rules + fallback", only, &mut sets);
@@ -130,6 +140,9 @@ fn describe(m: &ModelSettings) -> String {
             "flag"
         };
         parts.push(format!("cross_check below {below} above {above} {action}"));
+    }
+    if let Some(t) = m.tie_break {
+        parts.push(format!("tie_break {t}"));
     }
     if let Some(f) = m.fallback {
         parts.push(format!("fallback {f}"));

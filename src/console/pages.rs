@@ -268,6 +268,7 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
         Ok(pb::DecidedBy::Rules) => "规则",
         Ok(pb::DecidedBy::ModelFallback) => "无规则命中，由分类模型兜底",
         Ok(pb::DecidedBy::CrossCheck) => "规则派单但分类模型强烈不同意，转人工",
+        Ok(pb::DecidedBy::ModelTieBreak) => "规则在两条规则之间难以取舍，由分类模型选定其一",
         Ok(pb::DecidedBy::EmergencyCheck) => {
             "规则没有转接，紧急情况检查认为可能是紧急情况，立即转人工研判"
         }

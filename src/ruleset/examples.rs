@@ -202,13 +202,18 @@ fn describe(resp: &pb::RouteResponse) -> String {
              examples (`python3 scripts/train_emergency_model.py`) or raise `model.emergency` in \
              settings.yaml"
         }
+        pb::DecidedBy::ModelTieBreak => {
+            "; the rules could not choose between two rules and the classifier chose this one: \
+             make the example's rule win on its own, train the classifier again with the rules' \
+             examples, or raise `model.tie_break` in settings.yaml"
+        }
         _ => "",
     };
     if resp.rule_id.is_empty() {
         format!("{outcome} ({}){hint}", resp.reason)
     } else {
         format!(
-            "{outcome} by rule \"{}\" to {dept} (score {:.2})",
+            "{outcome} by rule \"{}\" to {dept} (score {:.2}){hint}",
             resp.rule_id, resp.score
         )
     }

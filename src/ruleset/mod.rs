@@ -230,6 +230,10 @@ pub struct ModelSettings {
     /// When no rule fires: the probability at which the classifier's domain's fallback rule
     /// decides.
     pub fallback: Option<f64>,
+    /// When the rules cannot choose between two dispatch rules of different departments
+    /// (ambiguous, or another domain's evidence outweighing the winner's): the probability of
+    /// one's domain at which the classifier's choice decides.
+    pub tie_break: Option<f64>,
     /// When the rules do not hand off: the probability of "an emergency" from the emergency
     /// check (`emergency.model`) at which the request goes to manual triage, flagged.
     pub emergency: Option<f64>,
@@ -242,6 +246,7 @@ impl Default for ModelSettings {
             cross_check_manual: false,
             suggestions: 3,
             fallback: None,
+            tie_break: None,
             emergency: None,
         }
     }

@@ -279,6 +279,12 @@ pub(crate) struct RawModelSettings {
     /// domain's fallback rule decides. Absent: never.
     #[serde(default)]
     pub fallback: Option<Sp<f64>>,
+    /// When the rules cannot choose between two dispatch rules of different departments (their
+    /// scores and supports too close, or another domain's evidence outweighing the winner's)
+    /// and the classifier gives one of their domains at least this probability, that rule
+    /// decides. Absent: never.
+    #[serde(default)]
+    pub tie_break: Option<Sp<f64>>,
     /// When the rules do not hand a request off and the emergency check (`emergency.model`
     /// beside the rules) gives "an emergency" at least this probability, the request goes to
     /// manual triage at once, flagged as a possible emergency. Absent: the check is off.

@@ -108,6 +108,7 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
         )
     });
     let fallback = raw.fallback.as_ref().map(|f| probability("fallback", f));
+    let tie_break = raw.tie_break.as_ref().map(|t| probability("tie_break", t));
     let emergency = raw.emergency.as_ref().map(|e| probability("emergency", e));
     let action = raw
         .cross_check
@@ -142,6 +143,7 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
         cross_check_manual,
         suggestions,
         fallback,
+        tie_break,
         emergency,
     }
 }
