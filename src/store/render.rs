@@ -96,6 +96,18 @@ pub fn text(r: &Report) -> String {
         r.manual.disputed,
         counts(&r.manual.chosen)
     );
+    let c = &r.classifier;
+    let _ = writeln!(
+        o,
+        "dispatched by the classifier's choice 模型取舍派单: {} ({} tie-break, {} fallback); \
+         returned {} ({}; all dispatches {})",
+        c.tie_break + c.fallback,
+        c.tie_break,
+        c.fallback,
+        c.returned,
+        pct(c.return_rate),
+        pct(c.all_return_rate)
+    );
     o
 }
 
@@ -119,7 +131,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// One table: a `section` column (department, rule, manual) and the union of their columns.
+/// One table: a `section` column (department, rule, manual, classifier: the dispatches the
+/// classifier chose) and the union of their columns.
 pub fn csv(r: &Report) -> String {
     let mut o = String::from(
         "section,id,name,orders,accepted,returned,return_rate,returned_to,resolved_on_time,\
@@ -162,6 +175,14 @@ pub fn csv(r: &Report) -> String {
         "manual,,,{},,,,,,,,,,,{}",
         r.manual.volume,
         csv_field(&counts(&r.manual.chosen))
+    );
+    let c = &r.classifier;
+    let _ = writeln!(
+        o,
+        "classifier,,,{},,{},{:.4},,,,,,,,",
+        c.tie_break + c.fallback,
+        c.returned,
+        c.return_rate
     );
     o
 }
@@ -304,6 +325,18 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         r.manual.possible_emergencies,
         r.manual.disputed,
         esc(&counts(&r.manual.chosen))
+    );
+    let c = &r.classifier;
+    let _ = write!(
+        o,
+        "<h2>分类模型选定的派单</h2><p>规则难以取舍、由分类模型选定 <b id=\"tie-break\">{}</b> 件，\
+         没有规则命中、由分类模型兜底 {} 件；其中退单 <b id=\"classifier-returned\">{}</b> 件\
+         （退单率 {}，全部派单 {}）</p>",
+        c.tie_break,
+        c.fallback,
+        c.returned,
+        pct(c.return_rate),
+        pct(c.all_return_rate)
     );
     o
 }

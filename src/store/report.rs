@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::record::{EventKind, StoredDecision};
+use crate::proto::v1 as pb;
 use crate::situate::calendar::Date;
 
 /// The report of one period.
@@ -27,6 +28,7 @@ pub struct Report {
     pub departments: Vec<DepartmentRow>,
     pub rules: Vec<RuleRow>,
     pub manual: ManualRow,
+    pub classifier: ClassifierRow,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -79,6 +81,21 @@ pub struct ManualRow {
     pub disputed: usize,
 }
 
+/// The dispatches the classifier chose (the tie-break between two rules the rules could not
+/// choose between, the opt-in fallback) and how many of them came back: whether the classifier's
+/// choices bounce more often than the rules' own, measured on real outcomes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClassifierRow {
+    pub tie_break: usize,
+    pub fallback: usize,
+    /// Of them, the orders returned (退单).
+    pub returned: usize,
+    /// returned / (tie_break + fallback).
+    pub return_rate: f64,
+    /// Of all the period's dispatches, the share returned, to compare with.
+    pub all_return_rate: f64,
+}
+
 /// The date in China of a time in milliseconds since 1970.
 pub fn china_date(ms: i64) -> Option<Date> {
     Date::from_unix_china(ms.div_euclid(1000))
@@ -116,6 +133,11 @@ pub fn build(
 ) -> Report {
     let mut t = Tally::default();
     let mut manual = ManualRow::default();
+    let mut classifier = ClassifierRow::default();
+    let (tie_break, fallback) = (
+        pb::DecidedBy::ModelTieBreak.as_str_name(),
+        pb::DecidedBy::ModelFallback.as_str_name(),
+    );
     for d in decisions {
         if d.record.outcome == "OUTCOME_MANUAL" {
             manual.volume += 1;
@@ -137,6 +159,13 @@ pub fn build(
         }
         if d.record.outcome == "OUTCOME_DISPATCH" {
             t.dispatched(d, set, today);
+            let by = d.record.decided_by.as_str();
+            if by == tie_break || by == fallback {
+                classifier.tie_break += usize::from(by == tie_break);
+                classifier.fallback += usize::from(by == fallback);
+                classifier.returned +=
+                    usize::from(d.events.iter().any(|e| e.kind == EventKind::Returned));
+            }
         }
     }
     let Tally {
@@ -155,6 +184,14 @@ pub fn build(
         .iter_mut()
         .for_each(|d| d.return_rate = rate(d.returned, d.orders));
     departments.sort_by_key(|d| (std::cmp::Reverse(d.orders), d.department_id.clone()));
+    classifier.return_rate = rate(
+        classifier.returned,
+        classifier.tie_break + classifier.fallback,
+    );
+    classifier.all_return_rate = rate(
+        departments.iter().map(|d| d.returned).sum(),
+        departments.iter().map(|d| d.orders).sum(),
+    );
     let mut rules: Vec<RuleRow> = rules.into_values().collect();
     rules
         .iter_mut()
@@ -171,6 +208,7 @@ pub fn build(
         departments,
         rules,
         manual,
+        classifier,
     }
 }
 

@@ -547,6 +547,49 @@ fn a_dispute_of_the_cross_check_is_recorded_as_one_and_counted_in_the_report() {
 }
 
 #[test]
+fn the_report_counts_the_classifiers_choices_and_how_many_came_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    // Cooking fumes (环境保护) and a restaurant using the street (城乡建设): the rules cannot
+    // choose, the classifier files it under 城乡建设 (settings.model.tie_break).
+    let chosen = decide(&store, "T-T", "小区门口的饭店油烟太大，还占道经营");
+    assert_eq!(chosen.decided_by(), pb::DecidedBy::ModelTieBreak);
+    let ruled = decide(&store, "T-R", "公司三个月没发工资了");
+    assert_eq!(ruled.decided_by(), pb::DecidedBy::Rules);
+    let at = store
+        .get(Lookup::DecisionId(chosen.decision_id.clone()))
+        .unwrap()
+        .unwrap()
+        .record
+        .received_at_ms;
+    let mut returned = event("e-t", &chosen.decision_id, EventKind::Returned, at + 1);
+    returned.department_id = chosen.department_id().to_owned();
+    store.record_event(returned).unwrap();
+
+    let today = crate::situate::calendar::Date::parse("2026-12-04").unwrap();
+    let all = store.between(0, i64::MAX).unwrap();
+    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    let c = &report.classifier;
+    assert_eq!((c.tie_break, c.fallback, c.returned), (1, 0, 1));
+    assert_eq!(c.return_rate, 1.0);
+    assert_eq!(c.all_return_rate, 0.5);
+    let text = render::text(&report);
+    assert!(
+        text.contains(
+            "模型取舍派单: 1 (1 tie-break, 0 fallback); returned 1 (100.0%; all dispatches 50.0%)"
+        ),
+        "{text}"
+    );
+    let html = render::html(&report);
+    assert!(html.contains("<b id=\"tie-break\">1</b>"), "{html}");
+    assert!(
+        render::csv(&report).contains("\nclassifier,,,1,,1,1.0000,"),
+        "{}",
+        render::csv(&report)
+    );
+}
+
+#[test]
 fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
     let r = sample_record();
     let mut bytes = Vec::new();
