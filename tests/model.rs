@@ -177,16 +177,7 @@ const TORN: &str = "小区门口的饭店油烟太大，还占道经营";
 fn with_tie_break(value: Option<&str>) -> tempfile::TempDir {
     common::bundled_copy(
         |text| {
-            let kept: Vec<&str> = text
-                .split_inclusive('\n')
-                .filter(|l| !l.starts_with("    tie_break:"))
-                .collect();
-            assert_eq!(
-                kept.len() + 1,
-                text.split_inclusive('\n').count(),
-                "settings.yaml has one `    tie_break:` line"
-            );
-            let kept = kept.concat();
+            let kept = common::without_setting_line(text, "    tie_break:");
             match value {
                 Some(v) => replaced(
                     &kept,

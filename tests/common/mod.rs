@@ -199,14 +199,20 @@ pub fn bundled_copy(edit: impl Fn(&str) -> String, leave_out: &[&str]) -> tempfi
 /// `settings.yaml`'s text without its emergency-check line (`    emergency: …`), whatever the
 /// threshold: the check turned off.
 pub fn without_emergency_setting(settings: &str) -> String {
+    without_setting_line(settings, "    emergency:")
+}
+
+/// `settings.yaml`'s text without the one line that starts with `prefix` (a setting, whatever
+/// its value); panics unless there is exactly one.
+pub fn without_setting_line(settings: &str, prefix: &str) -> String {
     let kept: Vec<&str> = settings
         .split_inclusive('\n')
-        .filter(|l| !l.starts_with("    emergency:"))
+        .filter(|l| !l.starts_with(prefix))
         .collect();
     assert_eq!(
         kept.len() + 1,
         settings.split_inclusive('\n').count(),
-        "settings.yaml has one `    emergency:` line"
+        "settings.yaml has one `{prefix}` line"
     );
     kept.concat()
 }
