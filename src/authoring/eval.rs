@@ -323,7 +323,7 @@ fn top_terms(df: HashMap<String, usize>, n: usize) -> Vec<(String, usize)> {
     v
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
+pub(crate) fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 {
         0.0
     } else {

@@ -173,7 +173,7 @@ impl FoldsReport {
             let suggested = if r.manual_with_suggestions > 0 {
                 format!(
                     "{:.4}",
-                    r.suggested_among as f64 / r.manual_with_suggestions as f64
+                    super::eval::ratio(r.suggested_among, r.manual_with_suggestions)
                 )
             } else {
                 "-".to_owned()

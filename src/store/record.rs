@@ -122,21 +122,25 @@ impl DecisionRecord {
                 due_date: self.due_date.clone(),
                 ..Default::default()
             }),
-            decided_by: pb::DecidedBy::from_str_name(&self.decided_by)
-                .unwrap_or(pb::DecidedBy::Unspecified) as i32,
+            decided_by: self.decided_by() as i32,
             ..Default::default()
         }
     }
 
+    /// Who decided (`Unspecified` in records written before it was kept).
+    pub fn decided_by(&self) -> pb::DecidedBy {
+        pb::DecidedBy::from_str_name(&self.decided_by).unwrap_or(pb::DecidedBy::Unspecified)
+    }
+
     /// Whether the emergency check sent this request to manual triage as a possible emergency.
     pub fn possible_emergency(&self) -> bool {
-        self.decided_by == pb::DecidedBy::EmergencyCheck.as_str_name()
+        self.decided_by() == pb::DecidedBy::EmergencyCheck
     }
 
     /// Whether the cross-check sent the rules' dispatch to manual triage (the classifier disputed
     /// its domain).
     pub fn disputed(&self) -> bool {
-        self.decided_by == pb::DecidedBy::CrossCheck.as_str_name()
+        self.decided_by() == pb::DecidedBy::CrossCheck
     }
 }
 

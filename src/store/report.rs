@@ -133,11 +133,6 @@ pub fn build(
 ) -> Report {
     let mut t = Tally::default();
     let mut manual = ManualRow::default();
-    let mut classifier = ClassifierRow::default();
-    let (tie_break, fallback) = (
-        pb::DecidedBy::ModelTieBreak.as_str_name(),
-        pb::DecidedBy::ModelFallback.as_str_name(),
-    );
     for d in decisions {
         if d.record.outcome == "OUTCOME_MANUAL" {
             manual.volume += 1;
@@ -159,19 +154,13 @@ pub fn build(
         }
         if d.record.outcome == "OUTCOME_DISPATCH" {
             t.dispatched(d, set, today);
-            let by = d.record.decided_by.as_str();
-            if by == tie_break || by == fallback {
-                classifier.tie_break += usize::from(by == tie_break);
-                classifier.fallback += usize::from(by == fallback);
-                classifier.returned +=
-                    usize::from(d.events.iter().any(|e| e.kind == EventKind::Returned));
-            }
         }
     }
     let Tally {
         mut departments,
         rules,
         satisfaction,
+        mut classifier,
     } = t;
     for (id, (sum, n)) in satisfaction {
         let row = department_row(&mut departments, set, &id);
@@ -219,6 +208,7 @@ struct Tally {
     rules: BTreeMap<String, RuleRow>,
     /// Per final department: (sum of scores, visits).
     satisfaction: BTreeMap<String, (i64, usize)>,
+    classifier: ClassifierRow,
 }
 
 impl Tally {
@@ -229,6 +219,16 @@ impl Tally {
         let has = |k: EventKind| d.events.iter().any(|e| e.kind == k);
         let returned = has(EventKind::Returned);
         let final_department = d.final_department().to_owned();
+        // The classifier's choices, and whether they came back.
+        let chosen = match r.decided_by() {
+            pb::DecidedBy::ModelTieBreak => Some(&mut self.classifier.tie_break),
+            pb::DecidedBy::ModelFallback => Some(&mut self.classifier.fallback),
+            _ => None,
+        };
+        if let Some(n) = chosen {
+            *n += 1;
+            self.classifier.returned += usize::from(returned);
+        }
         let sent = department_row(&mut self.departments, set, &r.department_id);
         sent.orders += 1;
         sent.accepted += usize::from(has(EventKind::Accepted));
