@@ -16,8 +16,13 @@
 //! so where none follows, the anchored check cannot succeed. Most of the hand-off patterns start
 //! with everyday characters ("说", "打", "房") and end with rare phrases ("出不来", "就跳"), and
 //! an ordinary request then costs no anchored check at all.
-//! Patterns without usable literals go into one `RegexSet`, which says in a single pass which of
-//! them match; only those are run again to find where, for the evidence. The regex engines
+//! A pattern that can start with almost anything ("(^|[^油])烟很大") but must end with one of a
+//! few literals is searched for only where one of those literals occurs: every match ends with
+//! one, so when the pattern's matches are at most `n` bytes long, each lies in the `n` bytes
+//! before the end of an occurrence. The leftmost start found in those windows is the start of the
+//! leftmost match in the whole text, and an anchored search from there gives that match.
+//! Patterns without usable literals at either end go into one `RegexSet`, which says in a single
+//! pass which of them match; only those are run again to find where, for the evidence. The regex engines
 //! guarantee linear time in the text, and compiled size is capped at load time, so a pathological
 //! pattern is a load error rather than a slow request.
 
@@ -60,6 +65,9 @@ pub(crate) struct Matcher {
     /// Per pattern: whether its suffix literals are in `automaton` (a pattern is then tried only
     /// at starts before one of them).
     has_suffixes: Vec<bool>,
+    /// Patterns with suffix literals but no prefix literals, with the longest match in bytes when
+    /// it is bounded: each is searched for only before the occurrences of its suffix literals.
+    suffix_only: Vec<(u32, Option<usize>)>,
     /// Patterns without a usable literal, tested together in one pass.
     unfiltered: RegexSet,
     unfiltered_ids: Vec<u32>,
@@ -110,6 +118,7 @@ impl Matcher {
         let mut suffix_owner = Vec::new();
         let mut has_suffixes = vec![false; patterns.len()];
         let mut unfiltered_ids = Vec::new();
+        let mut suffix_only = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
             match required_prefixes(re.as_str()) {
@@ -126,7 +135,17 @@ impl Matcher {
                         }
                     }
                 }
-                None => unfiltered_ids.push(i as u32),
+                None => match required_suffixes(re.as_str()) {
+                    Some(lits) => {
+                        has_suffixes[i] = true;
+                        suffix_only.push((i as u32, maximum_len(re.as_str())));
+                        for l in lits {
+                            suffix_bytes.push(l);
+                            suffix_owner.push(i as u32);
+                        }
+                    }
+                    None => unfiltered_ids.push(i as u32),
+                },
             }
             compiled.push(
                 meta::Builder::new()
@@ -165,6 +184,7 @@ impl Matcher {
             literal_owner,
             suffix_owner,
             has_suffixes,
+            suffix_only,
             unfiltered,
             unfiltered_ids,
         })
@@ -198,6 +218,8 @@ impl Matcher {
         // Per pattern with suffix literals: 1 + the start of its last suffix literal found, 0 for
         // none (allocated at the first one found).
         let mut last_suffix: Vec<u32> = Vec::new();
+        // (pattern, end of one of its suffix literals), for the patterns without prefix literals.
+        let mut suffix_ends: Vec<(u32, u32)> = Vec::new();
         let n_prefixes = self.literal_owner.len();
         for m in self.automaton.find_overlapping_iter(text) {
             let id = m.pattern().as_usize();
@@ -208,6 +230,9 @@ impl Matcher {
                     }
                     if let Some(last) = last_suffix.get_mut(owner as usize) {
                         *last = (*last).max(to_u32(m.start()).saturating_add(1));
+                    }
+                    if !self.suffix_only.is_empty() {
+                        suffix_ends.push((owner, to_u32(m.end())));
                     }
                 }
             } else if id >= n_words {
@@ -258,6 +283,36 @@ impl Matcher {
                     done = Some(i);
                 }
             }
+            if !suffix_ends.is_empty() {
+                suffix_ends.sort_unstable();
+                suffix_ends.dedup();
+            }
+            for &(i, max_len) in &self.suffix_only {
+                let ends = {
+                    let from = suffix_ends.partition_point(|&(p, _)| p < i);
+                    let to = suffix_ends.partition_point(|&(p, _)| p <= i);
+                    suffix_ends.get(from..to).unwrap_or_default()
+                };
+                // Every match ends with one of the pattern's suffix literals: none found, no match.
+                if ends.is_empty() {
+                    continue;
+                }
+                let Some(re) = self.compiled.get(i as usize) else {
+                    continue;
+                };
+                let found = match max_len {
+                    Some(n) => leftmost_in_windows(re, text, ends, n),
+                    None => re.find(text),
+                };
+                if let Some(m) = found {
+                    hits.push(Hit {
+                        start: to_u32(m.start()),
+                        end: to_u32(m.end()),
+                        id: i,
+                        is_pattern: true,
+                    });
+                }
+            }
             if !self.unfiltered_ids.is_empty() {
                 for i in self.unfiltered.matches(text).iter() {
                     let id = self.unfiltered_ids[i];
@@ -275,6 +330,42 @@ impl Matcher {
         hits.sort_unstable();
         hits.dedup();
     }
+}
+
+/// The longest match of `pattern` in bytes, when it is bounded.
+fn maximum_len(pattern: &str) -> Option<usize> {
+    regex_syntax::parse(pattern)
+        .ok()?
+        .properties()
+        .maximum_len()
+}
+
+/// The leftmost match of `re` in `text`, given that every match ends at one of `ends` (pattern,
+/// byte offset; ascending) and is at most `max_len` bytes long. Each window `[end - max_len,
+/// end)` is searched with the whole text as context (look-arounds such as `^` see the text, not
+/// the window); any match found there is a match in the text, and the leftmost match in the text
+/// lies in one of them. The leftmost start found is therefore the leftmost match's start, and an
+/// anchored search from it, over the rest of the text, is that match.
+fn leftmost_in_windows(
+    re: &meta::Regex,
+    text: &str,
+    ends: &[(u32, u32)],
+    max_len: usize,
+) -> Option<regex_automata::Match> {
+    let mut best: Option<usize> = None;
+    for &(_, end) in ends {
+        let end = (end as usize).min(text.len());
+        let from = end.saturating_sub(max_len);
+        if best.is_some_and(|b| b <= from) {
+            // Windows only move right from here: none can start a match before `best`.
+            break;
+        }
+        let input = Input::new(text).range(from..end);
+        if let Some(m) = re.find(input) {
+            best = Some(best.map_or(m.start(), |b| b.min(m.start())));
+        }
+    }
+    re.find(Input::new(text).range(best?..).anchored(Anchored::Yes))
 }
 
 fn to_u32(x: usize) -> u32 {
@@ -347,6 +438,9 @@ mod tests {
                 r"车.{0,6}(撞|翻)",
                 r"(说|喊着?).{0,6}就跳",
                 r"(撞|翻)了",
+                r"(^|[^油])(烟|烟雾)(很大|呛人)|着火",
+                r"[^a]b.*cd",
+                r"[^x]abcd|[^x]c",
             ]
             .iter()
             .map(|p| Regex::new(p).unwrap())
@@ -384,6 +478,12 @@ mod tests {
             "人太多了，那个老人倒在地上不动了，孩子躺着没反应",
             "楼下有个男的正在打孩子，刚才还在打人",
             "abcd abcdd",
+            "油烟很大，烟很大",
+            "烟很大",
+            "楼下油烟呛人",
+            "xbcd abcd",
+            "yabcd",
+            "油烟很大，油烟呛人，烟雾呛人，很大",
             "车车车，车子刚才翻了，又一辆车撞了",
             "没有任何相关的字",
             "",
@@ -401,7 +501,7 @@ mod tests {
                 proptest::sample::select(vec![
                     "车", "撞", "翻", "说", "喊着", "就跳", "打", "人", "孩子", "在", "正在",
                     "拿", "着", "刀", "砖", "倒", "不动", "躺", "a", "b", "c", "d", "，", "了",
-                    "一二", "😀",
+                    "一二", "😀", "油", "烟", "烟雾", "很大", "呛人", "着火",
                 ]),
                 0..20,
             )
@@ -432,6 +532,24 @@ mod tests {
         m.find(text, &seg, &words, &mut hits, &mut Vec::new());
         assert!(hits.iter().any(|h| !h.is_pattern && m.term(h.id) == "打人"));
         assert!(hits.iter().any(|h| h.is_pattern && h.id == 0));
+    }
+
+    #[test]
+    fn a_pattern_without_literals_at_either_end_is_still_found() {
+        assert_eq!(required_prefixes(r"\d{5,}"), None);
+        assert_eq!(required_suffixes(r"\d{5,}"), None);
+        let m = Matcher::new(vec![], vec![Regex::new(r"\d{5,}").unwrap()], &[]).unwrap();
+        let text = "打了12345没人接";
+        let mut words = Words::default();
+        let seg = Segmenter::with_vocabulary([]);
+        seg.segment(text, &mut words);
+        let mut hits = Vec::new();
+        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
+        let found: Vec<&str> = hits
+            .iter()
+            .map(|h| &text[h.start as usize..h.end as usize])
+            .collect();
+        assert_eq!(found, vec!["12345"]);
     }
 
     #[test]
