@@ -413,17 +413,10 @@ mod tests {
             &[],
         )
         .unwrap();
-        let text = "维修12号楼多收了200元";
-        let seg = Segmenter::with_vocabulary([]);
-        let mut words = Words::default();
-        seg.segment(text, &mut words);
-        let mut hits = Vec::new();
-        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
-        let found: Vec<&str> = hits
-            .iter()
-            .map(|h| &text[h.start as usize..h.end as usize])
-            .collect();
-        assert_eq!(found, vec!["维修12号", "200元"]);
+        assert_eq!(
+            pattern_spans(&m, "维修12号楼多收了200元"),
+            vec!["维修12号", "200元"]
+        );
     }
 
     /// Patterns whose gated hits are compared with a search of the whole text, with their
@@ -539,30 +532,25 @@ mod tests {
         assert_eq!(required_prefixes(r"\d{5,}"), None);
         assert_eq!(required_suffixes(r"\d{5,}"), None);
         let m = Matcher::new(vec![], vec![Regex::new(r"\d{5,}").unwrap()], &[]).unwrap();
-        let text = "打了12345没人接";
-        let mut words = Words::default();
-        let seg = Segmenter::with_vocabulary([]);
-        seg.segment(text, &mut words);
-        let mut hits = Vec::new();
-        m.find(text, &seg, &words, &mut hits, &mut Vec::new());
-        let found: Vec<&str> = hits
-            .iter()
-            .map(|h| &text[h.start as usize..h.end as usize])
-            .collect();
-        assert_eq!(found, vec!["12345"]);
+        assert_eq!(pattern_spans(&m, "打了12345没人接"), vec!["12345"]);
     }
 
     #[test]
     fn patterns_report_their_first_match() {
         let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()], &[]).unwrap();
-        let text = "多收了200元";
-        let mut words = Words::default();
+        assert_eq!(pattern_spans(&m, "多收了200元，又收了300元"), vec!["200元"]);
+    }
+
+    /// The text of each pattern hit of `m` in `text`, in order (a matcher without terms).
+    fn pattern_spans<'t>(m: &Matcher, text: &'t str) -> Vec<&'t str> {
         let seg = Segmenter::with_vocabulary([]);
+        let mut words = Words::default();
         seg.segment(text, &mut words);
         let mut hits = Vec::new();
         m.find(text, &seg, &words, &mut hits, &mut Vec::new());
-        assert_eq!(hits.len(), 1);
-        assert!(hits[0].is_pattern);
-        assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], "200元");
+        hits.iter()
+            .filter(|h| h.is_pattern)
+            .map(|h| &text[h.start as usize..h.end as usize])
+            .collect()
     }
 }
