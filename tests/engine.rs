@@ -988,3 +988,37 @@ fn handoffs_none_keeps_every_hand_off_of_its_file_from_firing() {
     assert!(w.message.contains("no hand-offs"), "{}", w.message);
     assert_eq!(route(&stray, past).outcome(), pb::Outcome::Handoff);
 }
+
+#[test]
+fn a_pattern_with_no_fixed_word_at_either_end_is_a_warning_at_its_place_and_still_fires() {
+    let rules = r#"
+rules:
+  - id: long-number
+    topic: 长号码
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    conditions:
+      patterns: ['\d{6,}', '(^|[^甲])乙丙丁']
+    examples: [物业电话是123456789]
+"#;
+    let (_dir, set) = set_with(rules);
+    let warned: Vec<_> = set
+        .warnings()
+        .iter()
+        .filter(|w| w.code.as_str() == "W0106")
+        .collect();
+    // Only the first: the second ends with a fixed word (乙丙丁), which gates it.
+    assert_eq!(warned.len(), 1, "{:?}", set.warnings());
+    let w = warned[0];
+    assert_eq!(
+        (w.location.file.as_str(), w.location.line, w.location.column),
+        ("extra.yaml", 9, 18)
+    );
+    assert!(w.message.contains(r"\d{6,}"), "{}", w.message);
+    assert!(w.message.contains("every request"), "{}", w.message);
+    let rule = |t: &str| set.route(&RouteInput::text(t)).rule_id;
+    assert_eq!(rule("物业电话是123456789"), "long-number");
+    assert_eq!(rule("戊乙丙丁"), "long-number");
+    assert_eq!(rule("甲乙丙丁"), "");
+}

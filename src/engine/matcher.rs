@@ -77,6 +77,13 @@ pub(crate) struct Matcher {
 /// patterns are short, and a pattern that needs more is almost certainly a mistake).
 pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
+/// Whether the matcher can gate `pattern` by literals: every match starts with one of a few
+/// fixed words, or ends with one. A pattern that cannot be gated is searched for in the whole
+/// text of every request (the validator warns about it).
+pub(crate) fn is_gated(pattern: &str) -> bool {
+    required_prefixes(pattern).is_some() || required_suffixes(pattern).is_some()
+}
+
 /// The literals every match of `pattern` must start with, if they can be listed (all non-empty);
 /// None when the pattern can start with anything.
 fn required_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {

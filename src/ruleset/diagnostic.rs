@@ -111,6 +111,7 @@ codes! {
     NoExamples = "W0103" "no-examples" "add sentences a citizen would say under `examples`";
     WeekdayWorkday = "W0104" "weekday-workday" "`workdays` lists weekend days that are worked (调休); remove weekdays";
     UnusedHandoffsNone = "W0105" "unused-handoffs-none" "move `handoffs_none` into the file of the hand-offs it is for";
+    UngatedPattern = "W0106" "ungated-pattern" "begin or end the pattern with fixed words (a literal alternation such as `(很大|呛人)` counts)";
 }
 
 impl fmt::Display for Code {
@@ -348,6 +349,16 @@ mod code_tests {
                 "{s}"
             );
             assert!(!c.help().is_empty());
+        }
+    }
+
+    /// A rule author looks a code up in the guide's table.
+    #[test]
+    fn every_code_has_a_row_in_the_authors_guide() {
+        let guide = include_str!("../../docs/rules.md");
+        for c in Code::ALL {
+            let row = format!("| `{}` | `{}` |", c.as_str(), c.name());
+            assert!(guide.contains(&row), "docs/rules.md has no row {row}");
         }
     }
 }

@@ -174,6 +174,16 @@ impl TermIndex {
                             pat.value
                         ),
                     );
+                } else if !crate::engine::matcher::is_gated(&pat.value) {
+                    diags.warning(
+                        Code::UngatedPattern,
+                        SourceLocation::of(file, pat),
+                        format!(
+                            "pattern \"{}\" neither begins nor ends with a fixed word, so it is \
+                             searched for in the whole text of every request",
+                            pat.value
+                        ),
+                    );
                 }
                 self.patterns.push(re);
                 self.pattern_postings.push(Posting {
