@@ -348,31 +348,42 @@ fn maximum_len(pattern: &str) -> Option<usize> {
 }
 
 /// The leftmost match of `re` in `text`, given that every match ends at one of `ends` (pattern,
-/// byte offset; ascending) and is at most `max_len` bytes long. Each window `[end - max_len,
-/// end)` is searched with the whole text as context (look-arounds such as `^` see the text, not
-/// the window); any match found there is a match in the text, and the leftmost match in the text
-/// lies in one of them. The leftmost start found is therefore the leftmost match's start, and an
-/// anchored search from it, over the rest of the text, is that match.
+/// byte offset; ascending) and is at most `max_len` bytes long, so lies in one of the windows
+/// `[end - max_len, end)`. Overlapping windows are merged into ranges, so that no byte is searched
+/// twice and a text full of suffix literals costs one pass, as a search of the whole text would.
+/// Each range is searched with the whole text as context (look-arounds such as `^` see the text,
+/// not the range), so any match found there is a match in the text; the ranges are disjoint and
+/// in order, so the first match found starts where the leftmost match of the text starts, and an
+/// anchored search from there, over the rest of the text, is that match.
 fn leftmost_in_windows(
     re: &meta::Regex,
     text: &str,
     ends: &[(u32, u32)],
     max_len: usize,
 ) -> Option<regex_automata::Match> {
-    let mut best: Option<usize> = None;
+    let search = |from: usize, to: usize| re.find(Input::new(text).range(from..to));
+    let mut range: Option<(usize, usize)> = None;
+    let mut start = None;
     for &(_, end) in ends {
         let end = (end as usize).min(text.len());
         let from = end.saturating_sub(max_len);
-        if best.is_some_and(|b| b <= from) {
-            // Windows only move right from here: none can start a match before `best`.
-            break;
-        }
-        let input = Input::new(text).range(from..end);
-        if let Some(m) = re.find(input) {
-            best = Some(best.map_or(m.start(), |b| b.min(m.start())));
-        }
+        range = match range {
+            Some((a, b)) if from <= b => Some((a, end.max(b))),
+            Some((a, b)) => {
+                if let Some(m) = search(a, b) {
+                    start = Some(m.start());
+                    break;
+                }
+                Some((from, end))
+            }
+            None => Some((from, end)),
+        };
     }
-    re.find(Input::new(text).range(best?..).anchored(Anchored::Yes))
+    if start.is_none() {
+        let (a, b) = range?;
+        start = Some(search(a, b)?.start());
+    }
+    re.find(Input::new(text).range(start?..).anchored(Anchored::Yes))
 }
 
 fn to_u32(x: usize) -> u32 {
@@ -490,6 +501,13 @@ mod tests {
         ] {
             assert_eq!(gate_mismatch(text), None, "{text}");
         }
+        // Suffix literals everywhere: the windows merge into one range.
+        let long = format!(
+            "{}，烟雾呛人{}",
+            "油烟很大".repeat(2_000),
+            "很大".repeat(500)
+        );
+        assert_eq!(gate_mismatch(&long), None);
     }
 
     proptest::proptest! {
