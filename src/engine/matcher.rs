@@ -19,12 +19,14 @@
 //! A pattern that can start with almost anything ("(^|[^油])烟很大") but must end with one of a
 //! few literals is searched for only where one of those literals occurs: every match ends with
 //! one, so when the pattern's matches are at most `n` bytes long, each lies in the `n` bytes
-//! before the end of an occurrence. The leftmost start found in those windows is the start of the
-//! leftmost match in the whole text, and an anchored search from there gives that match.
+//! before the end of an occurrence. Those windows, merged where they overlap, are searched in
+//! order; the first match found starts where the leftmost match of the whole text starts (see
+//! `leftmost_in_windows`).
 //! Patterns without usable literals at either end go into one `RegexSet`, which says in a single
-//! pass which of them match; only those are run again to find where, for the evidence. The regex engines
-//! guarantee linear time in the text, and compiled size is capped at load time, so a pathological
-//! pattern is a load error rather than a slow request.
+//! pass which of them match; only those are run again to find where, for the evidence (`check`
+//! warns about them: W0106). The regex engines guarantee linear time in the text, and compiled
+//! size is capped at load time, so a pathological pattern is a load error rather than a slow
+//! request.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
