@@ -492,6 +492,13 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     assert!(db.between(0, i64::MAX).unwrap().is_empty());
 }
 
+/// The report of every decision in `store`, as seen on `today` (YYYY-MM-DD).
+fn report_of_everything(store: &Store, today: &str) -> report::Report {
+    let today = crate::situate::calendar::Date::parse(today).unwrap();
+    let all = store.between(0, i64::MAX).unwrap();
+    report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today)
+}
+
 #[test]
 fn a_possible_emergency_is_recorded_as_one_and_counted_in_the_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -515,9 +522,7 @@ fn a_possible_emergency_is_recorded_as_one_and_counted_in_the_report() {
         .unwrap();
     assert!(!other.record.possible_emergency());
 
-    let today = crate::situate::calendar::Date::parse("2026-12-03").unwrap();
-    let all = store.between(0, i64::MAX).unwrap();
-    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    let report = report_of_everything(&store, "2026-12-03");
     assert_eq!(report.manual.volume, 1);
     assert_eq!(report.manual.possible_emergencies, 1);
 }
@@ -536,9 +541,7 @@ fn a_dispute_of_the_cross_check_is_recorded_as_one_and_counted_in_the_report() {
         .unwrap();
     assert!(got.record.disputed() && !got.record.possible_emergency());
 
-    let today = crate::situate::calendar::Date::parse("2026-12-03").unwrap();
-    let all = store.between(0, i64::MAX).unwrap();
-    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    let report = report_of_everything(&store, "2026-12-03");
     assert_eq!(report.manual.volume, 1);
     assert_eq!(report.manual.disputed, 1);
     assert_eq!(report.manual.possible_emergencies, 0);
@@ -566,9 +569,7 @@ fn the_report_counts_the_classifiers_choices_and_how_many_came_back() {
     returned.department_id = chosen.department_id().to_owned();
     store.record_event(returned).unwrap();
 
-    let today = crate::situate::calendar::Date::parse("2026-12-04").unwrap();
-    let all = store.between(0, i64::MAX).unwrap();
-    let report = report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today);
+    let report = report_of_everything(&store, "2026-12-04");
     let c = &report.classifier;
     assert_eq!((c.tie_break, c.fallback, c.returned), (1, 0, 1));
     assert_eq!(c.return_rate, 1.0);
