@@ -16,6 +16,11 @@
 //! so where none follows, the anchored check cannot succeed. Most of the hand-off patterns start
 //! with everyday characters ("说", "打", "房") and end with rare phrases ("出不来", "就跳"), and
 //! an ordinary request then costs no anchored check at all.
+//! A pattern that is a long alternation ("叫不醒|倒在地上|…|抽筋", as hand-offs are written) is
+//! gated branch by branch: a literal's start is tried only where one of its own branch's suffix
+//! literals ends within that branch's longest match of it. With the union of every branch's
+//! suffixes and the longest branch's reach, one common suffix anywhere later in the text let every
+//! start through (on the corpus and the test sets, 9,657 anchored checks instead of 76,555).
 //! A pattern that can start with almost anything ("(^|[^油])烟很大") but must end with one of a
 //! few literals is searched for only where one of those literals occurs: every match ends with
 //! one, so when the pattern's matches are at most `n` bytes long, each lies in the `n` bytes
@@ -59,20 +64,31 @@ pub(crate) struct Matcher {
     /// the patterns that have them follow the extras (a pattern is run only where one of its
     /// literals occurs in the text).
     n_extras: usize,
-    /// For each pattern literal of `automaton`, in order: the pattern it belongs to.
+    /// For each pattern literal of `automaton`, in order: the branch it belongs to.
     literal_owner: Vec<u32>,
     /// For each required suffix literal of `automaton` (they follow the prefix literals), in
-    /// order: the pattern it belongs to.
+    /// order: the branch it belongs to.
     suffix_owner: Vec<u32>,
-    /// Per pattern: whether its suffix literals are in `automaton` (a pattern is then tried only
-    /// at starts before one of them).
-    has_suffixes: Vec<bool>,
+    /// The gated patterns' branches (see [`Branch`]), and one for each pattern of `suffix_only`.
+    branches: Vec<Branch>,
     /// Patterns with suffix literals but no prefix literals, with the longest match in bytes when
     /// it is bounded: each is searched for only before the occurrences of its suffix literals.
     suffix_only: Vec<(u32, Option<usize>)>,
     /// Patterns without a usable literal, tested together in one pass.
     unfiltered: RegexSet,
     unfiltered_ids: Vec<u32>,
+}
+
+/// One top-level branch of a pattern (`a|b|c` has three; any other pattern is one branch): every
+/// match of the branch starts with one of its prefix literals, and, when it has suffix literals,
+/// ends with one of them, at most `reach` bytes after its start. A start of a prefix literal is
+/// tried only when one of its branch's suffix literals lies between it and that reach.
+#[derive(Debug, Clone, Copy)]
+struct Branch {
+    pattern: u32,
+    has_suffixes: bool,
+    /// The branch's longest match in bytes, when it is bounded.
+    reach: Option<u32>,
 }
 
 /// Compiled regexes may use at most this much memory each (the `regex` default is 10 MiB; rule
@@ -83,11 +99,44 @@ pub(crate) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// fixed words, or ends with one. A pattern that cannot be gated is searched for in the whole
 /// text of every request (the validator warns about it).
 pub(crate) fn is_gated(pattern: &str) -> bool {
-    required_prefixes(pattern).is_some() || required_suffixes(pattern).is_some()
+    gated_branches(pattern).is_some() || required_suffixes(pattern).is_some()
+}
+
+/// The literals of one branch of a pattern: what its matches start with, what they end with (if
+/// that can be listed), and the longest match in bytes (if bounded).
+struct BranchLiterals {
+    prefixes: Vec<Vec<u8>>,
+    suffixes: Option<Vec<Vec<u8>>>,
+    max_len: Option<usize>,
+}
+
+/// The literals of each top-level branch of `pattern`, when every branch has prefix literals;
+/// None when one can start with anything. A long alternation ("叫不醒|倒在地上|…|抽筋") gets each
+/// branch's own suffixes and reach rather than those of the whole, which are the union of all
+/// branches' suffixes and the longest branch's reach: a start is then tried only where its own
+/// branch could end.
+fn gated_branches(pattern: &str) -> Option<Vec<BranchLiterals>> {
+    use regex_syntax::hir::{HirKind, literal::ExtractKind};
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let subs = match hir.kind() {
+        HirKind::Alternation(subs) => subs.as_slice(),
+        _ => std::slice::from_ref(&hir),
+    };
+    subs.iter()
+        .map(|sub| {
+            Some(BranchLiterals {
+                prefixes: literals_of(sub, ExtractKind::Prefix)?,
+                suffixes: literals_of(sub, ExtractKind::Suffix),
+                max_len: sub.properties().maximum_len(),
+            })
+        })
+        .collect()
 }
 
 /// The literals every match of `pattern` must start with, if they can be listed (all non-empty);
-/// None when the pattern can start with anything.
+/// None when the pattern can start with anything. (The matcher gates by branch, see
+/// [`gated_branches`]; this is the same extraction for the whole pattern.)
+#[cfg(test)]
 fn required_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
     required_literals(pattern, regex_syntax::hir::literal::ExtractKind::Prefix)
 }
@@ -102,10 +151,16 @@ fn required_literals(
     pattern: &str,
     kind: regex_syntax::hir::literal::ExtractKind,
 ) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::parse(pattern).ok()?;
+    literals_of(&regex_syntax::parse(pattern).ok()?, kind)
+}
+
+fn literals_of(
+    hir: &regex_syntax::hir::Hir,
+    kind: regex_syntax::hir::literal::ExtractKind,
+) -> Option<Vec<Vec<u8>>> {
     let seq = regex_syntax::hir::literal::Extractor::new()
         .kind(kind)
-        .extract(&hir);
+        .extract(hir);
     let lits = seq.literals()?;
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
         return None;
@@ -125,32 +180,42 @@ impl Matcher {
         let mut literal_owner = Vec::new();
         let mut suffix_bytes: Vec<Vec<u8>> = Vec::new();
         let mut suffix_owner = Vec::new();
-        let mut has_suffixes = vec![false; patterns.len()];
+        let mut branches = Vec::new();
         let mut unfiltered_ids = Vec::new();
         let mut suffix_only = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
-            match required_prefixes(re.as_str()) {
-                Some(lits) => {
-                    for l in lits {
-                        literal_bytes.push(l);
-                        literal_owner.push(i as u32);
-                    }
-                    if let Some(lits) = required_suffixes(re.as_str()) {
-                        has_suffixes[i] = true;
-                        for l in lits {
+            match gated_branches(re.as_str()) {
+                Some(gated) => {
+                    for b in gated {
+                        let g = to_u32(branches.len());
+                        branches.push(Branch {
+                            pattern: i as u32,
+                            has_suffixes: b.suffixes.is_some(),
+                            reach: b.max_len.and_then(|n| u32::try_from(n).ok()),
+                        });
+                        for l in b.prefixes {
+                            literal_bytes.push(l);
+                            literal_owner.push(g);
+                        }
+                        for l in b.suffixes.into_iter().flatten() {
                             suffix_bytes.push(l);
-                            suffix_owner.push(i as u32);
+                            suffix_owner.push(g);
                         }
                     }
                 }
                 None => match required_suffixes(re.as_str()) {
                     Some(lits) => {
-                        has_suffixes[i] = true;
+                        let g = to_u32(branches.len());
+                        branches.push(Branch {
+                            pattern: i as u32,
+                            has_suffixes: true,
+                            reach: None,
+                        });
                         suffix_only.push((i as u32, maximum_len(re.as_str())));
                         for l in lits {
                             suffix_bytes.push(l);
-                            suffix_owner.push(i as u32);
+                            suffix_owner.push(g);
                         }
                     }
                     None => unfiltered_ids.push(i as u32),
@@ -192,11 +257,37 @@ impl Matcher {
             n_extras: extras.len(),
             literal_owner,
             suffix_owner,
-            has_suffixes,
+            branches,
             suffix_only,
             unfiltered,
             unfiltered_ids,
         })
+    }
+
+    /// Whether a match of branch `g` starting at `at` could end with one of the branch's suffix
+    /// literals found (`suffixes`: (branch, start, end), sorted): every match of the branch ends
+    /// with one, which starts at or after `at` (it is part of the match) and, when the branch's
+    /// matches are at most `n` bytes long, ends by `at + n`.
+    fn could_end(&self, g: u32, at: u32, suffixes: &[(u32, u32, u32)]) -> bool {
+        let Some(b) = self.branches.get(g as usize) else {
+            return false;
+        };
+        if !b.has_suffixes {
+            return true;
+        }
+        let from = suffixes.partition_point(|s| (s.0, s.1) < (g, at));
+        let mut after = suffixes
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|s| s.0 == g);
+        match b.reach {
+            Some(n) => {
+                let reach = at.saturating_add(n);
+                after.take_while(|s| s.1 <= reach).any(|s| s.2 <= reach)
+            }
+            None => after.next().is_some(),
+        }
     }
 
     pub fn term(&self, id: u32) -> &str {
@@ -221,32 +312,31 @@ impl Matcher {
         extras.clear();
         let n_terms = self.terms.len();
         let n_words = n_terms + self.n_extras;
-        // (pattern, start of one of its literals), tried below in order: the first start where
-        // the pattern matches, anchored, is its leftmost match.
-        let mut starts: Vec<(u32, u32)> = Vec::new();
-        // Per pattern with suffix literals: 1 + the start of its last suffix literal found, 0 for
-        // none (allocated at the first one found).
-        let mut last_suffix: Vec<u32> = Vec::new();
+        // (pattern, start of one of its literals, the literal's branch), tried below in order of
+        // pattern and start: the first start where the pattern matches, anchored, is its leftmost
+        // match.
+        let mut starts: Vec<(u32, u32, u32)> = Vec::new();
+        // (branch, start, end) of each occurrence of a suffix literal.
+        let mut suffixes: Vec<(u32, u32, u32)> = Vec::new();
         // (pattern, end of one of its suffix literals), for the patterns without prefix literals.
         let mut suffix_ends: Vec<(u32, u32)> = Vec::new();
         let n_prefixes = self.literal_owner.len();
         for m in self.automaton.find_overlapping_iter(text) {
             let id = m.pattern().as_usize();
             if id >= n_words + n_prefixes {
-                if let Some(&owner) = self.suffix_owner.get(id - n_words - n_prefixes) {
-                    if last_suffix.is_empty() {
-                        last_suffix.resize(self.compiled.len(), 0);
-                    }
-                    if let Some(last) = last_suffix.get_mut(owner as usize) {
-                        *last = (*last).max(to_u32(m.start()).saturating_add(1));
-                    }
-                    if !self.suffix_only.is_empty() {
-                        suffix_ends.push((owner, to_u32(m.end())));
+                if let Some(&g) = self.suffix_owner.get(id - n_words - n_prefixes) {
+                    suffixes.push((g, to_u32(m.start()), to_u32(m.end())));
+                    if !self.suffix_only.is_empty()
+                        && let Some(b) = self.branches.get(g as usize)
+                    {
+                        suffix_ends.push((b.pattern, to_u32(m.end())));
                     }
                 }
             } else if id >= n_words {
-                if let Some(&owner) = self.literal_owner.get(id - n_words) {
-                    starts.push((owner, to_u32(m.start())));
+                if let Some(&g) = self.literal_owner.get(id - n_words)
+                    && let Some(b) = self.branches.get(g as usize)
+                {
+                    starts.push((b.pattern, to_u32(m.start()), g));
                 }
             } else if id >= n_terms {
                 extras.push((to_u32(id - n_terms), to_u32(m.start()), to_u32(m.end())));
@@ -262,20 +352,14 @@ impl Matcher {
         if !self.compiled.is_empty() {
             starts.sort_unstable();
             starts.dedup();
+            suffixes.sort_unstable();
             let mut done: Option<u32> = None;
-            for &(i, at) in &starts {
-                if done == Some(i) {
+            let mut tried: Option<(u32, u32)> = None;
+            for &(i, at, g) in &starts {
+                if done == Some(i) || tried == Some((i, at)) || !self.could_end(g, at, &suffixes) {
                     continue;
                 }
-                if self.has_suffixes.get(i as usize) == Some(&true) {
-                    // A match from `at` ends with a suffix literal that starts at or after `at`.
-                    let last = last_suffix.get(i as usize).copied().unwrap_or(0);
-                    if last == 0 || last - 1 < at {
-                        // Nor can any later start of this pattern match (starts are ascending).
-                        done = Some(i);
-                        continue;
-                    }
-                }
+                tried = Some((i, at));
                 let Some(re) = self.compiled.get(i as usize) else {
                     continue;
                 };
@@ -454,6 +538,7 @@ mod tests {
                 r"(^|[^油])(烟|烟雾)(很大|呛人)|着火",
                 r"[^a]b.*cd",
                 r"[^x]abcd|[^x]c",
+                r"甲.{0,2}乙|丙.*丁|戊(己|庚)|乙{2}",
             ]
             .iter()
             .map(|p| Regex::new(p).unwrap())
@@ -496,6 +581,12 @@ mod tests {
             "楼下油烟呛人",
             "xbcd abcd",
             "yabcd",
+            "甲一二乙",
+            "甲一二三乙，甲乙",
+            "甲一二三乙丙丁",
+            "丙一二三四五六七八九十丁",
+            "戊一己，戊己",
+            "甲乙乙",
             "油烟很大，油烟呛人，烟雾呛人，很大",
             "车车车，车子刚才翻了，又一辆车撞了",
             "没有任何相关的字",
@@ -521,7 +612,8 @@ mod tests {
                 proptest::sample::select(vec![
                     "车", "撞", "翻", "说", "喊着", "就跳", "打", "人", "孩子", "在", "正在",
                     "拿", "着", "刀", "砖", "倒", "不动", "躺", "a", "b", "c", "d", "，", "了",
-                    "一二", "😀", "油", "烟", "烟雾", "很大", "呛人", "着火",
+                    "一二", "😀", "油", "烟", "烟雾", "很大", "呛人", "着火", "甲", "乙", "丙",
+                    "丁", "戊", "己", "庚",
                 ]),
                 0..20,
             )
@@ -529,6 +621,36 @@ mod tests {
             let text: String = parts.concat();
             proptest::prop_assert_eq!(gate_mismatch(&text), None, "{:?}", text);
         }
+    }
+
+    #[test]
+    fn each_branch_of_an_alternation_is_gated_by_its_own_literals_and_reach() {
+        let branches = gated_branches(r"甲.{0,2}乙|丙.*丁|戊(己|庚)").unwrap();
+        fn text(l: &[Vec<u8>]) -> Vec<&str> {
+            l.iter().map(|x| std::str::from_utf8(x).unwrap()).collect()
+        }
+        type Shown<'a> = (Vec<&'a str>, Option<Vec<&'a str>>, Option<usize>);
+        let shown: Vec<Shown<'_>> = branches
+            .iter()
+            .map(|b| {
+                (
+                    text(&b.prefixes),
+                    b.suffixes.as_deref().map(text),
+                    b.max_len,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (vec!["甲"], Some(vec!["乙"]), Some(3 + 2 * 4 + 3)),
+                (vec!["丙"], Some(vec!["丁"]), None),
+                (vec!["戊己", "戊庚"], Some(vec!["戊己", "戊庚"]), Some(6)),
+            ]
+        );
+        // One branch that can start with anything: the pattern is not gated by branches.
+        assert!(gated_branches(r"甲乙|.丙").is_none());
+        assert!(is_gated(r"甲乙|.丙"), "still gated by its suffix literals");
     }
 
     #[test]
