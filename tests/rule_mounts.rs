@@ -163,3 +163,120 @@ async fn swapping_the_configmap_reloads_the_server() {
     let reloaded = load_dir(&mount).unwrap();
     assert_eq!(after, reloaded.version());
 }
+
+#[test]
+fn an_emptied_rule_file_is_an_error_at_its_place_not_a_set_without_its_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    std::fs::write(rules.join("handoffs.yaml"), "").unwrap();
+    std::fs::write(
+        rules.join("departments").join("hrss.yaml"),
+        "# 人社局的规则\n---\n\n",
+    )
+    .unwrap();
+    let err = load_dir(&rules)
+        .err()
+        .expect("an emptied file is an error")
+        .to_string();
+    assert!(
+        err.contains("handoffs.yaml:1:1: error[E0109]"),
+        "the emptied hand-off file is not named: {err}"
+    );
+    assert!(
+        err.contains("departments/hrss.yaml:1:1: error[E0109]"),
+        "a file of comments only is not named: {err}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["check", "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "check must fail, not say ok");
+}
+
+/// Loads `rules` on a thread: a reader that waits forever fails the test instead of hanging it.
+fn load_within(rules: &Path, secs: u64) -> String {
+    let rules = rules.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(load_dir(&rules).err().map(|e| e.to_string()));
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("loading the rules did not end: a file was read that never ends")
+        .expect("the set loaded")
+}
+
+#[test]
+fn a_fifo_or_a_device_among_the_rule_files_is_reported_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    let fifo = rules.join("departments").join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if made {
+        let err = load_within(&rules, 30);
+        assert!(
+            err.contains("departments/fifo.yaml") && err.contains("not a regular file"),
+            "{err}"
+        );
+        std::fs::remove_file(&fifo).unwrap();
+    } else {
+        println!("skipped the FIFO case: mkfifo is not available here");
+    }
+    // A link to a device that never ends, and reports no size.
+    symlink("/dev/zero", rules.join("departments").join("zero.yaml")).unwrap();
+    let err = load_within(&rules, 30);
+    assert!(
+        err.contains("departments/zero.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn emptying_the_hand_off_file_keeps_the_serving_hand_offs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    let server = Server::start(&["--store", "none", "--rules", rules.to_str().unwrap()]);
+    let mut c = server.client().await;
+    let fire = || hotline_router::proto::v1::RouteRequest {
+        text: "楼下着火了，浓烟滚滚，快来人".into(),
+        ..Default::default()
+    };
+    let before = c.route(fire()).await.unwrap().into_inner();
+    assert_eq!(
+        before.handoff.as_ref().map(|h| h.line.as_str()),
+        Some("119")
+    );
+
+    std::fs::write(rules.join("handoffs.yaml"), "").unwrap();
+    let mut errors = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        errors = c
+            .get_rule_set(hotline_router::proto::v1::GetRuleSetRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .last_load_errors;
+        if !errors.is_empty() {
+            break;
+        }
+    }
+    let err = errors
+        .first()
+        .expect("the emptied file never showed as a load error");
+    assert_eq!(err.code, "E0109", "{err:?}");
+    let after = c.route(fire()).await.unwrap().into_inner();
+    assert_eq!(
+        after.handoff.as_ref().map(|h| h.line.as_str()),
+        Some("119"),
+        "the fire is no longer handed off"
+    );
+    assert_eq!(after.rules_version, before.rules_version);
+}

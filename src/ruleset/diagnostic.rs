@@ -63,6 +63,7 @@ codes! {
     YamlSyntax = "E0106" "yaml-syntax" "fix the YAML at this place (indentation, quotes, brackets)";
     UnknownField = "E0107" "unknown-field" "correct the key's spelling, or remove it";
     NoDispatchRules = "E0108" "no-dispatch-rules" "point --rules at the directory that holds the department rule files, or add rules that name a department";
+    EmptyFile = "E0109" "empty-file" "restore the file's rules, or delete the file if they are meant to go";
     // References.
     UnknownDepartment = "E0201" "unknown-department" "use the id of a department listed under `departments`";
     UnknownRegulation = "E0202" "unknown-regulation" "use the id (title/article) of an article listed under `regulations`";

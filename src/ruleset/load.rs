@@ -107,6 +107,19 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     for path in &paths {
         let name = relative_name(dir, path);
         if let Some(content) = read_file(path, &name, &mut diags) {
+            // Checked here, not for archived sets: a set archived before this check keeps
+            // compiling for `explain`.
+            if !is_model(&name) && is_blank_yaml(&content) {
+                diags.error(
+                    Code::EmptyFile,
+                    SourceLocation::file_start(&name),
+                    format!(
+                        "\"{name}\" holds no rules (it is empty, or only comments); a rule file \
+                         left empty by an interrupted save would drop its rules without a word"
+                    ),
+                );
+                continue;
+            }
             texts.push((name, content));
         }
     }
@@ -336,6 +349,14 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
     }
 }
 
+/// Whether a YAML text has no content: blank lines, comments and document markers only.
+fn is_blank_yaml(content: &str) -> bool {
+    content.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    })
+}
+
 fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String> {
     let cannot_read = |e: std::io::Error, diags: &mut Diagnostics| {
         let at = SourceLocation::file_start(name);
@@ -344,17 +365,41 @@ fn read_file(path: &Path, name: &str, diags: &mut Diagnostics) -> Option<String>
     let meta = std::fs::metadata(path)
         .map_err(|e| cannot_read(e, diags))
         .ok()?;
-    if meta.len() > MAX_FILE_BYTES {
+    // Opening a FIFO waits for a writer, and a device (a link to /dev/zero) reports no size and
+    // never ends: only plain files are read, and never more than the limit.
+    if !meta.is_file() {
         diags.error(
-            Code::FileTooLarge,
+            Code::Unreadable,
             SourceLocation::file_start(name),
-            format!("\"{name}\" is {} bytes, over the limit of {MAX_FILE_BYTES}; split it into several files", meta.len()),
+            format!(
+                "\"{name}\" is not a regular file (a FIFO, a device or a socket); rule files must be plain files"
+            ),
         );
         return None;
     }
-    let bytes = std::fs::read(path)
+    let too_large = |len: u64, diags: &mut Diagnostics| {
+        diags.error(
+            Code::FileTooLarge,
+            SourceLocation::file_start(name),
+            format!("\"{name}\" is {len} bytes, over the limit of {MAX_FILE_BYTES}; split it into several files"),
+        );
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        too_large(meta.len(), diags);
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+        })
         .map_err(|e| cannot_read(e, diags))
         .ok()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // It grew after it was measured.
+        too_large(bytes.len() as u64, diags);
+        return None;
+    }
     match String::from_utf8(bytes) {
         Ok(s) => Some(s.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(s)),
         Err(e) => {
