@@ -5,20 +5,24 @@
 //! masked`): each such number is replaced by a label saying what it was (`[手机号]`), so a
 //! supervisor can still read what the request was about.
 //!
-//! Numbers are found as runs of digits (with the single spaces and hyphens people type inside
-//! them, an optional leading `+` and an optional trailing X) that no other letter or digit
-//! touches, and classified by length and shape: 18 characters ending in a digit or X is an ID
+//! Numbers are found as runs of digits (with the single spaces, hyphens, dots and invisible
+//! zero-width characters people type or paste inside them, an optional leading `+` and an
+//! optional trailing X) that no other letter or digit touches, and classified by length and shape: 18 characters ending in a digit or X is an ID
 //! number (15 digits: an old one), 11 digits starting 13–19 a mobile number (with or without 86 /
 //! +86), 16 to 19 digits a bank card, 10 to 12 digits starting with 0 a landline with its area
 //! code, and 7 or 8 digits a landline when the words before it say it is a telephone. Plates are
 //! a province character, a letter, an optional separator (`·`, `•`, `-` or a space) and five or
 //! six letters and digits; where a plate and a masked number overlap, the number wins.
 //!
+//! Full-width digits, `＋`, `Ｘ` and full-width separators count as their ASCII forms: input
+//! methods type them, and the text is stored as the caller wrote it, before normalization.
+//!
 //! The scanner is one pass over the text's bytes that copies it into the caller's buffer as it
 //! goes (the store masks every recorded request on the request path, so it must cost little more
-//! than the copy). Every byte it looks for is ASCII, except a plate's province character and
-//! separator, so a multi-byte character is never split: UTF-8 continuation bytes never equal an
-//! ASCII byte.
+//! than the copy). It looks for ASCII bytes and for a few whole multi-byte characters (full-width
+//! forms, zero-width characters, a plate's province character and separator), each matched from
+//! its lead byte, so a multi-byte character is never split: UTF-8 continuation bytes never equal
+//! an ASCII byte or a lead byte.
 
 /// What a masked span was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,34 +52,105 @@ const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂�
 /// Words that, just before a 7- or 8-digit number, say it is a telephone number.
 const PHONE_WORDS: [&str; 6] = ["电话", "座机", "号码", "联系", "手机", "tel"];
 
-/// Where the number starting at `start` (a digit, or a `+` before one) ends: digits with single
-/// spaces or hyphens between them, then an optional X (ID numbers).
-fn digit_run_end(b: &[u8], start: usize) -> usize {
-    let mut j = start + usize::from(b[start] == b'+');
-    loop {
-        match b.get(j) {
-            Some(c) if c.is_ascii_digit() => j += 1,
-            Some(b' ' | b'-') if b.get(j + 1).is_some_and(u8::is_ascii_digit) => j += 2,
-            _ => break,
+/// The digit at `i` (ASCII or full-width `０`–`９`) as an ASCII digit, with its length in bytes.
+fn digit_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    match b.get(i..) {
+        Some([c, ..]) if c.is_ascii_digit() => Some((*c, 1)),
+        Some([0xEF, 0xBC, c @ 0x90..=0x99, ..]) => Some((b'0' + (c - 0x90), 3)),
+        _ => None,
+    }
+}
+
+/// The length of the separator at `i` that may stand between two digits of a number: a space,
+/// hyphen or dot (ASCII or full-width), an ideographic space, or a zero-width character.
+fn separator_at(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b' ' | b'-' | b'.', ..]) => 1,
+        Some(
+            [0xEF, 0xBC, 0x8D | 0x8E, ..]      // － ．
+            | [0xE3, 0x80, 0x80, ..]           // ideographic space
+            | [0xE2, 0x80, 0x8B..=0x8D, ..]    // zero-width space, non-joiner, joiner
+            | [0xE2, 0x81, 0xA0, ..]           // word joiner
+            | [0xEF, 0xBB, 0xBF, ..],          // zero-width no-break space
+        ) => 3,
+        _ => 0,
+    }
+}
+
+/// The length of a `+` (or `＋`) at `i`, 0 if there is none.
+fn plus_at(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b'+', ..]) => 1,
+        Some([0xEF, 0xBC, 0x8B, ..]) => 3,
+        _ => 0,
+    }
+}
+
+/// The length of an X (`X`, `x`, `Ｘ`, `ｘ`) at `i`, 0 if there is none.
+fn x_at(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b'X' | b'x', ..]) => 1,
+        Some([0xEF, 0xBC, 0xB8, ..] | [0xEF, 0xBD, 0x98, ..]) => 3,
+        _ => 0,
+    }
+}
+
+/// Whether `c` is a letter or digit that, touching a run of digits, makes it part of something
+/// else (an order number, a model name).
+fn is_alnum(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+}
+
+/// A run of digits as the classifier reads it: how many digits (and X), the first three, and
+/// whether it ends in X.
+#[derive(Default)]
+struct Run {
+    n: usize,
+    head: [u8; 3],
+    last_is_x: bool,
+}
+
+/// Where the number starting at `start` (a digit, or a `+` before one) ends, and what it holds:
+/// digits with single separators between them, then an optional X (ID numbers).
+fn digit_run(b: &[u8], start: usize) -> (usize, Run) {
+    let mut run = Run::default();
+    let push = |run: &mut Run, d: u8| {
+        if let Some(h) = run.head.get_mut(run.n) {
+            *h = d;
         }
+        run.n += 1;
+    };
+    let mut j = start + plus_at(b, start);
+    loop {
+        if let Some((d, len)) = digit_at(b, j) {
+            push(&mut run, d);
+            j += len;
+            continue;
+        }
+        let sep = separator_at(b, j);
+        if sep > 0 && digit_at(b, j + sep).is_some() {
+            j += sep;
+            continue;
+        }
+        break;
     }
-    if matches!(b.get(j), Some(b'X' | b'x')) {
-        j += 1;
+    let x = x_at(b, j);
+    if x > 0 {
+        push(&mut run, b'X');
+        run.last_is_x = true;
+        j += x;
     }
-    j
+    (j, run)
+}
+
+/// Where the number starting at `start` ends (see [`digit_run`]).
+fn digit_run_end(b: &[u8], start: usize) -> usize {
+    digit_run(b, start).0
 }
 
 /// What the number `run` is, if it is one to mask; `before` is the text before it.
-fn classify(run: &[u8], before: &str) -> Option<Kind> {
-    let mut n = 0;
-    let mut head = [0u8; 3];
-    for &c in run.iter().filter(|c| c.is_ascii_alphanumeric()) {
-        if n < head.len() {
-            head[n] = c;
-        }
-        n += 1;
-    }
-    let last_is_x = matches!(run.last(), Some(b'X' | b'x'));
+fn classify(run: &Run, before: &str) -> Option<Kind> {
+    let (n, head, last_is_x) = (run.n, run.head, run.last_is_x);
     match n {
         18 => Some(Kind::IdNumber),
         15 if !last_is_x => Some(Kind::IdNumber),
@@ -100,13 +175,19 @@ fn classify(run: &[u8], before: &str) -> Option<Kind> {
 /// The number starting at `start` if it is one to mask: no letter or digit touches it.
 fn number_at(text: &str, start: usize) -> (usize, Option<Kind>) {
     let b = text.as_bytes();
-    let end = digit_run_end(b, start);
-    let touching = (start > 0 && b[start - 1].is_ascii_alphanumeric())
-        || b.get(end).is_some_and(u8::is_ascii_alphanumeric);
+    let (end, run) = digit_run(b, start);
+    let touching = text
+        .get(..start)
+        .and_then(|t| t.chars().next_back())
+        .is_some_and(is_alnum)
+        || text
+            .get(end..)
+            .and_then(|t| t.chars().next())
+            .is_some_and(is_alnum);
     let kind = if touching {
         None
     } else {
-        classify(&b[start..end], &text[..start])
+        classify(&run, text.get(..start).unwrap_or(""))
     };
     (end, kind)
 }
@@ -141,7 +222,7 @@ fn plate_end(text: &str, start: usize) -> Option<usize> {
     }
     // A number right after a separator is not touched by the plate's letter: if it is one to
     // mask, it is masked as what it is, and the plate is not.
-    if separator.is_some() && b[j].is_ascii_digit() && number_at(text, j).1.is_some() {
+    if separator.is_some() && digit_at(b, j).is_some() && number_at(text, j).1.is_some() {
         return None;
     }
     Some(j + alnum)
@@ -162,8 +243,9 @@ pub fn mask_into(text: &str, out: &mut Vec<u8>) {
     let (mut at, mut i) = (0, 0);
     while i < b.len() {
         let c = b[i];
+        let plus = plus_at(b, i);
         let (end, kind) =
-            if c.is_ascii_digit() || (c == b'+' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            if digit_at(b, i).is_some() || (plus > 0 && digit_at(b, i + plus).is_some()) {
                 // A number not masked is passed over whole, digits that touch it included.
                 number_at(text, i)
             } else if c >= 0xE0 {
@@ -206,6 +288,19 @@ mod tests {
             ("卡号6222 0212 3456 7890 123", "卡号[银行卡号]"),
             ("车牌鲁G12345的车一直占道", "车牌[车牌号]的车一直占道"),
             ("鲁G·D12345新能源车", "[车牌号]新能源车"),
+            // As input methods type them, and as they are pasted.
+            (
+                "我电话１３８１２３４５６７８物业不修电梯",
+                "我电话[手机号]物业不修电梯",
+            ),
+            (
+                "身份证１１０１０１１９９００３０７１２３Ｘ",
+                "身份证[身份证号]",
+            ),
+            ("＋８６ １３８ １２３４ ５６７８", "[手机号]"),
+            ("手机138\u{200b}1234\u{200b}5678", "手机[手机号]"),
+            ("手机138.1234.5678", "手机[手机号]"),
+            ("座机0536－8881234", "座机[电话]"),
         ];
         for (text, masked) in cases {
             assert_eq!(mask(text), masked, "{text}");
@@ -278,8 +373,26 @@ mod tests {
 
         use super::super::{Kind, PHONE_WORDS};
 
+        /// Full-width digits and X as ASCII; anything else as it is.
+        fn fold(c: char) -> char {
+            match c {
+                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+                'Ｘ' => 'X',
+                'ｘ' => 'x',
+                _ => c,
+            }
+        }
+
+        fn is_alnum(c: char) -> bool {
+            c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+        }
+
         fn classify(run: &str, before: &str) -> Option<Kind> {
-            let digits: String = run.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            let digits: String = run
+                .chars()
+                .map(fold)
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
             let n = digits.len();
             let last_is_x = digits.ends_with(['X', 'x']);
             let national = digits
@@ -313,7 +426,10 @@ mod tests {
         }
 
         pub fn mask(text: &str) -> String {
-            let digit_runs = Regex::new(r"\+?[0-9](?:[ \-]?[0-9])*(?:[Xx])?").unwrap();
+            let digit_runs = Regex::new(
+                r"[+＋]?[0-9０-９](?:[ \-.－．\x{3000}\x{200B}-\x{200D}\x{2060}\x{FEFF}]?[0-9０-９])*(?:[XxＸｘ])?",
+            )
+            .unwrap();
             let plates = Regex::new(
                 r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z][·•\- ]?[A-Za-z0-9]{5,6}",
             )
@@ -323,9 +439,7 @@ mod tests {
                 let (s, e) = (m.start(), m.end());
                 let prev = text[..s].chars().next_back();
                 let next = text[e..].chars().next();
-                if prev.is_some_and(|c| c.is_ascii_alphanumeric())
-                    || next.is_some_and(|c| c.is_ascii_alphanumeric())
-                {
+                if prev.is_some_and(is_alnum) || next.is_some_and(is_alnum) {
                     continue;
                 }
                 if let Some(kind) = classify(m.as_str(), &text[..s]) {
@@ -360,7 +474,8 @@ mod tests {
                 proptest::sample::select(vec![
                     "0", "1", "3", "8", "6", "5", "9", "138", "0536", "8881234", "12345",
                     " ", "-", "+", "X", "x", "G", "a", "T", "鲁", "京", "·", "•", "电话", "tel",
-                    "号", "，", "\n", "😀", "1381234567", "37070219900101123",
+                    "号", "，", "\n", "😀", "1381234567", "37070219900101123", "１", "３", "８",
+                    "－", ".", "\u{200b}", "\u{3000}", "＋", "Ｘ", "ａ", "１３８１２３４",
                 ]),
                 0..24,
             )

@@ -512,7 +512,11 @@ fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
             f.str_with(|b| mask::mask_into(&joined, b));
         }
     }
-    f.str(d.request.place);
+    // The place is free text too ("我家电话…"): masked unless the full text is kept.
+    match text_mode {
+        TextMode::Full => f.str(d.request.place),
+        TextMode::Masked | TextMode::None => f.str_with(|b| mask::mask_into(d.request.place, b)),
+    }
     f.str(&r.rules_version);
     f.str(r.outcome_name());
     f.str(r.department_id());

@@ -136,6 +136,33 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
 }
 
 #[test]
+fn a_free_text_place_is_masked_like_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    // A free-text place is masked like the text (full-width digits as typed by an input method).
+    let input = RouteInput {
+        id: "T-2",
+        text: "公司三个月没发工资了",
+        place: "我家电话１３８１２３４５６７８",
+        ..Default::default()
+    };
+    let placed = route_and_record(
+        bundled(),
+        &input,
+        Method::Cli,
+        pb::Channel::Phone,
+        "",
+        &store,
+    );
+    let got_place = store
+        .get(Lookup::DecisionId(placed.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got_place.record.place, "我家电话[手机号]");
+    store.close().unwrap();
+}
+
+#[test]
 fn text_modes_keep_what_they_say() {
     for (mode, expected) in [
         (TextMode::Full, Some("电话13812345678，小区停水了")),
