@@ -54,6 +54,12 @@ impl<'a> RouteInput<'a> {
     pub fn from_proto(r: &'a pb::RouteRequest) -> Result<Self, String> {
         let received = match &r.received_time {
             None => None,
+            Some(t) if !(0..1_000_000_000).contains(&t.nanos) => {
+                return Err(format!(
+                    "received_time.nanos ({}) is outside 0 to 999,999,999",
+                    t.nanos
+                ));
+            }
             Some(t) => Some(Date::from_unix_china(t.seconds).ok_or_else(|| {
                 format!(
                     "received_time ({} s since 1970) is outside the years 0001 to 9999",

@@ -158,6 +158,37 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
+
+    // Values no ticket system sends are refused with what is wrong, shortly, not echoed whole.
+    let huge = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: "0".repeat(200_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(huge.code(), Code::InvalidArgument);
+    assert!(huge.message().len() < 300, "{} bytes", huge.message().len());
+    let mut forged = event("ev-6", pb::EventKind::Accepted);
+    forged.decision_id = "zz\nFORGED".into();
+    let s = record(&mut c, forged).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(s.message().contains("not a decision id"), "{}", s.message());
+    let mut far = event("ev-7", pb::EventKind::Resolved);
+    far.decision_id = r.decision_id.clone();
+    far.at = Some(pbjson_types::Timestamp {
+        seconds: i64::MAX / 1000,
+        nanos: 0,
+    });
+    let s = record(&mut c, far).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(s.message().contains("0001 to 9999"), "{}", s.message());
+    let mut score = event("ev-8", pb::EventKind::Satisfaction);
+    score.decision_id = r.decision_id.clone();
+    score.satisfaction = i32::MIN;
+    let s = record(&mut c, score).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(s.message().contains("satisfaction"), "{}", s.message());
 }
 
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.

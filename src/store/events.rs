@@ -8,8 +8,70 @@ use super::{Decisions, Event, EventKind, EventOutcome, Lookup};
 use crate::proto::v1 as pb;
 use crate::ruleset::did_you_mean;
 
-/// Longest event id, request id, reason or operator accepted.
+/// Longest event id, reason or operator accepted.
 const MAX_FIELD_CHARS: usize = 1_000;
+
+/// Longest decision id accepted: the ids this router gives are 28 hexadecimal characters; the
+/// margin leaves room for another format without letting a megabyte into a lookup, a message or
+/// a log line.
+const MAX_DECISION_ID_CHARS: usize = 64;
+
+/// The highest satisfaction score accepted: centres' scales run 1 to 5, 1 to 10 or 0 to 100.
+const MAX_SATISFACTION: i32 = 100;
+
+/// At most the first 40 characters of `s`, for a message about a value that is wrong.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// A decision id is letters, digits and '-' (hexadecimal as this router writes them); a request
+/// id is a ticket number as Route takes it.
+fn check_ids(decision_id: &str, request_id: &str) -> Result<(), String> {
+    if decision_id.chars().count() > MAX_DECISION_ID_CHARS
+        || !decision_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(format!(
+            "decision_id {:?} is not a decision id; use RouteResponse.decision_id (28 hexadecimal characters)",
+            shorten(decision_id)
+        ));
+    }
+    if request_id.chars().count() > crate::request::MAX_REQUEST_ID_CHARS {
+        return Err(format!(
+            "request_id is longer than {} characters",
+            crate::request::MAX_REQUEST_ID_CHARS
+        ));
+    }
+    if request_id.chars().any(char::is_control) {
+        return Err(format!(
+            "request_id {:?} holds control characters",
+            shorten(request_id)
+        ));
+    }
+    Ok(())
+}
+
+/// Milliseconds since 1970 of a timestamp within the years 0001 to 9999 (as Route takes its
+/// received time), or what is wrong with it.
+pub(crate) fn checked_millis(name: &str, t: &pbjson_types::Timestamp) -> Result<i64, String> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(format!(
+            "{name}.nanos ({}) is outside 0 to 999,999,999",
+            t.nanos
+        ));
+    }
+    if crate::situate::calendar::Date::from_unix_china(t.seconds).is_none() {
+        return Err(format!(
+            "{name} ({} s since 1970) is outside the years 0001 to 9999",
+            t.seconds
+        ));
+    }
+    Ok(t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000))
+}
 
 /// The event of `e`, and where its decision is, or what is wrong with it (a message for the
 /// sender: INVALID_ARGUMENT over gRPC).
@@ -20,10 +82,9 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
                 .into(),
         );
     }
+    check_ids(&e.decision_id, &e.request_id)?;
     for (name, v) in [
         ("event_id", &e.event_id),
-        ("decision_id", &e.decision_id),
-        ("request_id", &e.request_id),
         ("reason", &e.reason),
         ("operator", &e.operator),
         ("department_id", &e.department_id),
@@ -39,6 +100,13 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
          EXTENDED, SUPERVISED or REOPENED",
     )?;
     let at = e.at.as_ref().ok_or("at is missing: when did it happen?")?;
+    let at_ms = checked_millis("at", at)?;
+    if kind == EventKind::Satisfaction && !(0..=MAX_SATISFACTION).contains(&e.satisfaction) {
+        return Err(format!(
+            "satisfaction {} is outside 0 to {MAX_SATISFACTION}; give the score on the centre's scale (e.g. 1 to 5)",
+            e.satisfaction
+        ));
+    }
     if kind == EventKind::Extended && crate::situate::calendar::Date::parse(&e.due_date).is_none() {
         return Err("an EXTENDED event needs the new due_date, YYYY-MM-DD".into());
     }
@@ -48,10 +116,7 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         event_id: e.event_id.clone(),
         decision_id: e.decision_id.clone(),
         kind,
-        at_ms: at
-            .seconds
-            .saturating_mul(1000)
-            .saturating_add(i64::from(at.nanos / 1_000_000)),
+        at_ms,
         department_id: e.department_id.clone(),
         reason: e.reason.clone(),
         satisfaction: (kind == EventKind::Satisfaction).then_some(e.satisfaction),
@@ -78,6 +143,7 @@ pub fn record(
 
 /// Where to find a decision: its id, or else the ticket number.
 pub fn lookup(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
+    check_ids(decision_id, request_id)?;
     if !decision_id.is_empty() {
         Ok(Lookup::DecisionId(decision_id.to_owned()))
     } else if !request_id.is_empty() {
