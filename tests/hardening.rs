@@ -288,6 +288,90 @@ async fn idle_connections_are_closed() {
     );
 }
 
+#[tokio::test]
+async fn a_connection_that_never_calls_is_closed_at_the_first_call_timeout() {
+    use tokio::io::AsyncReadExt;
+    let server = start(&["--first-call-timeout", "1"]);
+    // A socket that never sends anything, not even the HTTP/2 preface.
+    let addr = server.addr.trim_start_matches("http://").to_owned();
+    let mut silent = TcpStream::connect(&addr).await.expect("connects");
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(n) = silent.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a silent connection stayed open 10 s with --first-call-timeout 1"
+    );
+    // A connection that has called is held to the idle timeout (300 s) instead.
+    let (client, driver) = connect(&server).await;
+    let (response, mut send) = client
+        .clone()
+        .send_request(
+            request(
+                &server,
+                "/hotline.routing.v1.RoutingService/GetRuleSet",
+                "application/grpc",
+            ),
+            false,
+        )
+        .unwrap();
+    send.send_data(Bytes::from(prefix(0, 0)), true).unwrap();
+    let (_, code, message) = grpc_status(response).await;
+    assert_eq!(code, Some(0), "{message}");
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), driver)
+            .await
+            .is_err(),
+        "a connection that had called was closed at the first-call timeout"
+    );
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_a_new_connection_is_closed_and_the_served_ones_stay() {
+    use tokio::io::AsyncReadExt;
+    let server = start(&["--max-connections", "2"]);
+    let (first, first_driver) = connect(&server).await;
+    let (_second, _second_driver) = connect(&server).await;
+    let addr = server.addr.trim_start_matches("http://").to_owned();
+    let mut third = TcpStream::connect(&addr)
+        .await
+        .expect("the kernel accepts it");
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(n) = third.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a third connection was kept with --max-connections 2"
+    );
+    let (response, mut send) = first
+        .clone()
+        .send_request(
+            request(
+                &server,
+                "/hotline.routing.v1.RoutingService/GetRuleSet",
+                "application/grpc",
+            ),
+            false,
+        )
+        .unwrap();
+    send.send_data(Bytes::from(prefix(0, 0)), true).unwrap();
+    let (_, code, message) = grpc_status(response).await;
+    assert_eq!(code, Some(0), "{message}");
+    assert!(!first_driver.is_finished());
+}
+
 #[test]
 fn shutdown_ends_at_its_deadline_despite_stalled_streams_and_idle_connections() {
     let mut server = start(&[

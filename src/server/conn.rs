@@ -12,7 +12,11 @@
 //! the server drops the stream of connections (at shutdown).
 //!
 //! Idle means "no call in flight for `idle`", not "no bytes": HTTP/2 keepalive PINGs and their
-//! ACKs move bytes on a connection nobody uses. The intake layer (`intake.rs`) counts calls in
+//! ACKs move bytes on a connection nobody uses. A connection that has not started a call yet has
+//! a shorter limit (`first_call`): a client that opens sockets and never speaks (not even the
+//! HTTP/2 preface) would otherwise hold each for the whole idle timeout, and a few thousand of
+//! them use up the process's file descriptors. Past `max_connections`, a new connection is closed
+//! at once, so that the ones being served keep theirs. The intake layer (`intake.rs`) counts calls in
 //! and out through [`Activity`]; a read that finds the connection idle past its deadline ends it
 //! as if the client had closed it (EOF), which hyper answers by closing the socket.
 
@@ -47,6 +51,8 @@ pub struct ConnInfo {
 #[derive(Debug, Default)]
 pub struct Activity {
     calls: AtomicUsize,
+    /// Whether a call has ever started on the connection.
+    used: std::sync::atomic::AtomicBool,
     /// Milliseconds since [`epoch`] when the last call ended (or the connection opened).
     last: AtomicU64,
 }
@@ -69,6 +75,7 @@ impl Activity {
 
     /// A call started; the guard ends it when dropped (with its response sent or abandoned).
     pub fn call(self: &Arc<Self>) -> CallGuard {
+        self.used.store(true, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::AcqRel);
         CallGuard(self.clone())
     }
@@ -113,7 +120,11 @@ enum Io {
 pub struct Conn {
     io: Io,
     info: ConnInfo,
-    idle: Option<(Duration, Pin<Box<Sleep>>)>,
+    /// The idle timeout (`None`: never), the shorter one before the first call, and the timer
+    /// that wakes the connection's task when either would expire.
+    idle: Option<Duration>,
+    first_call: Option<Duration>,
+    timer: Pin<Box<Sleep>>,
     open: Arc<OpenConnections>,
 }
 
@@ -134,14 +145,23 @@ impl Conn {
     /// True when no call has been in flight for the idle timeout; else arms the timer that wakes
     /// the connection's task when that would become true.
     fn idle_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some((after, sleep)) = &mut self.idle else {
+        let after = if self.info.activity.used.load(Ordering::Relaxed) {
+            self.idle
+        } else {
+            match (self.idle, self.first_call) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        let Some(after) = after else {
             return false;
         };
+        let sleep = &mut self.timer;
         let Some(since) = self.info.activity.idle_since() else {
             // A call is in flight; its end updates `last`, and the next read re-arms the timer.
             return false;
         };
-        let deadline = epoch() + Duration::from_millis(since) + *after;
+        let deadline = epoch() + Duration::from_millis(since) + after;
         if Instant::now() >= deadline {
             return true;
         }
@@ -231,6 +251,10 @@ pub struct Accept {
     pub tls: Option<Arc<Tls>>,
     /// Close a connection with no call in flight for this long (`None`: never).
     pub idle: Option<Duration>,
+    /// Close a connection that has not started a call for this long (`None`: only `idle`).
+    pub first_call: Option<Duration>,
+    /// Connections served at most; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
     /// Longest a TLS handshake may take.
     pub handshake_timeout: Duration,
     pub open: Arc<OpenConnections>,
@@ -256,6 +280,11 @@ pub fn incoming(listener: TcpListener, accept: Accept) -> ReceiverStream<io::Res
                     continue;
                 }
             };
+            if accept.open.get() >= accept.max_connections {
+                tracing::debug!(peer = %peer, open = accept.open.get(), "connection limit reached: closing a new connection");
+                drop(tcp);
+                continue;
+            }
             // TCP_NODELAY: a reply is one small write; without it Nagle's algorithm holds it back
             // until the client's delayed ACK (tens of milliseconds) when the connection is quiet.
             let _ = tcp.set_nodelay(true);
@@ -299,12 +328,9 @@ impl Accept {
                 client,
                 activity: Activity::new(),
             },
-            idle: self.idle.map(|d| {
-                (
-                    d,
-                    Box::pin(tokio::time::sleep_until((Instant::now() + d).into())),
-                )
-            }),
+            idle: self.idle,
+            first_call: self.first_call,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now().into())),
             open: self.open.clone(),
         }
     }

@@ -46,6 +46,12 @@ pub struct Limits {
     /// Seconds a TLS handshake may take.
     #[arg(long, env = "HOTLINE_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout: u64,
+    /// Seconds a new connection may stay open before its first call (0: only --idle-timeout).
+    #[arg(long, env = "HOTLINE_FIRST_CALL_TIMEOUT", default_value_t = 30)]
+    pub first_call_timeout: u64,
+    /// Connections served at once; one more is closed as soon as it is accepted.
+    #[arg(long, env = "HOTLINE_MAX_CONNECTIONS", default_value_t = 4_096)]
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +67,8 @@ impl Default for Limits {
             keepalive_timeout: 10,
             idle_timeout: 300,
             handshake_timeout: 10,
+            first_call_timeout: 30,
+            max_connections: 4_096,
         }
     }
 }
@@ -72,6 +80,10 @@ impl Limits {
 
     pub fn idle(&self) -> Option<Duration> {
         (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout))
+    }
+
+    pub fn first_call(&self) -> Option<Duration> {
+        (self.first_call_timeout > 0).then(|| Duration::from_secs(self.first_call_timeout))
     }
 
     pub fn keepalive(&self) -> Option<Duration> {

@@ -389,6 +389,8 @@ pub async fn serve(
         conn::Accept {
             tls,
             idle: limits.idle(),
+            first_call: limits.first_call(),
+            max_connections: limits.max_connections.max(1),
             handshake_timeout: Duration::from_secs(limits.handshake_timeout),
             open: open.clone(),
         },
