@@ -285,3 +285,58 @@ async fn kill_9_under_load_loses_no_answered_decision() {
         answered.len()
     );
 }
+
+/// A record damaged on disk is DATA_LOSS, naming the decision: asking again will not help, so a
+/// client must not retry it as it would UNAVAILABLE.
+#[tokio::test]
+async fn a_damaged_record_is_data_loss_not_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.sqlite");
+    let store = format!("sqlite:{}", db.display());
+    let mut server = Server::start(&[
+        "--shutdown-grace-ms",
+        "0",
+        "--shutdown-timeout",
+        "1",
+        "--store",
+        &store,
+    ]);
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区电梯坏了三个月", "2026-1205-0001"))
+        .await
+        .unwrap()
+        .into_inner();
+    drop(c);
+    assert!(
+        server.terminate().success(),
+        "a clean stop stores every decision"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut frame: Vec<u8> = conn
+        .query_row(
+            "SELECT record FROM decisions WHERE decision_id = ?1",
+            [&r.decision_id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let at = frame.len() - 30;
+    frame[at] ^= 0x01;
+    conn.execute(
+        "UPDATE decisions SET record = ?1 WHERE decision_id = ?2",
+        rusqlite::params![frame, r.decision_id],
+    )
+    .unwrap();
+    drop(conn);
+    let server = start(&db);
+    let mut c = server.client().await;
+    let s = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::DataLoss, "{}", s.message());
+    assert!(s.message().contains(&r.decision_id), "{}", s.message());
+}

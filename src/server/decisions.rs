@@ -84,6 +84,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, Status> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if e.starts_with(crate::store::DAMAGED) => Err(Status::data_loss(e)),
         Ok(Err(e)) => Err(Status::unavailable(e)),
         Err(e) => Err(Status::internal(format!("the store call stopped: {e}"))),
     }

@@ -50,6 +50,10 @@ pub use record::{
 };
 use writer::{Command, Writer};
 
+/// How the message of a read that met a damaged record begins (the API answers DATA_LOSS, not
+/// UNAVAILABLE: asking again will not help).
+pub const DAMAGED: &str = "damaged record";
+
 /// `m` locked, even if a thread panicked while holding it: the store's locks guard handles,
 /// buffers and sets that stay valid after any partial update, and recording must go on.
 pub(crate) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -92,13 +92,29 @@ fn decision_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRecord> {
         ValueRef::Blob(frame) => super::spool::stored_decision(frame)
             .map(|d| DecisionRecord::from(&d))
             .ok_or_else(|| {
+                let id: String = r.get("decision_id").unwrap_or_default();
                 rusqlite::Error::FromSqlConversionFailure(
                     0,
                     Type::Blob,
-                    "a decision record whose frame is damaged".into(),
+                    format!(
+                        "{} of decision {id}: the checksum of its frame fails; restore the \
+                         database from a backup",
+                        super::DAMAGED
+                    )
+                    .into(),
                 )
             }),
         _ => record_of(r),
+    }
+}
+
+/// A read's error as a message: a damaged record's own message, which names its decision.
+fn read_error(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(_, rusqlite::types::Type::Blob, inner) => {
+            inner.to_string()
+        }
+        e => e.to_string(),
     }
 }
 
@@ -178,7 +194,7 @@ impl Backend for Sqlite {
             Lookup::DecisionId(id) => self
                 .conn
                 .query_row(
-                    "SELECT record FROM decisions WHERE decision_id = ?1",
+                    "SELECT decision_id, record FROM decisions WHERE decision_id = ?1",
                     [id],
                     decision_of,
                 )
@@ -186,14 +202,14 @@ impl Backend for Sqlite {
             Lookup::RequestId(id) => self
                 .conn
                 .query_row(
-                    "SELECT record FROM decisions WHERE request_id = ?1 \
+                    "SELECT decision_id, record FROM decisions WHERE request_id = ?1 \
                      ORDER BY received_at DESC, decision_id DESC LIMIT 1",
                     [id],
                     decision_of,
                 )
                 .optional(),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(read_error)?;
         let Some(record) = record else {
             return Ok(None);
         };
@@ -240,7 +256,7 @@ impl Backend for Sqlite {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT record FROM decisions WHERE decision_id >= ?1 AND decision_id < ?2 \
+                "SELECT decision_id, record FROM decisions WHERE decision_id >= ?1 AND decision_id < ?2 \
                  AND received_at >= ?3 AND received_at < ?4 ORDER BY received_at, decision_id",
             )
             .map_err(|e| e.to_string())?;
@@ -249,7 +265,7 @@ impl Backend for Sqlite {
             .query_map(params![lo, hi, from_ms, to_ms], decision_of)
             .map_err(|e| e.to_string())?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(read_error)?;
         drop(stmt);
         let mut out = Vec::with_capacity(records.len());
         for record in records {

@@ -406,7 +406,13 @@ fn a_record_damaged_in_the_database_is_an_error_not_a_wrong_decision() {
     let err = store
         .get(Lookup::DecisionId(damaged.decision_id.clone()))
         .unwrap_err();
-    assert!(err.contains("damaged"), "{err}");
+    assert!(err.starts_with(super::DAMAGED), "{err}");
+    assert!(
+        err.contains(&damaged.decision_id),
+        "the message names the decision: {err}"
+    );
+    let err = store.between(0, i64::MAX).unwrap_err();
+    assert!(err.contains(&damaged.decision_id), "{err}");
 }
 
 #[test]
