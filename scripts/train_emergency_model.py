@@ -140,7 +140,11 @@ def route(command, rows):
     """Decisions of `command` (reading JSON lines) for rows of (id, title, text), in order."""
     lines = "".join(json.dumps({"id": i, "title": t, "text": x}, ensure_ascii=False) + "\n"
                     for i, t, x in rows)
-    out = subprocess.run(command, input=lines, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, input=lines, capture_output=True, text=True)
+    # Exit status 1: some lines were refused; each has an "error" in its output line.
+    if done.returncode not in (0, 1):
+        raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+    out = done.stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 

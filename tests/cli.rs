@@ -135,7 +135,8 @@ fn route_record_appends_one_line_per_decision_without_the_text() {
         writeln!(stdin, r#"{{"id":"A-1","text":"小区电梯坏了三个月"}}"#).unwrap();
         writeln!(stdin, r#"{{"id":"A-2","text":""}}"#).unwrap();
     }
-    assert!(batch.wait_with_output().unwrap().status.success());
+    // One line refused (A-2): exit status 1, the rest still routed and recorded.
+    assert_eq!(batch.wait_with_output().unwrap().status.code(), Some(1));
 
     let written = std::fs::read_to_string(&record).unwrap();
     let lines: Vec<serde_json::Value> = written
@@ -166,6 +167,7 @@ fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuse
         .args(["route", "--jsonl"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     {
@@ -178,7 +180,12 @@ fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuse
             .unwrap();
     }
     let out = batch.wait_with_output().unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1), "lines were refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("4 of 6 line(s) refused"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -208,6 +215,57 @@ fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuse
         error(4)
     );
     assert_eq!(lines[5]["department"]["id"], "hrss", "{}", lines[5]);
+    // Every refusal says which line it is.
+    assert!(error(2).starts_with("line 3: "), "{}", error(2));
+    assert!(error(3).starts_with("line 4: "), "{}", error(3));
+}
+
+#[test]
+fn route_jsonl_keeps_a_numeric_ticket_number_exactly_or_refuses_it() {
+    let input = format!(
+        "{}\n{}\n{}\n{}\n{}\n",
+        r#"{"id":20261205001,"text":"小区电梯坏了三个月"}"#,
+        r#"{"id":18446744073709551617,"text":"小区电梯坏了三个月"}"#,
+        r#"{"id":{"a":1},"text":"小区电梯坏了三个月"}"#,
+        // A line of 2 MB is refused without being read whole; the next one is read as usual.
+        serde_json::json!({"id": "L-4", "text": "啊".repeat(700_000)}),
+        r#"{"id":"Z-5","text":"小区电梯坏了三个月"}"#,
+    );
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        batch
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = batch.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["id"], "20261205001", "{}", lines[0]);
+    let long = lines[3]["error"]["message"].as_str().unwrap_or_default();
+    assert!(long.starts_with("line 4 is longer than"), "{long}");
+    assert_eq!(lines[4]["id"], "Z-5", "{}", lines[4]);
+    for (i, l) in lines.iter().enumerate().skip(1).take(2) {
+        let message = l["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("line {}: \"id\"", i + 1)),
+            "{message}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "jsonl")]
     json: bool,
     /// Batch mode: read {"id", "text", "title", "place", "received"} lines from standard input
-    /// and write one decision (or error object) per line.
+    /// and write one decision (or error object) per line; exit status 1 if any line was refused.
     #[arg(long)]
     jsonl: bool,
     /// The place the request is about (a district, county, zone, street or town), if known.
@@ -126,15 +126,27 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut buf = Vec::new();
     let mut line_no = 0usize;
+    let mut refused = 0usize;
     loop {
         buf.clear();
-        match input.read_until(b'\n', &mut buf) {
+        match std::io::Read::take(&mut input, MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => return fail(format!("cannot read standard input: {e}")),
         }
         line_no += 1;
+        let too_long = buf.len() as u64 > MAX_LINE_BYTES;
+        if too_long && let Err(e) = skip_line(&mut input) {
+            return fail(format!("cannot read standard input: {e}"));
+        }
         let item = match std::str::from_utf8(&buf) {
+            _ if too_long => error_item(
+                format!("line {line_no}"),
+                format!(
+                    "line {line_no} is longer than {MAX_LINE_BYTES} bytes; a request is at most {} characters",
+                    crate::request::MAX_TEXT_CHARS
+                ),
+            ),
             // One output line per input line, blank ones included, so that outputs line up
             // with inputs (`paste`, spreadsheets) without counting.
             Ok(l) if l.trim().is_empty() => error_item(
@@ -149,13 +161,16 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
         };
         let json = match item {
             Ok(d) => serde_json::to_string(&d),
-            Err(ItemError { id, message }) => serde_json::to_string(&pb::RouteBatchItem {
-                id,
-                result: Some(pb::route_batch_item::Result::Error(pb::ItemError {
-                    code: "INVALID_ARGUMENT".to_owned(),
-                    message,
-                })),
-            }),
+            Err(ItemError { id, message }) => {
+                refused += 1;
+                serde_json::to_string(&pb::RouteBatchItem {
+                    id,
+                    result: Some(pb::route_batch_item::Result::Error(pb::ItemError {
+                        code: "INVALID_ARGUMENT".to_owned(),
+                        message,
+                    })),
+                })
+            }
         };
         match json {
             Ok(s) => {
@@ -169,7 +184,38 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
     if let Err(e) = out.flush() {
         stdout_failed(&e);
     }
+    // As `outcomes` does: a script learns that some lines were refused without reading them all.
+    if refused > 0 {
+        eprintln!(
+            "{refused} of {line_no} line(s) refused; each has an \"error\" in its output line"
+        );
+        return Ok(Status::Findings);
+    }
     Ok(Status::Ok)
+}
+
+/// Longest input line read: a request of the longest text allowed, in JSON with escapes, fits
+/// well within it, and a line without an end is not read into memory whole.
+const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// Passes over the rest of the current line (up to and including its newline).
+fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = available.len();
+                input.consume(n);
+            }
+        }
+    }
 }
 
 /// A line that is refused: its id and why (an INVALID_ARGUMENT item takes its place).
@@ -194,15 +240,27 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink
     let id = match parsed.id {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Null) | None => format!("line {line_no}"),
-        Some(other) => other.to_string(),
+        // A ticket number sent as a JSON number: only a whole number is kept exactly (a larger
+        // one has already lost digits in JSON's float, and two tickets could share an id).
+        Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(other) => {
+            return error_item(
+                format!("line {line_no}"),
+                format!(
+                    "line {line_no}: \"id\" is {other}; give the ticket number as a string (or a whole number)"
+                ),
+            );
+        }
     };
     let title = parsed.title.unwrap_or_default();
     let place = parsed.place.unwrap_or_default();
     if parsed.text.is_none() && title.is_empty() {
-        return error_item(id, "missing \"text\"".to_owned());
+        return error_item(id, format!("line {line_no}: missing \"text\""));
     }
     let received = match parsed.received.as_deref().map(parse_date) {
-        Some(Err(reason)) => return error_item(id, format!("received: {reason}")),
+        Some(Err(reason)) => {
+            return error_item(id, format!("line {line_no}: received: {reason}"));
+        }
         Some(Ok(d)) => Some(d),
         None => None,
     };
@@ -214,7 +272,7 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink
         received,
     };
     if let Err(reason) = input.validate() {
-        return error_item(id.clone(), reason);
+        return error_item(id.clone(), format!("line {line_no}: {reason}"));
     }
     Ok(route_and_record(
         set,
