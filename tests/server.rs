@@ -346,6 +346,23 @@ async fn metrics_count_decisions_errors_and_the_rule_set() {
     );
     assert!(body.contains("hotline_rules_info{version="), "{body}");
     assert!(body.contains("hotline_rules_last_load_ok 1"), "{body}");
+    // When the calendar runs out, for an alert well before due dates stop (the bundled
+    // calendar's last year + 1, 1 January, 00:00 China time).
+    let until = common::bundled().calendar().covered_until_ms().unwrap() / 1000;
+    let last = *common::bundled().calendar().years().last().unwrap();
+    assert_eq!(
+        until,
+        jiff::civil::date(i16::try_from(last + 1).unwrap(), 1, 1)
+            .at(0, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .unwrap()
+            .timestamp()
+            .as_second()
+    );
+    assert!(
+        body.contains(&format!("hotline_calendar_covered_until_seconds {until}")),
+        "{body}"
+    );
     // Metrics never carry request text.
     assert!(!body.contains("工资"));
 }

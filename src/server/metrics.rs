@@ -52,6 +52,9 @@ pub struct Metrics {
     pub rules_info: Family<VersionLabels, Gauge>,
     pub rules_load_failures: Counter,
     pub rules_last_load_ok: Gauge,
+    /// When the serving rules' working-day calendar ends (Unix seconds): alert well before it,
+    /// since due dates past it cannot be computed.
+    pub calendar_covered_until: Gauge,
 }
 
 /// Every decision counted by outcome and department, and its latency observed.
@@ -124,6 +127,12 @@ impl Metrics {
             "1 if the last rule-set load succeeded, 0 if it failed",
             rules_last_load_ok.clone(),
         );
+        let calendar_covered_until = Gauge::default();
+        registry.register(
+            "calendar_covered_until_seconds",
+            "When the serving rules' working-day calendar ends (Unix time); due dates after it cannot be computed",
+            calendar_covered_until.clone(),
+        );
         if let Some(store) = store {
             register_store(&mut registry, store.stats());
         }
@@ -136,6 +145,7 @@ impl Metrics {
             rules_info,
             rules_load_failures,
             rules_last_load_ok,
+            calendar_covered_until,
         }
     }
 
@@ -146,6 +156,29 @@ impl Metrics {
                 version: version.to_owned(),
             })
             .set(1);
+    }
+
+    /// The serving set's version and how long its calendar lasts; a calendar that ends within
+    /// 30 days is also a warning in the log, at every load, until next year's holidays are added.
+    pub fn set_rules(&self, set: &crate::RuleSet) {
+        self.set_rules_version(set.version());
+        let Some(until_ms) = set.calendar().covered_until_ms() else {
+            self.calendar_covered_until.set(0);
+            return;
+        };
+        self.calendar_covered_until.set(until_ms / 1000);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let days_left = (until_ms - now_ms).div_euclid(86_400_000);
+        if days_left < 30 {
+            let years: Vec<String> = set.calendar().years().iter().map(i32::to_string).collect();
+            tracing::warn!(
+                days_left,
+                covered_years = %years.join(", "),
+                "the working-day calendar ends in {days_left} day(s): add next year's holidays to rules/calendar.yaml, or due dates after it cannot be computed"
+            );
+        }
     }
 
     pub fn encode(&self) -> String {

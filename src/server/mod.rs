@@ -325,7 +325,7 @@ pub async fn serve(
         .set_serving::<RoutingServiceServer<RoutingSvc>>()
         .await;
     health.set_service_status("", ServingStatus::Serving).await;
-    metrics.set_rules_version(state.current().version());
+    metrics.set_rules(&state.current());
     metrics.rules_last_load_ok.set(1);
 
     tokio::spawn(memory::tick());

@@ -144,9 +144,9 @@ impl RuleState {
         let serving = self.current().version().to_owned();
         match self.reload().await {
             Ok(version) => {
-                metrics.set_rules_version(&version);
-                metrics.rules_last_load_ok.set(1);
                 let set = self.current();
+                metrics.set_rules(&set);
+                metrics.rules_last_load_ok.set(1);
                 if version == serving {
                     tracing::debug!(version = %version, "rules loaded again, unchanged");
                 } else {

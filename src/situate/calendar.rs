@@ -111,6 +111,13 @@ impl Calendar {
         &self.years
     }
 
+    /// The first millisecond (China time, since 1970) after the last year the calendar covers:
+    /// from then on no due date can be computed. `None` for a calendar of no year.
+    pub fn covered_until_ms(&self) -> Option<i64> {
+        let last = *self.years.last()?;
+        Date::from_ymd(last.checked_add(1)?, 1, 1).map(Date::start_ms_china)
+    }
+
     /// Whether `d` is a working day; an error when the calendar does not cover its year.
     pub fn is_working_day(&self, d: Date) -> Result<bool, String> {
         if !self.years.contains(&d.year()) {
