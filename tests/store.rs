@@ -84,8 +84,14 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
         (first.decision_id.as_str(), first.duplicate),
         (r.decision_id.as_str(), false)
     );
-    let again = record(&mut c, returned).await.unwrap();
+    let again = record(&mut c, returned.clone()).await.unwrap();
     assert!(again.duplicate);
+    // One id for two events: ALREADY_EXISTS, saying what the id was used for.
+    let mut reused = returned;
+    reused.kind = pb::EventKind::Resolved as i32;
+    let s = record(&mut c, reused).await.unwrap_err();
+    assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+    assert!(s.message().contains("RETURNED"), "{}", s.message());
     let mut reassigned = event("ev-2", pb::EventKind::Reassigned);
     reassigned.decision_id = r.decision_id.clone();
     reassigned.department_id = "market-regulation".into();

@@ -71,6 +71,9 @@ impl RoutingSvc {
                 "no recorded decision for decision_id \"{}\" / request_id \"{}\"",
                 e.decision_id, e.request_id
             ))),
+            conflict @ EventOutcome::Conflict { .. } => Err(Status::already_exists(
+                events::refusal(&conflict).unwrap_or_default(),
+            )),
             refused => Err(Status::invalid_argument(
                 events::refusal(&refused).unwrap_or_default(),
             )),

@@ -94,3 +94,33 @@ pub(crate) fn migrations_to_run(version: i64, known: usize) -> Result<usize, Str
     }
     Ok(version)
 }
+
+/// What recording `event` again means when an event with its id is stored as `stored` (its JSON
+/// record): a duplicate if it is the same event, a conflict if the id was used for another. The
+/// decision is left out of the comparison: an event sent again by ticket number finds the
+/// ticket's latest decision, which is another one once the ticket has been routed again.
+pub(crate) fn same_event_again(
+    event: &super::Event,
+    stored: &str,
+) -> Result<super::EventOutcome, String> {
+    let stored: super::Event = serde_json::from_str(stored).map_err(|e| {
+        format!(
+            "the stored event \"{}\" cannot be read: {e}",
+            event.event_id
+        )
+    })?;
+    let same = super::Event {
+        decision_id: stored.decision_id.clone(),
+        ..event.clone()
+    } == stored;
+    Ok(if same {
+        super::EventOutcome::Duplicate {
+            decision_id: stored.decision_id,
+        }
+    } else {
+        super::EventOutcome::Conflict {
+            decision_id: stored.decision_id,
+            kind: stored.kind,
+        }
+    })
+}

@@ -198,14 +198,12 @@ impl Backend for Postgres {
         let existing: String = self
             .client
             .query_one(
-                "SELECT decision_id FROM events WHERE event_id = $1",
+                "SELECT record FROM events WHERE event_id = $1",
                 &[&event.event_id],
             )
             .map_err(err)?
             .get(0);
-        Ok(EventOutcome::Duplicate {
-            decision_id: existing,
-        })
+        super::backend::same_event_again(event, &existing)
     }
 
     fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {

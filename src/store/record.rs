@@ -300,9 +300,15 @@ pub enum EventOutcome {
     Recorded {
         decision_id: String,
     },
-    /// The event id was recorded before; nothing changed.
+    /// The event id was recorded before, with the same content; nothing changed.
     Duplicate {
         decision_id: String,
+    },
+    /// The event id was recorded before with other content (another decision, kind, time …):
+    /// two events under one id, which the sender must tell apart; nothing changed.
+    Conflict {
+        decision_id: String,
+        kind: EventKind,
     },
     NotFound,
     /// The event is dated before its decision was made.

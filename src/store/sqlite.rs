@@ -226,11 +226,11 @@ impl Backend for Sqlite {
             return Ok(EventOutcome::NotFound);
         };
         let existing: Option<String> = self.one(
-            "SELECT decision_id FROM events WHERE event_id = ?1",
+            "SELECT record FROM events WHERE event_id = ?1",
             &event.event_id,
         )?;
-        if let Some(decision_id) = existing {
-            return Ok(EventOutcome::Duplicate { decision_id });
+        if let Some(json) = existing {
+            return super::backend::same_event_again(event, &json);
         }
         if event.at_ms < decided_at_ms {
             return Ok(EventOutcome::BeforeDecision { decided_at_ms });

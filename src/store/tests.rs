@@ -108,9 +108,19 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
         }
     );
     assert_eq!(
-        store.record_event(returned).unwrap(),
+        store.record_event(returned.clone()).unwrap(),
         EventOutcome::Duplicate {
             decision_id: r.decision_id.clone()
+        }
+    );
+    // The same id for another event is not a duplicate: the sender has two events under one id.
+    let mut other = returned;
+    other.kind = EventKind::Resolved;
+    assert_eq!(
+        store.record_event(other).unwrap(),
+        EventOutcome::Conflict {
+            decision_id: r.decision_id.clone(),
+            kind: EventKind::Returned,
         }
     );
     assert_eq!(
