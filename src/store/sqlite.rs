@@ -49,6 +49,7 @@ impl Sqlite {
         }
         allocate_with_mimalloc();
         let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        refuse_foreign(&conn, path)?;
         // A page cache of 512 KiB rather than SQLite's 2 MB: the writer appends (decision ids
         // grow with time) and reads a decision or a report's range at a time, which a large cache
         // does not speed up, and the cache stays resident in the serving router for its life.
@@ -82,6 +83,35 @@ impl Sqlite {
         }
         Ok(())
     }
+}
+
+/// A database that is not a store (no schema version of ours, tables of its own) is left as it
+/// is: `--store` pointed at another program's database would otherwise get this schema, WAL mode
+/// and decisions written into it, even by a command that only reads.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), String> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if version != 0 {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 4")
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is not a hotline-router store: it has tables of its own ({}) and no store schema; \
+         point --store at the store's file, or at a new one",
+        path.display(),
+        tables.join(", ")
+    ))
 }
 
 /// A decision row's `record` column: the decision's spool frame (a BLOB, schema 3) or, in rows

@@ -1133,3 +1133,37 @@ fn a_segment_is_read_back_in_windows_of_whole_frames() {
     assert!(longest > spool::WINDOW / 2);
     assert_eq!(read_back(&path), (expected, 1));
 }
+
+#[test]
+fn another_programs_database_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE invoices (id INTEGER, amount REAL);")
+            .unwrap();
+    }
+    let config = StoreConfig::Sqlite(path.clone());
+    let err = match Store::open(&config, TextMode::Masked, Some(30)) {
+        Err(e) => e,
+        Ok(_) => panic!("a foreign database was opened as a store"),
+    };
+    assert!(err.contains("not a hotline-router store"), "{err}");
+    assert!(err.contains("invoices"), "{err}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        (tables, mode.as_str()),
+        (1, "delete"),
+        "the file was changed"
+    );
+}
