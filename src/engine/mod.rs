@@ -5,8 +5,9 @@
 //!   back to offsets in the caller's original text;
 //! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
 //! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
-//!   boundaries); patterns run only when their required literal occurs (a second automaton),
-//!   the few without one in a small `RegexSet`;
+//!   boundaries) and the patterns' literals; a pattern runs only where a branch's prefix literal
+//!   occurs with one of that branch's suffix literals within its reach, the few without literals
+//!   in a small `RegexSet`;
 //! - `score`: evaluates only the rules the hits touch, via posting lists (with the lead bonus and
 //!   `within` windows);
 //! - `decide`: hand-off, threshold, priority tiers, ambiguity margin settled by each department's
