@@ -24,6 +24,7 @@ fn main() {
     let requests = std::fs::File::open(path)
         .map(std::io::BufReader::new)
         .and_then(hotline_router::authoring::eval::read_corpus_unlabelled)
+        .map(|(requests, _)| requests)
         .unwrap_or_default();
     let texts: Vec<&str> = requests.iter().map(|r| r.text.as_str()).collect();
     let rules = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));

@@ -86,7 +86,16 @@ impl<'a> RouteInput<'a> {
     /// What is wrong with the request's fields, if anything (the first problem found).
     pub fn problem(&self) -> Option<Problem> {
         let (title, text) = (self.title, self.text);
-        if text.trim().is_empty() && title.trim().is_empty() {
+        // Invisible characters (zero-width spaces, direction marks, a BOM) say nothing either:
+        // normalization removes them, and a decision on nothing would be a guess.
+        let blank = |s: &str| {
+            s.chars().all(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || crate::engine::normalize::is_control_or_format(c)
+            })
+        };
+        if blank(text) && blank(title) {
             return Some(Problem::Empty);
         }
         let n = text.chars().count() + title.chars().count();
@@ -173,6 +182,9 @@ mod tests {
     fn refuses_empty_blank_and_oversized() {
         assert!(validate("", "", "", "").is_err());
         assert!(validate("", " \n\t　", "", "").is_err());
+        // Only invisible characters: nothing to decide on.
+        assert!(validate("", "\u{200b}\u{200d}\u{feff}\u{202e}", "", "").is_err());
+        assert!(validate("", "\u{200b}停电", "", "").is_ok());
         assert!(validate("", &"字".repeat(MAX_TEXT_CHARS + 1), "", "").is_err());
         assert!(validate("", &"字".repeat(MAX_TEXT_CHARS), "", "").is_ok());
         assert!(validate("标题", "", "", "").is_ok());

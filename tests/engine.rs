@@ -876,7 +876,7 @@ fn diff_reports_every_moved_decision_with_counts() {
         load_dir(old.path()).unwrap(),
         load_dir(new.path()).unwrap_or_else(|e| panic!("{e}")),
     );
-    let corpus = hotline_router::authoring::eval::read_corpus_unlabelled(
+    let (corpus, _) = hotline_router::authoring::eval::read_corpus_unlabelled(
         "{\"id\": \"a\", \"text\": \"物业费没过户谁交\"}\n{\"id\": \"b\", \"text\": \"今天天气不错\"}\n".as_bytes(),
     )
     .unwrap();

@@ -18,7 +18,19 @@ fn eval_counts_coverage_accuracy_and_confusion() {
     let set = load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap();
     let (corpus, skipped) = read_corpus(CORPUS.as_bytes(), "label").unwrap();
     assert_eq!(corpus.len(), 4);
-    assert_eq!(skipped, 2);
+    assert_eq!(
+        skipped,
+        vec![5, 6],
+        "the lines without text and without JSON"
+    );
+    // A line that is not UTF-8 is skipped and named; the rest of the file is read.
+    let mut bytes = CORPUS.as_bytes().to_vec();
+    bytes.extend_from_slice(b"{\"id\": 7, \"text\": \"\xff\xfe\", \"label\": \"x\"}\n");
+    bytes.extend_from_slice(
+        "{\"id\": 8, \"text\": \"小区电梯坏了\", \"label\": \"城乡建设\"}\n".as_bytes(),
+    );
+    let (more, skipped_more) = read_corpus(bytes.as_slice(), "label").unwrap();
+    assert_eq!((more.len(), skipped_more), (5, vec![5, 6, 7]));
     let r = evaluate(&set, &corpus, 10);
     assert_eq!(r.total, 4);
     assert_eq!(r.manual, 1, "{}", r.render_text());

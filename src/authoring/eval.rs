@@ -37,28 +37,52 @@ impl Labelled {
     }
 }
 
-/// Reads a JSONL corpus; lines without the label field or without any text are skipped and
-/// counted (returned as the second value).
+/// The lines of a JSONL file with their numbers (from 1), each as text, or `None` for a line that
+/// is not valid UTF-8 (a reader skips it and says which it was, rather than refusing the file).
+fn numbered_lines(
+    mut input: impl BufRead,
+) -> impl Iterator<Item = std::io::Result<(usize, Option<String>)>> {
+    let mut n = 0usize;
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                n += 1;
+                Some(Ok((n, String::from_utf8(std::mem::take(&mut buf)).ok())))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
+}
+
+/// Reads a JSONL corpus; lines without the label field or without any text, and lines that are
+/// not JSON or not UTF-8, are skipped: their line numbers are returned as the second value.
 pub fn read_corpus(
     input: impl BufRead,
     label_field: &str,
-) -> std::io::Result<(Vec<Labelled>, usize)> {
+) -> std::io::Result<(Vec<Labelled>, Vec<usize>)> {
     let mut out = Vec::new();
-    let mut skipped = 0;
-    for line in input.lines() {
-        let line = line?;
+    let mut skipped = Vec::new();
+    for line in numbered_lines(input) {
+        let (n, line) = line?;
+        let Some(line) = line else {
+            skipped.push(n);
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            skipped += 1;
+            skipped.push(n);
             continue;
         };
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
         let id = match v.get("id") {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => format!("line {}", out.len() + skipped + 1),
+            None => format!("line {n}"),
         };
         let item = Labelled {
             id,
@@ -67,7 +91,7 @@ pub fn read_corpus(
             label: s(label_field),
         };
         if item.label.is_empty() || (item.title.trim().is_empty() && item.text.trim().is_empty()) {
-            skipped += 1;
+            skipped.push(n);
             continue;
         }
         out.push(item);
@@ -75,19 +99,29 @@ pub fn read_corpus(
     Ok((out, skipped))
 }
 
-/// Reads a JSONL corpus without labels (for `diff` and `lint --input`): every line with text.
-pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<Vec<Labelled>> {
+/// Reads a JSONL corpus without labels (for `diff` and `lint --input`): every line with text;
+/// the numbers of the lines skipped (no JSON, no text, not UTF-8) are the second value.
+pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<(Vec<Labelled>, Vec<usize>)> {
     let mut out = Vec::new();
-    for (n, line) in input.lines().enumerate() {
-        let line = line?;
+    let mut skipped = Vec::new();
+    for line in numbered_lines(input) {
+        let (n, line) = line?;
+        let Some(line) = line else {
+            skipped.push(n);
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            skipped.push(n);
             continue;
         };
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
         let id = match v.get("id") {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => format!("line {}", n + 1),
+            None => format!("line {n}"),
         };
         let item = Labelled {
             id,
@@ -95,11 +129,25 @@ pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<Vec<Labell
             text: s("text"),
             label: String::new(),
         };
-        if !(item.title.trim().is_empty() && item.text.trim().is_empty()) {
+        if item.title.trim().is_empty() && item.text.trim().is_empty() {
+            skipped.push(n);
+        } else {
             out.push(item);
         }
     }
-    Ok(out)
+    Ok((out, skipped))
+}
+
+/// "lines 3, 7 and 12", at most the first ten, for a warning about skipped lines.
+pub fn line_list(lines: &[usize]) -> String {
+    let shown: Vec<String> = lines.iter().take(10).map(usize::to_string).collect();
+    let more = lines.len().saturating_sub(shown.len());
+    let word = if lines.len() == 1 { "line" } else { "lines" };
+    if more > 0 {
+        format!("{word} {} and {more} more", shown.join(", "))
+    } else {
+        format!("{word} {}", shown.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

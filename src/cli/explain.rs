@@ -34,7 +34,7 @@ pub(crate) fn run(args: Args) -> Result {
     };
     let stored = match store.get(key.clone()) {
         Ok(Some(d)) => d,
-        Ok(None) => return fail(format!("no recorded decision for {key:?}")),
+        Ok(None) => return fail(format!("no recorded decision for {key}")),
         Err(e) => return fail(format!("cannot read the store: {e}")),
     };
     let recorded = stored.record.to_response();

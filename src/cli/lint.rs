@@ -19,7 +19,16 @@ pub(crate) fn run(args: Args) -> Result {
     let corpus = match &args.input {
         None => None,
         Some(path) => match crate::authoring::eval::read_corpus(open(path)?, "label") {
-            Ok((c, _)) => Some(c),
+            Ok((c, skipped)) => {
+                if !skipped.is_empty() {
+                    eprintln!(
+                        "warning: skipped {} line(s) without JSON, text or \"label\", or not UTF-8: {}",
+                        skipped.len(),
+                        crate::authoring::eval::line_list(&skipped)
+                    );
+                }
+                Some(c)
+            }
             Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
         },
     };

@@ -299,9 +299,11 @@ pub(crate) fn read_labelled(
 ) -> Result<Vec<crate::authoring::eval::Labelled>> {
     match crate::authoring::eval::read_corpus(open(path)?, label_field) {
         Ok((corpus, skipped)) => {
-            if skipped > 0 {
+            if !skipped.is_empty() {
                 eprintln!(
-                    "warning: skipped {skipped} line(s) without JSON, text or \"{label_field}\""
+                    "warning: skipped {} line(s) without JSON, text or \"{label_field}\", or not UTF-8: {}",
+                    skipped.len(),
+                    crate::authoring::eval::line_list(&skipped)
                 );
             }
             Ok(corpus)

@@ -201,7 +201,7 @@ fn lead_end_of(original: &str, origin: &[u32], byte_of_char: &[u32]) -> u32 {
 
 /// Unicode general categories Cc and Cf, without pulling in a category table: the ranges that
 /// occur in practice (C0/C1 controls, soft hyphen, zero-width and bidi marks, BOM, tags).
-fn is_control_or_format(c: char) -> bool {
+pub(crate) fn is_control_or_format(c: char) -> bool {
     matches!(c,
         '\u{80}'..='\u{9f}' | '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}'
         | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'

@@ -328,7 +328,7 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, Vec<ParseProblem>> {
 }
 
 /// serde-saphyr's message, reduced to its first line and lowercased at the start, with the
-/// location prefix removed (the diagnostic carries the location itself).
+/// location removed (the diagnostic carries the location itself).
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
     let first = full
@@ -342,6 +342,54 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         Some(i) => &first[..i],
         None => first,
     };
+    authors_words(without_location(first))
+}
+
+/// `first` without a leading "line X column Y: ".
+fn without_location(first: &str) -> &str {
+    let Some(rest) = first.strip_prefix("line ") else {
+        return first;
+    };
+    match rest.find(": ") {
+        Some(i)
+            if rest[..i]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ' ' || c.is_ascii_lowercase()) =>
+        {
+            &rest[i + 2..]
+        }
+        _ => first,
+    }
+}
+
+/// The YAML library's message in a rule author's words: its own settings and types mean nothing
+/// to them.
+fn authors_words(first: &str) -> String {
+    let first = first.replace(
+        ", set DuplicateKeyPolicy in Options if acceptable",
+        "; keep one of them",
+    );
+    let beyond = |what: &str| {
+        format!(
+            "this file is beyond what a rule file can be: {what}; write the rules out plainly, \
+             one list or mapping per rule"
+        )
+    };
+    if let Some(breach) = first.strip_prefix("budget breached: ") {
+        return beyond(match breach.split([' ', '{']).next().unwrap_or("") {
+            "Depth" | "InclusionDepth" => "it is nested too deeply",
+            "Aliases" | "Anchors" => "it uses too many aliases (*name) or anchors (&name)",
+            _ => "it expands into too many values",
+        });
+    }
+    if first.starts_with("recursion limit exceeded") {
+        return beyond("it is nested too deeply");
+    }
+    if first.contains("did not match any variant of untagged enum") {
+        return "this value has a shape the rule file does not allow here (a list where a word \
+                is expected, or the reverse); compare it with the examples in docs/rules.md"
+            .to_owned();
+    }
     let mut chars = first.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
@@ -520,9 +568,53 @@ mod tests {
     }
 
     #[test]
+    fn the_yaml_librarys_words_become_the_authors() {
+        for (library, author) in [
+            (
+                "budget breached: ScalarBytes { total_scalar_bytes: 9, max: 8 }",
+                "it expands into too many values",
+            ),
+            (
+                "budget breached: Depth { depth: 2000 }",
+                "nested too deeply",
+            ),
+            (
+                "budget breached: Aliases { aliases: 9 }",
+                "too many aliases",
+            ),
+            ("recursion limit exceeded", "nested too deeply"),
+            (
+                "duplicate mapping key: id, set DuplicateKeyPolicy in Options if acceptable",
+                "duplicate mapping key: id; keep one of them",
+            ),
+            (
+                "data did not match any variant of untagged enum Content",
+                "a shape the rule file does not allow here",
+            ),
+        ] {
+            let said = authors_words(library);
+            assert!(said.contains(author), "{library} → {said}");
+            assert!(!said.contains('{') && !said.contains("Options"), "{said}");
+        }
+        assert_eq!(
+            without_location("line 3 column 16: expected string scalar"),
+            "expected string scalar"
+        );
+        assert_eq!(without_location("line of sight"), "line of sight");
+    }
+
+    #[test]
     fn deep_nesting_is_refused() {
         let y = format!("rules: {}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(parse(&y).is_err());
+        let err = parse(&y).err().unwrap();
+        assert!(err[0].2.contains("nested too deeply"), "{err:?}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named_in_the_authors_words() {
+        let err = parse("rules:\n  - id: x\n    id: y\n").err().unwrap();
+        assert!(err[0].2.contains("duplicate mapping key"), "{err:?}");
+        assert!(!err[0].2.contains("DuplicateKeyPolicy"), "{err:?}");
     }
 
     #[test]

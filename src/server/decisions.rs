@@ -38,7 +38,7 @@ impl RoutingSvc {
         let store = self.store()?;
         let key =
             events::lookup(&r.decision_id, &r.request_id).map_err(Status::invalid_argument)?;
-        let shown = format!("{key:?}");
+        let shown = key.to_string();
         match blocking(move || store.get(key)).await? {
             Some(d) => Ok(to_proto(&d)),
             None => Err(Status::not_found(format!(

@@ -294,6 +294,17 @@ pub enum Lookup {
     RequestId(String),
 }
 
+/// As a message says it: `decision_id "…"` or `request_id "…"` (escaped, as ids with control
+/// characters are refused before a lookup but may come from a store).
+impl std::fmt::Display for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lookup::DecisionId(id) => write!(f, "decision_id {id:?}"),
+            Lookup::RequestId(id) => write!(f, "request_id {id:?}"),
+        }
+    }
+}
+
 /// What recording an event did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventOutcome {
