@@ -243,19 +243,24 @@ pub fn mask_into(text: &str, out: &mut Vec<u8>) {
     let (mut at, mut i) = (0, 0);
     while i < b.len() {
         let c = b[i];
-        let plus = plus_at(b, i);
-        let (end, kind) =
-            if digit_at(b, i).is_some() || (plus > 0 && digit_at(b, i + plus).is_some()) {
-                // A number not masked is passed over whole, digits that touch it included.
-                number_at(text, i)
-            } else if c >= 0xE0 {
-                match plate_end(text, i) {
-                    Some(end) => (end, Some(Kind::Plate)),
-                    None => (i + 1, None),
-                }
-            } else {
-                (i + 1, None)
-            };
+        // Most bytes are neither a digit nor the lead byte of a full-width form: one compare.
+        let starts_number = match c {
+            b'0'..=b'9' => true,
+            b'+' => digit_at(b, i + 1).is_some(),
+            0xEF => digit_at(b, i).is_some() || (plus_at(b, i) > 0 && digit_at(b, i + 3).is_some()),
+            _ => false,
+        };
+        let (end, kind) = if starts_number {
+            // A number not masked is passed over whole, digits that touch it included.
+            number_at(text, i)
+        } else if c >= 0xE0 {
+            match plate_end(text, i) {
+                Some(end) => (end, Some(Kind::Plate)),
+                None => (i + 1, None),
+            }
+        } else {
+            (i + 1, None)
+        };
         if let Some(kind) = kind {
             out.extend_from_slice(&b[at..i]);
             out.extend_from_slice(kind.label().as_bytes());
