@@ -21,7 +21,16 @@ pub struct Args {
 pub(crate) fn run(args: Args) -> Result {
     let store = args.store.reader()?;
     let decisions = match store.between(i64::MIN, i64::MAX) {
-        Ok(d) => d,
+        Ok(period) => {
+            if !period.damaged.is_empty() {
+                eprintln!(
+                    "warning: {} decision record(s) damaged on disk are left out: {}",
+                    period.damaged.len(),
+                    period.damaged.join(", ")
+                );
+            }
+            period.decisions
+        }
         Err(e) => return fail(format!("cannot read the store: {e}")),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

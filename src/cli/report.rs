@@ -47,7 +47,7 @@ pub(crate) fn run(args: Args) -> Result {
         Err(e) => return fail(format!("cannot read the store: {e}")),
     };
     let today = report::china_date(crate::store::now_ms()).unwrap_or(args.to);
-    let r = report::build(
+    let r = report::of_period(
         &decisions,
         &set,
         (&args.from.to_string(), &args.to.to_string()),

@@ -496,14 +496,13 @@ impl Console {
             store.between(f.start_ms_china(), t.start_ms_china())
         })
         .await;
-        let view =
-            match read {
-                Ok(Ok(decisions)) => pages::ReportView::Ready(Box::new(
-                    crate::store::report::build(&decisions, set, (&from, &to), today.unwrap_or(t)),
-                )),
-                Ok(Err(e)) => pages::ReportView::Failed(format!("读取派单记录库失败：{e}")),
-                Err(e) => pages::ReportView::Failed(format!("读取派单记录库失败：{e}")),
-            };
+        let view = match read {
+            Ok(Ok(decisions)) => pages::ReportView::Ready(Box::new(
+                crate::store::report::of_period(&decisions, set, (&from, &to), today.unwrap_or(t)),
+            )),
+            Ok(Err(e)) => pages::ReportView::Failed(format!("读取派单记录库失败：{e}")),
+            Err(e) => pages::ReportView::Failed(format!("读取派单记录库失败：{e}")),
+        };
         (from, to, view)
     }
 }

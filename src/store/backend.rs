@@ -12,7 +12,7 @@ pub(crate) trait Backend: Send {
     /// Records an event of a stored decision, once per event id.
     fn add_event(&mut self, event: &Event) -> Result<EventOutcome, String>;
     /// The decisions received in `[from_ms, to_ms)`, with their events, oldest first.
-    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String>;
+    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<super::Period, String>;
     /// The rule files of an archived rule-set version.
     fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String>;
     /// Deletes the decisions (and their events) received before `before_ms`; how many.

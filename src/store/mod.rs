@@ -46,7 +46,7 @@ use std::time::SystemTime;
 
 use crate::sink::{Decision, DecisionSink};
 pub use record::{
-    DecisionRecord, Event, EventKind, EventOutcome, Lookup, StoredDecision, TextMode,
+    DecisionRecord, Event, EventKind, EventOutcome, Lookup, Period, StoredDecision, TextMode,
 };
 use writer::{Command, Writer};
 
@@ -309,7 +309,7 @@ impl Store {
     }
 
     /// The decisions received in `[from_ms, to_ms)`.
-    pub fn between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+    pub fn between(&self, from_ms: i64, to_ms: i64) -> Result<Period, String> {
         self.ask(|r| Command::Between(from_ms, to_ms, r))
     }
 
@@ -369,7 +369,7 @@ impl Store {
 pub trait Decisions {
     fn get(&self, key: Lookup) -> Result<Option<StoredDecision>, String>;
     fn record_event(&self, event: Event) -> Result<EventOutcome, String>;
-    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String>;
+    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Period, String>;
     fn rule_files(&self, version: &str) -> Result<Option<Vec<(String, String)>>, String>;
 }
 
@@ -380,7 +380,7 @@ impl Decisions for Store {
     fn record_event(&self, event: Event) -> Result<EventOutcome, String> {
         Store::record_event(self, event)
     }
-    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Period, String> {
         Store::between(self, from_ms, to_ms)
     }
     fn rule_files(&self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {
@@ -430,7 +430,7 @@ impl Decisions for Reader {
     fn record_event(&self, event: Event) -> Result<EventOutcome, String> {
         self.with(|b| b.add_event(&event))
     }
-    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+    fn between(&self, from_ms: i64, to_ms: i64) -> Result<Period, String> {
         self.with(|b| b.between(from_ms, to_ms))
     }
     fn rule_files(&self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {

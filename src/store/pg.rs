@@ -206,7 +206,7 @@ impl Backend for Postgres {
         super::backend::same_event_again(event, &existing)
     }
 
-    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<super::Period, String> {
         let rows = self
             .client
             .query(
@@ -221,7 +221,11 @@ impl Backend for Postgres {
                 out.push(d);
             }
         }
-        Ok(out)
+        // Records are JSON text here, checked by the database's own types: none is skipped.
+        Ok(super::Period {
+            decisions: out,
+            damaged: Vec::new(),
+        })
     }
 
     fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {

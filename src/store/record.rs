@@ -286,6 +286,15 @@ pub enum Entry {
     RuleSet(RuleSetArchive),
 }
 
+/// The decisions of a period, oldest first, and the ids of those whose records are damaged on
+/// disk: left out, and said so, so that one damaged row neither stops a report nor vanishes
+/// from it unnoticed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Period {
+    pub decisions: Vec<StoredDecision>,
+    pub damaged: Vec<String>,
+}
+
 /// Where to find a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {

@@ -49,6 +49,14 @@ pub fn text(r: &Report) -> String {
         "12345 派单监测 supervision report {} – {} (as of {}): {} decisions\n",
         r.from, r.to, r.today, r.decisions
     );
+    if !r.damaged.is_empty() {
+        let _ = writeln!(
+            o,
+            "warning: {} decision record(s) damaged on disk are not counted: {}\n",
+            r.damaged.len(),
+            r.damaged.join(", ")
+        );
+    }
     const DEPARTMENTS: [usize; 10] = [20, 6, 6, 6, 7, 7, 7, 5, 7, 9];
     let heads = "department orders accept return rate ontime overdue open o.due satisf.";
     let heads: Vec<String> = heads.split(' ').map(str::to_owned).collect();
@@ -184,6 +192,10 @@ pub fn csv(r: &Report) -> String {
         c.returned,
         c.return_rate
     );
+    // Decisions whose records are damaged on disk, one row each: not counted in the rows above.
+    for id in &r.damaged {
+        let _ = writeln!(o, "damaged,{},,,,,,,,,,,,,", csv_field(id));
+    }
     o
 }
 
@@ -256,6 +268,14 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         today = esc(&r.today),
         n = r.decisions
     );
+    if !r.damaged.is_empty() {
+        let _ = write!(
+            o,
+            "<p id=\"damaged\" style=\"color:#b00\">另有 {n} 条派单记录在磁盘上已损坏，未计入：{ids}</p>",
+            n = r.damaged.len(),
+            ids = esc(&r.damaged.join("、"))
+        );
+    }
     let dept_rows: Vec<(String, f64, f64)> = r
         .departments
         .iter()

@@ -29,6 +29,9 @@ pub struct Report {
     pub rules: Vec<RuleRow>,
     pub manual: ManualRow,
     pub classifier: ClassifierRow,
+    /// Decisions of the period whose records are damaged on disk: not counted above.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub damaged: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -198,7 +201,21 @@ pub fn build(
         rules,
         manual,
         classifier,
+        damaged: Vec::new(),
     }
+}
+
+/// [`build`] of a period read from the store, naming the decisions whose records are damaged
+/// on disk and so are not counted.
+pub fn of_period(
+    period: &super::Period,
+    set: &crate::RuleSet,
+    range: (&str, &str),
+    today: Date,
+) -> Report {
+    let mut r = build(&period.decisions, set, range, today);
+    r.damaged.clone_from(&period.damaged);
+    r
 }
 
 /// The rows being counted.

@@ -282,7 +282,7 @@ impl Backend for Sqlite {
         })
     }
 
-    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredDecision>, String> {
+    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<super::Period, String> {
         let mut stmt = self
             .conn
             .prepare(
@@ -291,18 +291,44 @@ impl Backend for Sqlite {
             )
             .map_err(|e| e.to_string())?;
         let (lo, hi) = super::backend::id_range(from_ms, to_ms);
-        let records = stmt
-            .query_map(params![lo, hi, from_ms, to_ms], decision_of)
-            .map_err(|e| e.to_string())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(read_error)?;
+        let mut records = Vec::new();
+        let mut damaged = Vec::new();
+        let rows = stmt
+            .query_map(params![lo, hi, from_ms, to_ms], |r| {
+                Ok(match decision_of(r) {
+                    Ok(record) => Ok(record),
+                    Err(rusqlite::Error::FromSqlConversionFailure(
+                        _,
+                        rusqlite::types::Type::Blob,
+                        _,
+                    )) => Err(r.get::<_, String>("decision_id")?),
+                    Err(e) => return Err(e),
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        for row in rows {
+            match row.map_err(read_error)? {
+                Ok(record) => records.push(record),
+                Err(id) => damaged.push(id),
+            }
+        }
         drop(stmt);
+        if !damaged.is_empty() {
+            tracing::warn!(
+                count = damaged.len(),
+                first = %damaged[0],
+                "decision records damaged on disk were left out of a read"
+            );
+        }
         let mut out = Vec::with_capacity(records.len());
         for record in records {
             let events = self.events(&record.decision_id)?;
             out.push(StoredDecision { record, events });
         }
-        Ok(out)
+        Ok(super::Period {
+            decisions: out,
+            damaged,
+        })
     }
 
     fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {

@@ -141,7 +141,7 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
         .unwrap();
     assert_eq!(got.events.len(), 1);
     assert_eq!(got.final_department(), "housing");
-    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
     store.close().unwrap();
 }
 
@@ -240,7 +240,7 @@ fn what_is_left_in_the_spool_is_stored_by_the_next_process() {
     // Replaying the same entries again stores them once.
     drop(store);
     let store = open(dir.path(), TextMode::Masked);
-    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 1);
+    assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 1);
 }
 
 #[test]
@@ -380,7 +380,7 @@ fn a_json_spool_left_by_an_older_router_is_replayed() {
     // New entries go to a segment after it.
     decide(&store, "T-2", "小区电梯坏了三个月");
     store.flush().unwrap();
-    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
 }
 
 #[test]
@@ -421,8 +421,23 @@ fn a_record_damaged_in_the_database_is_an_error_not_a_wrong_decision() {
         err.contains(&damaged.decision_id),
         "the message names the decision: {err}"
     );
-    let err = store.between(0, i64::MAX).unwrap_err();
-    assert!(err.contains(&damaged.decision_id), "{err}");
+    // A period's read leaves it out and names it, and the report says so.
+    let period = store.between(0, i64::MAX).unwrap();
+    assert_eq!(period.decisions.len(), 1);
+    assert_eq!(period.damaged, std::slice::from_ref(&damaged.decision_id));
+    let today = crate::situate::calendar::Date::parse("2099-01-01").unwrap();
+    let r = report::of_period(&period, bundled(), ("2000-01-01", "2100-01-01"), today);
+    assert_eq!(r.decisions, 1);
+    let text = render::text(&r);
+    assert!(
+        text.contains(&format!(
+            "1 decision record(s) damaged on disk are not counted: {}",
+            damaged.decision_id
+        )),
+        "{text}"
+    );
+    assert!(render::csv(&r).contains(&format!("damaged,{}", damaged.decision_id)));
+    assert!(render::html(&r).contains(&damaged.decision_id));
 }
 
 #[test]
@@ -479,6 +494,7 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
         store
             .between(from, to)
             .unwrap()
+            .decisions
             .into_iter()
             .map(|d| d.record.decision_id)
             .collect()
@@ -526,20 +542,20 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     let store = Store::open(&config, TextMode::Masked, Some(30))
         .unwrap()
         .unwrap();
-    assert_eq!(store.between(0, i64::MAX).unwrap().len(), 2);
+    assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
     drop(store);
     let mut db = sqlite::Sqlite::open(&path).unwrap();
     use backend::Backend;
     assert_eq!(db.purge(received + 1).unwrap(), 1);
     assert_eq!(db.purge(now_ms() + 1).unwrap(), 1);
-    assert!(db.between(0, i64::MAX).unwrap().is_empty());
+    assert!(db.between(0, i64::MAX).unwrap().decisions.is_empty());
 }
 
 /// The report of every decision in `store`, as seen on `today` (YYYY-MM-DD).
 fn report_of_everything(store: &Store, today: &str) -> report::Report {
     let today = crate::situate::calendar::Date::parse(today).unwrap();
     let all = store.between(0, i64::MAX).unwrap();
-    report::build(&all, bundled(), ("2000-01-01", "2100-01-01"), today)
+    report::of_period(&all, bundled(), ("2000-01-01", "2100-01-01"), today)
 }
 
 #[test]
@@ -913,7 +929,7 @@ impl backend::Backend for Down {
     fn add_event(&mut self, _: &Event) -> Result<EventOutcome, String> {
         Err("connection refused".into())
     }
-    fn between(&mut self, _: i64, _: i64) -> Result<Vec<StoredDecision>, String> {
+    fn between(&mut self, _: i64, _: i64) -> Result<Period, String> {
         Err("connection refused".into())
     }
     fn rule_files(&mut self, _: &str) -> Result<Option<Vec<(String, String)>>, String> {

@@ -32,7 +32,7 @@ pub(crate) type Reply<T> = Sender<Result<T, String>>;
 pub(crate) enum Command {
     Get(Lookup, Reply<Option<StoredDecision>>),
     Event(Box<Event>, Reply<EventOutcome>),
-    Between(i64, i64, Reply<Vec<StoredDecision>>),
+    Between(i64, i64, Reply<super::Period>),
     RuleFiles(String, Reply<Option<Vec<(String, String)>>>),
     Flush(Reply<()>),
     Purge(Reply<usize>),
