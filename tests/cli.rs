@@ -15,6 +15,27 @@ fn run(args: &[&str], rules: Option<&Path>) -> Output {
     c.output().unwrap()
 }
 
+/// `route --jsonl` with `input` on its standard input.
+fn route_jsonl(input: &str) -> Output {
+    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        batch
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    batch.wait_with_output().unwrap()
+}
+
 /// The bundled rules plus one file with an unknown department (line 5) and a failing example.
 fn broken_rules() -> tempfile::TempDir {
     let dir = common::rules_dir_with(common::CORE_FILES);
@@ -163,23 +184,7 @@ fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuse
         serde_json::json!({"id": long_id, "text": "公司三个月没发工资了"}),
         r#"{"id":"A-6","text":"公司三个月没发工资了"}"#,
     );
-    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-        .args(["route", "--jsonl"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        batch
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = batch.wait_with_output().unwrap();
+    let out = route_jsonl(&input);
     assert_eq!(out.status.code(), Some(1), "lines were refused");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("4 of 6 line(s) refused"),
@@ -231,23 +236,7 @@ fn route_jsonl_keeps_a_numeric_ticket_number_exactly_or_refuses_it() {
         serde_json::json!({"id": "L-4", "text": "啊".repeat(700_000)}),
         r#"{"id":"Z-5","text":"小区电梯坏了三个月"}"#,
     );
-    let mut batch = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-        .args(["route", "--jsonl"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        batch
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = batch.wait_with_output().unwrap();
+    let out = route_jsonl(&input);
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

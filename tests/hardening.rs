@@ -288,33 +288,31 @@ async fn idle_connections_are_closed() {
     );
 }
 
-#[tokio::test]
-async fn a_connection_that_never_calls_is_closed_at_the_first_call_timeout() {
+/// Whether the server closes a plain TCP connection to it, which never sends a byte, within
+/// `secs` seconds.
+async fn closes_a_silent_socket(server: &Server, secs: u64) -> bool {
     use tokio::io::AsyncReadExt;
-    let server = start(&["--first-call-timeout", "1"]);
-    // A socket that never sends anything, not even the HTTP/2 preface.
     let addr = server.addr.trim_start_matches("http://").to_owned();
     let mut silent = TcpStream::connect(&addr).await.expect("connects");
     let mut buf = [0u8; 256];
-    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+    tokio::time::timeout(Duration::from_secs(secs), async {
         while let Ok(n) = silent.read(&mut buf).await {
             if n == 0 {
                 break;
             }
         }
     })
-    .await;
-    assert!(
-        closed.is_ok(),
-        "a silent connection stayed open 10 s with --first-call-timeout 1"
-    );
-    // A connection that has called is held to the idle timeout (300 s) instead.
-    let (client, driver) = connect(&server).await;
+    .await
+    .is_ok()
+}
+
+/// A GetRuleSet call on `client`'s connection; its grpc-status must be OK.
+async fn get_rule_set_on(client: &h2::client::SendRequest<Bytes>, server: &Server) {
     let (response, mut send) = client
         .clone()
         .send_request(
             request(
-                &server,
+                server,
                 "/hotline.routing.v1.RoutingService/GetRuleSet",
                 "application/grpc",
             ),
@@ -324,6 +322,19 @@ async fn a_connection_that_never_calls_is_closed_at_the_first_call_timeout() {
     send.send_data(Bytes::from(prefix(0, 0)), true).unwrap();
     let (_, code, message) = grpc_status(response).await;
     assert_eq!(code, Some(0), "{message}");
+}
+
+#[tokio::test]
+async fn a_connection_that_never_calls_is_closed_at_the_first_call_timeout() {
+    let server = start(&["--first-call-timeout", "1"]);
+    // A socket that never sends anything, not even the HTTP/2 preface.
+    assert!(
+        closes_a_silent_socket(&server, 10).await,
+        "a silent connection stayed open 10 s with --first-call-timeout 1"
+    );
+    // A connection that has called is held to the idle timeout (300 s) instead.
+    let (client, driver) = connect(&server).await;
+    get_rule_set_on(&client, &server).await;
     assert!(
         tokio::time::timeout(Duration::from_secs(3), driver)
             .await
@@ -334,41 +345,14 @@ async fn a_connection_that_never_calls_is_closed_at_the_first_call_timeout() {
 
 #[tokio::test]
 async fn past_the_connection_limit_a_new_connection_is_closed_and_the_served_ones_stay() {
-    use tokio::io::AsyncReadExt;
     let server = start(&["--max-connections", "2"]);
     let (first, first_driver) = connect(&server).await;
     let (_second, _second_driver) = connect(&server).await;
-    let addr = server.addr.trim_start_matches("http://").to_owned();
-    let mut third = TcpStream::connect(&addr)
-        .await
-        .expect("the kernel accepts it");
-    let mut buf = [0u8; 256];
-    let closed = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Ok(n) = third.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-        }
-    })
-    .await;
     assert!(
-        closed.is_ok(),
+        closes_a_silent_socket(&server, 10).await,
         "a third connection was kept with --max-connections 2"
     );
-    let (response, mut send) = first
-        .clone()
-        .send_request(
-            request(
-                &server,
-                "/hotline.routing.v1.RoutingService/GetRuleSet",
-                "application/grpc",
-            ),
-            false,
-        )
-        .unwrap();
-    send.send_data(Bytes::from(prefix(0, 0)), true).unwrap();
-    let (_, code, message) = grpc_status(response).await;
-    assert_eq!(code, Some(0), "{message}");
+    get_rule_set_on(&first, &server).await;
     assert!(!first_driver.is_finished());
 }
 

@@ -63,45 +63,21 @@ pub fn read_corpus(
     input: impl BufRead,
     label_field: &str,
 ) -> std::io::Result<(Vec<Labelled>, Vec<usize>)> {
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    for line in numbered_lines(input) {
-        let (n, line) = line?;
-        let Some(line) = line else {
-            skipped.push(n);
-            continue;
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            skipped.push(n);
-            continue;
-        };
-        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
-        let id = match v.get("id") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => format!("line {n}"),
-        };
-        let item = Labelled {
-            id,
-            title: s("title"),
-            text: s("text"),
-            label: s(label_field),
-        };
-        if item.label.is_empty() || (item.title.trim().is_empty() && item.text.trim().is_empty()) {
-            skipped.push(n);
-            continue;
-        }
-        out.push(item);
-    }
-    Ok((out, skipped))
+    read_items(input, Some(label_field))
 }
 
 /// Reads a JSONL corpus without labels (for `diff` and `lint --input`): every line with text;
 /// the numbers of the lines skipped (no JSON, no text, not UTF-8) are the second value.
 pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<(Vec<Labelled>, Vec<usize>)> {
+    read_items(input, None)
+}
+
+/// The items of a JSONL corpus that have text (and, with `label_field`, a label), and the
+/// numbers of the other lines but blank ones.
+fn read_items(
+    input: impl BufRead,
+    label_field: Option<&str>,
+) -> std::io::Result<(Vec<Labelled>, Vec<usize>)> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for line in numbered_lines(input) {
@@ -127,9 +103,10 @@ pub fn read_corpus_unlabelled(input: impl BufRead) -> std::io::Result<(Vec<Label
             id,
             title: s("title"),
             text: s("text"),
-            label: String::new(),
+            label: label_field.map(s).unwrap_or_default(),
         };
-        if item.title.trim().is_empty() && item.text.trim().is_empty() {
+        let unlabelled = label_field.is_some() && item.label.is_empty();
+        if unlabelled || (item.title.trim().is_empty() && item.text.trim().is_empty()) {
             skipped.push(n);
         } else {
             out.push(item);

@@ -33,13 +33,7 @@ pub(crate) fn run(args: Args) -> Result {
     let (old, new) = (load(&args.old)?, load(&args.new)?);
     let corpus = match crate::authoring::eval::read_corpus_unlabelled(open(&args.input)?) {
         Ok((c, skipped)) => {
-            if !skipped.is_empty() {
-                eprintln!(
-                    "warning: skipped {} line(s) without JSON or text, or not UTF-8: {}",
-                    skipped.len(),
-                    crate::authoring::eval::line_list(&skipped)
-                );
-            }
+            super::warn_skipped(&skipped, "JSON or text");
             c
         }
         Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),

@@ -20,13 +20,7 @@ pub(crate) fn run(args: Args) -> Result {
         None => None,
         Some(path) => match crate::authoring::eval::read_corpus(open(path)?, "label") {
             Ok((c, skipped)) => {
-                if !skipped.is_empty() {
-                    eprintln!(
-                        "warning: skipped {} line(s) without JSON, text or \"label\", or not UTF-8: {}",
-                        skipped.len(),
-                        crate::authoring::eval::line_list(&skipped)
-                    );
-                }
+                super::warn_skipped(&skipped, "JSON, text or \"label\"");
                 Some(c)
             }
             Err(e) => return fail(format!("cannot read {}: {e}", path.display())),

@@ -299,16 +299,21 @@ pub(crate) fn read_labelled(
 ) -> Result<Vec<crate::authoring::eval::Labelled>> {
     match crate::authoring::eval::read_corpus(open(path)?, label_field) {
         Ok((corpus, skipped)) => {
-            if !skipped.is_empty() {
-                eprintln!(
-                    "warning: skipped {} line(s) without JSON, text or \"{label_field}\", or not UTF-8: {}",
-                    skipped.len(),
-                    crate::authoring::eval::line_list(&skipped)
-                );
-            }
+            warn_skipped(&skipped, &format!("JSON, text or \"{label_field}\""));
             Ok(corpus)
         }
         Err(e) => fail(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The warning about the lines of a corpus that were skipped (`lacking`: what they lacked).
+pub(crate) fn warn_skipped(skipped: &[usize], lacking: &str) {
+    if !skipped.is_empty() {
+        eprintln!(
+            "warning: skipped {} line(s) without {lacking}, or not UTF-8: {}",
+            skipped.len(),
+            crate::authoring::eval::line_list(skipped)
+        );
     }
 }
 
