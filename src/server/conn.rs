@@ -16,9 +16,10 @@
 //! a shorter limit (`first_call`): a client that opens sockets and never speaks (not even the
 //! HTTP/2 preface) would otherwise hold each for the whole idle timeout, and a few thousand of
 //! them use up the process's file descriptors. Past `max_connections`, a new connection is closed
-//! at once, so that the ones being served keep theirs. The intake layer (`intake.rs`) counts calls in
-//! and out through [`Activity`]; a read that finds the connection idle past its deadline ends it
-//! as if the client had closed it (EOF), which hyper answers by closing the socket.
+//! at once, so that the ones being served keep theirs (a TLS connection counts once its handshake,
+//! bounded by its own timeout, is done). The intake layer (`intake.rs`) counts calls in and out
+//! through [`Activity`]; a read that finds the connection idle past its deadline ends it as if the
+//! client had closed it (EOF), which hyper answers by closing the socket.
 
 use std::io;
 use std::net::SocketAddr;
