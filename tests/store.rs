@@ -86,6 +86,13 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     );
     let again = record(&mut c, returned.clone()).await.unwrap();
     assert!(again.duplicate);
+    // A decision id and a ticket number that name different tickets: refused, not guessed.
+    let mut mismatched = event("ev-9", pb::EventKind::Accepted);
+    mismatched.decision_id = r.decision_id.clone();
+    mismatched.request_id = "2026-1127-9999".into();
+    let s = record(&mut c, mismatched).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    assert!(s.message().contains("2026-1127-0042"), "{}", s.message());
     // One id for two events: ALREADY_EXISTS, saying what the id was used for.
     let mut reused = returned;
     reused.kind = pb::EventKind::Resolved as i32;

@@ -93,6 +93,7 @@ fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> Lin
         }
     };
     r.event_id = event.event_id.clone();
+    let ticket = event.request_id.clone();
     let (event, key) = match events::check(&event, set) {
         Ok(v) => v,
         Err(e) => {
@@ -100,7 +101,7 @@ fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> Lin
             return r;
         }
     };
-    match events::record(store, event, key) {
+    match events::record(store, event, key, &ticket) {
         Ok(EventOutcome::Recorded { decision_id }) => {
             r.result = "recorded";
             r.decision_id = decision_id;

@@ -57,7 +57,8 @@ impl RoutingSvc {
             .ok_or_else(|| Status::invalid_argument("event is missing"))?;
         let (event, key) =
             events::check(&e, &self.state.current()).map_err(Status::invalid_argument)?;
-        let outcome = blocking(move || events::record(&*store, event, key)).await?;
+        let ticket = e.request_id.clone();
+        let outcome = blocking(move || events::record(&*store, event, key, &ticket)).await?;
         match outcome {
             EventOutcome::Recorded { decision_id } => Ok(pb::RecordOutcomeResponse {
                 decision_id,

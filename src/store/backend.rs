@@ -124,3 +124,19 @@ pub(crate) fn same_event_again(
         }
     })
 }
+
+/// What is wrong with `event`'s dates against its decision's time, if anything: it happened
+/// before the decision, or (EXTENDED) its new due date is a day before the decision's.
+pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<super::EventOutcome> {
+    if event.at_ms < decided_at_ms {
+        return Some(super::EventOutcome::BeforeDecision { decided_at_ms });
+    }
+    let due_ends_ms = crate::situate::calendar::Date::parse(&event.due_date)
+        .map(|d| d.start_ms_china().saturating_add(86_400_000));
+    match due_ends_ms {
+        Some(end) if event.kind == super::EventKind::Extended && end <= decided_at_ms => {
+            Some(super::EventOutcome::DueDateBeforeDecision { decided_at_ms })
+        }
+        _ => None,
+    }
+}

@@ -127,14 +127,27 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
 }
 
 /// Records a checked event, finding its decision by ticket number first when it has no id.
+/// `request_id` is the ticket number the sender gave, if any: when it gave a decision id too,
+/// the two must name the same decision's ticket.
 pub fn record(
     store: &dyn Decisions,
     mut event: Event,
     key: Lookup,
+    request_id: &str,
 ) -> Result<EventOutcome, String> {
     if event.decision_id.is_empty() {
         match store.get(key)? {
             Some(d) => event.decision_id = d.record.decision_id,
+            None => return Ok(EventOutcome::NotFound),
+        }
+    } else if !request_id.is_empty() {
+        match store.get(key)? {
+            Some(d) if d.record.request_id != request_id => {
+                return Ok(EventOutcome::OtherTicket {
+                    ticket: d.record.request_id,
+                });
+            }
+            Some(_) => {}
             None => return Ok(EventOutcome::NotFound),
         }
     }
@@ -196,6 +209,13 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
         }
         EventOutcome::BeforeDecision { decided_at_ms } => Some(format!(
             "the event is dated before its decision (decided {}); check `at`",
+            china_time_ms(*decided_at_ms)
+        )),
+        EventOutcome::OtherTicket { ticket } => Some(format!(
+            "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one of the two, or the right pair"
+        )),
+        EventOutcome::DueDateBeforeDecision { decided_at_ms } => Some(format!(
+            "the new due_date is before its decision (decided {}); check due_date",
             china_time_ms(*decided_at_ms)
         )),
         EventOutcome::Conflict { decision_id, kind } => Some(format!(

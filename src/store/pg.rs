@@ -173,8 +173,8 @@ impl Backend for Postgres {
         let Some(decided_at_ms) = decided.map(|r| r.get::<_, i64>(0)) else {
             return Ok(EventOutcome::NotFound);
         };
-        if event.at_ms < decided_at_ms {
-            return Ok(EventOutcome::BeforeDecision { decided_at_ms });
+        if let Some(refused) = super::backend::too_early(event, decided_at_ms) {
+            return Ok(refused);
         }
         let record = serde_json::to_string(event).map_err(|e| e.to_string())?;
         let inserted = self

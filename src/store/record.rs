@@ -335,6 +335,14 @@ pub enum EventOutcome {
     BeforeDecision {
         decided_at_ms: i64,
     },
+    /// The decision id and the ticket number given name different tickets.
+    OtherTicket {
+        ticket: String,
+    },
+    /// An EXTENDED event's new due date is a day before its decision was made.
+    DueDateBeforeDecision {
+        decided_at_ms: i64,
+    },
 }
 
 /// A decision as read back from the spool, borrowing its strings from the segment's bytes: what

@@ -262,8 +262,8 @@ impl Backend for Sqlite {
         if let Some(json) = existing {
             return super::backend::same_event_again(event, &json);
         }
-        if event.at_ms < decided_at_ms {
-            return Ok(EventOutcome::BeforeDecision { decided_at_ms });
+        if let Some(refused) = super::backend::too_early(event, decided_at_ms) {
+            return Ok(refused);
         }
         self.conn
             .execute(

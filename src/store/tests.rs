@@ -135,11 +135,23 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
             .unwrap(),
         EventOutcome::BeforeDecision { decided_at_ms: at }
     );
+    // An extension to a day before the decision is a mistake in the due date, not in `at`.
+    let mut extended = event("e-4", &r.decision_id, EventKind::Extended, at + 1);
+    extended.due_date = "2000-01-01".into();
+    assert_eq!(
+        store.record_event(extended.clone()).unwrap(),
+        EventOutcome::DueDateBeforeDecision { decided_at_ms: at }
+    );
+    extended.due_date = "2999-01-01".into();
+    assert!(matches!(
+        store.record_event(extended).unwrap(),
+        EventOutcome::Recorded { .. }
+    ));
     let got = store
         .get(Lookup::DecisionId(r.decision_id.clone()))
         .unwrap()
         .unwrap();
-    assert_eq!(got.events.len(), 1);
+    assert_eq!(got.events.len(), 2, "the return and the extension");
     assert_eq!(got.final_department(), "housing");
     assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
     store.close().unwrap();
