@@ -117,11 +117,17 @@ fn outcomes_export_and_eval_close_the_loop() {
              {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
              {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
              {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housng\"}}\n\
-             {{broken\n",
+             {{broken\n\
+             \n\
+             {{\"eventId\":\"x6\",\"requestId\":\"T-2\",\"kind\":\"RESOLVED\",\"at\":\"2099-13-01 09:00\"}}\n",
             ids[2]
         ),
     )
     .unwrap();
+    // A line that is not UTF-8 (a GBK export, say) is one bad line, not a failed import.
+    let mut bytes = std::fs::read(&events).unwrap();
+    bytes.extend_from_slice(b"{\"eventId\":\"\xb9\xa4\"}\n");
+    std::fs::write(&events, bytes).unwrap();
     let out = run(
         &[
             "outcomes",
@@ -151,9 +157,25 @@ fn outcomes_export_and_eval_close_the_loop() {
             "duplicate",
             "refused",
             "invalid",
+            "invalid",
+            "invalid",
+            "invalid",
             "invalid"
         ]
     );
+    let message = |i: usize| {
+        results[i]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(message(7), "line 8 is blank");
+    assert!(
+        message(8).starts_with("line 9: at \"2099-13-01 09:00\" is not a time"),
+        "{}",
+        message(8)
+    );
+    assert_eq!(message(9), "line 10 is not valid UTF-8");
     assert!(
         results[5]["message"]
             .as_str()
@@ -226,6 +248,12 @@ fn explain_names_the_rule_that_changed() {
     assert!(
         text.contains("same: today's rules decide OUTCOME_DISPATCH hrss by rule wage-arrears"),
         "{text}"
+    );
+    // When it was received, as a person reads a time (China time), not in milliseconds.
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(", received 20") && header.contains(" +08:00, rules version "),
+        "{header}"
     );
 
     // Today the wage rule has another id (as if rewritten): the recorded one no longer exists.

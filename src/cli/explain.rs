@@ -40,14 +40,14 @@ pub(crate) fn run(args: Args) -> Result {
     let recorded = stored.record.to_response();
     let r = &stored.record;
     outln!(
-        "== 记录的决定 recorded decision {} (ticket {}, {} ms since 1970, rules version {})",
+        "== 记录的决定 recorded decision {} (ticket {}, received {}, rules version {})",
         r.decision_id,
         if r.request_id.is_empty() {
             "-"
         } else {
             &r.request_id
         },
-        r.received_at_ms,
+        crate::situate::calendar::china_time_ms(r.received_at_ms),
         r.rules_version
     );
     outln!(
@@ -65,7 +65,8 @@ pub(crate) fn run(args: Args) -> Result {
     outln!("confidence {:.2}; {}", r.confidence, r.reason);
     for e in &stored.events {
         outln!(
-            "事件 event: {} {} {} {}",
+            "事件 event: {} {} {} {} {}",
+            crate::situate::calendar::china_time_ms(e.at_ms),
             e.kind.as_str(),
             e.department_id,
             e.reason,

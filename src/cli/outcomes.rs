@@ -36,18 +36,24 @@ struct LineResult {
 pub(crate) fn run(args: Args) -> Result {
     let set = args.store.rules.load()?;
     let store = args.store.store.reader()?;
-    let input = open(&args.input)?;
+    let mut input = open(&args.input)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts = [0usize; 4];
-    for (n, line) in input.lines().enumerate() {
-        let line = match line {
-            Ok(l) => l,
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => n += 1,
             Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-        };
-        if line.trim().is_empty() {
-            continue;
         }
-        let r = one(&line, n + 1, &set, &store);
+        // Every line gets a result, so that results line up with the export's lines.
+        let r = match std::str::from_utf8(&buf) {
+            Ok(line) if line.trim().is_empty() => invalid(n, format!("line {n} is blank")),
+            Ok(line) => one(line.trim_end(), n, &set, &store),
+            Err(_) => invalid(n, format!("line {n} is not valid UTF-8")),
+        };
         counts[match r.result {
             "recorded" => 0,
             "duplicate" => 1,
@@ -75,6 +81,17 @@ pub(crate) fn run(args: Args) -> Result {
     } else {
         Status::Ok
     })
+}
+
+/// The result of a line that is not an event at all.
+fn invalid(n: usize, message: String) -> LineResult {
+    LineResult {
+        line: n,
+        event_id: String::new(),
+        result: "invalid",
+        decision_id: String::new(),
+        message,
+    }
 }
 
 fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> LineResult {
@@ -134,6 +151,14 @@ fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, String> {
         && !k.starts_with("EVENT_KIND_")
     {
         *kind = serde_json::Value::String(format!("EVENT_KIND_{}", k.to_ascii_uppercase()));
+    }
+    // The JSON mapping's own message for a bad time says only "premature end of input".
+    if let Some(at) = v.get("at").and_then(|a| a.as_str())
+        && at.parse::<jiff::Timestamp>().is_err()
+    {
+        return Err(format!(
+            "at {at:?} is not a time; write it with its offset, e.g. 2026-12-05T09:30:00+08:00"
+        ));
     }
     serde_json::from_value(v).map_err(|e| format!("not an event: {e}"))
 }

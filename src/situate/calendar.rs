@@ -90,6 +90,22 @@ impl fmt::Display for Date {
     }
 }
 
+/// A time in milliseconds since 1970 as China time, `YYYY-MM-DD HH:MM:SS +08:00` (as a message
+/// or a terminal shows it; outside the years 0001 to 9999, the milliseconds themselves).
+pub(crate) fn china_time_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let s = (secs + 8 * 3600).rem_euclid(86_400);
+    match Date::from_unix_china(secs) {
+        Some(d) => format!(
+            "{d} {:02}:{:02}:{:02} +08:00",
+            s / 3600,
+            s % 3600 / 60,
+            s % 60
+        ),
+        None => format!("{ms} ms since 1970"),
+    }
+}
+
 /// The working-day calendar of the rule set.
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {

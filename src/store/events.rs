@@ -185,21 +185,6 @@ fn check_department(id: &str, kind: EventKind, set: &crate::RuleSet) -> Result<(
     ))
 }
 
-/// A time in milliseconds since 1970 as China time, `YYYY-MM-DD HH:MM:SS +08:00`.
-fn china_time_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let s = (secs + 8 * 3600).rem_euclid(86_400);
-    match crate::situate::calendar::Date::from_unix_china(secs) {
-        Some(d) => format!(
-            "{d} {:02}:{:02}:{:02} +08:00",
-            s / 3600,
-            s % 3600 / 60,
-            s % 60
-        ),
-        None => format!("{ms} ms since 1970"),
-    }
-}
-
 /// What a sender is told about an event that was not recorded.
 pub fn refusal(outcome: &EventOutcome) -> Option<String> {
     match outcome {
@@ -209,14 +194,14 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
         }
         EventOutcome::BeforeDecision { decided_at_ms } => Some(format!(
             "the event is dated before its decision (decided {}); check `at`",
-            china_time_ms(*decided_at_ms)
+            crate::situate::calendar::china_time_ms(*decided_at_ms)
         )),
         EventOutcome::OtherTicket { ticket } => Some(format!(
             "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one of the two, or the right pair"
         )),
         EventOutcome::DueDateBeforeDecision { decided_at_ms } => Some(format!(
             "the new due_date is before its decision (decided {}); check due_date",
-            china_time_ms(*decided_at_ms)
+            crate::situate::calendar::china_time_ms(*decided_at_ms)
         )),
         EventOutcome::Conflict { decision_id, kind } => Some(format!(
             "this event_id was recorded before for another event (a {} event of decision {decision_id}); give each event an id of its own",
