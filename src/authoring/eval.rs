@@ -39,7 +39,7 @@ impl Labelled {
 
 /// The lines of a JSONL file with their numbers (from 1), each as text, or `None` for a line that
 /// is not valid UTF-8 (a reader skips it and says which it was, rather than refusing the file).
-fn numbered_lines(
+pub(crate) fn numbered_lines(
     mut input: impl BufRead,
 ) -> impl Iterator<Item = std::io::Result<(usize, Option<String>)>> {
     let mut n = 0usize;

@@ -3,7 +3,7 @@
 //! e.g. `{"eventId":"e-1","requestId":"2026-1127-0042","kind":"RETURNED","at":"2026-11-28T09:30:00+08:00","departmentId":"housing","reason":"不属于本部门职责"}`).
 //! Every line gets a result on standard output; bad lines are reported with their line number.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use super::{Result, Status, StoreAndRules, fail, open, stdout_failed};
@@ -36,23 +36,19 @@ struct LineResult {
 pub(crate) fn run(args: Args) -> Result {
     let set = args.store.rules.load()?;
     let store = args.store.store.reader()?;
-    let mut input = open(&args.input)?;
+    let input = open(&args.input)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts = [0usize; 4];
-    let mut buf = Vec::new();
-    let mut n = 0usize;
-    loop {
-        buf.clear();
-        match input.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => n += 1,
+    for line in crate::authoring::eval::numbered_lines(input) {
+        let (n, line) = match line {
+            Ok(l) => l,
             Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-        }
+        };
         // Every line gets a result, so that results line up with the export's lines.
-        let r = match std::str::from_utf8(&buf) {
-            Ok(line) if line.trim().is_empty() => invalid(n, format!("line {n} is blank")),
-            Ok(line) => one(line.trim_end(), n, &set, &store),
-            Err(_) => invalid(n, format!("line {n} is not valid UTF-8")),
+        let r = match line.as_deref() {
+            Some(line) if line.trim().is_empty() => invalid(n, format!("line {n} is blank")),
+            Some(line) => one(line.trim_end(), n, &set, &store),
+            None => invalid(n, format!("line {n} is not valid UTF-8")),
         };
         counts[match r.result {
             "recorded" => 0,

@@ -244,11 +244,7 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink
         // one has already lost digits in JSON's float, and two tickets could share an id).
         Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(other) => {
-            let shown = other.to_string();
-            let shown = match shown.char_indices().nth(40) {
-                Some((i, _)) => format!("{}…", &shown[..i]),
-                None => shown,
-            };
+            let shown = crate::store::events::shorten(&other.to_string());
             return error_item(
                 format!("line {line_no}"),
                 format!(

@@ -242,16 +242,9 @@ pub(crate) fn china_time(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let s = (secs + 8 * 3600).rem_euclid(86_400);
-    match Date::from_unix_china(secs) {
-        Some(d) => format!(
-            "{d} {:02}:{:02}:{:02}（北京时间）",
-            s / 3600,
-            s % 3600 / 60,
-            s % 60
-        ),
-        None => String::new(),
-    }
+    crate::situate::calendar::china_clock(secs)
+        .map(|c| format!("{c}（北京时间）"))
+        .unwrap_or_default()
 }
 
 impl Console {

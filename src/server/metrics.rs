@@ -167,9 +167,7 @@ impl Metrics {
             return;
         };
         self.calendar_covered_until.set(until_ms / 1000);
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now_ms = crate::store::now_ms();
         let days_left = (until_ms - now_ms).div_euclid(86_400_000);
         if days_left < 30 {
             let years: Vec<String> = set.calendar().years().iter().map(i32::to_string).collect();

@@ -90,20 +90,24 @@ impl fmt::Display for Date {
     }
 }
 
+/// Seconds since 1970 as China time, `YYYY-MM-DD HH:MM:SS`; `None` outside the years 0001 to
+/// 9999.
+pub(crate) fn china_clock(secs: i64) -> Option<String> {
+    let d = Date::from_unix_china(secs)?;
+    let s = (secs + 8 * 3600).rem_euclid(86_400);
+    Some(format!(
+        "{d} {:02}:{:02}:{:02}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    ))
+}
+
 /// A time in milliseconds since 1970 as China time, `YYYY-MM-DD HH:MM:SS +08:00` (as a message
 /// or a terminal shows it; outside the years 0001 to 9999, the milliseconds themselves).
 pub(crate) fn china_time_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let s = (secs + 8 * 3600).rem_euclid(86_400);
-    match Date::from_unix_china(secs) {
-        Some(d) => format!(
-            "{d} {:02}:{:02}:{:02} +08:00",
-            s / 3600,
-            s % 3600 / 60,
-            s % 60
-        ),
-        None => format!("{ms} ms since 1970"),
-    }
+    china_clock(ms.div_euclid(1000))
+        .map_or_else(|| format!("{ms} ms since 1970"), |c| format!("{c} +08:00"))
 }
 
 /// The working-day calendar of the rule set.

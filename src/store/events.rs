@@ -20,7 +20,7 @@ const MAX_DECISION_ID_CHARS: usize = 64;
 const MAX_SATISFACTION: i32 = 100;
 
 /// At most the first 40 characters of `s`, for a message about a value that is wrong.
-fn shorten(s: &str) -> String {
+pub(crate) fn shorten(s: &str) -> String {
     match s.char_indices().nth(40) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
@@ -111,7 +111,8 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         return Err("an EXTENDED event needs the new due_date, YYYY-MM-DD".into());
     }
     check_department(&e.department_id, kind, set)?;
-    let key = lookup(&e.decision_id, &e.request_id)?;
+    // The ids were checked first of all, above.
+    let key = key_of(&e.decision_id, &e.request_id)?;
     let event = Event {
         event_id: e.event_id.clone(),
         decision_id: e.decision_id.clone(),
@@ -157,6 +158,11 @@ pub fn record(
 /// Where to find a decision: its id, or else the ticket number.
 pub fn lookup(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
     check_ids(decision_id, request_id)?;
+    key_of(decision_id, request_id)
+}
+
+/// [`lookup`] of ids already checked.
+fn key_of(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
     if !decision_id.is_empty() {
         Ok(Lookup::DecisionId(decision_id.to_owned()))
     } else if !request_id.is_empty() {

@@ -143,11 +143,6 @@ fn digit_run(b: &[u8], start: usize) -> (usize, Run) {
     (j, run)
 }
 
-/// Where the number starting at `start` ends (see [`digit_run`]).
-fn digit_run_end(b: &[u8], start: usize) -> usize {
-    digit_run(b, start).0
-}
-
 /// What the number `run` is, if it is one to mask; `before` is the text before it.
 fn classify(run: &Run, before: &str) -> Option<Kind> {
     let (n, head, last_is_x) = (run.n, run.head, run.last_is_x);
@@ -270,7 +265,7 @@ pub fn mask_into(text: &str, out: &mut Vec<u8>) {
         // A plate that ends in a digit ends inside a number its letter touches (or it would not
         // be a plate): the rest of that number is passed over, not masked on its own.
         if kind == Some(Kind::Plate) && b[end - 1].is_ascii_digit() {
-            i = digit_run_end(b, end - 1);
+            i = digit_run(b, end - 1).0;
         }
     }
     out.extend_from_slice(&b[at..]);
