@@ -224,6 +224,20 @@ fn the_try_page_shows_the_decision_its_articles_and_a_permanent_link() {
     let link = &body[link_start..link_start + body[link_start..].find('"').unwrap()];
     let again = get(&c, &link.replace("&amp;", "&")).text();
     assert!(again.contains("data-id=\"housing\""));
+    // A place the rules do not know is shown as not used, with the closest known name.
+    let typo = get(
+        &c,
+        &format!(
+            "/try?text={}&place={}",
+            url_encode(PROPERTY_FEE),
+            url_encode("高薪区")
+        ),
+    )
+    .text();
+    assert!(
+        typo.contains("<span id=\"unknown-place\">请求的属地「高薪区」不在地名表中，未采用，是否为「高新区」？</span>"),
+        "{typo}"
+    );
     // A possible emergency the rules did not hand off is shown as such, with its lines.
     let crane = get(
         &c,

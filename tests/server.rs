@@ -803,9 +803,22 @@ async fn district_and_received_time_give_unit_and_due_date_over_the_wire() {
         seconds: 1_795_744_800,
         nanos: 0,
     });
-    let resp = c.route(r).await.unwrap().into_inner();
+    let resp = c.route(r.clone()).await.unwrap().into_inner();
     assert_eq!(resp.jurisdiction.as_ref().unwrap().source, "request");
+    assert!(resp.jurisdiction.as_ref().unwrap().unknown_place.is_empty());
     assert_eq!(resp.unit.as_ref().unwrap().name, "高新区建设局");
+    // A misspelt place is named back with the closest known one, not silently the city's.
+    r.place = "高薪区".into();
+    let typo = c.route(r.clone()).await.unwrap().into_inner();
+    let j = typo.jurisdiction.as_ref().unwrap();
+    assert_eq!(
+        (
+            j.source.as_str(),
+            j.unknown_place.as_str(),
+            j.did_you_mean.as_str()
+        ),
+        ("default", "高薪区", "高新区")
+    );
     assert_eq!(resp.request_type, pb::RequestType::Consultation as i32);
     let tl = resp.time_limit.unwrap();
     assert_eq!(

@@ -127,6 +127,34 @@ fn the_requests_district_field_wins_and_the_city_is_the_default() {
     // A department without a unit in that district: the city department.
     let r = route("高新区，公司三个月没发工资了，老板跑了", "", None);
     assert_eq!(r.unit.as_ref().unwrap().level, "city");
+    // A place the rules do not know is not used, and is named with the closest known name;
+    // the text's place, if any, decides instead.
+    let r = route("房子没过户，物业费谁交", "奎文", None);
+    let j = r.jurisdiction.as_ref().unwrap();
+    assert_eq!(
+        (
+            j.source.as_str(),
+            j.unknown_place.as_str(),
+            j.did_you_mean.as_str()
+        ),
+        ("default", "奎文", "奎文区")
+    );
+    assert_eq!(r.unit.as_ref().unwrap().level, "city");
+    let r = route("高新区的房子没过户，物业费谁交", "Mars", None);
+    let j = r.jurisdiction.as_ref().unwrap();
+    assert_eq!(
+        (
+            j.place_id.as_str(),
+            j.source.as_str(),
+            j.unknown_place.as_str(),
+            j.did_you_mean.as_str()
+        ),
+        ("gaoxin", "text", "Mars", "")
+    );
+    // A known place leaves both empty.
+    let r = route("房子没过户，物业费谁交", "奎文区", None);
+    let j = r.jurisdiction.as_ref().unwrap();
+    assert!(j.unknown_place.is_empty() && j.did_you_mean.is_empty());
     // A street resolves to its district's unit…
     let r = route("新城街道这边的房子没过户，物业费谁交", "", None);
     assert_eq!(r.unit.as_ref().unwrap().name, "高新区建设局");

@@ -205,13 +205,26 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
         let how = match j.source.as_str() {
             "request" => "（来自请求的属地）",
             "text" => "（来自原文）",
+            _ if !j.unknown_place.is_empty() => "（按全市）",
             _ => "（未指明，按全市）",
         };
         let _ = write!(
             b,
-            "<dt>属地</dt><dd id=\"jurisdiction\">{}{how}</dd>",
+            "<dt>属地</dt><dd id=\"jurisdiction\">{}{how}",
             esc(&j.name)
         );
+        if !j.unknown_place.is_empty() {
+            let _ = write!(
+                b,
+                "<br><span id=\"unknown-place\">请求的属地「{}」不在地名表中，未采用",
+                esc(&j.unknown_place)
+            );
+            if !j.did_you_mean.is_empty() {
+                let _ = write!(b, "，是否为「{}」？", esc(&j.did_you_mean));
+            }
+            b.push_str("</span>");
+        }
+        b.push_str("</dd>");
     }
     if let Ok(t) = pb::RequestType::try_from(r.request_type)
         && t != pb::RequestType::Unspecified

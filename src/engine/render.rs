@@ -71,9 +71,22 @@ fn situation(out: &mut String, resp: &pb::RouteResponse) {
                 .as_ref()
                 .map(|e| format!("（文中「{}」）", e.text))
                 .unwrap_or_default(),
+            _ if !j.unknown_place.is_empty() => "（按全市）".to_owned(),
             _ => "（未指明属地，按全市）".to_owned(),
         };
         let _ = writeln!(out, "属地 place:      {}{how}", j.name);
+        if !j.unknown_place.is_empty() {
+            let hint = if j.did_you_mean.is_empty() {
+                String::new()
+            } else {
+                format!("，是否为「{}」？", j.did_you_mean)
+            };
+            let _ = writeln!(
+                out,
+                "                 请求的属地「{}」不在规则的地名表中，未采用{hint}",
+                j.unknown_place
+            );
+        }
     }
     if let Some(u) = &resp.unit {
         let _ = writeln!(

@@ -250,6 +250,17 @@ pub(crate) fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
+    match closest(input, candidates) {
+        Some(c) => format!("; did you mean \"{c}\"?"),
+        None => String::new(),
+    }
+}
+
+/// The closest of `candidates` to `input` (see [`did_you_mean`]), or `None` when nothing is close.
+pub(crate) fn closest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::normalized_levenshtein(input, c);
@@ -267,10 +278,7 @@ pub(crate) fn did_you_mean<'a>(
             best = Some((score, c));
         }
     }
-    match best {
-        Some((_, c)) => format!("; did you mean \"{c}\"?"),
-        None => String::new(),
-    }
+    best.map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
-pub(crate) use diagnostic::{Diagnostics, did_you_mean};
+pub(crate) use diagnostic::{Diagnostics, closest, did_you_mean};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub(crate) use load::SourceFile;
 pub use load::{LoadError, compile_dir, compile_texts, load_dir};

@@ -101,7 +101,7 @@ impl Gazetteer {
                 name: p.name.clone(),
                 kind: p.kind.as_str().to_owned(),
                 source: "text".to_owned(),
-                evidence: None,
+                ..Default::default()
             })
             .collect();
         let city = pb::Jurisdiction {
@@ -109,7 +109,7 @@ impl Gazetteer {
             name: "全市".to_owned(),
             kind: "city".to_owned(),
             source: "default".to_owned(),
-            evidence: None,
+            ..Default::default()
         };
         Gazetteer {
             places,
@@ -136,6 +136,13 @@ impl Gazetteer {
     /// The place named (or with id) `district` in a request.
     pub fn lookup(&self, normalized_district: &str) -> Option<usize> {
         self.by_name.get(normalized_district).copied()
+    }
+
+    /// The known name, alias or id closest to a request's place that is none of them, if any is
+    /// close (ties go to the first in code-point order, so the answer does not depend on the
+    /// table's iteration order).
+    pub(crate) fn closest_name(&self, normalized_district: &str) -> Option<&str> {
+        crate::ruleset::closest(normalized_district, self.by_name.keys().map(String::as_str))
     }
 
     /// The longest place name among the matcher's hits on phrase `i` (the first of equal

@@ -64,12 +64,20 @@ pub(crate) fn situate(
         .map(|h| (h.0 as usize - n_places, h.1 as usize, h.2 as usize))
         .collect();
 
-    // Where.
+    // Where. A place the gazetteer does not know is not guessed at: it is named in the response
+    // (with the closest known name) and the text or the city decides, so an intake system's
+    // typo is visible instead of silently becoming the whole city.
+    let mut unknown = None;
     let place = if cx.place.trim().is_empty() {
         None
     } else {
-        g.lookup(crate::engine::normalize::normalize(cx.place).text())
-            .map(|p| (p, Source::Request))
+        let given = crate::engine::normalize::normalize(cx.place);
+        let found = g.lookup(given.text());
+        if found.is_none() {
+            let hint = g.closest_name(given.text()).unwrap_or_default().to_owned();
+            unknown = Some((cx.place.trim().to_owned(), hint));
+        }
+        found.map(|p| (p, Source::Request))
     }
     .or_else(|| {
         g.longest(place_hits)
@@ -94,6 +102,10 @@ pub(crate) fn situate(
         }
         None => g.city().clone(),
     });
+    if let (Some(j), Some((place, hint))) = (resp.jurisdiction.as_mut(), unknown) {
+        j.unknown_place = place;
+        j.did_you_mean = hint;
+    }
 
     // What kind of request.
     let (kind, cues) = loc.classifier.classify(&cue_hits);
