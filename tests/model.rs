@@ -386,6 +386,30 @@ fn train_with_rules_trains_on_their_examples_and_records_it() {
 }
 
 #[test]
+fn eval_folds_on_too_few_rows_names_the_fold_that_cannot_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("two.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\":\"小区停水了\",\"label\":\"城乡建设\"}\n{\"text\":\"公司拖欠工资\",\"label\":\"劳动和社会保障\"}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["eval", "--folds", "5", "--input"])
+        .arg(&input)
+        .args(["--rules"])
+        .arg(common::core_rules_dir().path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the training rows of fold 1 of 5 (1 rows) have 1 distinct label(s)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn eval_folds_reports_rules_alone_and_with_the_classifier_on_held_out_folds() {
     let o = bin()
         .args(["eval", "--folds", "3", "--format", "json", "--input"])

@@ -65,7 +65,13 @@ pub fn cross_validate(
             .collect();
         let data = train::prepare_with(&train_rows, &examples);
         if data.labels.len() < 2 {
-            return Err("the corpus needs at least two labels to train a classifier".into());
+            return Err(format!(
+                "the training rows of fold {} of {k} ({} rows) have {} distinct label(s); a \
+                 classifier needs at least two: give more rows, or fewer folds",
+                f + 1,
+                train_rows.len(),
+                data.labels.len()
+            ));
         }
         let model = train::train(&data, &opts, k, "eval --folds");
         for (i, (text, label)) in rows.iter().enumerate() {
