@@ -24,7 +24,7 @@ not route to their rule, and a check trained without them flagged three (a famil
 diarrhoea after a meal, a sewer overflowing, fireworks stored beside houses).
 
 Never trained on, so that they measure it: the odd lines of emergencies.jsonl and the -fourth,
--eighth, -tenth and -twelfth sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
+-eighth, -tenth, -twelfth and -eighteenth sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
 rules and the model and counts, per file, the emergencies handed off by the rules, flagged by the
 check, and missed, and the ordinary requests handed off or flagged. `--corpus-folds K` scores the
 corpus K times, each fifth by a model trained without it. Python's standard library only.
@@ -49,9 +49,10 @@ TRAINING_SETS = ["more", "third", "fifth", "sixth", "seventh", "ninth", "elevent
 EXAMPLE = re.compile(r"^(?:ok|FAIL)\s+(\S+?):\d+:\d+ (example|counterexample) of (\S+): (.*)$")
 HELD_OUT = [("emergencies.jsonl", "odd"), ("emergencies-fourth.jsonl", None),
             ("emergencies-eighth.jsonl", None), ("emergencies-tenth.jsonl", None),
-            ("emergencies-twelfth.jsonl", None), ("non-emergencies-fourth.jsonl", None),
-            ("non-emergencies-eighth.jsonl", None), ("non-emergencies-tenth.jsonl", None),
-            ("non-emergencies-twelfth.jsonl", None)]
+            ("emergencies-twelfth.jsonl", None), ("emergencies-eighteenth.jsonl", None),
+            ("non-emergencies-fourth.jsonl", None), ("non-emergencies-eighth.jsonl", None),
+            ("non-emergencies-tenth.jsonl", None), ("non-emergencies-twelfth.jsonl", None),
+            ("non-emergencies-eighteenth.jsonl", None)]
 NONE = "none"
 # What choosing the threshold weighs (--threshold-folds): an emergency left in the ordinary queue
 # against ordinary requests put before an operator at once. A miss may cost a life; a false flag

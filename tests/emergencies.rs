@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by seventeen authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by eighteen authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,9 +8,9 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 83 % |
-//! | emergencies | | ≥ 96.5 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 3.3 % handed off, ≤ 0.6 % flagged by the check |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 82 % |
+//! | emergencies | | ≥ 96.4 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 3.4 % handed off, ≤ 0.6 % flagged by the check |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read and on the five
 //! newest sets (below), never on the held-out ones; it flags, never hands off
@@ -26,9 +26,12 @@
 //! - never read, held out from the rules: `-thirteenth` to `-seventeenth` (five more authors,
 //!   each in a voice of their own: speech-recognition transcripts, children, foreigners and deaf
 //!   residents, third parties at work, the outdoors and relatives far away, home and family); the
-//!   emergency check is trained on them.
+//!   emergency check is trained on them;
+//! - never read, held out from the rules and from the check: `-eighteenth` (an author who saw
+//!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
+//!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all seventeen files, held-out ones included, so
+//! The guards are the figures of the bundled rules on all eighteen files, held-out ones included, so
 //! that an edit cannot lose ground; two of them are below the targets, which the held-out
 //! sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -42,7 +45,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.83;
+const FLOOR: f64 = 0.82;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -58,7 +61,7 @@ struct Case {
 }
 
 /// The files the rules were not written from, whose misses are counted, never printed.
-const HELD_OUT_FILES: [&str; 9] = [
+const HELD_OUT_FILES: [&str; 10] = [
     "fourth",
     "eighth",
     "tenth",
@@ -68,6 +71,7 @@ const HELD_OUT_FILES: [&str; 9] = [
     "fifteenth",
     "sixteenth",
     "seventeenth",
+    "eighteenth",
 ];
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
@@ -175,7 +179,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 83.1 % of all seventeen files (61-82 % of each
+    // The target is 98 %; the bundled rules reach 82.8 % of all eighteen files (61-82 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -226,10 +230,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 96.5 % of all seventeen files with the bundled rules and check (docs/accuracy.md: on the
+    // 96.5 % of all eighteen files with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 93-97 % of each).
     assert!(
-        share >= 0.965,
+        share >= 0.964,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -263,14 +267,14 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         100.0 * handed.len() as f64 / cases.len() as f64
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All seventeen files: 3.2 % handed off, nearly all of
+    // The target is at most 2 % handed off. All eighteen files: 3.4 % handed off, nearly all of
     // it in the held-out sets of new authors (2.5-13 % each; docs/accuracy.md), and 0.6 % flagged
     // (they go to an operator at once, marked as a possible emergency): the guards are those
     // figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.033,
-        "{} ordinary requests handed off (at most 3.3 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.034,
+        "{} ordinary requests handed off (at most 3.4 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
