@@ -151,6 +151,17 @@ fn the_requests_district_field_wins_and_the_city_is_the_default() {
         ),
         ("gaoxin", "text", "Mars", "")
     );
+    // An address is named, but not compared with every place name.
+    let r = route(
+        "房子没过户，物业费谁交",
+        "高新区创业大道一千二百三十四号附近小区",
+        None,
+    );
+    let j = r.jurisdiction.as_ref().unwrap();
+    assert_eq!(
+        (j.unknown_place.as_str(), j.did_you_mean.as_str()),
+        ("高新区创业大道一千二百三十四号附近小区", "")
+    );
     // A known place leaves both empty.
     let r = route("房子没过户，物业费谁交", "奎文区", None);
     let j = r.jurisdiction.as_ref().unwrap();

@@ -40,6 +40,9 @@ fn evidence(
     }
 }
 
+/// The longest unknown place that gets a "did you mean" (see `situate`).
+const MAX_HINTED_PLACE_CHARS: usize = 16;
+
 /// Fills jurisdiction, unit, request type and time limit into `resp`; `rule` is the deciding rule.
 pub(crate) fn situate(
     set: &RuleSet,
@@ -74,7 +77,13 @@ pub(crate) fn situate(
         let given = crate::engine::normalize::normalize(cx.place);
         let found = g.lookup(given.text());
         if found.is_none() {
-            let hint = g.closest_name(given.text()).unwrap_or_default().to_owned();
+            // A misspelt name is short; a longer value is an address or a sentence, and
+            // comparing it with every name would cost each such request far more than routing.
+            let hint = if given.text().chars().count() <= MAX_HINTED_PLACE_CHARS {
+                g.closest_name(given.text()).unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            };
             unknown = Some((cx.place.trim().to_owned(), hint));
         }
         found.map(|p| (p, Source::Request))
