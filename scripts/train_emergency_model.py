@@ -3,7 +3,7 @@
 
     python3 scripts/train_emergency_model.py                      # writes rules/emergency.model
     cargo build --release --example route_unchecked             # for --corpus-folds
-    python3 scripts/train_emergency_model.py --corpus-folds 5     # corpus rows it flags, held out
+    python3 scripts/train_emergency_model.py --corpus-folds 5     # corpus rows it flags (and hand-offs it doubts), held out
     python3 scripts/train_emergency_model.py --held-out           # the held-out sets, per file
     python3 scripts/train_emergency_model.py --threshold-folds 5  # choose the threshold on the rows read
 
@@ -224,7 +224,7 @@ def main():
     if a.corpus_folds:
         idx = list(range(len(corpus)))
         random.Random(7).shuffle(idx)
-        total = 0
+        total = handed = doubted = 0
         for k in range(a.corpus_folds):
             test = set(idx[k::a.corpus_folds])
             kept = [r for i, r in enumerate(corpus) if i not in test]
@@ -237,11 +237,19 @@ def main():
                 # example tool routes without running them.
                 unchecked = [os.path.join(os.path.dirname(a.bin), "examples", "route_unchecked"),
                              rules_with(model, tmp)]
-                n = sum(flagged(d) for d in route(unchecked, rows))
-            print(f"fold {k + 1}/{a.corpus_folds}: {n} of {len(test)} corpus rows flagged")
+                ds = route(unchecked, rows)
+                n = sum(flagged(d) for d in ds)
+                h = sum(d.get("outcome") == "OUTCOME_HANDOFF" for d in ds)
+                dd = sum("handoffDoubt" in d for d in ds)
+            print(f"fold {k + 1}/{a.corpus_folds}: {n} of {len(test)} corpus rows flagged; "
+                  f"{h} handed off, {dd} of them doubted")
             total += n
+            handed += h
+            doubted += dd
         print(f"corpus rows flagged, each by a model trained without it: {total}/{len(corpus)}"
               f" = {total / len(corpus):.4f}")
+        print(f"corpus rows handed off by the rules: {handed}; doubted by a model trained "
+              f"without them: {doubted}")
         return
     if a.held_out:
         for name, lines in HELD_OUT:

@@ -224,6 +224,23 @@ fn the_try_page_shows_the_decision_its_articles_and_a_permanent_link() {
     let link = &body[link_start..link_start + body[link_start..].find('"').unwrap()];
     let again = get(&c, &link.replace("&amp;", "&")).text();
     assert!(again.contains("data-id=\"housing\""));
+    // A hand-off the emergency check doubts says so.
+    let doubted = get(
+        &c,
+        &format!(
+            "/try?text={}",
+            url_encode("健身房教练让我练到快晕倒了，这种私教课能退费吗")
+        ),
+    )
+    .text();
+    assert!(
+        doubted.contains("<dd id=\"handoff\"><b>120</b>"),
+        "{doubted}"
+    );
+    assert!(
+        doubted.contains("<dd id=\"handoff-doubt\">紧急情况检查认为这多半不是正在发生的紧急情况"),
+        "{doubted}"
+    );
     // A place the rules do not know is shown as not used, with the closest known name.
     let typo = get(
         &c,

@@ -11,6 +11,7 @@
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 82 % |
 //! | emergencies | | ≥ 96.4 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 3.4 % handed off, ≤ 0.6 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read and on the five
 //! newest sets (below), never on the held-out ones; it flags, never hands off
@@ -247,7 +248,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         "the non-emergency set has {} requests",
         cases.len()
     );
-    let (mut handed, mut flagged) = (Vec::new(), 0);
+    let (mut handed, mut flagged, mut doubted) = (Vec::new(), 0, 0);
     for c in &cases {
         let r = route(&c.text);
         if r.outcome() == pb::Outcome::Handoff {
@@ -255,6 +256,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
                 c.held_out,
                 format!("  [{}] {} → {:?}", c.kind, c.text, lines_of(&r)),
             ));
+            doubted += usize::from(r.handoff_doubt.is_some());
         }
         if r.possible_emergency.is_some() {
             flagged += 1;
@@ -265,6 +267,10 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         handed.len(),
         cases.len(),
         100.0 * handed.len() as f64 / cases.len() as f64
+    );
+    println!(
+        "  of which the emergency check doubted {doubted} (they stand, and ask the operator to \
+         confirm with the caller)"
     );
     print_misses(&handed);
     // The target is at most 2 % handed off. All eighteen files: 3.4 % handed off, nearly all of
@@ -280,6 +286,47 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     assert!(
         flagged as f64 / n <= 0.006,
         "{flagged} ordinary requests flagged by the emergency check (at most 0.6 %)"
+    );
+    // The check doubts 96 of the 116 ordinary requests the rules hand off (58 of the 78 of the
+    // held-out sets, which it never saw): at least four in five must stay doubted.
+    assert!(
+        doubted * 5 >= handed.len() * 4,
+        "the emergency check doubted only {doubted} of {} ordinary requests handed off",
+        handed.len()
+    );
+}
+
+#[test]
+fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
+    let cases = cases("emergencies");
+    let (mut handed, mut doubted) = (0, Vec::new());
+    for c in &cases {
+        let r = route(&c.text);
+        if r.outcome() != pb::Outcome::Handoff {
+            continue;
+        }
+        handed += 1;
+        if let Some(d) = &r.handoff_doubt {
+            doubted.push((
+                c.held_out,
+                format!(
+                    "  [{}] {} → doubted at {:.3}",
+                    c.kind, c.text, d.probability
+                ),
+            ));
+        }
+    }
+    println!(
+        "emergencies handed off: {handed}, of which the emergency check doubted {}",
+        doubted.len()
+    );
+    print_misses(&doubted);
+    // 1 of 3,064 with the bundled rules and check (a held-out one); a doubt delays a real
+    // emergency by the operator's question, so the guard is that figure.
+    assert!(
+        doubted.len() <= 1,
+        "{} real emergencies handed off with a doubt",
+        doubted.len()
     );
 }
 

@@ -1,6 +1,7 @@
 //! The emergency check beside the rules (`rules/emergency.model`, `settings.model.emergency`):
 //! a request the rules did not hand off that may be an emergency goes to a person at once,
-//! flagged; the check never hands off and never touches the rules' hand-offs.
+//! flagged; the check never hands off and never changes the rules' hand-offs, though it says
+//! when it doubts one (`settings.model.handoff_doubt`).
 
 use std::process::Command;
 
@@ -215,13 +216,119 @@ mod invariants {
                     );
                 }
                 None => {
-                    // Unflagged: the very decision the rules make without the check.
+                    // Unflagged: the very decision the rules make without the check, but for
+                    // the doubt it may add to a hand-off, which stands.
                     without.rules_version.clone_from(&with.rules_version);
+                    let mut with = with.clone();
+                    if let Some(doubt) = with.handoff_doubt.take() {
+                        prop_assert_eq!(with.outcome(), pb::Outcome::Handoff);
+                        prop_assert!(doubt.probability < handoff_doubt(), "{:?}", doubt);
+                        prop_assert!(with.reason.starts_with(&without.reason), "{}", with.reason);
+                        with.reason.clone_from(&without.reason);
+                    }
                     prop_assert_eq!(&with, &without, "{}", text);
                 }
             }
         }
     }
+}
+
+/// The bundled `settings.model.handoff_doubt`.
+fn handoff_doubt() -> f64 {
+    common::bundled()
+        .settings()
+        .model
+        .handoff_doubt
+        .expect("the bundled settings have handoff_doubt")
+}
+
+/// An ordinary question in emergency words ("快晕倒了" of a gym session) that the rules hand off.
+const FAINT_FIGURE_OF_SPEECH: &str = "健身房教练让我练到快晕倒了，这种私教课能退费吗";
+
+#[test]
+fn a_hand_off_the_check_doubts_stands_and_asks_the_operator_to_confirm() {
+    let set = common::bundled();
+    let r = route(set, FAINT_FIGURE_OF_SPEECH);
+    assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+    assert_eq!(r.decided_by(), pb::DecidedBy::Rules);
+    assert!(r.possible_emergency.is_none());
+    let doubt = r
+        .handoff_doubt
+        .as_ref()
+        .expect("the check doubts this hand-off");
+    assert!(
+        doubt.probability >= 0.0 && doubt.probability < handoff_doubt(),
+        "{doubt:?}"
+    );
+    assert!(r.reason.contains("转接前请向来电人核实"), "{}", r.reason);
+
+    // A real emergency is handed off without a doubt.
+    for text in [
+        "十字路口发生车祸了，有人被撞倒在地上流了很多血",
+        "我爸刚才突然倒在地上叫不醒了，快派救护车",
+        "楼下三楼着火了，烟特别大，里面还有人",
+    ] {
+        let r = route(set, text);
+        assert_eq!(r.outcome(), pb::Outcome::Handoff, "{text}: {}", r.reason);
+        assert!(r.handoff_doubt.is_none(), "{text}: {:?}", r.handoff_doubt);
+    }
+
+    // Without the setting, the hand-off is the same and says nothing of the check.
+    let dir = common::bundled_copy(
+        |s| common::without_setting_line(s, "    handoff_doubt:"),
+        &[],
+    );
+    let off = load_dir(dir.path()).expect("loads");
+    let mut plain = route(&off, FAINT_FIGURE_OF_SPEECH);
+    assert!(plain.handoff_doubt.is_none());
+    assert!(!plain.reason.contains("核实"), "{}", plain.reason);
+    plain.rules_version.clone_from(&r.rules_version);
+    let mut doubted = route(set, FAINT_FIGURE_OF_SPEECH);
+    doubted.handoff_doubt = None;
+    doubted.reason.clone_from(&plain.reason);
+    doubted.rules_version.clone_from(&plain.rules_version);
+    assert_eq!(doubted, plain, "the doubt changes nothing else");
+}
+
+#[test]
+fn a_hand_off_example_the_check_doubts_fails_with_what_to_do() {
+    let dir = common::bundled_copy(|s| s.to_owned(), &[]);
+    let path = dir.path().join("handoffs.yaml");
+    let handoffs = std::fs::read_to_string(&path).unwrap();
+    let example = "      - 老人一直咳嗽，刚才咯血了\n";
+    assert!(
+        handoffs.contains(example),
+        "danger-120's first example moved"
+    );
+    let handoffs = handoffs.replacen(
+        example,
+        &format!("{example}      - {FAINT_FIGURE_OF_SPEECH}\n"),
+        1,
+    );
+    std::fs::write(&path, handoffs).unwrap();
+    let err = match load_dir(dir.path()) {
+        Ok(_) => panic!("a doubted hand-off example must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("error[E0701]"), "{err}");
+    // It routes to its rule; only the doubt fails it.
+    assert!(err.contains("by rule \"danger-120\""), "{err}");
+    assert!(
+        err.contains("the emergency check doubts this hand-off"),
+        "{err}"
+    );
+    assert!(err.contains("model.handoff_doubt"), "{err}");
+}
+
+#[test]
+fn a_doubt_setting_without_the_model_is_a_warning() {
+    let dir = common::bundled_copy(common::without_emergency_setting, &["emergency.model"]);
+    let set = load_dir(dir.path()).expect("loads");
+    assert_warns(
+        &set,
+        "settings.model.handoff_doubt is set but there is no emergency.model",
+    );
+    assert!(route(&set, FAINT_FIGURE_OF_SPEECH).handoff_doubt.is_none());
 }
 
 /// Asserts that loading `set` gave a warning whose message contains `text`.

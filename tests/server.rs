@@ -324,6 +324,19 @@ async fn metrics_count_decisions_errors_and_the_rule_set() {
         .await
         .expect("routes");
     let _ = c.route(req("")).await.expect_err("refused");
+    // A hand-off the emergency check doubts: it stands, and is counted.
+    let doubted = c
+        .route(req("健身房教练让我练到快晕倒了，这种私教课能退费吗"))
+        .await
+        .expect("routes")
+        .into_inner();
+    assert_eq!(
+        doubted.outcome(),
+        pb::Outcome::Handoff,
+        "{}",
+        doubted.reason
+    );
+    assert!(doubted.handoff_doubt.is_some(), "{}", doubted.reason);
     let metrics = server.metrics.clone().expect("metrics address printed");
     let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
         .await
@@ -341,9 +354,10 @@ async fn metrics_count_decisions_errors_and_the_rule_set() {
         "{body}"
     );
     assert!(
-        body.contains("hotline_route_duration_seconds_count 1"),
+        body.contains("hotline_route_duration_seconds_count 2"),
         "{body}"
     );
+    assert!(body.contains("hotline_handoffs_doubted_total 1"), "{body}");
     assert!(body.contains("hotline_rules_info{version="), "{body}");
     assert!(body.contains("hotline_rules_last_load_ok 1"), "{body}");
     // When the calendar runs out, for an alert well before due dates stop (the bundled

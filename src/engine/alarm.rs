@@ -13,8 +13,15 @@
 //!
 //! The check never hands a request off: a statistical model does not transfer a caller to 110.
 //! It only takes a request out of the rules' dispatch or the ordinary queue and puts it before a
-//! person, with what it saw. Hand-offs and out-of-scope matters are the rules' alone and are not
-//! checked.
+//! person, with what it saw. Hand-offs and out-of-scope matters are the rules' alone.
+//!
+//! The other way round, the check never stops a hand-off either. But the hand-off rules also
+//! fire on ordinary requests written in emergency words (5-6% of the ordinary requests of each
+//! new author's set, docs/accuracy.md), and on those the check is nearly always sure there is no
+//! emergency, while it almost never is on a real one. So when `settings.model.handoff_doubt` is
+//! set and the check gives a hand-off "an emergency" below it, the hand-off stands and says so
+//! (`handoff_doubt`, and a sentence in `reason`): the operator confirms with the caller before
+//! transferring, instead of sending a permit question to 110.
 
 use super::decide::{Decided, Verdict};
 use super::explain::round;
@@ -37,6 +44,35 @@ pub(crate) struct Alarm {
 /// The emergency check a rule set runs, with its threshold: both the model and the setting.
 pub(crate) fn enabled(set: &RuleSet) -> Option<(&EmergencyCheck, f64)> {
     Some((set.emergency.as_deref()?, set.settings.model.emergency?))
+}
+
+/// Whether the check is to weigh a decision of the rules for doubt: a hand-off, with the check
+/// and `settings.model.handoff_doubt` both there.
+pub(crate) fn doubting(set: &RuleSet, verdict: Verdict) -> bool {
+    verdict == Verdict::Handoff
+        && set.emergency.is_some()
+        && set.settings.model.handoff_doubt.is_some()
+}
+
+/// The check's probability that a handed-off request is an emergency, when it is below
+/// `settings.model.handoff_doubt` (see the module docs); `None` otherwise.
+pub(crate) fn doubt(set: &RuleSet, probabilities: Option<&[f64]>) -> Option<f64> {
+    let check = set.emergency.as_deref()?;
+    let below = set.settings.model.handoff_doubt?;
+    let p = probabilities?;
+    let probability = 1.0 - p.get(check.none).copied().unwrap_or(1.0);
+    (probability < below).then_some(probability)
+}
+
+/// Says in the response that the check doubts the hand-off.
+pub(crate) fn annotate_doubt(doubt: Option<f64>, resp: &mut pb::RouteResponse) {
+    let Some(probability) = doubt else { return };
+    resp.reason.push_str(&format!(
+        "紧急情况检查认为这多半不是正在发生的紧急情况（概率 {probability:.2}），转接前请向来电人核实。"
+    ));
+    resp.handoff_doubt = Some(pb::HandoffDoubt {
+        probability: round(probability),
+    });
 }
 
 /// Runs the check on a decision of the rules, given the check's probabilities for the text

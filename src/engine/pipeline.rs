@@ -129,7 +129,8 @@ impl RuleSet {
         let mut decided = decide(self, &s.scored.candidates);
         probe.done(4);
         let consultant = self.model.as_deref();
-        let (classified, checked) = if consulted_on(decided.verdict) {
+        let doubting = alarm::doubting(self, decided.verdict);
+        let (classified, checked) = if consulted_on(decided.verdict) || doubting {
             let (a, b) = self.consulted_models();
             let text = s.normalized.text();
             match &self.joint {
@@ -139,8 +140,19 @@ impl RuleSet {
         } else {
             (None, None)
         };
+        // A hand-off is the rules' alone: the classifier is not consulted on it, and the check
+        // only says whether it doubts it.
+        let (classified, doubt) = if doubting {
+            (None, alarm::doubt(self, checked.as_deref()))
+        } else {
+            (classified, None)
+        };
         let consulted = consult(self, consultant, classified, &mut s.scored, &mut decided);
-        let alarm = alarm::check(self, checked, &s.scored.candidates, &mut decided);
+        let alarm = if doubting {
+            None
+        } else {
+            alarm::check(self, checked, &s.scored.candidates, &mut decided)
+        };
         probe.done(5);
         let normalized = &s.normalized;
         let cx = Context {
@@ -159,6 +171,7 @@ impl RuleSet {
             &mut resp,
         );
         alarm::annotate(self, alarm.as_ref(), &mut resp);
+        alarm::annotate_doubt(doubt, &mut resp);
         probe.done(6);
         let rule = decided.winner.map(|i| s.scored.candidates[i].rule);
         situate(self, &mut resp, rule, text, normalized, &s.phrases, input);

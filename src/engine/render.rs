@@ -36,6 +36,13 @@ fn what(out: &mut String, resp: &pb::RouteResponse) {
         for co in &h.co_lines {
             let _ = writeln!(out, "同时通知 also:   {} {}", co.line, co.name);
         }
+        if let Some(d) = &resp.handoff_doubt {
+            let _ = writeln!(
+                out,
+                "存疑 doubted:    紧急情况检查 {:.2}，转接前请向来电人核实",
+                d.probability
+            );
+        }
     }
     if let Some(o) = &resp.out_of_scope {
         let _ = writeln!(out, "告知 guidance:   {}", o.guidance);

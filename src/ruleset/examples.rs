@@ -173,14 +173,16 @@ impl RuleSet {
     }
 }
 
-/// Whether `resp` is the rule winning with the outcome its target implies.
+/// Whether `resp` is the rule winning with the outcome its target implies. A hand-off that the
+/// emergency check doubts does not count: an example of a hand-off is an emergency its author
+/// vouches for, and a doubted one would have the operator confirm such calls before transferring.
 fn wins(rule: &Rule, resp: &pb::RouteResponse) -> bool {
     let expected = match rule.target {
         Target::Dispatch { .. } => pb::Outcome::Dispatch,
         Target::Handoff { .. } => pb::Outcome::Handoff,
         Target::OutOfScope { .. } => pb::Outcome::OutOfScope,
     } as i32;
-    resp.outcome == expected && resp.rule_id == rule.id
+    resp.outcome == expected && resp.rule_id == rule.id && resp.handoff_doubt.is_none()
 }
 
 fn describe(resp: &pb::RouteResponse) -> String {
@@ -191,7 +193,17 @@ fn describe(resp: &pb::RouteResponse) -> String {
     };
     // A model, not the rules, took the example away: what to do is train it again (both
     // trainers learn the rules' examples), not to change the rule.
+    let doubt;
     let hint = match resp.decided_by() {
+        _ if resp.handoff_doubt.is_some() => {
+            doubt = format!(
+                "; the emergency check doubts this hand-off (probability {:.2}): train it again \
+                 with the rules' examples (`python3 scripts/train_emergency_model.py`) or lower \
+                 `model.handoff_doubt` in settings.yaml",
+                resp.handoff_doubt.as_ref().map_or(0.0, |d| d.probability)
+            );
+            doubt.as_str()
+        }
         pb::DecidedBy::CrossCheck => {
             "; the classifier disputes the rule's domain: train it again with the rules' examples \
              (`hotline-router train --input LABELLED.jsonl --rules RULES_DIR --out \

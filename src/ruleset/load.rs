@@ -282,6 +282,16 @@ fn compile_texts_with(
         )),
         _ => None,
     };
+    if set.settings.model.handoff_doubt.is_some() && emergency.is_none() {
+        set.warnings.push(super::diagnostic::Diagnostic {
+            location: SourceLocation::file_start(&source_name),
+            severity: Severity::Warning,
+            code: Code::BadModel,
+            message: format!(
+                "settings.model.handoff_doubt is set but there is no {EMERGENCY_MODEL} beside the rules; hand-offs are not doubted"
+            ),
+        });
+    }
     if let Some(what) = half {
         set.warnings.push(super::diagnostic::Diagnostic {
             location: SourceLocation::file_start(&source_name),

@@ -237,6 +237,9 @@ pub struct ModelSettings {
     /// When the rules do not hand off: the probability of "an emergency" from the emergency
     /// check (`emergency.model`) at which the request goes to manual triage, flagged.
     pub emergency: Option<f64>,
+    /// When the rules hand off: the probability of "an emergency" from the emergency check below
+    /// which the hand-off says the check doubts it (it stands).
+    pub handoff_doubt: Option<f64>,
 }
 
 impl Default for ModelSettings {
@@ -248,6 +251,7 @@ impl Default for ModelSettings {
             fallback: None,
             tie_break: None,
             emergency: None,
+            handoff_doubt: None,
         }
     }
 }

@@ -290,6 +290,11 @@ pub(crate) struct RawModelSettings {
     /// manual triage at once, flagged as a possible emergency. Absent: the check is off.
     #[serde(default)]
     pub emergency: Option<Sp<f64>>,
+    /// When the rules hand a request off and the emergency check gives "an emergency" below this
+    /// probability, the hand-off stands (the rules decide emergencies) but says that the check
+    /// doubts it, so that an operator confirms with the caller before transferring. Absent: off.
+    #[serde(default)]
+    pub handoff_doubt: Option<Sp<f64>>,
 }
 
 /// The two probabilities of the cross-check.

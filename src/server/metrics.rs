@@ -55,6 +55,10 @@ pub struct Metrics {
     /// When the serving rules' working-day calendar ends (Unix seconds): alert well before it,
     /// since due dates past it cannot be computed.
     pub calendar_covered_until: Gauge,
+    /// Hand-offs the emergency check doubted (`handoff_doubt`): they stand, and an operator
+    /// confirms with the caller first. A rising share points at a hand-off rule that fires on
+    /// ordinary requests.
+    pub handoffs_doubted: Counter,
 }
 
 /// Every decision counted by outcome and department, and its latency observed.
@@ -67,6 +71,9 @@ impl crate::sink::DecisionSink for Metrics {
             })
             .inc();
         self.latency.observe(d.latency.as_secs_f64());
+        if d.response.handoff_doubt.is_some() {
+            self.handoffs_doubted.inc();
+        }
         if !d.client.is_empty() {
             self.clients
                 .get_or_create(&ClientLabels {
@@ -133,6 +140,12 @@ impl Metrics {
             "When the serving rules' working-day calendar ends (Unix time); due dates after it cannot be computed",
             calendar_covered_until.clone(),
         );
+        let handoffs_doubted = Counter::default();
+        registry.register(
+            "handoffs_doubted",
+            "Hand-offs of the rules that the emergency check doubted (they stand; the operator confirms with the caller)",
+            handoffs_doubted.clone(),
+        );
         if let Some(store) = store {
             register_store(&mut registry, store.stats());
         }
@@ -146,6 +159,7 @@ impl Metrics {
             rules_load_failures,
             rules_last_load_ok,
             calendar_covered_until,
+            handoffs_doubted,
         }
     }
 

@@ -110,6 +110,10 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
     let fallback = raw.fallback.as_ref().map(|f| probability("fallback", f));
     let tie_break = raw.tie_break.as_ref().map(|t| probability("tie_break", t));
     let emergency = raw.emergency.as_ref().map(|e| probability("emergency", e));
+    let handoff_doubt = raw
+        .handoff_doubt
+        .as_ref()
+        .map(|d| probability("handoff_doubt", d));
     let action = raw
         .cross_check
         .as_ref()
@@ -145,6 +149,7 @@ fn model(file: &str, raw: Option<&RawModelSettings>, diags: &mut Diagnostics) ->
         fallback,
         tie_break,
         emergency,
+        handoff_doubt,
     }
 }
 
