@@ -193,17 +193,16 @@ fn describe(resp: &pb::RouteResponse) -> String {
     };
     // A model, not the rules, took the example away: what to do is train it again (both
     // trainers learn the rules' examples), not to change the rule.
-    let doubt;
+    let doubt = resp.handoff_doubt.as_ref().map(|d| {
+        format!(
+            "; the emergency check doubts this hand-off (probability {:.2}): train it again with \
+             the rules' examples (`python3 scripts/train_emergency_model.py`) or lower \
+             `model.handoff_doubt` in settings.yaml",
+            d.probability
+        )
+    });
     let hint = match resp.decided_by() {
-        _ if resp.handoff_doubt.is_some() => {
-            doubt = format!(
-                "; the emergency check doubts this hand-off (probability {:.2}): train it again \
-                 with the rules' examples (`python3 scripts/train_emergency_model.py`) or lower \
-                 `model.handoff_doubt` in settings.yaml",
-                resp.handoff_doubt.as_ref().map_or(0.0, |d| d.probability)
-            );
-            doubt.as_str()
-        }
+        _ if doubt.is_some() => doubt.as_deref().unwrap_or_default(),
         pb::DecidedBy::CrossCheck => {
             "; the classifier disputes the rule's domain: train it again with the rules' examples \
              (`hotline-router train --input LABELLED.jsonl --rules RULES_DIR --out \

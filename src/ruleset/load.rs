@@ -282,22 +282,21 @@ fn compile_texts_with(
         )),
         _ => None,
     };
-    if set.settings.model.handoff_doubt.is_some() && emergency.is_none() {
-        set.warnings.push(super::diagnostic::Diagnostic {
-            location: SourceLocation::file_start(&source_name),
-            severity: Severity::Warning,
-            code: Code::BadModel,
-            message: format!(
-                "settings.model.handoff_doubt is set but there is no {EMERGENCY_MODEL} beside the rules; hand-offs are not doubted"
-            ),
+    let half = half.map(|what| format!("{what}; the emergency check is off"));
+    // The doubt on hand-offs is the same check's: without its model, it is off too.
+    let doubt_off =
+        (set.settings.model.handoff_doubt.is_some() && emergency.is_none()).then(|| {
+            format!(
+                "settings.model.handoff_doubt is set but there is no {EMERGENCY_MODEL} beside the \
+             rules; hand-offs are not doubted"
+            )
         });
-    }
-    if let Some(what) = half {
+    for message in [half, doubt_off].into_iter().flatten() {
         set.warnings.push(super::diagnostic::Diagnostic {
             location: SourceLocation::file_start(&source_name),
             severity: Severity::Warning,
             code: Code::BadModel,
-            message: format!("{what}; the emergency check is off"),
+            message,
         });
     }
     if let Some((_, m)) = emergency {
