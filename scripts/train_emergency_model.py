@@ -26,7 +26,8 @@ diarrhoea after a meal, a sewer overflowing, fireworks stored beside houses).
 Never trained on, so that they measure it: the odd lines of emergencies.jsonl and the -fourth,
 -eighth, -tenth, -twelfth and -eighteenth sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
 rules and the model and counts, per file, the emergencies handed off by the rules, flagged by the
-check, and missed, and the ordinary requests handed off or flagged. `--corpus-folds K` scores the
+check, and missed, and the ordinary requests handed off or flagged, and the hand-offs the check
+doubts (`settings.model.handoff_doubt`). `--corpus-folds K` scores the
 corpus K times, each fifth by a model trained without it. Python's standard library only.
 """
 import argparse
@@ -259,6 +260,7 @@ def main():
             ds = route([a.bin, "route", "--rules", os.path.join(ROOT, "rules"), "--jsonl"],
                        [(f"h{i}", "", c["text"]) for i, c in enumerate(cases)])
             handed = [d.get("outcome") == "OUTCOME_HANDOFF" for d in ds]
+            doubted = sum("handoffDoubt" in d for d in ds)
             flags = [flagged(d) for d in ds]
             n = len(cases)
             what = f"{name}{' (odd lines)' if lines else ''}"
@@ -270,12 +272,14 @@ def main():
                          for c, d in zip(cases, ds)]
                 urgent = sum(r or f for r, f in zip(right, flags))
                 print(f"{what}: {n} emergencies, {sum(right)} handed off to a right line and "
-                      f"{sum(handed) - sum(right)} to another, {sum(flags)} flagged by the "
-                      f"check: {urgent} ({urgent / n:.1%}) to a right line or flagged, "
+                      f"{sum(handed) - sum(right)} to another ({doubted} of the hand-offs "
+                      f"doubted), {sum(flags)} flagged by the check: {urgent} ({urgent / n:.1%}) "
+                      f"to a right line or flagged, "
                       f"{n - sum(h or f for h, f in zip(handed, flags))} in the ordinary queue")
             else:
-                print(f"{what}: {n} ordinary requests, {sum(handed)} handed off, "
-                      f"{sum(flags)} flagged ({(sum(handed) + sum(flags)) / n:.1%})")
+                print(f"{what}: {n} ordinary requests, {sum(handed)} handed off "
+                      f"({doubted} of them doubted), {sum(flags)} flagged "
+                      f"({(sum(handed) + sum(flags)) / n:.1%})")
         return
     train(a.bin, training_rows(corpus, a.bin), a.out)
     print(f"wrote {a.out}")
