@@ -192,8 +192,8 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
         if let Some(d) = &r.handoff_doubt {
             let _ = write!(
                 b,
-                "<dt>存疑</dt><dd id=\"handoff-doubt\">紧急情况检查认为这多半不是正在发生的紧急情况（概率 {:.2}），转接前请向来电人核实。</dd>",
-                d.probability
+                "<dt>存疑</dt><dd id=\"handoff-doubt\">{}</dd>",
+                esc(&crate::engine::alarm::doubt_sentence(d.probability))
             );
         }
     }

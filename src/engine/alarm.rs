@@ -46,30 +46,38 @@ pub(crate) fn enabled(set: &RuleSet) -> Option<(&EmergencyCheck, f64)> {
     Some((set.emergency.as_deref()?, set.settings.model.emergency?))
 }
 
-/// Whether the check is to weigh a decision of the rules for doubt: a hand-off, with the check
-/// and `settings.model.handoff_doubt` both there.
-pub(crate) fn doubting(set: &RuleSet, verdict: Verdict) -> bool {
-    verdict == Verdict::Handoff
-        && set.emergency.is_some()
-        && set.settings.model.handoff_doubt.is_some()
+/// The check and `settings.model.handoff_doubt` when a decision of the rules is to be weighed
+/// for doubt: a hand-off, with both there.
+pub(crate) fn doubting(set: &RuleSet, verdict: Verdict) -> Option<(&EmergencyCheck, f64)> {
+    if verdict != Verdict::Handoff {
+        return None;
+    }
+    Some((set.emergency.as_deref()?, set.settings.model.handoff_doubt?))
 }
 
-/// The check's probability that a handed-off request is an emergency, when it is below
-/// `settings.model.handoff_doubt` (see the module docs); `None` otherwise.
-pub(crate) fn doubt(set: &RuleSet, probabilities: Option<&[f64]>) -> Option<f64> {
-    let check = set.emergency.as_deref()?;
-    let below = set.settings.model.handoff_doubt?;
-    let p = probabilities?;
-    let probability = 1.0 - p.get(check.none).copied().unwrap_or(1.0);
+/// The check's probability that a handed-off request is an emergency, when it is below `below`
+/// (see the module docs); `None` otherwise.
+pub(crate) fn doubt(check: &EmergencyCheck, below: f64, probabilities: &[f64]) -> Option<f64> {
+    let probability = emergency_probability(check, probabilities);
     (probability < below).then_some(probability)
+}
+
+/// The check's probability that a request is an emergency: 1 − p(none).
+fn emergency_probability(check: &EmergencyCheck, probabilities: &[f64]) -> f64 {
+    1.0 - probabilities.get(check.none).copied().unwrap_or(1.0)
+}
+
+/// The sentence a doubted hand-off's reason ends with (the console shows it too).
+pub(crate) fn doubt_sentence(probability: f64) -> String {
+    format!(
+        "紧急情况检查认为这多半不是正在发生的紧急情况（概率 {probability:.2}），转接前请向来电人核实。"
+    )
 }
 
 /// Says in the response that the check doubts the hand-off.
 pub(crate) fn annotate_doubt(doubt: Option<f64>, resp: &mut pb::RouteResponse) {
     let Some(probability) = doubt else { return };
-    resp.reason.push_str(&format!(
-        "紧急情况检查认为这多半不是正在发生的紧急情况（概率 {probability:.2}），转接前请向来电人核实。"
-    ));
+    resp.reason.push_str(&doubt_sentence(probability));
     resp.handoff_doubt = Some(pb::HandoffDoubt {
         probability: round(probability),
     });
@@ -88,7 +96,7 @@ pub(crate) fn check(
 ) -> Option<Alarm> {
     let (check, threshold) = enabled(set)?;
     let p = probabilities?;
-    let probability = 1.0 - p.get(check.none).copied().unwrap_or(1.0);
+    let probability = emergency_probability(check, &p);
     if probability < threshold {
         return None;
     }

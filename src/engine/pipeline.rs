@@ -130,7 +130,7 @@ impl RuleSet {
         probe.done(4);
         let consultant = self.model.as_deref();
         let doubting = alarm::doubting(self, decided.verdict);
-        let (classified, checked) = if consulted_on(decided.verdict) || doubting {
+        let (classified, checked) = if consulted_on(decided.verdict) || doubting.is_some() {
             let (a, b) = self.consulted_models();
             let text = s.normalized.text();
             match &self.joint {
@@ -142,13 +142,13 @@ impl RuleSet {
         };
         // A hand-off is the rules' alone: the classifier is not consulted on it, and the check
         // only says whether it doubts it.
-        let (classified, doubt) = if doubting {
-            (None, alarm::doubt(self, checked.as_deref()))
-        } else {
-            (classified, None)
+        let (classified, doubt) = match (doubting, checked.as_deref()) {
+            (Some((check, below)), Some(p)) => (None, alarm::doubt(check, below, p)),
+            (Some(_), None) => (None, None),
+            (None, _) => (classified, None),
         };
         let consulted = consult(self, consultant, classified, &mut s.scored, &mut decided);
-        let alarm = if doubting {
+        let alarm = if doubting.is_some() {
             None
         } else {
             alarm::check(self, checked, &s.scored.candidates, &mut decided)
