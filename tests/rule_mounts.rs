@@ -237,6 +237,93 @@ fn a_fifo_or_a_device_among_the_rule_files_is_reported_not_read() {
     );
 }
 
+/// The first error of the server's last failed load, waited for up to 20 s.
+async fn first_load_error(
+    c: &mut hotline_router::proto::v1::routing_service_client::RoutingServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> Option<hotline_router::proto::v1::Diagnostic> {
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let errors = c
+            .get_rule_set(hotline_router::proto::v1::GetRuleSetRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .last_load_errors;
+        if let Some(e) = errors.into_iter().next() {
+            return Some(e);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_set_without_a_hand_off_file_loads_with_a_warning_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    std::fs::rename(rules.join("handoffs.yaml"), rules.join("handoffs.yaml.bak")).unwrap();
+    let set = hotline_router::load_dir(&rules).expect("a set without hand-offs still loads");
+    let warning = set
+        .warnings()
+        .iter()
+        .find(|w| w.code.as_str() == "W0107")
+        .expect("no warning about the missing hand-offs");
+    assert_eq!(warning.location.file, "handoffs.yaml");
+    assert!(
+        warning.message.contains("no hand-offs") && warning.message.contains("110, 119, 120, 122"),
+        "{}",
+        warning.message
+    );
+    // The bundled set hands off to every line: no warning.
+    let bundled = hotline_router::load_dir(&common::bundled_dir()).unwrap();
+    assert!(
+        bundled
+            .warnings()
+            .iter()
+            .all(|w| w.code.as_str() != "W0107"),
+        "{:?}",
+        bundled.warnings()
+    );
+}
+
+#[tokio::test]
+async fn renaming_the_hand_off_file_keeps_the_serving_hand_offs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    let server = Server::start(&["--store", "none", "--rules", rules.to_str().unwrap()]);
+    let mut c = server.client().await;
+    let fire = || hotline_router::proto::v1::RouteRequest {
+        text: "楼下着火了，浓烟滚滚，快来人".into(),
+        ..Default::default()
+    };
+    let before = c.route(fire()).await.unwrap().into_inner();
+    assert_eq!(
+        before.handoff.as_ref().map(|h| h.line.as_str()),
+        Some("119")
+    );
+
+    // A backup kept by renaming: the set without it is valid, and would hand off nothing.
+    std::fs::rename(rules.join("handoffs.yaml"), rules.join("handoffs.yaml.bak")).unwrap();
+    let err = first_load_error(&mut c)
+        .await
+        .expect("the reload without hand-offs was not refused");
+    assert_eq!(err.code, "E0110", "{err:?}");
+    assert!(
+        err.message.contains("110, 119, 120, 122") && err.message.contains("handoffs.yaml"),
+        "{err:?}"
+    );
+    let after = c.route(fire()).await.unwrap().into_inner();
+    assert_eq!(
+        after.handoff.as_ref().map(|h| h.line.as_str()),
+        Some("119"),
+        "the fire is no longer handed off"
+    );
+    assert_eq!(after.rules_version, before.rules_version);
+}
+
 #[tokio::test]
 async fn emptying_the_hand_off_file_keeps_the_serving_hand_offs() {
     let tmp = tempfile::tempdir().unwrap();

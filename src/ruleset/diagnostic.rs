@@ -64,6 +64,7 @@ codes! {
     UnknownField = "E0107" "unknown-field" "correct the key's spelling, or remove it";
     NoDispatchRules = "E0108" "no-dispatch-rules" "point --rules at the directory that holds the department rule files, or add rules that name a department";
     EmptyFile = "E0109" "empty-file" "restore the file's rules, or delete the file if they are meant to go";
+    HandoffLineDropped = "E0110" "handoff-line-dropped" "restore the hand-offs (handoffs.yaml in the bundled rules); to stop a line on purpose, restart the server with the new rules";
     // References.
     UnknownDepartment = "E0201" "unknown-department" "use the id of a department listed under `departments`";
     UnknownRegulation = "E0202" "unknown-regulation" "use the id (title/article) of an article listed under `regulations`";
@@ -113,6 +114,7 @@ codes! {
     WeekdayWorkday = "W0104" "weekday-workday" "`workdays` lists weekend days that are worked (调休); remove weekdays";
     UnusedHandoffsNone = "W0105" "unused-handoffs-none" "move `handoffs_none` into the file of the hand-offs it is for";
     UngatedPattern = "W0106" "ungated-pattern" "begin or end the pattern with fixed words (a literal alternation such as `(很大|呛人)` counts)";
+    MissingHandoffLine = "W0107" "missing-handoff-line" "restore the hand-offs of the lines the message names (handoffs.yaml in the bundled rules)";
 }
 
 impl fmt::Display for Code {

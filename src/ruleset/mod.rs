@@ -488,6 +488,17 @@ impl RuleSet {
         self.rules.iter().filter(|r| r.kind() == kind).count()
     }
 
+    /// The lines the set's hand-offs go to, each once, in order ("110", "119", …).
+    pub fn handoff_lines(&self) -> std::collections::BTreeSet<&str> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.target {
+                Target::Handoff { line, .. } => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// "204 rules (193 dispatch rules, 4 hand-offs, 7 out-of-scope matters)".
     pub fn rule_count_summary(&self) -> String {
         let parts: Vec<String> = RuleKind::ALL

@@ -115,7 +115,7 @@ impl RuleState {
                 }],
             }),
         };
-        match result {
+        match result.and_then(|set| keeps_lines(&self.current(), set)) {
             Ok(set) => {
                 let version = set.version().to_owned();
                 // Same content, same version: nothing to swap (a touch, an editor's backup).
@@ -141,7 +141,8 @@ impl RuleState {
 
     /// `reload`, plus the log lines and metrics that go with it.
     pub async fn reload_and_record(&self, metrics: &Metrics) {
-        let serving = self.current().version().to_owned();
+        let before = self.current();
+        let serving = before.version().to_owned();
         match self.reload().await {
             Ok(version) => {
                 let set = self.current();
@@ -151,6 +152,13 @@ impl RuleState {
                     tracing::debug!(version = %version, "rules loaded again, unchanged");
                 } else {
                     tracing::info!(version = %version, rules = set.rules().len(), "rules reloaded");
+                    // A file that is gone takes its rules with it, and a valid set does not say
+                    // so: name it, in case it was moved aside rather than meant to go.
+                    for (name, _) in before.files() {
+                        if !set.files().iter().any(|(n, _)| n == name) {
+                            tracing::warn!(file = %name, "rule file gone from the rules directory; its rules are no longer served");
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -164,6 +172,40 @@ impl RuleState {
             }
         }
     }
+}
+
+/// `set`, unless it hands off to fewer lines than `serving` does. A hand-off file moved aside
+/// (renamed to keep a copy, or by an editor that saves by delete-then-write) leaves a set that
+/// loads, warns (W0107) and would send that line's emergencies to manual triage. On a running
+/// server that is an outage of the emergency path, so the reload is refused like a broken
+/// file; a set meant to go without a line is served by restarting with it.
+fn keeps_lines(serving: &RuleSet, set: RuleSet) -> Result<RuleSet, LoadError> {
+    let kept = set.handoff_lines();
+    let dropped: Vec<&str> = serving
+        .handoff_lines()
+        .into_iter()
+        .filter(|l| !kept.contains(l))
+        .collect();
+    if dropped.is_empty() {
+        return Ok(set);
+    }
+    let file = serving
+        .rules()
+        .iter()
+        .find(|r| r.is_handoff())
+        .map_or_else(|| "handoffs.yaml".to_owned(), |r| r.location.file.clone());
+    Err(LoadError {
+        diagnostics: vec![Diagnostic {
+            location: ruleset::SourceLocation::file_start(&file),
+            severity: ruleset::Severity::Error,
+            code: ruleset::Code::HandoffLineDropped,
+            message: format!(
+                "the new rules hand off to no {} line, which the serving rules do (\"{file}\" \
+                 moved, renamed or emptied?); emergencies would go to manual triage",
+                dropped.join(", ")
+            ),
+        }],
+    })
 }
 
 fn to_timestamp(t: SystemTime) -> pbjson_types::Timestamp {

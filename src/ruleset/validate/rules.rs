@@ -13,7 +13,7 @@ use super::super::{Example, Target};
 use super::categories::Categories;
 
 /// The lines a hand-off may name.
-const HANDOFF_LINES: [&str; 4] = ["110", "119", "120", "122"];
+pub(crate) const HANDOFF_LINES: [&str; 4] = ["110", "119", "120", "122"];
 
 /// A rule of any of the three sections, before its conditions are compiled.
 pub(crate) struct PendingRule<'a> {
@@ -56,7 +56,51 @@ pub(crate) fn validate<'a>(
             pending.push(dispatch(&f.name, &r.value, departments, categories, diags));
         }
     }
+    missing_lines(files, diags);
     pending
+}
+
+/// Warns when a set with dispatch rules hands off to none of some lines: that line's
+/// emergencies would wait in manual triage or go to a department. Nothing else would say so: a
+/// `handoffs.yaml` renamed to keep a copy (`handoffs.yaml.bak`) or moved aside while editing
+/// leaves a set that loads, with no hand-off at all. A warning, not an error, because a set may be
+/// written for a part of the hotline only (a test's few rules); the server refuses a reload that
+/// drops a line it serves (`server::state`).
+fn missing_lines(files: &[SourceFile], diags: &mut Diagnostics) {
+    if files.iter().all(|f| f.raw.rules.is_empty()) {
+        return;
+    }
+    let lines: Vec<&str> = files
+        .iter()
+        .flat_map(|f| &f.raw.handoffs)
+        .map(|h| h.value.line.value.as_str())
+        .collect();
+    let missing: Vec<&str> = HANDOFF_LINES
+        .into_iter()
+        .filter(|l| !lines.contains(l))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    // Where the hand-offs are, or where the bundled rules keep them.
+    let file = files
+        .iter()
+        .find(|f| !f.raw.handoffs.is_empty())
+        .map_or("handoffs.yaml", |f| f.name.as_str());
+    let what = if lines.is_empty() {
+        "the rule set has no hand-offs".to_owned()
+    } else {
+        format!("no hand-off goes to {}", missing.join(", "))
+    };
+    diags.warning(
+        Code::MissingHandoffLine,
+        SourceLocation::file_start(file),
+        format!(
+            "{what}: emergencies for {} would go to manual triage or to a department; \
+             if \"{file}\" was moved or renamed (a backup, an editor's save), put it back",
+            missing.join(", ")
+        ),
+    );
 }
 
 /// The parts every rule has, with the defaults of a rule that is not a dispatch rule (weight 1,
