@@ -158,6 +158,26 @@ fn broken_rules_report_every_error_with_its_place() {
 }
 
 #[test]
+fn a_full_width_comma_between_terms_is_an_error_that_shows_the_list_meant() {
+    let dir = rules_with("");
+    std::fs::write(
+        dir.path().join("comma.yaml"),
+        "rules:\n  - id: fee-rise\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [物业管理条例/第四十一条]\n    conditions:\n      all:\n        - [物业费, 物业公司]\n        - [涨价, 涨了，调价, 上调、提高]\n    examples: [物业费又涨价了, 物业公司把物业费上调了]\n",
+    )
+    .unwrap();
+    let text = load_errors(dir.path());
+    assert!(
+        text.contains("comma.yaml:10:16: error[E0405]: term \"涨了，调价\" contains \"，\""),
+        "{text}"
+    );
+    assert!(text.contains("[涨了, 调价]"), "{text}");
+    assert!(
+        text.contains("term \"上调、提高\" contains \"、\""),
+        "{text}"
+    );
+}
+
+#[test]
 fn unknown_field_is_an_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -81,7 +81,7 @@ codes! {
     EmptyGroup = "E0402" "empty-group" "remove the empty `all` group or add terms to it";
     InvalidPattern = "E0403" "invalid-pattern" "fix the regular expression (see the message)";
     PatternMatchesEmpty = "E0404" "pattern-matches-empty" "make the pattern require at least one character";
-    BadTerm = "E0405" "bad-term" "remove empty terms and shorten long ones to a word or phrase";
+    BadTerm = "E0405" "bad-term" "remove empty terms, shorten long ones to a word or phrase, and separate terms with ASCII commas";
     BadWithin = "E0406" "bad-within" "give `within` only with two or more `all` groups, as a number of characters";
     TooManyGroups = "E0407" "too-many-groups" "split the rule: a rule has at most 32 `all` groups";
     SynonymConflict = "E0408" "synonym-conflict" "merge the two synonym groups into one";

@@ -227,12 +227,44 @@ fn check_within(file: &str, id: &str, w: &Spanned<u32>, groups: usize, diags: &m
     }
 }
 
+/// Characters that separate items in a Chinese author's mind but not in YAML's: full-width
+/// comma, enumeration comma, semicolons, a full-width space, and an ASCII comma or semicolon in
+/// a quoted term.
+const TERM_SEPARATORS: &[char] = &['，', '、', '；', ';', ',', '\u{3000}'];
+
 /// The normalized form of a term, or a diagnostic when it cannot match anything.
 fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> Option<String> {
     let n = normalize(&t.value).text().to_owned();
     let at = SourceLocation::of(file, t);
     if n.is_empty() {
         diags.error(Code::BadTerm, at, "empty term; remove it");
+        return None;
+    }
+    // A Chinese input method types "，" where YAML needs ","; `[涨了，调价]` is then one term
+    // that no request contains, and nothing else would say so.
+    if let Some(sep) = t.value.chars().find(|c| TERM_SEPARATORS.contains(c)) {
+        let parts: Vec<&str> = t
+            .value
+            .split(TERM_SEPARATORS)
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let shown = if sep == '\u{3000}' {
+            "a full-width space".to_owned()
+        } else {
+            format!("\"{sep}\"")
+        };
+        diags.error(
+            Code::BadTerm,
+            at,
+            format!(
+                "term \"{}\" contains {shown}, so it is one term that requests rarely contain; \
+                 to list {} terms, separate them with an ASCII comma: [{}]",
+                t.value,
+                parts.len(),
+                parts.join(", ")
+            ),
+        );
         return None;
     }
     if n.chars().count() > MAX_TERM_CHARS {
