@@ -1,6 +1,7 @@
 //! Rules directories as they are deployed: folders that are symlinks, symlink loops, Kubernetes'
 //! ConfigMap layout (`..data` → `..<timestamp>`, files as links into it) and its atomic swap,
-//! and folders that hold no dispatch rules at all.
+//! folders that hold no dispatch rules at all, and the bundled rules as an author's slip leaves
+//! them (a hand-off file renamed or emptied, an example indented under the one above).
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -285,6 +286,40 @@ fn a_set_without_a_hand_off_file_loads_with_a_warning_naming_it() {
             .all(|w| w.code.as_str() != "W0107"),
         "{:?}",
         bundled.warnings()
+    );
+}
+
+#[test]
+fn an_example_indented_under_the_one_above_is_a_warning_at_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    copy_tree(&common::bundled_dir(), &rules);
+    let path = rules.join("departments").join("housing.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The first example's "-" moved two columns left: the next two lines fold into it.
+    let edited = text.replacen(
+        "      - 我在高新区买的房子还没过户",
+        "    - 我在高新区买的房子还没过户",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let set = load_dir(&rules).expect("the folded example still loads");
+    let w: Vec<_> = set
+        .warnings()
+        .iter()
+        .filter(|w| w.code.as_str() == "W0108")
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", set.warnings());
+    assert_eq!(
+        (w[0].location.file.as_str(), w[0].location.line),
+        ("departments/housing.yaml", 35)
+    );
+    assert!(
+        w[0].message.contains("property-fee-unsold")
+            && w[0].message.contains(" - 房子都还没交房呢"),
+        "{}",
+        w[0].message
     );
 }
 

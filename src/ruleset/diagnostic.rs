@@ -115,6 +115,7 @@ codes! {
     UnusedHandoffsNone = "W0105" "unused-handoffs-none" "move `handoffs_none` into the file of the hand-offs it is for";
     UngatedPattern = "W0106" "ungated-pattern" "begin or end the pattern with fixed words (a literal alternation such as `(很大|呛人)` counts)";
     MissingHandoffLine = "W0107" "missing-handoff-line" "restore the hand-offs of the lines the message names (handoffs.yaml in the bundled rules)";
+    FoldedExample = "W0108" "folded-example" "start every example's `-` at the same column as the others";
 }
 
 impl fmt::Display for Code {

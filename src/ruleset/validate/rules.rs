@@ -57,7 +57,41 @@ pub(crate) fn validate<'a>(
         }
     }
     missing_lines(files, diags);
+    for p in &pending {
+        for e in p.examples.iter().chain(&p.counterexamples) {
+            folded_item(&p.id.value, e, diags);
+        }
+    }
     pending
+}
+
+/// Warns about an example that holds what looks like the next list item. YAML folds a line
+/// indented deeper than the `-` above it into that item:
+///
+/// ```yaml
+/// examples:
+/// - 房子还没过户，物业费谁交？
+///   - 开发商一直没给办交付
+/// ```
+///
+/// is one example, "房子还没过户，物业费谁交？ - 开发商一直没给办交付", and the second sentence is
+/// never tried on its own. Callers do not write " - " between words; authors' indentation does.
+fn folded_item(rule: &str, e: &Example, diags: &mut Diagnostics) {
+    let Some(at) = e.text.find(" - ") else {
+        return;
+    };
+    let next: String = e.text[at + 3..].chars().take(12).collect();
+    if next.trim().is_empty() {
+        return;
+    }
+    diags.warning(
+        Code::FoldedExample,
+        e.location.clone(),
+        format!(
+            "example of rule \"{rule}\" holds \" - {next}…\": a line indented deeper than the \
+             \"-\" above it joins that example; start each example's \"-\" at the same column"
+        ),
+    );
 }
 
 /// Warns when a set with dispatch rules hands off to none of some lines: that line's
