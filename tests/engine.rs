@@ -178,6 +178,44 @@ fn a_full_width_comma_between_terms_is_an_error_that_shows_the_list_meant() {
 }
 
 #[test]
+fn an_article_missing_from_the_catalogue_is_never_answered_with_its_neighbour() {
+    let dir = rules_with("");
+    std::fs::write(
+        dir.path().join("cite.yaml"),
+        "rules:\n  - id: common-revenue\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [民法典/第二百八十二条, 物业管理条例/第41条, 《物业管理条例》第五条, 物业管里条例/第四十一条]\n    conditions: {all: [[公共收益]]}\n    examples: [小区公共收益去哪了, 电梯广告的公共收益谁拿了]\n",
+    )
+    .unwrap();
+    let text = load_errors(dir.path());
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("unknown regulation \"{id}\"")))
+            .unwrap_or_else(|| panic!("no error for {id}: {text}"))
+            .to_owned()
+    };
+    // Article 282 is not catalogued; 286, one character away, is another rule of law.
+    let missing = line("民法典/第二百八十二条");
+    assert!(!missing.contains("did you mean"), "{missing}");
+    assert!(
+        missing.contains("《民法典》 is in the catalogue, its 第二百八十二条 is not")
+            && missing.contains("add the article to regulations.yaml"),
+        "{missing}"
+    );
+    // Spelling slips get the id they spell.
+    assert!(
+        line("物业管理条例/第41条").contains("did you mean \"物业管理条例/第四十一条\"?"),
+        "{text}"
+    );
+    assert!(
+        line("《物业管理条例》第五条").contains("did you mean \"物业管理条例/第五条\"?"),
+        "{text}"
+    );
+    assert!(
+        line("物业管里条例/第四十一条").contains("did you mean \"物业管理条例/第四十一条\"?"),
+        "{text}"
+    );
+}
+
+#[test]
 fn unknown_field_is_an_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

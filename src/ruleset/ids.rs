@@ -101,6 +101,11 @@ impl IdTable {
         did_you_mean(id, self.index.keys().map(String::as_str))
     }
 
+    /// Every id defined, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.defined.len()
     }
