@@ -216,6 +216,35 @@ fn an_article_missing_from_the_catalogue_is_never_answered_with_its_neighbour() 
 }
 
 #[test]
+fn input_method_slips_are_named_at_their_place() {
+    let rule = |department_line: &str, priority: &str| {
+        format!(
+            "rules:\n  - id: fee\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n{department_line}\n    regulations: [物业管理条例/第四十一条]\n    priority: {priority}\n    conditions: {{all: [[物业费]]}}\n    examples: [物业费谁交, 物业费该谁出]\n"
+        )
+    };
+    let cases = [
+        (
+            rule("    department：housing", "0"),
+            "slip.yaml:5:15: error[E0106]: \"department：\" has a full-width colon",
+        ),
+        (
+            rule("\u{3000}\u{3000}department: housing", "0"),
+            "slip.yaml:5:1: error[E0106]: a full-width space \"　\" in the indentation",
+        ),
+        (
+            rule("    department: housing", "高"),
+            "slip.yaml:7:15: error[E0112]: `priority` must be a whole number (such as -1, 0 or 1), not \"高\"",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let dir = rules_with("");
+        std::fs::write(dir.path().join("slip.yaml"), yaml).unwrap();
+        let text = load_errors(dir.path());
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
 fn unknown_field_is_an_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -65,6 +65,8 @@ codes! {
     NoDispatchRules = "E0108" "no-dispatch-rules" "point --rules at the directory that holds the department rule files, or add rules that name a department";
     EmptyFile = "E0109" "empty-file" "restore the file's rules, or delete the file if they are meant to go";
     HandoffLineDropped = "E0110" "handoff-line-dropped" "restore the hand-offs (handoffs.yaml in the bundled rules); to stop a line on purpose, restart the server with the new rules";
+    MissingField = "E0111" "missing-field" "add the field the message names (docs/rules.md lists the fields of each section)";
+    WrongType = "E0112" "wrong-type" "write the kind of value the message asks for: a number, a list, or text (in quotes when it holds \": \" or starts with @, *, &, !, %)";
     // References.
     UnknownDepartment = "E0201" "unknown-department" "use the id of a department listed under `departments`";
     UnknownRegulation = "E0202" "unknown-regulation" "use the id (title/article) of an article listed under `regulations`";

@@ -332,7 +332,7 @@ pub(crate) fn parse(content: &str) -> Result<RawFile, Vec<ParseProblem>> {
                 )
             })
             .unwrap_or((1, 1));
-        vec![(loc, Code::YamlSyntax, yaml_message(&e))]
+        vec![super::yaml_slips::explain(content, loc, yaml_message(&e))]
     })
 }
 

@@ -9,7 +9,9 @@
 //! - `ids.rs`: one namespace of ids: duplicates, lookups and "did you mean";
 //! - `examples.rs`: runs each rule's examples and counterexamples against the compiled set;
 //! - `diagnostic.rs`: the error and warning type rule authors see, with its stable codes;
-//! - `schema.rs`: the JSON Schema of rule files, and unknown keys reported at their place.
+//! - `schema.rs`: the JSON Schema of rule files, and unknown keys reported at their place;
+//! - `yaml_slips.rs`: a YAML parse error in its author's terms (a full-width colon, a tab, a
+//!   sentence holding ": ", a field missing from a named rule), at the place of the slip.
 //!
 //! A [`RuleSet`] is immutable once built. The server holds the serving set behind an `ArcSwap`
 //! and replaces it whole, so a request always sees one consistent set and its version.
@@ -21,6 +23,7 @@ mod load;
 pub(crate) mod raw;
 mod schema;
 mod validate;
+mod yaml_slips;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
