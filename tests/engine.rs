@@ -1112,3 +1112,52 @@ rules:
     assert_eq!(rule("戊乙丙丁"), "long-number");
     assert_eq!(rule("甲乙丙丁"), "");
 }
+
+/// The bundled rules with `added` inserted after the line `after` of `departments/housing.yaml`;
+/// the load error's text.
+fn housing_edit_errors(after: &str, added: &str) -> String {
+    let dir = common::bundled_copy(|s| s.to_owned(), &[]);
+    let path = dir.path().join("departments").join("housing.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(after), "housing.yaml has no {after:?}");
+    std::fs::write(&path, text.replacen(after, &format!("{after}{added}"), 1)).unwrap();
+    load_errors(dir.path())
+}
+
+#[test]
+fn a_failing_example_says_first_what_its_own_rule_found() {
+    let first = "      - 房子都还没交房呢，物管就上门要物业管理费，这个钱该我出吗\n";
+    // The rule's first group (物业费) is there, its second (未过户, 没交房, …) is not.
+    let text = housing_edit_errors(first, "      - 物业费一直这么贵，物业公司也不说清楚\n");
+    assert!(
+        text.contains(
+            "example of rule \"property-fee-unsold\" does not route to it: rule \
+             \"property-fee-unsold\" finds 物业费, but nothing of its `all` group 2 [没过户, 未过户"
+        ),
+        "{text}"
+    );
+    // The rule finds nothing: no model is what took it, so no advice to retrain one.
+    let text = housing_edit_errors(
+        first,
+        "      - 楼道里的广告牌子一年收好几万，钱去哪了没人说\n",
+    );
+    assert!(
+        text.contains("\"property-fee-unsold\" finds none of its terms or patterns in it; got"),
+        "{text}"
+    );
+    assert!(!text.contains("train it again"), "{text}");
+    // A hand-off took a dispatch rule's example: the hand-off and what to do about it.
+    let text = housing_edit_errors(
+        first,
+        "      - 楼道灯坏了俩月，昨晚我妈摸黑下楼摔倒了头上流了很多血，物业公司还是不管\n",
+    );
+    assert!(
+        text.contains("OUTCOME_HANDOFF by rule \"injury-120\" to 120"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add a `none` term to hand-off \"injury-120\""),
+        "{text}"
+    );
+    assert!(!text.contains("handoff_doubt"), "{text}");
+}

@@ -38,6 +38,9 @@ pub(crate) fn run(args: Args) -> Result {
                 r.text
             );
             if !r.passed {
+                if !r.why.is_empty() {
+                    outln!("     why {}", r.why);
+                }
                 outln!("     got {}", r.got);
             }
         }

@@ -27,6 +27,9 @@ pub struct ExampleResult {
     pub passed: bool,
     /// What actually happened, in the rule author's terms.
     pub got: String,
+    /// For an example that failed: what its own rule made of it (which terms it found, which
+    /// group found none, which `none` term stopped it). Empty otherwise.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -143,17 +146,23 @@ impl RuleSet {
     /// Runs every example and counterexample of every rule.
     pub fn run_examples(&self) -> TestReport {
         let mut results = Vec::new();
-        for rule in &self.rules {
+        for (index, rule) in self.rules.iter().enumerate() {
             for e in &rule.examples {
                 let resp = self.route(&crate::request::RouteInput::text(&e.text));
                 let passed = wins(rule, &resp);
+                let (holds, why) = if passed {
+                    (true, String::new())
+                } else {
+                    own_rule(self, index, &e.text)
+                };
                 results.push(ExampleResult {
                     rule_id: rule.id.clone(),
                     kind: ExampleKind::Example,
                     text: e.text.clone(),
                     location: e.location.clone(),
                     passed,
-                    got: describe(&resp),
+                    got: describe(self, Some((rule, holds)), &resp),
+                    why,
                 });
             }
             for e in &rule.counterexamples {
@@ -165,7 +174,8 @@ impl RuleSet {
                     text: e.text.clone(),
                     location: e.location.clone(),
                     passed,
-                    got: describe(&resp),
+                    got: describe(self, None, &resp),
+                    why: String::new(),
                 });
             }
         }
@@ -185,49 +195,119 @@ fn wins(rule: &Rule, resp: &pb::RouteResponse) -> bool {
     resp.outcome == expected && resp.rule_id == rule.id && resp.handoff_doubt.is_none()
 }
 
-fn describe(resp: &pb::RouteResponse) -> String {
-    let outcome = resp.outcome_name();
-    let dept = match resp.department_id() {
-        "" => "-",
-        d => d,
+/// What rule `index` makes of `text` on its own, and whether its conditions hold there: the
+/// first thing an author whose example fails needs to know, before who won instead.
+fn own_rule(set: &RuleSet, index: usize, text: &str) -> (bool, String) {
+    let Some(rule) = set.rules.get(index) else {
+        return (false, String::new());
     };
-    // A model, not the rules, took the example away: what to do is train it again (both
-    // trainers learn the rules' examples), not to change the rule.
-    let doubt = resp.handoff_doubt.as_ref().map(|d| {
-        format!(
+    let id = &rule.id;
+    let listed = |terms: &[String]| {
+        let mut shown: Vec<&str> = terms.iter().take(6).map(String::as_str).collect();
+        if terms.len() > 6 {
+            shown.push("…");
+        }
+        shown.join(", ")
+    };
+    let touched = set
+        .rules_touched_by(text)
+        .into_iter()
+        .find(|t| t.rule == index);
+    let Some(t) = touched else {
+        return (
+            false,
+            format!("rule \"{id}\" finds none of its terms or patterns in it"),
+        );
+    };
+    let feeds = listed(&t.feeds);
+    if let Some(stop) = t.stops.first() {
+        return (
+            false,
+            format!("rule \"{id}\" finds {feeds}, and its `none` term \"{stop}\" stops it"),
+        );
+    }
+    if !t.conditions_hold {
+        let conditions = set.conditions_of(index);
+        let empty = conditions
+            .all
+            .iter()
+            .enumerate()
+            .find(|(_, group)| !group.iter().any(|term| t.feeds.contains(term)));
+        if let Some((g, group)) = empty {
+            return (
+                false,
+                format!(
+                    "rule \"{id}\" finds {feeds}, but nothing of its `all` group {} [{}]",
+                    g + 1,
+                    listed(group)
+                ),
+            );
+        }
+    }
+    (
+        true,
+        format!("rule \"{id}\" fires on {feeds} (its conditions hold)"),
+    )
+}
+
+/// The decision in a rule author's terms, and what to do about it. `example` is the rule whose
+/// example this is, and whether its conditions hold on the text: the models' hints are given
+/// only when they do, because when the rule does not fire, no model is what took the example.
+fn describe(set: &RuleSet, example: Option<(&Rule, bool)>, resp: &pb::RouteResponse) -> String {
+    let outcome = resp.outcome_name();
+    let to = match (resp.department_id(), resp.handoff.as_ref()) {
+        ("", Some(h)) => format!(" to {}", h.line),
+        ("", None) => String::new(),
+        (d, _) => format!(" to {d}"),
+    };
+    let own = example.map(|(r, _)| r.id.as_str());
+    let holds = example.is_some_and(|(_, h)| h);
+    let by_own = own == Some(resp.rule_id.as_str());
+    let hint: String = match resp.decided_by() {
+        // A hand-off of another rule took a dispatch rule's example: hand-offs come first.
+        _ if resp.handoff.is_some() && !by_own && example.is_some() => format!(
+            "; hand-offs are tried before every other rule: if this is not an emergency, add a \
+             `none` term to hand-off \"{}\" or `handoffs_none` in its file, or rephrase the example",
+            resp.rule_id
+        ),
+        // A model, not the rules, took the example away: what to do is train it again (both
+        // trainers learn the rules' examples), not to change the rule.
+        _ if resp.handoff_doubt.is_some() => format!(
             "; the emergency check doubts this hand-off (probability {:.2}): train it again with \
              the rules' examples (`python3 scripts/train_emergency_model.py`) or lower \
              `model.handoff_doubt` in settings.yaml",
-            d.probability
-        )
-    });
-    let hint = match resp.decided_by() {
-        _ if doubt.is_some() => doubt.as_deref().unwrap_or_default(),
-        pb::DecidedBy::CrossCheck => {
-            "; the classifier disputes the rule's domain: train it again with the rules' examples \
-             (`hotline-router train --input LABELLED.jsonl --rules RULES_DIR --out \
-             RULES_DIR/classifier.model`) or loosen `model.cross_check` in settings.yaml"
-        }
-        pb::DecidedBy::EmergencyCheck => {
-            "; the emergency check takes it for an emergency: train it again with the rules' \
-             examples (`python3 scripts/train_emergency_model.py`) or raise `model.emergency` in \
+            resp.handoff_doubt.as_ref().map_or(0.0, |d| d.probability)
+        ),
+        _ if example.is_some() && !holds => String::new(),
+        pb::DecidedBy::CrossCheck => "; the classifier disputes the rule's domain: train it \
+             again with the rules' examples (`hotline-router train --input LABELLED.jsonl \
+             --rules RULES_DIR --out RULES_DIR/classifier.model`) or loosen `model.cross_check` \
+             in settings.yaml"
+            .to_owned(),
+        pb::DecidedBy::EmergencyCheck => "; the emergency check takes it for an emergency: \
+             train it again with the rules' examples (`python3 \
+             scripts/train_emergency_model.py`) or raise `model.emergency` in settings.yaml"
+            .to_owned(),
+        pb::DecidedBy::ModelTieBreak => "; the rules could not choose between two rules and \
+             the classifier chose this one: make the example's rule win on its own, train the \
+             classifier again with the rules' examples, or raise `model.tie_break` in \
              settings.yaml"
-        }
-        pb::DecidedBy::ModelTieBreak => {
-            "; the rules could not choose between two rules and the classifier chose this one: \
-             make the example's rule win on its own, train the classifier again with the rules' \
-             examples, or raise `model.tie_break` in settings.yaml"
-        }
-        _ => "",
+            .to_owned(),
+        _ => String::new(),
     };
     if resp.rule_id.is_empty() {
-        format!("{outcome} ({}){hint}", resp.reason)
-    } else {
-        format!(
-            "{outcome} by rule \"{}\" to {dept} (score {:.2}){hint}",
-            resp.rule_id, resp.score
-        )
+        return format!("{outcome} ({}){hint}", resp.reason);
     }
+    // A winner of a higher priority tier wins whatever its score: say so, since the edit that
+    // raised it may be in another file than the failing example.
+    let priority = match set.rule(&resp.rule_id).map(|r| r.priority) {
+        Some(p) if p != 0 && !by_own => format!(", priority {p}"),
+        _ => String::new(),
+    };
+    format!(
+        "{outcome} by rule \"{}\"{to} (score {:.2}{priority}){hint}",
+        resp.rule_id, resp.score
+    )
 }
 
 /// Turns failing examples into load errors: a set whose examples fail is not loaded.
@@ -245,8 +325,11 @@ pub(crate) fn require_examples_pass(set: RuleSet) -> Result<RuleSet, LoadError> 
             severity: Severity::Error,
             code: super::diagnostic::Code::ExampleFails,
             message: match r.kind {
-                ExampleKind::Example => {
+                ExampleKind::Example if r.why.is_empty() => {
                     format!("example of rule \"{}\" does not route to it: got {}", r.rule_id, r.got)
+                }
+                ExampleKind::Example => {
+                    format!("example of rule \"{}\" does not route to it: {}; got {}", r.rule_id, r.why, r.got)
                 }
                 ExampleKind::Counterexample => {
                     format!("counterexample of rule \"{}\" routes to it; tighten its conditions or add a `none` term", r.rule_id)
