@@ -204,6 +204,63 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     assert!(s.message().contains("satisfaction"), "{}", s.message());
 }
 
+/// An intake system that numbers events per ticket (`accepted` on every ticket) is told that the
+/// id is taken, rather than told OK while the second ticket's event is dropped.
+#[tokio::test]
+async fn an_event_id_of_another_ticket_is_already_exists_not_a_silent_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let a = c
+        .route(route("小区停水了", "TK-A"))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = c
+        .route(route("公司三个月没发工资了", "TK-B"))
+        .await
+        .unwrap()
+        .into_inner();
+    // One time for all of them: the events differ only in the ticket they are for.
+    let when = at(5);
+    let accepted = |ticket: &str| {
+        let mut e = event("accepted", pb::EventKind::Accepted);
+        e.request_id = ticket.into();
+        e.at = when;
+        e
+    };
+    let first = record(&mut c, accepted("TK-A")).await.unwrap();
+    assert_eq!(
+        (first.decision_id.as_str(), first.duplicate),
+        (a.decision_id.as_str(), false)
+    );
+    // A true retry: OK, duplicate.
+    let again = record(&mut c, accepted("TK-A")).await.unwrap();
+    assert_eq!(
+        (again.decision_id.as_str(), again.duplicate),
+        (a.decision_id.as_str(), true)
+    );
+    // The same id for another ticket, and for another decision by id.
+    let s = record(&mut c, accepted("TK-B")).await.unwrap_err();
+    assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+    assert!(s.message().contains("\"accepted\""), "{}", s.message());
+    assert!(s.message().contains(&a.decision_id), "{}", s.message());
+    let mut by_id = event("accepted", pb::EventKind::Accepted);
+    by_id.decision_id = b.decision_id.clone();
+    by_id.at = when;
+    let s = record(&mut c, by_id).await.unwrap_err();
+    assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            request_id: "TK-B".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(got.events.is_empty(), "{:?}", got.events);
+}
+
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
 #[tokio::test]
 async fn the_metrics_show_what_recording_costs_each_call() {

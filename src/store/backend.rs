@@ -96,9 +96,12 @@ pub(crate) fn migrations_to_run(version: i64, known: usize) -> Result<usize, Str
 }
 
 /// What recording `event` again means when an event with its id is stored as `stored` (its JSON
-/// record): a duplicate if it is the same event, a conflict if the id was used for another. The
-/// decision is left out of the comparison: an event sent again by ticket number finds the
-/// ticket's latest decision, which is another one once the ticket has been routed again.
+/// record): a duplicate only if it is the same event for the same decision; otherwise a conflict,
+/// which says whether only the decision differs. The decision must be part of the comparison: an
+/// intake system that numbers events per ticket (`accepted`, `1`, `2`, …) would otherwise have
+/// every ticket's events after the first taken for retries and silently dropped. A retry sent by
+/// ticket number that now finds a newer decision of the same ticket is told apart by
+/// `events::record`, which knows how the event was addressed.
 pub(crate) fn same_event_again(
     event: &super::Event,
     stored: &str,
@@ -109,18 +112,20 @@ pub(crate) fn same_event_again(
             event.event_id
         )
     })?;
-    let same = super::Event {
+    let same_content = super::Event {
         decision_id: stored.decision_id.clone(),
         ..event.clone()
     } == stored;
-    Ok(if same {
+    Ok(if same_content && stored.decision_id == event.decision_id {
         super::EventOutcome::Duplicate {
             decision_id: stored.decision_id,
         }
     } else {
         super::EventOutcome::Conflict {
+            event_id: stored.event_id,
             decision_id: stored.decision_id,
             kind: stored.kind,
+            same_content,
         }
     })
 }

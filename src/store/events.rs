@@ -136,7 +136,8 @@ pub fn record(
     key: Lookup,
     request_id: &str,
 ) -> Result<EventOutcome, String> {
-    if event.decision_id.is_empty() {
+    let by_ticket = event.decision_id.is_empty();
+    if by_ticket {
         match store.get(key)? {
             Some(d) => event.decision_id = d.record.decision_id,
             None => return Ok(EventOutcome::NotFound),
@@ -152,7 +153,38 @@ pub fn record(
             None => return Ok(EventOutcome::NotFound),
         }
     }
-    store.record_event(event)
+    match store.record_event(event)? {
+        // The same event sent again by ticket number after the ticket was routed again: the
+        // number now finds the newer decision, but the event is the one stored for an earlier
+        // decision of the same ticket, so it is a retry, not a second event under one id.
+        EventOutcome::Conflict {
+            decision_id,
+            same_content: true,
+            ..
+        } if by_ticket && same_ticket(store, &decision_id, request_id)? => {
+            Ok(EventOutcome::Duplicate { decision_id })
+        }
+        outcome => Ok(outcome),
+    }
+}
+
+/// Whether the decision `decision_id` is one of ticket `ticket`'s.
+fn same_ticket(store: &dyn Decisions, decision_id: &str, ticket: &str) -> Result<bool, String> {
+    Ok(!ticket.is_empty()
+        && store
+            .get(Lookup::DecisionId(decision_id.to_owned()))?
+            .is_some_and(|d| d.record.request_id == ticket))
+}
+
+/// "a RETURNED event", "an ACCEPTED event".
+fn a_kind(kind: EventKind) -> String {
+    let name = kind.as_str();
+    let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name} event")
 }
 
 /// Where to find a decision: its id, or else the ticket number.
@@ -209,9 +241,28 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
             "the new due_date is before its decision (decided {}); check due_date",
             crate::situate::calendar::china_time_ms(*decided_at_ms)
         )),
-        EventOutcome::Conflict { decision_id, kind } => Some(format!(
-            "this event_id was recorded before for another event (a {} event of decision {decision_id}); give each event an id of its own",
-            kind.as_str()
+        EventOutcome::Conflict {
+            event_id,
+            decision_id,
+            kind,
+            same_content: true,
+        } => Some(format!(
+            "event_id {:?} is already recorded for another decision, {decision_id} ({}); an \
+             event id names one event of one decision: give this event an id of its own (e.g. \
+             with its ticket number in it)",
+            shorten(event_id),
+            a_kind(*kind)
+        )),
+        EventOutcome::Conflict {
+            event_id,
+            decision_id,
+            kind,
+            same_content: false,
+        } => Some(format!(
+            "event_id {:?} was recorded before for another event ({} of decision \
+             {decision_id}); give each event an id of its own",
+            shorten(event_id),
+            a_kind(*kind)
         )),
     }
 }

@@ -324,11 +324,16 @@ pub enum EventOutcome {
     Duplicate {
         decision_id: String,
     },
-    /// The event id was recorded before with other content (another decision, kind, time …):
-    /// two events under one id, which the sender must tell apart; nothing changed.
+    /// The event id was recorded before for another decision, or with other content (kind,
+    /// time …): two events under one id, which the sender must tell apart; nothing changed.
     Conflict {
+        event_id: String,
+        /// The decision the id belongs to, and the kind of its event.
         decision_id: String,
         kind: EventKind,
+        /// Whether the stored event says the same and only its decision differs (the same
+        /// event id used on another decision or ticket).
+        same_content: bool,
     },
     NotFound,
     /// The event is dated before its decision was made.

@@ -119,8 +119,10 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     assert_eq!(
         store.record_event(other).unwrap(),
         EventOutcome::Conflict {
+            event_id: "e-1".into(),
             decision_id: r.decision_id.clone(),
             kind: EventKind::Returned,
+            same_content: false,
         }
     );
     assert_eq!(
@@ -154,6 +156,75 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     assert_eq!(got.events.len(), 2, "the return and the extension");
     assert_eq!(got.final_department(), "housing");
     assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
+    store.close().unwrap();
+}
+
+#[test]
+fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let a = decide(&store, "TK-A", "小区停水了");
+    let b = decide(&store, "TK-B", "公司三个月没发工资了");
+    let at = now_ms();
+    // An intake system that numbers events per ticket: "accepted" for each of two tickets.
+    let accepted = |ticket: &str| {
+        let mut e = event("accepted", "", EventKind::Accepted, at);
+        e.operator = String::new();
+        (e, Lookup::RequestId(ticket.into()), ticket.to_owned())
+    };
+    let (e, key, ticket) = accepted("TK-A");
+    assert_eq!(
+        events::record(&store, e.clone(), key.clone(), &ticket).unwrap(),
+        EventOutcome::Recorded {
+            decision_id: a.decision_id.clone()
+        }
+    );
+    // A true retry stays idempotent.
+    assert_eq!(
+        events::record(&store, e, key, &ticket).unwrap(),
+        EventOutcome::Duplicate {
+            decision_id: a.decision_id.clone()
+        }
+    );
+    let (e, key, ticket) = accepted("TK-B");
+    let refused = events::record(&store, e, key, &ticket).unwrap();
+    assert_eq!(
+        refused,
+        EventOutcome::Conflict {
+            event_id: "accepted".into(),
+            decision_id: a.decision_id.clone(),
+            kind: EventKind::Accepted,
+            same_content: true,
+        }
+    );
+    let message = events::refusal(&refused).unwrap();
+    assert!(
+        message.contains("\"accepted\"") && message.contains(&a.decision_id),
+        "{message}"
+    );
+    // The same by decision id.
+    let mut by_id = event("accepted", &b.decision_id, EventKind::Accepted, at);
+    by_id.operator = String::new();
+    let key = Lookup::DecisionId(b.decision_id.clone());
+    assert!(matches!(
+        events::record(&store, by_id, key, "").unwrap(),
+        EventOutcome::Conflict { .. }
+    ));
+    let got = store
+        .get(Lookup::DecisionId(b.decision_id.clone()))
+        .unwrap();
+    assert!(got.unwrap().events.is_empty(), "B's event was not recorded");
+    // Ticket A routed again: the retry by ticket number finds the newer decision, and is still
+    // the same event of the same ticket.
+    let a2 = decide(&store, "TK-A", "小区停水了，还没来水");
+    assert_ne!(a2.decision_id, a.decision_id);
+    let (e, key, ticket) = accepted("TK-A");
+    assert_eq!(
+        events::record(&store, e, key, &ticket).unwrap(),
+        EventOutcome::Duplicate {
+            decision_id: a.decision_id.clone()
+        }
+    );
     store.close().unwrap();
 }
 
