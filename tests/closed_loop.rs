@@ -102,6 +102,39 @@ fn explain_ticket(store: &str, rules: &Path, ticket: &str) -> String {
     stdout(&out)
 }
 
+/// Now plus `seconds`, as an event's `at` (RFC 3339).
+fn now_plus(seconds: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap()
+        .to_string()
+}
+
+/// `outcomes` of `lines` (one event a line) into `store`: its exit status and each line's result.
+fn outcomes(
+    dir: &Path,
+    store: &str,
+    lines: &str,
+    extra: &[&str],
+) -> (Option<i32>, Vec<serde_json::Value>) {
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let mut args = vec![
+        "outcomes",
+        "--store",
+        store,
+        "--input",
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, None);
+    let results = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code(), results)
+}
+
 #[test]
 fn outcomes_export_and_eval_close_the_loop() {
     let dir = tempfile::tempdir().unwrap();
@@ -435,4 +468,63 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
         "{dom}"
     );
     assert!(dom.contains("<b id=\"manual\">1</b>"), "{dom}");
+}
+
+#[test]
+fn a_satisfaction_event_without_a_score_is_refused_not_recorded_as_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let at = now_plus(1);
+    let lines = format!(
+        "{{\"eventId\":\"s1\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"s2\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\",\"satisfaction\":4.5}}\n\
+         {{\"eventId\":\"s3\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\",\"satisfaction\":0}}\n"
+    );
+    let (status, results) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(1));
+    let results: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["result"].as_str().unwrap(),
+                r["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(results[0].0, "invalid");
+    assert!(
+        results[0].1.starts_with("line 1: satisfaction is missing"),
+        "{results:?}"
+    );
+    assert_eq!(results[1].0, "invalid");
+    assert!(
+        results[1]
+            .1
+            .starts_with("line 2: satisfaction 4.5 is not a whole number"),
+        "{results:?}"
+    );
+    assert_eq!(results[2].0, "recorded", "{results:?}");
+    // The report's mean is the one score given.
+    let out = run(
+        &[
+            "report",
+            "--store",
+            &store,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hrss = report["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department_id"] == "hrss")
+        .unwrap();
+    assert_eq!(hrss["satisfaction_count"], 1, "{hrss}");
 }

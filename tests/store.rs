@@ -198,10 +198,36 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     assert!(s.message().contains("0001 to 9999"), "{}", s.message());
     let mut score = event("ev-8", pb::EventKind::Satisfaction);
     score.decision_id = r.decision_id.clone();
-    score.satisfaction = i32::MIN;
-    let s = record(&mut c, score).await.unwrap_err();
+    score.satisfaction = Some(i32::MIN);
+    let s = record(&mut c, score.clone()).await.unwrap_err();
     assert_eq!(s.code(), Code::InvalidArgument);
     assert!(s.message().contains("satisfaction"), "{}", s.message());
+    // No score at all is not a score of 0.
+    score.satisfaction = None;
+    let s = record(&mut c, score.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(
+        s.message().contains("satisfaction is missing"),
+        "{}",
+        s.message()
+    );
+    // A score of 0 (on a 0 to 100 scale) is one, and reads back as 0.
+    score.satisfaction = Some(0);
+    record(&mut c, score).await.unwrap();
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let visit = got
+        .events
+        .iter()
+        .find(|e| e.kind == pb::EventKind::Satisfaction as i32)
+        .unwrap();
+    assert_eq!(visit.satisfaction, Some(0));
 }
 
 /// An intake system that numbers events per ticket (`accepted` on every ticket) is told that the

@@ -148,6 +148,16 @@ fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, String> {
     {
         *kind = serde_json::Value::String(format!("EVENT_KIND_{}", k.to_ascii_uppercase()));
     }
+    // The JSON mapping's own message for a fractional score names no field ("did not match any
+    // variant of untagged enum").
+    if let Some(score) = v.get("satisfaction")
+        && score.is_number()
+        && score.as_i64().is_none()
+    {
+        return Err(format!(
+            "satisfaction {score} is not a whole number; give the score on the centre's scale (e.g. 1 to 5)"
+        ));
+    }
     // The JSON mapping's own message for a bad time says only "premature end of input".
     if let Some(at) = v.get("at").and_then(|a| a.as_str())
         && at.parse::<jiff::Timestamp>().is_err()

@@ -125,7 +125,7 @@ pub(crate) fn to_proto(d: &StoredDecision) -> pb::DecisionRecord {
                 at: Some(timestamp(e.at_ms)),
                 department_id: e.department_id.clone(),
                 reason: e.reason.clone(),
-                satisfaction: e.satisfaction.unwrap_or(0),
+                satisfaction: e.satisfaction,
                 due_date: e.due_date.clone(),
                 operator: e.operator.clone(),
             })

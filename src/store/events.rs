@@ -101,12 +101,26 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
     )?;
     let at = e.at.as_ref().ok_or("at is missing: when did it happen?")?;
     let at_ms = checked_millis("at", at)?;
-    if kind == EventKind::Satisfaction && !(0..=MAX_SATISFACTION).contains(&e.satisfaction) {
-        return Err(format!(
-            "satisfaction {} is outside 0 to {MAX_SATISFACTION}; give the score on the centre's scale (e.g. 1 to 5)",
-            e.satisfaction
-        ));
-    }
+    let satisfaction = match (kind, e.satisfaction) {
+        // A missing score is not a score of 0: recorded as 0, it would be the worst possible
+        // one, in the figure departments are assessed on.
+        (EventKind::Satisfaction, None) => {
+            return Err(
+                "satisfaction is missing: a SATISFACTION event needs the caller's score on the \
+                 centre's scale (e.g. 1 to 5); a client generated before the field was \
+                 `optional` cannot send 0 and must be regenerated"
+                    .into(),
+            );
+        }
+        (EventKind::Satisfaction, Some(score)) if !(0..=MAX_SATISFACTION).contains(&score) => {
+            return Err(format!(
+                "satisfaction {score} is outside 0 to {MAX_SATISFACTION}; give the score on the centre's scale (e.g. 1 to 5)"
+            ));
+        }
+        (EventKind::Satisfaction, score) => score,
+        // Another kind's score means nothing and is not kept.
+        _ => None,
+    };
     if kind == EventKind::Extended && crate::situate::calendar::Date::parse(&e.due_date).is_none() {
         return Err("an EXTENDED event needs the new due_date, YYYY-MM-DD".into());
     }
@@ -120,7 +134,7 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         at_ms,
         department_id: e.department_id.clone(),
         reason: e.reason.clone(),
-        satisfaction: (kind == EventKind::Satisfaction).then_some(e.satisfaction),
+        satisfaction,
         due_date: e.due_date.clone(),
         operator: e.operator.clone(),
     };
