@@ -528,3 +528,59 @@ fn a_satisfaction_event_without_a_score_is_refused_not_recorded_as_0() {
         .unwrap();
     assert_eq!(hrss["satisfaction_count"], 1, "{hrss}");
 }
+
+#[test]
+fn export_leaves_out_a_returned_order_whose_destination_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let export = || {
+        let out = run(&["export", "--store", &store, "--labelled"], None);
+        assert!(out.status.success());
+        let labels: Vec<(String, String)> = stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["id"].as_str().unwrap().to_owned(),
+                    v["label"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (labels, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // T-1 (hrss) and T-2 (market-regulation) are returned without a department named to go to.
+    let lines = format!(
+        "{{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"reason\":\"不归我管\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"r2\",\"requestId\":\"T-2\",\"kind\":\"RETURNED\",\"at\":\"{at}\"}}\n",
+        at = now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (labels, stderr) = export();
+    assert!(
+        labels.iter().all(|(id, _)| id != "T-1" && id != "T-2"),
+        "{labels:?}"
+    );
+    assert!(
+        stderr.contains("2 returned with no department named to go to"),
+        "{stderr}"
+    );
+    // Then T-1 is reassigned, and T-2 accepted by another department: known again.
+    let lines = format!(
+        "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"REASSIGNED\",\"departmentId\":\"housing\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"x2\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"departmentId\":\"housing\",\"at\":\"{at}\"}}\n",
+        at = now_plus(2)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (labels, stderr) = export();
+    let label = |id: &str| {
+        labels
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, l)| l.as_str())
+    };
+    assert_eq!(label("T-1"), Some("housing"), "{labels:?}");
+    assert_eq!(label("T-2"), Some("housing"), "{labels:?}");
+    assert!(stderr.contains("0 returned with no department"), "{stderr}");
+}

@@ -276,6 +276,29 @@ impl StoredDecision {
             .map(|e| e.department_id.as_str())
             .unwrap_or(&self.record.department_id)
     }
+
+    /// The department the order finally went to, when the events say so: the decision's own,
+    /// then, event by event, the department a REASSIGNED or an ACCEPTED names, or a RETURNED
+    /// names as where it should go. A RETURNED that names none leaves it unknown (`None`) until a
+    /// later event names one: the department that refused the order is not where it went, and
+    /// a corpus labelled with it would teach the router its own mistake. Also `None` for manual
+    /// triage without an operator's choice.
+    pub fn known_final_department(&self) -> Option<&str> {
+        fn named(e: &Event) -> Option<&str> {
+            Some(e.department_id.as_str()).filter(|d| !d.is_empty())
+        }
+        let mut department = Some(self.record.department_id.as_str()).filter(|d| !d.is_empty());
+        for e in &self.events {
+            match e.kind {
+                EventKind::Returned => department = named(e),
+                EventKind::Reassigned | EventKind::Accepted => {
+                    department = named(e).or(department);
+                }
+                _ => {}
+            }
+        }
+        department
+    }
 }
 
 /// What a store line is.
