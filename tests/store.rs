@@ -287,6 +287,42 @@ async fn an_event_id_of_another_ticket_is_already_exists_not_a_silent_duplicate(
     assert!(got.events.is_empty(), "{:?}", got.events);
 }
 
+/// A department's reason for a return often carries a contact number: stored and returned masked,
+/// like the request's text, and a retry of the event is still the same event.
+#[tokio::test]
+async fn an_events_free_text_is_stored_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "P-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut returned = event("p1", pb::EventKind::Returned);
+    returned.decision_id = r.decision_id.clone();
+    returned.reason = "联系人13912345678不归我们管".into();
+    returned.operator = "王五 028-85123456".into();
+    record(&mut c, returned.clone()).await.unwrap();
+    assert!(record(&mut c, returned).await.unwrap().duplicate);
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.events[0].reason, "联系人[手机号]不归我们管");
+    assert_eq!(got.events[0].operator, "王五 [电话]");
+    drop(server);
+    for file in ["d.sqlite", "d.sqlite-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let stored = String::from_utf8_lossy(&bytes);
+        assert!(!stored.contains("13912345678"), "the number is in {file}");
+    }
+}
+
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
 #[tokio::test]
 async fn the_metrics_show_what_recording_costs_each_call() {

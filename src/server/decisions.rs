@@ -58,7 +58,11 @@ impl RoutingSvc {
         let (event, key) =
             events::check(&e, &self.state.current()).map_err(Status::invalid_argument)?;
         let ticket = e.request_id.clone();
-        let outcome = blocking(move || events::record(&*store, event, key, &ticket)).await?;
+        let outcome = blocking(move || {
+            let text_mode = store.text_mode();
+            events::record(&*store, event, key, &ticket, text_mode)
+        })
+        .await?;
         match outcome {
             EventOutcome::Recorded { decision_id } => Ok(pb::RecordOutcomeResponse {
                 decision_id,

@@ -4,7 +4,7 @@
 //! An event names its decision by id, or by ticket number (the latest decision with it); its
 //! kind; when it happened; and, for returns and reassignments, a department of the serving rules.
 
-use super::{Decisions, Event, EventKind, EventOutcome, Lookup};
+use super::{Decisions, Event, EventKind, EventOutcome, Lookup, TextMode};
 use crate::proto::v1 as pb;
 use crate::ruleset::did_you_mean;
 
@@ -143,13 +143,18 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
 
 /// Records a checked event, finding its decision by ticket number first when it has no id.
 /// `request_id` is the ticket number the sender gave, if any: when it gave a decision id too,
-/// the two must name the same decision's ticket.
+/// the two must name the same decision's ticket. `text_mode` is the store's `--store-text`: how
+/// the event's free text is kept (see [`keep_free_text`]).
 pub fn record(
     store: &dyn Decisions,
     mut event: Event,
     key: Lookup,
     request_id: &str,
+    text_mode: TextMode,
 ) -> Result<EventOutcome, String> {
+    // Before the event is compared with one stored under its id, so that a retry of an event
+    // whose reason holds a phone number is still the same event.
+    keep_free_text(&mut event, text_mode);
     let by_ticket = event.decision_id.is_empty();
     if by_ticket {
         match store.get(key)? {
@@ -179,6 +184,18 @@ pub fn record(
             Ok(EventOutcome::Duplicate { decision_id })
         }
         outcome => Ok(outcome),
+    }
+}
+
+/// The free text of an event (its reason, its operator) as the store keeps a request's place: as
+/// sent under `--store-text full`, masked otherwise. A department's reason for a return often
+/// holds a contact number ("联系人139…"). Under `none` it is masked rather than dropped, like the
+/// place: it is the department's text, not the citizen's request, and the report and `explain`
+/// show it. The other fields are ids, kinds, dates and department ids, checked against the rules.
+fn keep_free_text(event: &mut Event, text_mode: TextMode) {
+    if text_mode != TextMode::Full {
+        event.reason = super::mask::mask(&event.reason);
+        event.operator = super::mask::mask(&event.operator);
     }
 }
 

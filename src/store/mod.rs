@@ -276,6 +276,11 @@ impl Store {
         Ok(Some(store))
     }
 
+    /// How much of a text this store keeps (`--store-text`).
+    pub fn text_mode(&self) -> TextMode {
+        self.text_mode
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

@@ -174,20 +174,20 @@ fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
     };
     let (e, key, ticket) = accepted("TK-A");
     assert_eq!(
-        events::record(&store, e.clone(), key.clone(), &ticket).unwrap(),
+        events::record(&store, e.clone(), key.clone(), &ticket, TextMode::Masked).unwrap(),
         EventOutcome::Recorded {
             decision_id: a.decision_id.clone()
         }
     );
     // A true retry stays idempotent.
     assert_eq!(
-        events::record(&store, e, key, &ticket).unwrap(),
+        events::record(&store, e, key, &ticket, TextMode::Masked).unwrap(),
         EventOutcome::Duplicate {
             decision_id: a.decision_id.clone()
         }
     );
     let (e, key, ticket) = accepted("TK-B");
-    let refused = events::record(&store, e, key, &ticket).unwrap();
+    let refused = events::record(&store, e, key, &ticket, TextMode::Masked).unwrap();
     assert_eq!(
         refused,
         EventOutcome::Conflict {
@@ -207,7 +207,7 @@ fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
     by_id.operator = String::new();
     let key = Lookup::DecisionId(b.decision_id.clone());
     assert!(matches!(
-        events::record(&store, by_id, key, "").unwrap(),
+        events::record(&store, by_id, key, "", TextMode::Masked).unwrap(),
         EventOutcome::Conflict { .. }
     ));
     let got = store
@@ -220,7 +220,7 @@ fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
     assert_ne!(a2.decision_id, a.decision_id);
     let (e, key, ticket) = accepted("TK-A");
     assert_eq!(
-        events::record(&store, e, key, &ticket).unwrap(),
+        events::record(&store, e, key, &ticket, TextMode::Masked).unwrap(),
         EventOutcome::Duplicate {
             decision_id: a.decision_id.clone()
         }
