@@ -323,6 +323,48 @@ async fn an_events_free_text_is_stored_masked() {
     }
 }
 
+/// Many ticket systems give times to the second: an event in its decision's own second is not
+/// "before its decision".
+#[tokio::test]
+async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "S-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decided = got.received_at.unwrap();
+    let mut e = event("ss", pb::EventKind::Accepted);
+    e.decision_id = r.decision_id.clone();
+    e.at = Some(pbjson_types::Timestamp {
+        seconds: decided.seconds,
+        nanos: 0,
+    });
+    record(&mut c, e).await.unwrap();
+    // A millisecond-precise time before the decision is still before it, and the message shows
+    // the milliseconds.
+    let mut e = event("ms", pb::EventKind::Accepted);
+    e.decision_id = r.decision_id.clone();
+    e.at = Some(pbjson_types::Timestamp {
+        seconds: decided.seconds - 1,
+        nanos: 999_000_000,
+    });
+    let s = record(&mut c, e).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    let ms = format!(".{:03} +08:00", decided.nanos / 1_000_000);
+    assert!(s.message().contains(&ms), "{}", s.message());
+}
+
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
 #[tokio::test]
 async fn the_metrics_show_what_recording_costs_each_call() {

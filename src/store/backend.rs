@@ -133,7 +133,7 @@ pub(crate) fn same_event_again(
 /// What is wrong with `event`'s dates against its decision's time, if anything: it happened
 /// before the decision, or (EXTENDED) its new due date is a day before the decision's.
 pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<super::EventOutcome> {
-    if event.at_ms < decided_at_ms {
+    if event.at_ms < at_precision_of(event.at_ms, decided_at_ms) {
         return Some(super::EventOutcome::BeforeDecision { decided_at_ms });
     }
     let due_ends_ms = crate::situate::calendar::Date::parse(&event.due_date)
@@ -143,5 +143,17 @@ pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<supe
             Some(super::EventOutcome::DueDateBeforeDecision { decided_at_ms })
         }
         _ => None,
+    }
+}
+
+/// `decided_at_ms` at the precision `at_ms` was given in: the whole second when `at_ms` is a
+/// whole second. Decisions are timed to the millisecond, but many ticket systems write times to
+/// the second: an event at 12:00:00 of a decision made at 12:00:00.400 is, as far as its sender
+/// could know, not before it.
+fn at_precision_of(at_ms: i64, decided_at_ms: i64) -> i64 {
+    if at_ms.rem_euclid(1000) == 0 {
+        decided_at_ms - decided_at_ms.rem_euclid(1000)
+    } else {
+        decided_at_ms
     }
 }

@@ -263,7 +263,7 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
         }
         EventOutcome::BeforeDecision { decided_at_ms } => Some(format!(
             "the event is dated before its decision (decided {}); check `at`",
-            crate::situate::calendar::china_time_ms(*decided_at_ms)
+            china_time_with_ms(*decided_at_ms)
         )),
         EventOutcome::OtherTicket { ticket } => Some(format!(
             "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one of the two, or the right pair"
@@ -295,5 +295,16 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
             shorten(event_id),
             a_kind(*kind)
         )),
+    }
+}
+
+/// A time as China time with its milliseconds (`2026-12-05 13:58:11.400 +08:00`): decisions are
+/// timed to the millisecond, and a message that says only the second cannot show why an event in
+/// that second is before its decision.
+fn china_time_with_ms(ms: i64) -> String {
+    let shown = crate::situate::calendar::china_time_ms(ms);
+    match shown.strip_suffix(" +08:00") {
+        Some(clock) => format!("{clock}.{:03} +08:00", ms.rem_euclid(1000)),
+        None => shown,
     }
 }

@@ -133,7 +133,9 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     );
     assert_eq!(
         store
-            .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1))
+            // A millisecond-precise time before the decision's second (a whole second in the
+            // decision's own second is not before it).
+            .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1001))
             .unwrap(),
         EventOutcome::BeforeDecision { decided_at_ms: at }
     );
@@ -226,6 +228,28 @@ fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
         }
     );
     store.close().unwrap();
+}
+
+#[test]
+fn an_event_is_compared_with_its_decision_at_the_precision_it_was_given_in() {
+    let decided = 1_764_900_000_400; // 12:00:00.400 (a whole second + 400 ms)
+    let before = |at_ms: i64| {
+        let e = event("e", "d", EventKind::Accepted, at_ms);
+        backend::too_early(&e, decided).is_some()
+    };
+    // Given to the second: the decision's second is not before it; the second before is.
+    assert!(!before(decided - 400));
+    assert!(before(decided - 1400));
+    // Given to the millisecond: compared to the millisecond.
+    assert!(before(decided - 300));
+    assert!(!before(decided));
+    assert!(!before(decided + 1));
+    // The message shows the milliseconds, which tell why.
+    let refused = EventOutcome::BeforeDecision {
+        decided_at_ms: decided,
+    };
+    let message = events::refusal(&refused).unwrap();
+    assert!(message.contains(":00.400 +08:00"), "{message}");
 }
 
 #[test]
