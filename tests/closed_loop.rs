@@ -144,16 +144,18 @@ fn outcomes_export_and_eval_close_the_loop() {
     std::fs::write(
         &events,
         format!(
-            "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\",\"reason\":\"非本部门职责\"}}\n\
-             {{\"eventId\":\"x2\",\"decisionId\":\"{}\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T10:00:00+08:00\",\"departmentId\":\"urban-management\"}}\n\
-             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"EVENT_KIND_ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housng\"}}\n\
+            "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"{t1}\",\"departmentId\":\"housing\",\"reason\":\"非本部门职责\"}}\n\
+             {{\"eventId\":\"x2\",\"decisionId\":\"{}\",\"kind\":\"REASSIGNED\",\"at\":\"{t2}\",\"departmentId\":\"urban-management\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"EVENT_KIND_ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"{t1}\",\"departmentId\":\"housng\"}}\n\
              {{broken\n\
              \n\
              {{\"eventId\":\"x6\",\"requestId\":\"T-2\",\"kind\":\"RESOLVED\",\"at\":\"2099-13-01 09:00\"}}\n",
-            ids[2]
+            ids[2],
+            t1 = now_plus(1),
+            t2 = now_plus(2)
         ),
     )
     .unwrap();
@@ -357,7 +359,10 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
     let events = dir.path().join("events.jsonl");
     std::fs::write(
         &events,
-        "{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\"}\n",
+        format!(
+            "{{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"{}\",\"departmentId\":\"housing\"}}\n",
+            now_plus(1)
+        ),
     )
     .unwrap();
     assert!(
@@ -583,4 +588,25 @@ fn export_leaves_out_a_returned_order_whose_destination_is_unknown() {
     assert_eq!(label("T-1"), Some("housing"), "{labels:?}");
     assert_eq!(label("T-2"), Some("housing"), "{labels:?}");
     assert!(stderr.contains("0 returned with no department"), "{stderr}");
+}
+
+#[test]
+fn an_event_dated_in_the_future_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    // A typo in the year, and an event a little ahead of this clock (another machine's).
+    let lines = format!(
+        "{{\"eventId\":\"f1\",\"requestId\":\"T-1\",\"kind\":\"ACCEPTED\",\"at\":\"2062-12-05T09:30:00+08:00\"}}\n\
+         {{\"eventId\":\"f2\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"{}\"}}\n",
+        now_plus(60)
+    );
+    let (status, results) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(1));
+    assert_eq!(results[0]["result"], "invalid", "{results:?}");
+    let message = results[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("line 1: at (2062-12-05 09:30:00.000 +08:00) is in the future"),
+        "{message}"
+    );
+    assert_eq!(results[1]["result"], "recorded", "{results:?}");
 }

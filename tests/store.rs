@@ -365,6 +365,28 @@ async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
     assert!(s.message().contains(&ms), "{}", s.message());
 }
 
+/// An event dated beyond a few minutes after the router's clock is a mistake (a typo in the year).
+#[tokio::test]
+async fn an_event_dated_in_the_future_is_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "F-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut e = event("future", pb::EventKind::Resolved);
+    e.decision_id = r.decision_id.clone();
+    e.at = at(3600);
+    let s = record(&mut c, e.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    assert!(s.message().contains("in the future"), "{}", s.message());
+    // A minute ahead (another machine's clock) is recorded.
+    e.at = at(60);
+    record(&mut c, e).await.unwrap();
+}
+
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
 #[tokio::test]
 async fn the_metrics_show_what_recording_costs_each_call() {

@@ -19,6 +19,12 @@ const MAX_DECISION_ID_CHARS: usize = 64;
 /// The highest satisfaction score accepted: centres' scales run 1 to 5, 1 to 10 or 0 to 100.
 const MAX_SATISFACTION: i32 = 100;
 
+/// How far after this router's clock an event may be dated: the clocks of a ticket system and of
+/// the router's machine differ by seconds, rarely by minutes; an event dated further ahead is a
+/// mistake (2062 for 2026, a wrong offset), and recorded it would count an order as accepted or
+/// resolved before that happened, in every report until then.
+const MAX_AHEAD_MS: i64 = 5 * 60_000;
+
 /// At most the first 40 characters of `s`, for a message about a value that is wrong.
 pub(crate) fn shorten(s: &str) -> String {
     match s.char_indices().nth(40) {
@@ -101,6 +107,16 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
     )?;
     let at = e.at.as_ref().ok_or("at is missing: when did it happen?")?;
     let at_ms = checked_millis("at", at)?;
+    let now_ms = super::now_ms();
+    if at_ms > now_ms.saturating_add(MAX_AHEAD_MS) {
+        return Err(format!(
+            "at ({}) is in the future: more than {} minutes after this router's clock ({}); \
+             check the year and the offset",
+            china_time_with_ms(at_ms),
+            MAX_AHEAD_MS / 60_000,
+            china_time_with_ms(now_ms)
+        ));
+    }
     let satisfaction = match (kind, e.satisfaction) {
         // A missing score is not a score of 0: recorded as 0, it would be the worst possible
         // one, in the figure departments are assessed on.
