@@ -284,12 +284,30 @@ fn explain_names_the_rule_that_changed() {
         text.contains("same: today's rules decide OUTCOME_DISPATCH hrss by rule wage-arrears"),
         "{text}"
     );
-    // When it was received, as a person reads a time (China time), not in milliseconds.
+    // When it was decided, as a person reads a time (China time), not in milliseconds; no
+    // received time, as the caller gave none.
     let header = text.lines().next().unwrap_or_default();
     assert!(
-        header.contains(", received 20") && header.contains(" +08:00, rules version "),
+        header.contains(", decided 20") && header.contains(" +08:00, rules version "),
         "{header}"
     );
+    assert!(!header.contains("received"), "{header}");
+    // A request received days before it was routed: explain says when it was received, and its
+    // re-runs count the due date from that day, as the recorded decision did.
+    let line = "{\"id\":\"T-5\",\"text\":\"公司三个月没发工资了\",\"received\":\"2026-05-06\"}\n";
+    let out = run(
+        &["route", "--jsonl", "--rules", rules_arg, "--store", &store],
+        Some(line),
+    );
+    assert!(out.status.success());
+    let text = explain_ticket(&store, &rules, "T-5");
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(", received 2026-05-06 00:00:00 +08:00, decided 20"),
+        "{header}"
+    );
+    let due = text.matches("2026-05-06 受理，").count();
+    assert_eq!(due, 2, "both re-runs show the due date: {text}");
 
     // Today the wage rule has another id (as if rewritten): the recorded one no longer exists.
     let hrss = rules.join("departments/hrss.yaml");

@@ -387,6 +387,56 @@ async fn an_event_dated_in_the_future_is_invalid_argument() {
     record(&mut c, e).await.unwrap();
 }
 
+/// A request routed late (a backlog): GetDecision gives the caller's received time beside the
+/// router's, and the recorded time limit the day it was counted from.
+#[tokio::test]
+async fn the_callers_received_time_is_kept_and_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let received = pbjson_types::Timestamp {
+        seconds: 1_735_700_000, // 2025-01-01 10:53:20 +08:00
+        nanos: 123_000_000,
+    };
+    let mut old = route("公司三个月没发工资了", "RT-OLD");
+    old.received_time = Some(received);
+    let r = c.route(old).await.unwrap().into_inner();
+    let get = |id: &str| pb::GetDecisionRequest {
+        request_id: id.into(),
+        ..Default::default()
+    };
+    let got = c.get_decision(get("RT-OLD")).await.unwrap().into_inner();
+    assert_eq!(got.received_time, Some(received));
+    let routed_at = got.received_at.unwrap();
+    assert!(
+        routed_at.seconds > received.seconds + 86_400,
+        "{routed_at:?}"
+    );
+    let limit = got.decision.unwrap().time_limit.unwrap();
+    assert_eq!(limit.received_date, "2025-01-01");
+    assert_eq!(limit.due_date, r.time_limit.unwrap().due_date);
+    // Events still follow the decision: now is after it, the received day is before it.
+    let mut accepted = event("a", pb::EventKind::Accepted);
+    accepted.request_id = "RT-OLD".into();
+    record(&mut c, accepted).await.unwrap();
+    let mut early = event("b", pb::EventKind::Accepted);
+    early.request_id = "RT-OLD".into();
+    early.at = Some(pbjson_types::Timestamp {
+        seconds: received.seconds + 60,
+        nanos: 0,
+    });
+    let s = record(&mut c, early).await.unwrap_err();
+    assert!(
+        s.message().contains("before its decision"),
+        "{}",
+        s.message()
+    );
+    // No received time given: none recorded.
+    c.route(route("小区停水了", "RT-NONE")).await.unwrap();
+    let got = c.get_decision(get("RT-NONE")).await.unwrap().into_inner();
+    assert_eq!(got.received_time, None);
+}
+
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.
 #[tokio::test]
 async fn the_metrics_show_what_recording_costs_each_call() {

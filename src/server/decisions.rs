@@ -136,5 +136,6 @@ pub(crate) fn to_proto(d: &StoredDecision) -> pb::DecisionRecord {
             .collect(),
         final_department_id: d.final_department().to_owned(),
         client: r.client.clone(),
+        received_time: r.received_time_ms.map(timestamp),
     }
 }

@@ -57,6 +57,12 @@ pub(crate) const SCHEMA_V1: &str = r#"
     );
 "#;
 
+/// The caller's received time (`RouteRequest.received_time`, milliseconds since 1970) beside the
+/// router's `received_at`, for both backends (SQLite's schema 4, PostgreSQL's 2). NULL in rows
+/// stored before it was kept, and when the caller gave none. The record holds it too; the column
+/// is there for queries by the hotline's received time.
+pub(crate) const ADD_RECEIVED_TIME: &str = "ALTER TABLE decisions ADD COLUMN received_time BIGINT;";
+
 /// How far a decision id's time may lie from its `received_at`: none for ids made since schema 2
 /// (made from the received time), at most the time a decision took for older ones (made after
 /// it).
@@ -132,6 +138,11 @@ pub(crate) fn same_event_again(
 
 /// What is wrong with `event`'s dates against its decision's time, if anything: it happened
 /// before the decision, or (EXTENDED) its new due date is a day before the decision's.
+///
+/// `decided_at_ms` is when the router made the decision (its own clock, the `received_at`
+/// column), not the caller's received time: nothing can happen to an order before the router
+/// sent it, whatever day the hotline took the call, and a request received days before it was
+/// routed (a backlog) still has events only after its decision.
 pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<super::EventOutcome> {
     if event.at_ms < at_precision_of(event.at_ms, decided_at_ms) {
         return Some(super::EventOutcome::BeforeDecision { decided_at_ms });

@@ -253,6 +253,87 @@ fn an_event_is_compared_with_its_decision_at_the_precision_it_was_given_in() {
 }
 
 #[test]
+fn the_callers_received_time_is_recorded_beside_the_routers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    // A backlog: received on 2025-01-01 (10:53:20.123 China time), routed now.
+    let received_ms = 1_735_700_000_123;
+    let input = RouteInput {
+        id: "RT-OLD",
+        text: "公司三个月没发工资了",
+        received: report::china_date(received_ms),
+        received_ms: Some(received_ms),
+        ..Default::default()
+    };
+    let before = now_ms();
+    let r = route_and_record(
+        bundled(),
+        &input,
+        Method::Route,
+        pb::Channel::Web,
+        "",
+        &store,
+    );
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record.received_time_ms, Some(received_ms));
+    assert!(got.record.received_at_ms >= before, "decided now");
+    let limit = got.record.to_response().time_limit.unwrap();
+    assert_eq!(
+        (limit.received_date.as_str(), limit.due_date.as_str()),
+        (
+            "2025-01-01",
+            r.time_limit.as_ref().unwrap().due_date.as_str()
+        )
+    );
+    // Events are compared with when the router decided: one of today is not before it, one of
+    // the received day is.
+    let accepted = event("a", &r.decision_id, EventKind::Accepted, now_ms());
+    assert!(matches!(
+        store.record_event(accepted).unwrap(),
+        EventOutcome::Recorded { .. }
+    ));
+    let early = event("b", &r.decision_id, EventKind::Accepted, received_ms + 1);
+    assert!(matches!(
+        store.record_event(early).unwrap(),
+        EventOutcome::BeforeDecision { .. }
+    ));
+    // A day alone (the CLI's --received) is its first moment, China time.
+    let day_only = RouteInput {
+        id: "RT-DAY",
+        text: "公司三个月没发工资了",
+        received: crate::situate::calendar::Date::parse("2025-01-02"),
+        ..Default::default()
+    };
+    let d = route_and_record(
+        bundled(),
+        &day_only,
+        Method::Cli,
+        pb::Channel::Unspecified,
+        "",
+        &store,
+    );
+    let got = store
+        .get(Lookup::DecisionId(d.decision_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record.received_time_ms, Some(1_735_747_200_000));
+    store.close().unwrap();
+    // In its column too, for queries by the hotline's received time.
+    let conn = rusqlite::Connection::open(dir.path().join("d.sqlite")).unwrap();
+    let column: Option<i64> = conn
+        .query_row(
+            "SELECT received_time FROM decisions WHERE decision_id = ?1",
+            [&r.decision_id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(column, Some(received_ms));
+}
+
+#[test]
 fn a_free_text_place_is_masked_like_the_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), TextMode::Masked);
@@ -408,6 +489,7 @@ fn sample_record() -> DecisionRecord {
         handoff_line: String::new(),
         reason: "keyword 停水".into(),
         decided_by: "DECIDED_BY_RULES".into(),
+        received_time_ms: None,
     }
 }
 
@@ -622,7 +704,19 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    // The caller's received time: NULL in the row stored before it was kept, and for a caller
+    // that gave none.
+    let received_time = |id: &str| -> Option<i64> {
+        conn.query_row(
+            "SELECT received_time FROM decisions WHERE decision_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(received_time(&old.decision_id), None);
+    assert_eq!(received_time(&new.decision_id), None);
     // The decision stored before keeps its JSON; the new one is its spool frame.
     let kind = |id: &str| -> String {
         conn.query_row(
@@ -803,6 +897,7 @@ fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
     match items.as_slice() {
         [spool::Item::Decision(d)] => {
             assert_eq!(d.decided_by, "");
+            assert_eq!(d.received_time_ms, None);
             assert_eq!(d.reason, r.reason);
             assert_eq!(d.decision_id, r.decision_id);
         }
