@@ -28,6 +28,10 @@ pub struct RouteInput<'a> {
     pub place: &'a str,
     /// The day the hotline received the request (China time), if known: for the due date.
     pub received: Option<Date>,
+    /// When the hotline received the request, in milliseconds since 1970, if the caller gave the
+    /// time (gRPC's `received_time`): recorded with the decision. A caller that gives only the
+    /// day (`received`) has it recorded as the first millisecond of that day, China time.
+    pub received_ms: Option<i64>,
 }
 
 impl<'a> RouteInput<'a> {
@@ -73,6 +77,10 @@ impl<'a> RouteInput<'a> {
             text: &r.text,
             place: &r.place,
             received,
+            received_ms: r
+                .received_time
+                .as_ref()
+                .map(|t| t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)),
         };
         input.validate()?;
         Ok(input)
@@ -173,7 +181,7 @@ mod tests {
             title,
             text,
             place,
-            received: None,
+            ..RouteInput::default()
         }
         .validate()
     }

@@ -102,6 +102,39 @@ fn explain_ticket(store: &str, rules: &Path, ticket: &str) -> String {
     stdout(&out)
 }
 
+/// Now plus `seconds`, as an event's `at` (RFC 3339).
+fn now_plus(seconds: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap()
+        .to_string()
+}
+
+/// `outcomes` of `lines` (one event a line) into `store`: its exit status and each line's result.
+fn outcomes(
+    dir: &Path,
+    store: &str,
+    lines: &str,
+    extra: &[&str],
+) -> (Option<i32>, Vec<serde_json::Value>) {
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let mut args = vec![
+        "outcomes",
+        "--store",
+        store,
+        "--input",
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, None);
+    let results = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code(), results)
+}
+
 #[test]
 fn outcomes_export_and_eval_close_the_loop() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,16 +144,18 @@ fn outcomes_export_and_eval_close_the_loop() {
     std::fs::write(
         &events,
         format!(
-            "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\",\"reason\":\"非本部门职责\"}}\n\
-             {{\"eventId\":\"x2\",\"decisionId\":\"{}\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T10:00:00+08:00\",\"departmentId\":\"urban-management\"}}\n\
-             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"EVENT_KIND_ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"2099-01-01T09:00:00+08:00\"}}\n\
-             {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housng\"}}\n\
+            "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"{t1}\",\"departmentId\":\"housing\",\"reason\":\"非本部门职责\"}}\n\
+             {{\"eventId\":\"x2\",\"decisionId\":\"{}\",\"kind\":\"REASSIGNED\",\"at\":\"{t2}\",\"departmentId\":\"urban-management\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"EVENT_KIND_ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x3\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x4\",\"requestId\":\"T-404\",\"kind\":\"ACCEPTED\",\"at\":\"{t1}\"}}\n\
+             {{\"eventId\":\"x5\",\"requestId\":\"T-2\",\"kind\":\"REASSIGNED\",\"at\":\"{t1}\",\"departmentId\":\"housng\"}}\n\
              {{broken\n\
              \n\
              {{\"eventId\":\"x6\",\"requestId\":\"T-2\",\"kind\":\"RESOLVED\",\"at\":\"2099-13-01 09:00\"}}\n",
-            ids[2]
+            ids[2],
+            t1 = now_plus(1),
+            t2 = now_plus(2)
         ),
     )
     .unwrap();
@@ -249,12 +284,30 @@ fn explain_names_the_rule_that_changed() {
         text.contains("same: today's rules decide OUTCOME_DISPATCH hrss by rule wage-arrears"),
         "{text}"
     );
-    // When it was received, as a person reads a time (China time), not in milliseconds.
+    // When it was decided, as a person reads a time (China time), not in milliseconds; no
+    // received time, as the caller gave none.
     let header = text.lines().next().unwrap_or_default();
     assert!(
-        header.contains(", received 20") && header.contains(" +08:00, rules version "),
+        header.contains(", decided 20") && header.contains(" +08:00, rules version "),
         "{header}"
     );
+    assert!(!header.contains("received"), "{header}");
+    // A request received days before it was routed: explain says when it was received, and its
+    // re-runs count the due date from that day, as the recorded decision did.
+    let line = "{\"id\":\"T-5\",\"text\":\"公司三个月没发工资了\",\"received\":\"2026-05-06\"}\n";
+    let out = run(
+        &["route", "--jsonl", "--rules", rules_arg, "--store", &store],
+        Some(line),
+    );
+    assert!(out.status.success());
+    let text = explain_ticket(&store, &rules, "T-5");
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(", received 2026-05-06 00:00:00 +08:00, decided 20"),
+        "{header}"
+    );
+    let due = text.matches("2026-05-06 受理，").count();
+    assert_eq!(due, 2, "both re-runs show the due date: {text}");
 
     // Today the wage rule has another id (as if rewritten): the recorded one no longer exists.
     let hrss = rules.join("departments/hrss.yaml");
@@ -324,7 +377,10 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
     let events = dir.path().join("events.jsonl");
     std::fs::write(
         &events,
-        "{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"housing\"}\n",
+        format!(
+            "{{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"at\":\"{}\",\"departmentId\":\"housing\"}}\n",
+            now_plus(1)
+        ),
     )
     .unwrap();
     assert!(
@@ -435,4 +491,140 @@ fn the_report_is_a_page_a_browser_shows_with_its_figures() {
         "{dom}"
     );
     assert!(dom.contains("<b id=\"manual\">1</b>"), "{dom}");
+}
+
+#[test]
+fn a_satisfaction_event_without_a_score_is_refused_not_recorded_as_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let at = now_plus(1);
+    let lines = format!(
+        "{{\"eventId\":\"s1\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"s2\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\",\"satisfaction\":4.5}}\n\
+         {{\"eventId\":\"s3\",\"requestId\":\"T-1\",\"kind\":\"SATISFACTION\",\"at\":\"{at}\",\"satisfaction\":0}}\n"
+    );
+    let (status, results) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(1));
+    let results: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["result"].as_str().unwrap(),
+                r["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(results[0].0, "invalid");
+    assert!(
+        results[0].1.starts_with("line 1: satisfaction is missing"),
+        "{results:?}"
+    );
+    assert_eq!(results[1].0, "invalid");
+    assert!(
+        results[1]
+            .1
+            .starts_with("line 2: satisfaction 4.5 is not a whole number"),
+        "{results:?}"
+    );
+    assert_eq!(results[2].0, "recorded", "{results:?}");
+    // The report's mean is the one score given.
+    let out = run(
+        &[
+            "report",
+            "--store",
+            &store,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hrss = report["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department_id"] == "hrss")
+        .unwrap();
+    assert_eq!(hrss["satisfaction_count"], 1, "{hrss}");
+}
+
+#[test]
+fn export_leaves_out_a_returned_order_whose_destination_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let export = || {
+        let out = run(&["export", "--store", &store, "--labelled"], None);
+        assert!(out.status.success());
+        let labels: Vec<(String, String)> = stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["id"].as_str().unwrap().to_owned(),
+                    v["label"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (labels, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // T-1 (hrss) and T-2 (market-regulation) are returned without a department named to go to.
+    let lines = format!(
+        "{{\"eventId\":\"r1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"reason\":\"不归我管\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"r2\",\"requestId\":\"T-2\",\"kind\":\"RETURNED\",\"at\":\"{at}\"}}\n",
+        at = now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (labels, stderr) = export();
+    assert!(
+        labels.iter().all(|(id, _)| id != "T-1" && id != "T-2"),
+        "{labels:?}"
+    );
+    assert!(
+        stderr.contains("2 returned with no department named to go to"),
+        "{stderr}"
+    );
+    // Then T-1 is reassigned, and T-2 accepted by another department: known again.
+    let lines = format!(
+        "{{\"eventId\":\"x1\",\"requestId\":\"T-1\",\"kind\":\"REASSIGNED\",\"departmentId\":\"housing\",\"at\":\"{at}\"}}\n\
+         {{\"eventId\":\"x2\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"departmentId\":\"housing\",\"at\":\"{at}\"}}\n",
+        at = now_plus(2)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (labels, stderr) = export();
+    let label = |id: &str| {
+        labels
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, l)| l.as_str())
+    };
+    assert_eq!(label("T-1"), Some("housing"), "{labels:?}");
+    assert_eq!(label("T-2"), Some("housing"), "{labels:?}");
+    assert!(stderr.contains("0 returned with no department"), "{stderr}");
+}
+
+#[test]
+fn an_event_dated_in_the_future_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    // A typo in the year, and an event a little ahead of this clock (another machine's).
+    let lines = format!(
+        "{{\"eventId\":\"f1\",\"requestId\":\"T-1\",\"kind\":\"ACCEPTED\",\"at\":\"2062-12-05T09:30:00+08:00\"}}\n\
+         {{\"eventId\":\"f2\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"at\":\"{}\"}}\n",
+        now_plus(60)
+    );
+    let (status, results) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(1));
+    assert_eq!(results[0]["result"], "invalid", "{results:?}");
+    let message = results[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("line 1: at (2062-12-05 09:30:00.000 +08:00) is in the future"),
+        "{message}"
+    );
+    assert_eq!(results[1]["result"], "recorded", "{results:?}");
 }

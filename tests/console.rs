@@ -818,7 +818,13 @@ fn browser_report_page_shows_a_filled_store_and_links_its_rules() {
     let events = dir.path().join("events.jsonl");
     std::fs::write(
         &events,
-        "{\"eventId\":\"e1\",\"requestId\":\"R-1\",\"kind\":\"RETURNED\",\"at\":\"2099-01-01T09:00:00+08:00\",\"departmentId\":\"hrss\",\"reason\":\"不属本单位\"}\n",
+        format!(
+            "{{\"eventId\":\"e1\",\"requestId\":\"R-1\",\"kind\":\"RETURNED\",\"at\":\"{}\",\"departmentId\":\"hrss\",\"reason\":\"不属本单位\"}}\n",
+            // Just after the decisions: events dated in the future are refused.
+            jiff::Timestamp::now()
+                .checked_add(jiff::SignedDuration::from_secs(1))
+                .unwrap()
+        ),
     )
     .unwrap();
     let status = Command::new(bin)

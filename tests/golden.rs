@@ -52,6 +52,7 @@ fn decide_all() -> (Vec<(String, String)>, String) {
             text: &r.text,
             place: &r.place,
             received,
+            ..RouteInput::default()
         };
         input.validate().unwrap();
         let mut json = serde_json::to_value(set.route(&input)).unwrap();

@@ -198,10 +198,243 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     assert!(s.message().contains("0001 to 9999"), "{}", s.message());
     let mut score = event("ev-8", pb::EventKind::Satisfaction);
     score.decision_id = r.decision_id.clone();
-    score.satisfaction = i32::MIN;
-    let s = record(&mut c, score).await.unwrap_err();
+    score.satisfaction = Some(i32::MIN);
+    let s = record(&mut c, score.clone()).await.unwrap_err();
     assert_eq!(s.code(), Code::InvalidArgument);
     assert!(s.message().contains("satisfaction"), "{}", s.message());
+    // No score at all is not a score of 0.
+    score.satisfaction = None;
+    let s = record(&mut c, score.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(
+        s.message().contains("satisfaction is missing"),
+        "{}",
+        s.message()
+    );
+    // A score of 0 (on a 0 to 100 scale) is one, and reads back as 0.
+    score.satisfaction = Some(0);
+    record(&mut c, score).await.unwrap();
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let visit = got
+        .events
+        .iter()
+        .find(|e| e.kind == pb::EventKind::Satisfaction as i32)
+        .unwrap();
+    assert_eq!(visit.satisfaction, Some(0));
+}
+
+/// An intake system that numbers events per ticket (`accepted` on every ticket) is told that the
+/// id is taken, rather than told OK while the second ticket's event is dropped.
+#[tokio::test]
+async fn an_event_id_of_another_ticket_is_already_exists_not_a_silent_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let a = c
+        .route(route("小区停水了", "TK-A"))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = c
+        .route(route("公司三个月没发工资了", "TK-B"))
+        .await
+        .unwrap()
+        .into_inner();
+    // One time for all of them: the events differ only in the ticket they are for.
+    let when = at(5);
+    let accepted = |ticket: &str| {
+        let mut e = event("accepted", pb::EventKind::Accepted);
+        e.request_id = ticket.into();
+        e.at = when;
+        e
+    };
+    let first = record(&mut c, accepted("TK-A")).await.unwrap();
+    assert_eq!(
+        (first.decision_id.as_str(), first.duplicate),
+        (a.decision_id.as_str(), false)
+    );
+    // A true retry: OK, duplicate.
+    let again = record(&mut c, accepted("TK-A")).await.unwrap();
+    assert_eq!(
+        (again.decision_id.as_str(), again.duplicate),
+        (a.decision_id.as_str(), true)
+    );
+    // The same id for another ticket, and for another decision by id.
+    let s = record(&mut c, accepted("TK-B")).await.unwrap_err();
+    assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+    assert!(s.message().contains("\"accepted\""), "{}", s.message());
+    assert!(s.message().contains(&a.decision_id), "{}", s.message());
+    let mut by_id = event("accepted", pb::EventKind::Accepted);
+    by_id.decision_id = b.decision_id.clone();
+    by_id.at = when;
+    let s = record(&mut c, by_id).await.unwrap_err();
+    assert_eq!(s.code(), Code::AlreadyExists, "{}", s.message());
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            request_id: "TK-B".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(got.events.is_empty(), "{:?}", got.events);
+}
+
+/// A department's reason for a return often carries a contact number: stored and returned masked,
+/// like the request's text, and a retry of the event is still the same event.
+#[tokio::test]
+async fn an_events_free_text_is_stored_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "P-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut returned = event("p1", pb::EventKind::Returned);
+    returned.decision_id = r.decision_id.clone();
+    returned.reason = "联系人13912345678不归我们管".into();
+    returned.operator = "王五 028-85123456".into();
+    record(&mut c, returned.clone()).await.unwrap();
+    assert!(record(&mut c, returned).await.unwrap().duplicate);
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.events[0].reason, "联系人[手机号]不归我们管");
+    assert_eq!(got.events[0].operator, "王五 [电话]");
+    drop(server);
+    for file in ["d.sqlite", "d.sqlite-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let stored = String::from_utf8_lossy(&bytes);
+        assert!(!stored.contains("13912345678"), "the number is in {file}");
+    }
+}
+
+/// Many ticket systems give times to the second: an event in its decision's own second is not
+/// "before its decision".
+#[tokio::test]
+async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "S-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let got = c
+        .get_decision(pb::GetDecisionRequest {
+            decision_id: r.decision_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decided = got.received_at.unwrap();
+    let mut e = event("ss", pb::EventKind::Accepted);
+    e.decision_id = r.decision_id.clone();
+    e.at = Some(pbjson_types::Timestamp {
+        seconds: decided.seconds,
+        nanos: 0,
+    });
+    record(&mut c, e).await.unwrap();
+    // A millisecond-precise time before the decision is still before it, and the message shows
+    // the milliseconds.
+    let mut e = event("ms", pb::EventKind::Accepted);
+    e.decision_id = r.decision_id.clone();
+    e.at = Some(pbjson_types::Timestamp {
+        seconds: decided.seconds - 1,
+        nanos: 999_000_000,
+    });
+    let s = record(&mut c, e).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    let ms = format!(".{:03} +08:00", decided.nanos / 1_000_000);
+    assert!(s.message().contains(&ms), "{}", s.message());
+}
+
+/// An event dated beyond a few minutes after the router's clock is a mistake (a typo in the year).
+#[tokio::test]
+async fn an_event_dated_in_the_future_is_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let r = c
+        .route(route("小区停水了", "F-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut e = event("future", pb::EventKind::Resolved);
+    e.decision_id = r.decision_id.clone();
+    e.at = at(3600);
+    let s = record(&mut c, e.clone()).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    assert!(s.message().contains("in the future"), "{}", s.message());
+    // A minute ahead (another machine's clock) is recorded.
+    e.at = at(60);
+    record(&mut c, e).await.unwrap();
+}
+
+/// A request routed late (a backlog): GetDecision gives the caller's received time beside the
+/// router's, and the recorded time limit the day it was counted from.
+#[tokio::test]
+async fn the_callers_received_time_is_kept_and_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let mut c = server.client().await;
+    let received = pbjson_types::Timestamp {
+        seconds: 1_735_700_000, // 2025-01-01 10:53:20 +08:00
+        nanos: 123_000_000,
+    };
+    let mut old = route("公司三个月没发工资了", "RT-OLD");
+    old.received_time = Some(received);
+    let r = c.route(old).await.unwrap().into_inner();
+    let get = |id: &str| pb::GetDecisionRequest {
+        request_id: id.into(),
+        ..Default::default()
+    };
+    let got = c.get_decision(get("RT-OLD")).await.unwrap().into_inner();
+    assert_eq!(got.received_time, Some(received));
+    let routed_at = got.received_at.unwrap();
+    assert!(
+        routed_at.seconds > received.seconds + 86_400,
+        "{routed_at:?}"
+    );
+    let limit = got.decision.unwrap().time_limit.unwrap();
+    assert_eq!(limit.received_date, "2025-01-01");
+    assert_eq!(limit.due_date, r.time_limit.unwrap().due_date);
+    // Events still follow the decision: now is after it, the received day is before it.
+    let mut accepted = event("a", pb::EventKind::Accepted);
+    accepted.request_id = "RT-OLD".into();
+    record(&mut c, accepted).await.unwrap();
+    let mut early = event("b", pb::EventKind::Accepted);
+    early.request_id = "RT-OLD".into();
+    early.at = Some(pbjson_types::Timestamp {
+        seconds: received.seconds + 60,
+        nanos: 0,
+    });
+    let s = record(&mut c, early).await.unwrap_err();
+    assert!(
+        s.message().contains("before its decision"),
+        "{}",
+        s.message()
+    );
+    // No received time given: none recorded.
+    c.route(route("小区停水了", "RT-NONE")).await.unwrap();
+    let got = c.get_decision(get("RT-NONE")).await.unwrap().into_inner();
+    assert_eq!(got.received_time, None);
 }
 
 /// An operator sees what recording adds to each Route call, and the backlog, on `/metrics`.

@@ -39,8 +39,14 @@ pub(crate) fn run(args: Args) -> Result {
     };
     let recorded = stored.record.to_response();
     let r = &stored.record;
+    // "received" is when the hotline received the request, as its caller said; the router's
+    // own clock is when it decided (a backlog is routed days after it was received).
+    let received = r
+        .received_time_ms
+        .map(|ms| format!("received {}, ", crate::situate::calendar::china_time_ms(ms)))
+        .unwrap_or_default();
     outln!(
-        "== 记录的决定 recorded decision {} (ticket {}, received {}, rules version {})",
+        "== 记录的决定 recorded decision {} (ticket {}, {received}decided {}, rules version {})",
         r.decision_id,
         if r.request_id.is_empty() {
             "-"
@@ -83,10 +89,12 @@ pub(crate) fn run(args: Args) -> Result {
         outln!("the text was not stored (--store-text none): today's rules cannot be run on it");
         return Ok(Status::Ok);
     };
+    // The received day too, so that the re-runs count the same due date.
     let input = RouteInput {
         id: &r.request_id,
         text,
         place: &r.place,
+        received: r.received_date(),
         ..Default::default()
     };
     if let Some(archived) = &archived {

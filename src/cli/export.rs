@@ -6,13 +6,13 @@
 use std::io::Write;
 
 use super::{Result, Status, StoreArg, fail, stdout_failed};
-use crate::store::Decisions;
+use crate::store::{Decisions, EventKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     store: StoreArg,
-    /// One row per decision with a final department, labelled with it (the only form for now;
+    /// One row per decision with a known final department, labelled with it (the only form for now;
     /// required so that the output's meaning is explicit).
     #[arg(long, required = true)]
     labelled: bool,
@@ -34,17 +34,22 @@ pub(crate) fn run(args: Args) -> Result {
         Err(e) => return fail(format!("cannot read the store: {e}")),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let (mut written, mut no_text, mut no_department) = (0, 0, 0);
+    let (mut written, mut no_text, mut no_department, mut returned) = (0, 0, 0, 0);
     for d in &decisions {
         let Some(text) = d.record.text.as_deref() else {
             no_text += 1;
             continue;
         };
-        let label = d.final_department();
-        if label.is_empty() {
-            no_department += 1;
+        let Some(label) = d.known_final_department() else {
+            // Returned with no destination named (and nothing after it): its final department
+            // is unknown, and the one that refused it is the wrong label.
+            if d.events.iter().any(|e| e.kind == EventKind::Returned) {
+                returned += 1;
+            } else {
+                no_department += 1;
+            }
             continue;
-        }
+        };
         // The decision's own category still holds when the order stayed with its department.
         let category = if label == d.record.department_id {
             d.record.category.first().cloned().unwrap_or_default()
@@ -67,7 +72,8 @@ pub(crate) fn run(args: Args) -> Result {
         stdout_failed(&e);
     }
     eprintln!(
-        "{written} labelled row(s); left out: {no_text} without a stored text, {no_department} without a final department"
+        "{written} labelled row(s); left out: {no_text} without a stored text, {no_department} without a final department, \
+         {returned} returned with no department named to go to"
     );
     Ok(Status::Ok)
 }

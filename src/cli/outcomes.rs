@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::{Result, Status, StoreAndRules, fail, open, stdout_failed};
 use crate::proto::v1 as pb;
-use crate::store::{Decisions, EventOutcome, events};
+use crate::store::{Decisions, EventOutcome, TextMode, events};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,6 +17,10 @@ pub struct Args {
     /// The events, one JSON object per line.
     #[arg(long, value_name = "PATH")]
     input: PathBuf,
+    /// How much of an event's free text (reason, operator) is stored: masked (phone, ID, bank
+    /// card and plate numbers replaced; also under none), or full. As `serve --store-text`.
+    #[arg(long, env = "HOTLINE_STORE_TEXT", value_enum, default_value = "masked")]
+    store_text: TextMode,
 }
 
 /// The result of one line.
@@ -47,7 +51,7 @@ pub(crate) fn run(args: Args) -> Result {
         // Every line gets a result, so that results line up with the export's lines.
         let r = match line.as_deref() {
             Some(line) if line.trim().is_empty() => invalid(n, format!("line {n} is blank")),
-            Some(line) => one(line.trim_end(), n, &set, &store),
+            Some(line) => one(line.trim_end(), n, &set, &store, args.store_text),
             None => invalid(n, format!("line {n} is not valid UTF-8")),
         };
         counts[match r.result {
@@ -90,7 +94,13 @@ fn invalid(n: usize, message: String) -> LineResult {
     }
 }
 
-fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> LineResult {
+fn one(
+    line: &str,
+    n: usize,
+    set: &crate::RuleSet,
+    store: &dyn Decisions,
+    text_mode: TextMode,
+) -> LineResult {
     let mut r = LineResult {
         line: n,
         event_id: String::new(),
@@ -114,7 +124,7 @@ fn one(line: &str, n: usize, set: &crate::RuleSet, store: &dyn Decisions) -> Lin
             return r;
         }
     };
-    match events::record(store, event, key, &ticket) {
+    match events::record(store, event, key, &ticket, text_mode) {
         Ok(EventOutcome::Recorded { decision_id }) => {
             r.result = "recorded";
             r.decision_id = decision_id;
@@ -147,6 +157,16 @@ fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, String> {
         && !k.starts_with("EVENT_KIND_")
     {
         *kind = serde_json::Value::String(format!("EVENT_KIND_{}", k.to_ascii_uppercase()));
+    }
+    // The JSON mapping's own message for a fractional score names no field ("did not match any
+    // variant of untagged enum").
+    if let Some(score) = v.get("satisfaction")
+        && score.is_number()
+        && score.as_i64().is_none()
+    {
+        return Err(format!(
+            "satisfaction {score} is not a whole number; give the score on the centre's scale (e.g. 1 to 5)"
+        ));
     }
     // The JSON mapping's own message for a bad time says only "premature end of input".
     if let Some(at) = v.get("at").and_then(|a| a.as_str())

@@ -271,6 +271,8 @@ fn route_line(set: &RuleSet, line: &str, line_no: usize, sink: &dyn DecisionSink
         text: parsed.text.as_deref().unwrap_or_default(),
         place: &place,
         received,
+        // A batch line gives a day: recorded as its first millisecond (see `RouteInput`).
+        received_ms: None,
     };
     if let Err(reason) = input.validate() {
         return error_item(id.clone(), format!("line {line_no}: {reason}"));

@@ -78,6 +78,7 @@ pub(crate) fn route_form(set: &RuleSet, form: &TryForm) -> Result<pb::RouteRespo
         text: &form.text,
         place: &form.place,
         received,
+        received_ms: None,
     };
     if let Some(problem) = input.problem() {
         return Err(problem.chinese());

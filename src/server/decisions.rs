@@ -58,7 +58,11 @@ impl RoutingSvc {
         let (event, key) =
             events::check(&e, &self.state.current()).map_err(Status::invalid_argument)?;
         let ticket = e.request_id.clone();
-        let outcome = blocking(move || events::record(&*store, event, key, &ticket)).await?;
+        let outcome = blocking(move || {
+            let text_mode = store.text_mode();
+            events::record(&*store, event, key, &ticket, text_mode)
+        })
+        .await?;
         match outcome {
             EventOutcome::Recorded { decision_id } => Ok(pb::RecordOutcomeResponse {
                 decision_id,
@@ -125,12 +129,13 @@ pub(crate) fn to_proto(d: &StoredDecision) -> pb::DecisionRecord {
                 at: Some(timestamp(e.at_ms)),
                 department_id: e.department_id.clone(),
                 reason: e.reason.clone(),
-                satisfaction: e.satisfaction.unwrap_or(0),
+                satisfaction: e.satisfaction,
                 due_date: e.due_date.clone(),
                 operator: e.operator.clone(),
             })
             .collect(),
         final_department_id: d.final_department().to_owned(),
         client: r.client.clone(),
+        received_time: r.received_time_ms.map(timestamp),
     }
 }

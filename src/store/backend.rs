@@ -57,6 +57,12 @@ pub(crate) const SCHEMA_V1: &str = r#"
     );
 "#;
 
+/// The caller's received time (`RouteRequest.received_time`, milliseconds since 1970) beside the
+/// router's `received_at`, for both backends (SQLite's schema 4, PostgreSQL's 2). NULL in rows
+/// stored before it was kept, and when the caller gave none. The record holds it too; the column
+/// is there for queries by the hotline's received time.
+pub(crate) const ADD_RECEIVED_TIME: &str = "ALTER TABLE decisions ADD COLUMN received_time BIGINT;";
+
 /// How far a decision id's time may lie from its `received_at`: none for ids made since schema 2
 /// (made from the received time), at most the time a decision took for older ones (made after
 /// it).
@@ -96,9 +102,12 @@ pub(crate) fn migrations_to_run(version: i64, known: usize) -> Result<usize, Str
 }
 
 /// What recording `event` again means when an event with its id is stored as `stored` (its JSON
-/// record): a duplicate if it is the same event, a conflict if the id was used for another. The
-/// decision is left out of the comparison: an event sent again by ticket number finds the
-/// ticket's latest decision, which is another one once the ticket has been routed again.
+/// record): a duplicate only if it is the same event for the same decision; otherwise a conflict,
+/// which says whether only the decision differs. The decision must be part of the comparison: an
+/// intake system that numbers events per ticket (`accepted`, `1`, `2`, …) would otherwise have
+/// every ticket's events after the first taken for retries and silently dropped. A retry sent by
+/// ticket number that now finds a newer decision of the same ticket is told apart by
+/// `events::record`, which knows how the event was addressed.
 pub(crate) fn same_event_again(
     event: &super::Event,
     stored: &str,
@@ -109,26 +118,33 @@ pub(crate) fn same_event_again(
             event.event_id
         )
     })?;
-    let same = super::Event {
+    let same_content = super::Event {
         decision_id: stored.decision_id.clone(),
         ..event.clone()
     } == stored;
-    Ok(if same {
+    Ok(if same_content && stored.decision_id == event.decision_id {
         super::EventOutcome::Duplicate {
             decision_id: stored.decision_id,
         }
     } else {
         super::EventOutcome::Conflict {
+            event_id: stored.event_id,
             decision_id: stored.decision_id,
             kind: stored.kind,
+            same_content,
         }
     })
 }
 
 /// What is wrong with `event`'s dates against its decision's time, if anything: it happened
 /// before the decision, or (EXTENDED) its new due date is a day before the decision's.
+///
+/// `decided_at_ms` is when the router made the decision (its own clock, the `received_at`
+/// column), not the caller's received time: nothing can happen to an order before the router
+/// sent it, whatever day the hotline took the call, and a request received days before it was
+/// routed (a backlog) still has events only after its decision.
 pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<super::EventOutcome> {
-    if event.at_ms < decided_at_ms {
+    if event.at_ms < at_precision_of(event.at_ms, decided_at_ms) {
         return Some(super::EventOutcome::BeforeDecision { decided_at_ms });
     }
     let due_ends_ms = crate::situate::calendar::Date::parse(&event.due_date)
@@ -138,5 +154,17 @@ pub(crate) fn too_early(event: &super::Event, decided_at_ms: i64) -> Option<supe
             Some(super::EventOutcome::DueDateBeforeDecision { decided_at_ms })
         }
         _ => None,
+    }
+}
+
+/// `decided_at_ms` at the precision `at_ms` was given in: the whole second when `at_ms` is a
+/// whole second. Decisions are timed to the millisecond, but many ticket systems write times to
+/// the second: an event at 12:00:00 of a decision made at 12:00:00.400 is, as far as its sender
+/// could know, not before it.
+fn at_precision_of(at_ms: i64, decided_at_ms: i64) -> i64 {
+    if at_ms.rem_euclid(1000) == 0 {
+        decided_at_ms - decided_at_ms.rem_euclid(1000)
+    } else {
+        decided_at_ms
     }
 }

@@ -4,7 +4,7 @@
 //! An event names its decision by id, or by ticket number (the latest decision with it); its
 //! kind; when it happened; and, for returns and reassignments, a department of the serving rules.
 
-use super::{Decisions, Event, EventKind, EventOutcome, Lookup};
+use super::{Decisions, Event, EventKind, EventOutcome, Lookup, TextMode};
 use crate::proto::v1 as pb;
 use crate::ruleset::did_you_mean;
 
@@ -18,6 +18,12 @@ const MAX_DECISION_ID_CHARS: usize = 64;
 
 /// The highest satisfaction score accepted: centres' scales run 1 to 5, 1 to 10 or 0 to 100.
 const MAX_SATISFACTION: i32 = 100;
+
+/// How far after this router's clock an event may be dated: the clocks of a ticket system and of
+/// the router's machine differ by seconds, rarely by minutes; an event dated further ahead is a
+/// mistake (2062 for 2026, a wrong offset), and recorded it would count an order as accepted or
+/// resolved before that happened, in every report until then.
+const MAX_AHEAD_MS: i64 = 5 * 60_000;
 
 /// At most the first 40 characters of `s`, for a message about a value that is wrong.
 pub(crate) fn shorten(s: &str) -> String {
@@ -101,12 +107,36 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
     )?;
     let at = e.at.as_ref().ok_or("at is missing: when did it happen?")?;
     let at_ms = checked_millis("at", at)?;
-    if kind == EventKind::Satisfaction && !(0..=MAX_SATISFACTION).contains(&e.satisfaction) {
+    let now_ms = super::now_ms();
+    if at_ms > now_ms.saturating_add(MAX_AHEAD_MS) {
         return Err(format!(
-            "satisfaction {} is outside 0 to {MAX_SATISFACTION}; give the score on the centre's scale (e.g. 1 to 5)",
-            e.satisfaction
+            "at ({}) is in the future: more than {} minutes after this router's clock ({}); \
+             check the year and the offset",
+            china_time_with_ms(at_ms),
+            MAX_AHEAD_MS / 60_000,
+            china_time_with_ms(now_ms)
         ));
     }
+    let satisfaction = match (kind, e.satisfaction) {
+        // A missing score is not a score of 0: recorded as 0, it would be the worst possible
+        // one, in the figure departments are assessed on.
+        (EventKind::Satisfaction, None) => {
+            return Err(
+                "satisfaction is missing: a SATISFACTION event needs the caller's score on the \
+                 centre's scale (e.g. 1 to 5); a client generated before the field was \
+                 `optional` cannot send 0 and must be regenerated"
+                    .into(),
+            );
+        }
+        (EventKind::Satisfaction, Some(score)) if !(0..=MAX_SATISFACTION).contains(&score) => {
+            return Err(format!(
+                "satisfaction {score} is outside 0 to {MAX_SATISFACTION}; give the score on the centre's scale (e.g. 1 to 5)"
+            ));
+        }
+        (EventKind::Satisfaction, score) => score,
+        // Another kind's score means nothing and is not kept.
+        _ => None,
+    };
     if kind == EventKind::Extended && crate::situate::calendar::Date::parse(&e.due_date).is_none() {
         return Err("an EXTENDED event needs the new due_date, YYYY-MM-DD".into());
     }
@@ -120,7 +150,7 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         at_ms,
         department_id: e.department_id.clone(),
         reason: e.reason.clone(),
-        satisfaction: (kind == EventKind::Satisfaction).then_some(e.satisfaction),
+        satisfaction,
         due_date: e.due_date.clone(),
         operator: e.operator.clone(),
     };
@@ -129,14 +159,20 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
 
 /// Records a checked event, finding its decision by ticket number first when it has no id.
 /// `request_id` is the ticket number the sender gave, if any: when it gave a decision id too,
-/// the two must name the same decision's ticket.
+/// the two must name the same decision's ticket. `text_mode` is the store's `--store-text`: how
+/// the event's free text is kept (see [`keep_free_text`]).
 pub fn record(
     store: &dyn Decisions,
     mut event: Event,
     key: Lookup,
     request_id: &str,
+    text_mode: TextMode,
 ) -> Result<EventOutcome, String> {
-    if event.decision_id.is_empty() {
+    // Before the event is compared with one stored under its id, so that a retry of an event
+    // whose reason holds a phone number is still the same event.
+    keep_free_text(&mut event, text_mode);
+    let by_ticket = event.decision_id.is_empty();
+    if by_ticket {
         match store.get(key)? {
             Some(d) => event.decision_id = d.record.decision_id,
             None => return Ok(EventOutcome::NotFound),
@@ -152,7 +188,50 @@ pub fn record(
             None => return Ok(EventOutcome::NotFound),
         }
     }
-    store.record_event(event)
+    match store.record_event(event)? {
+        // The same event sent again by ticket number after the ticket was routed again: the
+        // number now finds the newer decision, but the event is the one stored for an earlier
+        // decision of the same ticket, so it is a retry, not a second event under one id.
+        EventOutcome::Conflict {
+            decision_id,
+            same_content: true,
+            ..
+        } if by_ticket && same_ticket(store, &decision_id, request_id)? => {
+            Ok(EventOutcome::Duplicate { decision_id })
+        }
+        outcome => Ok(outcome),
+    }
+}
+
+/// The free text of an event (its reason, its operator) as the store keeps a request's place: as
+/// sent under `--store-text full`, masked otherwise. A department's reason for a return often
+/// holds a contact number ("联系人139…"). Under `none` it is masked rather than dropped, like the
+/// place: it is the department's text, not the citizen's request, and the report and `explain`
+/// show it. The other fields are ids, kinds, dates and department ids, checked against the rules.
+fn keep_free_text(event: &mut Event, text_mode: TextMode) {
+    if text_mode != TextMode::Full {
+        event.reason = super::mask::mask(&event.reason);
+        event.operator = super::mask::mask(&event.operator);
+    }
+}
+
+/// Whether the decision `decision_id` is one of ticket `ticket`'s.
+fn same_ticket(store: &dyn Decisions, decision_id: &str, ticket: &str) -> Result<bool, String> {
+    Ok(!ticket.is_empty()
+        && store
+            .get(Lookup::DecisionId(decision_id.to_owned()))?
+            .is_some_and(|d| d.record.request_id == ticket))
+}
+
+/// "a RETURNED event", "an ACCEPTED event".
+fn a_kind(kind: EventKind) -> String {
+    let name = kind.as_str();
+    let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name} event")
 }
 
 /// Where to find a decision: its id, or else the ticket number.
@@ -200,7 +279,7 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
         }
         EventOutcome::BeforeDecision { decided_at_ms } => Some(format!(
             "the event is dated before its decision (decided {}); check `at`",
-            crate::situate::calendar::china_time_ms(*decided_at_ms)
+            china_time_with_ms(*decided_at_ms)
         )),
         EventOutcome::OtherTicket { ticket } => Some(format!(
             "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one of the two, or the right pair"
@@ -209,9 +288,39 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
             "the new due_date is before its decision (decided {}); check due_date",
             crate::situate::calendar::china_time_ms(*decided_at_ms)
         )),
-        EventOutcome::Conflict { decision_id, kind } => Some(format!(
-            "this event_id was recorded before for another event (a {} event of decision {decision_id}); give each event an id of its own",
-            kind.as_str()
+        EventOutcome::Conflict {
+            event_id,
+            decision_id,
+            kind,
+            same_content: true,
+        } => Some(format!(
+            "event_id {:?} is already recorded for another decision, {decision_id} ({}); an \
+             event id names one event of one decision: give this event an id of its own (e.g. \
+             with its ticket number in it)",
+            shorten(event_id),
+            a_kind(*kind)
         )),
+        EventOutcome::Conflict {
+            event_id,
+            decision_id,
+            kind,
+            same_content: false,
+        } => Some(format!(
+            "event_id {:?} was recorded before for another event ({} of decision \
+             {decision_id}); give each event an id of its own",
+            shorten(event_id),
+            a_kind(*kind)
+        )),
+    }
+}
+
+/// A time as China time with its milliseconds (`2026-12-05 13:58:11.400 +08:00`): decisions are
+/// timed to the millisecond, and a message that says only the second cannot show why an event in
+/// that second is before its decision.
+fn china_time_with_ms(ms: i64) -> String {
+    let shown = crate::situate::calendar::china_time_ms(ms);
+    match shown.strip_suffix(" +08:00") {
+        Some(clock) => format!("{clock}.{:03} +08:00", ms.rem_euclid(1000)),
+        None => shown,
     }
 }

@@ -276,6 +276,11 @@ impl Store {
         Ok(Some(store))
     }
 
+    /// How much of a text this store keeps (`--store-text`).
+    pub fn text_mode(&self) -> TextMode {
+        self.text_mode
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -541,7 +546,26 @@ fn encode_decision(buf: &mut Vec<u8>, d: &Decision<'_>, text_mode: TextMode) {
     f.str(r.handoff.as_ref().map_or("", |h| h.line.as_str()));
     f.str(&r.reason);
     f.str(r.decided_by().as_str_name());
+    // The caller's received time, when it gave one (added 2026-12; see `spool::decode_decision`).
+    match received_time_ms(d.request) {
+        Some(ms) => {
+            f.u8(1);
+            f.i64(ms);
+        }
+        None => f.u8(0),
+    }
     f.finish();
+}
+
+/// When the hotline received a request, as the caller said: its time (gRPC's `received_time`),
+/// else the first millisecond, China time, of the day it gave (the CLI's `--received`, a batch
+/// line's `received`); `None` when it said nothing.
+fn received_time_ms(request: &crate::request::RouteInput<'_>) -> Option<i64> {
+    request.received_ms.or_else(|| {
+        request
+            .received
+            .map(crate::situate::calendar::Date::start_ms_china)
+    })
 }
 
 /// Milliseconds since 1970 now.

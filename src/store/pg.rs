@@ -16,7 +16,8 @@ use super::spool::Item;
 // SQLite's version 2 (no index on `received_at`) is not applied here: PostgreSQL maintains its
 // indexes in its own process, off the router's cores, and its text order depends on the
 // database's collation, which the id ranges of `backend::id_range` would have to trust.
-const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1];
+// Version 2 is SQLite's 4: the caller's received time beside the router's `received_at`.
+const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1, super::backend::ADD_RECEIVED_TIME];
 
 /// Any number: the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x0001_2345_0000;
@@ -105,7 +106,9 @@ impl Backend for Postgres {
         let mut tx = self.client.transaction().map_err(err)?;
         let insert = tx
             .prepare(
-                "INSERT INTO decisions VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                "INSERT INTO decisions (decision_id, request_id, received_at, outcome, department_id, \
+                 rule_id, rules_version, record, received_time) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             )
             .map_err(err)?;
         for item in items {
@@ -123,6 +126,7 @@ impl Backend for Postgres {
                             &d.rule_id,
                             &d.rules_version,
                             &record,
+                            &d.received_time_ms,
                         ],
                     )
                     .map_err(err)?;

@@ -47,8 +47,15 @@ pub struct DecisionRecord {
     /// written before it was kept.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client: String,
-    /// When the router received the request, in milliseconds since 1970 (UTC).
+    /// When the router received the request and decided, by its own clock, in milliseconds
+    /// since 1970 (UTC): what the decision id begins with, what a report's period and retention
+    /// go by, and what events must not be dated before.
     pub received_at_ms: i64,
+    /// When the hotline received the request, as the caller said (`RouteRequest.received_time`;
+    /// a day alone as its first millisecond, China time), in milliseconds since 1970; `None`
+    /// when the caller did not say, and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_time_ms: Option<i64>,
     /// Title and text as `title + "\n" + text`, per `text_mode`; `None` when not kept.
     pub text: Option<String>,
     pub text_mode: TextMode,
@@ -120,11 +127,21 @@ impl DecisionRecord {
             time_limit: (self.working_days > 0).then(|| pb::TimeLimit {
                 working_days: self.working_days,
                 due_date: self.due_date.clone(),
+                // The day the due date was counted from, as the response said it.
+                received_date: self
+                    .received_date()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
                 ..Default::default()
             }),
             decided_by: self.decided_by() as i32,
             ..Default::default()
         }
+    }
+
+    /// The day the hotline received the request (China time), when the caller said.
+    pub fn received_date(&self) -> Option<crate::situate::calendar::Date> {
+        self.received_time_ms.and_then(super::report::china_date)
     }
 
     /// Who decided (`Unspecified` in records written before it was kept).
@@ -276,6 +293,29 @@ impl StoredDecision {
             .map(|e| e.department_id.as_str())
             .unwrap_or(&self.record.department_id)
     }
+
+    /// The department the order finally went to, when the events say so: the decision's own,
+    /// then, event by event, the department a REASSIGNED or an ACCEPTED names, or a RETURNED
+    /// names as where it should go. A RETURNED that names none leaves it unknown (`None`) until a
+    /// later event names one: the department that refused the order is not where it went, and
+    /// a corpus labelled with it would teach the router its own mistake. Also `None` for manual
+    /// triage without an operator's choice.
+    pub fn known_final_department(&self) -> Option<&str> {
+        fn named(e: &Event) -> Option<&str> {
+            Some(e.department_id.as_str()).filter(|d| !d.is_empty())
+        }
+        let mut department = Some(self.record.department_id.as_str()).filter(|d| !d.is_empty());
+        for e in &self.events {
+            match e.kind {
+                EventKind::Returned => department = named(e),
+                EventKind::Reassigned | EventKind::Accepted => {
+                    department = named(e).or(department);
+                }
+                _ => {}
+            }
+        }
+        department
+    }
 }
 
 /// What a store line is.
@@ -324,11 +364,16 @@ pub enum EventOutcome {
     Duplicate {
         decision_id: String,
     },
-    /// The event id was recorded before with other content (another decision, kind, time …):
-    /// two events under one id, which the sender must tell apart; nothing changed.
+    /// The event id was recorded before for another decision, or with other content (kind,
+    /// time …): two events under one id, which the sender must tell apart; nothing changed.
     Conflict {
+        event_id: String,
+        /// The decision the id belongs to, and the kind of its event.
         decision_id: String,
         kind: EventKind,
+        /// Whether the stored event says the same and only its decision differs (the same
+        /// event id used on another decision or ticket).
+        same_content: bool,
     },
     NotFound,
     /// The event is dated before its decision was made.
@@ -379,6 +424,8 @@ pub(crate) struct DecisionRef<'a> {
     pub reason: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub decided_by: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_time_ms: Option<i64>,
 }
 
 impl<'a> DecisionRef<'a> {
@@ -408,6 +455,7 @@ impl<'a> DecisionRef<'a> {
             handoff_line: &d.handoff_line,
             reason: &d.reason,
             decided_by: &d.decided_by,
+            received_time_ms: d.received_time_ms,
         }
     }
 }
@@ -439,6 +487,7 @@ impl From<&DecisionRef<'_>> for DecisionRecord {
             handoff_line: d.handoff_line.to_owned(),
             reason: d.reason.to_owned(),
             decided_by: d.decided_by.to_owned(),
+            received_time_ms: d.received_time_ms,
         }
     }
 }

@@ -4,9 +4,10 @@
 //! Attribution: a decision's orders, acceptances and returns count for the department the router
 //! sent it to; its resolution (on time or overdue against its due date, extensions included),
 //! whether it is still open, and the caller's satisfaction count for the department that finally
-//! handled it (after returns and reassignments). A decision whose request came without a received
-//! date gets its due date from the day the router received it and the working days of its time
-//! limit, on the rules' calendar.
+//! handled it (after returns and reassignments). A decision without a recorded due date (the
+//! calendar did not cover it then) gets one from the day the hotline received the request (the
+//! caller's received time), or else the day the router decided, and the working days of its time
+//! limit, on the rules' calendar. Periods go by when the router decided (see [`Report`]).
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,10 @@ use super::record::{EventKind, StoredDecision};
 use crate::proto::v1 as pb;
 use crate::situate::calendar::Date;
 
-/// The report of one period.
+/// The report of one period: the decisions the router made in it (its own clock, `received_at`),
+/// not the requests the hotline received in it. A period is what the departments were sent in it,
+/// and the store finds a period's decisions through their ids, which begin with that time; a
+/// backlog routed late is counted on the day it was sent.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The period, as given: [from, to), YYYY-MM-DD in China time.
@@ -123,7 +127,12 @@ fn due_date(d: &StoredDecision, calendar: &crate::situate::calendar::Calendar) -
     if days == 0 {
         return None;
     }
-    let received = china_date(d.record.received_at_ms)?;
+    // The time limit runs from when the hotline received the request: the router's own clock
+    // only stands in for it when the caller did not say.
+    let received = d
+        .record
+        .received_date()
+        .or_else(|| china_date(d.record.received_at_ms))?;
     calendar.due_date(received, days).ok()
 }
 

@@ -498,6 +498,16 @@ fn decode_decision<'a>(frame: &'a [u8], payload: &'a [u8]) -> Option<DecisionRef
         reason: f.str()?,
         // Frames written before 2026-12-03 end with the reason.
         decided_by: if f.rest.is_empty() { "" } else { f.str()? },
+        // Frames written before the caller's received time was kept end with `decided_by`.
+        received_time_ms: if f.rest.is_empty() {
+            None
+        } else {
+            match f.u8()? {
+                0 => None,
+                1 => Some(f.i64()?),
+                _ => return None,
+            }
+        },
     };
     f.rest.is_empty().then_some(d)
 }

@@ -35,7 +35,11 @@ const SCHEMA_V2: &str = "DROP INDEX IF EXISTS decisions_by_time;";
 /// only JSON from opening (and misreading) such a database.
 const SCHEMA_V3: &str = "";
 
-const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+/// Schema version 4: the caller's received time (`RouteRequest.received_time`) beside the
+/// router's own `received_at`. Rows stored before keep NULL: their callers' times were not kept.
+const SCHEMA_V4: &str = super::backend::ADD_RECEIVED_TIME;
+
+const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 pub(crate) struct Sqlite {
     conn: Connection,
@@ -183,7 +187,9 @@ impl Backend for Sqlite {
                     // Prepared once per connection: parsing the statement would cost more than
                     // the insert.
                     tx.prepare_cached(
-                        "INSERT OR IGNORE INTO decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        "INSERT OR IGNORE INTO decisions (decision_id, request_id, received_at, \
+                         outcome, department_id, rule_id, rules_version, record, received_time) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )
                     .and_then(|mut insert| {
                         insert.execute(params![
@@ -195,6 +201,7 @@ impl Backend for Sqlite {
                             d.rule_id,
                             d.rules_version,
                             record,
+                            d.received_time_ms,
                         ])
                     })
                     .map_err(|e| e.to_string())?;

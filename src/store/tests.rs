@@ -119,8 +119,10 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     assert_eq!(
         store.record_event(other).unwrap(),
         EventOutcome::Conflict {
+            event_id: "e-1".into(),
             decision_id: r.decision_id.clone(),
             kind: EventKind::Returned,
+            same_content: false,
         }
     );
     assert_eq!(
@@ -131,7 +133,9 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     );
     assert_eq!(
         store
-            .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1))
+            // A millisecond-precise time before the decision's second (a whole second in the
+            // decision's own second is not before it).
+            .record_event(event("e-3", &r.decision_id, EventKind::Accepted, at - 1001))
             .unwrap(),
         EventOutcome::BeforeDecision { decided_at_ms: at }
     );
@@ -155,6 +159,178 @@ fn decisions_are_recorded_masked_with_their_rules_and_events() {
     assert_eq!(got.final_department(), "housing");
     assert_eq!(store.between(0, i64::MAX).unwrap().decisions.len(), 2);
     store.close().unwrap();
+}
+
+#[test]
+fn an_event_id_used_for_another_decision_is_a_conflict_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let a = decide(&store, "TK-A", "小区停水了");
+    let b = decide(&store, "TK-B", "公司三个月没发工资了");
+    let at = now_ms();
+    // An intake system that numbers events per ticket: "accepted" for each of two tickets.
+    let accepted = |ticket: &str| {
+        let mut e = event("accepted", "", EventKind::Accepted, at);
+        e.operator = String::new();
+        (e, Lookup::RequestId(ticket.into()), ticket.to_owned())
+    };
+    let (e, key, ticket) = accepted("TK-A");
+    assert_eq!(
+        events::record(&store, e.clone(), key.clone(), &ticket, TextMode::Masked).unwrap(),
+        EventOutcome::Recorded {
+            decision_id: a.decision_id.clone()
+        }
+    );
+    // A true retry stays idempotent.
+    assert_eq!(
+        events::record(&store, e, key, &ticket, TextMode::Masked).unwrap(),
+        EventOutcome::Duplicate {
+            decision_id: a.decision_id.clone()
+        }
+    );
+    let (e, key, ticket) = accepted("TK-B");
+    let refused = events::record(&store, e, key, &ticket, TextMode::Masked).unwrap();
+    assert_eq!(
+        refused,
+        EventOutcome::Conflict {
+            event_id: "accepted".into(),
+            decision_id: a.decision_id.clone(),
+            kind: EventKind::Accepted,
+            same_content: true,
+        }
+    );
+    let message = events::refusal(&refused).unwrap();
+    assert!(
+        message.contains("\"accepted\"") && message.contains(&a.decision_id),
+        "{message}"
+    );
+    // The same by decision id.
+    let mut by_id = event("accepted", &b.decision_id, EventKind::Accepted, at);
+    by_id.operator = String::new();
+    let key = Lookup::DecisionId(b.decision_id.clone());
+    assert!(matches!(
+        events::record(&store, by_id, key, "", TextMode::Masked).unwrap(),
+        EventOutcome::Conflict { .. }
+    ));
+    let got = store
+        .get(Lookup::DecisionId(b.decision_id.clone()))
+        .unwrap();
+    assert!(got.unwrap().events.is_empty(), "B's event was not recorded");
+    // Ticket A routed again: the retry by ticket number finds the newer decision, and is still
+    // the same event of the same ticket.
+    let a2 = decide(&store, "TK-A", "小区停水了，还没来水");
+    assert_ne!(a2.decision_id, a.decision_id);
+    let (e, key, ticket) = accepted("TK-A");
+    assert_eq!(
+        events::record(&store, e, key, &ticket, TextMode::Masked).unwrap(),
+        EventOutcome::Duplicate {
+            decision_id: a.decision_id.clone()
+        }
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn an_event_is_compared_with_its_decision_at_the_precision_it_was_given_in() {
+    let decided = 1_764_900_000_400; // 12:00:00.400 (a whole second + 400 ms)
+    let before = |at_ms: i64| {
+        let e = event("e", "d", EventKind::Accepted, at_ms);
+        backend::too_early(&e, decided).is_some()
+    };
+    // Given to the second: the decision's second is not before it; the second before is.
+    assert!(!before(decided - 400));
+    assert!(before(decided - 1400));
+    // Given to the millisecond: compared to the millisecond.
+    assert!(before(decided - 300));
+    assert!(!before(decided));
+    assert!(!before(decided + 1));
+    // The message shows the milliseconds, which tell why.
+    let refused = EventOutcome::BeforeDecision {
+        decided_at_ms: decided,
+    };
+    let message = events::refusal(&refused).unwrap();
+    assert!(message.contains(":00.400 +08:00"), "{message}");
+}
+
+#[test]
+fn the_callers_received_time_is_recorded_beside_the_routers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    // A backlog: received on 2025-01-01 (10:53:20.123 China time), routed now.
+    let received_ms = 1_735_700_000_123;
+    let input = RouteInput {
+        id: "RT-OLD",
+        text: "公司三个月没发工资了",
+        received: report::china_date(received_ms),
+        received_ms: Some(received_ms),
+        ..Default::default()
+    };
+    let before = now_ms();
+    let r = route_and_record(
+        bundled(),
+        &input,
+        Method::Route,
+        pb::Channel::Web,
+        "",
+        &store,
+    );
+    let got = store
+        .get(Lookup::DecisionId(r.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record.received_time_ms, Some(received_ms));
+    assert!(got.record.received_at_ms >= before, "decided now");
+    let limit = got.record.to_response().time_limit.unwrap();
+    assert_eq!(
+        (limit.received_date.as_str(), limit.due_date.as_str()),
+        (
+            "2025-01-01",
+            r.time_limit.as_ref().unwrap().due_date.as_str()
+        )
+    );
+    // Events are compared with when the router decided: one of today is not before it, one of
+    // the received day is.
+    let accepted = event("a", &r.decision_id, EventKind::Accepted, now_ms());
+    assert!(matches!(
+        store.record_event(accepted).unwrap(),
+        EventOutcome::Recorded { .. }
+    ));
+    let early = event("b", &r.decision_id, EventKind::Accepted, received_ms + 1);
+    assert!(matches!(
+        store.record_event(early).unwrap(),
+        EventOutcome::BeforeDecision { .. }
+    ));
+    // A day alone (the CLI's --received) is its first moment, China time.
+    let day_only = RouteInput {
+        id: "RT-DAY",
+        text: "公司三个月没发工资了",
+        received: crate::situate::calendar::Date::parse("2025-01-02"),
+        ..Default::default()
+    };
+    let d = route_and_record(
+        bundled(),
+        &day_only,
+        Method::Cli,
+        pb::Channel::Unspecified,
+        "",
+        &store,
+    );
+    let got = store
+        .get(Lookup::DecisionId(d.decision_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record.received_time_ms, Some(1_735_747_200_000));
+    store.close().unwrap();
+    // In its column too, for queries by the hotline's received time.
+    let conn = rusqlite::Connection::open(dir.path().join("d.sqlite")).unwrap();
+    let column: Option<i64> = conn
+        .query_row(
+            "SELECT received_time FROM decisions WHERE decision_id = ?1",
+            [&r.decision_id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(column, Some(received_ms));
 }
 
 #[test]
@@ -313,6 +489,7 @@ fn sample_record() -> DecisionRecord {
         handoff_line: String::new(),
         reason: "keyword 停水".into(),
         decided_by: "DECIDED_BY_RULES".into(),
+        received_time_ms: None,
     }
 }
 
@@ -527,7 +704,19 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    // The caller's received time: NULL in the row stored before it was kept, and for a caller
+    // that gave none.
+    let received_time = |id: &str| -> Option<i64> {
+        conn.query_row(
+            "SELECT received_time FROM decisions WHERE decision_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(received_time(&old.decision_id), None);
+    assert_eq!(received_time(&new.decision_id), None);
     // The decision stored before keeps its JSON; the new one is its spool frame.
     let kind = |id: &str| -> String {
         conn.query_row(
@@ -708,6 +897,7 @@ fn a_decision_frame_of_an_older_router_without_decided_by_is_replayed() {
     match items.as_slice() {
         [spool::Item::Decision(d)] => {
             assert_eq!(d.decided_by, "");
+            assert_eq!(d.received_time_ms, None);
             assert_eq!(d.reason, r.reason);
             assert_eq!(d.decision_id, r.decision_id);
         }
