@@ -369,3 +369,56 @@ fn eval_reads_one_fold_and_judges_on_the_others() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("between 1 and K"));
 }
+
+#[test]
+fn a_corpus_with_a_byte_order_mark_is_read_whole_and_one_with_no_usable_line_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let rules = bundled.to_str().unwrap();
+    // As a Windows editor or a spreadsheet's "UTF-8 CSV/JSON" export saves it.
+    let corpus = dir.path().join("bom.jsonl");
+    std::fs::write(
+        &corpus,
+        "\u{feff}{\"id\":\"a\",\"text\":\"公司三个月没发工资了\",\"label\":\"劳动和社会保障\"}\n\
+         {\"id\":\"b\",\"text\":\"小区物业费没过户应该谁交\",\"label\":\"城乡建设\"}\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "eval",
+            "--input",
+            corpus.to_str().unwrap(),
+            "--rules",
+            rules,
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("2 requests"), "{stdout}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+
+    // A CSV, an empty file: every corpus reader refuses them rather than report on nothing.
+    let csv = dir.path().join("corpus.csv");
+    std::fs::write(&csv, "id,text,label\n1,公司没发工资,劳动和社会保障\n").unwrap();
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    for input in [&csv, &empty] {
+        let input = input.to_str().unwrap();
+        for args in [
+            vec!["eval", "--input", input, "--rules", rules],
+            vec!["suggest", "--input", input, "--rules", rules],
+            vec!["lint", "--input", input, "--rules", rules],
+            vec!["diff", "--old", rules, "--new", rules, "--input", input],
+        ] {
+            let out = run(&args, None);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("{input} has no usable line")),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}

@@ -37,8 +37,12 @@ impl Labelled {
     }
 }
 
-/// The lines of a JSONL file with their numbers (from 1), each as text, or `None` for a line that
-/// is not valid UTF-8 (a reader skips it and says which it was, rather than refusing the file).
+/// UTF-8's byte-order mark.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The lines of a JSONL file with their numbers (from 1), each as text (a byte-order mark at the
+/// start of the file dropped), or `None` for a line that is not valid UTF-8 (a reader skips it
+/// and says which it was, rather than refusing the file).
 pub(crate) fn numbered_lines(
     mut input: impl BufRead,
 ) -> impl Iterator<Item = std::io::Result<(usize, Option<String>)>> {
@@ -50,6 +54,11 @@ pub(crate) fn numbered_lines(
             Ok(0) => None,
             Ok(_) => {
                 n += 1;
+                // A byte-order mark, which Windows editors and spreadsheet exports put at the
+                // start of a UTF-8 file, is not part of the first line's JSON.
+                if n == 1 && buf.starts_with(BOM) {
+                    buf.drain(..BOM.len());
+                }
                 Some(Ok((n, String::from_utf8(std::mem::take(&mut buf)).ok())))
             }
             Err(e) => Some(Err(e)),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ReportFormat, Result, RulesArg, Status, fail, open, out, print_json};
+use super::{ReportFormat, Result, RulesArg, Status, out, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,13 +31,7 @@ pub(crate) fn run(args: Args) -> Result {
         .load()
     };
     let (old, new) = (load(&args.old)?, load(&args.new)?);
-    let corpus = match crate::authoring::eval::read_corpus_unlabelled(open(&args.input)?) {
-        Ok((c, skipped)) => {
-            super::warn_skipped(&skipped, "JSON or text");
-            c
-        }
-        Err(e) => return fail(format!("cannot read {}: {e}", args.input.display())),
-    };
+    let corpus = super::read_input(&args.input, None)?;
     let report = crate::authoring::diff::diff(&old, &new, &corpus);
     match args.format {
         ReportFormat::Text => out!("{}", report.render_text(args.limit)),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{ReportArgs, ReportFormat, Result, Status, fail, open, outln, print_json};
+use super::{ReportArgs, ReportFormat, Result, Status, outln, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,13 +18,7 @@ pub(crate) fn run(args: Args) -> Result {
     let set = args.report.rules.load()?;
     let corpus = match &args.input {
         None => None,
-        Some(path) => match crate::authoring::eval::read_corpus(open(path)?, "label") {
-            Ok((c, skipped)) => {
-                super::warn_skipped(&skipped, "JSON, text or \"label\"");
-                Some(c)
-            }
-            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
-        },
+        Some(path) => Some(super::read_labelled(path, "label")?),
     };
     let findings = crate::authoring::lint::lint(&set, corpus.as_deref());
     match args.report.format {

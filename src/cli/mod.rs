@@ -292,14 +292,47 @@ pub(crate) fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     }
 }
 
-/// Reads a labelled corpus (`eval`, `train`), warning about the lines it skips.
+/// Reads a labelled corpus (`eval`, `train`, `suggest`, `lint --input`), warning about the
+/// lines it skips.
 pub(crate) fn read_labelled(
     path: &Path,
     label_field: &str,
 ) -> Result<Vec<crate::authoring::eval::Labelled>> {
-    match crate::authoring::eval::read_corpus(open(path)?, label_field) {
+    read_input(path, Some(label_field))
+}
+
+/// Reads a corpus, labelled when `label_field` is given (else every line with text: `diff`),
+/// warning about the lines it skips. A corpus without one usable line is an error: an `eval`
+/// of nothing, or a `diff` that reports "0 of 0 requests change", would tell a reviewer that all
+/// is well when the file was the wrong one (a CSV, an empty export).
+pub(crate) fn read_input(
+    path: &Path,
+    label_field: Option<&str>,
+) -> Result<Vec<crate::authoring::eval::Labelled>> {
+    let read = match label_field {
+        Some(field) => crate::authoring::eval::read_corpus(open(path)?, field),
+        None => crate::authoring::eval::read_corpus_unlabelled(open(path)?),
+    };
+    let needs = match label_field {
+        Some(field) => format!("JSON, text or \"{field}\""),
+        None => "JSON or text".to_owned(),
+    };
+    match read {
+        Ok((corpus, skipped)) if corpus.is_empty() => {
+            let lines = if skipped.is_empty() {
+                "it has no lines".to_owned()
+            } else {
+                format!("{} line(s) without {needs}", skipped.len())
+            };
+            fail(format!(
+                "{} has no usable line ({lines}); each line is a JSON object with \"id\", \
+                 \"title\" and/or \"text\"{}",
+                path.display(),
+                label_field.map_or(String::new(), |f| format!(", and \"{f}\""))
+            ))
+        }
         Ok((corpus, skipped)) => {
-            warn_skipped(&skipped, &format!("JSON, text or \"{label_field}\""));
+            warn_skipped(&skipped, &needs);
             Ok(corpus)
         }
         Err(e) => fail(format!("cannot read {}: {e}", path.display())),
