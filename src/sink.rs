@@ -109,7 +109,9 @@ impl DecisionSink for LogSink {
         let resp = d.response;
         tracing::info!(
             method = d.method.as_str(),
-            request_id = %resp.id,
+            // As a string value (quoted, escaped), not `%` (written raw): the id is the caller's,
+            // and a raw `x outcome="OUTCOME_HANDOFF"` would forge fields in a text log line.
+            request_id = resp.id.as_str(),
             channel = d.channel.as_str_name(),
             client = d.client,
             outcome = resp.outcome_name(),

@@ -544,8 +544,9 @@ async fn an_oversized_message_is_refused_by_the_transport() {
     assert!(s.message().contains("4194304"), "{}", s.message());
 }
 
-#[test]
-fn logs_carry_the_call_but_never_the_text() {
+/// What a server logging in `format` writes to stderr for one Route call of `text` with ticket
+/// number `request_id`, until it stops.
+fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
         .args([
             "serve",
@@ -554,7 +555,7 @@ fn logs_carry_the_call_but_never_the_text() {
             "--shutdown-grace-ms",
             "0",
             "--log-format",
-            "json",
+            format,
             "--store",
             "none",
             "--rules",
@@ -579,16 +580,21 @@ fn logs_carry_the_call_but_never_the_text() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut c = RoutingServiceClient::connect(addr).await.unwrap();
-        let text = "我叫张三，电话13812345678，身份证号110101199003071234，公司三个月没发工资了";
         let mut r = req(text);
-        r.request_id = "WO-2026-0001".into();
+        r.request_id = request_id.into();
         c.route(r).await.unwrap();
     });
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn logs_carry_the_call_but_never_the_text() {
+    let text = "我叫张三，电话13812345678，身份证号110101199003071234，公司三个月没发工资了";
+    let logs = logs_of_one_call("json", "WO-2026-0001", text);
     let routed: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -604,6 +610,30 @@ fn logs_carry_the_call_but_never_the_text() {
     for secret in ["13812345678", "110101199003071234", "张三", "工资"] {
         assert!(!logs.contains(secret), "logs contain {secret}: {logs}");
     }
+}
+
+#[test]
+fn a_ticket_number_cannot_forge_fields_in_a_text_log_line() {
+    let forged = "x outcome=OUTCOME_HANDOFF department=fire";
+    let logs = logs_of_one_call("plain", forged, "公司三个月没发工资了");
+    let routed: Vec<&str> = logs.lines().filter(|l| l.contains(" routed ")).collect();
+    assert_eq!(routed.len(), 1, "{logs}");
+    // The caller's id is one quoted value; the line's own fields are the only unquoted ones.
+    assert!(
+        routed[0].contains("request_id=\"x outcome=OUTCOME_HANDOFF department=fire\""),
+        "{}",
+        routed[0]
+    );
+    assert!(
+        !routed[0].contains(" outcome=OUTCOME_HANDOFF department=fire "),
+        "{}",
+        routed[0]
+    );
+    assert!(
+        routed[0].contains("outcome=\"OUTCOME_DISPATCH\""),
+        "{}",
+        routed[0]
+    );
 }
 
 #[tokio::test]
