@@ -273,21 +273,21 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All eighteen files: 3.4 % handed off, nearly all of
+    // The target is at most 2 % handed off. All eighteen files: 3.3 % handed off, nearly all of
     // it in the held-out sets of new authors (2.5-13 % each; docs/accuracy.md), and 0.6 % flagged
     // (they go to an operator at once, marked as a possible emergency): the guards are those
     // figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.034,
-        "{} ordinary requests handed off (at most 3.4 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.033,
+        "{} ordinary requests handed off (at most 3.3 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
         flagged as f64 / n <= 0.006,
         "{flagged} ordinary requests flagged by the emergency check (at most 0.6 %)"
     );
-    // The check doubts 96 of the 116 ordinary requests the rules hand off (58 of the 78 of the
+    // The check doubts 95 of the 114 ordinary requests the rules hand off (57 of the 76 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
