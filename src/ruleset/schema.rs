@@ -141,6 +141,10 @@ fn resolve<'a>(
     (schema, name.to_owned())
 }
 
+/// Fields that were renamed, (old, new): rule files written for an earlier version name the
+/// old one, which no spelling distance would lead to.
+const RENAMED: &[(&str, &str)] = &[("match", "conditions")];
+
 /// What a schema definition is called in the rule author's words.
 fn noun(def: &str) -> String {
     match def {
@@ -176,7 +180,12 @@ fn walk(
                         let loc: Location = k.referenced;
                         let mut known: Vec<&str> = props.keys().map(String::as_str).collect();
                         known.sort_unstable();
-                        let hint = did_you_mean(key, known.iter().copied());
+                        let renamed = RENAMED
+                            .iter()
+                            .find(|(old, new)| *old == key && known.contains(new))
+                            .map(|(_, new)| format!("; it is now called \"{new}\""));
+                        let hint =
+                            renamed.unwrap_or_else(|| did_you_mean(key, known.iter().copied()));
                         let hint = if hint.is_empty() {
                             format!("; known fields: {}", known.join(", "))
                         } else {
@@ -222,6 +231,19 @@ mod tests {
         for (f, e) in found.iter().zip(expected) {
             assert!(f.2.contains(e), "{} does not say {e}", f.2);
         }
+    }
+
+    #[test]
+    fn a_renamed_field_is_given_its_new_name() {
+        let found = unknown_keys("rules:\n  - id: a\n    match: {all: [[x]]}\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .2
+                .contains("\"match\" in rule; it is now called \"conditions\""),
+            "{}",
+            found[0].2
+        );
     }
 
     #[test]
