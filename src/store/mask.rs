@@ -10,7 +10,8 @@
 //! optional trailing X) that no other letter or digit touches, and classified by length and shape: 18 characters ending in a digit or X is an ID
 //! number (15 digits: an old one), 11 digits starting 13–19 a mobile number (with or without 86 /
 //! +86), 16 to 19 digits a bank card, 10 to 12 digits starting with 0 a landline with its area
-//! code, and 7 or 8 digits a landline when the words before it say it is a telephone. Plates are
+//! code, and 7 or 8 digits a landline when the words before it say it is a telephone (in
+//! simplified or traditional characters: the text is masked as written). Plates are
 //! a province character, a letter, an optional separator (`·`, `•`, `-` or a space) and five or
 //! six letters and digits; where a plate and a masked number overlap, the number wins.
 //!
@@ -49,8 +50,38 @@ impl Kind {
 /// The characters a plate starts with (one per province-level region).
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
 
-/// Words that, just before a 7- or 8-digit number, say it is a telephone number.
-const PHONE_WORDS: [&str; 6] = ["电话", "座机", "号码", "联系", "手机", "tel"];
+/// Whether the six characters before a 7- or 8-digit number (the end of `before`) hold a word
+/// that says it is a telephone number: 电话, 座机, 号码, 联系, 手机, in simplified or traditional
+/// characters (texts are masked as written, before normalization folds them), or `tel` in any
+/// case. One pass over those characters, without allocating: it runs for every such number,
+/// dates (2026-12-05) included.
+fn phone_word_before(before: &str) -> bool {
+    // Backwards: `c` is the character before `next`, `next` the one before `last`.
+    let (mut next, mut last) = ('\0', '\0');
+    for c in before.chars().rev().take(6) {
+        let word = matches!(
+            (c, next),
+            ('电', '话')
+                | ('座', '机')
+                | ('号', '码')
+                | ('联', '系')
+                | ('手', '机')
+                | ('電', '話')
+                | ('座', '機')
+                | ('號', '碼')
+                | ('聯', '繫' | '系')
+                | ('手', '機')
+        ) || [c, next, last]
+            .iter()
+            .map(char::to_ascii_lowercase)
+            .eq(['t', 'e', 'l']);
+        if word {
+            return true;
+        }
+        (next, last) = (c, next);
+    }
+    false
+}
 
 /// The digit at `i` (ASCII or full-width `０`–`９`) as an ASCII digit, with its length in bytes.
 fn digit_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
@@ -154,15 +185,7 @@ fn classify(run: &Run, before: &str) -> Option<Kind> {
         13 if head == *b"861" => Some(Kind::Mobile),
         16..=19 => Some(Kind::BankCard),
         10..=12 if head[0] == b'0' => Some(Kind::Landline),
-        7 | 8 => {
-            // The six characters before the number, lower-cased.
-            let from = before.char_indices().rev().nth(5).map_or(0, |(i, _)| i);
-            let tail = before[from..].to_lowercase();
-            PHONE_WORDS
-                .iter()
-                .any(|w| tail.contains(w))
-                .then_some(Kind::Landline)
-        }
+        7 | 8 => phone_word_before(before).then_some(Kind::Landline),
         _ => None,
     }
 }
@@ -308,6 +331,21 @@ mod tests {
     }
 
     #[test]
+    fn phone_words_in_traditional_characters() {
+        for word in reference::PHONE_WORDS {
+            assert_eq!(mask(&format!("{word}：8881234")), format!("{word}：[电话]"));
+        }
+        let cases = [
+            ("座機85123456", "座機[电话]"),
+            ("聯繫電話：8512 3456", "聯繫電話：[电话]"),
+            ("手機號碼 8881234", "手機號碼 [电话]"),
+        ];
+        for (text, masked) in cases {
+            assert_eq!(mask(text), masked, "{text}");
+        }
+    }
+
+    #[test]
     fn other_numbers_stay() {
         for text in [
             "拨打12345热线",
@@ -371,7 +409,13 @@ mod tests {
     mod reference {
         use regex::Regex;
 
-        use super::super::{Kind, PHONE_WORDS};
+        use super::super::Kind;
+
+        /// Words that, just before a 7- or 8-digit number, say it is a telephone number.
+        pub const PHONE_WORDS: [&str; 12] = [
+            "电话", "座机", "号码", "联系", "手机", "tel", "電話", "座機", "號碼", "聯繫", "聯系",
+            "手機",
+        ];
 
         /// Full-width digits and X as ASCII; anything else as it is.
         fn fold(c: char) -> char {
@@ -476,6 +520,7 @@ mod tests {
                     " ", "-", "+", "X", "x", "G", "a", "T", "鲁", "京", "·", "•", "电话", "tel",
                     "号", "，", "\n", "😀", "1381234567", "37070219900101123", "１", "３", "８",
                     "－", ".", "\u{200b}", "\u{3000}", "＋", "Ｘ", "ａ", "１３８１２３４",
+                    "座機", "聯繫", "TeL",
                 ]),
                 0..24,
             )
