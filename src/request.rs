@@ -2,7 +2,7 @@
 //! CLI so that both refuse the same inputs with the same words.
 
 use crate::proto::v1 as pb;
-use crate::situate::calendar::Date;
+use crate::situate::calendar::{Date, FIRST_SECOND_CHINA, LAST_SECOND_CHINA};
 
 /// Longest request accepted (title and text together), in Unicode scalar values. A 12345 record
 /// rarely exceeds 2,000 characters; 20,000 leaves room for pasted documents while bounding work.
@@ -66,7 +66,9 @@ impl<'a> RouteInput<'a> {
             }
             Some(t) => Some(Date::from_unix_china(t.seconds).ok_or_else(|| {
                 format!(
-                    "received_time ({} s since 1970) is outside the years 0001 to 9999",
+                    "received_time ({} s since 1970) is outside the years 0001 to 9999 in China \
+                     time: from {FIRST_SECOND_CHINA} (0001-01-01 00:00:00 +08:00) to \
+                     {LAST_SECOND_CHINA} (9999-12-31 23:59:59 +08:00)",
                     t.seconds
                 )
             })?),
@@ -198,5 +200,51 @@ mod tests {
         assert!(validate("标题", "", "", "").is_ok());
         assert!(validate("", "x", &"i".repeat(129), "").is_err());
         assert!(validate("", "x", "", &"区".repeat(65)).is_err());
+    }
+
+    /// A `RouteRequest` received at `seconds` and `nanos`: its received date, or the error.
+    fn received(seconds: i64, nanos: i32) -> Result<String, String> {
+        let r = pb::RouteRequest {
+            text: "小区停水了".into(),
+            received_time: Some(pbjson_types::Timestamp { seconds, nanos }),
+            ..Default::default()
+        };
+        RouteInput::from_proto(&r).map(|i| i.received.map(|d| d.to_string()).unwrap_or_default())
+    }
+
+    #[test]
+    fn received_time_is_in_the_years_0001_to_9999_in_china_time() {
+        // The first and last instants of those years in China time (UTC+8).
+        assert_eq!(received(-62_135_625_600, 0).as_deref(), Ok("0001-01-01"));
+        assert_eq!(
+            received(253_402_271_999, 999_999_999).as_deref(),
+            Ok("9999-12-31")
+        );
+        assert_eq!(received(1_764_345_600, 0).as_deref(), Ok("2025-11-29"));
+        // Before 0001 (year 0, -1199, -9999) and after 9999 in China time.
+        for seconds in [
+            -62_135_625_601,
+            -62_135_596_801 - 86_400,
+            -100_000_000_000,
+            -377_705_023_201,
+            253_402_272_000,
+            253_402_300_799,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let e = received(seconds, 0).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "received_time ({seconds} s since 1970) is outside the years 0001 to 9999"
+                )),
+                "{e}"
+            );
+            assert!(
+                e.contains("-62135625600") && e.contains("253402271999"),
+                "{e}"
+            );
+        }
+        assert!(received(0, 1_000_000_000).unwrap_err().contains("nanos"));
+        assert!(received(0, -1).unwrap_err().contains("nanos"));
     }
 }

@@ -135,6 +135,42 @@ async fn a_received_time_outside_the_calendar_range_is_invalid_argument() {
 }
 
 #[tokio::test]
+async fn received_times_are_accepted_in_the_years_0001_to_9999_in_china_time_only() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    let at = |seconds, nanos| {
+        let mut r = req("公司三个月没发工资了");
+        r.received_time = Some(pbjson_types::Timestamp { seconds, nanos });
+        r
+    };
+    // The first and last instants of those years in China time (UTC+8): routed, with the date.
+    for (seconds, nanos, date) in [
+        (-62_135_625_600, 0, "0001-01-01"),
+        (253_402_271_999, 999_999_999, "9999-12-31"),
+    ] {
+        let resp = c.route(at(seconds, nanos)).await.unwrap().into_inner();
+        let tl = resp.time_limit.unwrap();
+        assert_eq!(tl.received_date, date, "{seconds}");
+        // Outside the working-day calendar: said, not guessed.
+        assert!(
+            tl.due_date.is_empty() && !tl.due_date_error.is_empty(),
+            "{tl:?}"
+        );
+    }
+    // Year 0, year -1199 and 10000-01-01 in China.
+    for seconds in [-62_135_596_801 - 86_400, -100_000_000_000, 253_402_272_000] {
+        let s = c.route(at(seconds, 0)).await.expect_err("refused");
+        assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+        assert!(
+            s.message()
+                .contains("outside the years 0001 to 9999 in China time"),
+            "{}",
+            s.message()
+        );
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_invalid_argument_with_a_reason() {
     let server = Server::start();
     let mut c = server.client().await;

@@ -25,6 +25,13 @@ pub struct Date(civil::Date);
 /// China Standard Time: UTC+8 all year (no daylight saving since 1991).
 const CHINA: Offset = Offset::constant(8);
 
+/// The first second, in seconds since 1970, of the years 0001 to 9999 in China time:
+/// 0001-01-01 00:00:00 +08:00. The range is China time at both ends because the date it gives
+/// (a received date, `YYYY-MM-DD`) is China time.
+pub const FIRST_SECOND_CHINA: i64 = -62_135_596_800 - 8 * 3600;
+/// The last second of the years 0001 to 9999 in China time: 9999-12-31 23:59:59 +08:00.
+pub const LAST_SECOND_CHINA: i64 = 253_402_300_799 - 8 * 3600;
+
 impl Date {
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Date> {
         let y = i16::try_from(y).ok().filter(|y| (1..=9999).contains(y))?;
@@ -44,10 +51,16 @@ impl Date {
     }
 
     /// The date in China Standard Time (UTC+8) of a Unix timestamp; `None` outside the years
-    /// jiff represents.
+    /// 0001 to 9999 there ([`FIRST_SECOND_CHINA`] to [`LAST_SECOND_CHINA`]).
     pub fn from_unix_china(seconds: i64) -> Option<Date> {
-        let t = jiff::Timestamp::from_second(seconds).ok()?;
-        Some(Date(CHINA.to_datetime(t).date()))
+        if !(FIRST_SECOND_CHINA..=LAST_SECOND_CHINA).contains(&seconds) {
+            return None;
+        }
+        // Counted in days from 1970 rather than through jiff's Timestamp, whose range ends on
+        // 9999-12-30 (so that any offset keeps it a civil date) and starts before year 0001.
+        let days = (seconds + 8 * 3600).div_euclid(86_400);
+        let span = jiff::Span::new().try_days(days).ok()?;
+        civil::date(1970, 1, 1).checked_add(span).ok().map(Date)
     }
 
     /// The first millisecond of this day in China, in milliseconds since 1970.
@@ -191,6 +204,7 @@ mod tests {
         assert!(Date::parse("").is_none());
         assert!(Date::parse("+202-01-01").is_none());
         assert!(Date::from_unix_china(i64::MAX).is_none());
+        assert!(Date::from_unix_china(i64::MIN).is_none());
         // 2025-11-28 23:59:59 and 2025-11-29 00:00:00 in China (UTC+8).
         assert_eq!(
             Date::from_unix_china(1_764_345_599).unwrap().to_string(),
@@ -199,6 +213,33 @@ mod tests {
         assert_eq!(
             Date::from_unix_china(1_764_345_600).unwrap().to_string(),
             "2025-11-29"
+        );
+    }
+
+    #[test]
+    fn unix_times_have_a_china_date_in_the_years_0001_to_9999_only() {
+        let date = |s| Date::from_unix_china(s).map(|d| d.to_string());
+        // 0001-01-01 00:00:00 +08:00, and the second before it.
+        assert_eq!(date(-62_135_625_600).as_deref(), Some("0001-01-01"));
+        assert_eq!(date(-62_135_625_601), None);
+        // 0001-01-01T00:00:00Z, protobuf's first Timestamp, is 08:00 in China.
+        assert_eq!(date(-62_135_596_800).as_deref(), Some("0001-01-01"));
+        assert_eq!(date(-100_000_000_000), None);
+        assert_eq!(date(-377_705_023_201), None);
+        // 9999-12-31 23:59:59 +08:00, and the second after it (10000-01-01 in China).
+        assert_eq!(date(253_402_271_999).as_deref(), Some("9999-12-31"));
+        assert_eq!(date(253_402_272_000), None);
+        assert_eq!(date(253_402_300_799), None);
+        // Whole days either side of 1970 (UTC+8: 1970-01-01 00:00 is -28,800 s).
+        assert_eq!(date(-28_800).as_deref(), Some("1970-01-01"));
+        assert_eq!(date(-28_801).as_deref(), Some("1969-12-31"));
+        assert_eq!(
+            super::china_clock(253_402_271_999).as_deref(),
+            Some("9999-12-31 23:59:59")
+        );
+        assert_eq!(
+            super::china_clock(-62_135_625_600).as_deref(),
+            Some("0001-01-01 00:00:00")
         );
     }
 

@@ -10,9 +10,20 @@
 //! optional trailing X) that no other letter or digit touches, and classified by length and shape: 18 characters ending in a digit or X is an ID
 //! number (15 digits: an old one), 11 digits starting 13–19 a mobile number (with or without 86 /
 //! +86), 16 to 19 digits a bank card, 10 to 12 digits starting with 0 a landline with its area
-//! code, and 7 or 8 digits a landline when the words before it say it is a telephone. Plates are
-//! a province character, a letter, an optional separator (`·`, `•`, `-` or a space) and five or
-//! six letters and digits; where a plate and a masked number overlap, the number wins.
+//! code, and 7 or 8 digits a landline when the words before it say it is a telephone (in
+//! simplified or traditional characters: the text is masked as written). After the country code
+//! `+86` or `0086` a number is a telephone number: 11 digits starting 13–19 a mobile number, else
+//! a landline with its area code, the area code's 0 dropped (`+86-28-85123456`) or kept; old ID
+//! numbers and bank cards never start with 0, so `0086…` is never one.
+//!
+//! An area code in parentheses (ASCII or full-width) makes the 7- or 8-digit number after it a
+//! landline, with no word needed: `(028)85123456`, `（0536）888-1234`, `(028) 8512 3456` (one
+//! separator may follow the parenthesis). The code is 0 and two or three digits, the second not
+//! 0; after `+86` or `0086` it may also be two or three digits without the 0 (`+86 (28)
+//! 85123456`). The whole, parentheses and country code included, is masked.
+//!
+//! Plates are a province character, a letter, an optional separator (`·`, `•`, `-` or a space)
+//! and five or six letters and digits; where a plate and a masked number overlap, the number wins.
 //!
 //! Full-width digits, `＋`, `Ｘ` and full-width separators count as their ASCII forms: input
 //! methods type them, and the text is stored as the caller wrote it, before normalization.
@@ -22,7 +33,8 @@
 //! than the copy). It looks for ASCII bytes and for a few whole multi-byte characters (full-width
 //! forms, zero-width characters, a plate's province character and separator), each matched from
 //! its lead byte, so a multi-byte character is never split: UTF-8 continuation bytes never equal
-//! an ASCII byte or a lead byte.
+//! an ASCII byte or a lead byte. A table says what each byte may start, so the bytes that start
+//! nothing (most of them) cost one load and one test, however many forms are looked for.
 
 /// What a masked span was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +61,38 @@ impl Kind {
 /// The characters a plate starts with (one per province-level region).
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
 
-/// Words that, just before a 7- or 8-digit number, say it is a telephone number.
-const PHONE_WORDS: [&str; 6] = ["电话", "座机", "号码", "联系", "手机", "tel"];
+/// Whether the six characters before a 7- or 8-digit number (the end of `before`) hold a word
+/// that says it is a telephone number: 电话, 座机, 号码, 联系, 手机, in simplified or traditional
+/// characters (texts are masked as written, before normalization folds them), or `tel` in any
+/// case. One pass over those characters, without allocating: it runs for every such number,
+/// dates (2026-12-05) included.
+fn phone_word_before(before: &str) -> bool {
+    // Backwards: `c` is the character before `next`, `next` the one before `last`.
+    let (mut next, mut last) = ('\0', '\0');
+    for c in before.chars().rev().take(6) {
+        let word = matches!(
+            (c, next),
+            ('电', '话')
+                | ('座', '机')
+                | ('号', '码')
+                | ('联', '系')
+                | ('手', '机')
+                | ('電', '話')
+                | ('座', '機')
+                | ('號', '碼')
+                | ('聯', '繫' | '系')
+                | ('手', '機')
+        ) || [c, next, last]
+            .iter()
+            .map(char::to_ascii_lowercase)
+            .eq(['t', 'e', 'l']);
+        if word {
+            return true;
+        }
+        (next, last) = (c, next);
+    }
+    false
+}
 
 /// The digit at `i` (ASCII or full-width `０`–`９`) as an ASCII digit, with its length in bytes.
 fn digit_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
@@ -95,19 +137,49 @@ fn x_at(b: &[u8], i: usize) -> usize {
     }
 }
 
+/// The length of an opening parenthesis (`(` or `（`) at `i`, 0 if there is none.
+fn open_paren_at(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b'(', ..]) => 1,
+        Some([0xEF, 0xBC, 0x88, ..]) => 3,
+        _ => 0,
+    }
+}
+
+/// The length of a closing parenthesis (`)` or `）`) at `i`, 0 if there is none.
+fn close_paren_at(b: &[u8], i: usize) -> usize {
+    match b.get(i..) {
+        Some([b')', ..]) => 1,
+        Some([0xEF, 0xBC, 0x89, ..]) => 3,
+        _ => 0,
+    }
+}
+
 /// Whether `c` is a letter or digit that, touching a run of digits, makes it part of something
 /// else (an order number, a model name).
 fn is_alnum(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
 }
 
-/// A run of digits as the classifier reads it: how many digits (and X), the first three, and
-/// whether it ends in X.
+/// A run of digits as the classifier reads it: how many digits (and X), the first six (enough
+/// for `0086` and the two digits after it), whether a `+` leads it and whether it ends in X.
 #[derive(Default)]
 struct Run {
     n: usize,
-    head: [u8; 3],
+    head: [u8; 6],
+    plus: bool,
     last_is_x: bool,
+}
+
+impl Run {
+    /// How many of its digits are the country code: 2 for `+86`, 4 for `0086`, else 0.
+    fn country_code(&self) -> usize {
+        match self.head {
+            [b'8', b'6', ..] if self.plus => 2,
+            [b'0', b'0', b'8', b'6', ..] => 4,
+            _ => 0,
+        }
+    }
 }
 
 /// Where the number starting at `start` (a digit, or a `+` before one) ends, and what it holds:
@@ -120,7 +192,9 @@ fn digit_run(b: &[u8], start: usize) -> (usize, Run) {
         }
         run.n += 1;
     };
-    let mut j = start + plus_at(b, start);
+    let plus = plus_at(b, start);
+    run.plus = plus > 0;
+    let mut j = start + plus;
     loop {
         if let Some((d, len)) = digit_at(b, j) {
             push(&mut run, d);
@@ -146,40 +220,103 @@ fn digit_run(b: &[u8], start: usize) -> (usize, Run) {
 /// What the number `run` is, if it is one to mask; `before` is the text before it.
 fn classify(run: &Run, before: &str) -> Option<Kind> {
     let (n, head, last_is_x) = (run.n, run.head, run.last_is_x);
+    let code = run.country_code();
+    if code > 0 && !last_is_x {
+        // The national number: a mobile number, or a landline whose area code has its 0 dropped
+        // (as it should be after a country code) or kept.
+        let national = (n - code, head[code], head[code + 1]);
+        match national {
+            (11, b'1', b'3'..=b'9') => return Some(Kind::Mobile),
+            (9..=11, b'1'..=b'9', _) | (10..=12, b'0', _) => return Some(Kind::Landline),
+            _ => {}
+        }
+    }
     match n {
         18 => Some(Kind::IdNumber),
         15 if !last_is_x => Some(Kind::IdNumber),
         _ if last_is_x => None,
         11 if head[0] == b'1' && head[1] >= b'3' => Some(Kind::Mobile),
-        13 if head == *b"861" => Some(Kind::Mobile),
+        13 if head[..3] == *b"861" => Some(Kind::Mobile),
         16..=19 => Some(Kind::BankCard),
         10..=12 if head[0] == b'0' => Some(Kind::Landline),
-        7 | 8 => {
-            // The six characters before the number, lower-cased.
-            let from = before.char_indices().rev().nth(5).map_or(0, |(i, _)| i);
-            let tail = before[from..].to_lowercase();
-            PHONE_WORDS
-                .iter()
-                .any(|w| tail.contains(w))
-                .then_some(Kind::Landline)
-        }
+        7 | 8 => phone_word_before(before).then_some(Kind::Landline),
         _ => None,
     }
 }
 
-/// The number starting at `start` if it is one to mask: no letter or digit touches it.
+/// Whether a letter or digit comes right after `end`.
+fn touches_after(text: &str, end: usize) -> bool {
+    text.get(end..)
+        .and_then(|t| t.chars().next())
+        .is_some_and(is_alnum)
+}
+
+/// Where the landline whose area code is in parentheses at `i` ends, if one is there: `(028)`
+/// and a number of 7 or 8 digits that no letter or digit touches after it. `country`: right
+/// after `+86` or `0086`, where the area code may also be written without its 0.
+fn landline_in_parens(text: &str, i: usize, country: bool) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut j = i + open_paren_at(b, i);
+    // The area code's digits: how many (counting stops past 4) and the first two.
+    let (mut n, mut code) = (0, [0u8; 2]);
+    while let Some((d, len)) = digit_at(b, j) {
+        if n > 4 {
+            return None;
+        }
+        if let Some(c) = code.get_mut(n) {
+            *c = d;
+        }
+        n += 1;
+        j += len;
+    }
+    let area_code = match code {
+        [b'0', b'1'..=b'9'] => (3..=4).contains(&n),
+        [b'1'..=b'9', _] => country && (2..=3).contains(&n),
+        _ => false,
+    };
+    let close = close_paren_at(b, j);
+    if !area_code || close == 0 {
+        return None;
+    }
+    j += close;
+    let sep = separator_at(b, j);
+    if sep > 0 && digit_at(b, j + sep).is_some() {
+        j += sep;
+    }
+    digit_at(b, j)?;
+    let (end, local) = digit_run(b, j);
+    ((7..=8).contains(&local.n) && !local.last_is_x && !touches_after(text, end)).then_some(end)
+}
+
+/// The number starting at `start` (a digit, a `+` before one, or an opening parenthesis) if it
+/// is one to mask: no letter or digit touches it. Where a parenthesis starts no number, only the
+/// parenthesis is passed over.
 fn number_at(text: &str, start: usize) -> (usize, Option<Kind>) {
     let b = text.as_bytes();
+    let paren = open_paren_at(b, start);
+    if paren > 0 {
+        // The parenthesis stands between the area code and whatever is before it.
+        return match landline_in_parens(text, start, false) {
+            Some(end) => (end, Some(Kind::Landline)),
+            None => (start + paren, None),
+        };
+    }
     let (end, run) = digit_run(b, start);
-    let touching = text
+    if text
         .get(..start)
         .and_then(|t| t.chars().next_back())
         .is_some_and(is_alnum)
-        || text
-            .get(end..)
-            .and_then(|t| t.chars().next())
-            .is_some_and(is_alnum);
-    let kind = if touching {
+    {
+        return (end, None);
+    }
+    // A country code alone, then an area code in parentheses: `+86 (28) 85123456`.
+    if run.country_code() == run.n {
+        let sep = separator_at(b, end);
+        if let Some(end) = landline_in_parens(text, end + sep, true) {
+            return (end, Some(Kind::Landline));
+        }
+    }
+    let kind = if touches_after(text, end) {
         None
     } else {
         classify(&run, text.get(..start).unwrap_or(""))
@@ -223,6 +360,37 @@ fn plate_end(text: &str, start: usize) -> Option<usize> {
     Some(j + alnum)
 }
 
+/// What a byte may start, looked up in one load: most bytes (continuation bytes, letters,
+/// punctuation) start nothing, and the scanner passes them with one test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Starts {
+    Nothing,
+    /// A digit or an opening parenthesis (an area code).
+    Number,
+    /// A `+`, a number if a digit follows.
+    Plus,
+    /// The lead byte of the full-width forms (digits, `＋`, `（`) and of other characters.
+    FullWidth,
+    /// The lead byte of another three- or four-byte character: a plate's province, maybe.
+    Lead,
+}
+
+const STARTS: [Starts; 256] = {
+    let mut table = [Starts::Nothing; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = match c as u8 {
+            b'0'..=b'9' | b'(' => Starts::Number,
+            b'+' => Starts::Plus,
+            0xEF => Starts::FullWidth,
+            0xE0.. => Starts::Lead,
+            _ => Starts::Nothing,
+        };
+        c += 1;
+    }
+    table
+};
+
 /// `text` with every phone, ID, bank card and plate number replaced by a label.
 pub fn mask(text: &str) -> String {
     let mut out = Vec::with_capacity(text.len());
@@ -237,18 +405,25 @@ pub fn mask_into(text: &str, out: &mut Vec<u8>) {
     // Copied up to `at`; looking at `i`.
     let (mut at, mut i) = (0, 0);
     while i < b.len() {
-        let c = b[i];
-        // Most bytes are neither a digit nor the lead byte of a full-width form: one compare.
-        let starts_number = match c {
-            b'0'..=b'9' => true,
-            b'+' => digit_at(b, i + 1).is_some(),
-            0xEF => digit_at(b, i).is_some() || (plus_at(b, i) > 0 && digit_at(b, i + 3).is_some()),
-            _ => false,
+        let starts = STARTS[usize::from(b[i])];
+        if starts == Starts::Nothing {
+            i += 1;
+            continue;
+        }
+        let starts_number = match starts {
+            Starts::Number => true,
+            Starts::Plus => digit_at(b, i + 1).is_some(),
+            Starts::FullWidth => {
+                digit_at(b, i).is_some()
+                    || (plus_at(b, i) > 0 && digit_at(b, i + 3).is_some())
+                    || open_paren_at(b, i) > 0
+            }
+            Starts::Nothing | Starts::Lead => false,
         };
         let (end, kind) = if starts_number {
             // A number not masked is passed over whole, digits that touch it included.
             number_at(text, i)
-        } else if c >= 0xE0 {
+        } else if matches!(starts, Starts::FullWidth | Starts::Lead) {
             match plate_end(text, i) {
                 Some(end) => (end, Some(Kind::Plate)),
                 None => (i + 1, None),
@@ -308,6 +483,55 @@ mod tests {
     }
 
     #[test]
+    fn landlines_with_the_area_code_in_parentheses_or_a_country_code() {
+        let cases = [
+            ("座机(028)85123456", "座机[电话]"),
+            ("（028）85123456，小区停水了", "[电话]，小区停水了"),
+            ("(010)12345678", "[电话]"),
+            ("(028) 8512 3456", "[电话]"),
+            ("(028)8512-3456", "[电话]"),
+            ("（0536）－888-1234转人工", "[电话]转人工"),
+            ("（０２８）８５１２３４５６", "[电话]"),
+            ("（028）\u{3000}85123456", "[电话]"),
+            // The country code, the area code's 0 dropped (as it should be) or kept.
+            ("+86-28-85123456", "[电话]"),
+            ("+86 28 8512 3456", "[电话]"),
+            ("0086-28-85123456", "[电话]"),
+            ("＋８６－２８－８５１２３４５６", "[电话]"),
+            ("+86 028 85123456", "[电话]"),
+            ("+86 571 8765 4321", "[电话]"),
+            ("+86 (28) 8512 3456", "[电话]"),
+            ("+86(010)12345678", "[电话]"),
+            ("0086 (28) 85123456", "[电话]"),
+            // Mobile numbers after a country code.
+            ("+86 139 1234 5678", "[手机号]"),
+            ("+8613912345678", "[手机号]"),
+            ("86-13912345678", "[手机号]"),
+            ("0086 139 1234 5678", "[手机号]"),
+            // 15 digits, but no old ID number starts with 0.
+            ("008613812345678", "[手机号]"),
+        ];
+        for (text, masked) in cases {
+            assert_eq!(mask(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn phone_words_in_traditional_characters() {
+        for word in reference::PHONE_WORDS {
+            assert_eq!(mask(&format!("{word}：8881234")), format!("{word}：[电话]"));
+        }
+        let cases = [
+            ("座機85123456", "座機[电话]"),
+            ("聯繫電話：8512 3456", "聯繫電話：[电话]"),
+            ("手機號碼 8881234", "手機號碼 [电话]"),
+        ];
+        for (text, masked) in cases {
+            assert_eq!(mask(text), masked, "{text}");
+        }
+    }
+
+    #[test]
     fn other_numbers_stay() {
         for text in [
             "拨打12345热线",
@@ -316,6 +540,17 @@ mod tests {
             "房子面积89.5平方米，单价8500元",
             "订单号AB13812345678X",
             "1234567号楼",
+            "2026-12-05下午3点到3-501室，12:30前送6件",
+            "订单号123456，金额(2026)12345678元",
+            "订单号(123456)，第(3)501室",
+            // Not an area code: too short, or starting 00.
+            "(01)12345678",
+            "(0028)85123456",
+            // Not a landline's number after the area code: too short or too long.
+            "(028)123456",
+            "(028)851234567",
+            "+86元，涨幅+86.5%",
+            "86-28-85123456",
         ] {
             assert_eq!(mask(text), text);
         }
@@ -343,6 +578,16 @@ mod tests {
             // The number a plate ends in goes on past it: the rest is not a number of its own.
             ("鲁X05360 138123456700536", "[车牌号] 138123456700536"),
             ("鲁X05360-13812345678", "[车牌号]-13812345678"),
+            // Parentheses around an area code: the number after them is what it is.
+            ("(028)13812345678", "(028)[手机号]"),
+            ("(028)85123456A", "(028)85123456A"),
+            ("(028)8512345X", "(028)8512345X"),
+            ("1(028)85123456", "1[电话]"),
+            // A country code that ends a longer number is not one.
+            ("1+86(28)85123456", "1+86(28)85123456"),
+            ("1 0086(28)85123456", "1 0086(28)85123456"),
+            ("鲁G12345(028)85123456", "[车牌号][电话]"),
+            ("(028)85123456(010)12345678", "[电话][电话]"),
         ];
         for (text, masked) in cases {
             assert_eq!(mask(text), masked, "{text}");
@@ -360,6 +605,13 @@ mod tests {
             "1",
             "+",
             "X",
+            "(",
+            "（",
+            "(0",
+            "(028)",
+            "(028) ",
+            "+86 (",
+            &"(".repeat(10_000),
             &"9".repeat(10_000),
         ] {
             let _ = mask(text);
@@ -371,7 +623,13 @@ mod tests {
     mod reference {
         use regex::Regex;
 
-        use super::super::{Kind, PHONE_WORDS};
+        use super::super::Kind;
+
+        /// Words that, just before a 7- or 8-digit number, say it is a telephone number.
+        pub const PHONE_WORDS: [&str; 12] = [
+            "电话", "座机", "号码", "联系", "手机", "tel", "電話", "座機", "號碼", "聯繫", "聯系",
+            "手機",
+        ];
 
         /// Full-width digits and X as ASCII; anything else as it is.
         fn fold(c: char) -> char {
@@ -398,6 +656,23 @@ mod tests {
             let national = digits
                 .strip_prefix("86")
                 .filter(|_| run.starts_with('+') || n == 13);
+            // After a country code, +86 or 0086, a telephone number.
+            let after_code = digits
+                .strip_prefix("86")
+                .filter(|_| run.starts_with(['+', '＋']))
+                .or_else(|| digits.strip_prefix("0086"))
+                .filter(|_| !last_is_x);
+            if let Some(m) = after_code {
+                let b = m.as_bytes();
+                if m.len() == 11 && b[0] == b'1' && b[1] >= b'3' {
+                    return Some(Kind::Mobile);
+                }
+                let zero = m.starts_with('0');
+                if (!zero && (9..=11).contains(&m.len())) || (zero && (10..=12).contains(&m.len()))
+                {
+                    return Some(Kind::Landline);
+                }
+            }
             match n {
                 18 => Some(Kind::IdNumber),
                 15 if !last_is_x => Some(Kind::IdNumber),
@@ -425,21 +700,86 @@ mod tests {
             }
         }
 
+        /// The digits of `s`, full-width ones as ASCII.
+        fn digits(s: &str) -> String {
+            s.chars().map(fold).filter(char::is_ascii_digit).collect()
+        }
+
+        /// Whether an area code in parentheses, `(028)`, is one (`country`: after +86 or 0086).
+        fn area_code(code: &str, country: bool) -> bool {
+            let code = digits(code);
+            let b = code.as_bytes();
+            match b {
+                [b'0', b'1'..=b'9', ..] => (3..=4).contains(&b.len()),
+                [b'1'..=b'9', ..] => country && (2..=3).contains(&b.len()),
+                _ => false,
+            }
+        }
+
+        /// Whether the number after an area code in parentheses makes it a landline: 7 or 8
+        /// digits (no X), and no letter or digit after it.
+        fn local_number(number: &str, after: Option<char>) -> bool {
+            let n = number
+                .chars()
+                .map(fold)
+                .filter(char::is_ascii_alphanumeric)
+                .count();
+            (7..=8).contains(&n)
+                && !number.ends_with(['X', 'x', 'Ｘ', 'ｘ'])
+                && !after.is_some_and(is_alnum)
+        }
+
         pub fn mask(text: &str) -> String {
-            let digit_runs = Regex::new(
-                r"[+＋]?[0-9０-９](?:[ \-.－．\x{3000}\x{200B}-\x{200D}\x{2060}\x{FEFF}]?[0-9０-９])*(?:[XxＸｘ])?",
-            )
-            .unwrap();
+            const SEP: &str = r"[ \-.－．\x{3000}\x{200B}-\x{200D}\x{2060}\x{FEFF}]";
+            const DIGIT: &str = "[0-9０-９]";
+            let digit_runs =
+                Regex::new(&format!("[+＋]?{DIGIT}(?:{SEP}?{DIGIT})*(?:[XxＸｘ])?")).unwrap();
+            let in_parens =
+                format!("[(（]({DIGIT}+)[)）]{SEP}?({DIGIT}(?:{SEP}?{DIGIT})*(?:[XxＸｘ])?)");
+            let parens = Regex::new(&in_parens).unwrap();
+            let country_code =
+                Regex::new("^(?:[+＋][8８][6６]|[+＋]?[0０][0０][8８][6６])$").unwrap();
+            let after_country_code = Regex::new(&format!("^{SEP}?{in_parens}")).unwrap();
             let plates = Regex::new(
                 r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z][·•\- ]?[A-Za-z0-9]{5,6}",
             )
             .unwrap();
             let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
-            for m in digit_runs.find_iter(text) {
+            let overlaps = |spans: &[(usize, usize, Kind)], s: usize, e: usize| {
+                spans.iter().any(|&(a, b, _)| s < b && a < e)
+            };
+            let runs: Vec<_> = digit_runs.find_iter(text).collect();
+            // Landlines with the area code in parentheses, after a country code first: a number
+            // that is only the country code.
+            for r in &runs {
+                let prev = text[..r.start()].chars().next_back();
+                if !country_code.is_match(r.as_str()) || prev.is_some_and(is_alnum) {
+                    continue;
+                }
+                if let Some(c) = after_country_code.captures(&text[r.end()..]) {
+                    let end = r.end() + c[0].len();
+                    if area_code(&c[1], true) && local_number(&c[2], text[end..].chars().next()) {
+                        spans.push((r.start(), end, Kind::Landline));
+                    }
+                }
+            }
+            for c in parens.captures_iter(text) {
+                let m = c.get(0).unwrap();
+                if area_code(&c[1], false)
+                    && local_number(&c[2], text[m.end()..].chars().next())
+                    && !overlaps(&spans, m.start(), m.end())
+                {
+                    spans.push((m.start(), m.end(), Kind::Landline));
+                }
+            }
+            for m in runs {
                 let (s, e) = (m.start(), m.end());
                 let prev = text[..s].chars().next_back();
                 let next = text[e..].chars().next();
-                if prev.is_some_and(is_alnum) || next.is_some_and(is_alnum) {
+                if prev.is_some_and(is_alnum)
+                    || next.is_some_and(is_alnum)
+                    || overlaps(&spans, s, e)
+                {
                     continue;
                 }
                 if let Some(kind) = classify(m.as_str(), &text[..s]) {
@@ -476,6 +816,9 @@ mod tests {
                     " ", "-", "+", "X", "x", "G", "a", "T", "鲁", "京", "·", "•", "电话", "tel",
                     "号", "，", "\n", "😀", "1381234567", "37070219900101123", "１", "３", "８",
                     "－", ".", "\u{200b}", "\u{3000}", "＋", "Ｘ", "ａ", "１３８１２３４",
+                    "(", ")", "（", "）", "028", "０２８", "86", "0086", "+86", "85123456",
+                    "座機", "聯繫", "0", "2", "TeL", "(028)", "（０２８）", "(28)", "+86 (28)", "0086(",
+                    "8512 3456",
                 ]),
                 0..24,
             )
