@@ -784,11 +784,13 @@ async fn editing_rules_under_load_changes_decisions_without_failed_calls() {
     let err = &info.last_load_errors[0];
     let loc = err.location.as_ref().unwrap();
     assert_eq!(loc.file, "departments/zz-broken.yaml", "{err:?}");
+    // A list where the topic's text belongs (and unclosed): said in the author's terms.
     assert_eq!(
         (err.code.as_str(), err.name.as_str()),
-        ("E0106", "yaml-syntax"),
+        ("E0112", "wrong-type"),
         "{err:?}"
     );
+    assert!(err.message.starts_with("`topic` must be text"), "{err:?}");
     assert!(!err.help.is_empty(), "{err:?}");
     assert!(loc.line >= 3, "{err:?}");
     assert!(info.last_load_failed_at.is_some());

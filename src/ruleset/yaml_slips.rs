@@ -121,7 +121,18 @@ pub(crate) fn explain(content: &str, at: (u32, u32), message: String) -> Slip {
         || message.starts_with("unexpected character")
         || message.starts_with("alias references unknown anchor")
     {
-        let text = here.trim_start().trim_start_matches("- ").trim();
+        // The value of `key: value`, or the list item's text.
+        let text = match (key, value) {
+            (Some(_), Some(v)) => v,
+            _ => here.trim_start().trim_start_matches("- ").trim(),
+        };
+        if text.starts_with(['[', '{']) {
+            return (
+                at,
+                Code::WrongType,
+                named("must be text, not a list: write it without brackets, or put it in quotes"),
+            );
+        }
         let why = if message.starts_with("alias") || text.starts_with('*') {
             "a text that starts with \"*\" is read as a YAML reference".to_owned()
         } else if let Some(c) = text.chars().next().filter(|c| "@`&!%|>".contains(*c)) {
@@ -325,6 +336,11 @@ mod tests {
             m("      - 物业经理说: 不交就停水", "expected string scalar").contains("holds \": \"")
         );
         assert!(m("      - @物业 不管", "unexpected character: `@'").contains("\"@\""));
+        assert_eq!(
+            m("    topic: [unclosed", "expected string scalar"),
+            "`topic` must be text, not a list: write it without brackets, or put it in quotes"
+        );
+        assert!(m("    topic: 说: 不交", "expected string scalar").contains("holds \": \""));
         assert!(m("      - *物业 不管", "alias references unknown anchor").contains("\"*\""));
     }
 
