@@ -143,8 +143,8 @@ impl std::fmt::Display for Problem {
             Problem::Empty => write!(f, "text is empty; send the citizen's request in `text`"),
             Problem::TextTooLong(n) => write!(
                 f,
-                "text is {n} characters, over the limit of {MAX_TEXT_CHARS}; send the request \
-                 itself, not attached documents"
+                "title and text are {n} characters together, over the limit of \
+                 {MAX_TEXT_CHARS}; send the request itself, not attached documents"
             ),
             Problem::IdTooLong => write!(
                 f,
@@ -176,6 +176,25 @@ impl Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_length_error_counts_title_and_text_together() {
+        let title = "标".repeat(MAX_TEXT_CHARS / 2 + 1);
+        let text = "文".repeat(MAX_TEXT_CHARS / 2);
+        let input = RouteInput {
+            title: &title,
+            text: &text,
+            ..RouteInput::default()
+        };
+        let message = input.validate().unwrap_err();
+        assert!(
+            message.starts_with(&format!(
+                "title and text are {} characters together",
+                MAX_TEXT_CHARS + 1
+            )),
+            "{message}"
+        );
+    }
 
     fn validate(title: &str, text: &str, id: &str, place: &str) -> Result<(), String> {
         RouteInput {

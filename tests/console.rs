@@ -361,7 +361,7 @@ async fn api_route_answers_the_bytes_of_the_grpc_methods_json_mapping() {
 #[test]
 fn api_errors_name_what_is_wrong_with_the_right_status() {
     let (_server, c) = console_server(&[]);
-    let cases: [(&str, &str, &[u8], u16, &str); 5] = [
+    let cases: [(&str, &str, &[u8], u16, &str); 6] = [
         (
             "POST",
             "/api/route",
@@ -384,7 +384,14 @@ fn api_errors_name_what_is_wrong_with_the_right_status() {
             "not a RouteRequest",
         ),
         ("GET", "/api/rules/no-such-rule", b"", 404, "no-such-rule"),
-        ("PUT", "/api/route", b"{}", 405, "read-only"),
+        (
+            "PUT",
+            "/api/route",
+            b"{}",
+            405,
+            "\"code\":\"UNIMPLEMENTED\"",
+        ),
+        ("GET", "/api/route", b"", 405, "POST a RouteRequest"),
     ];
     for (method, target, body, status, says) in cases {
         let r = http(&c, method, target, &[], body);

@@ -236,3 +236,15 @@ fn new_files_are_validated_with_locations() {
         assert!(err.contains(needle), "missing {needle:?} in\n{err}");
     }
 }
+
+#[test]
+fn a_text_repeating_cue_words_shows_a_bounded_number_of_them() {
+    let text = "投诉举报咨询".repeat(3_000);
+    let r = route(&text, "", None);
+    assert!(!r.request_type_evidence.is_empty());
+    assert!(
+        r.request_type_evidence.len() <= 16,
+        "{} cues shown",
+        r.request_type_evidence.len()
+    );
+}

@@ -304,12 +304,26 @@ impl Console {
                     ),
                 }
             }
+            // The API answers in JSON, as its other errors do; a GET of the one POST endpoint
+            // is a wrong method, not a missing page.
+            (&Method::GET | &Method::HEAD, "/api/route") => {
+                let mut r = api_error(api::ApiError(
+                    405,
+                    "UNIMPLEMENTED",
+                    "POST a RouteRequest in proto3 JSON to /api/route".into(),
+                ));
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                r
+            }
             (&Method::GET | &Method::HEAD, _) => self.get(&path, &q).await,
             _ => {
-                let mut r = text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "the console is read-only: GET pages, POST /api/route",
-                );
+                let message = "the console is read-only: GET pages, POST /api/route";
+                let mut r = if path.starts_with("/api/") {
+                    api_error(api::ApiError(405, "UNIMPLEMENTED", message.into()))
+                } else {
+                    text(StatusCode::METHOD_NOT_ALLOWED, message)
+                };
                 r.headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
                 r

@@ -18,6 +18,9 @@ use crate::request::RouteInput;
 use crate::ruleset::{RuleSet, Target};
 use jurisdiction::Source;
 
+/// Most cues shown as `request_type_evidence`.
+const MAX_REQUEST_TYPE_EVIDENCE: usize = 16;
+
 fn evidence(
     original: &str,
     normalized: &Normalized,
@@ -119,8 +122,11 @@ pub(crate) fn situate(
     // What kind of request.
     let (kind, cues) = loc.classifier.classify(&cue_hits);
     resp.request_type = kind as i32;
+    // The first cues are enough to show why; a text that repeats them thousands of times would
+    // otherwise make a response (and a batch of them) grow with it.
     resp.request_type_evidence = cues
         .iter()
+        .take(MAX_REQUEST_TYPE_EVIDENCE)
         .map(|&(s, e)| evidence(original, normalized, s, e, &normalized.text()[s..e]))
         .collect();
 
