@@ -1161,3 +1161,22 @@ fn a_failing_example_says_first_what_its_own_rule_found() {
     );
     assert!(!text.contains("handoff_doubt"), "{text}");
 }
+
+#[test]
+fn a_term_in_two_synonym_groups_names_both_places() {
+    let dir = common::bundled_copy(|s| s.to_owned(), &[]);
+    std::fs::write(
+        dir.path().join("departments").join("aa-new.yaml"),
+        "synonyms:\n  - [物业费, 管理费用]\n",
+    )
+    .unwrap();
+    let text = load_errors(dir.path());
+    // The new file is read before synonyms.yaml: the error is at the bundled group, and names
+    // the new one.
+    assert!(
+        text.contains(
+            "error[E0408]: term \"物业费\" is already in the synonym group at departments/aa-new.yaml:2:6"
+        ),
+        "{text}"
+    );
+}

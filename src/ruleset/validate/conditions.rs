@@ -33,6 +33,9 @@ pub(crate) fn synonyms(files: &[SourceFile], diags: &mut Diagnostics) -> Synonym
         group_of: HashMap::new(),
         groups: Vec::new(),
     };
+    // Where each term was first put in a group: the conflict names both places, since files are
+    // read in path order and the group an author just wrote may be either of the two.
+    let mut first_at: HashMap<String, SourceLocation> = HashMap::new();
     for f in files {
         for g in &f.raw.synonyms {
             let idx = s.groups.len();
@@ -42,16 +45,22 @@ pub(crate) fn synonyms(files: &[SourceFile], diags: &mut Diagnostics) -> Synonym
                     continue;
                 };
                 if s.group_of.get(&n).is_some_and(|&other| other != idx) {
+                    let other = first_at
+                        .get(&n)
+                        .map_or_else(String::new, |at| format!(" at {at}"));
                     diags.error(
                         Code::SynonymConflict,
                         SourceLocation::of(&f.name, t),
                         format!(
-                            "term \"{}\" is already in another synonym group; merge the two groups",
+                            "term \"{}\" is already in the synonym group{other}; merge the two groups",
                             t.value
                         ),
                     );
                     continue;
                 }
+                first_at
+                    .entry(n.clone())
+                    .or_insert_with(|| SourceLocation::of(&f.name, t));
                 s.group_of.insert(n.clone(), idx);
                 terms.push(n);
             }
