@@ -905,7 +905,7 @@ async fn district_and_received_time_give_unit_and_due_date_over_the_wire() {
     let tl = resp.time_limit.unwrap();
     assert_eq!(
         (tl.received_date.as_str(), tl.due_date.as_str()),
-        ("2026-11-27", "2026-12-02")
+        ("2026-11-27", "2026-12-04")
     );
 }
 

@@ -33,16 +33,20 @@ fn gaoxin_property_fee_question_goes_to_the_gaoxin_unit_as_a_consultation_with_i
     assert_eq!(r.request_type, pb::RequestType::Consultation as i32);
     assert_eq!(r.request_type_evidence[0].text, "谁交");
     let tl = r.time_limit.as_ref().unwrap();
-    // Friday 27 Nov 2026 + 3 working days: Mon 30 Nov, Tue 1 Dec, Wed 2 Dec.
+    // Friday 27 Nov 2026 + 5 working days: Mon 30 Nov to Fri 4 Dec (潍坊 条例 第二十条).
     assert_eq!(
         (
             tl.working_days,
             tl.received_date.as_str(),
             tl.due_date.as_str()
         ),
-        (3, "2026-11-27", "2026-12-02")
+        (5, "2026-11-27", "2026-12-04")
     );
-    assert!(tl.basis.contains("四川省12345"));
+    assert!(
+        tl.basis.contains("潍坊市12345政务服务便民热线条例"),
+        "{}",
+        tl.basis
+    );
 }
 
 #[test]
@@ -56,8 +60,8 @@ fn a_complaint_received_before_the_spring_festival_skips_it_and_counts_the_adjus
     assert_eq!(r.department.as_ref().unwrap().id, "urban-management");
     assert_eq!(r.request_type, pb::RequestType::Complaint as i32);
     let tl = r.time_limit.as_ref().unwrap();
-    // 14 Feb (1), 24–27 Feb (2–5), 28 Feb (6), 2–6 Mar (7–11), 9–12 Mar (12–15).
-    assert_eq!((tl.working_days, tl.due_date.as_str()), (15, "2026-03-12"));
+    // 14 Feb (1, a worked Saturday), then 24–27 Feb (2–5).
+    assert_eq!((tl.working_days, tl.due_date.as_str()), (5, "2026-02-27"));
 
     // A consumer complaint: the law's own 7 working days (消费者权益保护法 第四十六条).
     let r = route(
@@ -103,7 +107,7 @@ fn a_due_date_outside_the_calendar_is_an_explicit_error() {
             tl.due_date.as_str(),
             tl.due_date_error.as_str()
         ),
-        (15, "", "")
+        (5, "", "")
     );
 }
 

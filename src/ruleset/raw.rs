@@ -156,7 +156,7 @@ pub(crate) struct RawRequestType {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTimeLimits {
-    /// The rule the defaults come from, e.g. 四川省12345政务服务便民热线运行管理办法（2025）.
+    /// The rule the defaults come from, e.g. 潍坊市12345政务服务便民热线条例 第二十条.
     pub basis: String,
     pub working_days: Vec<Sp<RawTypeDays>>,
 }
