@@ -628,3 +628,94 @@ fn an_event_dated_in_the_future_is_refused() {
     );
     assert_eq!(results[1]["result"], "recorded", "{results:?}");
 }
+
+/// How many decisions the store's database holds with these ids (read straight from the file,
+/// as neither the spool nor the ring counts).
+fn stored(db: &Path, ids: &[String]) -> usize {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    ids.iter()
+        .filter(|id| {
+            conn.query_row(
+                "SELECT count(*) FROM decisions WHERE decision_id = ?1",
+                [id.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 1
+        })
+        .count()
+}
+
+#[test]
+fn route_into_head_stores_the_decision_it_printed() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pipe.sqlite");
+    let store = format!("sqlite:{}", db.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl", "--store", &store])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        for i in 0..5000 {
+            let line = format!("{{\"id\":\"P-{i}\",\"text\":\"公司三个月没发工资了\"}}\n");
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    // `| head -1`: one line read, then the pipe closed.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a reader that has what it wanted is no failure"
+    );
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let id = v["decisionId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        stored(&db, std::slice::from_ref(&id)),
+        1,
+        "decision {id} was printed, not stored"
+    );
+    let out = run(&["explain", "--store", &store, &id], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn route_into_a_damaged_store_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    // The decisions table's pages overwritten (a disk's damage): the database opens, every
+    // insert into it fails.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        f.seek(SeekFrom::Start(16384)).unwrap();
+        f.write_all(&[0x5a; 16384]).unwrap();
+    }
+    let out = run(&["route", "--store", &store, "小区停水了"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the decisions printed are not in the decision store")
+            && stderr.contains("d.sqlite.spool"),
+        "{stderr}"
+    );
+}

@@ -285,6 +285,11 @@ impl Store {
         &self.stats
     }
 
+    /// The spool's directory (where decisions wait for the database).
+    pub fn spool_dir(&self) -> &std::path::Path {
+        self.spool.dir()
+    }
+
     /// Bytes in the spool not yet in the database.
     pub fn spool_bytes(&self) -> i64 {
         self.stats.spool_bytes.get()

@@ -216,6 +216,10 @@ impl Spool {
         })
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Appends one encoded frame (see [`Frame`]) to the ring, or when it is full (or there is
     /// none) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
