@@ -719,3 +719,183 @@ fn route_into_a_damaged_store_says_so_and_fails() {
         "{stderr}"
     );
 }
+
+/// Routes `lines` into `store` while another connection holds the database's write lock: the
+/// router prints every decision and cannot store them, and they are left in its spool, as a
+/// database that was down (or a killed batch) leaves them. Returns their ids.
+fn leave_in_spool(db: &Path, store: &str, lines: &[String], extra: &[&str]) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut args = vec!["route", "--jsonl", "--store", store];
+    args.extend_from_slice(extra);
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = run(&args, Some(&input));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    conn.execute_batch("ROLLBACK").unwrap();
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["decisionId"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn report_json(store: &str, as_other: bool) -> (Output, Option<serde_json::Value>) {
+    let args = [
+        "report",
+        "--store",
+        store,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--format",
+        "json",
+    ];
+    let out = if as_other {
+        match as_reader(&args) {
+            Some(o) => o,
+            None => return (run(&["--version"], None), None),
+        }
+    } else {
+        run(&args, None)
+    };
+    let json = serde_json::from_slice(&out.stdout).ok();
+    (out, json)
+}
+
+/// Runs the binary as a user who may read the test's files but not write them: `nobody`
+/// (through setpriv) when the tests run as root, else this user (the caller makes the files
+/// read-only). `None` when neither can be done here.
+fn as_reader(args: &[&str]) -> Option<Output> {
+    // SAFETY: getuid(2) takes nothing and cannot fail.
+    let root = unsafe { libc::getuid() } == 0;
+    let mut c = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_hotline-router"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+    };
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = c.output().ok()?;
+    if root && String::from_utf8_lossy(&out.stderr).contains("setpriv:") {
+        return None;
+    }
+    Some(out)
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn the_read_commands_store_what_a_killed_route_left_in_the_spool_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    let lines: Vec<String> = (0..3)
+        .map(|i| format!("{{\"id\":\"K-{i}\",\"text\":\"小区电梯坏了三个月，物业一直不修\"}}"))
+        .collect();
+    let ids = leave_in_spool(&db, &store, &lines, &[]);
+    assert_eq!(
+        stored(&db, &ids),
+        0,
+        "the test's premise: the spool holds them"
+    );
+    let (out, json) = report_json(&store, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stored 3 decision(s) that an earlier run left in the spool"),
+        "{stderr}"
+    );
+    assert_eq!(json.unwrap()["decisions"], 6, "{stderr}");
+    let out = run(&["explain", "--store", &store, &ids[2]], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_user_who_may_only_read_the_store_gets_the_report_and_is_told_what_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    let lines: Vec<String> = (0..2)
+        .map(|i| format!("{{\"id\":\"K-{i}\",\"text\":\"公司三个月没发工资了\"}}"))
+        .collect();
+    // On disk, where another user can read it (a ring in /dev/shm is its owner's alone).
+    leave_in_spool(&db, &store, &lines, &["--spool-ring-kib", "0"]);
+    let before = std::fs::read(&db).unwrap();
+    chmod(dir.path(), 0o555);
+    chmod(&db, 0o444);
+    let (out, json) = report_json(&store, true);
+    chmod(dir.path(), 0o755);
+    let Some(json) = json else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "the report failed: {stderr}");
+        println!("skipped: cannot run as another user here");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(json["decisions"], 3, "{stderr}");
+    assert!(
+        stderr.contains("warning: 2 decision(s) wait in the spool")
+            && stderr.contains("d.sqlite.spool"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the store was changed");
+    // The same for export and explain.
+    let out = as_reader(&["export", "--store", &store, "--labelled"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = as_reader(&["explain", "--store", &store, "--request-id", "T-1"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // In a directory the reader may write, it leaves no -wal or -shm file of its own there.
+    chmod(dir.path(), 0o777);
+    let (out, _) = report_json(&store, true);
+    chmod(dir.path(), 0o755);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for suffix in ["-wal", "-shm"] {
+        let p = dir.path().join(format!("d.sqlite{suffix}"));
+        assert!(!p.exists(), "{} was left behind", p.display());
+    }
+}
+
+#[test]
+fn a_report_on_an_empty_file_says_so_and_writes_nothing_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.sqlite");
+    std::fs::write(&db, b"").unwrap();
+    let store = format!("sqlite:{}", db.display());
+    let (out, _) = report_json(&store, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} is empty", db.display())),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+}

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use super::{Result, Status, StoreArg, fail, stdout_failed};
+use super::{Result, Status, StoreArg, stdout_failed};
 use crate::store::{Decisions, EventKind};
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let store = args.store.reader()?;
+    let store = args.store.read_only()?;
     let decisions = match store.between(i64::MIN, i64::MAX) {
         Ok(period) => {
             if !period.damaged.is_empty() {
@@ -31,7 +31,7 @@ pub(crate) fn run(args: Args) -> Result {
             }
             period.decisions
         }
-        Err(e) => return fail(format!("cannot read the store: {e}")),
+        Err(e) => return super::read_failed(&store, &e),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut written, mut no_text, mut no_department, mut returned) = (0, 0, 0, 0);
