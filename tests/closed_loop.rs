@@ -899,3 +899,198 @@ fn a_report_on_an_empty_file_says_so_and_writes_nothing_into_it() {
     );
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
 }
+
+/// The JSON report of everything in `store` under `rules`, and its text form.
+fn report_both(store: &str, rules: &Path) -> (serde_json::Value, String) {
+    let rules = rules.to_str().unwrap();
+    let args = |format: &'static str| {
+        let a = [
+            "report",
+            "--store",
+            store,
+            "--rules",
+            rules,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            format,
+        ];
+        let out = run(&a, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    (serde_json::from_str(&args("json")).unwrap(), args("text"))
+}
+
+fn department<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department_id"] == id)
+        .unwrap_or_else(|| panic!("no row for {id}: {report}"))
+}
+
+#[test]
+fn a_resolved_order_without_a_due_date_is_not_counted_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_copy(dir.path());
+    // The calendar without 2026 (as the bundled one will be, without 2027, next January).
+    let calendar = rules.join("calendar.yaml");
+    let yaml = std::fs::read_to_string(&calendar).unwrap();
+    let cut = yaml.find("  - year: 2026").unwrap();
+    std::fs::write(&calendar, &yaml[..cut]).unwrap();
+    let (store, _) = record(dir.path(), &rules);
+    let lines = format!(
+        "{{\"eventId\":\"d1\",\"requestId\":\"T-1\",\"kind\":\"RESOLVED\",\"at\":\"{}\"}}\n",
+        now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, text) = report_both(&store, &rules);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["resolved_on_time"], 0, "{hrss}");
+    assert_eq!(hrss["resolved_no_due_date"], 1, "{hrss}");
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("calendar ends on 2025-12-31, before this report's period does"),
+        "{warnings}"
+    );
+    assert!(
+        text.contains("warning: the rules' working-day calendar ends on 2025-12-31"),
+        "{text}"
+    );
+    assert!(text.contains("order(s) have no due date"), "{text}");
+}
+
+#[test]
+fn an_order_operators_send_on_after_manual_triage_counts_for_its_department() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = format!(
+        "{{\"eventId\":\"m1\",\"requestId\":\"T-3\",\"kind\":\"REASSIGNED\",\"departmentId\":\"hrss\",\"at\":\"{t1}\"}}\n\
+         {{\"eventId\":\"m2\",\"requestId\":\"T-3\",\"kind\":\"RESOLVED\",\"at\":\"{t2}\"}}\n\
+         {{\"eventId\":\"m3\",\"requestId\":\"T-3\",\"kind\":\"SATISFACTION\",\"satisfaction\":10,\"at\":\"{t2}\"}}\n",
+        t1 = now_plus(1),
+        t2 = now_plus(2)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, _) = report_both(&store, &bundled);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["orders"], 1, "the router's own: {hrss}");
+    assert_eq!(hrss["from_manual"], 1, "{hrss}");
+    let resolved = hrss["resolved_on_time"].as_u64().unwrap()
+        + hrss["resolved_overdue"].as_u64().unwrap()
+        + hrss["resolved_no_due_date"].as_u64().unwrap();
+    assert_eq!(resolved, 1, "{hrss}");
+    assert_eq!(hrss["satisfaction_count"], 1, "{hrss}");
+    assert_eq!(hrss["satisfaction_mean"], 10.0, "{hrss}");
+    assert_eq!(json["manual"]["chosen"]["hrss"], 1, "{json}");
+}
+
+#[test]
+fn a_ticket_routed_again_counts_once_in_the_report_and_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let line = "{\"id\":\"T-1\",\"text\":\"公司三个月没发工资了\"}\n";
+    let out = run(&["route", "--jsonl", "--store", &store], Some(line));
+    assert!(out.status.success());
+    let (json, text) = report_both(&store, &bundled);
+    assert_eq!(json["decisions"], 3, "{json}");
+    assert_eq!(json["superseded"], 1, "{json}");
+    assert_eq!(department(&json, "hrss")["orders"], 1, "{json}");
+    assert_eq!(department(&json, "hrss")["open"], 1, "{json}");
+    assert!(
+        text.contains("1 superseded by a later decision of the same ticket"),
+        "{text}"
+    );
+    let out = run(&["export", "--store", &store, "--labelled"], None);
+    assert!(out.status.success());
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.iter().filter(|i| *i == "T-1").count(), 1, "{ids:?}");
+}
+
+#[test]
+fn an_order_returned_to_no_named_department_is_not_the_refusers() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = format!(
+        "{{\"eventId\":\"u1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"reason\":\"不归我管\",\"at\":\"{}\"}}\n",
+        now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, text) = report_both(&store, &bundled);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["returned"], 1, "{hrss}");
+    assert_eq!(hrss["returned_to"][""], 1, "{hrss}");
+    assert_eq!(
+        hrss["open"], 0,
+        "hrss refused it, it is not open there: {hrss}"
+    );
+    assert_eq!(json["destination_unknown"]["orders"], 1, "{json}");
+    assert_eq!(json["destination_unknown"]["open"], 1, "{json}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hrss ") && l.ends_with("(destination unknown)×1")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_html_report_names_hand_offs_and_out_of_scope_decisions_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = "{\"id\":\"H-1\",\"text\":\"楼下着火了，浓烟很大\"}\n\
+                 {\"id\":\"H-2\",\"text\":\"我已经起诉开发商了，法院已经立案，想问问能不能加快\"}\n";
+    let out = run(&["route", "--jsonl", "--store", &store], Some(lines));
+    assert!(out.status.success());
+    let out = run(
+        &[
+            "report",
+            "--store",
+            &store,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "html",
+        ],
+        None,
+    );
+    let html = stdout(&out);
+    assert!(!html.contains("派单决定"), "{html}");
+    assert!(html.contains("共 <b id=\"total\">5</b> 个决定"), "{html}");
+    assert!(
+        html.contains("派单 <b id=\"dispatched\">2</b> 件"),
+        "{html}"
+    );
+    assert!(
+        html.contains("移交紧急热线 <b id=\"handoffs\">1</b> 件（119×1）"),
+        "{html}"
+    );
+    assert!(
+        html.contains("不属受理范围 <b id=\"out-of-scope\">1</b> 件"),
+        "{html}"
+    );
+}

@@ -246,10 +246,25 @@ impl Backend for Postgres {
                 out.push(d);
             }
         }
+        // A ticket routed again: its earlier decisions, whose events go to the latest one.
+        let superseded = self
+            .client
+            .query(
+                "SELECT d.decision_id FROM decisions d WHERE d.received_at >= $1 AND d.received_at < $2 \
+                 AND d.request_id <> '' AND EXISTS (SELECT 1 FROM decisions n WHERE \
+                 n.request_id = d.request_id AND (n.received_at > d.received_at OR \
+                 (n.received_at = d.received_at AND n.decision_id > d.decision_id)))",
+                &[&from_ms, &to_ms],
+            )
+            .map_err(err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         // Records are JSON text here, checked by the database's own types: none is skipped.
         Ok(super::Period {
             decisions: out,
             damaged: Vec::new(),
+            superseded,
         })
     }
 

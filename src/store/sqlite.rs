@@ -378,6 +378,20 @@ impl Backend for Sqlite {
             }
         }
         drop(stmt);
+        // A ticket routed again: its earlier decisions, whose events go to the latest one.
+        let superseded = self
+            .conn
+            .prepare(
+                "SELECT d.decision_id FROM decisions d WHERE d.decision_id >= ?1 AND d.decision_id < ?2 \
+                 AND d.received_at >= ?3 AND d.received_at < ?4 AND d.request_id <> '' AND EXISTS \
+                 (SELECT 1 FROM decisions n WHERE n.request_id = d.request_id AND (n.received_at > \
+                 d.received_at OR (n.received_at = d.received_at AND n.decision_id > d.decision_id)))",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![lo, hi, from_ms, to_ms], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .map_err(|e| e.to_string())?;
         if !damaged.is_empty() {
             tracing::warn!(
                 count = damaged.len(),
@@ -393,6 +407,7 @@ impl Backend for Sqlite {
         Ok(super::Period {
             decisions: out,
             damaged,
+            superseded,
         })
     }
 
