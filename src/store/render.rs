@@ -318,7 +318,7 @@ pub fn html(r: &Report) -> String {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>12345 派单监测 {from} – {to}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}\
          th,td{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
-         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}</style></head><body>\
+         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}.warning{{color:#b00}}</style></head><body>\
          <h1>12345 派单监测报告</h1>{body}</body></html>\n",
         from = esc(&r.from),
         to = esc(&r.to),
@@ -362,11 +362,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         );
     }
     for w in &r.warnings {
-        let _ = write!(
-            o,
-            "<p class=\"warning\" style=\"color:#b00\">注意 warning: {}</p>",
-            esc(w)
-        );
+        let _ = write!(o, "<p class=\"warning\">注意 warning: {}</p>", esc(w));
     }
     if !r.damaged.is_empty() {
         let _ = write!(
