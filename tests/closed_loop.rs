@@ -628,3 +628,469 @@ fn an_event_dated_in_the_future_is_refused() {
     );
     assert_eq!(results[1]["result"], "recorded", "{results:?}");
 }
+
+/// How many decisions the store's database holds with these ids (read straight from the file,
+/// as neither the spool nor the ring counts).
+fn stored(db: &Path, ids: &[String]) -> usize {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    ids.iter()
+        .filter(|id| {
+            conn.query_row(
+                "SELECT count(*) FROM decisions WHERE decision_id = ?1",
+                [id.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 1
+        })
+        .count()
+}
+
+#[test]
+fn route_into_head_stores_the_decision_it_printed() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pipe.sqlite");
+    let store = format!("sqlite:{}", db.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(["route", "--jsonl", "--store", &store])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        for i in 0..5000 {
+            let line = format!("{{\"id\":\"P-{i}\",\"text\":\"公司三个月没发工资了\"}}\n");
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    // `| head -1`: one line read, then the pipe closed.
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a reader that has what it wanted is no failure"
+    );
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let id = v["decisionId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        stored(&db, std::slice::from_ref(&id)),
+        1,
+        "decision {id} was printed, not stored"
+    );
+    let out = run(&["explain", "--store", &store, &id], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn route_into_a_damaged_store_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    // The decisions table's pages overwritten (a disk's damage): the database opens, every
+    // insert into it fails.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        f.seek(SeekFrom::Start(16384)).unwrap();
+        f.write_all(&[0x5a; 16384]).unwrap();
+    }
+    let out = run(&["route", "--store", &store, "小区停水了"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the decisions printed are not in the decision store")
+            && stderr.contains("d.sqlite.spool"),
+        "{stderr}"
+    );
+}
+
+/// Routes `lines` into `store` while another connection holds the database's write lock: the
+/// router prints every decision and cannot store them, and they are left in its spool, as a
+/// database that was down (or a killed batch) leaves them. Returns their ids.
+fn leave_in_spool(db: &Path, store: &str, lines: &[String], extra: &[&str]) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut args = vec!["route", "--jsonl", "--store", store];
+    args.extend_from_slice(extra);
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = run(&args, Some(&input));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    conn.execute_batch("ROLLBACK").unwrap();
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["decisionId"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn report_json(store: &str, as_other: bool) -> (Output, Option<serde_json::Value>) {
+    let args = [
+        "report",
+        "--store",
+        store,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--format",
+        "json",
+    ];
+    let out = if as_other {
+        match as_reader(&args) {
+            Some(o) => o,
+            None => return (run(&["--version"], None), None),
+        }
+    } else {
+        run(&args, None)
+    };
+    let json = serde_json::from_slice(&out.stdout).ok();
+    (out, json)
+}
+
+/// Runs the binary as a user who may read the test's files but not write them: `nobody`
+/// (through setpriv) when the tests run as root, else this user (the caller makes the files
+/// read-only). `None` when neither can be done here.
+fn as_reader(args: &[&str]) -> Option<Output> {
+    // SAFETY: getuid(2) takes nothing and cannot fail.
+    let root = unsafe { libc::getuid() } == 0;
+    let mut c = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_hotline-router"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+    };
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = c.output().ok()?;
+    if root && String::from_utf8_lossy(&out.stderr).contains("setpriv:") {
+        return None;
+    }
+    Some(out)
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn the_read_commands_store_what_a_killed_route_left_in_the_spool_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    let lines: Vec<String> = (0..3)
+        .map(|i| format!("{{\"id\":\"K-{i}\",\"text\":\"小区电梯坏了三个月，物业一直不修\"}}"))
+        .collect();
+    let ids = leave_in_spool(&db, &store, &lines, &[]);
+    assert_eq!(
+        stored(&db, &ids),
+        0,
+        "the test's premise: the spool holds them"
+    );
+    let (out, json) = report_json(&store, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stored 3 decision(s) that an earlier run left in the spool"),
+        "{stderr}"
+    );
+    assert_eq!(json.unwrap()["decisions"], 6, "{stderr}");
+    let out = run(&["explain", "--store", &store, &ids[2]], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_user_who_may_only_read_the_store_gets_the_report_and_is_told_what_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = record(dir.path(), &common::bundled_dir());
+    let db = dir.path().join("d.sqlite");
+    let lines: Vec<String> = (0..2)
+        .map(|i| format!("{{\"id\":\"K-{i}\",\"text\":\"公司三个月没发工资了\"}}"))
+        .collect();
+    // On disk, where another user can read it (a ring in /dev/shm is its owner's alone).
+    leave_in_spool(&db, &store, &lines, &["--spool-ring-kib", "0"]);
+    let before = std::fs::read(&db).unwrap();
+    chmod(dir.path(), 0o555);
+    chmod(&db, 0o444);
+    let (out, json) = report_json(&store, true);
+    chmod(dir.path(), 0o755);
+    let Some(json) = json else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "the report failed: {stderr}");
+        println!("skipped: cannot run as another user here");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(json["decisions"], 3, "{stderr}");
+    assert!(
+        stderr.contains("warning: 2 decision(s) wait in the spool")
+            && stderr.contains("d.sqlite.spool"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the store was changed");
+    // The same for export and explain.
+    let out = as_reader(&["export", "--store", &store, "--labelled"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = as_reader(&["explain", "--store", &store, "--request-id", "T-1"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // In a directory the reader may write, it leaves no -wal or -shm file of its own there.
+    chmod(dir.path(), 0o777);
+    let (out, _) = report_json(&store, true);
+    chmod(dir.path(), 0o755);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for suffix in ["-wal", "-shm"] {
+        let p = dir.path().join(format!("d.sqlite{suffix}"));
+        assert!(!p.exists(), "{} was left behind", p.display());
+    }
+}
+
+#[test]
+fn a_report_on_an_empty_file_says_so_and_writes_nothing_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.sqlite");
+    std::fs::write(&db, b"").unwrap();
+    let store = format!("sqlite:{}", db.display());
+    let (out, _) = report_json(&store, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} is empty", db.display())),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+}
+
+/// The JSON report of everything in `store` under `rules`, and its text form.
+fn report_both(store: &str, rules: &Path) -> (serde_json::Value, String) {
+    let rules = rules.to_str().unwrap();
+    let args = |format: &'static str| {
+        let a = [
+            "report",
+            "--store",
+            store,
+            "--rules",
+            rules,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            format,
+        ];
+        let out = run(&a, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    (serde_json::from_str(&args("json")).unwrap(), args("text"))
+}
+
+fn department<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department_id"] == id)
+        .unwrap_or_else(|| panic!("no row for {id}: {report}"))
+}
+
+#[test]
+fn a_resolved_order_without_a_due_date_is_not_counted_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_copy(dir.path());
+    // The calendar without 2026 (as the bundled one will be, without 2027, next January).
+    let calendar = rules.join("calendar.yaml");
+    let yaml = std::fs::read_to_string(&calendar).unwrap();
+    let cut = yaml.find("  - year: 2026").unwrap();
+    std::fs::write(&calendar, &yaml[..cut]).unwrap();
+    let (store, _) = record(dir.path(), &rules);
+    let lines = format!(
+        "{{\"eventId\":\"d1\",\"requestId\":\"T-1\",\"kind\":\"RESOLVED\",\"at\":\"{}\"}}\n",
+        now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, text) = report_both(&store, &rules);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["resolved_on_time"], 0, "{hrss}");
+    assert_eq!(hrss["resolved_no_due_date"], 1, "{hrss}");
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("calendar ends on 2025-12-31, before this report's period does"),
+        "{warnings}"
+    );
+    assert!(
+        text.contains("warning: the rules' working-day calendar ends on 2025-12-31"),
+        "{text}"
+    );
+    assert!(text.contains("order(s) have no due date"), "{text}");
+}
+
+#[test]
+fn an_order_operators_send_on_after_manual_triage_counts_for_its_department() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = format!(
+        "{{\"eventId\":\"m1\",\"requestId\":\"T-3\",\"kind\":\"REASSIGNED\",\"departmentId\":\"hrss\",\"at\":\"{t1}\"}}\n\
+         {{\"eventId\":\"m2\",\"requestId\":\"T-3\",\"kind\":\"RESOLVED\",\"at\":\"{t2}\"}}\n\
+         {{\"eventId\":\"m3\",\"requestId\":\"T-3\",\"kind\":\"SATISFACTION\",\"satisfaction\":10,\"at\":\"{t2}\"}}\n",
+        t1 = now_plus(1),
+        t2 = now_plus(2)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, _) = report_both(&store, &bundled);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["orders"], 1, "the router's own: {hrss}");
+    assert_eq!(hrss["from_manual"], 1, "{hrss}");
+    let resolved = hrss["resolved_on_time"].as_u64().unwrap()
+        + hrss["resolved_overdue"].as_u64().unwrap()
+        + hrss["resolved_no_due_date"].as_u64().unwrap();
+    assert_eq!(resolved, 1, "{hrss}");
+    assert_eq!(hrss["satisfaction_count"], 1, "{hrss}");
+    assert_eq!(hrss["satisfaction_mean"], 10.0, "{hrss}");
+    assert_eq!(json["manual"]["chosen"]["hrss"], 1, "{json}");
+}
+
+#[test]
+fn a_ticket_routed_again_counts_once_in_the_report_and_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let line = "{\"id\":\"T-1\",\"text\":\"公司三个月没发工资了\"}\n";
+    let out = run(&["route", "--jsonl", "--store", &store], Some(line));
+    assert!(out.status.success());
+    let (json, text) = report_both(&store, &bundled);
+    assert_eq!(json["decisions"], 3, "{json}");
+    assert_eq!(json["superseded"], 1, "{json}");
+    assert_eq!(department(&json, "hrss")["orders"], 1, "{json}");
+    assert_eq!(department(&json, "hrss")["open"], 1, "{json}");
+    assert!(
+        text.contains("1 superseded by a later decision of the same ticket"),
+        "{text}"
+    );
+    let out = run(&["export", "--store", &store, "--labelled"], None);
+    assert!(out.status.success());
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.iter().filter(|i| *i == "T-1").count(), 1, "{ids:?}");
+}
+
+#[test]
+fn an_order_returned_to_no_named_department_is_not_the_refusers() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = format!(
+        "{{\"eventId\":\"u1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"reason\":\"不归我管\",\"at\":\"{}\"}}\n",
+        now_plus(1)
+    );
+    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
+    assert_eq!(status, Some(0));
+    let (json, text) = report_both(&store, &bundled);
+    let hrss = department(&json, "hrss");
+    assert_eq!(hrss["returned"], 1, "{hrss}");
+    assert_eq!(hrss["returned_to"][""], 1, "{hrss}");
+    assert_eq!(
+        hrss["open"], 0,
+        "hrss refused it, it is not open there: {hrss}"
+    );
+    assert_eq!(json["destination_unknown"]["orders"], 1, "{json}");
+    assert_eq!(json["destination_unknown"]["open"], 1, "{json}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hrss ") && l.ends_with("(destination unknown)×1")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_html_report_names_hand_offs_and_out_of_scope_decisions_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = common::bundled_dir();
+    let (store, _) = record(dir.path(), &bundled);
+    let lines = "{\"id\":\"H-1\",\"text\":\"楼下着火了，浓烟很大\"}\n\
+                 {\"id\":\"H-2\",\"text\":\"我已经起诉开发商了，法院已经立案，想问问能不能加快\"}\n";
+    let out = run(&["route", "--jsonl", "--store", &store], Some(lines));
+    assert!(out.status.success());
+    let out = run(
+        &[
+            "report",
+            "--store",
+            &store,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "html",
+        ],
+        None,
+    );
+    let html = stdout(&out);
+    assert!(!html.contains("派单决定"), "{html}");
+    assert!(html.contains("共 <b id=\"total\">5</b> 个决定"), "{html}");
+    assert!(
+        html.contains("派单 <b id=\"dispatched\">2</b> 件"),
+        "{html}"
+    );
+    assert!(
+        html.contains("移交紧急热线 <b id=\"handoffs\">1</b> 件（119×1）"),
+        "{html}"
+    );
+    assert!(
+        html.contains("不属受理范围 <b id=\"out-of-scope\">1</b> 件"),
+        "{html}"
+    );
+}

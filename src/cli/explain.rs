@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let store = args.store.store.reader()?;
+    let store = args.store.store.read_only()?;
     let key = match (&args.decision_id, &args.request_id) {
         (Some(id), _) => Lookup::DecisionId(id.clone()),
         (None, Some(id)) => Lookup::RequestId(id.clone()),
@@ -35,7 +35,7 @@ pub(crate) fn run(args: Args) -> Result {
     let stored = match store.get(key.clone()) {
         Ok(Some(d)) => d,
         Ok(None) => return fail(format!("no recorded decision for {key}")),
-        Err(e) => return fail(format!("cannot read the store: {e}")),
+        Err(e) => return super::read_failed(&store, &e),
     };
     let recorded = stored.record.to_response();
     let r = &stored.record;

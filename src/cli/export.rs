@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use super::{Result, Status, StoreArg, fail, stdout_failed};
+use super::{Result, Status, StoreArg, stdout_failed};
 use crate::store::{Decisions, EventKind};
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result {
-    let store = args.store.reader()?;
+    let store = args.store.read_only()?;
     let decisions = match store.between(i64::MIN, i64::MAX) {
         Ok(period) => {
             if !period.damaged.is_empty() {
@@ -29,13 +29,17 @@ pub(crate) fn run(args: Args) -> Result {
                     period.damaged.join(", ")
                 );
             }
-            period.decisions
+            period
         }
-        Err(e) => return fail(format!("cannot read the store: {e}")),
+        Err(e) => return super::read_failed(&store, &e),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // One row per ticket: its latest decision, the one its events by ticket number go to (an
+    // earlier one stays without its outcome, and would label the ticket twice).
+    let (latest, superseded) =
+        crate::store::report::latest_per_ticket(&decisions.decisions, &decisions.superseded);
     let (mut written, mut no_text, mut no_department, mut returned) = (0, 0, 0, 0);
-    for d in &decisions {
+    for d in latest {
         let Some(text) = d.record.text.as_deref() else {
             no_text += 1;
             continue;
@@ -73,7 +77,7 @@ pub(crate) fn run(args: Args) -> Result {
     }
     eprintln!(
         "{written} labelled row(s); left out: {no_text} without a stored text, {no_department} without a final department, \
-         {returned} returned with no department named to go to"
+         {returned} returned with no department named to go to, {superseded} superseded by a later decision of the same ticket"
     );
     Ok(Status::Ok)
 }

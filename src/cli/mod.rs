@@ -185,13 +185,40 @@ pub struct StoreArg {
         default_value = "sqlite:hotline-data/decisions.sqlite"
     )]
     pub store: crate::store::StoreConfig,
+    /// The spool of the store's writing process, if not the default (PATH.spool for SQLite,
+    /// hotline-data/postgres.spool for PostgreSQL): decisions an earlier run left there are
+    /// stored first, or counted in a warning when this user may not write the store.
+    #[arg(long, env = "HOTLINE_SPOOL_DIR", value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl StoreArg {
+    /// The store, to read and to record events in (`outcomes`).
     pub(crate) fn reader(&self) -> Result<crate::store::Reader> {
+        self.settle_spool();
         crate::store::Reader::open(&self.store)
             .map_err(|e| Failure::Other(format!("cannot open the decision store: {e}")))
     }
+
+    /// The store, only to read (`report`, `export`, `explain`): it writes nothing, so that it
+    /// works for a user who may only read the store.
+    pub(crate) fn read_only(&self) -> Result<crate::store::Reader> {
+        self.settle_spool();
+        crate::store::Reader::open_read_only(&self.store)
+            .map_err(|e| Failure::Other(format!("cannot open the decision store: {e}")))
+    }
+
+    fn settle_spool(&self) {
+        if let Some(message) = crate::store::settle_spool(&self.store, self.spool_dir.as_deref()) {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// A read of the store that failed, as a message naming the store (a damaged database is a
+/// file to restore).
+pub(crate) fn read_failed<T>(store: &crate::store::Reader, e: &str) -> Result<T> {
+    fail(format!("cannot read the store {}: {e}", store.name()))
 }
 
 /// A decision store, and the rules whose departments and calendar the command uses.

@@ -41,10 +41,10 @@ pub(crate) fn run(args: Args) -> Result {
         ));
     }
     let set = args.store.rules.load()?;
-    let store = args.store.store.reader()?;
+    let store = args.store.store.read_only()?;
     let decisions = match store.between(args.from.start_ms_china(), args.to.start_ms_china()) {
         Ok(d) => d,
-        Err(e) => return fail(format!("cannot read the store: {e}")),
+        Err(e) => return super::read_failed(&store, &e),
     };
     let today = report::china_date(crate::store::now_ms()).unwrap_or(args.to);
     let r = report::of_period(

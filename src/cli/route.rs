@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use super::{Result, RulesArg, Status, fail, out, outln, parse_date, stdout_failed};
+use super::{Result, RulesArg, Status, fail, parse_date, stdout_failed};
 use crate::proto::v1 as pb;
 use crate::request::RouteInput;
 use crate::ruleset::RuleSet;
@@ -64,25 +64,62 @@ pub(crate) fn run(args: Args) -> Result {
     }
     let sinks = Sinks(sinks);
     let sink: &dyn DecisionSink = if sinks.0.is_empty() { &Discard } else { &sinks };
-    let status = if args.jsonl {
+    let ended = if args.jsonl {
         route_jsonl(&set, sink)
     } else {
         route_one(&set, &args, sink)
     };
-    if let (Some(s), Some(path)) = (&record, &args.record)
-        && let Err(e) = s.flush()
-    {
-        return fail(format!("cannot write {}: {e}", path.display()));
-    }
-    if let Some(s) = &store
-        && let Err(e) = s.close()
-    {
-        eprintln!("warning: decisions stay in the store's spool for the next run: {e}");
-    }
+    // Whatever ended the run (the last line, a reader that closed standard output, an error),
+    // the decisions already printed are stored before the process exits: a decision id someone
+    // has read must be one `explain` and `outcomes` find.
+    let recorded = match (&record, &args.record) {
+        (Some(s), Some(path)) => s
+            .flush()
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        _ => Ok(()),
+    };
+    let stored = match &store {
+        Some(s) => s.close().map_err(|e| {
+            format!(
+                "the decisions printed are not in the decision store: {e}; they stay in its spool {} \
+                 and are stored by the next run that can write to the store",
+                s.spool_dir().display()
+            )
+        }),
+        None => Ok(()),
+    };
+    let status = match ended {
+        Ended::Done(status) => status,
+        // A reader that went away (`| head -1`) is no failure; another write error is.
+        Ended::StdoutFailed(e) => {
+            if let Err(m) = recorded.and(stored) {
+                eprintln!("error: {m}");
+                std::process::exit(2);
+            }
+            stdout_failed(&e)
+        }
+    };
+    recorded.or_else(fail)?;
+    // The store's failure is the run's: the exit status says that the output, the store, was
+    // not written, and a script does not take the printed ids for stored ones.
+    stored.or_else(fail)?;
     status
 }
 
-fn route_one(set: &RuleSet, args: &Args, sink: &dyn DecisionSink) -> Result {
+/// How routing ended: done, with its status, or at a failed write to standard output (the
+/// process ends with [`stdout_failed`] once the store is closed).
+enum Ended {
+    Done(Result),
+    StdoutFailed(std::io::Error),
+}
+
+impl From<Result> for Ended {
+    fn from(r: Result) -> Self {
+        Ended::Done(r)
+    }
+}
+
+fn route_one(set: &RuleSet, args: &Args, sink: &dyn DecisionSink) -> Ended {
     let input = RouteInput {
         text: args.text.as_deref().unwrap_or_default(),
         place: &args.place,
@@ -90,18 +127,22 @@ fn route_one(set: &RuleSet, args: &Args, sink: &dyn DecisionSink) -> Result {
         ..Default::default()
     };
     if let Err(reason) = input.validate() {
-        return fail(reason);
+        return fail(reason).into();
     }
     let resp = route_and_record(set, &input, Method::Cli, pb::Channel::Unspecified, "", sink);
-    if args.json {
+    let shown = if args.json {
         match serde_json::to_string(&resp) {
-            Ok(s) => outln!("{s}"),
-            Err(e) => return fail(format!("cannot encode the decision as JSON: {e}")),
+            Ok(s) => s + "\n",
+            Err(e) => return fail(format!("cannot encode the decision as JSON: {e}")).into(),
         }
     } else {
-        out!("{}", crate::engine::render_text(&resp));
+        crate::engine::render_text(&resp)
+    };
+    let mut o = std::io::stdout().lock();
+    match o.write_all(shown.as_bytes()).and_then(|()| o.flush()) {
+        Ok(()) => Ok(Status::Ok).into(),
+        Err(e) => Ended::StdoutFailed(e),
     }
-    Ok(Status::Ok)
 }
 
 /// One input line of `route --jsonl`.
@@ -120,7 +161,7 @@ struct BatchLine {
     received: Option<String>,
 }
 
-fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
+fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Ended {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -132,12 +173,12 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
         match std::io::Read::take(&mut input, MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return fail(format!("cannot read standard input: {e}")),
+            Err(e) => return fail(format!("cannot read standard input: {e}")).into(),
         }
         line_no += 1;
         let too_long = buf.len() as u64 > MAX_LINE_BYTES;
         if too_long && let Err(e) = skip_line(&mut input) {
-            return fail(format!("cannot read standard input: {e}"));
+            return fail(format!("cannot read standard input: {e}")).into();
         }
         let item = match std::str::from_utf8(&buf) {
             _ if too_long => error_item(
@@ -175,23 +216,23 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Result {
         match json {
             Ok(s) => {
                 if let Err(e) = writeln!(out, "{s}") {
-                    stdout_failed(&e);
+                    return Ended::StdoutFailed(e);
                 }
             }
             Err(e) => eprintln!("error: cannot encode a decision as JSON: {e}"),
         }
     }
     if let Err(e) = out.flush() {
-        stdout_failed(&e);
+        return Ended::StdoutFailed(e);
     }
     // As `outcomes` does: a script learns that some lines were refused without reading them all.
     if refused > 0 {
         eprintln!(
             "{refused} of {line_no} line(s) refused; each has an \"error\" in its output line"
         );
-        return Ok(Status::Findings);
+        return Ok(Status::Findings).into();
     }
-    Ok(Status::Ok)
+    Ok(Status::Ok).into()
 }
 
 /// Longest input line read: a request of the longest text allowed, in JSON with escapes, fits

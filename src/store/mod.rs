@@ -108,6 +108,107 @@ impl StoreConfig {
     pub fn default_for_serve() -> StoreConfig {
         StoreConfig::Sqlite(PathBuf::from("hotline-data/decisions.sqlite"))
     }
+
+    /// Where a process spools this store's decisions unless told otherwise: `<PATH>.spool` for
+    /// SQLite, `hotline-data/postgres.spool` for PostgreSQL (each replica keeps its own).
+    pub fn default_spool(&self) -> Option<PathBuf> {
+        match self {
+            StoreConfig::None => None,
+            StoreConfig::Sqlite(path) => {
+                let mut dir = path.clone().into_os_string();
+                dir.push(".spool");
+                Some(PathBuf::from(dir))
+            }
+            StoreConfig::Postgres(_) => Some(PathBuf::from("hotline-data/postgres.spool")),
+        }
+    }
+
+    /// The store as messages name it: its file, or its URL without the password.
+    pub fn name(&self) -> String {
+        match self {
+            StoreConfig::None => "none".into(),
+            StoreConfig::Sqlite(path) => path.display().to_string(),
+            StoreConfig::Postgres(url) => pg::redact(url),
+        }
+    }
+}
+
+/// Before a command reads a store directly ([`Reader`]): the decisions an earlier process left
+/// in the store's spool (a `route --store` killed, a router stopped while its database was
+/// down) are stored first when this process may write the store, since a report, an export or
+/// an explanation that silently lacks them is wrong; otherwise it says how many are waiting.
+/// Returns what to tell the user, if anything. A spool held by a running router is left to it:
+/// it stores its decisions within a tick.
+pub fn settle_spool(config: &StoreConfig, spool_dir: Option<&std::path::Path>) -> Option<String> {
+    let dir = spool_dir
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| config.default_spool())?;
+    let (decisions, unreadable) = match spool::waiting(&dir) {
+        Ok(Some(w)) => w,
+        Ok(None) => return None,
+        Err(e) => {
+            return Some(format!(
+                "warning: cannot read the spool {}: {e}; decisions waiting in it are not in the store yet",
+                dir.display()
+            ));
+        }
+    };
+    let more = if unreadable > 0 {
+        format!(
+            " ({unreadable} ring(s) of another user in /dev/shm may hold more: a command of that user on the store stores them)"
+        )
+    } else {
+        String::new()
+    };
+    if decisions == 0 {
+        return (unreadable > 0).then(|| format!("warning: the spool {}{more}", dir.display()));
+    }
+    let replayed = writable(config, &dir).and_then(|()| {
+        let store =
+            Store::open_with_spool(config, Some(&dir), ring::RING_BYTES, TextMode::Masked, None)?;
+        store.map_or(Ok(()), |s| s.close())
+    });
+    Some(match replayed {
+        Ok(()) => format!(
+            "note: stored {decisions} decision(s) that an earlier run left in the spool {}{more}",
+            dir.display()
+        ),
+        Err(e) => format!(
+            "warning: {decisions} decision(s) wait in the spool {} and are not in the store yet, \
+             so not in what follows ({e}); a command that writes the store (route --store, serve, \
+             outcomes) run by its owner stores them{more}",
+            dir.display()
+        ),
+    })
+}
+
+/// Whether this process may write the store and its spool (checked before, so that a read-only
+/// user's command never creates files it cannot use).
+fn writable(config: &StoreConfig, spool_dir: &std::path::Path) -> Result<(), String> {
+    fn may_write(p: &std::path::Path) -> Result<(), String> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+        // SAFETY: `c` is a NUL-terminated path; access(2) only reads it.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is not writable by this user: {}",
+                p.display(),
+                std::io::Error::last_os_error()
+            ))
+        }
+    }
+    let dir_of = |p: &std::path::Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
+    };
+    if let StoreConfig::Sqlite(path) = config {
+        may_write(path)?;
+        may_write(&dir_of(path))?;
+    }
+    may_write(spool_dir)
 }
 
 /// What a store counts, as Prometheus metrics (registered by the server's `/metrics`).
@@ -225,19 +326,12 @@ impl Store {
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
-        let (mut backend, default_spool): (Box<dyn backend::Backend>, PathBuf) = match config {
+        let mut backend: Box<dyn backend::Backend> = match config {
             StoreConfig::None => return Ok(None),
-            StoreConfig::Sqlite(path) => {
-                let db = sqlite::Sqlite::open(path)?;
-                let mut dir = path.clone().into_os_string();
-                dir.push(".spool");
-                (Box::new(db), PathBuf::from(dir))
-            }
-            StoreConfig::Postgres(url) => (
-                Box::new(pg::Postgres::open(url)?),
-                PathBuf::from("hotline-data/postgres.spool"),
-            ),
+            StoreConfig::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
+            StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
         };
+        let default_spool = config.default_spool().unwrap_or_default();
         // Versions the database holds need no archive frame: a router restarted on the same
         // rules (the usual case) spools no copy of its rule files, which would otherwise pass
         // through the request path, the ring and the writer, several megabytes each time. When
@@ -283,6 +377,11 @@ impl Store {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The spool's directory (where decisions wait for the database).
+    pub fn spool_dir(&self) -> &std::path::Path {
+        self.spool.dir()
     }
 
     /// Bytes in the spool not yet in the database.
@@ -400,23 +499,48 @@ impl Decisions for Store {
 /// or when it next starts).
 pub struct Reader {
     backend: Mutex<Box<dyn backend::Backend>>,
+    name: String,
 }
 
 impl Reader {
+    /// Opens the store to read it and record events (`outcomes`), bringing its schema up to date.
     pub fn open(config: &StoreConfig) -> Result<Reader, String> {
+        Self::open_as(config, false)
+    }
+
+    /// Opens the store only to read it (`report`, `export`, `explain`): nothing is written, not
+    /// even a schema into an empty file, so that a user who may only read the store (a
+    /// supervisor's account, a backup on read-only media) can, and the store's files stay as
+    /// its owner left them. An older schema is read as it is.
+    pub fn open_read_only(config: &StoreConfig) -> Result<Reader, String> {
+        Self::open_as(config, true)
+    }
+
+    fn open_as(config: &StoreConfig, read_only: bool) -> Result<Reader, String> {
         let backend: Box<dyn backend::Backend> = match config {
             StoreConfig::None => return Err("no store given; use --store sqlite:PATH".into()),
             StoreConfig::Sqlite(path) => {
                 if !path.exists() {
                     return Err(format!("{} does not exist", path.display()));
                 }
-                Box::new(sqlite::Sqlite::open(path)?)
+                if read_only {
+                    Box::new(sqlite::Sqlite::open_read_only(path)?)
+                } else {
+                    Box::new(sqlite::Sqlite::open(path)?)
+                }
             }
+            StoreConfig::Postgres(url) if read_only => Box::new(pg::Postgres::open_read_only(url)?),
             StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
         };
         Ok(Reader {
             backend: Mutex::new(backend),
+            name: config.name(),
         })
+    }
+
+    /// The store as messages name it (its file, or its URL without the password).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn with<T>(

@@ -38,6 +38,27 @@ impl Postgres {
         Ok(db)
     }
 
+    /// Connects to read only (`report`, `export`, `explain`): no migration, every transaction
+    /// read-only; a database without the store's schema, or with a newer one, is refused.
+    pub fn open_read_only(url: &str) -> Result<Postgres, String> {
+        let shown = |e: postgres::Error| format!("{}: {e}", redact(url));
+        let mut client = Client::connect(url, NoTls).map_err(shown)?;
+        client
+            .batch_execute("SET default_transaction_read_only = on")
+            .map_err(shown)?;
+        let version: i32 = client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM hotline_schema", &[])
+            .map_err(|e| {
+                format!(
+                    "{}: not a decision store (no store schema): {e}",
+                    redact(url)
+                )
+            })?
+            .get(0);
+        super::backend::migrations_to_run(i64::from(version), MIGRATIONS.len())?;
+        Ok(Postgres { client })
+    }
+
     fn migrate(&mut self) -> Result<(), String> {
         let mut tx = self.client.transaction().map_err(err)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -225,10 +246,25 @@ impl Backend for Postgres {
                 out.push(d);
             }
         }
+        // A ticket routed again: its earlier decisions, whose events go to the latest one.
+        let superseded = self
+            .client
+            .query(
+                "SELECT d.decision_id FROM decisions d WHERE d.received_at >= $1 AND d.received_at < $2 \
+                 AND d.request_id <> '' AND EXISTS (SELECT 1 FROM decisions n WHERE \
+                 n.request_id = d.request_id AND (n.received_at > d.received_at OR \
+                 (n.received_at = d.received_at AND n.decision_id > d.decision_id)))",
+                &[&from_ms, &to_ms],
+            )
+            .map_err(err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         // Records are JSON text here, checked by the database's own types: none is skipped.
         Ok(super::Period {
             decisions: out,
             damaged: Vec::new(),
+            superseded,
         })
     }
 

@@ -279,19 +279,13 @@ pub struct StoredDecision {
 }
 
 impl StoredDecision {
-    /// The department the order finally went to: the last reassignment's, else the last
-    /// return's suggestion, else the decision's own (empty for manual triage without an operator's
-    /// choice).
+    /// The department the order finally went to, as [`known_final_department`] says, or ""
+    /// when it is unknown (returned with no department named, manual triage without an
+    /// operator's choice): never the department that refused it.
+    ///
+    /// [`known_final_department`]: Self::known_final_department
     pub fn final_department(&self) -> &str {
-        self.events
-            .iter()
-            .rev()
-            .find(|e| {
-                matches!(e.kind, EventKind::Reassigned | EventKind::Returned)
-                    && !e.department_id.is_empty()
-            })
-            .map(|e| e.department_id.as_str())
-            .unwrap_or(&self.record.department_id)
+        self.known_final_department().unwrap_or("")
     }
 
     /// The department the order finally went to, when the events say so: the decision's own,
@@ -333,6 +327,9 @@ pub enum Entry {
 pub struct Period {
     pub decisions: Vec<StoredDecision>,
     pub damaged: Vec<String>,
+    /// Of `decisions`, those a later decision of the same ticket replaced (within the period or
+    /// after it): the ticket was routed again, and its events by ticket number go to the latest.
+    pub superseded: Vec<String>,
 }
 
 /// Where to find a decision.

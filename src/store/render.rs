@@ -6,6 +6,34 @@ use std::fmt::Write as _;
 
 use super::report::{DepartmentRow, Report};
 
+/// Where a returned order went when its return named no department (and nothing since did).
+const UNKNOWN: &str = "(destination unknown)";
+
+/// The decisions by outcome, as the text and HTML headers say them.
+fn outcomes_text(r: &Report) -> String {
+    let o = &r.outcomes;
+    let mut s = format!(
+        "{} dispatched, {} manual triage, {} hand-offs{}, {} out of scope",
+        o.dispatched,
+        o.manual,
+        o.handoffs,
+        if o.handoff_lines.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts(&o.handoff_lines))
+        },
+        o.out_of_scope
+    );
+    if r.superseded > 0 {
+        let _ = write!(
+            s,
+            "; {} superseded by a later decision of the same ticket, not counted",
+            r.superseded
+        );
+    }
+    s
+}
+
 fn pct(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
@@ -23,7 +51,7 @@ fn counts(m: &std::collections::BTreeMap<String, usize>) -> String {
     let mut v: Vec<(&String, &usize)> = m.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     v.iter()
-        .map(|(k, n)| format!("{}×{n}", if k.is_empty() { "(none)" } else { k }))
+        .map(|(k, n)| format!("{}×{n}", if k.is_empty() { UNKNOWN } else { k }))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -46,9 +74,16 @@ pub fn text(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "12345 派单监测 supervision report {} – {} (as of {}): {} decisions\n",
-        r.from, r.to, r.today, r.decisions
+        "12345 派单监测 supervision report {} – {} (as of {}): {} decisions ({})\n",
+        r.from,
+        r.to,
+        r.today,
+        r.decisions,
+        outcomes_text(r)
     );
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}\n");
+    }
     if !r.damaged.is_empty() {
         let _ = writeln!(
             o,
@@ -57,21 +92,31 @@ pub fn text(r: &Report) -> String {
             r.damaged.join(", ")
         );
     }
-    const DEPARTMENTS: [usize; 10] = [20, 6, 6, 6, 7, 7, 7, 5, 7, 9];
-    let heads = "department orders accept return rate ontime overdue open o.due satisf.";
+    // triage: orders operators sent it after manual triage; nodue: resolved without a due date;
+    // o.nodue: open without one.
+    const DEPARTMENTS: [usize; 13] = [21, 6, 6, 6, 6, 7, 6, 7, 5, 5, 5, 6, 9];
+    let heads = "department orders triage accept return rate ontime overdue nodue open o.due o.nodue satisf.";
     let heads: Vec<String> = heads.split(' ').map(str::to_owned).collect();
     line(&mut o, &DEPARTMENTS, &heads, "returned to");
-    for d in &r.departments {
+    let unknown = (r.destination_unknown.orders > 0).then_some(&r.destination_unknown);
+    for d in r.departments.iter().chain(unknown) {
         let cells = [
-            d.department_id.clone(),
+            if d.department_id.is_empty() {
+                UNKNOWN.to_owned()
+            } else {
+                d.department_id.clone()
+            },
             d.orders.to_string(),
+            d.from_manual.to_string(),
             d.accepted.to_string(),
             d.returned.to_string(),
             pct(d.return_rate),
             d.resolved_on_time.to_string(),
             d.resolved_overdue.to_string(),
+            d.resolved_no_due_date.to_string(),
             d.open.to_string(),
             d.open_overdue.to_string(),
+            d.open_no_due_date.to_string(),
             mean(d),
         ];
         line(&mut o, &DEPARTMENTS, &cells, &counts(&d.returned_to));
@@ -144,12 +189,19 @@ fn csv_field(s: &str) -> String {
 pub fn csv(r: &Report) -> String {
     let mut o = String::from(
         "section,id,name,orders,accepted,returned,return_rate,returned_to,resolved_on_time,\
-         resolved_overdue,open,open_overdue,satisfaction_mean,satisfaction_count,reassigned_to\n",
+         resolved_overdue,open,open_overdue,satisfaction_mean,satisfaction_count,reassigned_to,\
+         from_manual,resolved_no_due_date,open_no_due_date\n",
     );
-    for d in &r.departments {
+    let unknown = (r.destination_unknown.orders > 0).then_some(&r.destination_unknown);
+    for d in r.departments.iter().chain(unknown) {
         let _ = writeln!(
             o,
-            "department,{},{},{},{},{},{:.4},{},{},{},{},{},{},{},",
+            "{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{},,{},{},{}",
+            if d.department_id.is_empty() {
+                "destination_unknown"
+            } else {
+                "department"
+            },
             csv_field(&d.department_id),
             csv_field(&d.name),
             d.orders,
@@ -164,13 +216,16 @@ pub fn csv(r: &Report) -> String {
             d.satisfaction_mean
                 .map(|m| format!("{m:.4}"))
                 .unwrap_or_default(),
-            d.satisfaction_count
+            d.satisfaction_count,
+            d.from_manual,
+            d.resolved_no_due_date,
+            d.open_no_due_date
         );
     }
     for rule in &r.rules {
         let _ = writeln!(
             o,
-            "rule,{},,{},,{},{:.4},,,,,,,,{}",
+            "rule,{},,{},,{},{:.4},,,,,,,,{},,,",
             csv_field(&rule.rule_id),
             rule.volume,
             rule.returned,
@@ -180,21 +235,38 @@ pub fn csv(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "manual,,,{},,,,,,,,,,,{}",
+        "manual,,,{},,,,,,,,,,,{},,,",
         r.manual.volume,
         csv_field(&counts(&r.manual.chosen))
     );
     let c = &r.classifier;
     let _ = writeln!(
         o,
-        "classifier,,,{},,{},{:.4},,,,,,,,",
+        "classifier,,,{},,{},{:.4},,,,,,,,,,,",
         c.tie_break + c.fallback,
         c.returned,
         c.return_rate
     );
+    // The decisions by outcome, in the orders column.
+    let outcomes = [
+        ("OUTCOME_DISPATCH", r.outcomes.dispatched),
+        ("OUTCOME_MANUAL", r.outcomes.manual),
+        ("OUTCOME_HANDOFF", r.outcomes.handoffs),
+        ("OUTCOME_OUT_OF_SCOPE", r.outcomes.out_of_scope),
+    ];
+    for (outcome, n) in outcomes {
+        let _ = writeln!(o, "outcome,{outcome},,{n},,,,,,,,,,,,,,");
+    }
+    for (line, n) in &r.outcomes.handoff_lines {
+        let _ = writeln!(o, "handoff,{},,{n},,,,,,,,,,,,,,", csv_field(line));
+    }
+    let _ = writeln!(o, "superseded,,,{},,,,,,,,,,,,,,", r.superseded);
     // Decisions whose records are damaged on disk, one row each: not counted in the rows above.
     for id in &r.damaged {
-        let _ = writeln!(o, "damaged,{},,,,,,,,,,,,,", csv_field(id));
+        let _ = writeln!(o, "damaged,{},,,,,,,,,,,,,,,,", csv_field(id));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning,,{},,,,,,,,,,,,,,,", csv_field(w));
     }
     o
 }
@@ -246,7 +318,7 @@ pub fn html(r: &Report) -> String {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>12345 派单监测 {from} – {to}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}\
          th,td{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
-         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}</style></head><body>\
+         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}.warning{{color:#b00}}</style></head><body>\
          <h1>12345 派单监测报告</h1>{body}</body></html>\n",
         from = esc(&r.from),
         to = esc(&r.to),
@@ -259,15 +331,39 @@ pub fn html(r: &Report) -> String {
 /// cell, if any.
 pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> String {
     let mut o = String::new();
+    let oc = &r.outcomes;
+    let lines = if oc.handoff_lines.is_empty() {
+        String::new()
+    } else {
+        format!("（{}）", esc(&counts(&oc.handoff_lines)))
+    };
+    // Not every decision is a dispatch: hand-offs and matters the hotline does not take are
+    // decisions too, and are named as what they are.
     let _ = write!(
         o,
-        "<p>统计期间 {from} 至 {to}（不含 {to}），截至 {today}；共 <b id=\"total\">{n}</b> 个派单决定。\
-         红色为退单（或逾期），蓝色为总量。</p>",
+        "<p>统计期间 {from} 至 {to}（不含 {to}），截至 {today}；共 <b id=\"total\">{n}</b> 个决定：\
+         派单 <b id=\"dispatched\">{d}</b> 件，转人工 {m} 件，\
+         移交紧急热线 <b id=\"handoffs\">{h}</b> 件{lines}，\
+         不属受理范围 <b id=\"out-of-scope\">{x}</b> 件。红色为退单（或逾期），蓝色为总量。</p>",
         from = esc(&r.from),
         to = esc(&r.to),
         today = esc(&r.today),
-        n = r.decisions
+        n = r.decisions,
+        d = oc.dispatched,
+        m = oc.manual,
+        h = oc.handoffs,
+        x = oc.out_of_scope,
     );
+    if r.superseded > 0 {
+        let _ = write!(
+            o,
+            "<p id=\"superseded\">另有 {} 个决定因同一工单再次派单而被后来的决定取代，未计入。</p>",
+            r.superseded
+        );
+    }
+    for w in &r.warnings {
+        let _ = write!(o, "<p class=\"warning\">注意 warning: {}</p>", esc(w));
+    }
     if !r.damaged.is_empty() {
         let _ = write!(
             o,
@@ -295,21 +391,25 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
     if !time_rows.is_empty() {
         o.push_str(&bars("各部门办结量与逾期办结量", &time_rows, ""));
     }
-    o.push_str("<h2>按部门</h2><table><tr><th>部门</th><th>派单</th><th>签收</th><th>退单</th><th>退单率</th><th>退单后去向</th><th>按时办结</th><th>逾期办结</th><th>未办结</th><th>已逾期未办结</th><th>满意度</th></tr>");
-    for d in &r.departments {
+    o.push_str("<h2>按部门</h2><table><tr><th>部门</th><th>派单</th><th>人工分派转来</th><th>签收</th><th>退单</th><th>退单率</th><th>退单后去向</th><th>按时办结</th><th>逾期办结</th><th>办结（无办理时限）</th><th>未办结</th><th>已逾期未办结</th><th>未办结（无办理时限）</th><th>满意度</th></tr>");
+    let unknown = (r.destination_unknown.orders > 0).then_some(&r.destination_unknown);
+    for d in r.departments.iter().chain(unknown) {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&display(d)),
             d.orders,
+            d.from_manual,
             d.accepted,
             d.returned,
             pct(d.return_rate),
-            esc(&counts(&d.returned_to)),
+            esc(&counts(&d.returned_to).replace(UNKNOWN, "去向不明")),
             d.resolved_on_time,
             d.resolved_overdue,
+            d.resolved_no_due_date,
             d.open,
             d.open_overdue,
+            d.open_no_due_date,
             esc(&mean(d))
         );
     }
@@ -362,7 +462,9 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
 }
 
 fn display(d: &DepartmentRow) -> String {
-    if d.name.is_empty() {
+    if d.department_id.is_empty() {
+        "退单后去向不明".to_owned()
+    } else if d.name.is_empty() {
         d.department_id.clone()
     } else {
         d.name.clone()

@@ -4,10 +4,15 @@
 //! Attribution: a decision's orders, acceptances and returns count for the department the router
 //! sent it to; its resolution (on time or overdue against its due date, extensions included),
 //! whether it is still open, and the caller's satisfaction count for the department that finally
-//! handled it (after returns and reassignments). A decision without a recorded due date (the
-//! calendar did not cover it then) gets one from the day the hotline received the request (the
-//! caller's received time), or else the day the router decided, and the working days of its time
-//! limit, on the rules' calendar. Periods go by when the router decided (see [`Report`]).
+//! handled it (after returns and reassignments; for manual triage, the department an operator sent
+//! it to). A return that names no department to go to leaves the final department unknown: such
+//! orders are counted apart ("returned, destination unknown"), never for the department that
+//! refused them. A decision without a recorded due date (the calendar did not cover it then) gets
+//! one from the day the hotline received the request (the caller's received time), or else the
+//! day the router decided, and the working days of its time limit, on the rules' calendar; one
+//! whose due date still cannot be computed is counted as "no due date", neither on time nor
+//! overdue. A ticket routed more than once counts once, by its latest decision (the one its
+//! events by ticket number attach to). Periods go by when the router decided (see [`Report`]).
 
 use std::collections::BTreeMap;
 
@@ -28,14 +33,43 @@ pub struct Report {
     pub to: String,
     /// The day the report was made (for "overdue now").
     pub today: String,
+    /// The decisions counted: one per ticket (see `superseded`).
     pub decisions: usize,
+    /// The counted decisions by outcome.
+    pub outcomes: OutcomeCounts,
+    /// Decisions of the period that a later decision of the same ticket replaced (the ticket was
+    /// routed again): not counted, as its events go to the latest one.
+    pub superseded: usize,
     pub departments: Vec<DepartmentRow>,
+    /// Orders returned without a department named to go to, and nothing after naming one: their
+    /// resolution, open state and satisfaction (`orders`: how many), counted here rather than for
+    /// the department that refused them.
+    pub destination_unknown: DepartmentRow,
     pub rules: Vec<RuleRow>,
     pub manual: ManualRow,
     pub classifier: ClassifierRow,
     /// Decisions of the period whose records are damaged on disk: not counted above.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub damaged: Vec<String>,
+    /// What makes figures incomplete: a working-day calendar that ends before the period does,
+    /// orders without a due date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The decisions counted, by outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OutcomeCounts {
+    /// Sent to a department (派单).
+    pub dispatched: usize,
+    /// Sent to an operator (转人工).
+    pub manual: usize,
+    /// Handed off to an emergency line (110/119/120/122).
+    pub handoffs: usize,
+    /// Per line (110 → count).
+    pub handoff_lines: BTreeMap<String, usize>,
+    /// Not taken by the hotline (不属受理范围).
+    pub out_of_scope: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -44,18 +78,27 @@ pub struct DepartmentRow {
     pub name: String,
     /// Orders the router sent it.
     pub orders: usize,
+    /// Orders operators sent it after manual triage (their resolution, open state and
+    /// satisfaction count below; `orders`, acceptances and returns are the router's own).
+    pub from_manual: usize,
     pub accepted: usize,
     pub returned: usize,
     /// returned / orders.
     pub return_rate: f64,
-    /// Where its returned orders finally went (department id → count).
+    /// Where its returned orders finally went (department id → count; "" when the return named
+    /// no department and nothing since did: destination unknown).
     pub returned_to: BTreeMap<String, usize>,
     /// Orders it finally handled that were resolved by their due date, and after it.
     pub resolved_on_time: usize,
     pub resolved_overdue: usize,
-    /// Orders it finally handled that are not resolved, and of those the ones past their due date.
+    /// Orders it finally handled that were resolved, whose due date cannot be computed (the
+    /// calendar does not cover it): neither on time nor overdue.
+    pub resolved_no_due_date: usize,
+    /// Orders it finally handled that are not resolved, and of those the ones past their due
+    /// date, and the ones whose due date cannot be computed.
     pub open: usize,
     pub open_overdue: usize,
+    pub open_no_due_date: usize,
     /// Mean satisfaction at the return visits of the orders it finally handled (None: no visit).
     pub satisfaction_mean: Option<f64>,
     pub satisfaction_count: usize,
@@ -136,16 +179,70 @@ fn due_date(d: &StoredDecision, calendar: &crate::situate::calendar::Calendar) -
     calendar.due_date(received, days).ok()
 }
 
-/// Builds the report of `decisions` (the period's), as of `today`.
+/// Builds the report of `decisions` (the period's), as of `today`. Of the decisions of one
+/// ticket (request id), only the latest counts.
 pub fn build(
     decisions: &[StoredDecision],
     set: &crate::RuleSet,
     (from, to): (&str, &str),
     today: Date,
 ) -> Report {
+    build_without(decisions, &[], set, (from, to), today)
+}
+
+/// The latest decision of each ticket among `decisions` (and every decision without a ticket
+/// number), in their order, leaving out the ids in `superseded` too (replaced by a decision
+/// outside them); and how many were left out.
+pub fn latest_per_ticket<'a>(
+    decisions: &'a [StoredDecision],
+    superseded: &[String],
+) -> (Vec<&'a StoredDecision>, usize) {
+    let mut latest: std::collections::HashMap<&str, (i64, &str)> = Default::default();
+    for d in decisions.iter().filter(|d| !d.record.request_id.is_empty()) {
+        let key = (d.record.received_at_ms, d.record.decision_id.as_str());
+        let e = latest.entry(&d.record.request_id).or_insert(key);
+        if key > *e {
+            *e = key;
+        }
+    }
+    let kept: Vec<&StoredDecision> = decisions
+        .iter()
+        .filter(|d| !superseded.contains(&d.record.decision_id))
+        .filter(|d| {
+            d.record.request_id.is_empty()
+                || latest.get(d.record.request_id.as_str()).map(|l| l.1)
+                    == Some(d.record.decision_id.as_str())
+        })
+        .collect();
+    let left_out = decisions.len() - kept.len();
+    (kept, left_out)
+}
+
+fn build_without(
+    all: &[StoredDecision],
+    superseded: &[String],
+    set: &crate::RuleSet,
+    (from, to): (&str, &str),
+    today: Date,
+) -> Report {
+    let (decisions, superseded) = latest_per_ticket(all, superseded);
     let mut t = Tally::default();
     let mut manual = ManualRow::default();
-    for d in decisions {
+    let mut outcomes = OutcomeCounts::default();
+    for d in decisions.iter().copied() {
+        match d.record.outcome.as_str() {
+            "OUTCOME_DISPATCH" => outcomes.dispatched += 1,
+            "OUTCOME_MANUAL" => outcomes.manual += 1,
+            "OUTCOME_HANDOFF" => {
+                outcomes.handoffs += 1;
+                *outcomes
+                    .handoff_lines
+                    .entry(d.record.handoff_line.clone())
+                    .or_insert(0) += 1;
+            }
+            "OUTCOME_OUT_OF_SCOPE" => outcomes.out_of_scope += 1,
+            _ => {}
+        }
         if d.record.outcome == "OUTCOME_MANUAL" {
             manual.volume += 1;
             if d.record.possible_emergency() {
@@ -160,7 +257,16 @@ pub fn build(
                 .rev()
                 .find(|e| e.kind == EventKind::Reassigned)
             {
-                Some(e) => *manual.chosen.entry(e.department_id.clone()).or_insert(0) += 1,
+                Some(e) => {
+                    *manual.chosen.entry(e.department_id.clone()).or_insert(0) += 1;
+                    // Sent on by an operator: from then on an order of that department (or of
+                    // the one it went to after), whose resolution and caller count for it.
+                    let handler = d.known_final_department().map(str::to_owned);
+                    if let Some(id) = &handler {
+                        department_row(&mut t.departments, set, id).from_manual += 1;
+                    }
+                    t.handled(d, handler, set, today);
+                }
                 None => manual.unchosen += 1,
             }
         }
@@ -173,12 +279,17 @@ pub fn build(
         rules,
         satisfaction,
         mut classifier,
+        mut destination_unknown,
     } = t;
     for (id, (sum, n)) in satisfaction {
-        let row = department_row(&mut departments, set, &id);
+        let row = match &id {
+            Some(id) => department_row(&mut departments, set, id),
+            None => &mut destination_unknown,
+        };
         row.satisfaction_mean = Some(sum as f64 / n as f64);
         row.satisfaction_count = n;
     }
+    let warnings = warnings(&departments, &destination_unknown, set, to);
     // Departments by orders, rules by returns (the ones to look at first), each with its rate.
     let mut departments: Vec<DepartmentRow> = departments.into_values().collect();
     departments
@@ -206,12 +317,59 @@ pub fn build(
         to: to.to_owned(),
         today: today.to_string(),
         decisions: decisions.len(),
+        outcomes,
+        superseded,
         departments,
+        destination_unknown,
         rules,
         manual,
         classifier,
         damaged: Vec::new(),
+        warnings,
     }
+}
+
+/// What a supervisor must know before trusting the on-time and overdue figures: a calendar that
+/// ends before the period does (every due date after its end is missing, and overdue figures
+/// silently fall to zero), and how many orders have no due date.
+fn warnings(
+    departments: &BTreeMap<String, DepartmentRow>,
+    unknown: &DepartmentRow,
+    set: &crate::RuleSet,
+    to: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let end = Date::parse(to).map(Date::start_ms_china);
+    match (set.calendar().covered_until_ms(), end) {
+        (None, _) => out.push(
+            "the rules' working-day calendar covers no year: no due date can be computed; add \
+             the holidays to rules/calendar.yaml"
+                .to_owned(),
+        ),
+        (Some(until), Some(end)) if until < end => {
+            let last = china_date(until - 1)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            out.push(format!(
+                "the rules' working-day calendar ends on {last}, before this report's period \
+                 does: due dates after it cannot be computed, so on-time and overdue figures \
+                 are incomplete; add the next year's holidays to rules/calendar.yaml"
+            ));
+        }
+        _ => {}
+    }
+    let no_due: usize = departments
+        .values()
+        .chain(std::iter::once(unknown))
+        .map(|d| d.resolved_no_due_date + d.open_no_due_date)
+        .sum();
+    if no_due > 0 {
+        out.push(format!(
+            "{no_due} order(s) have no due date (the calendar does not cover it, or no time \
+             limit was recorded): counted as \"no due date\", neither on time nor overdue"
+        ));
+    }
+    out
 }
 
 /// [`build`] of a period read from the store, naming the decisions whose records are damaged
@@ -222,7 +380,7 @@ pub fn of_period(
     range: (&str, &str),
     today: Date,
 ) -> Report {
-    let mut r = build(&period.decisions, set, range, today);
+    let mut r = build_without(&period.decisions, &period.superseded, set, range, today);
     r.damaged.clone_from(&period.damaged);
     r
 }
@@ -232,9 +390,10 @@ pub fn of_period(
 struct Tally {
     departments: BTreeMap<String, DepartmentRow>,
     rules: BTreeMap<String, RuleRow>,
-    /// Per final department: (sum of scores, visits).
-    satisfaction: BTreeMap<String, (i64, usize)>,
+    /// Per final department (`None`: destination unknown): (sum of scores, visits).
+    satisfaction: BTreeMap<Option<String>, (i64, usize)>,
     classifier: ClassifierRow,
+    destination_unknown: DepartmentRow,
 }
 
 impl Tally {
@@ -244,7 +403,7 @@ impl Tally {
         let r = &d.record;
         let has = |k: EventKind| d.events.iter().any(|e| e.kind == k);
         let returned = has(EventKind::Returned);
-        let final_department = d.final_department().to_owned();
+        let final_department = d.known_final_department().map(str::to_owned);
         // The classifier's choices, and whether they came back.
         let chosen = match r.decided_by() {
             pb::DecidedBy::ModelTieBreak => Some(&mut self.classifier.tie_break),
@@ -262,7 +421,7 @@ impl Tally {
             sent.returned += 1;
             *sent
                 .returned_to
-                .entry(final_department.clone())
+                .entry(final_department.clone().unwrap_or_default())
                 .or_insert(0) += 1;
         }
         let rule = self
@@ -287,7 +446,25 @@ impl Tally {
                 .entry(e.department_id.clone())
                 .or_insert(0) += 1;
         }
-        let handler = department_row(&mut self.departments, set, &final_department);
+        self.handled(d, final_department, set, today);
+    }
+
+    /// Counts an order's resolution, open state and satisfaction for the department that
+    /// finally handled it (`None`: a return named none; counted apart).
+    fn handled(
+        &mut self,
+        d: &StoredDecision,
+        final_department: Option<String>,
+        set: &crate::RuleSet,
+        today: Date,
+    ) {
+        let handler = match &final_department {
+            Some(id) => department_row(&mut self.departments, set, id),
+            None => {
+                self.destination_unknown.orders += 1;
+                &mut self.destination_unknown
+            }
+        };
         let resolved = d
             .events
             .iter()
@@ -299,10 +476,15 @@ impl Tally {
             (Some(e), Some(due)) if china_date(e.at_ms).is_some_and(|day| day > due) => {
                 handler.resolved_overdue += 1;
             }
-            (Some(_), _) => handler.resolved_on_time += 1,
+            (Some(_), Some(_)) => handler.resolved_on_time += 1,
+            // Not on time: no one can tell (see `warnings`).
+            (Some(_), None) => handler.resolved_no_due_date += 1,
             (None, due) => {
                 handler.open += 1;
-                handler.open_overdue += usize::from(due.is_some_and(|due| today > due));
+                match due {
+                    Some(due) => handler.open_overdue += usize::from(today > due),
+                    None => handler.open_no_due_date += 1,
+                }
             }
         }
         let score = d

@@ -372,17 +372,76 @@ pub(crate) fn place(spool_dir: &Path) -> Option<(PathBuf, PathBuf)> {
         return None;
     }
     let canonical = std::fs::canonicalize(spool_dir).ok()?;
-    // FNV-1a, 64 bits: a stable name across processes and builds.
+    // SAFETY: getuid(2) takes nothing and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    Some((
+        shm.join(format!(
+            "hotline-router-{uid}-{:016x}.ring",
+            hash(&canonical)
+        )),
+        canonical,
+    ))
+}
+
+/// FNV-1a, 64 bits, of a spool directory's canonical path: a stable name across processes and
+/// builds.
+fn hash(canonical: &Path) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in canonical.as_os_str().as_encoded_bytes() {
         hash = (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    // SAFETY: getuid(2) takes nothing and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    Some((
-        shm.join(format!("hotline-router-{uid}-{hash:016x}.ring")),
-        canonical,
-    ))
+    hash
+}
+
+/// What the rings of the spool in `spool_dir` hold (any user's: a store written by a service
+/// account may be read by a supervisor), read without taking or changing anything, for a
+/// command that only reads the store; and how many rings this process may not read. Only for
+/// a spool no process holds (a running router empties its own ring).
+pub(crate) fn peek(spool_dir: &Path) -> (Vec<Vec<u8>>, usize) {
+    let (mut held, mut unreadable) = (Vec::new(), 0);
+    let Ok(canonical) = std::fs::canonicalize(spool_dir) else {
+        return (held, unreadable);
+    };
+    let suffix = format!("-{:016x}.ring", hash(&canonical));
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+        return (held, unreadable);
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        let ours = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("hotline-router-") && n.ends_with(&suffix));
+        if !ours {
+            continue;
+        }
+        match File::open(&path) {
+            Ok(file) => held.extend(held_frames(&file)),
+            Err(_) => unreadable += 1,
+        }
+    }
+    (held, unreadable)
+}
+
+/// The frames `[tail, head)` of a ring file, if it is a consistent ring.
+fn held_frames(file: &File) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata().ok()?.len();
+    let header = read_header(file, len).ok()?;
+    let capacity = header_word(&header, 8);
+    let (head, tail) = (header_word(&header, HEAD), header_word(&header, TAIL));
+    if header[..8] != MAGIC || capacity == 0 || len != PAGE + capacity || tail > head {
+        return None;
+    }
+    let n = head - tail;
+    if n == 0 || n > capacity {
+        return None;
+    }
+    let mut bytes = vec![0u8; usize::try_from(n).ok()?];
+    let at = tail % capacity;
+    let first = n.min(capacity - at) as usize;
+    file.read_exact_at(&mut bytes[..first], PAGE + at).ok()?;
+    file.read_exact_at(&mut bytes[first..], PAGE).ok()?;
+    Some(bytes)
 }
 
 fn is_tmpfs(path: &Path) -> bool {

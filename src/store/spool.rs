@@ -216,6 +216,10 @@ impl Spool {
         })
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Appends one encoded frame (see [`Frame`]) to the ring, or when it is full (or there is
     /// none) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
@@ -331,6 +335,44 @@ impl Spool {
             .dec_by(i64::try_from(len).unwrap_or(i64::MAX));
         Ok(())
     }
+}
+
+/// The decisions waiting in the spool in `dir` (its segments and its rings) for a database, as
+/// a command that only reads the store sees them: `None` when a process holds the spool (it
+/// stores them itself, within a tick), else how many decisions it holds, and how many of its
+/// rings this user may not read (they may hold more).
+pub(crate) fn waiting(dir: &Path) -> std::io::Result<Option<(usize, usize)>> {
+    if !dir.is_dir() {
+        return Ok(Some((0, 0)));
+    }
+    // A lock is taken on a descriptor opened for reading too: a reader needs no write access.
+    if let Ok(lock) = File::open(dir.join(".lock"))
+        && lock.try_lock().is_err()
+    {
+        return Ok(None);
+    }
+    let count = |bytes: &[u8]| {
+        decode_frames(bytes)
+            .0
+            .iter()
+            .filter(|i| matches!(i, Item::Decision(_)))
+            .count()
+    };
+    let mut decisions = 0;
+    for (_, path) in segments(dir)? {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let (entries, _) = read_json_segment(&path)?;
+            decisions += entries
+                .iter()
+                .filter(|e| matches!(e, Entry::Decision(_)))
+                .count();
+        } else {
+            decisions += count(&std::fs::read(&path)?);
+        }
+    }
+    let (rings, unreadable) = super::ring::peek(dir);
+    decisions += rings.iter().map(|r| count(r)).sum::<usize>();
+    Ok(Some((decisions, unreadable)))
 }
 
 /// Builds one frame in a caller's buffer: `begin`, the fields, `finish`.

@@ -68,6 +68,52 @@ impl Sqlite {
         Ok(db)
     }
 
+    /// Opens the store to read it, writing nothing: no schema, no journal mode, no migration
+    /// (reads work on every schema version, which only ever added to the tables). A store in WAL
+    /// mode whose `-wal` file exists (a router has it open, or stopped without a checkpoint) is
+    /// read through the files the router keeps; one without (no router has it open) is read as
+    /// immutable, since a read-only connection would otherwise create `-wal` and `-shm` files,
+    /// owned by this user, beside the owner's database and leave them there (it may not remove
+    /// them), and cannot open it at all in a directory it may not write.
+    pub fn open_read_only(path: &Path) -> Result<Sqlite, String> {
+        use rusqlite::OpenFlags;
+        let shown = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let meta = std::fs::metadata(path).map_err(|e| shown(&e))?;
+        if meta.len() == 0 {
+            return Err(format!(
+                "{} is empty: no decision was ever recorded to it (route --store or serve records them)",
+                path.display()
+            ));
+        }
+        allocate_with_mimalloc();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let immutable = !Path::new(&wal).exists();
+        let uri = format!(
+            "file:{}?mode=ro{}",
+            uri_path(path),
+            if immutable { "&immutable=1" } else { "" }
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).map_err(|e| shown(&e))?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -512;")
+            .map_err(|e| shown(&e))?;
+        refuse_foreign(&conn, path)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| shown(&e))?;
+        if version == 0 {
+            return Err(format!(
+                "{} is not a decision store: it has no store schema (no decision was ever recorded to it)",
+                path.display()
+            ));
+        }
+        super::backend::migrations_to_run(version, MIGRATIONS.len()).map_err(|e| shown(&e))?;
+        Ok(Sqlite { conn })
+    }
+
     fn migrate(&mut self) -> Result<(), String> {
         let version: i64 = self
             .conn
@@ -87,6 +133,18 @@ impl Sqlite {
         }
         Ok(())
     }
+}
+
+/// A path as a `file:` URI's path: `%`, `?` and `#` escaped (the rest is taken as it is).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A database that is not a store (no schema version of ours, tables of its own) is left as it
@@ -320,6 +378,20 @@ impl Backend for Sqlite {
             }
         }
         drop(stmt);
+        // A ticket routed again: its earlier decisions, whose events go to the latest one.
+        let superseded = self
+            .conn
+            .prepare(
+                "SELECT d.decision_id FROM decisions d WHERE d.decision_id >= ?1 AND d.decision_id < ?2 \
+                 AND d.received_at >= ?3 AND d.received_at < ?4 AND d.request_id <> '' AND EXISTS \
+                 (SELECT 1 FROM decisions n WHERE n.request_id = d.request_id AND (n.received_at > \
+                 d.received_at OR (n.received_at = d.received_at AND n.decision_id > d.decision_id)))",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![lo, hi, from_ms, to_ms], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .map_err(|e| e.to_string())?;
         if !damaged.is_empty() {
             tracing::warn!(
                 count = damaged.len(),
@@ -335,6 +407,7 @@ impl Backend for Sqlite {
         Ok(super::Period {
             decisions: out,
             damaged,
+            superseded,
         })
     }
 

@@ -1385,3 +1385,50 @@ fn another_programs_database_is_refused_and_left_as_it_was() {
         "the file was changed"
     );
 }
+
+#[test]
+fn a_return_that_names_no_department_leaves_the_final_department_unknown() {
+    let mut d = StoredDecision {
+        record: DecisionRecord {
+            decision_id: "d".into(),
+            request_id: String::new(),
+            method: "cli".into(),
+            channel: String::new(),
+            client: String::new(),
+            received_at_ms: 0,
+            received_time_ms: None,
+            text: None,
+            text_mode: TextMode::None,
+            place: String::new(),
+            rules_version: String::new(),
+            outcome: "OUTCOME_DISPATCH".into(),
+            department_id: "hrss".into(),
+            unit: String::new(),
+            rule_id: String::new(),
+            category: Vec::new(),
+            articles: Vec::new(),
+            confidence: 1.0,
+            request_type: String::new(),
+            working_days: 0,
+            due_date: String::new(),
+            handoff_line: String::new(),
+            reason: String::new(),
+            decided_by: String::new(),
+        },
+        events: Vec::new(),
+    };
+    assert_eq!(d.final_department(), "hrss");
+    d.events.push(Event {
+        event_id: "r".into(),
+        decision_id: "d".into(),
+        kind: EventKind::Returned,
+        at_ms: 1,
+        department_id: String::new(),
+        reason: "不归我管".into(),
+        satisfaction: None,
+        due_date: String::new(),
+        operator: String::new(),
+    });
+    // GetDecision's final_department_id: unknown, not hrss, which refused the order.
+    assert_eq!(d.final_department(), "");
+}
