@@ -323,8 +323,11 @@ fn an_example_indented_under_the_one_above_is_a_warning_at_its_place() {
     );
 }
 
-#[tokio::test]
-async fn renaming_the_hand_off_file_keeps_the_serving_hand_offs() {
+/// A server on a copy of the bundled rules; `edit` applied to the copy must leave it serving
+/// the same set, the fire still handed off to 119. The reload's error.
+async fn a_hand_off_edit_keeps_the_serving_set(
+    edit: impl FnOnce(&Path),
+) -> hotline_router::proto::v1::Diagnostic {
     let tmp = tempfile::tempdir().unwrap();
     let rules = tmp.path().join("rules");
     copy_tree(&common::bundled_dir(), &rules);
@@ -339,66 +342,39 @@ async fn renaming_the_hand_off_file_keeps_the_serving_hand_offs() {
         before.handoff.as_ref().map(|h| h.line.as_str()),
         Some("119")
     );
-
-    // A backup kept by renaming: the set without it is valid, and would hand off nothing.
-    std::fs::rename(rules.join("handoffs.yaml"), rules.join("handoffs.yaml.bak")).unwrap();
+    edit(&rules);
     let err = first_load_error(&mut c)
         .await
-        .expect("the reload without hand-offs was not refused");
+        .expect("the edit never showed as a load error");
+    let after = c.route(fire()).await.unwrap().into_inner();
+    assert_eq!(
+        after.handoff.as_ref().map(|h| h.line.as_str()),
+        Some("119"),
+        "the fire is no longer handed off"
+    );
+    assert_eq!(after.rules_version, before.rules_version);
+    err
+}
+
+#[tokio::test]
+async fn renaming_the_hand_off_file_keeps_the_serving_hand_offs() {
+    // A backup kept by renaming: the set without it is valid, and would hand off nothing.
+    let err = a_hand_off_edit_keeps_the_serving_set(|rules| {
+        std::fs::rename(rules.join("handoffs.yaml"), rules.join("handoffs.yaml.bak")).unwrap()
+    })
+    .await;
     assert_eq!(err.code, "E0110", "{err:?}");
     assert!(
         err.message.contains("110, 119, 120, 122") && err.message.contains("handoffs.yaml"),
         "{err:?}"
     );
-    let after = c.route(fire()).await.unwrap().into_inner();
-    assert_eq!(
-        after.handoff.as_ref().map(|h| h.line.as_str()),
-        Some("119"),
-        "the fire is no longer handed off"
-    );
-    assert_eq!(after.rules_version, before.rules_version);
 }
 
 #[tokio::test]
 async fn emptying_the_hand_off_file_keeps_the_serving_hand_offs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let rules = tmp.path().join("rules");
-    copy_tree(&common::bundled_dir(), &rules);
-    let server = Server::start(&["--store", "none", "--rules", rules.to_str().unwrap()]);
-    let mut c = server.client().await;
-    let fire = || hotline_router::proto::v1::RouteRequest {
-        text: "楼下着火了，浓烟滚滚，快来人".into(),
-        ..Default::default()
-    };
-    let before = c.route(fire()).await.unwrap().into_inner();
-    assert_eq!(
-        before.handoff.as_ref().map(|h| h.line.as_str()),
-        Some("119")
-    );
-
-    std::fs::write(rules.join("handoffs.yaml"), "").unwrap();
-    let mut errors = Vec::new();
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        errors = c
-            .get_rule_set(hotline_router::proto::v1::GetRuleSetRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .last_load_errors;
-        if !errors.is_empty() {
-            break;
-        }
-    }
-    let err = errors
-        .first()
-        .expect("the emptied file never showed as a load error");
+    let err = a_hand_off_edit_keeps_the_serving_set(|rules| {
+        std::fs::write(rules.join("handoffs.yaml"), "").unwrap()
+    })
+    .await;
     assert_eq!(err.code, "E0109", "{err:?}");
-    let after = c.route(fire()).await.unwrap().into_inner();
-    assert_eq!(
-        after.handoff.as_ref().map(|h| h.line.as_str()),
-        Some("119"),
-        "the fire is no longer handed off"
-    );
-    assert_eq!(after.rules_version, before.rules_version);
 }

@@ -50,6 +50,19 @@ fn event(id: &str, kind: pb::EventKind) -> pb::OutcomeEvent {
     }
 }
 
+/// A server recording to a fresh store (kept in the returned directory) and a client of it.
+async fn recording() -> (tempfile::TempDir, Server, RoutingServiceClient<Channel>) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("d.sqlite"));
+    let c = server.client().await;
+    (dir, server, c)
+}
+
+/// The decision on `text`, routed as ticket `id`.
+async fn routed(c: &mut RoutingServiceClient<Channel>, text: &str, id: &str) -> pb::RouteResponse {
+    c.route(route(text, id)).await.unwrap().into_inner()
+}
+
 async fn record(
     c: &mut RoutingServiceClient<Channel>,
     e: pb::OutcomeEvent,
@@ -234,19 +247,9 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
 /// id is taken, rather than told OK while the second ticket's event is dropped.
 #[tokio::test]
 async fn an_event_id_of_another_ticket_is_already_exists_not_a_silent_duplicate() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("d.sqlite"));
-    let mut c = server.client().await;
-    let a = c
-        .route(route("小区停水了", "TK-A"))
-        .await
-        .unwrap()
-        .into_inner();
-    let b = c
-        .route(route("公司三个月没发工资了", "TK-B"))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_dir, _server, mut c) = recording().await;
+    let a = routed(&mut c, "小区停水了", "TK-A").await;
+    let b = routed(&mut c, "公司三个月没发工资了", "TK-B").await;
     // One time for all of them: the events differ only in the ticket they are for.
     let when = at(5);
     let accepted = |ticket: &str| {
@@ -291,14 +294,8 @@ async fn an_event_id_of_another_ticket_is_already_exists_not_a_silent_duplicate(
 /// like the request's text, and a retry of the event is still the same event.
 #[tokio::test]
 async fn an_events_free_text_is_stored_masked() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("d.sqlite"));
-    let mut c = server.client().await;
-    let r = c
-        .route(route("小区停水了", "P-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let (dir, server, mut c) = recording().await;
+    let r = routed(&mut c, "小区停水了", "P-1").await;
     let mut returned = event("p1", pb::EventKind::Returned);
     returned.decision_id = r.decision_id.clone();
     returned.reason = "联系人13912345678不归我们管".into();
@@ -327,14 +324,8 @@ async fn an_events_free_text_is_stored_masked() {
 /// "before its decision".
 #[tokio::test]
 async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("d.sqlite"));
-    let mut c = server.client().await;
-    let r = c
-        .route(route("小区停水了", "S-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_dir, _server, mut c) = recording().await;
+    let r = routed(&mut c, "小区停水了", "S-1").await;
     let got = c
         .get_decision(pb::GetDecisionRequest {
             decision_id: r.decision_id.clone(),
@@ -368,14 +359,8 @@ async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
 /// An event dated beyond a few minutes after the router's clock is a mistake (a typo in the year).
 #[tokio::test]
 async fn an_event_dated_in_the_future_is_invalid_argument() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("d.sqlite"));
-    let mut c = server.client().await;
-    let r = c
-        .route(route("小区停水了", "F-1"))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_dir, _server, mut c) = recording().await;
+    let r = routed(&mut c, "小区停水了", "F-1").await;
     let mut e = event("future", pb::EventKind::Resolved);
     e.decision_id = r.decision_id.clone();
     e.at = at(3600);
@@ -391,9 +376,7 @@ async fn an_event_dated_in_the_future_is_invalid_argument() {
 /// router's, and the recorded time limit the day it was counted from.
 #[tokio::test]
 async fn the_callers_received_time_is_kept_and_returned() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("d.sqlite"));
-    let mut c = server.client().await;
+    let (_dir, _server, mut c) = recording().await;
     let received = pbjson_types::Timestamp {
         seconds: 1_735_700_000, // 2025-01-01 10:53:20 +08:00
         nanos: 123_000_000,
