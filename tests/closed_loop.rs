@@ -27,6 +27,11 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Fails the test with the command's standard error unless it exited 0.
+fn assert_succeeded(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -94,11 +99,7 @@ fn explain_ticket(store: &str, rules: &Path, ticket: &str) -> String {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     stdout(&out)
 }
 
@@ -690,11 +691,7 @@ fn route_into_head_stores_the_decision_it_printed() {
         "decision {id} was printed, not stored"
     );
     let out = run(&["explain", "--store", &store, &id], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -819,11 +816,7 @@ fn the_read_commands_store_what_a_killed_route_left_in_the_spool_first() {
     );
     assert_eq!(json.unwrap()["decisions"], 6, "{stderr}");
     let out = run(&["explain", "--store", &store, &ids[2]], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -858,26 +851,14 @@ fn a_user_who_may_only_read_the_store_gets_the_report_and_is_told_what_waits() {
     assert_eq!(std::fs::read(&db).unwrap(), before, "the store was changed");
     // The same for export and explain.
     let out = as_reader(&["export", "--store", &store, "--labelled"]).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let out = as_reader(&["explain", "--store", &store, "--request-id", "T-1"]).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     // In a directory the reader may write, it leaves no -wal or -shm file of its own there.
     chmod(dir.path(), 0o777);
     let (out, _) = report_json(&store, true);
     chmod(dir.path(), 0o755);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     for suffix in ["-wal", "-shm"] {
         let p = dir.path().join(format!("d.sqlite{suffix}"));
         assert!(!p.exists(), "{} was left behind", p.display());
@@ -918,11 +899,7 @@ fn report_both(store: &str, rules: &Path) -> (serde_json::Value, String) {
             format,
         ];
         let out = run(&a, None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
         stdout(&out)
     };
     (serde_json::from_str(&args("json")).unwrap(), args("text"))

@@ -122,6 +122,13 @@ fn every_bundled_example_passes() {
     assert!(report.passed() > 200, "only {} examples", report.passed());
 }
 
+/// The rendered load error of the core rules plus `file` holding `yaml`, which must not load.
+fn load_errors_of(file: &str, yaml: &str) -> String {
+    let dir = rules_with("");
+    std::fs::write(dir.path().join(file), yaml).unwrap();
+    load_errors(dir.path())
+}
+
 /// The rendered load error of a rule directory that must not load.
 fn load_errors(dir: &Path) -> String {
     match load_dir(dir) {
@@ -159,13 +166,10 @@ fn broken_rules_report_every_error_with_its_place() {
 
 #[test]
 fn a_full_width_comma_between_terms_is_an_error_that_shows_the_list_meant() {
-    let dir = rules_with("");
-    std::fs::write(
-        dir.path().join("comma.yaml"),
+    let text = load_errors_of(
+        "comma.yaml",
         "rules:\n  - id: fee-rise\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [物业管理条例/第四十一条]\n    conditions:\n      all:\n        - [物业费, 物业公司]\n        - [涨价, 涨了，调价, 上调、提高]\n    examples: [物业费又涨价了, 物业公司把物业费上调了]\n",
-    )
-    .unwrap();
-    let text = load_errors(dir.path());
+    );
     assert!(
         text.contains("comma.yaml:10:16: error[E0405]: term \"涨了，调价\" contains \"，\""),
         "{text}"
@@ -179,13 +183,10 @@ fn a_full_width_comma_between_terms_is_an_error_that_shows_the_list_meant() {
 
 #[test]
 fn an_article_missing_from_the_catalogue_is_never_answered_with_its_neighbour() {
-    let dir = rules_with("");
-    std::fs::write(
-        dir.path().join("cite.yaml"),
+    let text = load_errors_of(
+        "cite.yaml",
         "rules:\n  - id: common-revenue\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housing\n    regulations: [民法典/第二百八十二条, 物业管理条例/第41条, 《物业管理条例》第五条, 物业管里条例/第四十一条]\n    conditions: {all: [[公共收益]]}\n    examples: [小区公共收益去哪了, 电梯广告的公共收益谁拿了]\n",
-    )
-    .unwrap();
-    let text = load_errors(dir.path());
+    );
     let line = |id: &str| {
         text.lines()
             .find(|l| l.contains(&format!("unknown regulation \"{id}\"")))
@@ -237,9 +238,7 @@ fn input_method_slips_are_named_at_their_place() {
         ),
     ];
     for (yaml, expected) in cases {
-        let dir = rules_with("");
-        std::fs::write(dir.path().join("slip.yaml"), yaml).unwrap();
-        let text = load_errors(dir.path());
+        let text = load_errors_of("slip.yaml", &yaml);
         assert!(text.contains(expected), "{expected}\n{text}");
     }
 }

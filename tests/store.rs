@@ -63,6 +63,17 @@ async fn routed(c: &mut RoutingServiceClient<Channel>, text: &str, id: &str) -> 
     c.route(route(text, id)).await.unwrap().into_inner()
 }
 
+/// The recorded decision `id`, with its events (GetDecision).
+async fn get_decision(c: &mut RoutingServiceClient<Channel>, id: &str) -> pb::DecisionRecord {
+    c.get_decision(pb::GetDecisionRequest {
+        decision_id: id.to_owned(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
 async fn record(
     c: &mut RoutingServiceClient<Channel>,
     e: pb::OutcomeEvent,
@@ -117,14 +128,7 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     reassigned.department_id = "market-regulation".into();
     record(&mut c, reassigned).await.unwrap();
 
-    let got = c
-        .get_decision(pb::GetDecisionRequest {
-            decision_id: r.decision_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_decision(&mut c, &r.decision_id).await;
     assert_eq!(got.request_id, "2026-1127-0042");
     assert_eq!(got.text, "我的电话[手机号]，公司三个月没发工资了");
     assert_eq!(got.text_mode, "masked");
@@ -227,14 +231,7 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     // A score of 0 (on a 0 to 100 scale) is one, and reads back as 0.
     score.satisfaction = Some(0);
     record(&mut c, score).await.unwrap();
-    let got = c
-        .get_decision(pb::GetDecisionRequest {
-            decision_id: r.decision_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_decision(&mut c, &r.decision_id).await;
     let visit = got
         .events
         .iter()
@@ -302,14 +299,7 @@ async fn an_events_free_text_is_stored_masked() {
     returned.operator = "王五 028-85123456".into();
     record(&mut c, returned.clone()).await.unwrap();
     assert!(record(&mut c, returned).await.unwrap().duplicate);
-    let got = c
-        .get_decision(pb::GetDecisionRequest {
-            decision_id: r.decision_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_decision(&mut c, &r.decision_id).await;
     assert_eq!(got.events[0].reason, "联系人[手机号]不归我们管");
     assert_eq!(got.events[0].operator, "王五 [电话]");
     drop(server);
@@ -326,14 +316,7 @@ async fn an_events_free_text_is_stored_masked() {
 async fn an_event_given_to_the_second_in_its_decisions_second_is_recorded() {
     let (_dir, _server, mut c) = recording().await;
     let r = routed(&mut c, "小区停水了", "S-1").await;
-    let got = c
-        .get_decision(pb::GetDecisionRequest {
-            decision_id: r.decision_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_decision(&mut c, &r.decision_id).await;
     let decided = got.received_at.unwrap();
     let mut e = event("ss", pb::EventKind::Accepted);
     e.decision_id = r.decision_id.clone();

@@ -88,26 +88,20 @@ pub(crate) fn explain(content: &str, at: (u32, u32), message: String) -> Slip {
         };
         return (at, Code::WrongType, what);
     }
-    if message.starts_with("invalid i") || message.starts_with("invalid u") {
-        let v = value.unwrap_or("");
+    let number =
+        if message.starts_with("invalid floating point") || message.starts_with("invalid f") {
+            Some("a number such as 0.15 (no %, no units)")
+        } else if message.starts_with("invalid i") || message.starts_with("invalid u") {
+            Some("a whole number (such as -1, 0 or 1)")
+        } else {
+            None
+        };
+    if let Some(kind) = number {
+        let v = shown(value.unwrap_or(""));
         return (
             at,
             Code::WrongType,
-            named(&format!(
-                "must be a whole number (such as -1, 0 or 1), not {}",
-                shown(v)
-            )),
-        );
-    }
-    if message.starts_with("invalid floating point") || message.starts_with("invalid f") {
-        let v = value.unwrap_or("");
-        return (
-            at,
-            Code::WrongType,
-            named(&format!(
-                "must be a number such as 0.15 (no %, no units), not {}",
-                shown(v)
-            )),
+            named(&format!("must be {kind}, not {v}")),
         );
     }
     if message.starts_with("expected sequence start") {
