@@ -148,20 +148,51 @@ fn broken_rules_report_every_error_with_its_place() {
     std::fs::write(dir.path().join("syntax.yaml"), "rules: [\n  - id: x\n").unwrap();
     let text = load_errors(dir.path());
     assert!(text.contains("syntax.yaml:"), "{text}");
-    // Parsing stops at a syntax error; the other file is still not validated while one fails to
-    // parse, so fix syntax first, then:
+    // A file that does not parse does not hide the other files' errors: syntax.yaml has no
+    // `departments` or `regulations` section, so the references are checked without it.
+    let every_error = |text: &str| {
+        assert!(
+            text.contains("broken.yaml:5:17: error[E0201]: unknown department \"housng\""),
+            "{text}"
+        );
+        assert!(text.contains("did you mean \"housing\""), "{text}");
+        assert!(
+            text.contains(
+                "broken.yaml:6:19: error[E0202]: unknown regulation \"物业条例/第四十一条\""
+            ),
+            "{text}"
+        );
+        assert!(text.contains("invalid pattern \"(unclosed\""), "{text}");
+    };
+    every_error(&text);
     std::fs::remove_file(dir.path().join("syntax.yaml")).unwrap();
+    every_error(&load_errors(dir.path()));
+}
+
+#[test]
+fn a_file_that_does_not_parse_holds_back_only_what_it_may_define() {
+    let dir = rules_with("");
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "rules:\n  - id: bad-one\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费, 涨了，调价]]}\n    examples: [物业费]\n",
+    )
+    .unwrap();
+    // A departments section that does not parse: "housng" may be defined in it.
+    std::fs::write(
+        dir.path().join("more-departments.yaml"),
+        "departments:\n  - id: housng\n    name: [住建\n",
+    )
+    .unwrap();
     let text = load_errors(dir.path());
+    assert!(text.contains("more-departments.yaml:"), "{text}");
     assert!(
-        text.contains("broken.yaml:5:17: error[E0201]: unknown department \"housng\""),
+        text.contains("broken.yaml:7:30: error[E0405]: term \"涨了，调价\" contains \"，\""),
         "{text}"
     );
-    assert!(text.contains("did you mean \"housing\""), "{text}");
-    assert!(
-        text.contains("broken.yaml:6:19: error[E0202]: unknown regulation \"物业条例/第四十一条\""),
-        "{text}"
-    );
-    assert!(text.contains("invalid pattern \"(unclosed\""), "{text}");
+    assert!(!text.contains("E0201"), "{text}");
+    // Examples wait for a rule set that reads whole.
+    assert!(!text.contains("E0701"), "{text}");
+    assert!(text.starts_with("rule set not loaded: 2 errors"), "{text}");
 }
 
 #[test]

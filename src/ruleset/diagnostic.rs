@@ -120,6 +120,42 @@ codes! {
     FoldedExample = "W0108" "folded-example" "start every example's `-` at the same column as the others";
 }
 
+/// What a diagnostic's finding rests on, for a rule set some of whose files could not be read
+/// or parsed: whether it still holds whatever those files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Found within what was read (a bad term, a duplicate id, a date): it stands.
+    Local,
+    /// An id looked up in a top-level section (`departments`, …): the unread file may define it.
+    Section(&'static str),
+    /// The whole set (its examples, its hand-off lines, its size): unknown until every file reads.
+    WholeSet,
+}
+
+impl Code {
+    /// See [`Reach`]. Exhaustive on purpose: a new code must say what it rests on.
+    pub(crate) fn reach(self) -> Reach {
+        use Code::*;
+        match self {
+            UnknownDepartment => Reach::Section("departments"),
+            UnknownRegulation => Reach::Section("regulations"),
+            UnknownCategory | NotDispatched => Reach::Section("categories"),
+            UnknownPlace | BadParent => Reach::Section("places"),
+            MissingSettings => Reach::Section("settings"),
+            NoDispatchRules | HandoffLineDropped | MissingHandoffLine | ExampleFails | BadModel
+            | TooLarge => Reach::WholeSet,
+            Unreadable | NotUtf8 | FileTooLarge | TooManyFiles | NoRuleFiles | YamlSyntax
+            | UnknownField | EmptyFile | MissingField | WrongType | UnknownRequestType
+            | UnknownKind | DuplicateId | InvalidId | DuplicateEntry | NoConditions
+            | EmptyGroup | InvalidPattern | PatternMatchesEmpty | BadTerm | BadWithin
+            | TooManyGroups | SynonymConflict | OutOfRange | DuplicateSettings | BadArticle
+            | NoGround | BadLine | SelfCoHandling | EmptyValue | BadDate | HolidayAndWorkday
+            | AmbiguousPlaceName | BadUnit | SingleCharTerm | SmallSynonymGroup | NoExamples
+            | WeekdayWorkday | UnusedHandoffsNone | UngatedPattern | FoldedExample => Reach::Local,
+        }
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -238,6 +274,17 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Whether any error has one of `codes`.
+    pub(crate) fn has_error_of(&self, codes: &[Code]) -> bool {
+        self.items
+            .iter()
+            .any(|d| d.severity == Severity::Error && codes.contains(&d.code))
+    }
+
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(items);
     }
 
     /// All diagnostics, sorted by file, line and column so that output is stable.

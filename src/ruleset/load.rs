@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::RuleSet;
-use super::diagnostic::{Code, Diagnostic, Diagnostics, Severity, SourceLocation};
+use super::diagnostic::{Code, Diagnostic, Diagnostics, Reach, Severity, SourceLocation};
 use super::raw::RawFile;
 
 /// Largest rule file accepted, in bytes.
@@ -162,6 +162,11 @@ fn compile_texts_with(
     mut diags: Diagnostics,
 ) -> Result<RuleSet, LoadError> {
     texts.sort_by(|a, b| Path::new(&a.0).cmp(Path::new(&b.0)));
+    // A file that could not be read may hold anything; one that did not parse is still text whose
+    // top-level keys can be seen (see `checks_without`).
+    let unread_anything =
+        diags.has_error_of(&[Code::Unreadable, Code::NotUtf8, Code::FileTooLarge]);
+    let mut unparsed: Vec<&str> = Vec::new();
     let mut hasher = Sha256::new();
     let mut files = Vec::with_capacity(texts.len());
     let mut model: Option<(String, crate::model::Model)> = None;
@@ -230,6 +235,7 @@ fn compile_texts_with(
                 });
             }
             Err(problems) => {
+                unparsed.push(content);
                 for ((line, column), code, msg) in problems {
                     diags.error(
                         code,
@@ -246,6 +252,21 @@ fn compile_texts_with(
     }
     let version = hex::encode(&hasher.finalize()[..8]);
     if diags.has_errors() {
+        if !files.is_empty() {
+            let checked = super::validate::compile(
+                files,
+                Vec::new(),
+                version,
+                source,
+                Diagnostics::default(),
+            );
+            let found = match checked {
+                Ok(set) => set.warnings,
+                Err(e) => e.diagnostics,
+            };
+            let holds = checks_without(&unparsed, unread_anything);
+            diags.extend(found.into_iter().filter(|d| holds(d.code)));
+        }
         return Err(LoadError {
             diagnostics: diags.into_sorted(),
         });
@@ -304,6 +325,42 @@ fn compile_texts_with(
     }
     set.fuse_models();
     Ok(set)
+}
+
+/// Which of the validator's findings on the files that parsed still hold when `unparsed` files
+/// (and, with `unread_anything`, files whose text is unknown) are left out. A rule author fixing
+/// a YAML slip in one file should still see the bad terms and duplicate ids of the others, as a
+/// compiler reports every file's syntax errors at once; but "unknown department" is only said
+/// when no left-out file could define departments, and what rests on the whole set (examples,
+/// hand-off lines) waits until every file reads.
+fn checks_without(unparsed: &[&str], unread_anything: bool) -> impl Fn(Code) -> bool {
+    let sections: Vec<&'static str> = [
+        "departments",
+        "regulations",
+        "categories",
+        "places",
+        "settings",
+    ]
+    .into_iter()
+    .filter(|key| unread_anything || unparsed.iter().any(|t| names_section(t, key)))
+    .collect();
+    move |code| match code.reach() {
+        Reach::Local => true,
+        Reach::Section(key) => !sections.contains(&key),
+        Reach::WholeSet => false,
+    }
+}
+
+/// Whether a text that did not parse has a line that starts `key:` (with the full-width colon a
+/// Chinese keyboard types, too): the section may be there. Only unindented lines count, as a
+/// top-level key is written; rules' own `regulations:` are indented.
+fn names_section(text: &str, key: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim_start_matches('\u{feff}')
+            .strip_prefix(key)
+            .map(|rest| rest.trim_start())
+            .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('：'))
+    })
 }
 
 /// A problem in one file: ((line, column), code, message).
@@ -574,6 +631,17 @@ mod tests {
             y.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         assert!(parse(&y).is_err());
+    }
+
+    #[test]
+    fn a_section_is_seen_in_a_file_that_does_not_parse() {
+        let text = "# 部门\ndepartments：\n  - id: [x\n";
+        assert!(names_section(text, "departments"));
+        assert!(names_section("\u{feff}places :\n", "places"));
+        // A rule's own `regulations:` is indented; `department:` is not `departments:`.
+        let rule = "rules:\n  - id: x\n    department: a\n    regulations: [b\n";
+        assert!(!names_section(rule, "regulations"));
+        assert!(!names_section(rule, "departments"));
     }
 
     #[test]
