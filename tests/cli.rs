@@ -110,6 +110,19 @@ fn one_exit_status_policy() {
             .code(),
         Some(2)
     );
+    // A batch's lines carry their own place and date: a flag that would be left out is refused.
+    for extra in [
+        &["--place", "高新区"][..],
+        &["--received", "2026-12-01"],
+        &["物业费谁交"],
+    ] {
+        let out = run(&[&["route", "--jsonl"][..], extra].concat(), None);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+            "{extra:?}"
+        );
+    }
     let missing = run(&["eval", "--input", "/nonexistent/corpus.jsonl"], None);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: cannot open"));

@@ -23,7 +23,9 @@ pub struct Args {
     json: bool,
     /// Batch mode: read {"id", "text", "title", "place", "received"} lines from standard input
     /// and write one decision (or error object) per line; exit status 1 if any line was refused.
-    #[arg(long)]
+    /// Each line carries its own place and date, so --place, --received and TEXT are refused
+    /// beside it rather than silently left out.
+    #[arg(long, conflicts_with_all = ["place", "received", "text"])]
     jsonl: bool,
     /// The place the request is about (a district, county, zone, street or town), if known.
     #[arg(long, alias = "district", default_value = "")]
