@@ -355,6 +355,61 @@ async fn an_event_dated_in_the_future_is_invalid_argument() {
     record(&mut c, e).await.unwrap();
 }
 
+/// GetDecision with a decision id and another ticket's number is refused, as RecordOutcome
+/// refuses it, rather than answered with the decision id's record.
+#[tokio::test]
+async fn get_decision_refuses_a_decision_of_another_ticket() {
+    let (_dir, _server, mut c) = recording().await;
+    let r = routed(&mut c, "小区停水了", "T-1").await;
+    routed(&mut c, "公司三个月没发工资了", "T-2").await;
+    let ask = |request_id: &str| pb::GetDecisionRequest {
+        decision_id: r.decision_id.clone(),
+        request_id: request_id.to_owned(),
+    };
+    let s = c.get_decision(ask("T-2")).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+    assert!(s.message().contains("of ticket \"T-1\""), "{}", s.message());
+    let got = c.get_decision(ask("T-1")).await.unwrap().into_inner();
+    assert_eq!(got.request_id, "T-1");
+}
+
+/// An event id or operator with a line break would split a report's line or a CSV cell; an
+/// EXTENDED due date is kept as the date it means, and another kind's due date is not kept.
+#[tokio::test]
+async fn event_ids_are_one_line_and_due_dates_are_dates() {
+    let (_dir, _server, mut c) = recording().await;
+    let r = routed(&mut c, "小区停水了", "X-1").await;
+    for (event_id, operator) in [("a\nb", "王五"), ("ok-1", "王五\r\n")] {
+        let mut e = event(event_id, pb::EventKind::Accepted);
+        e.decision_id = r.decision_id.clone();
+        e.operator = operator.to_owned();
+        let s = record(&mut c, e).await.unwrap_err();
+        assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+        assert!(
+            s.message().contains("holds control characters"),
+            "{}",
+            s.message()
+        );
+    }
+    let mut extended = event("x-ext", pb::EventKind::Extended);
+    extended.decision_id = r.decision_id.clone();
+    extended.due_date = " 2099-12-31 ".to_owned();
+    record(&mut c, extended).await.unwrap();
+    let mut accepted = event("x-acc", pb::EventKind::Accepted);
+    accepted.decision_id = r.decision_id.clone();
+    accepted.due_date = "2030-01-01".to_owned();
+    record(&mut c, accepted).await.unwrap();
+    let got = get_decision(&mut c, &r.decision_id).await;
+    let due = |id: &str| {
+        got.events
+            .iter()
+            .find(|e| e.event_id == id)
+            .map(|e| e.due_date.clone())
+    };
+    assert_eq!(due("x-ext"), Some("2099-12-31".to_owned()));
+    assert_eq!(due("x-acc"), Some(String::new()));
+}
+
 /// A request routed late (a backlog): GetDecision gives the caller's received time beside the
 /// router's, and the recorded time limit the day it was counted from.
 #[tokio::test]

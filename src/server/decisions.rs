@@ -40,6 +40,18 @@ impl RoutingSvc {
             events::lookup(&r.decision_id, &r.request_id).map_err(Status::invalid_argument)?;
         let shown = key.to_string();
         match blocking(move || store.get(key)).await? {
+            // Both given: they must name one ticket, as RecordOutcome requires; a caller that
+            // pairs a ticket with another ticket's decision would otherwise read the wrong record
+            // without a word.
+            Some(d)
+                if !r.decision_id.is_empty()
+                    && !r.request_id.is_empty()
+                    && d.record.request_id != r.request_id =>
+            {
+                Err(Status::invalid_argument(events::other_ticket(
+                    &d.record.request_id,
+                )))
+            }
             Some(d) => Ok(to_proto(&d)),
             None => Err(Status::not_found(format!(
                 "no recorded decision for {shown}"

@@ -101,6 +101,13 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
             ));
         }
     }
+    // Ids and names are single-line values that land in reports, CSV cells and log lines; a
+    // reason is free text and may hold line breaks.
+    for (name, v) in [("event_id", &e.event_id), ("operator", &e.operator)] {
+        if v.chars().any(char::is_control) {
+            return Err(format!("{name} {:?} holds control characters", shorten(v)));
+        }
+    }
     let kind = EventKind::from_proto(e.kind).ok_or(
         "kind is missing or unknown; use ACCEPTED, RETURNED, REASSIGNED, RESOLVED, SATISFACTION, \
          EXTENDED, SUPERVISED or REOPENED",
@@ -137,9 +144,14 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         // Another kind's score means nothing and is not kept.
         _ => None,
     };
-    if kind == EventKind::Extended && crate::situate::calendar::Date::parse(&e.due_date).is_none() {
-        return Err("an EXTENDED event needs the new due_date, YYYY-MM-DD".into());
-    }
+    // Kept as the date it means (" 2026-12-10" and "2026-12-10" are one due date); another
+    // kind's due date means nothing and is not kept.
+    let due_date = match kind {
+        EventKind::Extended => crate::situate::calendar::Date::parse(&e.due_date)
+            .ok_or("an EXTENDED event needs the new due_date, YYYY-MM-DD")?
+            .to_string(),
+        _ => String::new(),
+    };
     check_department(&e.department_id, kind, set)?;
     // The ids were checked first of all, above.
     let key = key_of(&e.decision_id, &e.request_id)?;
@@ -151,7 +163,7 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
         department_id: e.department_id.clone(),
         reason: e.reason.clone(),
         satisfaction,
-        due_date: e.due_date.clone(),
+        due_date,
         operator: e.operator.clone(),
     };
     Ok((event, key))
@@ -240,6 +252,14 @@ pub fn lookup(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
     key_of(decision_id, request_id)
 }
 
+/// The message for a decision id and a request id that name different tickets.
+pub(crate) fn other_ticket(ticket: &str) -> String {
+    format!(
+        "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one \
+         of the two, or the right pair"
+    )
+}
+
 /// [`lookup`] of ids already checked.
 fn key_of(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
     if !decision_id.is_empty() {
@@ -281,9 +301,7 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
             "the event is dated before its decision (decided {}); check `at`",
             china_time_with_ms(*decided_at_ms)
         )),
-        EventOutcome::OtherTicket { ticket } => Some(format!(
-            "the decision_id is a decision of ticket {ticket:?}, not of the request_id given; send one of the two, or the right pair"
-        )),
+        EventOutcome::OtherTicket { ticket } => Some(other_ticket(ticket)),
         EventOutcome::DueDateBeforeDecision { decided_at_ms } => Some(format!(
             "the new due_date is before its decision (decided {}); check due_date",
             crate::situate::calendar::china_time_ms(*decided_at_ms)
