@@ -22,8 +22,8 @@
 //! 0; after `+86` or `0086` it may also be two or three digits without the 0 (`+86 (28)
 //! 85123456`). The whole, parentheses and country code included, is masked.
 //!
-//! Plates are a province character, a letter, an optional separator (`·`, `•`, `-` or a space)
-//! and five or six letters and digits; where a plate and a masked number overlap, the number wins.
+//! Plates are a province character, an optional space, `·` or `•`, a letter, an optional separator
+//! (`·`, `•`, `-` or a space) and five or six letters and digits; where a plate and a masked number overlap, the number wins.
 //!
 //! Full-width digits, `＋`, `Ｘ` and full-width separators count as their ASCII forms: input
 //! methods type them, and the text is stored as the caller wrote it, before normalization.
@@ -327,15 +327,27 @@ fn number_at(text: &str, start: usize) -> (usize, Option<Kind>) {
 /// Where the plate starting at `start` ends, if one does.
 fn plate_end(text: &str, start: usize) -> Option<usize> {
     let b = text.as_bytes();
-    // Province characters take three bytes; the letter after one is the cheap test.
-    if !b.get(start + 3).is_some_and(u8::is_ascii_alphabetic) {
+    // Province characters take three bytes; the letter after one is the cheap test. Callers
+    // and operators also type a separator there ("川 A12345", "川·A12345").
+    let letter = match b.get(start + 3) {
+        Some(c) if c.is_ascii_alphabetic() => start + 3,
+        Some(b' ') => start + 4,
+        // The lead bytes of "·" and "•"; any other byte starts no plate (most characters).
+        Some(0xC2 | 0xE2) => {
+            let after = text.get(start + 3..)?;
+            let s = ["·", "•"].into_iter().find(|s| after.starts_with(s))?;
+            start + 3 + s.len()
+        }
+        _ => return None,
+    };
+    if !b.get(letter).is_some_and(u8::is_ascii_alphabetic) {
         return None;
     }
     let province = text.get(start..start + 3)?.chars().next()?;
     if !PROVINCES.contains(province) {
         return None;
     }
-    let mut j = start + 4;
+    let mut j = letter + 1;
     let rest = text.get(j..)?;
     let separator = [" ", "-", "·", "•"]
         .into_iter()
@@ -575,6 +587,13 @@ mod tests {
             ("13812345678-", "[手机号]-"),
             ("0536 8881234", "[电话]"),
             ("京A12345与沪B67890", "[车牌号]与[车牌号]"),
+            // A separator after the province character, as plates are often typed.
+            ("川 A12345停在消防通道", "[车牌号]停在消防通道"),
+            ("川·A 12345", "[车牌号]"),
+            ("川•AD12345", "[车牌号]"),
+            ("川 是A12345", "川 是A12345"),
+            ("川  A12345", "川  A12345"),
+            ("川 A1234", "川 A1234"),
             // The number a plate ends in goes on past it: the rest is not a number of its own.
             ("鲁X05360 138123456700536", "[车牌号] 138123456700536"),
             ("鲁X05360-13812345678", "[车牌号]-13812345678"),
@@ -602,6 +621,10 @@ mod tests {
             "鲁",
             "鲁G",
             "鲁G·",
+            "鲁 ",
+            "鲁·",
+            "鲁•",
+            "鲁 G",
             "1",
             "+",
             "X",
@@ -741,7 +764,7 @@ mod tests {
                 Regex::new("^(?:[+＋][8８][6６]|[+＋]?[0０][0０][8８][6６])$").unwrap();
             let after_country_code = Regex::new(&format!("^{SEP}?{in_parens}")).unwrap();
             let plates = Regex::new(
-                r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z][·•\- ]?[A-Za-z0-9]{5,6}",
+                r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][ ·•]?[A-Za-z][·•\- ]?[A-Za-z0-9]{5,6}",
             )
             .unwrap();
             let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
