@@ -290,6 +290,23 @@ fn a_hand_off_the_check_doubts_stands_and_asks_the_operator_to_confirm() {
     assert_eq!(doubted, plain, "the doubt changes nothing else");
 }
 
+/// A doubt is a probability below the threshold, and is shown below it: this text's is 0.04996
+/// with the bundled check, which rounded to the nearest read "0.05", the threshold itself.
+#[test]
+fn a_doubt_just_below_the_threshold_is_shown_below_it() {
+    let r = route(common::bundled(), "工地救命楼顶，困住了救命");
+    let doubt = r.handoff_doubt.as_ref().expect("doubted");
+    assert!(doubt.probability < handoff_doubt(), "{doubt:?}");
+    let shown: f64 = r
+        .reason
+        .split("概率 ")
+        .nth(1)
+        .and_then(|rest| rest.split('）').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the reason shows the probability");
+    assert!(shown < handoff_doubt(), "{}", r.reason);
+}
+
 #[test]
 fn a_hand_off_example_the_check_doubts_fails_with_what_to_do() {
     let dir = common::bundled_copy(|s| s.to_owned(), &[]);

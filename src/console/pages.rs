@@ -133,7 +133,7 @@ pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
     );
     if !form.is_empty() || !form.place.is_empty() || !form.received.is_empty() {
         match route_form(set, form) {
-            Ok(r) => decision(&mut b, form, &r),
+            Ok(r) => decision(&mut b, form, &r, set),
             Err(why) => {
                 let _ = write!(
                     b,
@@ -147,7 +147,7 @@ pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
 }
 
 /// The decision, section by section.
-fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
+fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::RuleSet) {
     let outcome = pb::Outcome::try_from(r.outcome)
         .unwrap_or(pb::Outcome::Unspecified)
         .as_str_name();
@@ -194,7 +194,10 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse) {
             let _ = write!(
                 b,
                 "<dt>存疑</dt><dd id=\"handoff-doubt\">{}</dd>",
-                esc(&crate::engine::alarm::doubt_sentence(d.probability))
+                esc(&crate::engine::alarm::doubt_sentence(
+                    d.probability,
+                    set.settings().model.handoff_doubt.unwrap_or(1.0)
+                ))
             );
         }
     }

@@ -24,7 +24,7 @@
 //! transferring, instead of sending a permit question to 110.
 
 use super::decide::{Decided, Verdict};
-use super::explain::round;
+use super::explain::{round, round_below};
 use crate::proto::v1 as pb;
 use crate::ruleset::{EmergencyCheck, RuleSet};
 
@@ -55,11 +55,22 @@ pub(crate) fn doubting(set: &RuleSet, verdict: Verdict) -> Option<(&EmergencyChe
     Some((set.emergency.as_deref()?, set.settings.model.handoff_doubt?))
 }
 
-/// The check's probability that a handed-off request is an emergency, when it is below `below`
-/// (see the module docs); `None` otherwise.
-pub(crate) fn doubt(check: &EmergencyCheck, below: f64, probabilities: &[f64]) -> Option<f64> {
+/// The check's doubt on a hand-off: its probability that the request is an emergency, below the
+/// setting's `threshold`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doubt {
+    probability: f64,
+    threshold: f64,
+}
+
+/// The check's doubt on a handed-off request, when its probability is below `below` (see the
+/// module docs); `None` otherwise.
+pub(crate) fn doubt(check: &EmergencyCheck, below: f64, probabilities: &[f64]) -> Option<Doubt> {
     let probability = emergency_probability(check, probabilities);
-    (probability < below).then_some(probability)
+    (probability < below).then_some(Doubt {
+        probability,
+        threshold: below,
+    })
 }
 
 /// The check's probability that a request is an emergency: 1 − p(none).
@@ -68,18 +79,26 @@ fn emergency_probability(check: &EmergencyCheck, probabilities: &[f64]) -> f64 {
 }
 
 /// The sentence a doubted hand-off's reason ends with (the console shows it too).
-pub(crate) fn doubt_sentence(probability: f64) -> String {
+pub(crate) fn doubt_sentence(probability: f64, threshold: f64) -> String {
+    let shown = round_below(probability, threshold, 100.0);
     format!(
-        "紧急情况检查认为这多半不是正在发生的紧急情况（概率 {probability:.2}），转接前请向来电人核实。"
+        "紧急情况检查认为这多半不是正在发生的紧急情况（概率 {shown:.2}），转接前请向来电人核实。"
     )
 }
 
 /// Says in the response that the check doubts the hand-off.
-pub(crate) fn annotate_doubt(doubt: Option<f64>, resp: &mut pb::RouteResponse) {
-    let Some(probability) = doubt else { return };
-    resp.reason.push_str(&doubt_sentence(probability));
+pub(crate) fn annotate_doubt(doubt: Option<Doubt>, resp: &mut pb::RouteResponse) {
+    let Some(Doubt {
+        probability,
+        threshold,
+    }) = doubt
+    else {
+        return;
+    };
+    resp.reason
+        .push_str(&doubt_sentence(probability, threshold));
     resp.handoff_doubt = Some(pb::HandoffDoubt {
-        probability: round(probability),
+        probability: round_below(probability, threshold, 10_000.0),
     });
 }
 

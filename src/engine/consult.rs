@@ -29,7 +29,7 @@
 //! second-guessed by a statistical model.
 
 use super::decide::{Decided, Verdict};
-use super::explain::round;
+use super::explain::{round, round_below};
 use super::score::{Candidate, Scored};
 use crate::model::Features;
 use crate::proto::v1 as pb;
@@ -231,17 +231,20 @@ pub(crate) fn annotate(
     let p = &k.probabilities;
     let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
     if let Some((ours, theirs)) = k.disputed {
+        // The rules' domain is below the setting's threshold, and shown below it.
+        let below = set.settings.model.cross_check.map_or(1.0, |(below, _)| below);
+        let ours_p = round_below(p[ours], below, 100.0);
         if outcome == pb::Outcome::Manual {
             resp.decided_by = pb::DecidedBy::CrossCheck as i32;
             resp.reason = format!(
                 "规则判断属于「{}」，但分类模型认为属于「{}」的概率为 {:.2}，属于「{}」的仅 {:.2}，两者分歧过大，请人工分派。",
-                labels[ours], labels[theirs], p[theirs], labels[ours], p[ours]
+                labels[ours], labels[theirs], p[theirs], labels[ours], ours_p
             );
         } else {
             resp.confidence = round(resp.confidence / 2.0);
             resp.reason.push_str(&format!(
                 "（分类模型认为更可能属于「{}」（概率 {:.2}），属于「{}」的仅 {:.2}，请复核。）",
-                labels[theirs], p[theirs], labels[ours], p[ours]
+                labels[theirs], p[theirs], labels[ours], ours_p
             ));
         }
     }

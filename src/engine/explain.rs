@@ -366,6 +366,18 @@ pub(crate) fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// `x`, a probability below `threshold`, rounded to a multiple of `1 / scale` (to the nearest,
+/// or down when the nearest would be the threshold or above it): 0.04996 below a threshold of
+/// 0.05 would otherwise be shown as 0.05, the threshold itself, and read as a contradiction.
+pub(crate) fn round_below(x: f64, threshold: f64, scale: f64) -> f64 {
+    let nearest = (x * scale).round() / scale;
+    if nearest >= threshold && x < threshold {
+        (x * scale).floor() / scale
+    } else {
+        nearest
+    }
+}
+
 /// Byte offsets of the original text's characters, built only when there is evidence to slice.
 #[derive(Default)]
 struct OriginalIndex {
@@ -389,5 +401,19 @@ impl OriginalIndex {
             .unwrap_or(original.len())
             .max(s);
         original.get(s..e).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_below;
+
+    #[test]
+    fn a_probability_below_a_threshold_is_shown_below_it() {
+        assert_eq!(round_below(0.04996, 0.05, 10_000.0), 0.0499);
+        assert_eq!(round_below(0.04996, 0.05, 100.0), 0.04);
+        // Rounded to the nearest where that stays below.
+        assert_eq!(round_below(0.1689, 0.2, 100.0), 0.17);
+        assert_eq!(round_below(0.01236, 0.05, 10_000.0), 0.0124);
     }
 }
