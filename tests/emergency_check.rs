@@ -290,6 +290,28 @@ fn a_hand_off_the_check_doubts_stands_and_asks_the_operator_to_confirm() {
     assert_eq!(doubted, plain, "the doubt changes nothing else");
 }
 
+/// A threat of suicide is handed off at once: its hand-off is marked `doubt: false`, so the
+/// check's doubt (0.0003 for "我想自杀", a wording the check's training sets lack) never asks the
+/// operator to question the caller first. Without the mark, the same text is doubted.
+#[test]
+fn a_hand_off_marked_doubt_false_is_never_doubted() {
+    let text = "我想自杀";
+    let r = route(common::bundled(), text);
+    assert_eq!(r.rule_id, "suicide-110", "{}", r.reason);
+    assert!(r.handoff_doubt.is_none(), "{:?}", r.handoff_doubt);
+    assert!(!r.reason.contains("核实"), "{}", r.reason);
+
+    let dir = common::bundled_copy(|s| s.to_owned(), &[]);
+    let handoffs = dir.path().join("handoffs.yaml");
+    let yaml = std::fs::read_to_string(&handoffs).unwrap();
+    assert_eq!(yaml.matches("    doubt: false\n").count(), 1);
+    std::fs::write(&handoffs, yaml.replace("    doubt: false\n", "")).unwrap();
+    let unmarked = load_dir(dir.path()).expect("loads");
+    let r = route(&unmarked, text);
+    assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+    assert!(r.handoff_doubt.is_some(), "{}", r.reason);
+}
+
 /// A doubt is a probability below the threshold, and is shown below it: this text's is 0.04996
 /// with the bundled check, which rounded to the nearest read "0.05", the threshold itself.
 #[test]

@@ -47,9 +47,21 @@ pub(crate) fn enabled(set: &RuleSet) -> Option<(&EmergencyCheck, f64)> {
 }
 
 /// The check and `settings.model.handoff_doubt` when a decision of the rules is to be weighed
-/// for doubt: a hand-off, with both there.
-pub(crate) fn doubting(set: &RuleSet, verdict: Verdict) -> Option<(&EmergencyCheck, f64)> {
+/// for doubt: a hand-off, with both there, and no hand-off among the `candidates` (the primary
+/// line's or a co-line's) that its authors marked `doubt: false`.
+pub(crate) fn doubting<'s>(
+    set: &'s RuleSet,
+    verdict: Verdict,
+    candidates: &[super::score::Candidate],
+) -> Option<(&'s EmergencyCheck, f64)> {
     if verdict != Verdict::Handoff {
+        return None;
+    }
+    let undoubted = candidates
+        .iter()
+        .filter_map(|c| set.rules.get(c.rule))
+        .any(|r| r.is_handoff() && !r.doubt);
+    if undoubted {
         return None;
     }
     Some((set.emergency.as_deref()?, set.settings.model.handoff_doubt?))

@@ -129,7 +129,7 @@ impl RuleSet {
         let mut decided = decide(self, &s.scored.candidates);
         probe.done(4);
         let consultant = self.model.as_deref();
-        let doubting = alarm::doubting(self, decided.verdict);
+        let doubting = alarm::doubting(self, decided.verdict, &s.scored.candidates);
         let (classified, checked) = if consulted_on(decided.verdict) || doubting.is_some() {
             let (a, b) = self.consulted_models();
             let text = s.normalized.text();

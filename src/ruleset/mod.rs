@@ -136,6 +136,9 @@ pub struct Rule {
     pub time_limit: Option<RuleTimeLimit>,
     /// Community matters, handled by the street office or town government in a street or town.
     pub local: bool,
+    /// A hand-off the emergency check may doubt (see `engine::alarm`); `false` for every other
+    /// kind of rule.
+    pub doubt: bool,
 }
 
 /// A rule's own time limit.

@@ -389,7 +389,17 @@ rule_section! {
         /// and the others become co-lines (a crash with people hurt: 122, with 120).
         #[serde(default)]
         weight: Option<Sp<f64>>,
+        /// Whether the emergency check may doubt this hand-off (`settings.model.handoff_doubt`):
+        /// `false` for emergencies whose transfer a question to the caller must never delay,
+        /// such as a threat of suicide, whatever the check makes of the wording.
+        #[serde(default = "yes")]
+        doubt: bool,
     }
+}
+
+/// serde's default of a field that is on unless switched off.
+fn yes() -> bool {
+    true
 }
 
 rule_section! {

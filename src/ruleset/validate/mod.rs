@@ -172,6 +172,7 @@ fn rule_of(
         counterexamples: p.counterexamples.clone(),
         time_limit,
         local: p.local,
+        doubt: p.doubt,
         rank: 0,
     }
 }

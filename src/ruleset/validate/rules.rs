@@ -30,6 +30,7 @@ pub(crate) struct PendingRule<'a> {
     pub counterexamples: Vec<Example>,
     pub time_limit: Option<&'a Sp<RawRuleTimeLimit>>,
     pub local: bool,
+    pub doubt: bool,
 }
 
 /// Hand-offs first (they take precedence over everything), then out-of-scope matters, then
@@ -162,6 +163,7 @@ macro_rules! pending {
             counterexamples: super::super::examples::validate($file, &$raw.counterexamples),
             time_limit: None,
             local: false,
+            doubt: false,
         }
     };
 }
@@ -189,6 +191,7 @@ fn handoff<'a>(
     };
     PendingRule {
         weight: weight(file, raw.weight.as_deref(), diags),
+        doubt: raw.doubt,
         ..pending!(file, raw, raw.name.clone(), target, categories, diags)
     }
 }
