@@ -385,6 +385,42 @@ fn train_with_rules_trains_on_their_examples_and_records_it() {
     assert!(model.contains("--rules rules"), "{}", &model[..400]);
 }
 
+/// After the features change, the models beside the rules cannot be read; `train --rules` must
+/// still train the new one from the rules' examples rather than refuse with the old model's error.
+#[test]
+fn train_with_rules_ignores_a_model_of_another_features_version() {
+    let dir = common::bundled_copy(|s| s.to_owned(), &[]);
+    for model in ["classifier.model", "emergency.model"] {
+        std::fs::write(dir.path().join(model), "hotline-router classifier 2\n{}\n").unwrap();
+    }
+    let check = bin()
+        .arg("check")
+        .arg("--rules")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("features of another version"),
+        "the old models are refused where they are served"
+    );
+    let out = dir.path().join("fresh.model");
+    let o = bin()
+        .args(["train", "--bits", "10", "--folds", "3", "--rules"])
+        .arg(dir.path())
+        .arg("--input")
+        .arg(examples())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("hotline-router classifier 3\n")
+    );
+}
+
 #[test]
 fn eval_folds_on_too_few_rows_names_the_fold_that_cannot_train() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,7 +45,8 @@ pub(crate) fn run(args: Args) -> Result {
         .collect();
     let examples = match &args.rules {
         Some(dir) => {
-            let set = crate::ruleset::compile_dir(dir)?;
+            // The model beside the rules is the one being replaced: it is not read.
+            let set = crate::ruleset::compile_dir_without_models(dir)?;
             crate::authoring::folds::example_rows(&set, rows.iter().map(|r| r.1.as_str()))
         }
         None => Vec::new(),

@@ -25,8 +25,9 @@ pub use features::Features;
 
 /// The first line of a model file. The number is the features' version: a model's weights mean
 /// something only for the hashes it was trained with (version 1 hashed each n-gram's bytes with
-/// FNV-1a; version 2 mixes its code points, `features.rs`).
-const MAGIC: &str = "hotline-router classifier 2";
+/// FNV-1a; version 2 mixes its code points, `features.rs`; version 3 leaves out numbers of five
+/// digits or more).
+const MAGIC: &str = "hotline-router classifier 3";
 /// The first line of a model file trained with another version of the features.
 const OLDER: &str = "hotline-router classifier ";
 

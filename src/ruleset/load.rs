@@ -71,6 +71,17 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, LoadError> {
 /// Like [`load_dir`] but without running the examples (for `hotline-router test`, which reports
 /// them one by one).
 pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
+    compile_dir_with(dir, true)
+}
+
+/// [`compile_dir`] leaving out the models beside the rules: for `hotline-router train`, which
+/// needs the rules' examples and makes a model, and must work when the old one cannot be read
+/// (trained with features of another version).
+pub(crate) fn compile_dir_without_models(dir: &Path) -> Result<RuleSet, LoadError> {
+    compile_dir_with(dir, false)
+}
+
+fn compile_dir_with(dir: &Path, models: bool) -> Result<RuleSet, LoadError> {
     let mut diags = Diagnostics::default();
     let dir_name = dir.display().to_string();
     let paths = match list_rule_files(dir) {
@@ -106,6 +117,9 @@ pub fn compile_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     let mut texts = Vec::with_capacity(paths.len());
     for path in &paths {
         let name = relative_name(dir, path);
+        if !models && is_model(&name) {
+            continue;
+        }
         if let Some(content) = read_file(path, &name, &mut diags) {
             // Checked here, not for archived sets: a set archived before this check keeps
             // compiling for `explain`.

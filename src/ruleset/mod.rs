@@ -32,6 +32,7 @@ pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
 pub(crate) use diagnostic::{Diagnostics, closest, did_you_mean};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub(crate) use load::SourceFile;
+pub(crate) use load::compile_dir_without_models;
 pub use load::{LoadError, compile_dir, compile_texts, load_dir};
 pub use schema::{json_schema, json_schema_text};
 pub(crate) use validate::RawSettingsIn;
