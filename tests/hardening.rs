@@ -234,6 +234,35 @@ async fn a_request_that_is_not_grpc_gets_http_415() {
     );
 }
 
+/// A client's made-up method names are counted under one label, `unknown`: as labels of their
+/// own, thousands of them grew the process and every scrape without bound, and a phone number
+/// sent as a method name ended up in the metrics.
+#[tokio::test]
+async fn calls_to_methods_that_do_not_exist_are_counted_as_unknown() {
+    let server = start(&[]);
+    let (client, _driver) = connect(&server).await;
+    for i in 0..20 {
+        let path = format!("/hotline.routing.v1.RoutingService/citizen13912345678-{i}");
+        let (response, mut send) = client
+            .clone()
+            .send_request(request(&server, &path, "application/grpc"), false)
+            .unwrap();
+        send.send_data(Bytes::from([prefix(0, 0)].concat()), true)
+            .unwrap();
+        let (_, code, _) = grpc_status(response).await;
+        assert_eq!(code, Some(tonic::Code::Unimplemented as i32));
+    }
+    let metrics = server.metrics.clone().unwrap();
+    let body = tokio::task::spawn_blocking(move || common::scrape(&metrics))
+        .await
+        .unwrap();
+    assert!(!body.contains("13912345678"), "{body}");
+    assert!(
+        body.contains(r#"hotline_errors_total{method="unknown",code="Unimplemented"} 20"#),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn uploads_beyond_the_receiving_budget_are_resource_exhausted() {
     let server = start(&[

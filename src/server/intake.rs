@@ -33,6 +33,32 @@ use super::metrics::{CodeLabels, Metrics};
 
 /// The path prefix of the calls whose bodies are received here (all unary).
 const ROUTING_PATH: &str = "/hotline.routing.v1.RoutingService/";
+
+/// The paths this server serves: the RoutingService's methods, health and reflection.
+const SERVED: &[&str] = &[
+    "/hotline.routing.v1.RoutingService/Route",
+    "/hotline.routing.v1.RoutingService/RouteBatch",
+    "/hotline.routing.v1.RoutingService/GetRuleSet",
+    "/hotline.routing.v1.RoutingService/RecordOutcome",
+    "/hotline.routing.v1.RoutingService/GetDecision",
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The `method` of a call in `hotline_errors_total` and in log lines: the served method its path
+/// names, or `unknown`. Never the client's own path: every distinct label value is a time series
+/// kept for the life of the process, so a client sending made-up paths (thousands a second, or a
+/// phone number as the method) would grow memory and every scrape without bound, and put its
+/// text into metrics.
+fn method_label(path: &str) -> &'static str {
+    SERVED
+        .iter()
+        .find(|p| **p == path)
+        .and_then(|p| p.rsplit('/').next())
+        .unwrap_or("unknown")
+}
 /// A gRPC message's prefix: compression flag (1 byte) and length (4 bytes, big-endian).
 const PREFIX: usize = 5;
 
@@ -108,13 +134,13 @@ where
         let shared = self.shared.clone();
         Box::pin(async move {
             let path = request.uri().path().to_owned();
-            let method = path.rsplit('/').next().unwrap_or_default().to_owned();
+            let method = method_label(&path);
             let guard = request
                 .extensions()
                 .get::<ConnInfo>()
                 .map(|c| c.activity.call());
             if !is_grpc(&request) {
-                shared.count(&method, "UnsupportedMediaType");
+                shared.count(method, "UnsupportedMediaType");
                 tracing::info!(method, "call refused: content-type is not application/grpc");
                 return Ok(unsupported_media_type());
             }
@@ -130,7 +156,7 @@ where
                     ),
                     Err(status) => {
                         let code = format!("{:?}", status.code());
-                        shared.count(&method, &code);
+                        shared.count(method, &code);
                         tracing::info!(method, code, message = status.message(), "call refused");
                         return Ok(with_guard(status.into_http(), guard));
                     }
@@ -148,7 +174,7 @@ where
                 .and_then(|v| v.parse::<i32>().ok())
                 .filter(|&c| c != 0)
             {
-                shared.count(&method, &format!("{:?}", tonic::Code::from_i32(code)));
+                shared.count(method, &format!("{:?}", tonic::Code::from_i32(code)));
             }
             Ok(with_guard(response, guard))
         })
@@ -341,5 +367,36 @@ impl http_body::Body for Guarded {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod method_tests {
+    use super::{SERVED, method_label};
+
+    #[test]
+    fn every_method_of_the_proto_is_a_label_and_nothing_else_is() {
+        let proto = include_str!("../../proto/hotline/routing/v1/routing.proto");
+        let rpcs: Vec<&str> = proto
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("rpc "))
+            .filter_map(|l| l.split('(').next())
+            .collect();
+        assert_eq!(rpcs.len(), 5, "{rpcs:?}");
+        for rpc in rpcs {
+            let path = format!("/hotline.routing.v1.RoutingService/{rpc}");
+            assert!(SERVED.contains(&path.as_str()), "{path}");
+            assert_eq!(method_label(&path), rpc);
+        }
+        assert_eq!(method_label("/grpc.health.v1.Health/Check"), "Check");
+        for path in [
+            "/hotline.routing.v1.RoutingService/Nope",
+            "/hotline.routing.v1.RoutingService/Route/extra",
+            "/other.Service/Route",
+            "",
+            "/",
+        ] {
+            assert_eq!(method_label(path), "unknown", "{path}");
+        }
     }
 }
