@@ -232,7 +232,11 @@ pub(crate) fn annotate(
     let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
     if let Some((ours, theirs)) = k.disputed {
         // The rules' domain is below the setting's threshold, and shown below it.
-        let below = set.settings.model.cross_check.map_or(1.0, |(below, _)| below);
+        let below = set
+            .settings
+            .model
+            .cross_check
+            .map_or(1.0, |(below, _)| below);
         let ours_p = round_below(p[ours], below, 100.0);
         if outcome == pb::Outcome::Manual {
             resp.decided_by = pb::DecidedBy::CrossCheck as i32;
