@@ -564,6 +564,113 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 // --------------------------------------------------------------------------------------------
+// Fixes of the console audit (audit2): each test is what a reader of the page would check.
+// --------------------------------------------------------------------------------------------
+
+/// The text of the element with `id="{id}"` in `body`, up to its first closing `</{tag}>`.
+fn element<'a>(body: &'a str, id: &str, tag: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let start = at + body[at..].find('>').unwrap() + 1;
+    let end = start + body[start..].find(&format!("</{tag}>")).unwrap();
+    &body[start..end]
+}
+
+#[test]
+fn rule_search_says_a_rule_does_not_hold_when_its_groups_are_too_far_apart() {
+    let (_server, c) = console_server(&[]);
+    // 电梯 … 坏了 are 21 characters apart; elevator-safety has `within: 12`.
+    let far = "电梯旁边的那个小卖部门口放着的一排自行车全都坏了";
+    let page = get(&c, &format!("/rules?q={}", url_encode(far))).text();
+    let fired = element(&page, "fired", "table");
+    let row = fired
+        .split("<tr>")
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .expect("elevator-safety is listed");
+    assert!(!row.contains("各条件组均已满足"), "{row}");
+    assert!(row.contains("两组词相距超过 12 字"), "{row}");
+    assert!(!page.contains("会触发的规则"), "{page}");
+    let api: serde_json::Value =
+        serde_json::from_slice(&get(&c, &format!("/api/rules?q={}", url_encode(far))).body)
+            .unwrap();
+    let touched = api["query"]["rulesTouched"].as_array().unwrap();
+    let lift = touched
+        .iter()
+        .find(|t| t["rule_id"] == "elevator-safety")
+        .unwrap();
+    assert_eq!(lift["conditions_hold"], false, "{lift}");
+    assert_eq!(lift["within"], 12, "{lift}");
+    // Near: it holds, and the heading counts the rules with a keyword and those that hold.
+    let near = "小区电梯坏了三个月，物业一直不修";
+    let page = get(&c, &format!("/rules?q={}", url_encode(near))).text();
+    let fired = element(&page, "fired", "table");
+    let rows: Vec<&str> = fired.split("<tr>").skip(2).collect();
+    let holding = rows.iter().filter(|r| r.contains("条件全部满足")).count();
+    assert!(holding >= 1 && holding < rows.len(), "{fired}");
+    assert!(
+        page.contains(&format!(
+            "含有其关键词的规则（{} 条），其中 {holding} 条条件全部满足",
+            rows.len()
+        )),
+        "{page}"
+    );
+    let lift = rows
+        .iter()
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .unwrap();
+    assert!(lift.contains("条件全部满足"), "{lift}");
+}
+
+#[test]
+fn a_rules_page_and_its_api_give_its_within() {
+    let (_server, c) = console_server(&[]);
+    let page = get(&c, "/rules/elevator-safety").text();
+    assert!(
+        element(&page, "conditions", "dl").contains("必备词各组须在 12 字以内"),
+        "{page}"
+    );
+    let rule: serde_json::Value =
+        serde_json::from_slice(&get(&c, "/api/rules/elevator-safety").body).unwrap();
+    assert_eq!(rule["conditions"]["within"], 12, "{rule}");
+    let unsold = get(&c, "/rules/property-fee-unsold").text();
+    assert!(!unsold.contains("字以内"), "no within, none said");
+}
+
+#[test]
+fn search_lists_each_term_once_in_first_seen_order() {
+    let (_server, c) = console_server(&[]);
+    let api: serde_json::Value =
+        serde_json::from_slice(&get(&c, &format!("/api/rules?q={}", url_encode("电梯"))).body)
+            .unwrap();
+    let lift = api["query"]["rulesWithTerm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "elevator-safety")
+        .unwrap();
+    let terms: Vec<&str> = lift["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let mut once = terms.clone();
+    once.sort_unstable();
+    once.dedup();
+    assert_eq!(once.len(), terms.len(), "{terms:?}");
+    assert_eq!(terms[0], "电梯");
+    let page = get(&c, &format!("/rules?q={}", url_encode("电梯"))).text();
+    let row = element(&page, "term-matches", "table")
+        .split("<tr>")
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .unwrap()
+        .to_owned();
+    let terms = row.rsplit("<td>").next().unwrap();
+    assert_eq!(terms.matches("电梯安全").count(), 1, "{row}");
+}
+
+// --------------------------------------------------------------------------------------------
 // In a real browser.
 // --------------------------------------------------------------------------------------------
 

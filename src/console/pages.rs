@@ -621,7 +621,10 @@ pub(crate) fn terms_containing(set: &RuleSet, i: usize, needle: &str) -> Vec<Str
         .chain(c.any)
         .filter(|t| t.contains(needle))
         .collect();
-    hits.dedup();
+    // A term can be in two groups (电梯安全 in both of elevator-safety's): list it once, where
+    // it is first written.
+    let mut seen = std::collections::HashSet::new();
+    hits.retain(|t| seen.insert(t.clone()));
     hits
 }
 
@@ -660,33 +663,56 @@ fn search_results(b: &mut String, set: &RuleSet, q: &str) {
         b.push_str("</table>");
     }
     let touched = set.rules_touched_by(q);
+    // "Would fire" is for 试一试 to say: a rule whose conditions all hold can still lose on its
+    // score, the threshold or a rule of higher priority.
     let _ = write!(
         b,
-        "<h2>把「{}」当作来电，会触发的规则（{} 条）</h2>",
+        "<h2>把「{}」当作来电：含有其关键词的规则（{} 条），其中 {} 条条件全部满足</h2>",
         esc(q),
-        touched.len()
+        touched.len(),
+        touched.iter().filter(|t| t.conditions_hold).count()
     );
     if touched.is_empty() {
         b.push_str("<p>没有规则的关键词或模式出现在这句话里。</p>");
     } else {
         b.push_str("<table id=\"fired\"><tr><th>规则</th><th>命中的词</th><th>排除词</th><th>条件</th></tr>");
         for t in &touched {
+            let state = if t.conditions_hold {
+                "条件全部满足".to_owned()
+            } else if !t.stops.is_empty() {
+                "被排除词挡住".to_owned()
+            } else if t.groups_too_far {
+                format!(
+                    "{}相距超过 {} 字",
+                    if set.conditions_of(t.rule).all.len() == 2 {
+                        "两组词"
+                    } else {
+                        "各组词"
+                    },
+                    t.within.unwrap_or_default()
+                )
+            } else {
+                "部分满足".to_owned()
+            };
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 rule_link(&t.rule_id),
                 esc(&t.feeds.join("、")),
                 esc(&t.stops.join("、")),
-                if t.conditions_hold {
-                    "各条件组均已满足"
-                } else if !t.stops.is_empty() {
-                    "被排除词挡住"
-                } else {
-                    "部分满足"
-                }
+                state
             );
         }
-        b.push_str("</table>");
+        let _ = write!(
+            b,
+            "</table><p class=\"hint\">条件全部满足的规则也未必派单：还要看得分是否达到阈值、有没有优先级更高的规则。\
+             实际结果请<a href=\"/try?{}\">用「试一试」试算这句话</a>。</p>",
+            esc(&TryForm {
+                text: q.to_owned(),
+                ..TryForm::default()
+            }
+            .query())
+        );
     }
     b.push_str("</section>");
 }
@@ -791,6 +817,12 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
             b,
             "<dt>模式（patterns）</dt><dd>{}</dd>",
             words(&c.patterns)
+        );
+    }
+    if let Some(n) = c.within {
+        let _ = write!(
+            b,
+            "<dt>距离（within）</dt><dd id=\"within\">必备词各组须在 {n} 字以内（各组命中的词相距超过 {n} 字则不触发）</dd>"
         );
     }
     if !c.none.is_empty() {
