@@ -564,6 +564,344 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 // --------------------------------------------------------------------------------------------
+// Fixes of the console audit (audit2): each test is what a reader of the page would check.
+// --------------------------------------------------------------------------------------------
+
+/// The text of the element with `id="{id}"` in `body`, up to its first closing `</{tag}>`.
+fn element<'a>(body: &'a str, id: &str, tag: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let start = at + body[at..].find('>').unwrap() + 1;
+    let end = start + body[start..].find(&format!("</{tag}>")).unwrap();
+    &body[start..end]
+}
+
+/// A console with a decision store (an empty SQLite file in `dir`), and the store's spec.
+fn console_with_store(dir: &Path) -> (Server, String, String) {
+    let store = format!("sqlite:{}", dir.join("d.sqlite").display());
+    let server = Server::start(&["--console-listen", "127.0.0.1:0", "--store", &store]);
+    let c = server.console.clone().expect("the console listens");
+    (server, c, store)
+}
+
+#[test]
+fn bidi_and_control_characters_in_the_request_are_shown_as_visible_marks() {
+    let (_server, c) = console_server(&[]);
+    // The audit's text: an RLO that would show the phone number reversed, a NUL and an ESC.
+    let text = "退款\u{202e}元0005 小区停水了，电话13812345678\u{202c}。\u{0}\u{1b}[31m结束\u{2067}x\u{200f}";
+    let body = get(&c, &format!("/try?text={}", url_encode(text))).text();
+    let shown = element(&body, "request-text", "div");
+    for raw in [
+        '\u{202e}', '\u{202c}', '\u{0}', '\u{1b}', '\u{2067}', '\u{200f}',
+    ] {
+        assert!(
+            !shown.contains(raw),
+            "U+{:04X} reaches the page raw: {shown:?}",
+            raw as u32
+        );
+    }
+    for visible in ["U+202E", "U+202C", "U+0000", "U+001B", "U+2067", "U+200F"] {
+        assert!(shown.contains(visible), "{visible} not shown: {shown}");
+    }
+    // The phone number and the evidence stay in their order, at their offsets.
+    assert!(shown.contains("13812345678"), "{shown}");
+    let chars: Vec<char> = text.chars().collect();
+    let stop = chars.iter().position(|&ch| ch == '停').unwrap();
+    assert!(
+        shown.contains(&format!("data-start=\"{stop}\" data-end=\"{}\"", stop + 2))
+            && shown.contains(">停水</mark>"),
+        "{shown}"
+    );
+    // No raw NUL or ESC anywhere in the page; the form keeps the text as typed otherwise.
+    assert!(!body.contains('\u{0}') && !body.contains('\u{1b}'));
+    // The textarea keeps the text as typed: the bidi control as is, the ESC as a character
+    // reference (its value is the ESC again).
+    let field = element(&body, "text", "textarea");
+    assert!(field.contains("退款\u{202e}元0005"), "{field:?}");
+    assert!(field.contains("&#x1B;[31m结束"), "{field:?}");
+}
+
+#[test]
+fn rule_search_says_a_rule_does_not_hold_when_its_groups_are_too_far_apart() {
+    let (_server, c) = console_server(&[]);
+    // 电梯 … 坏了 are 21 characters apart; elevator-safety has `within: 12`.
+    let far = "电梯旁边的那个小卖部门口放着的一排自行车全都坏了";
+    let page = get(&c, &format!("/rules?q={}", url_encode(far))).text();
+    let fired = element(&page, "fired", "table");
+    let row = fired
+        .split("<tr>")
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .expect("elevator-safety is listed");
+    assert!(!row.contains("各条件组均已满足"), "{row}");
+    assert!(row.contains("两组词相距超过 12 字"), "{row}");
+    assert!(!page.contains("会触发的规则"), "{page}");
+    let api: serde_json::Value =
+        serde_json::from_slice(&get(&c, &format!("/api/rules?q={}", url_encode(far))).body)
+            .unwrap();
+    let touched = api["query"]["rulesTouched"].as_array().unwrap();
+    let lift = touched
+        .iter()
+        .find(|t| t["rule_id"] == "elevator-safety")
+        .unwrap();
+    assert_eq!(lift["conditions_hold"], false, "{lift}");
+    assert_eq!(lift["within"], 12, "{lift}");
+    // Near: it holds, and the heading counts the rules with a keyword and those that hold.
+    let near = "小区电梯坏了三个月，物业一直不修";
+    let page = get(&c, &format!("/rules?q={}", url_encode(near))).text();
+    let fired = element(&page, "fired", "table");
+    let rows: Vec<&str> = fired.split("<tr>").skip(2).collect();
+    let holding = rows.iter().filter(|r| r.contains("条件全部满足")).count();
+    assert!(holding >= 1 && holding < rows.len(), "{fired}");
+    assert!(
+        page.contains(&format!(
+            "含有其关键词的规则（{} 条），其中 {holding} 条条件全部满足",
+            rows.len()
+        )),
+        "{page}"
+    );
+    let lift = rows
+        .iter()
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .unwrap();
+    assert!(lift.contains("条件全部满足"), "{lift}");
+}
+
+#[test]
+fn a_rules_page_and_its_api_give_its_within() {
+    let (_server, c) = console_server(&[]);
+    let page = get(&c, "/rules/elevator-safety").text();
+    assert!(
+        element(&page, "conditions", "dl").contains("必备词各组须在 12 字以内"),
+        "{page}"
+    );
+    let rule: serde_json::Value =
+        serde_json::from_slice(&get(&c, "/api/rules/elevator-safety").body).unwrap();
+    assert_eq!(rule["conditions"]["within"], 12, "{rule}");
+    let unsold = get(&c, "/rules/property-fee-unsold").text();
+    assert!(!unsold.contains("字以内"), "no within, none said");
+}
+
+#[test]
+fn the_try_page_shows_priorities_and_how_the_winner_is_chosen() {
+    let (_server, c) = console_server(&[]);
+    let body = get(
+        &c,
+        &format!(
+            "/try?text={}&received=2026-12-01",
+            url_encode("小区电梯坏了三个月，物业一直不修")
+        ),
+    )
+    .text();
+    assert!(body.contains("href=\"/rules/elevator-safety\""), "{body}");
+    assert_eq!(element(&body, "priority", "dd"), "1");
+    let alternatives = element(&body, "alternatives", "table");
+    assert!(alternatives.contains("<th>优先级</th>"), "{alternatives}");
+    let fallback = alternatives
+        .split("<tr>")
+        .find(|r| r.contains("/rules/domain-urban\""))
+        .expect("the fallback is an alternative");
+    assert!(fallback.contains("<td class=\"num\">-1</td>"), "{fallback}");
+    assert!(
+        element(&body, "how-decided", "p").contains("先比优先级"),
+        "{body}"
+    );
+}
+
+#[test]
+fn unknown_paths_answer_404_as_json_under_api_and_as_a_page_elsewhere() {
+    let (_server, c) = console_server(&[]);
+    for target in ["/api/unknown", "/api/report/x", "/api/ruleset/"] {
+        let r = get(&c, target);
+        assert_eq!(r.status, 404, "{target}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{target}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["code"], "NOT_FOUND", "{target}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let r = get(&c, "/nope");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let body = r.text();
+    assert!(body.contains("找不到页面"), "{body}");
+    assert!(
+        body.contains("<a href=\"/try\">试一试</a>"),
+        "navigation: {body}"
+    );
+}
+
+#[test]
+fn trailing_slashes_redirect_to_the_page() {
+    let (_server, c) = console_server(&[]);
+    for (target, to) in [
+        ("/rules/", "/rules"),
+        ("/try/", "/try"),
+        ("/reports/", "/reports"),
+        (
+            "/rules/?q=%E7%94%B5%E6%A2%AF",
+            "/rules?q=%E7%94%B5%E6%A2%AF",
+        ),
+    ] {
+        let r = get(&c, target);
+        assert!(matches!(r.status, 301 | 308), "{target}: {}", r.head);
+        assert_eq!(r.header("location"), Some(to), "{target}");
+    }
+}
+
+#[test]
+fn a_rule_id_in_the_path_keeps_its_plus_and_bad_utf8_is_refused() {
+    let (_server, c) = console_server(&[]);
+    let page = get(&c, "/rules/elevator+safety").text();
+    assert!(page.contains("没有「elevator+safety」"), "{page}");
+    let api = get(&c, "/api/rules/elevator+safety").text();
+    assert!(api.contains("elevator+safety"), "{api}");
+    let r = get(&c, "/rules/%FF");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("UTF-8"), "{}", r.text());
+    let r = get(&c, "/api/rules/%FF");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("INVALID_ARGUMENT"), "{}", r.text());
+    // Percent-encoded ids still open.
+    assert_eq!(get(&c, "/rules/elevator%2Dsafety").status, 200);
+}
+
+#[test]
+fn search_lists_each_term_once_in_first_seen_order() {
+    let (_server, c) = console_server(&[]);
+    let api: serde_json::Value =
+        serde_json::from_slice(&get(&c, &format!("/api/rules?q={}", url_encode("电梯"))).body)
+            .unwrap();
+    let lift = api["query"]["rulesWithTerm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "elevator-safety")
+        .unwrap();
+    let terms: Vec<&str> = lift["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let mut once = terms.clone();
+    once.sort_unstable();
+    once.dedup();
+    assert_eq!(once.len(), terms.len(), "{terms:?}");
+    assert_eq!(terms[0], "电梯");
+    let page = get(&c, &format!("/rules?q={}", url_encode("电梯"))).text();
+    let row = element(&page, "term-matches", "table")
+        .split("<tr>")
+        .find(|r| r.contains("/rules/elevator-safety\""))
+        .unwrap()
+        .to_owned();
+    let terms = row.rsplit("<td>").next().unwrap();
+    assert_eq!(terms.matches("电梯安全").count(), 1, "{row}");
+}
+
+#[test]
+fn an_empty_try_says_to_fill_in_the_text() {
+    let (_server, c) = console_server(&[]);
+    for target in ["/try?text=", "/try?text=%20%20", "/try?text=+%0A"] {
+        let body = get(&c, target).text();
+        assert!(body.contains("请填写来电内容"), "{target}: {body}");
+    }
+    let first = get(&c, "/try").text();
+    assert!(
+        !first.contains("id=\"error\""),
+        "a first visit is not an error"
+    );
+    assert!(
+        first.contains(
+            "<textarea id=\"text\" name=\"text\" rows=\"7\" maxlength=\"20000\" required"
+        ),
+        "{first}"
+    );
+}
+
+#[test]
+fn an_empty_period_says_so_and_shows_no_rate_of_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, c, _) = console_with_store(dir.path());
+    let body = get(&c, "/reports").text();
+    let report = element(&body, "report", "section");
+    assert!(report.contains("本期间没有记录"), "{report}");
+    assert!(!report.contains("0.0%"), "{report}");
+    assert!(!report.contains("<table"), "no empty tables: {report}");
+}
+
+#[test]
+fn the_default_report_period_is_the_last_30_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, c, _) = console_with_store(dir.path());
+    let r: serde_json::Value = serde_json::from_slice(&get(&c, "/api/report").body).unwrap();
+    let date = |k: &str| r[k].as_str().unwrap().parse::<jiff::civil::Date>().unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date();
+    assert_eq!(date("to"), today.tomorrow().unwrap(), "{r}");
+    assert_eq!(
+        date("from").until(date("to")).unwrap().get_days(),
+        30,
+        "{r}"
+    );
+}
+
+#[test]
+fn the_reports_command_reproduces_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, c, store) = console_with_store(dir.path());
+    let body = get(&c, "/reports?from=2026-01-01&to=2026-02-01").text();
+    let at = body.find("同一报表：<code>").expect("the command") + "同一报表：<code>".len();
+    let command = body[at..at + body[at..].find("</code>").unwrap()]
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    assert!(command.contains(&format!("--store {store}")), "{command}");
+    let mut words = command.split_whitespace();
+    assert_eq!(words.next(), Some("hotline-router"));
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args(words)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("统计期间 2026-01-01 至 2026-02-01"));
+}
+
+#[test]
+fn report_periods_are_exact_dates_and_a_bad_one_answers_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, c, _) = console_with_store(dir.path());
+    let r = get(&c, "/reports?from=2026-12-06&to=2026-11-05");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("结束日期须晚于开始日期"), "{}", r.text());
+    assert!(r.text().contains("<nav>"), "the page, with its navigation");
+    for query in [
+        "from=+2026-11-05&to=2026-12-06",
+        "from=%202026-11-05&to=2026-12-06",
+        "from=2026-11-05&to=2026-12-06%0A",
+        "from=2026-13-01&to=2026-12-06",
+    ] {
+        let api = get(&c, &format!("/api/report?{query}"));
+        assert_eq!(api.status, 400, "{query}: {}", api.text());
+        assert!(api.text().contains("INVALID_ARGUMENT"), "{query}");
+        assert_eq!(get(&c, &format!("/reports?{query}")).status, 400, "{query}");
+    }
+    assert_eq!(
+        get(&c, "/api/report?from=2026-11-05&to=2026-12-06").status,
+        200
+    );
+}
+
+// --------------------------------------------------------------------------------------------
 // In a real browser.
 // --------------------------------------------------------------------------------------------
 
@@ -658,6 +996,44 @@ fn browser_try_shows_the_department_the_article_and_the_evidence_in_the_text() {
         read("document.getElementById('department').dataset.id"),
         "housing"
     );
+}
+
+#[test]
+fn browser_bidi_controls_are_shown_not_obeyed_and_the_form_keeps_the_text() {
+    let _one = one_browser_at_a_time();
+    let Some(mut b) =
+        browser("browser_bidi_controls_are_shown_not_obeyed_and_the_form_keeps_the_text")
+    else {
+        return;
+    };
+    let (_server, c) = console_server(&[]);
+    let page = b.new_page().unwrap();
+    let text = "退款\u{202e}元0005 小区停水了，电话13812345678\u{202c}。\u{1b}[31m结束";
+    page.goto(&format!("http://{c}/try?text={}", url_encode(text)))
+        .unwrap();
+    arrive(&page, "request-text");
+    // The form holds the text as routed, controls included.
+    assert_eq!(
+        page.eval("document.getElementById('text').value").unwrap(),
+        text
+    );
+    // The shown text: each control a visible mark, in place, the rest in its own order.
+    let shown = text_of(&page, "request-text");
+    assert_eq!(
+        shown,
+        "退款U+202E元0005 小区停水了，电话13812345678U+202C。U+001B[31m结束"
+    );
+    assert_eq!(
+        page.eval("document.querySelectorAll('#request-text .ctl').length")
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        page.eval("[...document.querySelectorAll('#request-text mark.ev')].some(m => m.textContent === '停水')")
+            .unwrap(),
+        true
+    );
+    shoot(&page, "bidi.png");
 }
 
 #[test]

@@ -11,6 +11,33 @@ use std::fmt::Write as _;
 /// Escapes text for HTML element content and quoted attribute values: the report's escaping,
 /// so that the console and `report --format html` escape alike.
 pub(crate) use crate::store::render::esc;
+/// Escapes a citizen's text for element content, showing the characters that would change how
+/// the rest reads (see [`crate::store::render::esc_shown`]).
+pub(crate) use crate::store::render::esc_shown;
+
+/// Escapes a form field's value (a textarea's content, an input's `value`): as [`esc`], with
+/// each control character (other than tab and the line breaks) written as a numeric character
+/// reference, so that the page carries no raw control bytes while the field's value stays the
+/// text as typed. (A NUL cannot survive HTML either way: browsers read it as U+FFFD.) Bidi
+/// controls are kept: the field must hand back exactly what was routed.
+pub(crate) fn esc_field(s: &str) -> String {
+    let escaped = esc(s);
+    if !escaped
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        return escaped;
+    }
+    let mut o = String::with_capacity(escaped.len() + 16);
+    for c in escaped.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(o, "&#x{:X};", c as u32);
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
 
 /// Percent-encodes a query-string value (`application/x-www-form-urlencoded`, as browsers send
 /// forms): unreserved ASCII as is, space as `+`, every other byte as `%XX`.
@@ -33,12 +60,23 @@ pub(crate) fn url_encode(s: &str) -> String {
 /// Decodes one `application/x-www-form-urlencoded` value; `None` when the bytes it encodes are
 /// not UTF-8.
 pub(crate) fn url_decode(s: &str) -> Option<String> {
+    percent_decode(s, true)
+}
+
+/// Decodes one path segment (a rule id in `/rules/{id}`): as [`url_decode`], except that `+` is
+/// a literal `+`. Only forms turn spaces into `+`; a path never does, so an id written with a
+/// `+` must open as written.
+pub(crate) fn path_decode(s: &str) -> Option<String> {
+    percent_decode(s, false)
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).and_then(|h| {
                     std::str::from_utf8(h)
@@ -88,6 +126,8 @@ pub(crate) enum Nav {
     Try,
     Rules,
     Reports,
+    /// A page outside the three (a page not found): no link is marked as open.
+    Other,
 }
 
 /// A whole page: the navigation, the serving rule-set version, and `body` (already escaped).
@@ -133,7 +173,9 @@ pub(crate) struct Mark {
     pub note: String,
 }
 
-/// `text` with each mark wrapped in `<mark class=… data-start=… data-end=… title=…>`. Where
+/// `text` with each mark wrapped in `<mark class=… data-start=… data-end=… title=…>`, its
+/// bidi and control characters shown as visible marks ([`esc_shown`]): offsets stay those of
+/// the routed text, since each such character is one character there and one mark here. Where
 /// marks overlap, the earlier one in `marks` wins the overlapping characters (so the deciding
 /// evidence is listed first). Offsets past the end are clipped; an empty mark is skipped.
 pub(crate) fn highlighted(text: &str, marks: &[Mark]) -> String {
@@ -164,10 +206,10 @@ pub(crate) fn highlighted(text: &str, marks: &[Mark]) -> String {
                     "<mark class=\"{}\" data-start=\"{i}\" data-end=\"{j}\" title=\"{}\">{}</mark>",
                     mark.class,
                     esc(&mark.note),
-                    esc(&piece)
+                    esc_shown(&piece)
                 );
             }
-            None => o.push_str(&esc(&piece)),
+            None => o.push_str(&esc_shown(&piece)),
         }
         i = j;
     }

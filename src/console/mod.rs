@@ -89,6 +89,9 @@ pub struct Console {
     /// Whether the listener is on a loopback address (then only loopback `Host` names are served).
     loopback: bool,
     body_timeout: Duration,
+    /// The `--rules` and `--store` flags that make `hotline-router report` read what this
+    /// server reads (see [`report_flags`]), for the report page's "同一报表" command.
+    report_flags: String,
 }
 
 impl Console {
@@ -97,14 +100,81 @@ impl Console {
         store: Option<Arc<Store>>,
         listen: SocketAddr,
         body_timeout: Duration,
+        report_flags: String,
     ) -> Console {
         Console {
             state,
             store,
             loopback: listen.ip().is_loopback(),
             body_timeout,
+            report_flags,
         }
     }
+}
+
+/// The flags of `hotline-router report` that read the rules and the store this server reads:
+/// `--rules DIR` when the server was given one, and `--store SPEC` always (`report` has no
+/// default store of its own worth trusting: the server's default is a path relative to where it
+/// was started). Paths are made absolute, so that the command works from any directory, and
+/// quoted for a POSIX shell when they need it. A PostgreSQL URL is shown without its password
+/// (the page is read by people who must not learn it): the reader types it in, or leaves it to
+/// `PGPASSWORD` / `.pgpass`.
+pub fn report_flags(store: &crate::store::StoreConfig, rules: Option<&std::path::Path>) -> String {
+    use crate::store::StoreConfig;
+    let absolute = |p: &std::path::Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    let mut flags = Vec::new();
+    if let Some(dir) = rules {
+        flags.push(format!("--rules {}", shell_word(&absolute(dir))));
+    }
+    let spec = match store {
+        StoreConfig::None => "none".to_owned(),
+        StoreConfig::Sqlite(path) => format!("sqlite:{}", absolute(path)),
+        StoreConfig::Postgres(_) => mask_password(&store.name()),
+    };
+    flags.push(format!("--store {}", shell_word(&spec)));
+    flags.join(" ")
+}
+
+/// `url` with the value of a `password=` parameter masked (the user:password@ form is masked
+/// by [`crate::store::StoreConfig::name`]).
+fn mask_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+/// `s` as one word of a POSIX shell command: as is when it holds only characters no shell
+/// treats specially, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ',' | '=')
+        });
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A date of the report's period, exactly `YYYY-MM-DD`: [`Date::parse`] forgives blanks around
+/// the date (right for files), but a period echoed with a blank (`from=+2026-11-05` decodes to
+/// " 2026-11-05") is a period the reader did not write.
+fn exact_date(s: &str) -> Option<Date> {
+    (s.trim() == s).then(|| Date::parse(s)).flatten()
 }
 
 /// Serves the console on `listener` until the runtime stops (the console holds no state to drain).
@@ -268,7 +338,6 @@ impl Console {
             Ok(p) => p,
             Err(e) => return text(StatusCode::BAD_REQUEST, &e),
         };
-        let q = |name: &str| html::param(&pairs, name).to_owned();
         let method = req.method().clone();
         let response = match (&method, path.as_str()) {
             (&Method::POST, "/api/route") => {
@@ -291,10 +360,12 @@ impl Console {
                     {
                         Ok(form) => {
                             let q = |name: &str| html::param(&form, name).to_owned();
-                            html_page(
-                                StatusCode::OK,
-                                pages::try_page(&set, &pages::TryForm::from_query(&q)),
-                            )
+                            // A posted form was submitted, whatever it holds.
+                            let form = pages::TryForm {
+                                submitted: true,
+                                ..pages::TryForm::from_query(&q)
+                            };
+                            html_page(StatusCode::OK, pages::try_page(&set, &form))
                         }
                         Err(e) => text(StatusCode::BAD_REQUEST, &e),
                     },
@@ -316,7 +387,7 @@ impl Console {
                     .insert(header::ALLOW, HeaderValue::from_static("POST"));
                 r
             }
-            (&Method::GET | &Method::HEAD, _) => self.get(&path, &q).await,
+            (&Method::GET | &Method::HEAD, _) => self.get(&path, &pairs, req.uri().query()).await,
             _ => {
                 let message = "the console is read-only: GET pages, POST /api/route";
                 let mut r = if path.starts_with("/api/") {
@@ -379,8 +450,14 @@ impl Console {
         }
     }
 
-    async fn get(&self, path: &str, q: &(dyn Fn(&str) -> String + Sync)) -> Response<Body> {
+    async fn get(
+        &self,
+        path: &str,
+        pairs: &[(String, String)],
+        query: Option<&str>,
+    ) -> Response<Body> {
         let set = self.state.current();
+        let q = |name: &str| html::param(pairs, name).to_owned();
         match path {
             "/" => {
                 let mut r = text(StatusCode::SEE_OTHER, "");
@@ -390,17 +467,42 @@ impl Console {
             }
             "/assets/console.css" => respond(StatusCode::OK, "text/css; charset=utf-8", CSS),
             "/assets/console.js" => respond(StatusCode::OK, "text/javascript; charset=utf-8", JS),
-            "/try" => html_page(
-                StatusCode::OK,
-                pages::try_page(&set, &pages::TryForm::from_query(q)),
-            ),
+            "/try" => {
+                // `/try?text=` is an empty submission, to be told so; `/try` is a first visit.
+                let form = pages::TryForm {
+                    submitted: pairs.iter().any(|(k, _)| k == "text"),
+                    ..pages::TryForm::from_query(&q)
+                };
+                html_page(StatusCode::OK, pages::try_page(&set, &form))
+            }
+            // A trailing slash is a habit of typing, not another page.
+            "/try/" | "/rules/" | "/reports/" => {
+                let mut to = path.trim_end_matches('/').to_owned();
+                if let Some(query) = query {
+                    to.push('?');
+                    to.push_str(query);
+                }
+                let mut r = text(StatusCode::PERMANENT_REDIRECT, "");
+                if let Ok(to) = HeaderValue::from_str(&to) {
+                    r.headers_mut().insert(header::LOCATION, to);
+                }
+                r
+            }
             "/rules" => html_page(
                 StatusCode::OK,
                 pages::rules_page(&set, &self.state.last_failure(), &q("q")),
             ),
             "/reports" => {
                 let (from, to, view) = self.report_view(&set, &q("from"), &q("to")).await;
-                html_page(StatusCode::OK, pages::report_page(&set, &from, &to, &view))
+                let status = match view {
+                    pages::ReportView::BadPeriod(_) => StatusCode::BAD_REQUEST,
+                    pages::ReportView::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    pages::ReportView::NoStore | pages::ReportView::Ready(_) => StatusCode::OK,
+                };
+                html_page(
+                    status,
+                    pages::report_page(&set, &from, &to, &view, &self.report_flags),
+                )
             }
             "/api/ruleset" => match serde_json::to_vec(&self.state.info()) {
                 Ok(b) => json(StatusCode::OK, b),
@@ -421,19 +523,43 @@ impl Console {
                         "FAILED_PRECONDITION",
                         "the server keeps no decision store; start it with --store".into(),
                     )),
-                    pages::ReportView::Failed(why) => api_error(api::ApiError::invalid(why)),
+                    pages::ReportView::BadPeriod(why) => api_error(api::ApiError::invalid(why)),
+                    pages::ReportView::Failed(why) => {
+                        api_error(api::ApiError(500, "INTERNAL", why))
+                    }
                 }
             }
             _ => {
                 if let Some(id) = path.strip_prefix("/api/rules/") {
-                    let id = html::url_decode(id).unwrap_or_default();
+                    let Some(id) = html::path_decode(id) else {
+                        return api_error(api::ApiError::invalid(
+                            "the rule id in the path is not UTF-8 once percent-decoded",
+                        ));
+                    };
                     return match api::rule(&set, &id) {
                         Ok(v) => json(StatusCode::OK, serde_json::to_vec(&v).unwrap_or_default()),
                         Err(e) => api_error(e),
                     };
                 }
+                // The API answers in JSON whatever the path, as its other errors do.
+                if path == "/api" || path.starts_with("/api/") {
+                    return api_error(api::ApiError::not_found(
+                        "no such API endpoint: GET /api/ruleset, /api/rules, /api/rules/{id}, \
+                         /api/report; POST /api/route",
+                    ));
+                }
                 if let Some(id) = path.strip_prefix("/rules/") {
-                    let id = html::url_decode(id).unwrap_or_default();
+                    let Some(id) = html::path_decode(id) else {
+                        return html_page(
+                            StatusCode::BAD_REQUEST,
+                            pages::error_page(
+                                &set,
+                                "无法打开规则",
+                                html::Nav::Rules,
+                                "链接中的规则编号经百分号解码后不是有效的 UTF-8 文字，可能是链接在转发时被改坏了（例如按 GBK 编码）。请从规则列表重新打开。",
+                            ),
+                        );
+                    };
                     if let Some(i) = set.rules().iter().position(|r| r.id == id) {
                         return html_page(StatusCode::OK, pages::rule_page(&set, i));
                     }
@@ -452,13 +578,21 @@ impl Console {
                         ),
                     );
                 }
-                text(StatusCode::NOT_FOUND, "no such page")
+                html_page(
+                    StatusCode::NOT_FOUND,
+                    pages::error_page(
+                        &set,
+                        "找不到页面",
+                        html::Nav::Other,
+                        "控制台没有这个页面。请从上方的导航进入「试一试」「规则」或「报表」。",
+                    ),
+                )
             }
         }
     }
 
-    /// The report period (default: the last 30 days up to and including today, China time)
-    /// and the report, read off the async threads.
+    /// The report period (default: the last 30 days, today and the 29 days before it, China
+    /// time) and the report, read off the async threads.
     async fn report_view(
         &self,
         set: &Arc<crate::RuleSet>,
@@ -467,8 +601,9 @@ impl Console {
     ) -> (String, String, pages::ReportView) {
         let now = crate::store::now_ms();
         let today = crate::store::report::china_date(now);
+        // China keeps no daylight saving time: 29 days of milliseconds back is 29 dates back.
         let default_from =
-            crate::store::report::china_date(now - 30 * 86_400_000).map(|d| d.to_string());
+            crate::store::report::china_date(now - 29 * 86_400_000).map(|d| d.to_string());
         let from = if from.is_empty() {
             default_from.unwrap_or_default()
         } else {
@@ -485,18 +620,20 @@ impl Console {
         let Some(store) = self.store.clone() else {
             return (from, to, pages::ReportView::NoStore);
         };
-        let (Some(f), Some(t)) = (Date::parse(&from), Date::parse(&to)) else {
+        let (Some(f), Some(t)) = (exact_date(&from), exact_date(&to)) else {
             return (
                 from,
                 to,
-                pages::ReportView::Failed("日期请写成 YYYY-MM-DD".into()),
+                pages::ReportView::BadPeriod(
+                    "日期请写成 YYYY-MM-DD（如 2026-11-05），前后不留空格".into(),
+                ),
             );
         };
         if t <= f {
             return (
                 from,
                 to,
-                pages::ReportView::Failed("结束日期须晚于开始日期".into()),
+                pages::ReportView::BadPeriod("结束日期须晚于开始日期".into()),
             );
         }
         let read = tokio::task::spawn_blocking(move || {
@@ -526,6 +663,40 @@ mod tests {
             Ok(ConsoleListen::At(([127, 0, 0, 1], 50080).into()))
         );
         assert!("localhost".parse::<ConsoleListen>().is_err());
+    }
+
+    #[test]
+    fn the_report_command_names_the_store_but_never_its_password() {
+        use crate::store::StoreConfig;
+        let pg: StoreConfig =
+            "postgres://hotline:s3cret@db:5432/hotline?password=other&sslmode=require"
+                .parse()
+                .unwrap();
+        let flags = report_flags(&pg, None);
+        assert_eq!(
+            flags,
+            "--store 'postgres://hotline:***@db:5432/hotline?password=***&sslmode=require'"
+        );
+        let sqlite = StoreConfig::Sqlite("/data/my store/d.sqlite".into());
+        assert_eq!(
+            report_flags(&sqlite, Some(std::path::Path::new("/etc/hotline/rules"))),
+            "--rules /etc/hotline/rules --store 'sqlite:/data/my store/d.sqlite'"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn report_dates_are_exactly_yyyy_mm_dd() {
+        assert!(exact_date("2026-11-05").is_some());
+        for bad in [
+            " 2026-11-05",
+            "2026-11-05\n",
+            "+2026-11-05",
+            "2026-11-5",
+            "",
+        ] {
+            assert!(exact_date(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

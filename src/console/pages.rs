@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::{Mark, Nav, esc, highlighted, page, url_encode};
+use super::html::{Mark, Nav, esc, esc_field, esc_shown, highlighted, page, url_encode};
 use crate::proto::v1 as pb;
 use crate::request::RouteInput;
 use crate::ruleset::{Rule, RuleKind, RuleSet, Target};
@@ -23,6 +23,9 @@ pub(crate) struct TryForm {
     pub place: String,
     /// YYYY-MM-DD, China time.
     pub received: String,
+    /// Whether the form was submitted (its `text` field sent, even empty), as opposed to opened:
+    /// an empty submission is told what is missing.
+    pub submitted: bool,
 }
 
 /// Longest permanent link offered, in bytes of query string: a request line must stay under the
@@ -37,6 +40,7 @@ impl TryForm {
             text: q("text"),
             place: q("place"),
             received: q("received"),
+            submitted: false,
         }
     }
 
@@ -113,6 +117,27 @@ fn rule_link(id: &str) -> String {
     )
 }
 
+/// The priority of rule `id` as text ("" when `id` names no rule, e.g. a classifier's choice).
+fn priority_of(set: &RuleSet, id: &str) -> String {
+    set.rule(id)
+        .map(|r| r.priority.to_string())
+        .unwrap_or_default()
+}
+
+/// A page that says what went wrong (a page not found, a link broken), with the navigation.
+pub(crate) fn error_page(set: &RuleSet, title: &str, nav: Nav, message: &str) -> String {
+    page(
+        title,
+        nav,
+        set.version(),
+        &format!(
+            "<h1>{}</h1><p id=\"error\" class=\"error\">{}</p>",
+            esc(title),
+            esc(message)
+        ),
+    )
+}
+
 /// 试一试: the form, and when it was filled, the decision with its evidence in the text.
 pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
     let mut b = String::new();
@@ -122,16 +147,16 @@ pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
          这里的试算不记入派单记录，也不计入监测指标。</p>\
          <form method=\"get\" action=\"/try\" id=\"try-form\">\
          <label for=\"title\">标题（可选）</label><input id=\"title\" name=\"title\" value=\"{title}\" maxlength=\"20000\">\
-         <label for=\"text\">来电内容</label><textarea id=\"text\" name=\"text\" rows=\"7\" maxlength=\"20000\">{text}</textarea>\
+         <label for=\"text\">来电内容</label><textarea id=\"text\" name=\"text\" rows=\"7\" maxlength=\"20000\" required>{text}</textarea>\
          <div class=\"row\"><label>属地（可选）<input id=\"place\" name=\"place\" value=\"{place}\" maxlength=\"64\" placeholder=\"如：高新区\"></label>\
          <label>受理日期（可选）<input id=\"received\" name=\"received\" type=\"date\" value=\"{received}\"></label>\
          <button type=\"submit\" id=\"route\">派单试算</button></div></form>",
-        title = esc(&form.title),
-        text = esc(&form.text),
-        place = esc(&form.place),
-        received = esc(&form.received),
+        title = esc_field(&form.title),
+        text = esc_field(&form.text),
+        place = esc_field(&form.place),
+        received = esc_field(&form.received),
     );
-    if !form.is_empty() || !form.place.is_empty() || !form.received.is_empty() {
+    if form.submitted || !form.is_empty() || !form.place.is_empty() || !form.received.is_empty() {
         match route_form(set, form) {
             Ok(r) => decision(&mut b, form, &r, set),
             Err(why) => {
@@ -228,7 +253,7 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
             let _ = write!(
                 b,
                 "<br><span id=\"unknown-place\">请求的属地「{}」不在地名表中，未采用",
-                esc(&j.unknown_place)
+                esc_shown(&j.unknown_place)
             );
             if !j.did_you_mean.is_empty() {
                 let _ = write!(b, "，是否为「{}」？", esc(&j.did_you_mean));
@@ -278,9 +303,11 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
             .unwrap_or_default();
         let _ = write!(
             b,
-            "<dt>规则</dt><dd id=\"rule\">{} {}{src}</dd><dt>置信度</dt><dd id=\"confidence\">{:.2}（得分 {:.2}）</dd>",
+            "<dt>规则</dt><dd id=\"rule\">{} {}{src}</dd><dt>优先级</dt><dd id=\"priority\">{}</dd>\
+             <dt>置信度</dt><dd id=\"confidence\">{:.2}（得分 {:.2}）</dd>",
             rule_link(&r.rule_id),
             esc(&r.topic),
+            priority_of(set, &r.rule_id),
             r.confidence,
             r.score
         );
@@ -367,7 +394,7 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
                 b,
                 "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
                 esc(&e.term),
-                esc(&e.text),
+                esc_shown(&e.text),
                 e.start,
                 e.end,
                 condition_label(e.condition)
@@ -384,13 +411,13 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
     }
     if !r.alternatives.is_empty() {
         b.push_str(
-            "<h2>其他候选</h2><table id=\"alternatives\"><tr><th>规则</th><th>结果</th><th>部门</th><th>主题</th><th>得分</th><th>依据词</th></tr>",
+            "<h2>其他候选</h2><table id=\"alternatives\"><tr><th>规则</th><th>结果</th><th>部门</th><th>主题</th><th>优先级</th><th>得分</th><th>依据词</th></tr>",
         );
         for a in &r.alternatives {
-            let words: Vec<String> = a.evidence.iter().map(|e| esc(&e.text)).collect();
+            let words: Vec<String> = a.evidence.iter().map(|e| esc_shown(&e.text)).collect();
             let _ = write!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{:.2}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td>{}</td></tr>",
                 rule_link(&a.rule_id),
                 outcome_label(a.outcome),
                 a.department
@@ -398,11 +425,20 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
                     .map(|d| esc(&d.name))
                     .unwrap_or_default(),
                 esc(&a.topic),
+                priority_of(set, &a.rule_id),
                 a.score,
                 words.join("、")
             );
         }
-        b.push_str("</table>");
+        // What engine::decide does, in the order it does it: a higher score alone does not win.
+        let _ = write!(
+            b,
+            "</table><p class=\"hint\" id=\"how-decided\">怎样决定：达到阈值（得分 {:.2}）的紧急转接规则直接转接；\
+             其余达到阈值的规则先比优先级，只在优先级最高的一档里比得分（兜底规则优先级为 −1，有具体规则命中时不由它决定）；\
+             得分相近而去向不同时转人工；另一部门的依据明显更多时改派该部门（优先级 1 及以上的规则不改派）。\
+             得分 = 权重 ×（命中的必备词组数 + 加分词、模式的加分），置信度由得分及其领先幅度算出。</p>",
+            set.settings().threshold
+        );
     }
     if let Some(m) = &r.model_check {
         let _ = write!(
@@ -433,7 +469,7 @@ fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::
                     .as_ref()
                     .map(|d| esc(&d.name))
                     .unwrap_or_default(),
-                esc(&s.terms.join("、"))
+                esc_shown(&s.terms.join("、"))
             );
         }
         b.push_str("</table>");
@@ -621,7 +657,10 @@ pub(crate) fn terms_containing(set: &RuleSet, i: usize, needle: &str) -> Vec<Str
         .chain(c.any)
         .filter(|t| t.contains(needle))
         .collect();
-    hits.dedup();
+    // A term can be in two groups (电梯安全 in both of elevator-safety's): list it once, where
+    // it is first written.
+    let mut seen = std::collections::HashSet::new();
+    hits.retain(|t| seen.insert(t.clone()));
     hits
 }
 
@@ -660,33 +699,56 @@ fn search_results(b: &mut String, set: &RuleSet, q: &str) {
         b.push_str("</table>");
     }
     let touched = set.rules_touched_by(q);
+    // "Would fire" is for 试一试 to say: a rule whose conditions all hold can still lose on its
+    // score, the threshold or a rule of higher priority.
     let _ = write!(
         b,
-        "<h2>把「{}」当作来电，会触发的规则（{} 条）</h2>",
+        "<h2>把「{}」当作来电：含有其关键词的规则（{} 条），其中 {} 条条件全部满足</h2>",
         esc(q),
-        touched.len()
+        touched.len(),
+        touched.iter().filter(|t| t.conditions_hold).count()
     );
     if touched.is_empty() {
         b.push_str("<p>没有规则的关键词或模式出现在这句话里。</p>");
     } else {
         b.push_str("<table id=\"fired\"><tr><th>规则</th><th>命中的词</th><th>排除词</th><th>条件</th></tr>");
         for t in &touched {
+            let state = if t.conditions_hold {
+                "条件全部满足".to_owned()
+            } else if !t.stops.is_empty() {
+                "被排除词挡住".to_owned()
+            } else if t.groups_too_far {
+                format!(
+                    "{}相距超过 {} 字",
+                    if set.conditions_of(t.rule).all.len() == 2 {
+                        "两组词"
+                    } else {
+                        "各组词"
+                    },
+                    t.within.unwrap_or_default()
+                )
+            } else {
+                "部分满足".to_owned()
+            };
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 rule_link(&t.rule_id),
                 esc(&t.feeds.join("、")),
                 esc(&t.stops.join("、")),
-                if t.conditions_hold {
-                    "各条件组均已满足"
-                } else if !t.stops.is_empty() {
-                    "被排除词挡住"
-                } else {
-                    "部分满足"
-                }
+                state
             );
         }
-        b.push_str("</table>");
+        let _ = write!(
+            b,
+            "</table><p class=\"hint\">条件全部满足的规则也未必派单：还要看得分是否达到阈值、有没有优先级更高的规则。\
+             实际结果请<a href=\"/try?{}\">用「试一试」试算这句话</a>。</p>",
+            esc(&TryForm {
+                text: q.to_owned(),
+                ..TryForm::default()
+            }
+            .query())
+        );
     }
     b.push_str("</section>");
 }
@@ -793,6 +855,12 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
             words(&c.patterns)
         );
     }
+    if let Some(n) = c.within {
+        let _ = write!(
+            b,
+            "<dt>距离（within）</dt><dd id=\"within\">必备词各组须在 {n} 字以内（各组命中的词相距超过 {n} 字则不触发）</dd>"
+        );
+    }
     if !c.none.is_empty() {
         let _ = write!(
             b,
@@ -853,13 +921,24 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
 pub(crate) enum ReportView {
     /// `serve` runs without a decision store.
     NoStore,
+    /// The period asked for is not one (HTTP 400).
+    BadPeriod(String),
+    /// The store could not be read (HTTP 500).
     Failed(String),
     Ready(Box<Report>),
 }
 
 /// 报表: the period form and the supervision report (the same figures and charts as
 /// `report --format html`), with each rule linked to its page.
-pub(crate) fn report_page(set: &RuleSet, from: &str, to: &str, view: &ReportView) -> String {
+/// `report_flags`: the `--rules` / `--store` flags of the serving process, for the command that
+/// makes the same report.
+pub(crate) fn report_page(
+    set: &RuleSet,
+    from: &str,
+    to: &str,
+    view: &ReportView,
+    report_flags: &str,
+) -> String {
     let mut b = String::new();
     let _ = write!(
         b,
@@ -874,7 +953,7 @@ pub(crate) fn report_page(set: &RuleSet, from: &str, to: &str, view: &ReportView
             "<p id=\"no-store\" class=\"error\">没有派单记录库：启动服务时加 <code>--store sqlite:路径</code> 或 \
              <code>--store postgres://…</code>，决定、退单、办结和回访才会记录下来。</p>",
         ),
-        ReportView::Failed(why) => {
+        ReportView::BadPeriod(why) | ReportView::Failed(why) => {
             let _ = write!(
                 b,
                 "<p id=\"error\" class=\"error\">无法生成报表：{}</p>",
@@ -884,10 +963,11 @@ pub(crate) fn report_page(set: &RuleSet, from: &str, to: &str, view: &ReportView
         ReportView::Ready(r) => {
             let _ = write!(
                 b,
-                "<section id=\"report\">{}</section><p class=\"meta\">同一报表：<code>hotline-router report --from {} --to {} --format html</code>；JSON：<a href=\"/api/report?from={}&amp;to={}\">/api/report</a></p>",
+                "<section id=\"report\">{}</section><p class=\"meta\">同一报表：<code>hotline-router report {} --from {} --to {} --format html</code>；JSON：<a href=\"/api/report?from={}&amp;to={}\">/api/report</a></p>",
                 crate::store::render::html_body(r, &|id| set
                     .rule(id)
                     .map(|_| format!("/rules/{}", url_encode(id)))),
+                esc(report_flags),
                 esc(from),
                 esc(to),
                 url_encode(from),

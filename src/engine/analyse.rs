@@ -200,6 +200,8 @@ pub struct RuleConditions {
     pub any: Vec<String>,
     pub none: Vec<String>,
     pub patterns: Vec<String>,
+    /// The rule's `within`: the `all` groups' hits must lie within this many characters.
+    pub within: Option<u32>,
 }
 
 /// One rule that a text's terms or patterns feed, and which of them (for "which rules would this
@@ -214,9 +216,15 @@ pub struct RuleTouched {
     pub feeds: Vec<String>,
     /// Terms found in the text that are among the rule's `none` terms: they stop it.
     pub stops: Vec<String>,
-    /// Whether every `all` group has a term in the text and no `none` term is there: the rule's
-    /// conditions hold on this text alone, before scores, thresholds and `within`.
+    /// Whether every `all` group has a term in the text, within the rule's `within` of one
+    /// another, and no `none` term is there: the rule's conditions hold on this text alone,
+    /// before scores, thresholds and the other rules.
     pub conditions_hold: bool,
+    /// The rule's `within` (characters), if it has one.
+    pub within: Option<u32>,
+    /// Whether every `all` group has a term in the text but no window of `within` characters
+    /// holds one of each: the groups are too far apart for the rule to fire.
+    pub groups_too_far: bool,
 }
 
 impl RuleSet {
@@ -227,6 +235,7 @@ impl RuleSet {
         let groups = self.rules.get(rule).map_or(0, |r| r.groups as usize);
         let mut c = RuleConditions {
             all: vec![Vec::new(); groups],
+            within: self.rules.get(rule).and_then(|r| r.within),
             ..RuleConditions::default()
         };
         for (term, postings) in self.term_postings.iter().enumerate() {
@@ -258,10 +267,11 @@ impl RuleSet {
     pub fn rules_touched_by(&self, text: &str) -> Vec<RuleTouched> {
         use crate::ruleset::Slot;
         use std::collections::BTreeMap;
-        let (_, hits) = self.hits_of(text);
-        // rule → (feeds, stops, groups seen)
-        let mut by_rule: BTreeMap<usize, (Vec<String>, Vec<String>, u64)> = BTreeMap::new();
-        let mut add = |rule: usize, slot: Slot, shown: &str| {
+        let (normalized, hits) = self.hits_of(text);
+        // rule → (feeds, stops, groups seen, (character, group) of each group hit)
+        type Seen = (Vec<String>, Vec<String>, u64, Vec<(u32, u32)>);
+        let mut by_rule: BTreeMap<usize, Seen> = BTreeMap::new();
+        let mut add = |rule: usize, slot: Slot, shown: &str, at: usize| {
             let e = by_rule.entry(rule).or_default();
             let list = if slot == Slot::None {
                 &mut e.1
@@ -273,6 +283,7 @@ impl RuleSet {
             }
             if let Slot::Group(g) = slot {
                 e.2 |= 1 << (g % 64);
+                e.3.push((normalized.char_index(at) as u32, u32::from(g)));
             }
         };
         for h in &hits {
@@ -282,19 +293,25 @@ impl RuleSet {
                         p.rule as usize,
                         p.slot,
                         &format!("/{}/", self.matcher.pattern(h.id)),
+                        h.start as usize,
                     );
                 }
             } else if let Some(postings) = self.term_postings.get(h.id as usize) {
                 for p in postings {
-                    add(p.rule as usize, p.slot, self.matcher.term(h.id));
+                    add(
+                        p.rule as usize,
+                        p.slot,
+                        self.matcher.term(h.id),
+                        h.start as usize,
+                    );
                 }
             }
         }
         by_rule
             .into_iter()
             // A rule the text only stops (a `none` term, no other) is not set off by it.
-            .filter(|(_, (feeds, _, _))| !feeds.is_empty())
-            .filter_map(|(rule, (feeds, stops, seen))| {
+            .filter(|(_, (feeds, _, _, _))| !feeds.is_empty())
+            .filter_map(|(rule, (feeds, stops, seen, mut near))| {
                 let r = self.rules.get(rule)?;
                 let groups = u32::from(r.groups).min(64);
                 let all_groups = if groups == 64 {
@@ -302,10 +319,23 @@ impl RuleSet {
                 } else {
                     (1u64 << groups) - 1
                 };
+                let every_group = seen & all_groups == all_groups;
+                // The window scoring measures (score.rs), on the same hits: the search must not
+                // say the conditions hold for a rule that routing will not fire.
+                let groups_too_far = every_group
+                    && r.within.is_some_and(|within| {
+                        !crate::engine::score::groups_within(
+                            &mut near,
+                            u32::MAX >> (32 - u32::from(r.groups.clamp(1, 32))),
+                            within,
+                        )
+                    });
                 Some(RuleTouched {
                     rule,
                     rule_id: r.id.clone(),
-                    conditions_hold: seen & all_groups == all_groups && stops.is_empty(),
+                    conditions_hold: every_group && !groups_too_far && stops.is_empty(),
+                    within: r.within,
+                    groups_too_far,
                     feeds,
                     stops,
                 })

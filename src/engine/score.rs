@@ -287,8 +287,10 @@ impl RuleScorer<'_> {
 }
 
 /// Whether some window of `within` characters holds a hit of every group in `required` (a
-/// bitmask). `near` holds (character index, group) of the group hits; it is sorted here.
-fn groups_within(near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
+/// bitmask). `near` holds (character index, group) of the group hits; it is sorted here. Also
+/// what the console's rule search asks ([`RuleSet::rules_touched_by`]), so that it says a rule's
+/// conditions hold exactly when scoring lets it fire on them.
+pub(crate) fn groups_within(near: &mut [(u32, u32)], required: u32, within: u32) -> bool {
     near.sort_unstable();
     for (i, &(first, _)) in near.iter().enumerate() {
         let mut mask = 0u32;

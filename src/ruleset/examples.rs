@@ -243,6 +243,16 @@ fn own_rule(set: &RuleSet, index: usize, text: &str) -> (bool, String) {
                 ),
             );
         }
+        if t.groups_too_far {
+            return (
+                false,
+                format!(
+                    "rule \"{id}\" finds {feeds}, but its `all` groups are more than {} characters \
+                     apart (`within`)",
+                    t.within.unwrap_or_default()
+                ),
+            );
+        }
     }
     (
         true,

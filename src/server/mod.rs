@@ -206,11 +206,23 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
                     // Printed before the gRPC line, for scripts and tests using port 0.
                     println!("console listening on {addr}");
                     tracing::info!(addr = %addr, "console listening");
+                    // `--rules` is left out of the report command only when it is the
+                    // bundled directory, which `report` finds from anywhere by itself.
+                    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+                    let report_flags = crate::console::report_flags(
+                        &args
+                            .store
+                            .store
+                            .clone()
+                            .unwrap_or_else(crate::store::StoreConfig::default_for_serve),
+                        (rules_dir != bundled).then_some(rules_dir.as_path()),
+                    );
                     let console = crate::console::Console::new(
                         state.clone(),
                         store.clone(),
                         addr,
                         args.limits.body_timeout(),
+                        report_flags,
                     );
                     tokio::spawn(crate::console::serve(
                         l,

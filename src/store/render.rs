@@ -110,7 +110,7 @@ pub fn text(r: &Report) -> String {
             d.from_manual.to_string(),
             d.accepted.to_string(),
             d.returned.to_string(),
-            pct(d.return_rate),
+            rate_cell(d.return_rate, d.orders),
             d.resolved_on_time.to_string(),
             d.resolved_overdue.to_string(),
             d.resolved_no_due_date.to_string(),
@@ -132,7 +132,7 @@ pub fn text(r: &Report) -> String {
             rule.rule_id.clone(),
             rule.volume.to_string(),
             rule.returned.to_string(),
-            pct(rule.return_rate),
+            rate_cell(rule.return_rate, rule.volume),
         ];
         line(&mut o, &RULES, &cells, &counts(&rule.reassigned_to));
         for t in &rule.returned_examples {
@@ -158,8 +158,11 @@ pub fn text(r: &Report) -> String {
         c.tie_break,
         c.fallback,
         c.returned,
-        pct(c.return_rate),
-        pct(c.all_return_rate)
+        rate_cell(c.return_rate, c.tie_break + c.fallback),
+        rate_cell(
+            c.all_return_rate,
+            r.departments.iter().map(|d| d.orders).sum()
+        )
     );
     o
 }
@@ -281,6 +284,55 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Whether `c` would change how the text around it reads, or is not a character to show: the
+/// bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the directional
+/// marks (U+200E, U+200F, U+061C), and the C0 and C1 controls and DEL, except tab and the line
+/// breaks (`\n`, and `\r`, which HTML reads as a line break).
+pub(crate) fn hidden_char(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+}
+
+/// Escapes a citizen's text (a request, an excerpt of one) for element content, as [`esc`]
+/// does, and shows each [`hidden_char`] as a visible mark, `<span class="ctl">U+202E</span>`:
+/// a right-to-left override in a complaint would otherwise show a phone number reversed, and a
+/// NUL or ESC reach the page as raw bytes, so that the supervisor reads another text than the
+/// one routed. One character becomes one mark, so character offsets keep their meaning. Not for
+/// attribute values (the mark is markup), nor for a form field's value (which must round-trip).
+pub(crate) fn esc_shown(s: &str) -> String {
+    if !s.chars().any(hidden_char) {
+        return esc(s);
+    }
+    let mut o = String::with_capacity(s.len() + 32);
+    let mut plain = String::new();
+    for c in s.chars() {
+        if hidden_char(c) {
+            o.push_str(&esc(&plain));
+            plain.clear();
+            let _ = write!(
+                o,
+                "<span class=\"ctl\" title=\"不可见的控制字符\">U+{:04X}</span>",
+                c as u32
+            );
+        } else {
+            plain.push(c);
+        }
+    }
+    o.push_str(&esc(&plain));
+    o
+}
+
+/// A share as a percentage, or "-" when there is nothing to divide (no orders): "0.0%" would
+/// read as "none of them came back".
+fn rate_cell(rate: f64, whole: usize) -> String {
+    if whole == 0 {
+        "-".to_owned()
+    } else {
+        pct(rate)
+    }
+}
+
 /// Horizontal bars: (label, value, second value drawn over it in another colour).
 fn bars(title: &str, rows: &[(String, f64, f64)], unit: &str) -> String {
     let max = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(1e-9);
@@ -318,7 +370,8 @@ pub fn html(r: &Report) -> String {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>12345 派单监测 {from} – {to}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:1em 0}}\
          th,td{{border:1px solid #bbb;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
-         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}.warning{{color:#b00}}</style></head><body>\
+         figure{{margin:1em 0}}figcaption{{font-weight:bold}}.ex{{color:#555;font-size:90%}}.warning{{color:#b00}}\
+         .ctl{{font:75% monospace;border:1px solid #999;border-radius:2px;padding:0 2px;color:#555;unicode-bidi:isolate}}</style></head><body>\
          <h1>12345 派单监测报告</h1>{body}</body></html>\n",
         from = esc(&r.from),
         to = esc(&r.to),
@@ -372,6 +425,11 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
             ids = esc(&r.damaged.join("、"))
         );
     }
+    // Nothing to chart or tabulate: tables of headers and zeros would be read as figures.
+    if r.decisions == 0 {
+        o.push_str("<p id=\"empty\">本期间没有记录。</p>");
+        return o;
+    }
     let dept_rows: Vec<(String, f64, f64)> = r
         .departments
         .iter()
@@ -402,7 +460,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
             d.from_manual,
             d.accepted,
             d.returned,
-            pct(d.return_rate),
+            rate_cell(d.return_rate, d.orders),
             esc(&counts(&d.returned_to).replace(UNKNOWN, "去向不明")),
             d.resolved_on_time,
             d.resolved_overdue,
@@ -423,7 +481,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
             id,
             rule.volume.to_string(),
             rule.returned.to_string(),
-            pct(rule.return_rate),
+            rate_cell(rule.return_rate, rule.volume),
             esc(&counts(&rule.reassigned_to)),
         ];
         let _ = write!(o, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
@@ -431,7 +489,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
             let _ = write!(
                 o,
                 "<tr><td colspan=\"5\" class=\"ex\">退单例：{}</td></tr>",
-                esc(&excerpt(t, 120))
+                esc_shown(&excerpt(t, 120))
             );
         }
     }
@@ -455,8 +513,11 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         c.tie_break,
         c.fallback,
         c.returned,
-        pct(c.return_rate),
-        pct(c.all_return_rate)
+        rate_cell(c.return_rate, c.tie_break + c.fallback),
+        rate_cell(
+            c.all_return_rate,
+            r.departments.iter().map(|d| d.orders).sum()
+        )
     );
     o
 }
@@ -468,5 +529,84 @@ fn display(d: &DepartmentRow) -> String {
         d.department_id.clone()
     } else {
         d.name.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::report::{ClassifierRow, ManualRow, OutcomeCounts, RuleRow};
+
+    fn report(departments: Vec<DepartmentRow>, rules: Vec<RuleRow>) -> Report {
+        Report {
+            from: "2026-11-06".into(),
+            to: "2026-12-06".into(),
+            today: "2026-12-05".into(),
+            decisions: 1,
+            outcomes: OutcomeCounts::default(),
+            superseded: 0,
+            departments,
+            destination_unknown: DepartmentRow::default(),
+            rules,
+            manual: ManualRow::default(),
+            classifier: ClassifierRow::default(),
+            damaged: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_rate_of_no_orders_is_a_dash_not_zero_percent() {
+        // A department listed with no orders of the router's own (an operator sent it one).
+        let idle = DepartmentRow {
+            department_id: "water".into(),
+            name: "水务局".into(),
+            from_manual: 1,
+            ..DepartmentRow::default()
+        };
+        let busy = DepartmentRow {
+            department_id: "hrss".into(),
+            name: "人力资源和社会保障局".into(),
+            orders: 2,
+            returned: 1,
+            return_rate: 0.5,
+            ..DepartmentRow::default()
+        };
+        let mut r = report(vec![busy, idle], Vec::new());
+        r.classifier.all_return_rate = 0.5;
+        let page = html(&r);
+        assert!(
+            page.contains("<td>水务局</td><td>0</td><td>1</td><td>0</td><td>0</td><td>-</td>"),
+            "{page}"
+        );
+        assert!(page.contains("<td>2</td><td>0</td><td>0</td><td>1</td><td>50.0%</td>"));
+        // The classifier made no choice: no rate of its choices.
+        assert!(page.contains("（退单率 -，全部派单 50.0%）"), "{page}");
+        assert!(!page.contains(">0.0%") && !page.contains(" 0.0%"), "{page}");
+    }
+
+    #[test]
+    fn an_example_text_shows_its_bidi_and_control_characters() {
+        let rule = RuleRow {
+            rule_id: "water-outage".into(),
+            volume: 1,
+            returned: 1,
+            return_rate: 1.0,
+            returned_examples: vec!["停水\u{202e}8765\u{2066}<b>".into()],
+            ..RuleRow::default()
+        };
+        let page = html(&report(Vec::new(), vec![rule]));
+        assert!(
+            page.contains(
+                "退单例：停水<span class=\"ctl\" title=\"不可见的控制字符\">U+202E</span>8765\
+                 <span class=\"ctl\" title=\"不可见的控制字符\">U+2066</span>&lt;b&gt;"
+            ),
+            "{page}"
+        );
+        assert_eq!(esc_shown("a\nb\tc"), "a\nb\tc");
+        assert_eq!(
+            esc_shown("\u{200f}"),
+            "<span class=\"ctl\" title=\"不可见的控制字符\">U+200F</span>"
+        );
     }
 }
