@@ -7,7 +7,8 @@
 //!
 //! Numbers are found as runs of digits (with the single spaces, hyphens, dots and invisible
 //! zero-width characters people type or paste inside them, an optional leading `+` and an
-//! optional trailing X) that no other letter or digit touches, and classified by length and shape: 18 characters ending in a digit or X is an ID
+//! optional trailing X) that no other digit touches (a letter may: "ID370…", "Tel139…"), and
+//! classified by length and shape: 18 characters ending in a digit or X is an ID
 //! number (15 digits: an old one), 11 digits starting 13–19 a mobile number (with or without 86 /
 //! +86), 16 to 19 digits a bank card, 10 to 12 digits starting with 0 a landline with its area
 //! code, and 7 or 8 digits a landline when the words before it say it is a telephone (in
@@ -155,10 +156,12 @@ fn close_paren_at(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// Whether `c` is a letter or digit that, touching a run of digits, makes it part of something
-/// else (an order number, a model name).
-fn is_alnum(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+/// Whether `c`, touching a run of digits, makes it part of a longer number rather than a number
+/// of its own: a digit. Letters do not: "ID370702199001011234", "Tel13912345678" and
+/// "wx13912345678" are how callers and intake systems write an ID or a phone number, and an order
+/// number masked by mistake costs nothing, where a phone number kept is a leak.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '０'..='９')
 }
 
 /// A run of digits as the classifier reads it: how many digits (and X), the first six (enough
@@ -248,7 +251,7 @@ fn classify(run: &Run, before: &str) -> Option<Kind> {
 fn touches_after(text: &str, end: usize) -> bool {
     text.get(end..)
         .and_then(|t| t.chars().next())
-        .is_some_and(is_alnum)
+        .is_some_and(is_digit)
 }
 
 /// Where the landline whose area code is in parentheses at `i` ends, if one is there: `(028)`
@@ -305,7 +308,7 @@ fn number_at(text: &str, start: usize) -> (usize, Option<Kind>) {
     if text
         .get(..start)
         .and_then(|t| t.chars().next_back())
-        .is_some_and(is_alnum)
+        .is_some_and(is_digit)
     {
         return (end, None);
     }
@@ -364,9 +367,10 @@ fn plate_end(text: &str, start: usize) -> Option<usize> {
     if alnum < 5 {
         return None;
     }
-    // A number right after a separator is not touched by the plate's letter: if it is one to
-    // mask, it is masked as what it is, and the plate is not.
-    if separator.is_some() && digit_at(b, j).is_some() && number_at(text, j).1.is_some() {
+    // A number that starts among the plate's letters and digits (a letter does not make it part
+    // of something else): if it is one to mask, it is masked as what it is, and the plate is not.
+    let starts_number = |k: usize| b[k].is_ascii_digit() && (k == j || !b[k - 1].is_ascii_digit());
+    if (j..j + alnum).any(|k| starts_number(k) && number_at(text, k).1.is_some()) {
         return None;
     }
     Some(j + alnum)
@@ -596,10 +600,14 @@ mod tests {
             ("川 A1234", "川 A1234"),
             // The number a plate ends in goes on past it: the rest is not a number of its own.
             ("鲁X05360 138123456700536", "[车牌号] 138123456700536"),
-            ("鲁X05360-13812345678", "[车牌号]-13812345678"),
+            ("鲁X05360-13812345678", "鲁X[银行卡号]"),
             // Parentheses around an area code: the number after them is what it is.
             ("(028)13812345678", "(028)[手机号]"),
-            ("(028)85123456A", "(028)85123456A"),
+            // A letter after a number does not make it something else.
+            ("(028)85123456A", "[电话]A"),
+            ("ID370702199001011234", "ID[身份证号]"),
+            ("Tel13912345678，wx13912345678", "Tel[手机号]，wx[手机号]"),
+            ("鲁X37070219900101123", "鲁X[银行卡号]"),
             ("(028)8512345X", "(028)8512345X"),
             ("1(028)85123456", "1[电话]"),
             // A country code that ends a longer number is not one.
@@ -664,8 +672,8 @@ mod tests {
             }
         }
 
-        fn is_alnum(c: char) -> bool {
-            c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+        fn is_digit(c: char) -> bool {
+            c.is_ascii_digit() || matches!(c, '０'..='９')
         }
 
         fn classify(run: &str, before: &str) -> Option<Kind> {
@@ -749,7 +757,7 @@ mod tests {
                 .count();
             (7..=8).contains(&n)
                 && !number.ends_with(['X', 'x', 'Ｘ', 'ｘ'])
-                && !after.is_some_and(is_alnum)
+                && !after.is_some_and(is_digit)
         }
 
         pub fn mask(text: &str) -> String {
@@ -776,7 +784,7 @@ mod tests {
             // that is only the country code.
             for r in &runs {
                 let prev = text[..r.start()].chars().next_back();
-                if !country_code.is_match(r.as_str()) || prev.is_some_and(is_alnum) {
+                if !country_code.is_match(r.as_str()) || prev.is_some_and(is_digit) {
                     continue;
                 }
                 if let Some(c) = after_country_code.captures(&text[r.end()..]) {
@@ -799,8 +807,8 @@ mod tests {
                 let (s, e) = (m.start(), m.end());
                 let prev = text[..s].chars().next_back();
                 let next = text[e..].chars().next();
-                if prev.is_some_and(is_alnum)
-                    || next.is_some_and(is_alnum)
+                if prev.is_some_and(is_digit)
+                    || next.is_some_and(is_digit)
                     || overlaps(&spans, s, e)
                 {
                     continue;
