@@ -132,7 +132,10 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     use crate::cli::{Failure, Status, fail};
     memory::forgo_huge_pages();
     // Held to the end of `serve`: dropping it flushes the log lines still queued.
-    let _log_guard = init_tracing(args.log_format);
+    let _log_guard = match init_tracing(args.log_format) {
+        Ok(guard) => guard,
+        Err(e) => return fail(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .on_thread_park(memory::on_park)
@@ -498,9 +501,12 @@ fn spawn_reload_on_sighup(
 /// Logs go through the `hotline-log` thread, which writes them to stderr in batches (`log.rs`):
 /// one `write` per 50 ms instead of one per call (the per-call line cost ~8% of Route
 /// throughput when each was its own syscall on the serving thread).
-fn init_tracing(format: LogFormat) -> log::LogGuard {
+fn init_tracing(format: LogFormat) -> Result<log::LogGuard, String> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match std::env::var("HOTLINE_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(log_filter(&spec)?),
+        _ => EnvFilter::new("info"),
+    };
     // Colour codes only for a person at a terminal: in production they cost formatting time on
     // every call's log line and garble log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -513,5 +519,53 @@ fn init_tracing(format: LogFormat) -> log::LogGuard {
         LogFormat::Plain => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-    guard
+    Ok(guard)
+}
+
+/// `HOTLINE_LOG` checked: a level (`error`, `warn`, `info`, `debug`, `trace`, `off`) or
+/// `target=level` directives, separated by commas. Anything else is refused: the filter library
+/// reads a lone word such as `warning` as the name of a module to log, and every other line,
+/// errors included, would be silently dropped.
+fn log_filter(spec: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            let hint = match level.to_ascii_lowercase().as_str() {
+                "warning" => "; did you mean \"warn\"?".to_owned(),
+                "err" => "; did you mean \"error\"?".to_owned(),
+                _ => String::new(),
+            };
+            return Err(format!(
+                "HOTLINE_LOG={spec:?}: {level:?} is not a level; use one of {}, or target=level \
+                 directives separated by commas{hint}",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    Ok(spec.to_owned())
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use super::log_filter;
+
+    #[test]
+    fn a_log_level_that_is_not_one_is_refused_with_the_one_meant() {
+        for ok in [
+            "info",
+            "WARN",
+            "debug",
+            "hotline_router=debug,h2=warn",
+            "off",
+            " trace ",
+        ] {
+            assert!(log_filter(ok).is_ok(), "{ok}");
+        }
+        let e = log_filter("warning").unwrap_err();
+        assert!(e.contains("did you mean \"warn\""), "{e}");
+        for bad in ["bogus", "hotline_router=loud", "info,verbose"] {
+            assert!(log_filter(bad).is_err(), "{bad}");
+        }
+    }
 }
