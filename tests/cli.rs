@@ -110,6 +110,31 @@ fn one_exit_status_policy() {
             .code(),
         Some(2)
     );
+    // A limit of 0 would refuse every call: refused at start, never served.
+    for flag in [
+        "--max-streams",
+        "--max-receiving-bytes",
+        "--max-header-bytes",
+        "--max-concurrency",
+        "--max-connections",
+        "--body-timeout-ms",
+    ] {
+        let out = run(
+            &[
+                "serve",
+                "--store",
+                "none",
+                "--console-listen",
+                "off",
+                "--listen",
+                "127.0.0.1:0",
+                flag,
+                "0",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+    }
     // A batch's lines carry their own place and date: a flag that would be left out is refused.
     for extra in [
         &["--place", "高新区"][..],

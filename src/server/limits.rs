@@ -13,7 +13,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Limits {
     /// Most HTTP/2 streams (calls) open at once on one connection.
-    #[arg(long, env = "HOTLINE_MAX_STREAMS", default_value_t = 100)]
+    #[arg(long, env = "HOTLINE_MAX_STREAMS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams: u32,
     /// HTTP/2 flow-control window of one stream, in bytes: what a client may send on a call
     /// before the server has read it.
@@ -23,15 +24,18 @@ pub struct Limits {
     #[arg(long, env = "HOTLINE_CONNECTION_WINDOW", default_value_t = 1024 * 1024)]
     pub connection_window: u32,
     /// Largest header list of a call, in bytes.
-    #[arg(long, env = "HOTLINE_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    #[arg(long, env = "HOTLINE_MAX_HEADER_BYTES", default_value_t = 16 * 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub max_header_bytes: u32,
     /// Time to receive a request's body after its headers, in milliseconds; a call that takes
     /// longer is answered DEADLINE_EXCEEDED and its memory freed.
-    #[arg(long, env = "HOTLINE_BODY_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "HOTLINE_BODY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_ms: u64,
     /// Bytes being received by all calls together; a call that would go beyond is answered
     /// RESOURCE_EXHAUSTED.
-    #[arg(long, env = "HOTLINE_MAX_RECEIVING_BYTES", default_value_t = 128 << 20)]
+    #[arg(long, env = "HOTLINE_MAX_RECEIVING_BYTES", default_value_t = 128 << 20,
+          value_parser = at_least_one)]
     pub max_receiving_bytes: usize,
     /// Seconds between HTTP/2 keepalive PINGs to a client (0: none); a client that does not
     /// answer within --keepalive-timeout is disconnected.
@@ -50,8 +54,19 @@ pub struct Limits {
     #[arg(long, env = "HOTLINE_FIRST_CALL_TIMEOUT", default_value_t = 30)]
     pub first_call_timeout: u64,
     /// Connections served at once; one more is closed as soon as it is accepted.
-    #[arg(long, env = "HOTLINE_MAX_CONNECTIONS", default_value_t = 4_096)]
+    #[arg(long, env = "HOTLINE_MAX_CONNECTIONS", default_value_t = 4_096,
+          value_parser = at_least_one)]
     pub max_connections: usize,
+}
+
+/// A count or size of which 0 would refuse every call (or, read as "no limit", remove a bound
+/// the operator meant to set): refused at start instead, as the flag's error.
+pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 would refuse every call; give 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Default for Limits {

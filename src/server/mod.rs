@@ -73,7 +73,8 @@ pub struct ServeArgs {
     #[arg(long, env = "HOTLINE_CONSOLE_LISTEN", value_name = "ADDR|off")]
     pub console_listen: Option<crate::console::ConsoleListen>,
     /// Most calls routed at once; calls beyond it fail fast with RESOURCE_EXHAUSTED.
-    #[arg(long, env = "HOTLINE_MAX_CONCURRENCY", default_value_t = 1024)]
+    #[arg(long, env = "HOTLINE_MAX_CONCURRENCY", default_value_t = 1024,
+          value_parser = limits::at_least_one)]
     pub max_concurrency: usize,
     /// Time between turning health NOT_SERVING and closing the listener on shutdown, in
     /// milliseconds, so that load balancers stop sending before connections are refused.
