@@ -1129,3 +1129,30 @@ fn a_configmap_update_is_reloaded_and_a_bad_one_refused() {
         },
     );
 }
+
+/// The server reads `*.yml` as rule files too; a ConfigMap that left them out would serve fewer
+/// rules in the cluster than `check` counts, and say nothing.
+#[test]
+fn the_configmap_script_carries_yml_rule_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(rules.join("departments")).unwrap();
+    std::fs::write(rules.join("settings.yaml"), "settings:\n  threshold: 2\n").unwrap();
+    std::fs::write(rules.join("departments/a.yaml"), "rules: []\n").unwrap();
+    std::fs::write(rules.join("departments/b.yml"), "rules: []\n").unwrap();
+    let out = Command::new("sh")
+        .arg(root().join("deploy/kubernetes/rules-configmap.sh"))
+        .arg(&rules)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    for key in ["  settings.yaml: |", "  a.yaml: |", "  b.yml: |"] {
+        assert!(yaml.contains(key), "{key} missing:\n{yaml}");
+    }
+}
