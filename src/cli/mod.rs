@@ -109,7 +109,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RulesArg {
-    /// Rules directory (every *.yaml under it is loaded as one rule set).
+    /// Rules directory (every *.yaml under it is loaded as one rule set). Without it: ./rules
+    /// when the working directory has one, else the rules/ of the source tree this binary was
+    /// built from (a binary copied to another machine needs --rules or HOTLINE_RULES).
     #[arg(long, env = "HOTLINE_RULES", value_name = "DIR")]
     pub rules: Option<PathBuf>,
 }
