@@ -353,6 +353,7 @@ impl Store {
             stats: stats.clone(),
             retain_days,
             ring_buf: Vec::new(),
+            failing: false,
         };
         let thread = std::thread::Builder::new()
             .name("hotline-store".into())

@@ -1167,10 +1167,14 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
         stats: stats.clone(),
         retain_days: None,
         ring_buf: Vec::new(),
+        failing: false,
     };
     let e = writer.empty_spool().unwrap_err();
     assert!(e.contains("connection refused"), "{e}");
     assert_eq!(stats.failures.get(), 1);
+    // Logged when the failure starts, not again on every tick.
+    assert_eq!(writer.say_when_failing_changes(&Err(e.clone())), Some(true));
+    assert_eq!(writer.say_when_failing_changes(&Err(e.clone())), None);
     // The ring is empty, its frames are in a synced segment, and the backlog is the same.
     assert!(spool.take_ring(Vec::new()).is_none());
     assert_eq!(stats.spool_bytes.get(), backlog);
@@ -1188,7 +1192,13 @@ fn when_the_database_is_down_the_ring_is_spilled_to_disk_and_replayed_later() {
     assert_eq!(versions(&std::fs::read(&on_disk[0].1).unwrap()), ["v5"]);
     // The database is back: the writer stores both files and the ring takes frames again.
     writer.backend = Box::new(sqlite::Sqlite::open(&dir.path().join("d.sqlite")).unwrap());
-    writer.empty_spool().unwrap();
+    let emptied = writer.empty_spool();
+    assert_eq!(emptied, Ok(()));
+    assert_eq!(
+        writer.say_when_failing_changes(&emptied),
+        Some(false),
+        "the end is logged"
+    );
     assert_eq!(stats.spool_bytes.get(), 0);
     spool.append(&archive_frame("v6".into(), 200)).unwrap();
     let taken = spool.take_ring(Vec::new()).unwrap();

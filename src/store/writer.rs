@@ -48,6 +48,10 @@ pub(crate) struct Writer {
     /// (up to a megabyte, fifty times a second under load), its pages were faulted in each time,
     /// half of the writer's page faults (BENCHMARKS.md §6).
     pub ring_buf: Vec<u8>,
+    /// Whether the last attempt to store the spool failed: the failure is logged once when it
+    /// starts and once when it ends, not on every tick (fifty a second), and never only at
+    /// shutdown, as it was.
+    pub failing: bool,
 }
 
 /// The largest ring copy [`Writer::ring_buf`] keeps between ticks (a ring of up to 1 GiB may
@@ -106,6 +110,7 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => Some(Command::Stop),
             };
             let emptied = self.empty_spool();
+            let _ = self.say_when_failing_changes(&emptied);
             if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(86_400)) {
                 let _ = self.purge();
                 last_purge = Some(Instant::now());
@@ -210,6 +215,32 @@ impl Writer {
             give_back_sqlite_memory();
         }
         Ok(())
+    }
+
+    /// Logs a failure of the store when it starts (ERROR: decisions are answered, and wait in the
+    /// spool) and when it ends; returns what it logged: `Some(true)` a start, `Some(false)` an end.
+    pub(super) fn say_when_failing_changes(
+        &mut self,
+        emptied: &Result<(), String>,
+    ) -> Option<bool> {
+        match (emptied, self.failing) {
+            (Err(e), false) => {
+                self.failing = true;
+                tracing::error!(
+                    error = %e,
+                    spool_bytes = self.stats.spool_bytes.get(),
+                    "the decision store cannot be written; decisions are answered and wait in the \
+                     spool, and are stored when it can be written again"
+                );
+                Some(true)
+            }
+            (Ok(()), true) => {
+                self.failing = false;
+                tracing::info!("the decision store can be written again; the spool is stored");
+                Some(false)
+            }
+            _ => None,
+        }
     }
 
     fn failed(&self, e: &str) {
