@@ -161,3 +161,133 @@ async fn two_replicas_share_one_postgres_store() {
         "{text}"
     );
 }
+
+/// `url` with its host and port replaced by `127.0.0.1:port`.
+fn at_port(url: &str, port: u16) -> String {
+    let start = url
+        .find('@')
+        .map_or_else(|| url.find("://").unwrap() + 3, |at| at + 1);
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    format!("{}127.0.0.1:{port}{}", &url[..start], &url[end..])
+}
+
+/// The host:port of a connection URL.
+fn authority(url: &str) -> String {
+    let start = url
+        .find('@')
+        .map_or_else(|| url.find("://").unwrap() + 3, |at| at + 1);
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    url[start..end].to_owned()
+}
+
+/// A port nothing listens on (for now).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn decision_of(
+    c: &mut RoutingServiceClient<tonic::transport::Channel>,
+    ticket: &str,
+) -> Option<pb::DecisionRecord> {
+    c.get_decision(pb::GetDecisionRequest {
+        request_id: ticket.into(),
+        ..Default::default()
+    })
+    .await
+    .ok()
+    .map(tonic::Response::into_inner)
+}
+
+/// A replica starts and serves while its database is down (a replica restarted during an outage
+/// must not crash-loop), stores what it spooled once the database answers, and connects again
+/// after losing its connection (a database restart or fail-over). The database is reached
+/// through a proxy on a port of the test's own, which the test opens late and then cuts.
+#[tokio::test]
+async fn a_replica_serves_while_its_database_is_down_and_stores_when_it_answers() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let unreachable = format!("postgres://hotline@127.0.0.1:{port}/hotline");
+    let url = std::env::var("HOTLINE_TEST_POSTGRES").ok();
+    // Through the proxy: the database of the test server when there is one.
+    let db = match &url {
+        Some(u) => {
+            let u = u.clone();
+            std::thread::spawn(move || fresh_database(&u))
+                .join()
+                .unwrap()
+        }
+        None => unreachable.clone(),
+    };
+    let router = start(&at_port(&db, port), &dir.path().join("down.spool"));
+    let mut c = RoutingServiceClient::connect(router.addr.clone())
+        .await
+        .unwrap();
+    let routed = c
+        .route(pb::RouteRequest {
+            text: "公司三个月没发工资了".into(),
+            request_id: "DOWN-1".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("a Route call never fails because of the store")
+        .into_inner();
+    assert!(!routed.decision_id.is_empty());
+    let Some(url) = url else {
+        println!(
+            "skipped the rest: HOTLINE_TEST_POSTGRES is not set (the router started and served with its database down)"
+        );
+        return;
+    };
+    // The database comes up (the proxy starts listening).
+    let target = authority(&url);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> =
+        Default::default();
+    let proxy_links = links.clone();
+    let proxy = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            let link = tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+            proxy_links.lock().unwrap().push(link);
+        }
+    });
+    let asker = c.clone();
+    let wait_for = |ticket: &'static str| {
+        let mut c = asker.clone();
+        async move {
+            for _ in 0..200 {
+                if let Some(d) = decision_of(&mut c, ticket).await {
+                    return d;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("{ticket} never reached the database");
+        }
+    };
+    assert_eq!(wait_for("DOWN-1").await.decision_id, routed.decision_id);
+    // The connection is lost (every link cut); the next decision is stored over a new one.
+    for link in links.lock().unwrap().drain(..) {
+        link.abort();
+    }
+    let again = c
+        .route(pb::RouteRequest {
+            text: "小区电梯坏了三个月".into(),
+            request_id: "DOWN-2".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(wait_for("DOWN-2").await.decision_id, again.decision_id);
+    proxy.abort();
+}

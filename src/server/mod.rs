@@ -159,7 +159,7 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     // Opened before the runtime runs: the PostgreSQL client blocks, and runs its own runtime.
     let store = match args
         .store
-        .open(crate::store::StoreConfig::default_for_serve())
+        .open_for_serve(crate::store::StoreConfig::default_for_serve())
     {
         Ok(s) => s,
         Err(e) => return fail(format!("cannot open the decision store: {e}")),

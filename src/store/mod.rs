@@ -164,8 +164,14 @@ pub fn settle_spool(config: &StoreConfig, spool_dir: Option<&std::path::Path>) -
         return (unreadable > 0).then(|| format!("warning: the spool {}{more}", dir.display()));
     }
     let replayed = writable(config, &dir).and_then(|()| {
-        let store =
-            Store::open_with_spool(config, Some(&dir), ring::RING_BYTES, TextMode::Masked, None)?;
+        let store = Store::open_with_spool(
+            config,
+            Some(&dir),
+            ring::RING_BYTES,
+            TextMode::Masked,
+            None,
+            false,
+        )?;
         store.map_or(Ok(()), |s| s.close())
     });
     Some(match replayed {
@@ -284,11 +290,32 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Opens the store given, or `default` when none was given.
     pub fn open(&self, default: StoreConfig) -> Result<Option<Arc<Store>>, String> {
+        self.open_with(default, false)
+    }
+
+    /// [`open`](Self::open) for `serve`: a PostgreSQL database that cannot be reached does not
+    /// stop the start (see [`Store::open_with_spool`]'s `wait_for_database`).
+    pub fn open_for_serve(&self, default: StoreConfig) -> Result<Option<Arc<Store>>, String> {
+        self.open_with(default, true)
+    }
+
+    fn open_with(
+        &self,
+        default: StoreConfig,
+        wait_for_database: bool,
+    ) -> Result<Option<Arc<Store>>, String> {
         let config = self.store.clone().unwrap_or(default);
         let retain = (self.retain_days > 0).then_some(self.retain_days);
         let spool = self.spool_dir.as_deref();
         let ring = self.spool_ring_kib.saturating_mul(1024);
-        let store = Store::open_with_spool(&config, spool, ring, self.store_text, retain)?;
+        let store = Store::open_with_spool(
+            &config,
+            spool,
+            ring,
+            self.store_text,
+            retain,
+            wait_for_database,
+        )?;
         Ok(store.map(Arc::new))
     }
 }
@@ -313,22 +340,45 @@ impl Store {
         text_mode: TextMode,
         retain_days: Option<u32>,
     ) -> Result<Option<Store>, String> {
-        Self::open_with_spool(config, None, ring::RING_BYTES, text_mode, retain_days)
+        Self::open_with_spool(
+            config,
+            None,
+            ring::RING_BYTES,
+            text_mode,
+            retain_days,
+            false,
+        )
     }
 
     /// [`open`](Self::open) with the spool in `spool_dir` (default: `<PATH>.spool` for SQLite,
     /// `hotline-data/postgres.spool` for PostgreSQL: each replica keeps its own, locally) and a
-    /// ring of `ring_bytes` in front of it (0: none).
+    /// ring of `ring_bytes` in front of it (0: none). `wait_for_database` (a server): a
+    /// PostgreSQL database that cannot be reached is logged, and the store opens without it:
+    /// decisions wait in the spool and the writer connects when the database answers, as when it
+    /// goes down later. (A SQLite file that cannot be opened still stops the start: it is local,
+    /// and waiting would not mend it.)
     pub fn open_with_spool(
         config: &StoreConfig,
         spool_dir: Option<&std::path::Path>,
         ring_bytes: u64,
         text_mode: TextMode,
         retain_days: Option<u32>,
+        wait_for_database: bool,
     ) -> Result<Option<Store>, String> {
         let mut backend: Box<dyn backend::Backend> = match config {
             StoreConfig::None => return Ok(None),
             StoreConfig::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
+            StoreConfig::Postgres(url) if wait_for_database => {
+                let (db, error) = pg::Postgres::open_or_later(url);
+                if let Some(e) = error {
+                    tracing::error!(
+                        error = %e,
+                        "the decision store's database cannot be reached; serving, with decisions \
+                         waiting in the spool until it answers"
+                    );
+                }
+                Box::new(db)
+            }
             StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
         };
         let default_spool = config.default_spool().unwrap_or_default();
