@@ -627,6 +627,80 @@ fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// An operator's SIGHUP is acknowledged in the log even when nothing changed, and a refused
+/// reload's diagnostics are one log line each (their `help:` was a second line with no time or
+/// level in a plain log).
+#[test]
+fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "off",
+        ])
+        .args([
+            "--shutdown-grace-ms",
+            "0",
+            "--store",
+            "none",
+            "--watch",
+            "false",
+        ])
+        .args(["--log-format", "plain", "--rules"])
+        .arg(dir.path())
+        .env("HOTLINE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("listening on ") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
+    }
+    let hup = || {
+        let _ = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_millis(1500));
+    };
+    hup();
+    std::fs::write(
+        dir.path().join("departments/zz-broken.yaml"),
+        "rules:\n  - id: zz\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费]]}\n    examples: [物业费谁交]\n",
+    )
+    .unwrap();
+    hup();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        logs.matches("SIGHUP: reloading the rules").count(),
+        2,
+        "{logs}"
+    );
+    let failed: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("rules reload failed") && l.contains("diagnostic="))
+        .collect();
+    assert!(!failed.is_empty(), "{logs}");
+    assert!(
+        failed
+            .iter()
+            .all(|l| l.contains("E0201") && l.contains(" help: ")),
+        "{logs}"
+    );
+    assert!(!logs.lines().any(|l| l.starts_with("  help:")), "{logs}");
+}
+
 #[test]
 fn logs_carry_the_call_but_never_the_text() {
     let text = "我叫张三，电话13812345678，身份证号110101199003071234，公司三个月没发工资了";

@@ -167,7 +167,9 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
     let served = runtime.block_on(async move {
         let rules_dir = args.rules.dir();
         // The watch starts before the load, so that an edit saved during the load is seen.
-        let watch = if args.watch {
+        // No watch on a directory that is not there: the load below stops the start with the
+        // reason, and a warning to "reload with SIGHUP" first would send the operator astray.
+        let watch = if args.watch && rules_dir.is_dir() {
             match watch::Watch::start(rules_dir.clone()) {
                 Ok(w) => Some(w),
                 Err(e) => {
@@ -483,6 +485,12 @@ fn spawn_reload_on_sighup(
         };
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
+                // Said even when nothing changes, so that an operator sees the signal arrived.
+                tracing::info!(
+                    serving = %state.current().version(),
+                    "SIGHUP: reloading the rules{}",
+                    if tls.is_some() { " and TLS certificates" } else { "" }
+                );
                 if let Some(tls) = &tls {
                     match tls.reload() {
                         Ok(()) => tracing::info!("TLS certificates reloaded"),

@@ -166,7 +166,10 @@ impl RuleState {
                 metrics.rules_last_load_ok.set(0);
                 let serving = self.current().version().to_owned();
                 for d in e.errors() {
-                    tracing::error!(diagnostic = %d, "rules reload failed");
+                    // One log line per diagnostic: its `help:` line joined to it, so that a plain
+                    // log's second line does not stand without a time and a level.
+                    let one_line = d.to_string().replace("\n  help: ", " help: ");
+                    tracing::error!(diagnostic = %one_line, "rules reload failed");
                 }
                 tracing::error!(serving = %serving, "rules reload failed; still serving the previous rule set");
             }
