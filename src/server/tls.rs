@@ -163,6 +163,7 @@ fn build(files: &TlsFiles) -> Result<Loaded, String> {
     )?;
     let key = parse_key(&files.key, "key", &read_file(&files.key, "key")?)?;
     check_pair(&files.cert, "certificate", &chain, &files.key, &key)?;
+    check_dates(&files.cert, chain[0].as_ref())?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: no usable protocol version: {e}"))?;
@@ -304,6 +305,34 @@ pub(crate) fn check_pair(
             cert_path.display()
         )),
     }
+}
+
+/// The serving certificate must be valid now: an expired one (or one not yet valid) would start
+/// or be reloaded without a word and then fail every client's handshake, with pods still Ready
+/// on their TCP probes. Refused at start, and on SIGHUP (the old one keeps serving).
+fn check_dates(cert_path: &Path, leaf: &[u8]) -> Result<(), String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+        // Not reached: every certificate was parsed when the file was read.
+        return Ok(());
+    };
+    let validity = cert.validity();
+    let now = x509_parser::time::ASN1Time::now();
+    if now > validity.not_after {
+        return Err(format!(
+            "TLS certificate file {}: the certificate expired on {}; renew it",
+            cert_path.display(),
+            validity.not_after
+        ));
+    }
+    if now < validity.not_before {
+        return Err(format!(
+            "TLS certificate file {}: the certificate is not valid before {}; check it, and this \
+             machine's clock",
+            cert_path.display(),
+            validity.not_before
+        ));
+    }
+    Ok(())
 }
 
 /// `subject CN=…, serial …, valid until …[, client certificates required]`.
@@ -547,6 +576,35 @@ mod tests {
         let e = served.expect_err("server refuses");
         assert!(e.to_string().to_lowercase().contains("issuer"), "{e}");
         assert!(seen.is_err(), "the client is told");
+    }
+
+    #[test]
+    fn a_certificate_that_is_not_valid_now_is_refused_and_a_reload_keeps_the_old_one() {
+        let pki = Pki::new();
+        let tls = Tls::load(server_files(&pki, false)).unwrap();
+        let serving = tls.certificate_summary();
+        for (from, to, what) in [
+            ((2019, 1, 1), (2020, 2, 1), "expired on"),
+            ((2099, 1, 1), (2100, 1, 1), "not valid before"),
+        ] {
+            let (cert, key) = pki.ca.issue_between(from, to);
+            let dir = tempfile::tempdir().unwrap();
+            let files = TlsFiles {
+                cert: dir.path().join("server.pem"),
+                key: dir.path().join("server.key"),
+                client_ca: None,
+            };
+            std::fs::write(&files.cert, &cert).unwrap();
+            std::fs::write(&files.key, &key).unwrap();
+            let e = Tls::load(files).err().expect("refused at start");
+            assert!(e.contains(what) && e.contains("server.pem"), "{e}");
+            // The same on SIGHUP: the old certificate keeps serving.
+            pki.write("server.pem", &cert);
+            pki.write("server.key", &key);
+            let e = tls.reload().unwrap_err();
+            assert!(e.contains(what), "{e}");
+            assert_eq!(tls.certificate_summary(), serving);
+        }
     }
 
     #[tokio::test]
