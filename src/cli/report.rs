@@ -20,10 +20,12 @@ pub enum Format {
 pub struct Args {
     #[command(flatten)]
     store: StoreAndRules,
-    /// The first day of the period (YYYY-MM-DD, China time).
+    /// The first day of the period (YYYY-MM-DD, China time). Periods go by when the router made
+    /// each decision (its own clock), as retention does, not by the ticket's received time: a
+    /// backlog ticket received in October and routed in December counts in December.
     #[arg(long, value_parser = parse_date)]
     from: Date,
-    /// The day after the period (YYYY-MM-DD): decisions received before it are counted.
+    /// The day after the period (YYYY-MM-DD): decisions made before it are counted.
     #[arg(long, value_parser = parse_date)]
     to: Date,
     #[arg(long, value_enum, default_value = "text")]
