@@ -936,14 +936,11 @@ fn a_resolved_order_without_a_due_date_is_not_counted_on_time() {
     assert_eq!(hrss["resolved_no_due_date"], 1, "{hrss}");
     let warnings = json["warnings"].to_string();
     assert!(
-        warnings.contains("calendar ends on 2025-12-31, before this report's period does"),
+        warnings.contains("规则的工作日历只到 2025-12-31，早于本报表的统计期末"),
         "{warnings}"
     );
-    assert!(
-        text.contains("warning: the rules' working-day calendar ends on 2025-12-31"),
-        "{text}"
-    );
-    assert!(text.contains("order(s) have no due date"), "{text}");
+    assert!(text.contains("规则的工作日历只到 2025-12-31"), "{text}");
+    assert!(text.contains("件工单没有到期日"), "{text}");
 }
 
 #[test]

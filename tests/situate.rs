@@ -90,7 +90,7 @@ fn a_due_date_outside_the_calendar_is_an_explicit_error() {
     let tl = r.time_limit.as_ref().unwrap();
     assert!(tl.due_date.is_empty());
     assert!(
-        tl.due_date_error.contains("does not cover 2027"),
+        tl.due_date_error.contains("工作日历没有 2027 年"),
         "{}",
         tl.due_date_error
     );

@@ -155,13 +155,14 @@ impl Calendar {
     pub fn is_working_day(&self, d: Date) -> Result<bool, String> {
         if !self.years.contains(&d.year()) {
             let covered: Vec<String> = self.years.iter().map(i32::to_string).collect();
+            // In Chinese: operators read it beside the due date, as they read `reason`.
             return Err(format!(
-                "the working-day calendar does not cover {} (it covers {}); add that year's holidays to rules/calendar.yaml",
+                "工作日历没有 {} 年（现有：{}），算不出到期日；请在 rules/calendar.yaml 补上该年的节假日和调休",
                 d.year(),
                 if covered.is_empty() {
-                    "no year".to_owned()
+                    "无".to_owned()
                 } else {
-                    covered.join(", ")
+                    covered.join("、")
                 }
             ));
         }
@@ -175,7 +176,7 @@ impl Calendar {
         while counted < n {
             d = d
                 .next()
-                .ok_or_else(|| format!("no due date after {received}: past the last date"))?;
+                .ok_or_else(|| format!("{received} 之后已无日期（9999 年末），算不出到期日"))?;
             if self.is_working_day(d)? {
                 counted += 1;
             }
@@ -259,7 +260,7 @@ mod tests {
         assert!(
             cal.due_date(d("2026-12-30"), 5)
                 .unwrap_err()
-                .contains("does not cover 2027")
+                .contains("工作日历没有 2027 年")
         );
     }
 }

@@ -394,7 +394,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
     // decisions too, and are named as what they are.
     let _ = write!(
         o,
-        "<p>统计期间 {from} 至 {to}（不含 {to}；按本系统作出派单决定的时间统计，受理较早、派单在本期的积压工单计入本期），截至 {today}；共 <b id=\"total\">{n}</b> 个决定：\
+        "<p>统计期间 {from} 至 {to}（不含 {to}；按本系统作出决定的时间统计，受理较早、本期才处理的积压工单计入本期），截至 {today}；共 <b id=\"total\">{n}</b> 个决定：\
          派单 <b id=\"dispatched\">{d}</b> 件，转人工 {m} 件，\
          移交紧急热线 <b id=\"handoffs\">{h}</b> 件{lines}，\
          不属受理范围 <b id=\"out-of-scope\">{x}</b> 件。红色为退单（或逾期），蓝色为总量。</p>",

@@ -341,9 +341,9 @@ fn warnings(
     let mut out = Vec::new();
     let end = Date::parse(to).map(Date::start_ms_china);
     match (set.calendar().covered_until_ms(), end) {
+        // In Chinese: the supervisors who read the report read these first.
         (None, _) => out.push(
-            "the rules' working-day calendar covers no year: no due date can be computed; add \
-             the holidays to rules/calendar.yaml"
+            "规则的工作日历没有任何年份，算不出到期日；请在 rules/calendar.yaml 补上节假日和调休"
                 .to_owned(),
         ),
         (Some(until), Some(end)) if until < end => {
@@ -351,9 +351,8 @@ fn warnings(
                 .map(|d| d.to_string())
                 .unwrap_or_default();
             out.push(format!(
-                "the rules' working-day calendar ends on {last}, before this report's period \
-                 does: due dates after it cannot be computed, so on-time and overdue figures \
-                 are incomplete; add the next year's holidays to rules/calendar.yaml"
+                "规则的工作日历只到 {last}，早于本报表的统计期末：此后的到期日算不出，按时、逾期的\
+                 数字不完整；请在 rules/calendar.yaml 补上下一年的节假日和调休"
             ));
         }
         _ => {}
@@ -365,8 +364,8 @@ fn warnings(
         .sum();
     if no_due > 0 {
         out.push(format!(
-            "{no_due} order(s) have no due date (the calendar does not cover it, or no time \
-             limit was recorded): counted as \"no due date\", neither on time nor overdue"
+            "{no_due} 件工单没有到期日（工作日历不包括，或没有记录办理时限）：记为“无到期日”，\
+             不算按时，也不算逾期"
         ));
     }
     out
