@@ -328,6 +328,8 @@ pub struct Store {
     text_mode: TextMode,
     /// Rule-set versions already archived by this process.
     archived: Mutex<HashSet<String>>,
+    /// When the last archive frame could not be appended (see [`Store::archive`]).
+    archive_failed_at: Mutex<Option<std::time::Instant>>,
     stats: Arc<Stats>,
     ids: IdSource,
 }
@@ -415,6 +417,7 @@ impl Store {
             thread: Mutex::new(Some(thread)),
             text_mode,
             archived: Mutex::new(archived),
+            archive_failed_at: Mutex::new(None),
             stats,
             ids: IdSource::new(),
         };
@@ -498,23 +501,40 @@ impl Store {
         flushed
     }
 
-    fn append(&self, frame: &[u8]) {
-        if let Err(e) = self.spool.append(frame) {
-            // The call still succeeds (recording never fails a Route call); the failure is
-            // counted and logged, never silent.
-            self.stats.failures.inc();
-            tracing::error!(error = %e, "cannot append a decision to the spool");
+    /// Appends a frame to the spool; whether it is there.
+    fn append(&self, frame: &[u8]) -> bool {
+        match self.spool.append(frame) {
+            Ok(_) => true,
+            Err(e) => {
+                // The call still succeeds (recording never fails a Route call); the failure is
+                // counted and logged, never silent.
+                self.stats.failures.inc();
+                tracing::error!(error = %e, "cannot append a decision to the spool");
+                false
+            }
         }
     }
 
-    /// Archives the rule files of `set` the first time one of its decisions is recorded.
+    /// Archives the rule files of `set` the first time one of its decisions is recorded. A
+    /// version counts as archived only once its frame is in the spool: when the append fails (a
+    /// full disk), a later decision tries again, at most once a second, so that the decisions
+    /// of that version can still be explained exactly once the disk has room.
     fn archive(&self, set: &crate::RuleSet) {
         let mut archived = locked(&self.archived);
-        if !archived.contains(set.version()) {
+        if archived.contains(set.version()) {
+            return;
+        }
+        let mut failed_at = locked(&self.archive_failed_at);
+        if failed_at.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return;
+        }
+        let mut frame = Vec::new();
+        spool::Frame::rule_set(&mut frame, set.version(), set.files());
+        if self.append(&frame) {
             archived.insert(set.version().to_owned());
-            let mut frame = Vec::new();
-            spool::Frame::rule_set(&mut frame, set.version(), set.files());
-            self.append(&frame);
+            *failed_at = None;
+        } else {
+            *failed_at = Some(std::time::Instant::now());
         }
     }
 }
