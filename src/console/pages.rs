@@ -171,6 +171,27 @@ pub(crate) fn try_page(set: &RuleSet, form: &TryForm) -> String {
     page("试一试", Nav::Try, set.version(), &b)
 }
 
+/// What the 规则 page says when the working-day calendar ends within
+/// [`ENDS_SOON_DAYS`](crate::situate::calendar::ENDS_SOON_DAYS) of `now_ms`, or has ended: after
+/// it no due date can be computed, which the server logs but a rule author reads here.
+fn calendar_notice(set: &crate::RuleSet, now_ms: i64) -> Option<String> {
+    let calendar = set.calendar();
+    let days = calendar.days_left(now_ms)?;
+    if days >= crate::situate::calendar::ENDS_SOON_DAYS {
+        return None;
+    }
+    let last = calendar.years().last().copied()?;
+    let when = if days >= 0 {
+        format!("工作日历只到 {last} 年底，还剩 {days} 天")
+    } else {
+        format!("工作日历只到 {last} 年底，已经过期")
+    };
+    Some(format!(
+        "{when}：此后受理的诉求算不出到期日。请在 rules/calendar.yaml 补上 {} 年的节假日和调休。",
+        last + 1
+    ))
+}
+
 /// The decision, section by section.
 fn decision(b: &mut String, form: &TryForm, r: &pb::RouteResponse, set: &crate::RuleSet) {
     let outcome = pb::Outcome::try_from(r.outcome)
@@ -569,6 +590,13 @@ pub(crate) fn rules_page(set: &RuleSet, failure: &LoadFailure, q: &str) -> Strin
             );
         }
         b.push_str("</ul></section>");
+    }
+    if let Some(notice) = calendar_notice(set, crate::store::now_ms()) {
+        let _ = write!(
+            b,
+            "<p id=\"calendar-notice\" class=\"error\">{}</p>",
+            esc(&notice)
+        );
     }
     if !set.warnings().is_empty() {
         let _ = write!(
@@ -976,4 +1004,24 @@ pub(crate) fn report_page(
         }
     }
     page("报表", Nav::Reports, set.version(), &b)
+}
+
+#[cfg(test)]
+mod calendar_notice_tests {
+    use super::calendar_notice;
+
+    #[test]
+    fn the_rules_page_says_when_the_calendar_ends_soon_or_has_ended() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let set = crate::ruleset::load_dir(&dir).expect("the bundled rules load");
+        let until = set.calendar().covered_until_ms().expect("a calendar");
+        let last = set.calendar().years().last().copied().unwrap();
+        let day = 86_400_000;
+        assert_eq!(calendar_notice(&set, until - 40 * day), None);
+        let soon = calendar_notice(&set, until - 10 * day + 1).expect("ends soon");
+        assert!(soon.contains("还剩 9 天"), "{soon}");
+        assert!(soon.contains(&format!("补上 {} 年", last + 1)), "{soon}");
+        let ended = calendar_notice(&set, until + day).expect("ended");
+        assert!(ended.contains("已经过期"), "{ended}");
+    }
 }

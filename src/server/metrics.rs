@@ -181,9 +181,11 @@ impl Metrics {
             return;
         };
         self.calendar_covered_until.set(until_ms / 1000);
-        let now_ms = crate::store::now_ms();
-        let days_left = (until_ms - now_ms).div_euclid(86_400_000);
-        if days_left < 30 {
+        let days_left = set
+            .calendar()
+            .days_left(crate::store::now_ms())
+            .unwrap_or_default();
+        if days_left < crate::situate::calendar::ENDS_SOON_DAYS {
             let years: Vec<String> = set.calendar().years().iter().map(i32::to_string).collect();
             tracing::warn!(
                 days_left,

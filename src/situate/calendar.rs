@@ -25,6 +25,9 @@ pub struct Date(civil::Date);
 /// China Standard Time: UTC+8 all year (no daylight saving since 1991).
 const CHINA: Offset = Offset::constant(8);
 
+/// How many days before the calendar ends the server says so (log, metrics, console).
+pub const ENDS_SOON_DAYS: i64 = 30;
+
 /// The first second, in seconds since 1970, of the years 0001 to 9999 in China time:
 /// 0001-01-01 00:00:00 +08:00. The range is China time at both ends because the date it gives
 /// (a received date, `YYYY-MM-DD`) is China time.
@@ -149,6 +152,12 @@ impl Calendar {
     pub fn covered_until_ms(&self) -> Option<i64> {
         let last = *self.years.last()?;
         Date::from_ymd(last.checked_add(1)?, 1, 1).map(Date::start_ms_china)
+    }
+
+    /// Days from `now_ms` until the calendar ends (negative once it has), `None` for a calendar
+    /// of no year. Under [`ENDS_SOON_DAYS`] the server warns (log, console).
+    pub fn days_left(&self, now_ms: i64) -> Option<i64> {
+        Some((self.covered_until_ms()? - now_ms).div_euclid(86_400_000))
     }
 
     /// Whether `d` is a working day; an error when the calendar does not cover its year.
