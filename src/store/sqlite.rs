@@ -48,8 +48,12 @@ pub(crate) struct Sqlite {
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Sqlite, String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            // The absolute path: the default store is relative to the working directory, which
+            // an operator reading the error may not know.
+            std::fs::create_dir_all(dir).map_err(|e| {
+                let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                format!("cannot create {}: {e}", shown.display())
+            })?;
         }
         allocate_with_mimalloc();
         let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
