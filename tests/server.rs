@@ -580,9 +580,9 @@ async fn an_oversized_message_is_refused_by_the_transport() {
     assert!(s.message().contains("4194304"), "{}", s.message());
 }
 
-/// What a server logging in `format` writes to stderr for one Route call of `text` with ticket
-/// number `request_id`, until it stops.
-fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
+/// A server on `rules` with `flags`, logging at info level to a pipe, and its gRPC address once
+/// it listens.
+fn serve_logging(rules: &std::path::Path, flags: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
         .args([
             "serve",
@@ -590,13 +590,11 @@ fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
             "127.0.0.1:0",
             "--shutdown-grace-ms",
             "0",
-            "--log-format",
-            format,
-            "--store",
-            "none",
-            "--rules",
         ])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .args(["--store", "none"])
+        .args(flags)
+        .arg("--rules")
+        .arg(rules)
         .env("HOTLINE_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -613,6 +611,14 @@ fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
         );
     }
     let addr = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    (child, addr)
+}
+
+/// What a server logging in `format` writes to stderr for one Route call of `text` with ticket
+/// number `request_id`, until it stops.
+fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
+    let rules = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    let (child, addr) = serve_logging(rules, &["--log-format", format]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut c = RoutingServiceClient::connect(addr).await.unwrap();
@@ -635,35 +641,17 @@ fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
     let dir = tempfile::tempdir().unwrap();
     let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
     hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline-router"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
+    let (child, _) = serve_logging(
+        dir.path(),
+        &[
             "--console-listen",
             "off",
-        ])
-        .args([
-            "--shutdown-grace-ms",
-            "0",
-            "--store",
-            "none",
             "--watch",
             "false",
-        ])
-        .args(["--log-format", "plain", "--rules"])
-        .arg(dir.path())
-        .env("HOTLINE_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("listening on ") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
-    }
+            "--log-format",
+            "plain",
+        ],
+    );
     let hup = || {
         let _ = Command::new("kill")
             .args(["-HUP", &child.id().to_string()])
