@@ -997,3 +997,36 @@ async fn an_edit_saved_while_the_server_loads_is_served() {
     .await;
     took.expect("the edit saved during start-up is served");
 }
+
+/// `--max-connections` beyond the file-descriptor limit would let idle sockets take every
+/// descriptor, the health checks' with them: the server raises its soft limit toward the hard
+/// one, and says so when even that is too low.
+#[test]
+fn max_connections_beyond_the_descriptor_limit_is_a_warning_at_start() {
+    let bin = env!("CARGO_BIN_EXE_hotline-router");
+    let script = format!(
+        "ulimit -Sn 200 && ulimit -Hn 300 && exec {bin} serve --listen 127.0.0.1:0 \
+         --console-listen off --store none --shutdown-grace-ms 0"
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .env("HOTLINE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("listening on ") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let logs = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).into_owned();
+    assert!(
+        logs.contains("--max-connections 4096 does not fit the file-descriptor limit of 300"),
+        "{logs}"
+    );
+}

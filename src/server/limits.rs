@@ -69,6 +69,58 @@ pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Descriptors the server needs besides its connections: listeners, the store's files and
+/// spool, the rules watch, the log, the runtime's own.
+const DESCRIPTOR_RESERVE: u64 = 256;
+
+/// Makes room for `max_connections` under the process's file-descriptor limit: raises the soft
+/// limit toward the hard one when it is lower than needed (as most servers do at start), and
+/// says when even the hard limit is too low. Without the room, silent sockets could take every
+/// descriptor, and the health checks and metrics (new connections too) would fail with them.
+/// Returns the warning to log, if any.
+pub(crate) fn make_room_for(max_connections: usize) -> Option<String> {
+    #[cfg(unix)]
+    {
+        let needed = (max_connections as u64).saturating_add(DESCRIPTOR_RESERVE);
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit read and write the one `rlimit` struct passed, which
+        // lives on this stack frame for the call; they touch no other memory of the process.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur as u64 >= needed {
+                return None;
+            }
+            let raised = libc::rlimit {
+                rlim_cur: needed.min(lim.rlim_max as u64) as libc::rlim_t,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+        let soft = lim.rlim_cur as u64;
+        (soft < needed).then(|| {
+            format!(
+                "--max-connections {max_connections} does not fit the file-descriptor limit of \
+                 {soft} (with {DESCRIPTOR_RESERVE} kept for the server itself): idle sockets could \
+                 take every descriptor, health checks and metrics included; lower \
+                 --max-connections to {} or raise the limit (ulimit -n, LimitNOFILE)",
+                soft.saturating_sub(DESCRIPTOR_RESERVE).max(1)
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = max_connections;
+        None
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -137,6 +137,9 @@ pub fn run_blocking(args: ServeArgs) -> crate::cli::Result {
         Ok(guard) => guard,
         Err(e) => return fail(e),
     };
+    if let Some(warning) = limits::make_room_for(args.limits.max_connections) {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .on_thread_park(memory::on_park)
