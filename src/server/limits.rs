@@ -92,18 +92,18 @@ pub(crate) fn make_room_for(max_connections: usize) -> Option<String> {
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
                 return None;
             }
-            if lim.rlim_cur as u64 >= needed {
+            if lim.rlim_cur >= needed {
                 return None;
             }
             let raised = libc::rlimit {
-                rlim_cur: needed.min(lim.rlim_max as u64) as libc::rlim_t,
+                rlim_cur: needed.min(lim.rlim_max),
                 rlim_max: lim.rlim_max,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
                 lim = raised;
             }
         }
-        let soft = lim.rlim_cur as u64;
+        let soft = lim.rlim_cur;
         (soft < needed).then(|| {
             format!(
                 "--max-connections {max_connections} does not fit the file-descriptor limit of \
