@@ -111,6 +111,12 @@ fn now_plus(seconds: i64) -> String {
         .to_string()
 }
 
+/// `outcomes` of `lines`, which must all be recorded (exit 0).
+fn imported(dir: &Path, store: &str, lines: &str) {
+    let (status, results) = outcomes(dir, store, lines, &[]);
+    assert_eq!(status, Some(0), "{results:?}");
+}
+
 /// `outcomes` of `lines` (one event a line) into `store`: its exit status and each line's result.
 fn outcomes(
     dir: &Path,
@@ -578,8 +584,7 @@ fn export_leaves_out_a_returned_order_whose_destination_is_unknown() {
          {{\"eventId\":\"r2\",\"requestId\":\"T-2\",\"kind\":\"RETURNED\",\"at\":\"{at}\"}}\n",
         at = now_plus(1)
     );
-    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
-    assert_eq!(status, Some(0));
+    imported(dir.path(), &store, &lines);
     let (labels, stderr) = export();
     assert!(
         labels.iter().all(|(id, _)| id != "T-1" && id != "T-2"),
@@ -595,8 +600,7 @@ fn export_leaves_out_a_returned_order_whose_destination_is_unknown() {
          {{\"eventId\":\"x2\",\"requestId\":\"T-2\",\"kind\":\"ACCEPTED\",\"departmentId\":\"housing\",\"at\":\"{at}\"}}\n",
         at = now_plus(2)
     );
-    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
-    assert_eq!(status, Some(0));
+    imported(dir.path(), &store, &lines);
     let (labels, stderr) = export();
     let label = |id: &str| {
         labels
@@ -928,8 +932,7 @@ fn a_resolved_order_without_a_due_date_is_not_counted_on_time() {
         "{{\"eventId\":\"d1\",\"requestId\":\"T-1\",\"kind\":\"RESOLVED\",\"at\":\"{}\"}}\n",
         now_plus(1)
     );
-    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
-    assert_eq!(status, Some(0));
+    imported(dir.path(), &store, &lines);
     let (json, text) = report_both(&store, &rules);
     let hrss = department(&json, "hrss");
     assert_eq!(hrss["resolved_on_time"], 0, "{hrss}");
@@ -955,8 +958,7 @@ fn an_order_operators_send_on_after_manual_triage_counts_for_its_department() {
         t1 = now_plus(1),
         t2 = now_plus(2)
     );
-    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
-    assert_eq!(status, Some(0));
+    imported(dir.path(), &store, &lines);
     let (json, _) = report_both(&store, &bundled);
     let hrss = department(&json, "hrss");
     assert_eq!(hrss["orders"], 1, "the router's own: {hrss}");
@@ -1010,8 +1012,7 @@ fn an_order_returned_to_no_named_department_is_not_the_refusers() {
         "{{\"eventId\":\"u1\",\"requestId\":\"T-1\",\"kind\":\"RETURNED\",\"reason\":\"不归我管\",\"at\":\"{}\"}}\n",
         now_plus(1)
     );
-    let (status, _) = outcomes(dir.path(), &store, &lines, &[]);
-    assert_eq!(status, Some(0));
+    imported(dir.path(), &store, &lines);
     let (json, text) = report_both(&store, &bundled);
     let hrss = department(&json, "hrss");
     assert_eq!(hrss["returned"], 1, "{hrss}");

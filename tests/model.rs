@@ -352,19 +352,24 @@ fn rule_examples_are_labelled_as_the_corpus_labels_their_rules() {
     assert!(rows.contains(&(noise[0].clone(), department)));
 }
 
+/// `train` on the examples file and the examples of the rules in `rules`, into `out`.
+fn train_with_rules(rules: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    bin()
+        .args(["train", "--bits", "10", "--folds", "3", "--rules"])
+        .arg(rules)
+        .arg("--input")
+        .arg(examples())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn train_with_rules_trains_on_their_examples_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c.model");
-    let o = bin()
-        .args(["train", "--bits", "10", "--folds", "3", "--rules"])
-        .arg(common::bundled_dir())
-        .arg("--input")
-        .arg(examples())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = train_with_rules(&common::bundled_dir(), &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     let corpus_rows = std::fs::read_to_string(examples()).unwrap().lines().count();
@@ -404,15 +409,7 @@ fn train_with_rules_ignores_a_model_of_another_features_version() {
         "the old models are refused where they are served"
     );
     let out = dir.path().join("fresh.model");
-    let o = bin()
-        .args(["train", "--bits", "10", "--folds", "3", "--rules"])
-        .arg(dir.path())
-        .arg("--input")
-        .arg(examples())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = train_with_rules(dir.path(), &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         std::fs::read_to_string(&out)

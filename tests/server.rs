@@ -600,8 +600,14 @@ fn serve_logging(rules: &std::path::Path, flags: &[&str]) -> (std::process::Chil
         .stderr(Stdio::piped())
         .spawn()
         .expect("server starts");
+    let addr = listening(&mut child);
+    (child, addr)
+}
+
+/// The gRPC address a spawned server prints on its "listening on" line (the console's comes
+/// before it), once it listens.
+fn listening(child: &mut std::process::Child) -> String {
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    // The gRPC address is the "listening on" line; the console's comes before it.
     let mut line = String::new();
     while !line.starts_with("listening on ") {
         line.clear();
@@ -610,8 +616,7 @@ fn serve_logging(rules: &std::path::Path, flags: &[&str]) -> (std::process::Chil
             "server exited before listening"
         );
     }
-    let addr = format!("http://{}", line.trim().trim_start_matches("listening on "));
-    (child, addr)
+    format!("http://{}", line.trim().trim_start_matches("listening on "))
 }
 
 /// What a server logging in `format` writes to stderr for one Route call of `text` with ticket
@@ -1015,12 +1020,7 @@ fn max_connections_beyond_the_descriptor_limit_is_a_warning_at_start() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("sh starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("listening on ") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "server exited");
-    }
+    listening(&mut child);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

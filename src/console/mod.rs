@@ -134,26 +134,11 @@ pub fn report_flags(store: &crate::store::StoreConfig, rules: Option<&std::path:
     let spec = match store {
         StoreConfig::None => "none".to_owned(),
         StoreConfig::Sqlite(path) => format!("sqlite:{}", absolute(path)),
-        StoreConfig::Postgres(_) => mask_password(&store.name()),
+        // The name is the URL without its password (`store::pg::redact`).
+        StoreConfig::Postgres(_) => store.name(),
     };
     flags.push(format!("--store {}", shell_word(&spec)));
     flags.join(" ")
-}
-
-/// `url` with the value of a `password=` parameter masked (the user:password@ form is masked
-/// by [`crate::store::StoreConfig::name`]).
-fn mask_password(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|p| match p.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => p.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", params.join("&"))
 }
 
 /// `s` as one word of a POSIX shell command: as is when it holds only characters no shell

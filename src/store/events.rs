@@ -33,6 +33,18 @@ pub(crate) fn shorten(s: &str) -> String {
     }
 }
 
+/// An id or a name is one line: control characters (a line break) would split a report's line,
+/// a CSV cell or a log line.
+fn one_line(name: &str, value: &str) -> Result<(), String> {
+    if value.chars().any(char::is_control) {
+        return Err(format!(
+            "{name} {:?} holds control characters",
+            shorten(value)
+        ));
+    }
+    Ok(())
+}
+
 /// A decision id is letters, digits and '-' (hexadecimal as this router writes them); a request
 /// id is a ticket number as Route takes it.
 fn check_ids(decision_id: &str, request_id: &str) -> Result<(), String> {
@@ -52,12 +64,7 @@ fn check_ids(decision_id: &str, request_id: &str) -> Result<(), String> {
             crate::request::MAX_REQUEST_ID_CHARS
         ));
     }
-    if request_id.chars().any(char::is_control) {
-        return Err(format!(
-            "request_id {:?} holds control characters",
-            shorten(request_id)
-        ));
-    }
+    one_line("request_id", request_id)?;
     Ok(())
 }
 
@@ -101,13 +108,9 @@ pub fn check(e: &pb::OutcomeEvent, set: &crate::RuleSet) -> Result<(Event, Looku
             ));
         }
     }
-    // Ids and names are single-line values that land in reports, CSV cells and log lines; a
-    // reason is free text and may hold line breaks.
-    for (name, v) in [("event_id", &e.event_id), ("operator", &e.operator)] {
-        if v.chars().any(char::is_control) {
-            return Err(format!("{name} {:?} holds control characters", shorten(v)));
-        }
-    }
+    // A reason is free text and may hold line breaks; ids and names may not.
+    one_line("event_id", &e.event_id)?;
+    one_line("operator", &e.operator)?;
     let kind = EventKind::from_proto(e.kind).ok_or(
         "kind is missing or unknown; use ACCEPTED, RETURNED, REASSIGNED, RESOLVED, SATISFACTION, \
          EXTENDED, SUPERVISED or REOPENED",
