@@ -59,9 +59,9 @@ impl std::str::FromStr for ConsoleListen {
         if s.eq_ignore_ascii_case("off") {
             return Ok(ConsoleListen::Off);
         }
-        s.parse().map(ConsoleListen::At).map_err(|_| {
-            format!("\"{s}\" is neither an address (e.g. 127.0.0.1:50080) nor \"off\"")
-        })
+        crate::server::limits::listen_address(s)
+            .map(ConsoleListen::At)
+            .map_err(|e| format!("{e}, or \"off\""))
     }
 }
 
@@ -648,6 +648,13 @@ mod tests {
             Ok(ConsoleListen::At(([127, 0, 0, 1], 50080).into()))
         );
         assert!("localhost".parse::<ConsoleListen>().is_err());
+        match "localhost:50080".parse::<ConsoleListen>() {
+            Ok(ConsoleListen::At(a)) => {
+                assert!(a.ip().is_loopback(), "{a}");
+                assert_eq!(a.port(), 50080);
+            }
+            other => panic!("localhost:50080 gave {other:?}"),
+        }
     }
 
     #[test]

@@ -69,6 +69,34 @@ pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A listening address: `IP:PORT` (`[::1]:50051` for IPv6), or `HOST:PORT` resolved once at
+/// start (`localhost:50051`, a pod's host name). A host name with several addresses takes the
+/// first the system's resolver gives, as `getaddrinfo`'s order (`/etc/gai.conf`) prefers; give
+/// an IP to choose another.
+pub(crate) fn listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let s = s.trim();
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!(
+            "\"{s}\" has no port: give HOST:PORT or IP:PORT, e.g. 127.0.0.1:50051"
+        ));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "\"{s}\" is not HOST:PORT or IP:PORT (e.g. 127.0.0.1:50051, localhost:50051)"
+        ));
+    }
+    match s.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("host name \"{host}\" has no address")),
+        Err(e) => Err(format!("cannot resolve host name \"{host}\": {e}")),
+    }
+}
+
 /// Descriptors the server needs besides its connections: listeners, the store's files and
 /// spool, the rules watch, the log, the runtime's own.
 const DESCRIPTOR_RESERVE: u64 = 256;
@@ -165,5 +193,41 @@ impl Limits {
             .http2_max_header_list_size(self.max_header_bytes)
             .http2_keepalive_interval(self.keepalive())
             .http2_keepalive_timeout(Some(Duration::from_secs(self.keepalive_timeout.max(1))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listening_address_is_an_ip_or_a_host_name_with_a_port() {
+        assert_eq!(
+            listen_address("0.0.0.0:50051"),
+            Ok(([0, 0, 0, 0], 50051).into())
+        );
+        assert_eq!(
+            listen_address("[::1]:9090").map(|a| a.to_string()),
+            Ok("[::1]:9090".to_owned())
+        );
+        let local = listen_address("localhost:50051").expect("localhost resolves");
+        assert!(local.ip().is_loopback(), "{local}");
+        assert_eq!(local.port(), 50051);
+        for (bad, says) in [
+            ("localhost", "has no port"),
+            ("127.0.0.1", "has no port"),
+            (":50051", "is not HOST:PORT"),
+            ("localhost:http", "is not HOST:PORT"),
+            ("localhost:70000", "is not HOST:PORT"),
+            (
+                "no-such-host.invalid:50051",
+                "cannot resolve host name \"no-such-host.invalid\"",
+            ),
+        ] {
+            match listen_address(bad) {
+                Err(e) => assert!(e.contains(says), "{bad}: {e}"),
+                Ok(a) => panic!("{bad} gave {a}"),
+            }
+        }
     }
 }

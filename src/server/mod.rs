@@ -61,11 +61,13 @@ pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 pub struct ServeArgs {
     #[command(flatten)]
     pub rules: crate::cli::RulesArg,
-    /// Address for gRPC.
-    #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:50051")]
+    /// Address for gRPC: IP:PORT, or HOST:PORT resolved once at start.
+    #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:50051",
+          value_name = "ADDR", value_parser = limits::listen_address)]
     pub listen: SocketAddr,
     /// Address for Prometheus metrics (GET /metrics). Off unless given.
-    #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
+    #[arg(long, env = "HOTLINE_METRICS_LISTEN", value_name = "ADDR",
+          value_parser = limits::listen_address)]
     pub metrics_listen: Option<SocketAddr>,
     /// Address for the web console (试一试, 规则, 报表 and its JSON API), or "off" [default:
     /// 127.0.0.1:50080, skipped with a warning when that port is taken]. Read-only; keep it on
