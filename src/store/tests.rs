@@ -1442,3 +1442,30 @@ fn a_return_that_names_no_department_leaves_the_final_department_unknown() {
     // GetDecision's final_department_id: unknown, not hrss, which refused the order.
     assert_eq!(d.final_department(), "");
 }
+
+#[test]
+fn the_writer_says_how_much_an_earlier_process_left_in_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = dir.path().join("d.sqlite.spool");
+    // A killed router's answered decisions, only in its spool (on disk: the ring is optional).
+    let earlier = spool::Spool::open(&spool_dir, Gauge::default(), 0).unwrap();
+    for i in 0..3 {
+        let (_, frame) = decision_frame(&format!("00000000000{i}cafecafecafecafe"));
+        earlier.append(&frame).unwrap();
+    }
+    drop(earlier);
+    let stats = Arc::new(Stats::default());
+    let spool = Arc::new(spool::Spool::open(&spool_dir, stats.spool_bytes.clone(), 0).unwrap());
+    let mut writer = writer::Writer {
+        backend: Box::new(sqlite::Sqlite::open(&dir.path().join("d.sqlite")).unwrap()),
+        spool,
+        stats: stats.clone(),
+        retain_days: None,
+        ring_buf: Vec::new(),
+        failing: false,
+    };
+    assert_eq!(writer.store_what_was_left(), Some(3));
+    assert_eq!(stats.spool_bytes.get(), 0);
+    // Nothing left: nothing to say.
+    assert_eq!(writer.store_what_was_left(), None);
+}

@@ -102,6 +102,7 @@ fn yield_to_routing() {
 impl Writer {
     pub fn run(mut self, commands: Receiver<Command>) {
         yield_to_routing();
+        self.store_what_was_left();
         let mut last_purge: Option<Instant> = None;
         loop {
             let command = match commands.recv_timeout(TICK) {
@@ -141,6 +142,35 @@ impl Writer {
                 Command::Stop => return,
             }
         }
+    }
+
+    /// Stores what an earlier process left in the ring and the spool (after a crash, or a
+    /// database that was down when it stopped) and says how much it was, so that an operator
+    /// who restarts a killed router sees its answered decisions arrive. A failure is logged as
+    /// any other and retried by the loop.
+    pub(super) fn store_what_was_left(&mut self) -> Option<u64> {
+        let bytes = self.stats.spool_bytes.get();
+        if bytes <= 0 {
+            return None;
+        }
+        let before = self.stats.written.get();
+        let emptied = self.empty_spool();
+        let records = self.stats.written.get().saturating_sub(before);
+        match &emptied {
+            Ok(()) => tracing::info!(
+                records,
+                bytes,
+                "stored what an earlier process left in the spool (decisions it answered, their \
+                 events and rule sets)"
+            ),
+            Err(_) if records > 0 => tracing::info!(
+                records,
+                "stored part of what an earlier process left in the spool; the rest waits"
+            ),
+            Err(_) => {}
+        }
+        let _ = self.say_when_failing_changes(&emptied);
+        Some(records)
     }
 
     /// Moves what the ring holds, then every closed spool segment, oldest first, into the
