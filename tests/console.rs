@@ -417,8 +417,52 @@ fn api_errors_name_what_is_wrong_with_the_right_status() {
         b"",
     );
     assert_eq!(r.status, 421);
+    assert!(r.head.contains("text/html"), "{}", r.head);
+    assert!(r.text().contains("只接受用 localhost"), "{}", r.text());
+    let r = http(
+        &c,
+        "GET",
+        "/api/ruleset",
+        &[("Host", "attacker.example:50080")],
+        b"",
+    );
+    assert_eq!(r.status, 421);
+    assert!(
+        r.text().contains("\"code\":\"PERMISSION_DENIED\""),
+        "{}",
+        r.text()
+    );
+    // A link damaged on its way (re-encoded as GBK, say): a page in Chinese, with the navigation.
     let r = get(&c, &format!("/try?text={}", "%FF%FE"));
     assert_eq!(r.status, 400, "not UTF-8");
+    assert!(
+        r.text()
+            .contains("参数「text」经百分号解码后不是有效的 UTF-8"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text().contains("href=\"/rules\""),
+        "navigation: {}",
+        r.text()
+    );
+    let r = get(&c, "/api/rules?q=%FF");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("INVALID_ARGUMENT"), "{}", r.text());
+    let r = http(&c, "POST", "/try", &[], b"text=\xff");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("不是有效的 UTF-8"), "{}", r.text());
+    // A page cannot be changed: 405 in Chinese, with what the console takes.
+    let r = http(&c, "DELETE", "/rules/property-fee-unsold", &[], b"");
+    assert_eq!(r.status, 405);
+    assert!(
+        r.head
+            .to_ascii_lowercase()
+            .contains("allow: get, head, post"),
+        "{}",
+        r.head
+    );
+    assert!(r.text().contains("控制台是只读的"), "{}", r.text());
 
     let rule: serde_json::Value =
         serde_json::from_slice(&get(&c, "/api/rules/property-fee-unsold").body).unwrap();

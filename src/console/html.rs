@@ -99,14 +99,42 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A query string or form whose bytes are not UTF-8 once percent-decoded (a link re-encoded as
+/// GBK on its way, say): which parameter, when its name could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotUtf8(pub Option<String>);
+
+impl NotUtf8 {
+    /// For the API's JSON errors, in English as the API's other messages are.
+    pub(crate) fn english(&self) -> String {
+        match &self.0 {
+            Some(key) => format!("query parameter \"{key}\" is not UTF-8"),
+            None => "a query parameter name is not UTF-8".to_owned(),
+        }
+    }
+
+    /// For the pages, in Chinese as the pages are.
+    pub(crate) fn chinese(&self) -> String {
+        let which = match &self.0 {
+            Some(key) => format!("参数「{key}」"),
+            None => "某个参数名".to_owned(),
+        };
+        format!(
+            "链接或表单中的{which}经百分号解码后不是有效的 UTF-8 文字，可能是链接在转发时被改坏了\
+             （例如按 GBK 编码）。请从控制台的页面重新打开或重新填写。"
+        )
+    }
+}
+
 /// The pairs of a query string, decoded; `Err` names the first parameter that is not UTF-8.
-pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, NotUtf8> {
     let mut pairs = Vec::new();
     for part in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let key = url_decode(k).ok_or_else(|| "a query parameter name is not UTF-8".to_owned())?;
-        let value =
-            url_decode(v).ok_or_else(|| format!("query parameter \"{key}\" is not UTF-8"))?;
+        let key = url_decode(k).ok_or(NotUtf8(None))?;
+        let Some(value) = url_decode(v) else {
+            return Err(NotUtf8(Some(key)));
+        };
         pairs.push((key, value));
     }
     Ok(pairs)
@@ -240,7 +268,11 @@ mod tests {
             let pairs = query_pairs(&q).unwrap();
             assert_eq!(param(&pairs, "text"), s);
         }
-        assert!(query_pairs("text=%FF%FE").is_err(), "not UTF-8");
+        assert_eq!(
+            query_pairs("a=1&text=%FF%FE"),
+            Err(NotUtf8(Some("text".into())))
+        );
+        assert_eq!(query_pairs("%FF=1"), Err(NotUtf8(None)));
         assert_eq!(url_decode("100%").as_deref(), Some("100%"));
     }
 

@@ -312,16 +312,32 @@ impl Console {
                 .or_else(|| req.uri().host())
                 .unwrap_or("");
             if !loopback_host(host) {
-                return text(
-                    StatusCode::MISDIRECTED_REQUEST,
-                    "this console answers only to localhost, 127.0.0.1 or [::1]",
+                return self.refusal(
+                    req.uri().path(),
+                    api::ApiError(
+                        421,
+                        "PERMISSION_DENIED",
+                        "this console answers only to localhost, 127.0.0.1 or [::1]".into(),
+                    ),
+                    "拒绝访问",
+                    "本控制台只在本机监听，只接受用 localhost、127.0.0.1 或 [::1] 打开的请求\
+                     （别的网址指向本机时一律拒绝，以防网页借此读取市民留言）。\
+                     请在本机用 http://127.0.0.1:端口/ 打开；要从别的机器查看，请让控制台监听其他地址\
+                     （--console-listen），并放在带身份验证的反向代理之后。",
                 );
             }
         }
         let path = req.uri().path().to_owned();
         let pairs = match html::query_pairs(req.uri().query().unwrap_or("")) {
             Ok(p) => p,
-            Err(e) => return text(StatusCode::BAD_REQUEST, &e),
+            Err(e) => {
+                return self.refusal(
+                    &path,
+                    api::ApiError::invalid(e.english()),
+                    "链接有误",
+                    &e.chinese(),
+                );
+            }
         };
         let method = req.method().clone();
         let response = match (&method, path.as_str()) {
@@ -340,7 +356,7 @@ impl Console {
                 let set = self.state.current();
                 match self.body(req).await {
                     Ok(body) => match std::str::from_utf8(&body)
-                        .map_err(|_| "the form is not UTF-8".to_owned())
+                        .map_err(|_| html::NotUtf8(None))
                         .and_then(html::query_pairs)
                     {
                         Ok(form) => {
@@ -352,12 +368,21 @@ impl Console {
                             };
                             html_page(StatusCode::OK, pages::try_page(&set, &form))
                         }
-                        Err(e) => text(StatusCode::BAD_REQUEST, &e),
+                        Err(e) => self.refusal(
+                            "/try",
+                            api::ApiError::invalid(e.english()),
+                            "表单有误",
+                            &e.chinese(),
+                        ),
                     },
-                    Err(e) => text(
-                        StatusCode::from_u16(e.0).unwrap_or(StatusCode::BAD_REQUEST),
-                        &e.2,
-                    ),
+                    Err(e) => {
+                        let why = match e.0 {
+                            413 => "这条文字超过了 4 MiB 的上限，请只粘贴来电或留言本身。",
+                            408 => "表单在规定时间内没有传完，请检查网络后重新提交。",
+                            _ => "表单没能读完，请重新提交。",
+                        };
+                        self.refusal("/try", e, "无法试算", why)
+                    }
                 }
             }
             // The API answers in JSON, as its other errors do; a GET of the one POST endpoint
@@ -374,12 +399,17 @@ impl Console {
             }
             (&Method::GET | &Method::HEAD, _) => self.get(&path, &pairs, req.uri().query()).await,
             _ => {
-                let message = "the console is read-only: GET pages, POST /api/route";
-                let mut r = if path.starts_with("/api/") {
-                    api_error(api::ApiError(405, "UNIMPLEMENTED", message.into()))
-                } else {
-                    text(StatusCode::METHOD_NOT_ALLOWED, message)
-                };
+                let mut r = self.refusal(
+                    &path,
+                    api::ApiError(
+                        405,
+                        "UNIMPLEMENTED",
+                        "the console is read-only: GET pages, POST /api/route".into(),
+                    ),
+                    "不能这样操作",
+                    "控制台是只读的：页面只能打开查看（GET），只有试一试的表单和 /api/route 接受提交（POST）。\
+                     规则要在规则文件中修改，见《规则编写指南》。",
+                );
                 r.headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
                 r
@@ -393,6 +423,27 @@ impl Console {
             "console"
         );
         response
+    }
+
+    /// A request refused before it reaches a page: the API's JSON error under `/api`, otherwise
+    /// a page in Chinese with the navigation, as the 404 page is, so that a supervisor who
+    /// followed a damaged link reads what happened and where to go.
+    fn refusal(
+        &self,
+        path: &str,
+        api_error_: api::ApiError,
+        title: &str,
+        message: &str,
+    ) -> Response<Body> {
+        if path == "/api" || path.starts_with("/api/") {
+            return api_error(api_error_);
+        }
+        let status = StatusCode::from_u16(api_error_.0).unwrap_or(StatusCode::BAD_REQUEST);
+        let set = self.state.current();
+        html_page(
+            status,
+            pages::error_page(&set, title, html::Nav::Other, message),
+        )
     }
 
     /// The request body, bounded in size (as a gRPC message) and in time (`--body-timeout-ms`).
@@ -491,7 +542,7 @@ impl Console {
             }
             "/api/ruleset" => match serde_json::to_vec(&self.state.info()) {
                 Ok(b) => json(StatusCode::OK, b),
-                Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+                Err(e) => api_error(api::ApiError(500, "INTERNAL", e.to_string())),
             },
             "/api/rules" => json(
                 StatusCode::OK,
