@@ -284,7 +284,16 @@ pub(crate) fn annotate(
             resp.model_check = Some(pb::ModelCheck {
                 top_label: labels[top].clone(),
                 top_probability: round(p[top]),
-                rules_probability: ours.map_or(0.0, |l| round(p[l])),
+                // Below the cross-check's threshold stays below it when rounded, as in the
+                // reason of a dispute.
+                rules_probability: ours.map_or(0.0, |l| {
+                    let below = set
+                        .settings
+                        .model
+                        .cross_check
+                        .map_or(1.0, |(below, _)| below);
+                    round_below(p[l], below, 10_000.0)
+                }),
                 agrees: ours == Some(top),
             });
         }
