@@ -525,7 +525,7 @@ impl Store {
             return;
         }
         let mut failed_at = locked(&self.archive_failed_at);
-        if failed_at.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+        if failed_at.is_some_and(|t| t.elapsed() < ARCHIVE_RETRY) {
             return;
         }
         let mut frame = Vec::new();
@@ -538,6 +538,11 @@ impl Store {
         }
     }
 }
+
+/// How long after a failed append of a rule set's archive frame the next decision of that
+/// version tries again: a full disk is not mended between two calls, and each try copies the rule
+/// files (several megabytes) on the request path.
+const ARCHIVE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the closed-loop tools need of a store: the server's [`Store`] (through its writer, after
 /// its spool) or a [`Reader`] (the database directly, for the CLI while a server runs).

@@ -66,6 +66,10 @@ pub(crate) struct Spool {
     pending_bytes: Gauge,
     /// Entries appended since start.
     pub(crate) appended: AtomicU64,
+    /// Makes every append fail as a full disk would (the unit tests of what a failed append
+    /// leaves behind).
+    #[cfg(test)]
+    pub(crate) fail_appends: AtomicBool,
 }
 
 struct Active {
@@ -213,6 +217,8 @@ impl Spool {
             next_spill: AtomicU64::new(next_spill),
             pending_bytes,
             appended: AtomicU64::new(0),
+            #[cfg(test)]
+            fail_appends: AtomicBool::new(false),
         })
     }
 
@@ -223,6 +229,10 @@ impl Spool {
     /// Appends one encoded frame (see [`Frame`]) to the ring, or when it is full (or there is
     /// none) to the active segment.
     pub fn append(&self, frame: &[u8]) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.fail_appends.load(Ordering::Relaxed) {
+            return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        }
         let ring = self
             .ring
             .as_ref()

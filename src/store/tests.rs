@@ -1469,3 +1469,29 @@ fn the_writer_says_how_much_an_earlier_process_left_in_the_spool() {
     // Nothing left: nothing to say.
     assert_eq!(writer.store_what_was_left(), None);
 }
+
+#[test]
+fn a_rule_set_whose_archive_could_not_be_appended_is_archived_by_a_later_decision() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let version = bundled().version().to_owned();
+    // A full disk: neither the archive frame nor the decision is appended, and both are counted.
+    store.spool.fail_appends.store(true, Ordering::Relaxed);
+    decide(&store, "r1", "小区电梯坏了三个月");
+    assert_eq!(store.stats().failures.get(), 2);
+    // The disk has room again. The next decision, within ARCHIVE_RETRY of the failure, is
+    // recorded without another try at the archive (no copy of the rule files on each call).
+    store.spool.fail_appends.store(false, Ordering::Relaxed);
+    decide(&store, "r2", "小区电梯坏了三个月");
+    store.flush().unwrap();
+    assert_eq!(store.rule_files(&version).unwrap(), None);
+    assert_eq!(store.stats().failures.get(), 2);
+    // A decision after it archives the version, so that both can be explained exactly.
+    std::thread::sleep(ARCHIVE_RETRY + std::time::Duration::from_millis(50));
+    decide(&store, "r3", "小区电梯坏了三个月");
+    store.flush().unwrap();
+    let files = store.rule_files(&version).unwrap().expect("archived");
+    assert_eq!(files.len(), bundled().files().len());
+    assert!(store.get(Lookup::RequestId("r2".into())).unwrap().is_some());
+}
