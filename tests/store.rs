@@ -607,3 +607,49 @@ async fn a_damaged_record_is_data_loss_not_unavailable() {
     assert_eq!(s.code(), Code::DataLoss, "{}", s.message());
     assert!(s.message().contains(&r.decision_id), "{}", s.message());
 }
+
+/// A damaged SQLite file does not stop a hotline's routing: the server starts and answers, its
+/// decisions wait in the spool (queries say the store is unavailable), the damaged file is left
+/// as it was for inspection, and once an operator moves it aside the decisions are stored in a
+/// new file.
+#[tokio::test]
+async fn a_damaged_sqlite_file_is_waited_for_not_a_failed_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.sqlite");
+    let damage = b"this was a database before the disk failed".repeat(100);
+    std::fs::write(&db, &damage).unwrap();
+    let server = start(&db);
+    let mut c = server.client().await;
+    let routed = c
+        .route(route("公司三个月没发工资了", "damaged-1"))
+        .await
+        .expect("routes while the store cannot be opened")
+        .into_inner();
+    assert_eq!(routed.outcome(), pb::Outcome::Dispatch);
+    let lookup = pb::GetDecisionRequest {
+        decision_id: routed.decision_id.clone(),
+        ..Default::default()
+    };
+    let e = c.get_decision(lookup.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        damage,
+        "the damaged file is left as it was"
+    );
+
+    std::fs::rename(&db, dir.path().join("d.sqlite.damaged")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        match c.get_decision(lookup.clone()).await {
+            Ok(r) => break r.into_inner(),
+            Err(e) if Instant::now() < deadline => {
+                assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("the decision was not stored in a new file: {e:?}"),
+        }
+    };
+    assert_eq!(got.request_id, "damaged-1");
+    assert_eq!(got.decision.map(|d| d.rule_id), Some(routed.rule_id));
+}

@@ -168,3 +168,79 @@ fn at_precision_of(at_ms: i64, decided_at_ms: i64) -> i64 {
         decided_at_ms
     }
 }
+
+/// A backend that could not be opened when the server started, opened when it can be: a SQLite
+/// file that is damaged, of another application, or of a newer router. The server serves
+/// meanwhile (recording never fails a Route call, and neither may starting to record), its
+/// decisions wait in the spool, and every use tries to open the backend again, at most once per
+/// [`LATER_RETRY`]; once the operator has moved the file aside (or mended the configuration
+/// the file belongs to), the next try opens a new store and the spool is stored in it.
+pub(crate) struct Later<B> {
+    open: Box<dyn FnMut() -> Result<B, String> + Send>,
+    opened: Option<B>,
+    failed_at: Option<std::time::Instant>,
+    last_error: String,
+}
+
+/// How long after a failed open the next try is made.
+pub(crate) const LATER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl<B: Backend> Later<B> {
+    /// `error`: why the first try failed (just now).
+    pub(crate) fn new(
+        open: impl FnMut() -> Result<B, String> + Send + 'static,
+        error: String,
+    ) -> Later<B> {
+        Later {
+            open: Box::new(open),
+            opened: None,
+            failed_at: Some(std::time::Instant::now()),
+            last_error: error,
+        }
+    }
+
+    fn backend(&mut self) -> Result<&mut B, String> {
+        if self.opened.is_none() {
+            if self.failed_at.is_some_and(|t| t.elapsed() < LATER_RETRY) {
+                return Err(self.last_error.clone());
+            }
+            match (self.open)() {
+                Ok(b) => {
+                    tracing::info!("the decision store opened");
+                    self.opened = Some(b);
+                    self.failed_at = None;
+                }
+                Err(e) => {
+                    self.failed_at = Some(std::time::Instant::now());
+                    self.last_error = e;
+                    return Err(self.last_error.clone());
+                }
+            }
+        }
+        self.opened.as_mut().ok_or_else(|| self.last_error.clone())
+    }
+}
+
+impl<B: Backend> Backend for Later<B> {
+    fn write(&mut self, items: &[super::spool::Item<'_>]) -> Result<(), String> {
+        self.backend()?.write(items)
+    }
+    fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String> {
+        self.backend()?.get(key)
+    }
+    fn add_event(&mut self, event: &Event) -> Result<EventOutcome, String> {
+        self.backend()?.add_event(event)
+    }
+    fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<super::Period, String> {
+        self.backend()?.between(from_ms, to_ms)
+    }
+    fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        self.backend()?.rule_files(version)
+    }
+    fn purge(&mut self, before_ms: i64) -> Result<usize, String> {
+        self.backend()?.purge(before_ms)
+    }
+    fn archived_versions(&mut self) -> Result<Vec<String>, String> {
+        self.backend()?.archived_versions()
+    }
+}

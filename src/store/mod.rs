@@ -357,8 +357,9 @@ impl Store {
     /// ring of `ring_bytes` in front of it (0: none). `wait_for_database` (a server): a
     /// PostgreSQL database that cannot be reached is logged, and the store opens without it:
     /// decisions wait in the spool and the writer connects when the database answers, as when it
-    /// goes down later. (A SQLite file that cannot be opened still stops the start: it is local,
-    /// and waiting would not mend it.)
+    /// goes down later. A SQLite file that cannot be opened (damaged, another application's, a
+    /// newer router's) is logged likewise, and opened again once a second until an operator has
+    /// moved it aside: a damaged disk file must not stop a hotline's routing.
     pub fn open_with_spool(
         config: &StoreConfig,
         spool_dir: Option<&std::path::Path>,
@@ -369,6 +370,20 @@ impl Store {
     ) -> Result<Option<Store>, String> {
         let mut backend: Box<dyn backend::Backend> = match config {
             StoreConfig::None => return Ok(None),
+            StoreConfig::Sqlite(path) if wait_for_database => match sqlite::Sqlite::open(path) {
+                Ok(db) => Box::new(db),
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        "the decision store's SQLite file cannot be opened; serving, with \
+                         decisions waiting in the spool: move the file aside (keep it to \
+                         inspect or recover) or point --store at the right one, and they are \
+                         stored in it within a second"
+                    );
+                    let path = path.clone();
+                    Box::new(backend::Later::new(move || sqlite::Sqlite::open(&path), e))
+                }
+            },
             StoreConfig::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
             StoreConfig::Postgres(url) if wait_for_database => {
                 let (db, error) = pg::Postgres::open_or_later(url);
