@@ -376,9 +376,9 @@ impl Store {
                     tracing::error!(
                         error = %e,
                         "the decision store's SQLite file cannot be opened; serving, with \
-                         decisions waiting in the spool: move the file aside (keep it to \
-                         inspect or recover) or point --store at the right one, and they are \
-                         stored in it within a second"
+                         decisions waiting in the spool: move the file aside (keep it: \
+                         `sqlite3 FILE .recover` saves what a damaged file still holds) or point \
+                         --store at the right one, and they are stored within a second"
                     );
                     let path = path.clone();
                     Box::new(backend::Later::new(move || sqlite::Sqlite::open(&path), e))

@@ -62,13 +62,16 @@ impl Sqlite {
         // grow with time) and reads a decision or a report's range at a time, which a large cache
         // does not speed up, and the cache stays resident in the serving router for its life.
         // `page_size` only applies to a database not yet created (and so never to one in WAL mode).
+        // Every error names the file: "database disk image is malformed" alone does not say
+        // which file an operator must move aside or recover.
+        let named = |e: String| format!("{}: {e}", path.display());
         conn.execute_batch(
             "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -512;",
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| named(e.to_string()))?;
         let mut db = Sqlite { conn };
-        db.migrate()?;
+        db.migrate().map_err(named)?;
         Ok(db)
     }
 
