@@ -40,7 +40,7 @@ impl DecisionSink for Keep {
 #[tokio::test]
 async fn every_decision_reaches_the_sink_with_its_request_context() {
     let rules = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    let state = Arc::new(RuleState::load(rules).expect("bundled rules"));
+    let state = Arc::new(RuleState::load(rules).await.expect("bundled rules"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let keep = Arc::new(Keep::default());

@@ -4,7 +4,8 @@
 //! and routes on it to the end, so a reload never changes the rules under a call in flight, and
 //! replacing the set is one atomic pointer swap. A new set is fully loaded, validated and its
 //! examples run *before* the swap; if anything fails, the old set keeps serving and the failure is
-//! recorded for `GetRuleSet`, the logs and the metrics.
+//! recorded for `GetRuleSet`, the logs and the metrics. Sets are built, and the replaced ones
+//! freed, on the thread of `loader.rs`; nothing else may keep a snapshot longer than a call.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
+use super::loader::Loader;
 use super::metrics::Metrics;
 use crate::proto::v1 as pb;
 use crate::request::{MAX_BATCH_SIZE, MAX_TEXT_CHARS};
@@ -27,6 +29,8 @@ pub struct LoadFailure {
 pub struct RuleState {
     dir: PathBuf,
     current: ArcSwap<RuleSet>,
+    /// Builds every set and frees every replaced one (see `loader.rs`).
+    loader: Loader,
     last_failure: Mutex<LoadFailure>,
     /// Serializes reloads (a burst of signals or file events must not load twice in parallel).
     reloading: tokio::sync::Mutex<()>,
@@ -34,18 +38,16 @@ pub struct RuleState {
 
 impl RuleState {
     /// Loads the rules in `dir`; fails (with every diagnostic) if they do not load.
-    pub fn load(dir: &Path) -> Result<Self, LoadError> {
-        let set = ruleset::load_dir(dir)?;
-        Ok(Self::from_set(dir, set))
-    }
-
-    pub fn from_set(dir: &Path, set: RuleSet) -> Self {
-        RuleState {
+    pub async fn load(dir: &Path) -> Result<Self, LoadError> {
+        let loader = Loader::start();
+        let set = loader.load(dir.to_path_buf()).await?;
+        Ok(RuleState {
             dir: dir.to_path_buf(),
             current: ArcSwap::from_pointee(set),
+            loader,
             last_failure: Mutex::new(LoadFailure::default()),
             reloading: tokio::sync::Mutex::new(()),
-        }
+        })
     }
 
     /// A snapshot of the serving set.
@@ -102,25 +104,16 @@ impl RuleState {
     /// Returns the new version, or the load error.
     pub async fn reload(&self) -> Result<String, LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
-        let dir = self.dir.clone();
-        let loaded = tokio::task::spawn_blocking(move || ruleset::load_dir(&dir)).await;
-        let result = match loaded {
-            Ok(r) => r,
-            Err(join) => Err(LoadError {
-                diagnostics: vec![Diagnostic {
-                    location: ruleset::SourceLocation::file_start(&self.dir.display().to_string()),
-                    severity: ruleset::Severity::Error,
-                    code: ruleset::Code::Unreadable,
-                    message: format!("rule loading stopped unexpectedly: {join}"),
-                }],
-            }),
-        };
-        match result.and_then(|set| keeps_lines(&self.current(), set)) {
+        let result = self.loader.load(self.dir.clone()).await;
+        match result.and_then(|set| keeps_lines(&self.current(), set, &self.loader)) {
             Ok(set) => {
                 let version = set.version().to_owned();
                 // Same content, same version: nothing to swap (a touch, an editor's backup).
+                let set = Arc::new(set);
                 if version != self.current().version() {
-                    self.current.store(Arc::new(set));
+                    self.loader.retire(self.current.swap(set));
+                } else {
+                    self.loader.retire(set);
                 }
                 if let Ok(mut f) = self.last_failure.lock() {
                     *f = LoadFailure::default();
@@ -182,16 +175,19 @@ impl RuleState {
 /// loads, warns (W0107) and would send that line's emergencies to manual triage. On a running
 /// server that is an outage of the emergency path, so the reload is refused like a broken
 /// file; a set meant to go without a line is served by restarting with it.
-fn keeps_lines(serving: &RuleSet, set: RuleSet) -> Result<RuleSet, LoadError> {
-    let kept = set.handoff_lines();
-    let dropped: Vec<&str> = serving
-        .handoff_lines()
-        .into_iter()
-        .filter(|l| !kept.contains(l))
-        .collect();
+fn keeps_lines(serving: &RuleSet, set: RuleSet, loader: &Loader) -> Result<RuleSet, LoadError> {
+    let dropped: Vec<&str> = {
+        let kept = set.handoff_lines();
+        serving
+            .handoff_lines()
+            .into_iter()
+            .filter(|l| !kept.contains(l))
+            .collect()
+    };
     if dropped.is_empty() {
         return Ok(set);
     }
+    loader.retire(Arc::new(set));
     let file = serving
         .rules()
         .iter()

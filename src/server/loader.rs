@@ -1,0 +1,183 @@
+//! The one thread that builds the server's rule sets and frees the ones it no longer serves.
+//!
+//! Why a thread of its own: the allocator (mimalloc) keeps each thread's memory in pages owned by
+//! that thread. A block freed by another thread is only queued for the owner, and is given back
+//! when the owner next allocates or collects. A rule set is about 56 MB of small blocks (the
+//! segmenter's dictionary above all), built once and freed when a reload replaces it. Built on the
+//! main thread (which then only waits) or on a blocking-pool thread (idle after the load), and
+//! freed by a runtime worker, nearly all of it stayed queued: 88 MB after start-up, about 150 MB
+//! after a few reloads and while idle (BENCHMARKS.md §4). Here the set is built, and freed, by the
+//! same thread, which then collects its heap, so a replaced set's memory goes back to the system.
+//!
+//! A retired set may still be in use by calls that took a snapshot before the swap: the thread
+//! holds it until it is the last owner (checking every [`RETIRE_POLL`]), then drops it. A set
+//! dropped elsewhere (a call still holding it when [`RETIRE_PATIENCE`] runs out) is still freed
+//! correctly; its memory is only given back later.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+use crate::ruleset::{self, LoadError, RuleSet};
+
+/// How often a retired set is checked for calls still using it.
+const RETIRE_POLL: Duration = Duration::from_millis(20);
+/// How long a retired set waits for the calls that hold it (a call routes in microseconds; a
+/// batch of 1,000 in tens of milliseconds).
+const RETIRE_PATIENCE: Duration = Duration::from_secs(10);
+
+enum Job {
+    Load(
+        PathBuf,
+        tokio::sync::oneshot::Sender<Result<RuleSet, LoadError>>,
+    ),
+    Retire(Arc<RuleSet>),
+}
+
+/// A handle on the loading thread; the thread ends when the handle is dropped.
+pub(crate) struct Loader {
+    /// `None` when the thread could not be started: sets are then loaded on the blocking pool
+    /// and freed where they are dropped, as any value (correct, only slower to give memory back).
+    jobs: Option<Sender<Job>>,
+}
+
+impl Loader {
+    pub fn start() -> Loader {
+        let (jobs, rx) = channel();
+        match std::thread::Builder::new()
+            .name("hotline-rules".into())
+            .spawn(move || run(rx))
+        {
+            Ok(_) => Loader { jobs: Some(jobs) },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the rules thread; loading on the blocking pool");
+                Loader { jobs: None }
+            }
+        }
+    }
+
+    /// Loads the rules in `dir` on the loading thread, without blocking the caller's thread.
+    pub async fn load(&self, dir: PathBuf) -> Result<RuleSet, LoadError> {
+        if let Some(jobs) = &self.jobs {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if jobs.send(Job::Load(dir.clone(), reply)).is_ok()
+                && let Ok(loaded) = answer.await
+            {
+                return loaded;
+            }
+        }
+        let shown = dir.display().to_string();
+        tokio::task::spawn_blocking(move || ruleset::load_dir(&dir))
+            .await
+            .unwrap_or_else(|join| {
+                Err(LoadError {
+                    diagnostics: vec![ruleset::Diagnostic {
+                        location: ruleset::SourceLocation::file_start(&shown),
+                        severity: ruleset::Severity::Error,
+                        code: ruleset::Code::Unreadable,
+                        message: format!("rule loading stopped unexpectedly: {join}"),
+                    }],
+                })
+            })
+    }
+
+    /// Hands a set that is no longer served (or was loaded and not kept) to the loading thread,
+    /// which frees it once no call holds it.
+    pub fn retire(&self, set: Arc<RuleSet>) {
+        if let Some(jobs) = &self.jobs {
+            // When the thread is gone, the set comes back in the error and is dropped here.
+            let _ = jobs.send(Job::Retire(set));
+        }
+    }
+}
+
+fn run(jobs: Receiver<Job>) {
+    // (set, retired at)
+    let mut retired: Vec<(Arc<RuleSet>, Instant)> = Vec::new();
+    loop {
+        let job = if retired.is_empty() {
+            jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            jobs.recv_timeout(RETIRE_POLL)
+        };
+        match job {
+            Ok(Job::Load(dir, reply)) => {
+                let _ = reply.send(ruleset::load_dir(&dir));
+                // The load's temporaries (parsed YAML, the dictionary's text, the validator's
+                // tables) were freed on this thread: give them back too.
+                collect();
+            }
+            Ok(Job::Retire(set)) => retired.push((set, Instant::now())),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let before = retired.len();
+        // Dropped here, by the thread that allocated it, when no call holds it any more (or
+        // when the calls that do have had their time; their last drop frees it then).
+        retired.retain(|(set, at)| Arc::strong_count(set) > 1 && at.elapsed() < RETIRE_PATIENCE);
+        if retired.len() < before {
+            collect();
+        }
+    }
+}
+
+/// Gives what this thread's heap has freed back to the system.
+fn collect() {
+    // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused pages and
+    // purges mimalloc's arenas under the allocator's own synchronisation. When the process's
+    // global allocator is not mimalloc (the library's tests), it finds an empty heap and returns.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+    }
+
+    /// Waits up to 5 s for `f` to hold.
+    fn eventually(f: impl Fn() -> bool) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        f()
+    }
+
+    #[tokio::test]
+    async fn a_retired_set_is_freed_once_no_call_holds_it() {
+        let loader = Loader::start();
+        let set = Arc::new(loader.load(bundled()).await.expect("bundled rules load"));
+        let freed = Arc::downgrade(&set);
+        // A call in flight took a snapshot before the swap.
+        let call = set.clone();
+        loader.retire(set);
+        std::thread::sleep(RETIRE_POLL * 5);
+        assert!(
+            freed.upgrade().is_some(),
+            "freed under a call that holds it"
+        );
+        drop(call);
+        assert!(
+            eventually(|| freed.upgrade().is_none()),
+            "a retired set no call holds is freed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_load_error_comes_back_from_the_thread() {
+        let loader = Loader::start();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.yaml"), "rules: [").unwrap();
+        match loader.load(dir.path().to_path_buf()).await {
+            Err(e) => assert!(e.to_string().contains("broken.yaml"), "{e}"),
+            Ok(_) => panic!("a broken file loaded"),
+        }
+    }
+}
