@@ -183,7 +183,7 @@ pub(crate) struct Later<B> {
 }
 
 /// How long after a failed open the next try is made.
-pub(crate) const LATER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const LATER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<B: Backend> Later<B> {
     /// `error`: why the first try failed (just now).
