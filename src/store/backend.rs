@@ -19,6 +19,11 @@ pub(crate) trait Backend: Send {
     fn purge(&mut self, before_ms: i64) -> Result<usize, String>;
     /// The rule-set versions archived so far (each archived whole, in one transaction).
     fn archived_versions(&mut self) -> Result<Vec<String>, String>;
+    /// Whether its connection is gone (a database restarted or failed over), so that [`Later`]
+    /// opens it again. A local file is never lost.
+    fn is_lost(&self) -> bool {
+        false
+    }
 }
 
 /// Schema version 1, for both backends (SQLite takes `BIGINT` as an integer): decisions with
@@ -169,12 +174,14 @@ fn at_precision_of(at_ms: i64, decided_at_ms: i64) -> i64 {
     }
 }
 
-/// A backend that could not be opened when the server started, opened when it can be: a SQLite
-/// file that is damaged, of another application, or of a newer router. The server serves
-/// meanwhile (recording never fails a Route call, and neither may starting to record), its
-/// decisions wait in the spool, and every use tries to open the backend again, at most once per
-/// [`LATER_RETRY`]; once the operator has moved the file aside (or mended the configuration
-/// the file belongs to), the next try opens a new store and the spool is stored in it.
+/// A backend opened when it can be, and opened again when its connection is lost: a PostgreSQL
+/// database that was down when the router started, restarted or failed over; a SQLite file that
+/// is damaged, another application's or a newer router's. The server serves meanwhile (recording
+/// never fails a Route call, and neither may starting to record), its decisions wait in the
+/// spool, and every use tries to open the backend again, at most once per [`LATER_RETRY`] (a
+/// database that is down costs the writer one attempt a second, not one a tick). Once the
+/// database answers, or the operator has moved a bad file aside, the next try opens it and the
+/// spool is stored.
 pub(crate) struct Later<B> {
     open: Box<dyn FnMut() -> Result<B, String> + Send>,
     opened: Option<B>,
@@ -186,20 +193,28 @@ pub(crate) struct Later<B> {
 const LATER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<B: Backend> Later<B> {
-    /// `error`: why the first try failed (just now).
-    pub(crate) fn new(
-        open: impl FnMut() -> Result<B, String> + Send + 'static,
-        error: String,
-    ) -> Later<B> {
-        Later {
+    /// Tries to open the backend now; why it could not be opened, if so, comes back beside it
+    /// (a server logs it and serves; a command refuses to run).
+    pub(crate) fn start(
+        mut open: impl FnMut() -> Result<B, String> + Send + 'static,
+    ) -> (Later<B>, Option<String>) {
+        let (opened, error) = match open() {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(e)),
+        };
+        let later = Later {
             open: Box::new(open),
-            opened: None,
-            failed_at: Some(std::time::Instant::now()),
-            last_error: error,
-        }
+            opened,
+            failed_at: error.as_ref().map(|_| std::time::Instant::now()),
+            last_error: error.clone().unwrap_or_default(),
+        };
+        (later, error)
     }
 
     fn backend(&mut self) -> Result<&mut B, String> {
+        if self.opened.as_ref().is_some_and(Backend::is_lost) {
+            self.opened = None;
+        }
         if self.opened.is_none() {
             if self.failed_at.is_some_and(|t| t.elapsed() < LATER_RETRY) {
                 return Err(self.last_error.clone());

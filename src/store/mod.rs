@@ -370,9 +370,10 @@ impl Store {
     ) -> Result<Option<Store>, String> {
         let mut backend: Box<dyn backend::Backend> = match config {
             StoreConfig::None => return Ok(None),
-            StoreConfig::Sqlite(path) if wait_for_database => match sqlite::Sqlite::open(path) {
-                Ok(db) => Box::new(db),
-                Err(e) => {
+            StoreConfig::Sqlite(path) if wait_for_database => {
+                let path = path.clone();
+                let (db, error) = backend::Later::start(move || sqlite::Sqlite::open(&path));
+                if let Some(e) = error {
                     tracing::error!(
                         error = %e,
                         "the decision store's SQLite file cannot be opened; serving, with \
@@ -380,23 +381,24 @@ impl Store {
                          `sqlite3 FILE .recover` saves what a damaged file still holds) or point \
                          --store at the right one, and they are stored within a second"
                     );
-                    let path = path.clone();
-                    Box::new(backend::Later::new(move || sqlite::Sqlite::open(&path), e))
-                }
-            },
-            StoreConfig::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
-            StoreConfig::Postgres(url) if wait_for_database => {
-                let (db, error) = pg::Postgres::open_or_later(url);
-                if let Some(e) = error {
-                    tracing::error!(
-                        error = %e,
-                        "the decision store's database cannot be reached; serving, with decisions \
-                         waiting in the spool until it answers"
-                    );
                 }
                 Box::new(db)
             }
-            StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
+            StoreConfig::Sqlite(path) => Box::new(sqlite::Sqlite::open(path)?),
+            StoreConfig::Postgres(url) => {
+                let url = url.clone();
+                let (db, error) = backend::Later::start(move || pg::Postgres::open(&url));
+                match error {
+                    Some(e) if wait_for_database => tracing::error!(
+                        error = %e,
+                        "the decision store's database cannot be reached; serving, with decisions \
+                         waiting in the spool until it answers"
+                    ),
+                    Some(e) => return Err(e),
+                    None => {}
+                }
+                Box::new(db)
+            }
         };
         let default_spool = config.default_spool().unwrap_or_default();
         // Versions the database holds need no archive frame: a router restarted on the same
@@ -620,8 +622,20 @@ impl Reader {
                     Box::new(sqlite::Sqlite::open(path)?)
                 }
             }
-            StoreConfig::Postgres(url) if read_only => Box::new(pg::Postgres::open_read_only(url)?),
-            StoreConfig::Postgres(url) => Box::new(pg::Postgres::open(url)?),
+            StoreConfig::Postgres(url) => {
+                let url = url.clone();
+                let (db, error) = backend::Later::start(move || {
+                    if read_only {
+                        pg::Postgres::open_read_only(&url)
+                    } else {
+                        pg::Postgres::open(&url)
+                    }
+                });
+                if let Some(e) = error {
+                    return Err(e);
+                }
+                Box::new(db)
+            }
         };
         Ok(Reader {
             backend: Mutex::new(backend),

@@ -6,6 +6,8 @@
 //! The synchronous `postgres` client (the blocking face of tokio-postgres) fits the writer
 //! thread, which owns the connection; migrations are recorded in `hotline_schema` and applied in
 //! a transaction each, under an advisory lock so that replicas starting together migrate once.
+//! A connection that could not be made, or was lost, is made again by `backend::Later`, which
+//! wraps every PostgreSQL backend (see [`Backend::is_lost`]).
 
 use postgres::{Client, NoTls};
 
@@ -23,91 +25,29 @@ const MIGRATIONS: &[&str] = &[super::backend::SCHEMA_V1, super::backend::ADD_REC
 const MIGRATION_LOCK: i64 = 0x0001_2345_0000;
 
 pub(crate) struct Postgres {
-    url: String,
-    /// `None` until connected, and again once the connection is lost: the database restarted,
-    /// failed over, or was down when the router started. The next use connects again (see
-    /// [`Postgres::client`]), so decisions wait in the spool and are stored when it answers.
-    conn: Option<Client>,
-    /// When the last attempt to connect failed: the next waits [`RETRY`], so that a database
-    /// that is down costs the writer one attempt a second, not one a tick.
-    failed_at: Option<std::time::Instant>,
-    read_only: bool,
+    client: Client,
 }
-
-/// How long after a failed attempt to connect the next one is made.
-const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn err(e: postgres::Error) -> String {
     e.to_string()
 }
 
 impl Postgres {
+    /// Connects and brings the schema up to date. A server wraps it in `backend::Later`, which
+    /// connects again when the connection is lost ([`Backend::is_lost`]) or could not be made.
     pub fn open(url: &str) -> Result<Postgres, String> {
-        let mut db = Postgres::unconnected(url);
-        db.client()?;
-        Ok(db)
-    }
-
-    /// [`open`](Self::open) for a server: when the database cannot be reached, the store starts
-    /// without it (the error is returned beside it, to be logged) and the writer connects when
-    /// it answers. A replica restarted during a database outage must serve, not crash-loop:
-    /// recording never fails a Route call, and neither may starting to record.
-    pub fn open_or_later(url: &str) -> (Postgres, Option<String>) {
-        let mut db = Postgres::unconnected(url);
-        let error = db.client().err();
-        (db, error)
-    }
-
-    fn unconnected(url: &str) -> Postgres {
-        Postgres {
-            url: url.to_owned(),
-            conn: None,
-            failed_at: None,
-            read_only: false,
-        }
-    }
-
-    /// The connection, made (and the schema migrated) if there is none or it was lost.
-    fn client(&mut self) -> Result<&mut Client, String> {
-        if self.conn.as_ref().is_some_and(Client::is_closed) {
-            self.conn = None;
-        }
-        if self.conn.is_none() {
-            if self.failed_at.is_some_and(|t| t.elapsed() < RETRY) {
-                return Err(format!("{}: not connected", redact(&self.url)));
-            }
-            let connected = if self.read_only {
-                connect_read_only(&self.url)
-            } else {
-                Client::connect(&self.url, NoTls)
-                    .map_err(|e| format!("{}: {e}", redact(&self.url)))
-                    .and_then(|mut c| migrate(&mut c).map(|()| c))
-            };
-            match connected {
-                Ok(c) => {
-                    self.conn = Some(c);
-                    self.failed_at = None;
-                }
-                Err(e) => {
-                    self.failed_at = Some(std::time::Instant::now());
-                    return Err(e);
-                }
-            }
-        }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| format!("{}: not connected", redact(&self.url)))
+        let mut client =
+            Client::connect(url, NoTls).map_err(|e| format!("{}: {e}", redact(url)))?;
+        migrate(&mut client)?;
+        Ok(Postgres { client })
     }
 
     /// Connects to read only (`report`, `export`, `explain`): no migration, every transaction
     /// read-only; a database without the store's schema, or with a newer one, is refused.
     pub fn open_read_only(url: &str) -> Result<Postgres, String> {
-        let mut db = Postgres {
-            read_only: true,
-            ..Postgres::unconnected(url)
-        };
-        db.client()?;
-        Ok(db)
+        Ok(Postgres {
+            client: connect_read_only(url)?,
+        })
     }
 }
 
@@ -156,7 +96,7 @@ fn migrate(client: &mut Client) -> Result<(), String> {
 impl Postgres {
     fn events(&mut self, decision_id: &str) -> Result<Vec<Event>, String> {
         let rows = self
-            .client()?
+            .client
             .query(
                 "SELECT record FROM events WHERE decision_id = $1 ORDER BY at, event_id",
                 &[&decision_id],
@@ -210,8 +150,12 @@ fn sha256(s: &str) -> String {
 }
 
 impl Backend for Postgres {
+    fn is_lost(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn write(&mut self, items: &[Item<'_>]) -> Result<(), String> {
-        let mut tx = self.client()?.transaction().map_err(err)?;
+        let mut tx = self.client.transaction().map_err(err)?;
         let insert = tx
             .prepare(
                 "INSERT INTO decisions (decision_id, request_id, received_at, outcome, department_id, \
@@ -262,9 +206,9 @@ impl Backend for Postgres {
     fn get(&mut self, key: &Lookup) -> Result<Option<StoredDecision>, String> {
         let row = match key {
             Lookup::DecisionId(id) => self
-                .client()?
+                .client
                 .query_opt("SELECT record FROM decisions WHERE decision_id = $1", &[id]),
-            Lookup::RequestId(id) => self.client()?.query_opt(
+            Lookup::RequestId(id) => self.client.query_opt(
                 "SELECT record FROM decisions WHERE request_id = $1 \
                  ORDER BY received_at DESC, decision_id DESC LIMIT 1",
                 &[id],
@@ -276,7 +220,7 @@ impl Backend for Postgres {
 
     fn add_event(&mut self, event: &Event) -> Result<EventOutcome, String> {
         let decided = self
-            .client()?
+            .client
             .query_opt(
                 "SELECT received_at FROM decisions WHERE decision_id = $1",
                 &[&event.decision_id],
@@ -290,7 +234,7 @@ impl Backend for Postgres {
         }
         let record = serde_json::to_string(event).map_err(|e| e.to_string())?;
         let inserted = self
-            .client()?
+            .client
             .execute(
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 &[
@@ -308,7 +252,7 @@ impl Backend for Postgres {
             });
         }
         let existing: String = self
-            .client()?
+            .client
             .query_one(
                 "SELECT record FROM events WHERE event_id = $1",
                 &[&event.event_id],
@@ -320,7 +264,7 @@ impl Backend for Postgres {
 
     fn between(&mut self, from_ms: i64, to_ms: i64) -> Result<super::Period, String> {
         let rows = self
-            .client()?
+            .client
             .query(
                 "SELECT record FROM decisions WHERE received_at >= $1 AND received_at < $2 \
                  ORDER BY received_at, decision_id",
@@ -335,7 +279,7 @@ impl Backend for Postgres {
         }
         // A ticket routed again: its earlier decisions, whose events go to the latest one.
         let superseded = self
-            .client()?
+            .client
             .query(
                 "SELECT d.decision_id FROM decisions d WHERE d.received_at >= $1 AND d.received_at < $2 \
                  AND d.request_id <> '' AND EXISTS (SELECT 1 FROM decisions n WHERE \
@@ -357,7 +301,7 @@ impl Backend for Postgres {
 
     fn rule_files(&mut self, version: &str) -> Result<Option<Vec<(String, String)>>, String> {
         let rows = self
-            .client()?
+            .client
             .query(
                 "SELECT s.path, f.content FROM rule_sets s JOIN rule_files f ON f.sha256 = s.sha256 \
                  WHERE s.version = $1 ORDER BY s.path",
@@ -370,7 +314,7 @@ impl Backend for Postgres {
 
     fn purge(&mut self, before_ms: i64) -> Result<usize, String> {
         let n = self
-            .client()?
+            .client
             .execute(
                 "DELETE FROM decisions WHERE received_at < $1",
                 &[&before_ms],
@@ -380,7 +324,7 @@ impl Backend for Postgres {
     }
 
     fn archived_versions(&mut self) -> Result<Vec<String>, String> {
-        self.client()?
+        self.client
             .query("SELECT DISTINCT version FROM rule_sets", &[])
             .map_err(err)?
             .iter()
