@@ -106,7 +106,7 @@ fn run(jobs: Receiver<Job>) {
                 let _ = reply.send(ruleset::load_dir(&dir));
                 // The load's temporaries (parsed YAML, the dictionary's text, the validator's
                 // tables) were freed on this thread: give them back too.
-                collect();
+                super::memory::collect();
             }
             Ok(Job::Retire(set)) => retired.push((set, Instant::now())),
             Err(RecvTimeoutError::Timeout) => {}
@@ -117,17 +117,9 @@ fn run(jobs: Receiver<Job>) {
         // when the calls that do have had their time; their last drop frees it then).
         retired.retain(|(set, at)| Arc::strong_count(set) > 1 && at.elapsed() < RETIRE_PATIENCE);
         if retired.len() < before {
-            collect();
+            super::memory::collect();
         }
     }
-}
-
-/// Gives what this thread's heap has freed back to the system.
-fn collect() {
-    // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused pages and
-    // purges mimalloc's arenas under the allocator's own synchronisation. When the process's
-    // global allocator is not mimalloc (the library's tests), it finds an empty heap and returns.
-    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 #[cfg(test)]

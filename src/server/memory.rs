@@ -40,12 +40,17 @@ pub(crate) fn on_park() {
         due
     });
     if due {
-        // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused
-        // pages and purges mimalloc's arenas under the allocator's own synchronisation. When
-        // the process's global allocator is not mimalloc (the library's tests), it finds an
-        // empty heap and returns.
-        unsafe { libmimalloc_sys::mi_collect(true) };
+        collect();
     }
+}
+
+/// Gives what the calling thread's heap has freed back to the system (the workers when idle, the
+/// rules thread after each load and each set it frees, `loader.rs`).
+pub(crate) fn collect() {
+    // SAFETY: `mi_collect` has no preconditions: it frees the calling thread's unused pages and
+    // purges mimalloc's arenas under the allocator's own synchronisation. When the process's
+    // global allocator is not mimalloc (the library's tests), it finds an empty heap and returns.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// Turns transparent huge pages off for this process, before the server builds its heap.
