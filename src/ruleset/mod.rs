@@ -282,7 +282,8 @@ pub struct RuleSet {
     /// Hand-offs first, then out-of-scope matters, then dispatch rules, each in file order.
     pub(crate) rules: Vec<Rule>,
     pub(crate) settings: Settings,
-    pub(crate) segmenter: Segmenter,
+    /// Shared with the other live rule sets of the same vocabulary (see `engine::segment`).
+    pub(crate) segmenter: std::sync::Arc<Segmenter>,
     pub(crate) matcher: Matcher,
     /// Indexed by term id.
     pub(crate) term_postings: Vec<Vec<Posting>>,

@@ -2,8 +2,9 @@
 //!
 //! Why a thread of its own: the allocator (mimalloc) keeps each thread's memory in pages owned by
 //! that thread. A block freed by another thread is only queued for the owner, and is given back
-//! when the owner next allocates or collects. A rule set is about 56 MB of small blocks (the
-//! segmenter's dictionary above all), built once and freed when a reload replaces it. Built on the
+//! when the owner next allocates or collects. A rule set is about 52 MB (33 of them the
+//! segmenter's dictionary, which sets of the same vocabulary share: `engine::segment`), built
+//! once and freed when a reload replaces it. Built on the
 //! main thread (which then only waits) or on a blocking-pool thread (idle after the load), and
 //! freed by a runtime worker, nearly all of it stayed queued: 88 MB after start-up, about 150 MB
 //! after a few reloads and while idle (BENCHMARKS.md §4). Here the set is built, and freed, by the
@@ -160,6 +161,75 @@ mod tests {
             eventually(|| freed.upgrade().is_none()),
             "a retired set no call holds is freed"
         );
+    }
+
+    /// A copy of the bundled rules with `edit` applied to the file `name`.
+    fn edited_copy(name: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+        fn copy(from: &std::path::Path, to: &std::path::Path) {
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                let target = to.join(entry.file_name());
+                if entry.file_type().unwrap().is_dir() {
+                    std::fs::create_dir(&target).unwrap();
+                    copy(&entry.path(), &target);
+                } else {
+                    std::fs::copy(entry.path(), &target).unwrap();
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        copy(&bundled(), dir.path());
+        let path = dir.path().join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(&text)).unwrap();
+        dir
+    }
+
+    /// A reload that edits no term (an article's wording, a department, a setting) builds no
+    /// second dictionary: the new set shares the serving set's segmenter, and decides as a set
+    /// built on its own would. One that adds a term gets a segmenter of its own.
+    #[tokio::test]
+    async fn a_reload_that_adds_no_term_keeps_the_serving_sets_segmenter() {
+        let loader = Loader::start();
+        let serving = loader.load(bundled()).await.expect("bundled rules load");
+        let reworded = edited_copy("regulations.yaml", |t| {
+            t.replacen("物业服务人", "物业服务企业", 1)
+        });
+        let reloaded = loader
+            .load(reworded.path().to_path_buf())
+            .await
+            .expect("reworded rules load");
+        assert_ne!(serving.version(), reloaded.version());
+        assert!(Arc::ptr_eq(&serving.segmenter, &reloaded.segmenter));
+
+        let grown = edited_copy("synonyms.yaml", |t| {
+            t.replacen("[物业费, ", "[物业费, 物业收费项目, ", 1)
+        });
+        let grown = loader
+            .load(grown.path().to_path_buf())
+            .await
+            .expect("rules with a new term load");
+        assert!(!Arc::ptr_eq(&serving.segmenter, &grown.segmenter));
+        assert!(
+            grown
+                .segmenter
+                .words("物业收费项目太多")
+                .contains(&"物业收费项目")
+        );
+
+        // The shared segmenter decides as one built for the reworded set alone would.
+        let mut alone = ruleset::load_dir(reworded.path()).expect("reworded rules load");
+        alone.segmenter = Arc::new(alone.segmenter.rebuilt());
+        assert!(!Arc::ptr_eq(&alone.segmenter, &reloaded.segmenter));
+        for text in [
+            "我在高新区买的房子还没过户，物业公司一直打电话催我交物业费，未过户的房产物业费到底应该由谁来交？",
+            "楼下广场舞音响开得特别大，每天晚上十点还不停",
+            "十字路口发生车祸了，有人被撞倒在地上流了很多血",
+        ] {
+            let input = crate::RouteInput::text(text);
+            assert_eq!(alone.route(&input), reloaded.route(&input), "{text}");
+        }
+        drop((serving, grown));
     }
 
     #[tokio::test]

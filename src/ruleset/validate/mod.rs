@@ -74,7 +74,7 @@ pub(crate) fn compile(
         pattern_postings,
         ..
     } = index;
-    let segmenter = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
+    let segmenter = Segmenter::shared(terms.iter().map(|t| &**t));
     let matcher = match Matcher::new(terms, patterns, &tables.phrases()) {
         Ok(m) => m,
         Err(e) => {
