@@ -9,13 +9,8 @@
 //! suggests for keeping it whole ([`Jieba::suggest_freq`]), so that no rule keyword is split by
 //! the segmenter. Because `add_word` needs `&mut Jieba`, a segmenter is built at load time from a
 //! fresh copy of the dictionary (a cached base copy would cost another ~30 MB resident for the
-//! life of the process) and is swapped together with the rules.
-//!
-//! The segmenter is a function of the vocabulary alone (the same words added in the same order
-//! give the same dictionary), and it is most of a rule set's memory (about 33 MB of 52). So rule
-//! sets with the same vocabulary share one ([`Segmenter::shared`]): a reload that edits a
-//! regulation, a department, an example, a setting or a model, but no term, reuses the serving
-//! set's segmenter instead of holding two while the new set is built and swapped in.
+//! life of the process) and is swapped together with the rules. It is a function of the terms
+//! alone, so live rule sets of the same terms share one (`ruleset::share`).
 //!
 //! Edges are those of jieba's search mode, which also reports the dictionary words inside a long
 //! word (物业 and 工资 inside 物业费 and 发工资): a rule that names 物业 still fires on 物业费, and
@@ -24,8 +19,6 @@
 //! twice the cost of segmenting), plain `cut` gives the word edges, and only an endpoint of a term
 //! hit that falls inside a word is checked: is it the edge of a 2-character dictionary word inside
 //! a word longer than 2, or of a 3-character one inside a word longer than 3?
-
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use jieba_rs::Jieba;
 
@@ -41,75 +34,23 @@ pub(crate) struct Words {
 /// A segmenter whose dictionary knows the rule set's vocabulary.
 pub(crate) struct Segmenter {
     jieba: Jieba,
-    /// The words added to jieba's dictionary, in the order added, each written as `length:word`
-    /// (so that no two different lists read the same): what decides whether two rule sets can
-    /// share this segmenter.
-    vocabulary: String,
 }
 
-/// The segmenters of the rule sets alive in this process (see [`Segmenter::shared`]). Weak: a
-/// segmenter is freed with the last rule set that holds it, never kept by this list.
-static LIVE: Mutex<Vec<Weak<Segmenter>>> = Mutex::new(Vec::new());
-
 impl Segmenter {
-    /// The segmenter for `words`: the one a live rule set holds if it was built from the same
-    /// words in the same order, otherwise a new one (see the module docs).
-    pub fn shared<'a>(words: impl IntoIterator<Item = &'a str>) -> Arc<Segmenter> {
-        let words: Vec<&str> = words.into_iter().filter(|w| kept(w)).collect();
-        let vocabulary = vocabulary_key(&words);
-        {
-            let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-            live.retain(|s| s.strong_count() > 0);
-            if let Some(s) = live
-                .iter()
-                .filter_map(Weak::upgrade)
-                .find(|s| s.vocabulary == vocabulary)
-            {
-                return s;
-            }
-        }
-        // Built outside the lock (about 110 ms): two threads building the same vocabulary at
-        // once each get a correct segmenter, the second only costs memory.
-        let built = Arc::new(Segmenter::build(&words, vocabulary));
-        LIVE.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::downgrade(&built));
-        built
-    }
-
-    /// A segmenter of its own for `words`, shared with nothing (for tests of the engine's parts).
-    #[cfg(test)]
     pub fn with_vocabulary<'a>(words: impl IntoIterator<Item = &'a str>) -> Self {
-        let words: Vec<&str> = words.into_iter().filter(|w| kept(w)).collect();
-        let vocabulary = vocabulary_key(&words);
-        Segmenter::build(&words, vocabulary)
-    }
-
-    /// A new segmenter of the same vocabulary, shared with nothing (for tests that compare).
-    #[cfg(test)]
-    pub fn rebuilt(&self) -> Segmenter {
-        let mut words = Vec::new();
-        let mut rest = self.vocabulary.as_str();
-        while let Some((len, tail)) = rest.split_once(':') {
-            let len: usize = len.parse().expect("a length");
-            words.push(&tail[..len]);
-            rest = &tail[len..];
-        }
-        Segmenter::build(&words, self.vocabulary.clone())
-    }
-
-    fn build(words: &[&str], vocabulary: String) -> Self {
-        // A fresh dictionary per vocabulary rather than a clone of a cached one: each copy is
-        // ~30 MB resident, and ~110 ms to parse is a fair price at load time for not holding two.
+        // A fresh dictionary per vocabulary rather than a clone of a cached one: each copy is ~30 MB
+        // resident, and ~110 ms to parse is a fair price at load time for not holding two.
         let mut jieba = Jieba::new();
         for w in words {
-            // suggest_freq keeps the word whole on its own; ×10 keeps it whole next to an
-            // overlapping dictionary word too (有违建: 有违 / 建 without it, 有 / 违建 with it),
-            // while 暂停电梯 still cuts as 暂停 / 电梯 (tests below).
-            let freq = jieba.suggest_freq(w).saturating_mul(10);
-            jieba.add_word(w, Some(freq), None);
+            if w.chars().count() >= 2 {
+                // suggest_freq keeps the word whole on its own; ×10 keeps it whole next to an
+                // overlapping dictionary word too (有违建: 有违 / 建 without it, 有 / 违建 with it),
+                // while 暂停电梯 still cuts as 暂停 / 电梯 (tests below).
+                let freq = jieba.suggest_freq(w).saturating_mul(10);
+                jieba.add_word(w, Some(freq), None);
+            }
         }
-        Segmenter { jieba, vocabulary }
+        Segmenter { jieba }
     }
 
     /// Segments `text` into `words` (buffers reused between requests).
@@ -181,23 +122,6 @@ impl Segmenter {
     }
 }
 
-/// Whether a rule term goes into the dictionary: a single character is a word or not by jieba's
-/// own dictionary, and adding it would only change how the text around it is cut.
-fn kept(word: &str) -> bool {
-    word.chars().nth(1).is_some()
-}
-
-/// `words` as one string, each word as `length:word`.
-fn vocabulary_key(words: &[&str]) -> String {
-    let mut key = String::with_capacity(words.iter().map(|w| w.len() + 4).sum());
-    for w in words {
-        key.push_str(&w.len().to_string());
-        key.push(':');
-        key.push_str(w);
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,35 +164,5 @@ mod tests {
         s.segment("", &mut w);
         assert_eq!(w.boundary.len(), 1);
         assert!(!s.accepts("", &w, 0, 0));
-    }
-
-    #[test]
-    fn rule_sets_with_the_same_vocabulary_share_one_segmenter() {
-        // Words no other test uses, so that no segmenter of a test running alongside is found.
-        let a = Segmenter::shared(["共享测试甲", "共享测试乙", "丙"]);
-        // The single character is not in the vocabulary, so leaving it out changes nothing.
-        let b = Segmenter::shared(["共享测试甲", "共享测试乙"]);
-        assert!(Arc::ptr_eq(&a, &b));
-        // Another word, or the same words in another order, is another dictionary.
-        let c = Segmenter::shared(["共享测试甲", "共享测试乙", "共享测试丙"]);
-        let d = Segmenter::shared(["共享测试乙", "共享测试甲"]);
-        assert!(!Arc::ptr_eq(&a, &c));
-        assert!(!Arc::ptr_eq(&a, &d));
-        // "ab" + "c" and "a" + "bc" are different lists.
-        assert_ne!(
-            vocabulary_key(&["共享", "测试"]),
-            vocabulary_key(&["共", "享测试"])
-        );
-        // A segmenter no rule set holds any more is freed, not kept for later.
-        let weak = Arc::downgrade(&c);
-        drop(c);
-        assert!(weak.upgrade().is_none());
-        let e = Segmenter::shared(["共享测试甲", "共享测试乙", "共享测试丙"]);
-        assert!(!Arc::ptr_eq(&a, &e));
-        assert_eq!(
-            e.words("共享测试丙和共享测试甲"),
-            Segmenter::with_vocabulary(["共享测试甲", "共享测试乙", "共享测试丙"])
-                .words("共享测试丙和共享测试甲")
-        );
     }
 }

@@ -6,6 +6,8 @@
 //! - `validate/`: one validator per section (departments, regulations, categories, settings,
 //!   rules with hand-offs and out-of-scope matters, their conditions), collecting all diagnostics,
 //!   then the matcher, segmenter and postings;
+//! - `share.rs`: the segmenter and matcher, shared by the live sets built from the same terms,
+//!   patterns and phrases (a reload that edits none of them builds neither again);
 //! - `ids.rs`: one namespace of ids: duplicates, lookups and "did you mean";
 //! - `examples.rs`: runs each rule's examples and counterexamples against the compiled set;
 //! - `diagnostic.rs`: the error and warning type rule authors see, with its stable codes;
@@ -22,6 +24,7 @@ pub(crate) mod ids;
 mod load;
 pub(crate) mod raw;
 mod schema;
+pub(crate) mod share;
 mod validate;
 mod yaml_slips;
 
@@ -282,9 +285,10 @@ pub struct RuleSet {
     /// Hand-offs first, then out-of-scope matters, then dispatch rules, each in file order.
     pub(crate) rules: Vec<Rule>,
     pub(crate) settings: Settings,
-    /// Shared with the other live rule sets of the same vocabulary (see `engine::segment`).
+    /// Shared with the other live rule sets of the same terms (see `share.rs`).
     pub(crate) segmenter: std::sync::Arc<Segmenter>,
-    pub(crate) matcher: Matcher,
+    /// Shared with the other live rule sets of the same terms, patterns and phrases.
+    pub(crate) matcher: std::sync::Arc<Matcher>,
     /// Indexed by term id.
     pub(crate) term_postings: Vec<Vec<Posting>>,
     /// Indexed by pattern id.

@@ -2,9 +2,9 @@
 //!
 //! Why a thread of its own: the allocator (mimalloc) keeps each thread's memory in pages owned by
 //! that thread. A block freed by another thread is only queued for the owner, and is given back
-//! when the owner next allocates or collects. A rule set is about 52 MB (33 of them the
-//! segmenter's dictionary, which sets of the same vocabulary share: `engine::segment`), built
-//! once and freed when a reload replaces it. Built on the
+//! when the owner next allocates or collects. A rule set is about 52 MB (42 of them the
+//! segmenter's dictionary and the matcher, which sets of the same terms share: `ruleset::share`),
+//! built once and freed when a reload replaces it. Built on the
 //! main thread (which then only waits) or on a blocking-pool thread (idle after the load), and
 //! freed by a runtime worker, nearly all of it stayed queued: 88 MB after start-up, about 150 MB
 //! after a few reloads and while idle (BENCHMARKS.md §4). Here the set is built, and freed, by the
@@ -185,11 +185,12 @@ mod tests {
         dir
     }
 
-    /// A reload that edits no term (an article's wording, a department, a setting) builds no
-    /// second dictionary: the new set shares the serving set's segmenter, and decides as a set
-    /// built on its own would. One that adds a term gets a segmenter of its own.
+    /// A reload that edits no term, pattern or phrase (here an article's wording) builds no
+    /// second dictionary or automaton: the new set shares the serving set's segmenter and
+    /// matcher, and decides as a set with parts of its own would. One that adds a term gets
+    /// parts of its own.
     #[tokio::test]
-    async fn a_reload_that_adds_no_term_keeps_the_serving_sets_segmenter() {
+    async fn a_reload_that_adds_no_term_keeps_the_serving_sets_segmenter_and_matcher() {
         let loader = Loader::start();
         let serving = loader.load(bundled()).await.expect("bundled rules load");
         let reworded = edited_copy("regulations.yaml", |t| {
@@ -201,6 +202,7 @@ mod tests {
             .expect("reworded rules load");
         assert_ne!(serving.version(), reloaded.version());
         assert!(Arc::ptr_eq(&serving.segmenter, &reloaded.segmenter));
+        assert!(Arc::ptr_eq(&serving.matcher, &reloaded.matcher));
 
         let grown = edited_copy("synonyms.yaml", |t| {
             t.replacen("[物业费, ", "[物业费, 物业收费项目, ", 1)
@@ -210,6 +212,7 @@ mod tests {
             .await
             .expect("rules with a new term load");
         assert!(!Arc::ptr_eq(&serving.segmenter, &grown.segmenter));
+        assert!(!Arc::ptr_eq(&serving.matcher, &grown.matcher));
         assert!(
             grown
                 .segmenter
@@ -217,10 +220,11 @@ mod tests {
                 .contains(&"物业收费项目")
         );
 
-        // The shared segmenter decides as one built for the reworded set alone would.
-        let mut alone = ruleset::load_dir(reworded.path()).expect("reworded rules load");
-        alone.segmenter = Arc::new(alone.segmenter.rebuilt());
+        // The shared parts decide as parts built for the reworded set alone would.
+        let alone = ruleset::share::unshared(|| ruleset::load_dir(reworded.path()))
+            .expect("reworded rules load");
         assert!(!Arc::ptr_eq(&alone.segmenter, &reloaded.segmenter));
+        assert!(!Arc::ptr_eq(&alone.matcher, &reloaded.matcher));
         for text in [
             "我在高新区买的房子还没过户，物业公司一直打电话催我交物业费，未过户的房产物业费到底应该由谁来交？",
             "楼下广场舞音响开得特别大，每天晚上十点还不停",

@@ -22,13 +22,20 @@ use std::time::SystemTime;
 use super::diagnostic::{Code, Diagnostics, SourceLocation};
 use super::ids::{IdTable, check_id, define_section};
 use super::load::{LoadError, SourceFile};
+use super::share::{Key, Shared};
 use super::{Rule, RuleSet, RuleTimeLimit, Target};
 use crate::engine::matcher::Matcher;
 use crate::engine::segment::Segmenter;
 use conditions::TermIndex;
 use rules::PendingRule;
+use std::convert::Infallible;
 
 pub(crate) use settings::RawSettingsIn;
+
+/// The segmenters of the live rule sets, by their terms.
+static SEGMENTERS: Shared<Segmenter> = Shared::new();
+/// The matchers of the live rule sets, by their terms, patterns and extra phrases.
+static MATCHERS: Shared<Matcher> = Shared::new();
 
 pub(crate) fn compile(
     files: Vec<SourceFile>,
@@ -74,8 +81,19 @@ pub(crate) fn compile(
         pattern_postings,
         ..
     } = index;
-    let segmenter = Segmenter::shared(terms.iter().map(|t| &**t));
-    let matcher = match Matcher::new(terms, patterns, &tables.phrases()) {
+    // Shared with the live sets built from the same inputs (see `share.rs`).
+    let words = Key::default().list(terms.iter().map(|t| &**t));
+    let segmenter = SEGMENTERS
+        .get_or_build(words, || {
+            Ok::<_, Infallible>(Segmenter::with_vocabulary(terms.iter().map(|t| &**t)))
+        })
+        .unwrap_or_else(|never| match never {});
+    let phrases = tables.phrases();
+    let inputs = Key::default()
+        .list(terms.iter().map(|t| &**t))
+        .list(patterns.iter().map(|p| p.as_str()))
+        .list(phrases.iter().map(|p| p.as_str()));
+    let matcher = match MATCHERS.get_or_build(inputs, || Matcher::new(terms, patterns, &phrases)) {
         Ok(m) => m,
         Err(e) => {
             diags.error(Code::TooLarge, SourceLocation::file_start("rules"), e);
