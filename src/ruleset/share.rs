@@ -32,25 +32,38 @@ impl<T> Shared<T> {
         key: Key,
         build: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, E> {
-        if !not_shared() {
-            let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-            live.retain(|(_, part)| part.strong_count() > 0);
-            if let Some(part) = live
-                .iter()
-                .find(|(k, _)| *k == key.0)
-                .and_then(|(_, part)| part.upgrade())
-            {
-                return Ok(part);
-            }
+        if not_shared() {
+            return build().map(Arc::new);
         }
-        // Built outside the lock (the segmenter takes about 110 ms): two threads building the
-        // same part at once each get a correct one; the second only costs memory.
-        let built = Arc::new(build()?);
-        self.live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((key.0, Arc::downgrade(&built)));
+        if let Some(part) = self.live(&key) {
+            return Ok(part);
+        }
+        // Built outside the lock (the segmenter takes about 110 ms). Another thread may have
+        // built the same part meanwhile: then that one is kept and this one dropped, so that
+        // there is never more than one live part per key.
+        let built = build()?;
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(part) = Self::find(&mut live, &key) {
+            return Ok(part);
+        }
+        let built = Arc::new(built);
+        live.push((key.0, Arc::downgrade(&built)));
         Ok(built)
+    }
+
+    fn live(&self, key: &Key) -> Option<Arc<T>> {
+        Self::find(
+            &mut self.live.lock().unwrap_or_else(PoisonError::into_inner),
+            key,
+        )
+    }
+
+    /// The live part under `key`, dropping the entries of freed parts first.
+    fn find(live: &mut Vec<(String, Weak<T>)>, key: &Key) -> Option<Arc<T>> {
+        live.retain(|(_, part)| part.strong_count() > 0);
+        live.iter()
+            .filter(|(k, _)| *k == key.0)
+            .find_map(|(_, part)| part.upgrade())
     }
 }
 
@@ -133,6 +146,25 @@ mod tests {
     }
 
     #[test]
+    fn a_part_built_twice_at_once_is_kept_once() {
+        let shared = Shared::new();
+        // While this thread builds the part, another builds and registers the same one.
+        let mut other = None;
+        let this = shared
+            .get_or_build(key(&["物业费"]), || {
+                other = Some(part(&shared, &["物业费"]));
+                Ok::<_, Infallible>("物业费".to_owned())
+            })
+            .unwrap_or_else(|e| match e {});
+        let other = other.expect("built meanwhile");
+        assert!(
+            Arc::ptr_eq(&this, &other),
+            "the first one registered is kept"
+        );
+        assert_eq!(shared.live.lock().unwrap().len(), 1);
+    }
+
+    #[test]
     fn different_inputs_never_make_the_same_key() {
         assert_ne!(key(&["共享", "测试"]).0, key(&["共", "享测试"]).0);
         assert_ne!(key(&["12:ab"]).0, key(&["12", "ab"]).0);
@@ -149,5 +181,8 @@ mod tests {
         let own = unshared(|| part(&shared, &["物业费"]));
         assert!(!Arc::ptr_eq(&a, &own));
         assert_eq!(a, own);
+        // Its own parts are not offered to others.
+        drop(a);
+        assert!(!Arc::ptr_eq(&own, &part(&shared, &["物业费"])));
     }
 }

@@ -165,20 +165,8 @@ mod tests {
 
     /// A copy of the bundled rules with `edit` applied to the file `name`.
     fn edited_copy(name: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
-        fn copy(from: &std::path::Path, to: &std::path::Path) {
-            for entry in std::fs::read_dir(from).unwrap() {
-                let entry = entry.unwrap();
-                let target = to.join(entry.file_name());
-                if entry.file_type().unwrap().is_dir() {
-                    std::fs::create_dir(&target).unwrap();
-                    copy(&entry.path(), &target);
-                } else {
-                    std::fs::copy(entry.path(), &target).unwrap();
-                }
-            }
-        }
         let dir = tempfile::tempdir().unwrap();
-        copy(&bundled(), dir.path());
+        crate::synthetic::copy_dir(&bundled(), dir.path()).unwrap();
         let path = dir.path().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, edit(&text)).unwrap();
