@@ -694,6 +694,56 @@ fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
     assert!(!logs.lines().any(|l| l.starts_with("  help:")), "{logs}");
 }
 
+/// The reload's log line says what the new set reuses from the serving one: an article
+/// reworded reuses the segmenter and matcher; a new term rebuilds both (a moment with two
+/// dictionaries, which an operator watching memory wants to see).
+#[test]
+fn a_reloads_log_line_says_what_it_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let (child, _) = serve_logging(
+        dir.path(),
+        &[
+            "--console-listen",
+            "off",
+            "--watch",
+            "false",
+            "--log-format",
+            "plain",
+        ],
+    );
+    let edit = |name: &str, from: &str, to: &str| {
+        let path = dir.path().join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text, "{from} in {name}");
+        std::fs::write(&path, edited).unwrap();
+        let _ = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_millis(1500));
+    };
+    edit("regulations.yaml", "物业服务人", "物业服务企业");
+    edit("synonyms.yaml", "[物业费, ", "[物业费, 物业收费项目, ");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let reloaded: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("rules reloaded"))
+        .collect();
+    assert_eq!(reloaded.len(), 2, "{logs}");
+    assert!(
+        reloaded[0].contains("reused=\"segmenter and matcher\""),
+        "{}",
+        reloaded[0]
+    );
+    assert!(reloaded[1].contains("reused=\"none\""), "{}", reloaded[1]);
+}
+
 #[test]
 fn logs_carry_the_call_but_never_the_text() {
     let text = "我叫张三，电话13812345678，身份证号110101199003071234，公司三个月没发工资了";

@@ -471,6 +471,21 @@ impl RuleSet {
         self.emergency.as_deref().map(|c| &c.model)
     }
 
+    /// Which of its largest parts this set shares with `other` (see `share.rs`), in words for the
+    /// reload's log line: a reload that shares neither held two dictionaries for a moment.
+    pub(crate) fn parts_shared_with(&self, other: &RuleSet) -> &'static str {
+        use std::sync::Arc;
+        match (
+            Arc::ptr_eq(&self.segmenter, &other.segmenter),
+            Arc::ptr_eq(&self.matcher, &other.matcher),
+        ) {
+            (true, true) => "segmenter and matcher",
+            (true, false) => "segmenter",
+            (false, true) => "matcher",
+            (false, false) => "none",
+        }
+    }
+
     /// Content hash of the rule files: same files, same version.
     pub fn version(&self) -> &str {
         &self.version

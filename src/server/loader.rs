@@ -191,6 +191,10 @@ mod tests {
         assert_ne!(serving.version(), reloaded.version());
         assert!(Arc::ptr_eq(&serving.segmenter, &reloaded.segmenter));
         assert!(Arc::ptr_eq(&serving.matcher, &reloaded.matcher));
+        assert_eq!(
+            reloaded.parts_shared_with(&serving),
+            "segmenter and matcher"
+        );
 
         let grown = edited_copy("synonyms.yaml", |t| {
             t.replacen("[物业费, ", "[物业费, 物业收费项目, ", 1)
@@ -201,6 +205,7 @@ mod tests {
             .expect("rules with a new term load");
         assert!(!Arc::ptr_eq(&serving.segmenter, &grown.segmenter));
         assert!(!Arc::ptr_eq(&serving.matcher, &grown.matcher));
+        assert_eq!(grown.parts_shared_with(&serving), "none");
         assert!(
             grown
                 .segmenter

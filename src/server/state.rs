@@ -144,7 +144,12 @@ impl RuleState {
                 if version == serving {
                     tracing::debug!(version = %version, "rules loaded again, unchanged");
                 } else {
-                    tracing::info!(version = %version, rules = set.rules().len(), "rules reloaded");
+                    tracing::info!(
+                        version = %version,
+                        rules = set.rules().len(),
+                        reused = set.parts_shared_with(&before),
+                        "rules reloaded"
+                    );
                     // A file that is gone takes its rules with it, and a valid set does not say
                     // so: name it, in case it was moved aside rather than meant to go.
                     for (name, _) in before.files() {
