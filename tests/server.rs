@@ -604,6 +604,42 @@ fn serve_logging(rules: &std::path::Path, flags: &[&str]) -> (std::process::Chil
     (child, addr)
 }
 
+/// A server on a copy of the bundled rules that reloads on SIGHUP only, logging in plain text.
+fn serve_a_copy_for_reloads() -> (tempfile::TempDir, std::process::Child) {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
+    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
+    let (child, _) = serve_logging(
+        dir.path(),
+        &[
+            "--console-listen",
+            "off",
+            "--watch",
+            "false",
+            "--log-format",
+            "plain",
+        ],
+    );
+    (dir, child)
+}
+
+/// Sends SIGHUP and gives the reload time to finish.
+fn reload_by_sighup(child: &std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+/// Stops the server and returns what it logged.
+fn stop_for_logs(child: std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// The gRPC address a spawned server prints on its "listening on" line (the console's comes
 /// before it), once it listens.
 fn listening(child: &mut std::process::Child) -> String {
@@ -643,38 +679,15 @@ fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
 /// level in a plain log).
 #[test]
 fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
-    let (child, _) = serve_logging(
-        dir.path(),
-        &[
-            "--console-listen",
-            "off",
-            "--watch",
-            "false",
-            "--log-format",
-            "plain",
-        ],
-    );
-    let hup = || {
-        let _ = Command::new("kill")
-            .args(["-HUP", &child.id().to_string()])
-            .status();
-        std::thread::sleep(Duration::from_millis(1500));
-    };
-    hup();
+    let (dir, child) = serve_a_copy_for_reloads();
+    reload_by_sighup(&child);
     std::fs::write(
         dir.path().join("departments/zz-broken.yaml"),
         "rules:\n  - id: zz\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费]]}\n    examples: [物业费谁交]\n",
     )
     .unwrap();
-    hup();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    reload_by_sighup(&child);
+    let logs = stop_for_logs(child);
     assert_eq!(
         logs.matches("SIGHUP: reloading the rules").count(),
         2,
@@ -699,38 +712,18 @@ fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
 /// dictionaries, which an operator watching memory wants to see).
 #[test]
 fn a_reloads_log_line_says_what_it_reused() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
-    let (child, _) = serve_logging(
-        dir.path(),
-        &[
-            "--console-listen",
-            "off",
-            "--watch",
-            "false",
-            "--log-format",
-            "plain",
-        ],
-    );
+    let (dir, child) = serve_a_copy_for_reloads();
     let edit = |name: &str, from: &str, to: &str| {
         let path = dir.path().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = text.replacen(from, to, 1);
         assert_ne!(edited, text, "{from} in {name}");
         std::fs::write(&path, edited).unwrap();
-        let _ = Command::new("kill")
-            .args(["-HUP", &child.id().to_string()])
-            .status();
-        std::thread::sleep(Duration::from_millis(1500));
+        reload_by_sighup(&child);
     };
     edit("regulations.yaml", "物业服务人", "物业服务企业");
     edit("synonyms.yaml", "[物业费, ", "[物业费, 物业收费项目, ");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
+    let logs = stop_for_logs(child);
     let reloaded: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("rules reloaded"))
