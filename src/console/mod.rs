@@ -431,14 +431,14 @@ impl Console {
     fn refusal(
         &self,
         path: &str,
-        api_error_: api::ApiError,
+        error: api::ApiError,
         title: &str,
         message: &str,
     ) -> Response<Body> {
         if path == "/api" || path.starts_with("/api/") {
-            return api_error(api_error_);
+            return api_error(error);
         }
-        let status = StatusCode::from_u16(api_error_.0).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = StatusCode::from_u16(error.0).unwrap_or(StatusCode::BAD_REQUEST);
         let set = self.state.current();
         html_page(
             status,

@@ -230,13 +230,14 @@ pub(crate) fn annotate(
     let labels = c.model.labels();
     let p = &k.probabilities;
     let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
+    // A probability of the rules' domain below the cross-check's threshold is shown below it,
+    // in the reason of a dispute and in `modelCheck`, never rounded up to it.
+    let below = set
+        .settings
+        .model
+        .cross_check
+        .map_or(1.0, |(below, _)| below);
     if let Some((ours, theirs)) = k.disputed {
-        // The rules' domain is below the setting's threshold, and shown below it.
-        let below = set
-            .settings
-            .model
-            .cross_check
-            .map_or(1.0, |(below, _)| below);
         let ours_p = round_below(p[ours], below, 100.0);
         if outcome == pb::Outcome::Manual {
             resp.decided_by = pb::DecidedBy::CrossCheck as i32;
@@ -284,16 +285,7 @@ pub(crate) fn annotate(
             resp.model_check = Some(pb::ModelCheck {
                 top_label: labels[top].clone(),
                 top_probability: round(p[top]),
-                // Below the cross-check's threshold stays below it when rounded, as in the
-                // reason of a dispute.
-                rules_probability: ours.map_or(0.0, |l| {
-                    let below = set
-                        .settings
-                        .model
-                        .cross_check
-                        .map_or(1.0, |(below, _)| below);
-                    round_below(p[l], below, 10_000.0)
-                }),
+                rules_probability: ours.map_or(0.0, |l| round_below(p[l], below, 10_000.0)),
                 agrees: ours == Some(top),
             });
         }
