@@ -169,6 +169,12 @@ fn literals_of(
 }
 
 impl Matcher {
+    /// The automaton's words: the rule terms, then the extra phrases.
+    #[cfg(test)]
+    pub(crate) fn terms(&self) -> &[Box<str>] {
+        &self.terms
+    }
+
     /// `extras` are phrases found anywhere in the text, not only on word edges (place names,
     /// request-type cues): they ride on the same automaton so that the text is scanned once.
     pub fn new(
@@ -524,7 +530,7 @@ mod tests {
     }
 
     /// Patterns whose gated hits are compared with a search of the whole text, with their
-    /// matcher and a segmenter, built once (a segmenter loads jieba's dictionary).
+    /// matcher and a segmenter, built once.
     static GATED: std::sync::LazyLock<(Vec<Regex>, Matcher, Segmenter)> =
         std::sync::LazyLock::new(|| {
             let regexes: Vec<Regex> = [

@@ -3,7 +3,8 @@
 //!
 //! - [`normalize`]: NFKC, case, whitespace, punctuation, traditional → simplified, with a map
 //!   back to offsets in the caller's original text;
-//! - `segment`: jieba word segmentation with the rule vocabulary in its dictionary;
+//! - `segment`: jieba's word segmentation, with the rule vocabulary beside `dictionary`, jieba's
+//!   dictionary as one compact trie that every segmenter shares;
 //! - `matcher`: one Aho-Corasick automaton over every rule term (hits only on word
 //!   boundaries) and the patterns' literals; a pattern runs only where a branch's prefix literal
 //!   occurs with one of that branch's suffix literals within its reach, the few without literals
@@ -25,6 +26,7 @@ pub(crate) mod alarm;
 pub(crate) mod analyse;
 pub(crate) mod consult;
 pub(crate) mod decide;
+pub(crate) mod dictionary;
 pub(crate) mod explain;
 pub(crate) mod matcher;
 pub mod normalize;

@@ -1,10 +1,10 @@
 //! Parts of a compiled rule set that other live sets built from the same inputs share.
 //!
 //! A hot reload builds the new set beside the serving one, so for a moment the server holds two.
-//! Most of a set's memory is in two parts that depend on few of its inputs: the segmenter (jieba's
-//! dictionary with the rule terms added: 33 MB of a set's 52) on the terms, and the matcher (the
-//! term automaton and the compiled patterns: about 9 MB, and as much again in temporaries while it
-//! is compiled) on the terms, the patterns and the extra phrases. An edit that changes none of
+//! Two parts depend on few of a set's inputs: the matcher (the term automaton and the compiled
+//! patterns: about 9 MB, and as much again in temporaries while it is compiled) on the terms, the
+//! patterns and the extra phrases, and the segmenter (the rule terms beside jieba's dictionary,
+//! which every segmenter shares: `engine::dictionary`) on the terms. An edit that changes none of
 //! these (an article's wording, a department, an example, a setting, a model) gets the serving
 //! set's parts instead of building the same ones again.
 //!
