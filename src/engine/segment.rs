@@ -651,6 +651,77 @@ mod tests {
         }
     }
 
+    /// jieba_rs with the default dictionary, loaded once and cloned for each vocabulary.
+    static JIEBA_RS: std::sync::LazyLock<jieba_rs::Jieba> =
+        std::sync::LazyLock::new(jieba_rs::Jieba::new);
+
+    /// Pieces whose words overlap in jieba's dictionary and in each other, and every class of
+    /// character the cut treats apart (CJK, ASCII letters and digits, `+#&._%-`, punctuation,
+    /// spaces, \r\n, an emoji, a character outside the BMP).
+    const PIECES: [&str; 34] = [
+        "物业",
+        "物业费",
+        "未过户",
+        "过户",
+        "停电",
+        "暂停",
+        "电梯",
+        "工资",
+        "发",
+        "没",
+        "有违",
+        "违建",
+        "建",
+        "有",
+        "拖欠",
+        "欠薪",
+        "投资",
+        "资",
+        "高空",
+        "抛物",
+        "广场舞",
+        "音响",
+        "a",
+        "B",
+        "3",
+        "c++",
+        "#",
+        ".",
+        "%",
+        "，",
+        " ",
+        "\r\n",
+        "😀",
+        "𠀀",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Any text of those pieces, with any vocabulary of them (terms of one character are
+        /// left out by both): the same words as jieba_rs.
+        #[test]
+        fn cuts_as_jieba_rs_does_on_any_text_and_vocabulary(
+            text in proptest::collection::vec(proptest::sample::select(PIECES.to_vec()), 0..24),
+            vocabulary in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(PIECES.to_vec()), 1..4),
+                0..6,
+            ),
+        ) {
+            let text: String = text.concat();
+            let terms: Vec<String> = vocabulary.iter().map(|t| t.concat()).collect();
+            let ours = Segmenter::with_vocabulary(terms.iter().map(|t| t.as_str()));
+            let mut theirs = JIEBA_RS.clone();
+            for w in &terms {
+                if w.chars().count() >= 2 {
+                    let freq = theirs.suggest_freq(w).saturating_mul(10);
+                    theirs.add_word(w, Some(freq), None);
+                }
+            }
+            let expected: Vec<&str> = theirs.cut(&text, false).into_iter().map(|t| t.word).collect();
+            proptest::prop_assert_eq!(ours.words(&text), expected, "{:?} with {:?}", text, terms);
+        }
+    }
+
     #[test]
     fn a_term_moves_the_total_as_jieba_rs_does() {
         // 物业 is a dictionary word: a term replaces its frequency; 未过户 is not one.
