@@ -604,12 +604,21 @@ fn serve_logging(rules: &std::path::Path, flags: &[&str]) -> (std::process::Chil
     (child, addr)
 }
 
-/// A server on a copy of the bundled rules that reloads on SIGHUP only, logging in plain text.
-fn serve_a_copy_for_reloads() -> (tempfile::TempDir, std::process::Child) {
+/// A server on a copy of the bundled rules that reloads on SIGHUP only, logging in plain text;
+/// its log is collected as it is written, so that a test waits for a reload to finish rather
+/// than for a time that a loaded machine may not keep.
+struct Reloading {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+fn serve_a_copy_for_reloads() -> Reloading {
     let dir = tempfile::tempdir().unwrap();
     let bundled = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
     hotline_router::synthetic::write_rules(bundled, dir.path(), 0).unwrap();
-    let (child, _) = serve_logging(
+    let (mut child, _) = serve_logging(
         dir.path(),
         &[
             "--console-listen",
@@ -620,24 +629,55 @@ fn serve_a_copy_for_reloads() -> (tempfile::TempDir, std::process::Child) {
             "plain",
         ],
     );
-    (dir, child)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    Reloading {
+        dir,
+        child,
+        log,
+        reader,
+    }
 }
 
-/// Sends SIGHUP and gives the reload time to finish.
-fn reload_by_sighup(child: &std::process::Child) {
-    let _ = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status();
-    std::thread::sleep(Duration::from_millis(1500));
-}
+impl Reloading {
+    /// Sends SIGHUP and waits until the log has `count` lines containing `marker` (at most a
+    /// minute).
+    fn reload_by_sighup(&self, marker: &str, count: usize) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status();
+        let t = std::time::Instant::now();
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if log.lines().filter(|l| l.contains(marker)).count() >= count {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "no {count} lines with {marker:?} a minute after SIGHUP: {log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 
-/// Stops the server and returns what it logged.
-fn stop_for_logs(child: std::process::Child) -> String {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    /// Stops the server and returns what it logged.
+    fn stop_for_logs(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = self.reader.join();
+        self.log.lock().map(|log| log.clone()).unwrap()
+    }
 }
 
 /// The gRPC address a spawned server prints on its "listening on" line (the console's comes
@@ -679,15 +719,15 @@ fn logs_of_one_call(format: &str, request_id: &str, text: &str) -> String {
 /// level in a plain log).
 #[test]
 fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
-    let (dir, child) = serve_a_copy_for_reloads();
-    reload_by_sighup(&child);
+    let server = serve_a_copy_for_reloads();
+    server.reload_by_sighup("SIGHUP: reloading the rules", 1);
     std::fs::write(
-        dir.path().join("departments/zz-broken.yaml"),
+        server.dir.path().join("departments/zz-broken.yaml"),
         "rules:\n  - id: zz\n    topic: t\n    category: 城乡建设/住房保障与房地产/物业服务\n    department: housng\n    regulations: [物业管理条例/第四十一条]\n    conditions: {all: [[物业费]]}\n    examples: [物业费谁交]\n",
     )
     .unwrap();
-    reload_by_sighup(&child);
-    let logs = stop_for_logs(child);
+    server.reload_by_sighup("rules reload failed; still serving", 1);
+    let logs = server.stop_for_logs();
     assert_eq!(
         logs.matches("SIGHUP: reloading the rules").count(),
         2,
@@ -712,18 +752,18 @@ fn sighup_is_logged_and_a_refused_reloads_diagnostics_are_one_line_each() {
 /// dictionaries, which an operator watching memory wants to see).
 #[test]
 fn a_reloads_log_line_says_what_it_reused() {
-    let (dir, child) = serve_a_copy_for_reloads();
-    let edit = |name: &str, from: &str, to: &str| {
-        let path = dir.path().join(name);
+    let server = serve_a_copy_for_reloads();
+    let edit = |name: &str, from: &str, to: &str, reloads: usize| {
+        let path = server.dir.path().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = text.replacen(from, to, 1);
         assert_ne!(edited, text, "{from} in {name}");
         std::fs::write(&path, edited).unwrap();
-        reload_by_sighup(&child);
+        server.reload_by_sighup("rules reloaded", reloads);
     };
-    edit("regulations.yaml", "物业服务人", "物业服务企业");
-    edit("synonyms.yaml", "[物业费, ", "[物业费, 物业收费项目, ");
-    let logs = stop_for_logs(child);
+    edit("regulations.yaml", "物业服务人", "物业服务企业", 1);
+    edit("synonyms.yaml", "[物业费, ", "[物业费, 物业收费项目, ", 2);
+    let logs = server.stop_for_logs();
     let reloaded: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("rules reloaded"))
