@@ -51,6 +51,38 @@ const CLASS_MASK: u64 = ((1 << CLASS_BITS) - 1) << CLASS_SHIFT;
 const ROOT_LEN: usize = 0x1_0000;
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// `x` hashed (multiplicatively) and scaled to `0..len`: the high bits of the product, so no
+/// power-of-two table is needed.
+#[inline(always)]
+pub(crate) fn scaled_hash(x: u64, len: usize) -> usize {
+    ((u128::from(x.wrapping_mul(MULTIPLIER)) * len as u128) >> 64) as usize
+}
+
+/// Linear probing over an open-addressing table, shared by the dictionary's trie and a
+/// segmenter's terms (`segment.rs`): `Ok(slot)` holding `key`, or `Err(slot)`, the empty slot
+/// where it would go. `key_of` reads a slot's key; 0 is an empty slot, and no key is 0. `None`
+/// only for a table without an empty slot, which both size so that it never happens.
+#[inline(always)]
+pub(crate) fn probe<S>(
+    slots: &[S],
+    key: u64,
+    key_of: impl Fn(&S) -> u64,
+) -> Option<Result<usize, usize>> {
+    let len = slots.len();
+    let mut i = scaled_hash(key, len);
+    for _ in 0..len {
+        let k = key_of(slots.get(i)?);
+        if k == 0 {
+            return Some(Err(i));
+        }
+        if k == key {
+            return Some(Ok(i));
+        }
+        i = if i + 1 == len { 0 } else { i + 1 };
+    }
+    None
+}
+
 /// jieba's dictionary: words with their frequencies, and the total of all frequencies.
 pub(crate) struct Dictionary {
     /// Per BMP character: the entry of the one-character prefix (0 when no word starts with it).
@@ -212,32 +244,13 @@ impl Dictionary {
     }
 
     #[inline(always)]
-    fn home(&self, key: u64) -> usize {
-        // Multiplicative hashing, then the high bits scaled to the table (no power of two needed).
-        let h = key.wrapping_mul(MULTIPLIER);
-        ((u128::from(h) * self.slots.len() as u128) >> 64) as usize
-    }
-
-    #[inline(always)]
     fn child(&self, parent: u32, c: char) -> Option<Node> {
-        let key = Self::key(parent, c);
-        let mut i = self.home(key);
-        loop {
-            let entry = *self.slots.get(i)?;
-            if entry == 0 {
-                return None;
-            }
-            if entry & KEY_MASK == key {
-                return Some(Node {
-                    id: i as u32,
-                    entry,
-                });
-            }
-            i += 1;
-            if i == self.slots.len() {
-                i = 0;
-            }
-        }
+        let i = probe(&self.slots, Self::key(parent, c), |&e| e & KEY_MASK)?.ok()?;
+        let entry = *self.slots.get(i)?;
+        Some(Node {
+            id: i as u32,
+            entry,
+        })
     }
 
     /// Adds `word` with frequency class `class`, creating its prefixes (the table was sized for
@@ -276,17 +289,14 @@ impl Dictionary {
 
     fn find_or_insert(&mut self, parent: u32, c: char) -> usize {
         let key = Self::key(parent, c);
-        let mut i = self.home(key);
-        loop {
-            let entry = self.slots[i];
-            if entry == 0 {
+        match probe(&self.slots, key, |&e| e & KEY_MASK) {
+            Some(Ok(i)) => i,
+            Some(Err(i)) => {
                 self.slots[i] = key;
-                return i;
+                i
             }
-            if entry & KEY_MASK == key {
-                return i;
-            }
-            i = (i + 1) % self.slots.len();
+            // `parse` sizes the table at twice the nodes it will hold.
+            None => unreachable!("the trie's table is never full"),
         }
     }
 

@@ -87,8 +87,7 @@ const PAIR_BITS: usize = 1 << 16;
 
 #[inline(always)]
 fn pair_bit(first: char, second: char) -> usize {
-    let h = ((u64::from(first) << 21) | u64::from(second)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 48) as usize
+    dictionary::scaled_hash((u64::from(first) << 21) | u64::from(second), PAIR_BITS)
 }
 
 /// The key of the transition from node `parent` (0 for the root, else slot + 1) by `c`.
@@ -127,27 +126,17 @@ impl Terms {
         t
     }
 
-    #[inline(always)]
-    fn home(&self, key: u64) -> usize {
-        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        ((u128::from(h) * self.slots.len() as u128) >> 64) as usize
-    }
-
     fn find_or_insert(&mut self, key: u64) -> usize {
-        let mut i = self.home(key);
-        loop {
-            let Some(slot) = self.slots.get_mut(i) else {
-                i = 0;
-                continue;
-            };
-            if slot.key == 0 {
-                slot.key = key;
-                return i;
+        match dictionary::probe(&self.slots, key, |s| s.key & TERM_KEY) {
+            Some(Ok(i)) => i,
+            Some(Err(i)) => {
+                if let Some(slot) = self.slots.get_mut(i) {
+                    slot.key = key;
+                }
+                i
             }
-            if slot.key & TERM_KEY == key {
-                return i;
-            }
-            i += 1;
+            // `with_prefixes` sizes the table at twice the prefixes it will hold.
+            None => unreachable!("the terms' table is never full"),
         }
     }
 
@@ -155,24 +144,7 @@ impl Terms {
     #[inline(always)]
     fn child(&self, parent: Option<usize>, c: char) -> Option<usize> {
         let key = term_key(parent.map_or(0, |p| p as u32 + 1), c);
-        let mut i = self.home(key);
-        loop {
-            let slot = match self.slots.get(i) {
-                Some(slot) => slot,
-                None if i > 0 => {
-                    i = 0;
-                    continue;
-                }
-                None => return None,
-            };
-            if slot.key == 0 {
-                return None;
-            }
-            if slot.key & TERM_KEY == key {
-                return Some(i);
-            }
-            i += 1;
-        }
+        dictionary::probe(&self.slots, key, |s| s.key & TERM_KEY)?.ok()
     }
 
     /// Whether a term may start with `first`, `second`.
@@ -582,6 +554,23 @@ mod tests {
         assert!(accepts(&s, "三个月没发工资了", "没发"));
     }
 
+    /// jieba_rs with the default dictionary, loaded once and cloned for each vocabulary.
+    static JIEBA_RS: std::sync::LazyLock<jieba_rs::Jieba> =
+        std::sync::LazyLock::new(jieba_rs::Jieba::new);
+
+    /// jieba_rs with `terms` added as a segmenter adds them (`suggest_freq` ×10, in order; terms
+    /// of one character left out).
+    fn jieba_rs_with<'a>(terms: impl IntoIterator<Item = &'a str>) -> jieba_rs::Jieba {
+        let mut jieba = JIEBA_RS.clone();
+        for w in terms {
+            if w.chars().count() >= 2 {
+                let freq = jieba.suggest_freq(w).saturating_mul(10);
+                jieba.add_word(w, Some(freq), None);
+            }
+        }
+        jieba
+    }
+
     /// The same words as jieba_rs with the same terms added the same way (`suggest_freq` ×10,
     /// in order), on every text the project has: the rules' terms as the vocabulary, the test
     /// sets and golden requests as they arrive and as `normalize` gives them to the segmenter.
@@ -592,13 +581,7 @@ mod tests {
         let terms: Vec<&str> = set.matcher.terms().iter().map(|t| &**t).collect();
         assert!(terms.len() > 1_000, "{} terms", terms.len());
         let ours = Segmenter::with_vocabulary(terms.iter().copied());
-        let mut theirs = jieba_rs::Jieba::new();
-        for w in &terms {
-            if w.chars().count() >= 2 {
-                let freq = theirs.suggest_freq(w).saturating_mul(10);
-                theirs.add_word(w, Some(freq), None);
-            }
-        }
+        let theirs = jieba_rs_with(terms.iter().copied());
         let mut texts: Vec<String> = vec![
             "".into(),
             "\r\n".into(),
@@ -644,16 +627,12 @@ mod tests {
         }
         // And without any term.
         let plain = Segmenter::with_vocabulary([]);
-        let jieba = jieba_rs::Jieba::new();
+        let jieba = &*JIEBA_RS;
         for text in texts.iter().step_by(7) {
             let expected: Vec<&str> = jieba.cut(text, false).into_iter().map(|t| t.word).collect();
             assert_eq!(plain.words(text), expected, "{text:?}");
         }
     }
-
-    /// jieba_rs with the default dictionary, loaded once and cloned for each vocabulary.
-    static JIEBA_RS: std::sync::LazyLock<jieba_rs::Jieba> =
-        std::sync::LazyLock::new(jieba_rs::Jieba::new);
 
     /// Pieces whose words overlap in jieba's dictionary and in each other, and every class of
     /// character the cut treats apart (CJK, ASCII letters and digits, `+#&._%-`, punctuation,
@@ -710,13 +689,7 @@ mod tests {
             let text: String = text.concat();
             let terms: Vec<String> = vocabulary.iter().map(|t| t.concat()).collect();
             let ours = Segmenter::with_vocabulary(terms.iter().map(|t| t.as_str()));
-            let mut theirs = JIEBA_RS.clone();
-            for w in &terms {
-                if w.chars().count() >= 2 {
-                    let freq = theirs.suggest_freq(w).saturating_mul(10);
-                    theirs.add_word(w, Some(freq), None);
-                }
-            }
+            let theirs = jieba_rs_with(terms.iter().map(|t| t.as_str()));
             let expected: Vec<&str> = theirs.cut(&text, false).into_iter().map(|t| t.word).collect();
             proptest::prop_assert_eq!(ours.words(&text), expected, "{:?} with {:?}", text, terms);
         }
@@ -726,7 +699,7 @@ mod tests {
     fn a_term_moves_the_total_as_jieba_rs_does() {
         // 物业 is a dictionary word: a term replaces its frequency; 未过户 is not one.
         let s = Segmenter::with_vocabulary(["物业", "未过户"]);
-        let mut j = jieba_rs::Jieba::new();
+        let mut j = JIEBA_RS.clone();
         let mut total = dictionary::JIEBA.total();
         for w in ["物业", "未过户"] {
             let freq = j.suggest_freq(w).saturating_mul(10);
