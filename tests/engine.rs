@@ -1060,6 +1060,67 @@ fn the_order_of_rule_files_does_not_change_a_decision() {
 }
 
 #[test]
+fn the_primary_line_is_the_hand_off_of_the_highest_priority_then_score() {
+    let handoffs = |priority: i32| {
+        format!(
+            r#"
+rules:
+  - id: fee
+    topic: 物业费
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    conditions: {{all: [[物业费]]}}
+    examples: [物业费谁交]
+handoffs:
+  - id: fire-now
+    line: "119"
+    name: 火警
+    weight: 2
+    regulations: [北京市接诉即办工作条例/第十一条]
+    conditions: {{all: [[甲乙险情]]}}
+  - id: hurt-now
+    line: "120"
+    name: 伤病急救
+    priority: {priority}
+    regulations: [北京市接诉即办工作条例/第十一条]
+    conditions: {{all: [[丙丁伤情]]}}
+"#
+        )
+    };
+    // Words no bundled hand-off knows, so that only these two fire.
+    let text = "楼下甲乙险情，丙丁伤情";
+    let lines = |set: &RuleSet| {
+        let r = set.route(&RouteInput::text(text));
+        assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
+        let h = r.handoff.expect("a hand-off names its line");
+        let co: Vec<String> = h.co_lines.iter().map(|c| c.line.clone()).collect();
+        (h.line, co, r.rule_id)
+    };
+    // Equal priority: the higher score (weight 2) gives the primary line, the other is a co-line.
+    let (_dir, set) = set_with(&handoffs(0));
+    assert_eq!(
+        lines(&set),
+        (
+            "119".to_owned(),
+            vec!["120".to_owned()],
+            "fire-now".to_owned()
+        )
+    );
+    // A higher priority outranks the score: the request is the ambulance's first, the fire
+    // brigade is told at once.
+    let (_dir, set) = set_with(&handoffs(1));
+    assert_eq!(
+        lines(&set),
+        (
+            "120".to_owned(),
+            vec!["119".to_owned()],
+            "hurt-now".to_owned()
+        )
+    );
+}
+
+#[test]
 fn handoffs_none_keeps_every_hand_off_of_its_file_from_firing() {
     let route = |set: &RuleSet, text: &str| set.route(&RouteInput::text(text));
     let crash = "十字路口发生车祸了，有人被撞倒在地上流了很多血";

@@ -4,6 +4,10 @@
 //!
 //! 1. A hand-off (an emergency line) that fires at or above the threshold wins outright: a fire, a crime in
 //!    progress or an injury is handed off to 119 / 110 / 120 / 122, whatever else the text says.
+//!    When several fire, the one of the highest priority gives the primary line (then the highest
+//!    score), and the others are co-lines (`explain`): the bundled hand-offs put 122 first, then
+//!    120, so that a crash is the traffic police's scene and a person hurt is the ambulance's
+//!    before the police's or the fire brigade's, who are told at once.
 //! 2. Priority is a tier, as in most rule engines: among the rules that reach the threshold, only
 //!    those of the highest priority compete. A rule author uses it to say "when this fires, it
 //!    decides" (priority 1), or "only when nothing specific fires" (the department fallbacks,
@@ -177,9 +181,14 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let threshold = set.settings.threshold;
     let is_handoff = |c: &Candidate| set.rules[c.rule].is_handoff();
 
-    if let Some(i) = candidates
+    // The primary line: the hand-off of the highest priority, then the first in rank order
+    // (the highest score).
+    let priority = |c: &Candidate| set.rules[c.rule].priority;
+    if let Some((i, _)) = candidates
         .iter()
-        .position(|c| is_handoff(c) && c.score >= threshold)
+        .enumerate()
+        .filter(|(_, c)| is_handoff(c) && c.score >= threshold)
+        .min_by_key(|&(i, c)| (std::cmp::Reverse(priority(c)), i))
     {
         let s = candidates[i].score;
         return Decided {
@@ -191,7 +200,6 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
             spread: None,
         };
     }
-    let priority = |c: &Candidate| set.rules[c.rule].priority;
     let eligible = |c: &Candidate| !is_handoff(c) && c.score >= threshold;
     let Some(tier) = candidates
         .iter()

@@ -385,10 +385,14 @@ rule_section! {
         /// Where such requests sit in the category tree, if the tree has a place for them.
         #[serde(default)]
         category: Option<Sp<String>>,
-        /// Scales the score; when several hand-offs fire, the highest score is the primary line
-        /// and the others become co-lines (a crash with people hurt: 122, with 120).
+        /// Scales the score.
         #[serde(default)]
         weight: Option<Sp<f64>>,
+        /// When several hand-offs fire, the one of the highest priority gives the primary line,
+        /// the highest score among equals; the others become co-lines (a crash with people hurt:
+        /// 122, with 120). Default 0.
+        #[serde(default)]
+        priority: i32,
         /// Whether the emergency check may doubt this hand-off (`settings.model.handoff_doubt`):
         /// `false` for emergencies whose transfer a question to the caller must never delay,
         /// such as a threat of suicide, whatever the check makes of the wording.

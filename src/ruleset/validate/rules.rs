@@ -191,6 +191,7 @@ fn handoff<'a>(
     };
     PendingRule {
         weight: weight(file, raw.weight.as_deref(), diags),
+        priority: raw.priority,
         doubt: raw.doubt,
         ..pending!(file, raw, raw.name.clone(), target, categories, diags)
     }
