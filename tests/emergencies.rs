@@ -8,8 +8,8 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 83 % |
-//! | emergencies | | ≥ 97 % handed off to a right line or flagged by the emergency check |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 83.5 % |
+//! | emergencies | | ≥ 97.4 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 3.4 % handed off, ≤ 0.6 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
@@ -46,7 +46,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.83;
+const FLOOR: f64 = 0.835;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -180,7 +180,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 83.5 % of all eighteen files (61-82 % of each
+    // The target is 98 %; the bundled rules reach 83.8 % of all eighteen files (61-82 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -231,10 +231,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.1 % of all eighteen files with the bundled rules and check (docs/accuracy.md: on the
-    // sets held out from both, 91-97 % of each).
+    // 97.5 % of all eighteen files with the bundled rules and check (docs/accuracy.md: on the
+    // sets held out from both, 91-98 % of each).
     assert!(
-        share >= 0.970,
+        share >= 0.974,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
