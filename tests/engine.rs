@@ -1090,34 +1090,21 @@ handoffs:
     };
     // Words no bundled hand-off knows, so that only these two fire.
     let text = "楼下甲乙险情，丙丁伤情";
+    // "primary line +co-line… by rule".
     let lines = |set: &RuleSet| {
         let r = set.route(&RouteInput::text(text));
         assert_eq!(r.outcome(), pb::Outcome::Handoff, "{}", r.reason);
         let h = r.handoff.expect("a hand-off names its line");
-        let co: Vec<String> = h.co_lines.iter().map(|c| c.line.clone()).collect();
-        (h.line, co, r.rule_id)
+        let co: String = h.co_lines.iter().map(|c| format!(" +{}", c.line)).collect();
+        format!("{}{co} by {}", h.line, r.rule_id)
     };
     // Equal priority: the higher score (weight 2) gives the primary line, the other is a co-line.
     let (_dir, set) = set_with(&handoffs(0));
-    assert_eq!(
-        lines(&set),
-        (
-            "119".to_owned(),
-            vec!["120".to_owned()],
-            "fire-now".to_owned()
-        )
-    );
+    assert_eq!(lines(&set), "119 +120 by fire-now");
     // A higher priority outranks the score: the request is the ambulance's first, the fire
     // brigade is told at once.
     let (_dir, set) = set_with(&handoffs(1));
-    assert_eq!(
-        lines(&set),
-        (
-            "120".to_owned(),
-            vec!["119".to_owned()],
-            "hurt-now".to_owned()
-        )
-    );
+    assert_eq!(lines(&set), "120 +119 by hurt-now");
 }
 
 #[test]
