@@ -181,15 +181,18 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let threshold = set.settings.threshold;
     let is_handoff = |c: &Candidate| set.rules[c.rule].is_handoff();
 
-    // The primary line: the hand-off of the highest priority, then the first in rank order
-    // (the highest score).
     let priority = |c: &Candidate| set.rules[c.rule].priority;
-    if let Some((i, _)) = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| is_handoff(c) && c.score >= threshold)
-        .min_by_key(|&(i, c)| (std::cmp::Reverse(priority(c)), i))
-    {
+    let fires = |c: &Candidate| is_handoff(c) && c.score >= threshold;
+    if let Some(first) = candidates.iter().position(fires) {
+        // The primary line: the hand-off of the highest priority, then the first in rank order
+        // (the highest score). A request that fires none pays only the search above.
+        let i = candidates
+            .iter()
+            .enumerate()
+            .skip(first)
+            .filter(|(_, c)| fires(c))
+            .min_by_key(|&(i, c)| (std::cmp::Reverse(priority(c)), i))
+            .map_or(first, |(i, _)| i);
         let s = candidates[i].score;
         return Decided {
             verdict: Verdict::Handoff,
