@@ -8,8 +8,8 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85 % |
-//! | emergencies | | ≥ 97.7 % handed off to a right line or flagged by the emergency check |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85.5 % |
+//! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 3.2 % handed off, ≤ 0.4 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
@@ -47,7 +47,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.85;
+const FLOOR: f64 = 0.855;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -181,7 +181,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 85.2 % of all twenty files (60-84 % of each
+    // The target is 98 %; the bundled rules reach 85.6 % of all twenty files (61-85 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -232,10 +232,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.8 % of all twenty files with the bundled rules and check (docs/accuracy.md: on the
+    // 98.0 % of all twenty files with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
-        share >= 0.977,
+        share >= 0.979,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -322,7 +322,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 1 of 3,287 with the bundled rules and check (a held-out one); a doubt delays a real
+    // 1 of 3,299 with the bundled rules and check (a held-out one); a doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
         doubted.len() <= 1,
