@@ -8,20 +8,21 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85.5 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 85.7 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 3.2 % handed off, ≤ 0.4 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
-//! The emergency check (`rules/emergency.model`) was trained on the sets read and on
-//! `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never hands off
-//! (tests/emergency_check.rs).
+//! The emergency check (`rules/emergency.model`) was trained on the sets read (but
+//! `-twenty-first`) and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones;
+//! it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` and `-twentieth` (written by
-//!   a rule author after the others, for the kinds the held-out sets miss most);
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth`, `-twentieth` and
+//!   `-twenty-first` (written by a rule author after the others, for the kinds the held-out sets
+//!   miss most);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
 //!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
 //!   author who saw neither the rules nor the other sets;
@@ -33,8 +34,8 @@
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
 //!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all twenty files, held-out ones included, so
-//! that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
+//! The guards are the figures of the bundled rules on all twenty-one files, held-out ones
+//! included, so that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
 //! sets of new authors show are not met (docs/accuracy.md).
 //!
 //! Each run prints the figures and the misses of the files that were read, so a rule author sees
@@ -47,7 +48,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.855;
+const FLOOR: f64 = 0.857;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -181,7 +182,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 85.6 % of all twenty files (61-85 % of each
+    // The target is 98 %; the bundled rules reach 85.8 % of all twenty-one files (61-86 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -232,7 +233,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all twenty files with the bundled rules and check (docs/accuracy.md: on the
+    // 98.0 % of all twenty-one files with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
         share >= 0.979,
@@ -274,7 +275,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty files: 3.1 % handed off, nearly all of
+    // The target is at most 2 % handed off. All twenty-one files: 3.1 % handed off, nearly all of
     // it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.3 % flagged
     // (they go to an operator at once, marked as a possible emergency): the guards are those
     // figures, so that an edit cannot lose ground.
@@ -322,7 +323,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 1 of 3,299 with the bundled rules and check (a held-out one); a doubt delays a real
+    // 1 of 3,341 with the bundled rules and check (a held-out one); a doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
         doubted.len() <= 1,
