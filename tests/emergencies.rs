@@ -14,13 +14,13 @@
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` and `-twenty-second`) and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones;
+//! `-twenty-first` to `-twenty-third`) and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones;
 //! it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-second` (written
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-third` (written
 //!   by a rule author after the others, for the kinds the held-out sets miss most and for
 //!   ordinary requests in emergency words);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
@@ -34,7 +34,7 @@
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
 //!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all twenty-two files, held-out ones
+//! The guards are the figures of the bundled rules on all twenty-three files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
 //! sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -182,7 +182,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 85.9 % of all twenty-two files (61-86 % of each
+    // The target is 98 %; the bundled rules reach 85.9 % of all twenty-three files (61-86 % of each
     // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
     // ground.
     assert!(
@@ -233,7 +233,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all twenty-two files with the bundled rules and check (docs/accuracy.md: on the
+    // 98.0 % of all twenty-three files with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
         share >= 0.979,
@@ -275,7 +275,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty-two files: 3.0 % handed off, nearly all of
+    // The target is at most 2 % handed off. All twenty-three files: 2.9 % handed off, nearly all of
     // it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.4 % flagged
     // (they go to an operator at once, marked as a possible emergency): the guards are those
     // figures, so that an edit cannot lose ground.
@@ -289,7 +289,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         flagged as f64 / n <= 0.004,
         "{flagged} ordinary requests flagged by the emergency check (at most 0.4 %)"
     );
-    // The check doubts 89 of the 108 ordinary requests the rules hand off (55 of the 73 of the
+    // The check doubts 88 of the 107 ordinary requests the rules hand off (54 of the 72 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -323,7 +323,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 1 of 3,351 with the bundled rules and check (a held-out one); a doubt delays a real
+    // 1 of 3,354 with the bundled rules and check (a held-out one); a doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
         doubted.len() <= 1,
