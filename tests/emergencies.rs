@@ -14,8 +14,8 @@
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 1 real emergency |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-twenty-third`) and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones;
-//! it flags, never hands off (tests/emergency_check.rs).
+//! `-twenty-first` to `-twenty-third`) and on `-thirteenth` to `-seventeenth` (below), never on
+//! the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
@@ -35,8 +35,8 @@
 //!   elderly callers and children), measured once on arrival.
 //!
 //! The guards are the figures of the bundled rules on all twenty-three files, held-out ones
-//! included, so that an edit cannot lose ground; two of them are below the issue's targets, which the held-out
-//! sets of new authors show are not met (docs/accuracy.md).
+//! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
+//! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
 //! Each run prints the figures and the misses of the files that were read, so a rule author sees
 //! what to fix; the misses of the held-out files are counted, never printed, so that they keep
@@ -182,9 +182,9 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 85.9 % of all twenty-three files (61-86 % of each
-    // held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from losing
-    // ground.
+    // The target is 98 %; the bundled rules reach 85.9 % of all twenty-three files (61-86 % of
+    // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
+    // losing ground.
     assert!(
         right as f64 / n >= FLOOR,
         "{} of {} emergencies missed (the floor is {:.0} %, the target 98 %)",
@@ -275,8 +275,8 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty-three files: 2.9 % handed off, nearly all of
-    // it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.4 % flagged
+    // The target is at most 2 % handed off. All twenty-three files: 2.9 % handed off, nearly all
+    // of it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.4 % flagged
     // (they go to an operator at once, marked as a possible emergency): the guards are those
     // figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
