@@ -80,10 +80,13 @@ const HELD_OUT_FILES: [&str; 10] = [
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
 /// whole files of [`HELD_OUT_FILES`].
 fn held_out(file: &str, index: usize) -> bool {
+    // The part's whole name: `-twenty-fourth` is a read set, not `-fourth`.
+    let part = file
+        .strip_prefix("non-emergencies-")
+        .or_else(|| file.strip_prefix("emergencies-"))
+        .and_then(|rest| rest.strip_suffix(".jsonl"));
     (file == "emergencies.jsonl" && index % 2 == 1)
-        || HELD_OUT_FILES
-            .iter()
-            .any(|part| file.ends_with(&format!("-{part}.jsonl")))
+        || part.is_some_and(|part| HELD_OUT_FILES.contains(&part))
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
