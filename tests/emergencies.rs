@@ -8,19 +8,19 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 87.7 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 87.9 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 3 % handed off, ≤ 0.55 % flagged by the check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 3 % handed off, ≤ 0.65 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 3 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-twenty-sixth`) and on `-thirteenth` to `-seventeenth` (below), never on
+//! `-twenty-first` to `-twenty-seventh`) and on `-thirteenth` to `-seventeenth` (below), never on
 //! the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-sixth` (written
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-seventh` (written
 //!   by a rule author after the others, for the kinds the held-out sets miss most and for
 //!   ordinary requests in emergency words);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
@@ -34,7 +34,7 @@
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
 //!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all twenty-six files, held-out ones
+//! The guards are the figures of the bundled rules on all twenty-seven files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -48,7 +48,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.877;
+const FLOOR: f64 = 0.879;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -185,7 +185,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 87.8 % of all twenty-six files (64-87 % of
+    // The target is 98 %; the bundled rules reach 87.9 % of all twenty-seven files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -236,7 +236,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all twenty-six files with the bundled rules and check (docs/accuracy.md: on the
+    // 98.0 % of all twenty-seven files with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
         share >= 0.979,
@@ -278,10 +278,11 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty-six files: 2.8 % handed off, nearly all
-    // of it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.55 %
-    // flagged (they go to an operator at once, marked as a possible emergency; 7 of the 183 of
-    // `-twenty-fourth` to `-twenty-sixth`, on which the check is not trained): the guards are those figures, so that
+    // The target is at most 2 % handed off. All twenty-seven files: 2.8 % handed off, nearly all
+    // of it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.64 %
+    // flagged (they go to an operator at once, marked as a possible emergency; 11 of the 242 of
+    // `-twenty-fourth` to `-twenty-seventh`, written in emergency words for the rules and not
+    // trained on by the check): the guards are those figures, so that
     // an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
@@ -290,8 +291,8 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0055,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.55 %)"
+        flagged as f64 / n <= 0.0065,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.65 %)"
     );
     // The check doubts 89 of the 108 ordinary requests the rules hand off (55 of the 73 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
@@ -327,7 +328,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 3 of 3,737 with the bundled rules and check (a held-out one, a garage door that traps two
+    // 3 of 3,811 with the bundled rules and check (a held-out one, a garage door that traps two
     // people in `-twenty-fifth` and a minor crash in `-twenty-sixth`, sets the check is not trained
     // on: retrained with them, it left more held-out emergencies in the ordinary queue); a doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
