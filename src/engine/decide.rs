@@ -185,14 +185,17 @@ fn decide_by_tier(set: &RuleSet, candidates: &[Candidate]) -> Decided {
     let fires = |c: &Candidate| is_handoff(c) && c.score >= threshold;
     if let Some(first) = candidates.iter().position(fires) {
         // The primary line: the hand-off of the highest priority, then the first in rank order
-        // (the highest score). A request that fires none pays only the search above.
-        let i = candidates
-            .iter()
-            .enumerate()
-            .skip(first)
-            .filter(|(_, c)| fires(c))
-            .min_by_key(|&(i, c)| (std::cmp::Reverse(priority(c)), i))
-            .map_or(first, |(i, _)| i);
+        // (the highest score): a later one replaces it only with a strictly higher priority. A
+        // request that fires none pays only the search above.
+        let i = (first + 1..candidates.len())
+            .filter(|&j| fires(&candidates[j]))
+            .fold(first, |best, j| {
+                if priority(&candidates[j]) > priority(&candidates[best]) {
+                    j
+                } else {
+                    best
+                }
+            });
         let s = candidates[i].score;
         return Decided {
             verdict: Verdict::Handoff,
