@@ -3,15 +3,20 @@
 #
 #   PROFILE=release|ci   cargo profile of the binaries (default release: BENCHMARKS.md's figures)
 #   PIN=0                let the server and the load generator share both cores
+#   SERVER_BIN=PATH      serve with another build (an earlier commit's, to compare in the same hour)
 #
 # After `build_bins EXTRA_CARGO_ARGS…`: BIN (the server), LOADGEN (the load generator, pinned),
 # SERVER_PIN / CLIENT_PIN (prefixes: taskset on 2+ cores, else empty).
+#
+# The scripts' default ports (20777–20796) lie below Linux's ephemeral range (32768–60999): a load
+# generator that polls a port inside it before the server has bound it can be given that very
+# port as its own source port and connect to itself, and the server then fails to bind.
 
 PROFILE=${PROFILE:-release}
 
 build_bins() {
   cargo build --profile "$PROFILE" --quiet --bin hotline-router --example loadgen "$@"
-  BIN=./target/$PROFILE/hotline-router
+  BIN=${SERVER_BIN:-./target/$PROFILE/hotline-router}
   # On a machine with 2+ cores the server and the load generator each get a core of their own,
   # with one runtime thread each, so that neither steals the other's CPU mid-measurement.
   if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A private PostgreSQL for the tests: Debian's postgresql, its own data directory and port on
 # 127.0.0.1, run as the `postgres` user when started by root (CI runs as root; PostgreSQL refuses
-# to run as root). Prints the URL to give the tests as HOTLINE_TEST_POSTGRES.
+# to run as root). Prints the URL to give the tests as HOTLINE_TEST_POSTGRES. The default port lies
+# below the ephemeral range, so that no outgoing connection can hold it when PostgreSQL starts.
 #
 #   scripts/postgres.sh start     # initdb + start; prints postgres://hotline@127.0.0.1:PORT/postgres
 #   scripts/postgres.sh stop
 set -euo pipefail
 DATA=${HOTLINE_PG_DATA:-/tmp/hotline-pg}
-PORT=${HOTLINE_PG_PORT:-55432}
+PORT=${HOTLINE_PG_PORT:-25432}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || { echo "PostgreSQL is not installed (Debian: apt-get install postgresql)" >&2; exit 1; }
 as_owner() {

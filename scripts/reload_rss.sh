@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 EDITS=${EDITS:-"same term"}
 STORES=${STORES:-"none sqlite"}
 ROUNDS=${ROUNDS:-1}
-PORT=${PORT:-50782}
+PORT=${PORT:-20782}
 DATA=$(mktemp -d)
 trap 'rm -rf "$DATA"' EXIT
 

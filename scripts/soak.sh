@@ -12,7 +12,7 @@ PER_ROUND=${PER_ROUND:-1000000}
 ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-32}
-PORT=${PORT:-50779}
+PORT=${PORT:-20779}
 ADDR="http://127.0.0.1:$PORT"
 source scripts/lib.sh
 build_bins

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 STALLS=${STALLS:-2000}
 HOLD=${HOLD:-20}
 RATE=${RATE:-2000}
-PORT=${PORT:-50778}
+PORT=${PORT:-20778}
 ADDR="http://127.0.0.1:$PORT"
 BODY_TIMEOUT_MS=${BODY_TIMEOUT_MS:-120000}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-32}
 PHASE=${SECONDS_PER_PHASE:-10}
-PORT=${PORT:-50788}
+PORT=${PORT:-20788}
 ROUNDS=${ROUNDS:-6}
 DATA=$(mktemp -d -p "${STORE_DIR:-/tmp}")
 PIDS=()

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 PHASE=${SECONDS_PER_PHASE:-6}
 RATE=${RATE:-8000}
 ROUNDS=${ROUNDS:-1}
-PORT=${PORT:-50781}
+PORT=${PORT:-20781}
 ADDR="http://127.0.0.1:$PORT"
 DATA=$(mktemp -d)
 trap 'rm -rf "$DATA"' EXIT
