@@ -703,13 +703,18 @@ fn route_into_a_damaged_store_says_so_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = record(dir.path(), &common::bundled_dir());
     let db = dir.path().join("d.sqlite");
-    // The decisions table's pages overwritten (a disk's damage): the database opens, every
-    // insert into it fails.
+    // Every page after the first overwritten (a disk's damage): the schema on page 1 still
+    // reads, so the database opens, and every insert into its tables fails. The page size is
+    // read from the file's header (bytes 16–17), whatever size the store was made with.
     {
         use std::io::{Seek, SeekFrom, Write};
+        let bytes = std::fs::read(&db).unwrap();
+        let page = u64::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+        let rest = bytes.len() as u64 - page;
+        assert!(rest > 0, "a store of one page");
         let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-        f.seek(SeekFrom::Start(16384)).unwrap();
-        f.write_all(&[0x5a; 16384]).unwrap();
+        f.seek(SeekFrom::Start(page)).unwrap();
+        f.write_all(&vec![0x5a; rest as usize]).unwrap();
     }
     let out = run(&["route", "--store", &store, "小区停水了"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -752,6 +752,33 @@ fn a_store_of_schema_1_is_migrated_and_keeps_its_decisions() {
     assert!(db.between(0, i64::MAX).unwrap().decisions.is_empty());
 }
 
+#[test]
+fn a_store_made_with_16_kib_pages_keeps_them_and_new_stores_get_4_kib() {
+    let page_size = |path: &std::path::Path| -> i64 {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    // As routers made them until 2026-12-06: 16 KiB pages, in WAL mode, schema 4.
+    let old_dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(old_dir.path().join("d.sqlite")).unwrap();
+        conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;")
+            .unwrap();
+    }
+    let new_dir = tempfile::tempdir().unwrap();
+    for (dir, expected) in [(&old_dir, 16384), (&new_dir, 4096)] {
+        let store = open(dir.path(), TextMode::Masked);
+        let r = decide(&store, "T-1", "小区电梯坏了三个月");
+        let stored = store
+            .get(Lookup::DecisionId(r.decision_id.clone()))
+            .unwrap();
+        assert_eq!(stored.unwrap().record.decision_id, r.decision_id);
+        drop(store);
+        assert_eq!(page_size(&dir.path().join("d.sqlite")), expected);
+    }
+}
+
 /// The report of every decision in `store`, as seen on `today` (YYYY-MM-DD).
 fn report_of_everything(store: &Store, today: &str) -> report::Report {
     let today = crate::situate::calendar::Date::parse(today).unwrap();
