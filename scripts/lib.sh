@@ -29,6 +29,11 @@ build_bins() {
   LOADGEN=("${CLIENT_PIN[@]}" "./target/$PROFILE/examples/loadgen")
 }
 
+# thread_cpu PID -> "comm ticks" per thread name (utime + stime).
+thread_cpu() {
+  for t in /proc/"$1"/task/*; do echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done |
+    awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # `field NAME` reads NAME=value from a loadgen summary line on standard input.

@@ -30,13 +30,9 @@ echo "topology: $TOPOLOGY (the store's writer thread runs with the server)"
 machine
 command -v sqlite3 >/dev/null || { echo "sqlite3 is needed to count the decisions stored (Debian: apt-get install sqlite3)" >&2; exit 1; }
 
-# writer_ticks PID -> the store writer thread's CPU time in clock ticks (utime + stime); 0 before
-# the thread starts (with the first decision).
-writer_ticks() {
-  for t in /proc/"$1"/task/*; do
-    if [ "$(cat "$t/comm")" = hotline-store ]; then awk '{print $14 + $15}' "$t/stat"; fi
-  done | awk '{s += $1} END {print s + 0}'
-}
+# writer_ticks PID -> the store writer thread's CPU time in clock ticks; 0 before the thread
+# starts (with the first decision).
+writer_ticks() { thread_cpu "$1" | awk '$1 == "hotline-store" {s += $2} END {print s + 0}'; }
 written() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 
 for round in $(seq 1 "$ROUNDS"); do

@@ -27,12 +27,6 @@ build_bins
 echo "topology: $TOPOLOGY"
 machine
 
-# thread_cpu PID -> "comm ticks" per thread name (utime + stime).
-thread_cpu() {
-  for t in /proc/"$1"/task/*; do echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done |
-    awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
-}
-
 # measure STORE -> "rps=… p99_us=… busy=… cpu_us_per_call=… THREAD=… …" of a phase (closed loop,
 # or paced at RATE).
 measure() {

@@ -709,12 +709,12 @@ fn route_into_a_damaged_store_says_so_and_fails() {
     {
         use std::io::{Seek, SeekFrom, Write};
         let bytes = std::fs::read(&db).unwrap();
-        let page = u64::from(u16::from_be_bytes([bytes[16], bytes[17]]));
-        let rest = bytes.len() as u64 - page;
+        let page = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+        let rest = bytes.len().saturating_sub(page);
         assert!(rest > 0, "a store of one page");
         let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-        f.seek(SeekFrom::Start(page)).unwrap();
-        f.write_all(&vec![0x5a; rest as usize]).unwrap();
+        f.seek(SeekFrom::Start(page as u64)).unwrap();
+        f.write_all(&vec![0x5a; rest]).unwrap();
     }
     let out = run(&["route", "--store", &store, "小区停水了"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
