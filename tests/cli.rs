@@ -215,8 +215,9 @@ fn route_record_appends_one_line_per_decision_without_the_text() {
 fn route_jsonl_writes_one_line_per_input_line_and_refuses_what_the_server_refuses() {
     let long_title = "物".repeat(300_000);
     let long_id = "x".repeat(200);
+    // The byte-order mark a Windows editor puts first is not part of line 1.
     let input = format!(
-        "{}\n\n{}\n{}\nnot json\n{}\n",
+        "\u{feff}{}\n\n{}\n{}\nnot json\n{}\n",
         r#"{"id":"A-1","text":"小区电梯坏了三个月"}"#,
         serde_json::json!({"id": "A-3", "title": long_title}),
         serde_json::json!({"id": long_id, "text": "公司三个月没发工资了"}),

@@ -326,11 +326,35 @@ fn explain_names_the_rule_that_changed() {
     .unwrap();
     let text = explain_ticket(&store, &rules, "T-1");
     assert!(text.contains("differs: recorded OUTCOME_DISPATCH hrss by rule wage-arrears; today OUTCOME_DISPATCH hrss by rule unpaid-wages"), "{text}");
-    assert!(
-        text.contains("why: rule wage-arrears no longer exists"),
+    // Each rule once, though the recorded decision and the archived rules' re-run both name it.
+    assert_eq!(
+        text.matches("why: rule wage-arrears no longer exists")
+            .count(),
+        1,
         "{text}"
     );
     assert!(text.contains("why: rule unpaid-wages is new"), "{text}");
+    // The recorded decision's own type, time limit and due date.
+    assert!(text.contains("\nrequest type REQUEST_TYPE_"), "{text}");
+    // Decisions routed without a ticket number all have "" as theirs: an empty one names none.
+    let out = run(
+        &[
+            "explain",
+            "--store",
+            &store,
+            "--rules",
+            rules_arg,
+            "--request-id",
+            "",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--request-id is empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         text.contains("files changed since version") && text.contains(": departments/hrss.yaml\n"),
         "{text}"

@@ -160,7 +160,8 @@ async fn decisions_are_recorded_and_their_outcomes_follow_them() {
     let s = record(&mut c, bad_dept).await.unwrap_err();
     assert_eq!(s.code(), Code::InvalidArgument);
     assert!(
-        s.message().contains("did you mean \"housing\""),
+        s.message()
+            .contains("unknown department \"housng\"; the closest department ids: \"housing\", "),
         "{}",
         s.message()
     );

@@ -28,6 +28,11 @@ pub struct Args {
 pub(crate) fn run(args: Args) -> Result {
     let store = args.store.store.read_only()?;
     let key = match (&args.decision_id, &args.request_id) {
+        (Some(id), _) if id.trim().is_empty() => return fail("the decision id is empty"),
+        (None, Some(id)) if id.trim().is_empty() => {
+            // Decisions routed without a ticket number all have "" as theirs: it names none.
+            return fail("--request-id is empty; give a ticket number, or the decision id");
+        }
         (Some(id), _) => Lookup::DecisionId(id.clone()),
         (None, Some(id)) => Lookup::RequestId(id.clone()),
         (None, None) => return fail("give a decision id or --request-id"),
@@ -67,16 +72,64 @@ pub(crate) fn run(args: Args) -> Result {
         }
     );
     outln!("{}", said(&recorded));
+    if !r.unit.is_empty() {
+        outln!("unit: {}", shown(&r.unit));
+    }
+    if !r.handoff_line.is_empty() {
+        outln!("line: {}", r.handoff_line);
+    }
+    outln!(
+        "request type {}; time limit {}; due {}",
+        if r.request_type.is_empty() {
+            "-"
+        } else {
+            &r.request_type
+        },
+        if r.working_days == 0 {
+            "-".to_owned()
+        } else {
+            format!("{} working days", r.working_days)
+        },
+        if r.due_date.is_empty() {
+            "-"
+        } else {
+            &r.due_date
+        }
+    );
     outln!("articles: {}", r.articles.join(", "));
-    outln!("confidence {:.2}; {}", r.confidence, r.reason);
+    outln!("confidence {:.2}; {}", r.confidence, shown(&r.reason));
     for e in &stored.events {
-        outln!(
-            "事件 event: {} {} {} {} {}",
+        let mut line = format!(
+            "事件 event: {} {}",
             crate::situate::calendar::china_time_ms(e.at_ms),
-            e.kind.as_str(),
-            e.department_id,
-            e.reason,
-            e.satisfaction.map(|s| s.to_string()).unwrap_or_default()
+            e.kind.as_str()
+        );
+        for (name, value) in [
+            ("department", e.department_id.clone()),
+            ("due", e.due_date.clone()),
+            (
+                "satisfaction",
+                e.satisfaction.map(|s| s.to_string()).unwrap_or_default(),
+            ),
+            ("operator", shown(&e.operator)),
+            ("reason", shown(&e.reason)),
+        ] {
+            if !value.is_empty() {
+                line.push_str(&format!(" {name} {value}"));
+            }
+        }
+        outln!("{line}");
+    }
+    // A ticket routed again: its events by ticket number go to the newer decision.
+    if !r.request_id.is_empty()
+        && let Ok(Some(latest)) = store.get(Lookup::RequestId(r.request_id.clone()))
+        && latest.record.decision_id != r.decision_id
+    {
+        outln!(
+            "superseded: ticket {} was routed again, by decision {} ({}); events sent by ticket number go to that one",
+            r.request_id,
+            latest.record.decision_id,
+            crate::situate::calendar::china_time_ms(latest.record.received_at_ms)
         );
     }
     let archived = archived_rules(&store, &r.rules_version)?;
@@ -124,6 +177,23 @@ fn archived_rules(store: &dyn Decisions, version: &str) -> Result<Option<crate::
     };
     let source = std::path::PathBuf::from(format!("(archived version {version})"));
     Ok(crate::ruleset::compile_texts(files, source).ok())
+}
+
+/// A stored free text (a reason, an operator's name) on one line, for a terminal: line breaks
+/// as spaces, and each control, bidi or direction character as a visible `<U+001B>`, so that an
+/// escape sequence in a department's reason cannot reach the terminal or turn the text around.
+fn shown(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => o.push(' '),
+            c if crate::store::render::hidden_char(c) => {
+                o.push_str(&format!("<U+{:04X}>", c as u32))
+            }
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 /// "OUTCOME_DISPATCH hrss by rule wage-arrears".
@@ -178,10 +248,14 @@ fn compare(
             stored.record.text_mode.as_str()
         );
     }
+    // Each rule once: the recorded, today's and the re-run decision often name the same one.
+    let mut ids: Vec<&String> = Vec::new();
     for id in [&recorded.rule_id, &now.rule_id, &then.rule_id] {
-        if id.is_empty() {
-            continue;
+        if !id.is_empty() && !ids.contains(&id) {
+            ids.push(id);
         }
+    }
+    for id in ids {
         match (archived.rule_fingerprint(id), today.rule_fingerprint(id)) {
             (Some(a), Some(b)) if a != b => outln!(
                 "why: rule {id} changed since version {}",
@@ -225,4 +299,15 @@ fn changed_files(then: &[(String, String)], now: &[(String, String)]) -> Vec<Str
         .filter(|n| then.get(n) != now.get(n))
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_free_text_reaches_the_terminal_on_one_line_without_escapes() {
+        assert_eq!(
+            super::shown("不是火警\u{1b}[31m红色\r\n联系\u{202e}人"),
+            "不是火警<U+001B>[31m红色  联系<U+202E>人"
+        );
+    }
 }

@@ -110,7 +110,8 @@ fn one(
     };
     let event = match parse(line) {
         Ok(e) => e,
-        Err(e) => {
+        Err((event_id, e)) => {
+            r.event_id = event_id;
             r.message = format!("line {n}: {e}");
             return r;
         }
@@ -149,32 +150,67 @@ fn one(
 }
 
 /// One event in the API's JSON form; `kind` may be written without its `EVENT_KIND_` prefix.
-fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, String> {
+fn parse(line: &str) -> std::result::Result<pb::OutcomeEvent, (String, String)> {
     let mut v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_str(line).map_err(|e| (String::new(), format!("not JSON: {e}")))?;
+    // The line's event id, for its result even when the rest does not parse.
+    let event_id = ["eventId", "event_id"]
+        .iter()
+        .find_map(|k| v.get(k).and_then(|id| id.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    let refuse = |message: String| Err((event_id.clone(), message));
     if let Some(kind) = v.get_mut("kind")
         && let Some(k) = kind.as_str()
         && !k.starts_with("EVENT_KIND_")
     {
         *kind = serde_json::Value::String(format!("EVENT_KIND_{}", k.to_ascii_uppercase()));
     }
-    // The JSON mapping's own message for a fractional score names no field ("did not match any
-    // variant of untagged enum").
+    // The JSON mapping's own message for a fractional or huge score names no field ("did not
+    // match any variant of untagged enum").
     if let Some(score) = v.get("satisfaction")
         && score.is_number()
-        && score.as_i64().is_none()
     {
-        return Err(format!(
-            "satisfaction {score} is not a whole number; give the score on the centre's scale (e.g. 1 to 5)"
-        ));
+        match score.as_i64() {
+            None => {
+                return refuse(format!(
+                    "satisfaction {score} is not a whole number; give the score on the centre's scale (e.g. 1 to 5)"
+                ));
+            }
+            Some(s) if i32::try_from(s).is_err() => {
+                return refuse(format!(
+                    "satisfaction {score} is out of range; give the score on the centre's scale (e.g. 1 to 5)"
+                ));
+            }
+            Some(_) => {}
+        }
     }
     // The JSON mapping's own message for a bad time says only "premature end of input".
     if let Some(at) = v.get("at").and_then(|a| a.as_str())
         && at.parse::<jiff::Timestamp>().is_err()
     {
-        return Err(format!(
+        return refuse(format!(
             "at {at:?} is not a time; write it with its offset, e.g. 2026-12-05T09:30:00+08:00"
         ));
     }
-    serde_json::from_value(v).map_err(|e| format!("not an event: {e}"))
+    match serde_json::from_value(v.clone()) {
+        Ok(event) => Ok(event),
+        // The mapping's message names no field ("invalid type: null, expected a string"): each
+        // field is tried alone to find the one at fault.
+        Err(e) => {
+            let field = v.as_object().and_then(|fields| {
+                fields.iter().find(|(k, value)| {
+                    let alone = serde_json::json!({ k.as_str(): value });
+                    serde_json::from_value::<pb::OutcomeEvent>(alone).is_err()
+                })
+            });
+            match field {
+                Some((k, value)) if value.is_null() => refuse(format!(
+                    "not an event: {k} is null; leave it out or give a value"
+                )),
+                Some((k, _)) => refuse(format!("not an event: {k}: {e}")),
+                None => refuse(format!("not an event: {e}")),
+            }
+        }
+    }
 }

@@ -178,6 +178,11 @@ fn route_jsonl(set: &RuleSet, sink: &dyn DecisionSink) -> Ended {
             Err(e) => return fail(format!("cannot read standard input: {e}")).into(),
         }
         line_no += 1;
+        // A file saved by a Windows editor starts with a byte-order mark, as `eval` and
+        // `outcomes` accept.
+        if line_no == 1 && buf.starts_with(crate::authoring::eval::BOM) {
+            buf.drain(..crate::authoring::eval::BOM.len());
+        }
         let too_long = buf.len() as u64 > MAX_LINE_BYTES;
         if too_long && let Err(e) = skip_line(&mut input) {
             return fail(format!("cannot read standard input: {e}")).into();

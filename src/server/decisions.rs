@@ -91,6 +91,10 @@ impl RoutingSvc {
             conflict @ EventOutcome::Conflict { .. } => Err(Status::already_exists(
                 events::refusal(&conflict).unwrap_or_default(),
             )),
+            // The request is well formed; the decision is not in a state to take it.
+            refused @ EventOutcome::NotDispatched { .. } => Err(Status::failed_precondition(
+                events::refusal(&refused).unwrap_or_default(),
+            )),
             refused => Err(Status::invalid_argument(
                 events::refusal(&refused).unwrap_or_default(),
             )),

@@ -6,7 +6,6 @@
 
 use super::{Decisions, Event, EventKind, EventOutcome, Lookup, TextMode};
 use crate::proto::v1 as pb;
-use crate::ruleset::did_you_mean;
 
 /// Longest event id, reason or operator accepted.
 const MAX_FIELD_CHARS: usize = 1_000;
@@ -187,20 +186,34 @@ pub fn record(
     // whose reason holds a phone number is still the same event.
     keep_free_text(&mut event, text_mode);
     let by_ticket = event.decision_id.is_empty();
-    if by_ticket {
+    // Only a department can accept or return an order: the decision is looked at for those.
+    let by_department = matches!(event.kind, EventKind::Accepted | EventKind::Returned);
+    let decision = if by_ticket || !request_id.is_empty() || by_department {
         match store.get(key)? {
-            Some(d) => event.decision_id = d.record.decision_id,
+            Some(d) => Some(d),
             None => return Ok(EventOutcome::NotFound),
         }
-    } else if !request_id.is_empty() {
-        match store.get(key)? {
-            Some(d) if d.record.request_id != request_id => {
-                return Ok(EventOutcome::OtherTicket {
-                    ticket: d.record.request_id,
+    } else {
+        None
+    };
+    if let Some(d) = &decision {
+        if by_ticket {
+            event.decision_id.clone_from(&d.record.decision_id);
+        } else if !request_id.is_empty() && d.record.request_id != request_id {
+            return Ok(EventOutcome::OtherTicket {
+                ticket: d.record.request_id.clone(),
+            });
+        }
+        let sent_on = d.events.iter().any(|e| e.kind == EventKind::Reassigned);
+        if by_department && d.record.outcome != "OUTCOME_DISPATCH" && !sent_on {
+            // Unless it is this very event sent again: a retry stays a retry.
+            let retry = d.events.iter().any(|e| e.event_id == event.event_id);
+            if !retry {
+                return Ok(EventOutcome::NotDispatched {
+                    kind: event.kind,
+                    outcome: d.record.outcome.clone(),
                 });
             }
-            Some(_) => {}
-            None => return Ok(EventOutcome::NotFound),
         }
     }
     match store.record_event(event)? {
@@ -274,7 +287,10 @@ fn key_of(decision_id: &str, request_id: &str) -> Result<Lookup, String> {
     }
 }
 
-/// A department named by an event must be one of the serving rules'.
+/// A department named by an event must be one of the serving rules'. An unknown one is
+/// answered with the closest ids: the department whose name or alias it is, or else the three
+/// ids nearest to it by spelling, or by their departments' names ("住建局" finds the one whose
+/// name holds it).
 fn check_department(id: &str, kind: EventKind, set: &crate::RuleSet) -> Result<(), String> {
     if id.is_empty() {
         return if kind == EventKind::Reassigned {
@@ -286,11 +302,59 @@ fn check_department(id: &str, kind: EventKind, set: &crate::RuleSet) -> Result<(
     if set.department(id).is_some() {
         return Ok(());
     }
-    let ids = set.departments().iter().map(|d| d.id.as_str());
+    let departments = set.departments();
+    let named = departments
+        .iter()
+        .find(|d| d.name == id || d.aliases.iter().any(|a| a == id));
+    if let Some(d) = named {
+        return Err(format!(
+            "unknown department \"{id}\": department_id takes the id, and this is a name of \"{}\"",
+            d.id
+        ));
+    }
     Err(format!(
-        "unknown department \"{id}\"{}",
-        did_you_mean(id, ids)
+        "unknown department \"{id}\"; the closest department ids: {}",
+        closest_departments(id, departments)
+            .iter()
+            .map(|d| format!("\"{d}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
+}
+
+/// Whether `short` is an abbreviation of `name` as Chinese abbreviates: its characters in order,
+/// the first the name's ("住建局" of "住房和城乡建设局", "人社局" of "人力资源和社会保障局").
+fn abbreviates(short: &str, name: &str) -> bool {
+    let mut rest = name.chars();
+    short.chars().next() == name.chars().next() && short.chars().all(|c| rest.any(|n| n == c))
+}
+
+/// The three department ids closest to `input`: by the similarity of the id, or of the name or
+/// an alias (a name that holds `input` counts as close), ties by id.
+fn closest_departments<'a>(
+    input: &str,
+    departments: &'a [crate::ruleset::Department],
+) -> Vec<&'a str> {
+    let lower = input.to_lowercase();
+    let score = |d: &crate::ruleset::Department| {
+        let by_id = strsim::normalized_levenshtein(&lower, &d.id.to_lowercase());
+        let by_name = std::iter::once(&d.name)
+            .chain(&d.aliases)
+            .map(|n| {
+                let s = strsim::normalized_levenshtein(input, n);
+                let held =
+                    input.chars().count() >= 2 && (n.contains(input) || abbreviates(input, n));
+                if held { s.max(0.9) } else { s }
+            })
+            .fold(0.0, f64::max);
+        by_id.max(by_name)
+    };
+    let mut ranked: Vec<(f64, &str)> = departments
+        .iter()
+        .map(|d| (score(d), d.id.as_str()))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    ranked.into_iter().take(3).map(|(_, id)| id).collect()
 }
 
 /// What a sender is told about an event that was not recorded.
@@ -305,6 +369,18 @@ pub fn refusal(outcome: &EventOutcome) -> Option<String> {
             china_time_with_ms(*decided_at_ms)
         )),
         EventOutcome::OtherTicket { ticket } => Some(other_ticket(ticket)),
+        EventOutcome::NotDispatched { kind, outcome } => Some(format!(
+            "{} needs a department that had the order, and this decision was not dispatched \
+             ({}); record the operator's choice first, as a REASSIGNED event naming the \
+             department",
+            a_kind(*kind),
+            match outcome.as_str() {
+                "OUTCOME_MANUAL" => "it went to manual triage",
+                "OUTCOME_HANDOFF" => "it was handed off to an emergency line",
+                "OUTCOME_OUT_OF_SCOPE" => "it was answered as out of scope",
+                _ => "its outcome is not a dispatch",
+            }
+        )),
         EventOutcome::DueDateBeforeDecision { decided_at_ms } => Some(format!(
             "the new due_date is before its decision (decided {}); check due_date",
             crate::situate::calendar::china_time_ms(*decided_at_ms)
@@ -343,5 +419,45 @@ fn china_time_with_ms(ms: i64) -> String {
     match shown.strip_suffix(" +08:00") {
         Some(clock) => format!("{clock}.{:03} +08:00", ms.rem_euclid(1000)),
         None => shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> crate::RuleSet {
+        crate::load_dir(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules"
+        )))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_unknown_department_is_answered_with_the_closest_ids() {
+        let set = bundled();
+        let refused = |id: &str| check_department(id, EventKind::Reassigned, &set).unwrap_err();
+        // A department's name or alias where its id belongs.
+        for name in ["住房和城乡建设局", "房管局"] {
+            let m = refused(name);
+            assert!(m.ends_with("this is a name of \"housing\""), "{m}");
+        }
+        // A misspelt id, an abbreviation of a name, an id in capitals: the closest ids first.
+        for (input, first) in [
+            ("housng", "housing"),
+            ("住建", "housing"),
+            ("HOUSING-FUND", "housing-fund"),
+        ] {
+            let m = refused(input);
+            assert!(
+                m.contains(&format!("the closest department ids: \"{first}\", ")),
+                "{input}: {m}"
+            );
+        }
+        // Nothing close: still three ids to choose from, never a bare "unknown".
+        let m = refused("xyz");
+        assert_eq!(m.matches('"').count(), 2 + 6, "{m}");
+        assert!(check_department("housing", EventKind::Reassigned, &set).is_ok());
     }
 }

@@ -385,6 +385,13 @@ pub enum EventOutcome {
     DueDateBeforeDecision {
         decided_at_ms: i64,
     },
+    /// An ACCEPTED or RETURNED event for a decision no department had: manual triage, a
+    /// hand-off or an out-of-scope answer that no operator has sent to a department (REASSIGNED).
+    NotDispatched {
+        kind: EventKind,
+        /// The decision's outcome (`OUTCOME_MANUAL`, …).
+        outcome: String,
+    },
 }
 
 /// A decision as read back from the spool, borrowing its strings from the segment's bytes: what

@@ -24,6 +24,13 @@ fn outcomes_text(r: &Report) -> String {
         },
         o.out_of_scope
     );
+    if o.handoffs_sent_on + o.out_of_scope_sent_on > 0 {
+        let _ = write!(
+            s,
+            "; sent to a department by an operator afterwards: {} hand-offs, {} out of scope",
+            o.handoffs_sent_on, o.out_of_scope_sent_on
+        );
+    }
     if r.superseded > 0 {
         let _ = write!(
             s,
@@ -92,8 +99,8 @@ pub fn text(r: &Report) -> String {
             r.damaged.join(", ")
         );
     }
-    // triage: orders operators sent it after manual triage; nodue: resolved without a due date;
-    // o.nodue: open without one.
+    // triage: orders operators sent it after manual triage, a hand-off or an out-of-scope
+    // answer; nodue: resolved without a due date; o.nodue: open without one.
     const DEPARTMENTS: [usize; 13] = [21, 6, 6, 6, 6, 7, 6, 7, 5, 5, 5, 6, 9];
     let heads = "department orders triage accept return rate ontime overdue nodue open o.due o.nodue satisf.";
     let heads: Vec<String> = heads.split(' ').map(str::to_owned).collect();
@@ -256,6 +263,14 @@ pub fn csv(r: &Report) -> String {
         ("OUTCOME_MANUAL", r.outcomes.manual),
         ("OUTCOME_HANDOFF", r.outcomes.handoffs),
         ("OUTCOME_OUT_OF_SCOPE", r.outcomes.out_of_scope),
+        (
+            "OUTCOME_HANDOFF sent on by an operator",
+            r.outcomes.handoffs_sent_on,
+        ),
+        (
+            "OUTCOME_OUT_OF_SCOPE sent on by an operator",
+            r.outcomes.out_of_scope_sent_on,
+        ),
     ];
     for (outcome, n) in outcomes {
         let _ = writeln!(o, "outcome,{outcome},,{n},,,,,,,,,,,,,,");
@@ -397,7 +412,7 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         "<p>统计期间 {from} 至 {to}（不含 {to}；按本系统作出决定的时间统计，受理较早、本期才处理的积压工单计入本期），截至 {today}；共 <b id=\"total\">{n}</b> 个决定：\
          派单 <b id=\"dispatched\">{d}</b> 件，转人工 {m} 件，\
          移交紧急热线 <b id=\"handoffs\">{h}</b> 件{lines}，\
-         不属受理范围 <b id=\"out-of-scope\">{x}</b> 件。红色为退单（或逾期），蓝色为总量。</p>",
+         不属受理范围 <b id=\"out-of-scope\">{x}</b> 件{sent}。红色为退单（或逾期），蓝色为总量。</p>",
         from = esc(&r.from),
         to = esc(&r.to),
         today = esc(&r.today),
@@ -406,6 +421,14 @@ pub fn html_body(r: &Report, rule_href: &dyn Fn(&str) -> Option<String>) -> Stri
         m = oc.manual,
         h = oc.handoffs,
         x = oc.out_of_scope,
+        sent = if oc.handoffs_sent_on + oc.out_of_scope_sent_on > 0 {
+            format!(
+                "（其后由话务员改派给部门的：移交紧急热线的 {} 件，不属受理范围的 {} 件）",
+                oc.handoffs_sent_on, oc.out_of_scope_sent_on
+            )
+        } else {
+            String::new()
+        },
     );
     if r.superseded > 0 {
         let _ = write!(

@@ -70,6 +70,10 @@ pub struct OutcomeCounts {
     pub handoff_lines: BTreeMap<String, usize>,
     /// Not taken by the hotline (不属受理范围).
     pub out_of_scope: usize,
+    /// Hand-offs and out-of-scope answers that an operator sent to a department afterwards
+    /// (REASSIGNED): counted for that department as orders operators sent it.
+    pub handoffs_sent_on: usize,
+    pub out_of_scope_sent_on: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -78,8 +82,9 @@ pub struct DepartmentRow {
     pub name: String,
     /// Orders the router sent it.
     pub orders: usize,
-    /// Orders operators sent it after manual triage (their resolution, open state and
-    /// satisfaction count below; `orders`, acceptances and returns are the router's own).
+    /// Orders operators sent it after manual triage, a hand-off or an out-of-scope answer (their
+    /// resolution, open state and satisfaction count below; `orders`, acceptances and returns
+    /// are the router's own).
     pub from_manual: usize,
     pub accepted: usize,
     pub returned: usize,
@@ -272,6 +277,25 @@ fn build_without(
         }
         if d.record.outcome == "OUTCOME_DISPATCH" {
             t.dispatched(d, set, today);
+        }
+        // A hand-off or an out-of-scope answer an operator judged otherwise and sent to a
+        // department: from then on an order of that department, as after manual triage (the
+        // labelled export takes the same department).
+        let not_taken = matches!(
+            d.record.outcome.as_str(),
+            "OUTCOME_HANDOFF" | "OUTCOME_OUT_OF_SCOPE"
+        );
+        if not_taken && d.events.iter().any(|e| e.kind == EventKind::Reassigned) {
+            if d.record.outcome == "OUTCOME_HANDOFF" {
+                outcomes.handoffs_sent_on += 1;
+            } else {
+                outcomes.out_of_scope_sent_on += 1;
+            }
+            let handler = d.known_final_department().map(str::to_owned);
+            if let Some(id) = &handler {
+                department_row(&mut t.departments, set, id).from_manual += 1;
+            }
+            t.handled(d, handler, set, today);
         }
     }
     let Tally {

@@ -1522,3 +1522,75 @@ fn a_rule_set_whose_archive_could_not_be_appended_is_archived_by_a_later_decisio
     assert_eq!(files.len(), bundled().files().len());
     assert!(store.get(Lookup::RequestId("r2".into())).unwrap().is_some());
 }
+
+#[test]
+fn only_a_department_that_had_the_order_accepts_or_returns_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), TextMode::Masked);
+    let handoff = decide(&store, "T-H", "快来人，隔壁厨房着火了，烟很大");
+    assert_eq!(handoff.outcome(), pb::Outcome::Handoff);
+    let manual = decide(&store, "T-M", "工地上的塔吊歪了，下面好多工人");
+    assert_eq!(manual.outcome(), pb::Outcome::Manual);
+    let record = |e: Event| {
+        let key = Lookup::DecisionId(e.decision_id.clone());
+        events::record(&store, e, key, "", TextMode::Masked).unwrap()
+    };
+    let later = |d: &pb::RouteResponse| {
+        let got = store.get(Lookup::DecisionId(d.decision_id.clone()));
+        got.unwrap().unwrap().record.received_at_ms + 1000
+    };
+    // Nobody had these orders: nobody can accept or return them.
+    for (d, kind) in [
+        (&handoff, EventKind::Accepted),
+        (&handoff, EventKind::Returned),
+        (&manual, EventKind::Returned),
+    ] {
+        let mut e = event(
+            &format!("{}-{kind:?}", d.decision_id),
+            &d.decision_id,
+            kind,
+            later(d),
+        );
+        e.department_id = "housing".into();
+        let refused = record(e);
+        assert!(
+            matches!(refused, EventOutcome::NotDispatched { .. }),
+            "{refused:?}"
+        );
+        let message = events::refusal(&refused).unwrap();
+        assert!(message.contains("REASSIGNED"), "{message}");
+    }
+    // An operator judges the hand-off a housing matter and sends it there; housing then
+    // accepts it. The labelled export and the report name the same department.
+    let mut sent = event(
+        "sent",
+        &handoff.decision_id,
+        EventKind::Reassigned,
+        later(&handoff),
+    );
+    sent.department_id = "housing".into();
+    assert!(matches!(record(sent), EventOutcome::Recorded { .. }));
+    let accepted = event(
+        "acc",
+        &handoff.decision_id,
+        EventKind::Accepted,
+        later(&handoff) + 1,
+    );
+    assert!(matches!(record(accepted), EventOutcome::Recorded { .. }));
+    let got = store
+        .get(Lookup::DecisionId(handoff.decision_id.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.known_final_department(), Some("housing"));
+    let report = report_of_everything(&store, "2026-12-03");
+    assert_eq!(report.outcomes.handoffs_sent_on, 1);
+    let housing = report
+        .departments
+        .iter()
+        .find(|d| d.department_id == "housing")
+        .expect("housing in the report");
+    assert_eq!((housing.orders, housing.from_manual), (0, 1));
+    assert!(render::text(&report).contains("1 hand-offs, 0 out of scope"));
+    // The manual decision was never sent on: still unchosen.
+    assert_eq!(report.manual.unchosen, 1);
+}
