@@ -344,7 +344,9 @@ fn suggest_proposes_the_missed_word_for_the_fallback_rule_and_counts_what_it_fix
         "{p}"
     );
     assert_eq!(p["rule_id"], "domain-urban");
-    assert!(p["snippet"].as_str().unwrap().contains("- 蜂巢"));
+    // The `any:` line as it would read, in the file's layout, ready to paste over the old one.
+    let snippet = p["snippet"].as_str().unwrap();
+    assert!(snippet.contains("any: [蜂巢"), "{snippet}");
     assert_eq!(p["fixes"], 3, "{p}");
     assert_eq!(p["breaks"], 0, "{p}");
     assert_eq!(

@@ -419,7 +419,7 @@ fn train_with_rules_ignores_a_model_of_another_features_version() {
 }
 
 #[test]
-fn eval_folds_on_too_few_rows_names_the_fold_that_cannot_train() {
+fn eval_folds_on_too_few_rows_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("two.jsonl");
     std::fs::write(
@@ -436,8 +436,20 @@ fn eval_folds_on_too_few_rows_names_the_fold_that_cannot_train() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
+    // Fewer rows than folds: a fold would score nothing.
+    assert!(err.contains("2 row(s) cannot make 5 folds"), "{err}");
+    // Enough rows, but a fold's training rows hold one label: named.
+    let o = bin()
+        .args(["eval", "--folds", "2", "--input"])
+        .arg(&input)
+        .args(["--rules"])
+        .arg(common::core_rules_dir().path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("the training rows of fold 1 of 5 (1 rows) have 1 distinct label(s)"),
+        err.contains("the training rows of fold 1 of 2 (1 rows) have 1 distinct label(s)"),
         "{err}"
     );
 }
@@ -484,4 +496,72 @@ fn eval_folds_reports_rules_alone_and_with_the_classifier_on_held_out_folds() {
     assert_eq!(variants[0]["report"]["manual_with_suggestions"], 0);
     let configured = &variants[variants.len() - 1]["report"];
     assert_eq!(configured["manual_with_suggestions"], configured["manual"]);
+}
+
+#[test]
+fn a_wrong_model_setting_is_named_as_a_rule_author_knows_it() {
+    let refused = |from: &str, to: &str| {
+        let dir = bundled_with_settings(from, to);
+        match hotline_router::load_dir(dir.path()) {
+            Ok(_) => panic!("{to:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    // A count cannot be negative: the message does not offer -1 as an example.
+    let m = refused("suggestions: 3", "suggestions: -1");
+    assert!(m.contains("must be a whole number, 0 or more"), "{m}");
+    assert!(!m.contains("such as -1"), "{m}");
+    // A misspelt key: the section as the file calls it, not a type's name.
+    let m = refused("suggestions: 3", "suggestons: 3");
+    assert!(
+        m.contains("unknown field \"suggestons\" in model settings"),
+        "{m}"
+    );
+}
+
+#[test]
+fn labels_are_trimmed_and_unknown_ones_named_and_folds_need_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("three.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\":\"小区停水了\",\"label\":\" 城乡建设 \"}\n\
+         {\"text\":\"公司拖欠工资\",\"label\":\"劳动和社会保障\"}\n\
+         {\"text\":\"公交车不按站停\",\"label\":\"不存在的类\"}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["eval", "--format", "json", "--input"])
+        .arg(&input)
+        .args(["--rules"])
+        .arg(common::core_rules_dir().path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "1 row(s) have a label that is neither a department id nor a level-1 category"
+        ) && err.contains("\"不存在的类\" (1)"),
+        "{err}"
+    );
+    // " 城乡建设 " is 城乡建设: no category of its own in the report.
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let text = report.to_string();
+    assert!(!text.contains(" 城乡建设"), "{text}");
+    // Fewer rows than folds: refused, not a model recording figures of no row.
+    let out = dir.path().join("x.model");
+    let o = bin()
+        .args(["train", "--folds", "5", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("fewer than --folds 5"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
 }

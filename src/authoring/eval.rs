@@ -112,7 +112,11 @@ fn read_items(
             id,
             title: s("title"),
             text: s("text"),
-            label: label_field.map(s).unwrap_or_default(),
+            // " 交通运输" and "交通运输" are one label: a stray space from a spreadsheet must
+            // not make a category of its own, counted as wrong everywhere.
+            label: label_field
+                .map(|f| s(f).trim().to_owned())
+                .unwrap_or_default(),
         };
         let unlabelled = label_field.is_some() && item.label.is_empty();
         if unlabelled || (item.title.trim().is_empty() && item.text.trim().is_empty()) {
@@ -122,6 +126,27 @@ fn read_items(
         }
     }
     Ok((out, skipped))
+}
+
+/// The labels of `corpus` that are neither a department id nor a level-1 category of `set`
+/// (which `eval` compares them with), with their row counts, most frequent first: rows that
+/// always count as wrong.
+pub fn unknown_labels(set: &crate::RuleSet, corpus: &[Labelled]) -> Vec<(String, usize)> {
+    let known = |label: &str| {
+        set.department(label).is_some()
+            || set
+                .categories()
+                .iter()
+                .any(|c| c.first().is_some_and(|l| l == label))
+    };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for item in corpus.iter().filter(|i| !known(&i.label)) {
+        *counts.entry(item.label.as_str()).or_default() += 1;
+    }
+    let mut out: Vec<(String, usize)> =
+        counts.into_iter().map(|(l, n)| (l.to_owned(), n)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// "lines 3, 7 and 12", at most the first ten, for a warning about skipped lines.

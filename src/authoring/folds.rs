@@ -45,6 +45,15 @@ pub fn cross_validate(
     k: usize,
     worst: usize,
 ) -> Result<FoldsReport, String> {
+    // Every fold is scored by a model trained on the others: an empty fold scores nothing and
+    // would print figures of no row.
+    if corpus.len() < k {
+        return Err(format!(
+            "{} row(s) cannot make {k} folds: each fold needs at least one row; use fewer folds \
+             or a larger corpus",
+            corpus.len()
+        ));
+    }
     let rules_alone = set.with_model(None).map_err(|e| e.to_string())?;
     let configured = set.settings().model.clone();
     let opts = Options::default();

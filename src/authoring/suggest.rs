@@ -277,6 +277,23 @@ fn try_proposal(
             Some("the rule's conditions are not laid out as a list; edit by hand".into());
         return;
     };
+    // The snippet is the `any:` line as it would read, in the file's own layout (a flow list
+    // or a new line), so that an author can paste it over the old one.
+    let changed = edited
+        .lines()
+        .zip(file.1.lines().chain(std::iter::repeat("")))
+        .enumerate()
+        .find(|(_, (new, old))| new != old);
+    if let Some((at, (line, _))) = changed {
+        p.snippet = format!(
+            "# {}:{} 规则 {}（{}）：把第 {} 行改为（新词在前）：\n{line}\n",
+            rule.location.file,
+            rule.location.line,
+            rule.id,
+            rule.topic,
+            at + 1
+        );
+    }
     file.1 = edited;
     let edited = match crate::ruleset::compile_texts(texts, rules.source().to_path_buf()) {
         Ok(s) => s,
@@ -311,7 +328,7 @@ impl SuggestReport {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "规则版本 {}，语料 {} 条；每条建议在语料上的效果（改对 / 改错）为整套规则加上该建议后重新派单所得。",
+            "规则版本 {}，语料 {} 条；每条建议在语料上的效果（改对 / 改错）为整套规则加上该建议后重新派单所得，只看规则本身，不含分类模型（服务时模型还会参与交叉核对和取舍：用 diff 看加上建议后实际派单的变化）。",
             self.version, self.rows
         );
         if self.proposals.is_empty() {

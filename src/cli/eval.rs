@@ -53,6 +53,18 @@ pub(crate) fn run(args: Args) -> Result {
         corpus = fold.select(&corpus, false);
         eprintln!("every fold but {fold}: {} rows", corpus.len());
     }
+    warn_unknown_labels(&set, &corpus);
+    if corpus.is_empty() {
+        return fail(format!(
+            "no labelled row to score in {}{}",
+            args.input.display(),
+            if args.part.is_some() || args.without.is_some() {
+                " in the fold asked for: use fewer folds or a larger corpus"
+            } else {
+                ""
+            }
+        ));
+    }
     // The figures the floors guard: with --folds, those of the rules with the classifier as
     // settings.yaml configures it.
     let (overall, dispatched) = if let Some(k) = args.folds {
@@ -73,6 +85,19 @@ pub(crate) fn run(args: Args) -> Result {
             configured.map_or(0.0, |r| r.dispatched_accuracy),
         )
     } else {
+        // The bundled classifier was trained on the development corpus: scored on its own
+        // training rows it is right nearly every time, and so are the figures of the rules
+        // consulting it. Said, so that a rule author reading a fold does not take them as
+        // held-out figures.
+        if let Some(p) = set.model().and_then(|m| m.provenance()) {
+            eprintln!(
+                "note: the rules consult their classifier ({} rows; `{}`); on rows it was trained \
+                 on, the figures with it are not held out: `--folds` scores each row with a \
+                 classifier trained without it, and a copy of the rules without the .model files \
+                 scores the rules alone",
+                p.rows, p.command
+            );
+        }
         let report = crate::authoring::eval::evaluate(&set, &corpus, args.worst);
         match args.report.format {
             ReportFormat::Text => out!("{}", report.render_text()),
@@ -97,4 +122,27 @@ fn below_floor(what: &str, value: f64, floor: Option<f64>) -> bool {
         }
         _ => false,
     }
+}
+
+/// Warns about labels the rules do not know: those rows count as wrong whatever is decided.
+pub(crate) fn warn_unknown_labels(
+    set: &crate::RuleSet,
+    corpus: &[crate::authoring::eval::Labelled],
+) {
+    let unknown = crate::authoring::eval::unknown_labels(set, corpus);
+    if unknown.is_empty() {
+        return;
+    }
+    let rows: usize = unknown.iter().map(|u| u.1).sum();
+    let shown: Vec<String> = unknown
+        .iter()
+        .take(10)
+        .map(|(label, n)| format!("{label:?} ({n})"))
+        .collect();
+    eprintln!(
+        "warning: {rows} row(s) have a label that is neither a department id nor a level-1 \
+         category of the rules, and count as wrong whatever is decided: {}{}",
+        shown.join(", "),
+        if unknown.len() > 10 { ", …" } else { "" }
+    );
 }

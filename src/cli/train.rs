@@ -47,6 +47,7 @@ pub(crate) fn run(args: Args) -> Result {
         Some(dir) => {
             // The model beside the rules is the one being replaced: it is not read.
             let set = crate::ruleset::compile_dir_without_models(dir)?;
+            super::eval::warn_unknown_labels(&set, &corpus);
             crate::authoring::folds::example_rows(&set, rows.iter().map(|r| r.1.as_str()))
         }
         None => Vec::new(),
@@ -57,6 +58,16 @@ pub(crate) fn run(args: Args) -> Result {
             "{} has {} distinct label(s); a classifier needs at least two",
             args.input.display(),
             data.labels.len()
+        ));
+    }
+    // Each fold must hold rows to score, or the model would record figures of no row.
+    if data.scored < args.folds as usize {
+        return fail(format!(
+            "{} has {} usable row(s), fewer than --folds {}: each fold needs at least one row to \
+             score; use fewer folds or more rows",
+            args.input.display(),
+            data.scored,
+            args.folds
         ));
     }
     if !(args.learning_rate.is_finite() && args.learning_rate > 0.0 && args.learning_rate <= 100.0)

@@ -150,7 +150,22 @@ fn noun(def: &str) -> String {
     match def {
         "RawFile" => "a rule file (top level)".to_owned(),
         "RawConditions" => "conditions".to_owned(),
-        other => other.strip_prefix("Raw").unwrap_or(other).to_lowercase(),
+        // "ModelSettings" → "model settings": the words a rule author knows, not a type name.
+        other => {
+            let mut words = String::new();
+            for (i, c) in other
+                .strip_prefix("Raw")
+                .unwrap_or(other)
+                .chars()
+                .enumerate()
+            {
+                if c.is_uppercase() && i > 0 {
+                    words.push(' ');
+                }
+                words.extend(c.to_lowercase());
+            }
+            words
+        }
     }
 }
 

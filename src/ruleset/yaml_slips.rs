@@ -91,7 +91,9 @@ pub(crate) fn explain(content: &str, at: (u32, u32), message: String) -> Slip {
     let number =
         if message.starts_with("invalid floating point") || message.starts_with("invalid f") {
             Some("a number such as 0.15 (no %, no units)")
-        } else if message.starts_with("invalid i") || message.starts_with("invalid u") {
+        } else if message.starts_with("invalid u") {
+            Some("a whole number, 0 or more (such as 0, 1 or 3)")
+        } else if message.starts_with("invalid i") {
             Some("a whole number (such as -1, 0 or 1)")
         } else {
             None

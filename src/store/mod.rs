@@ -163,6 +163,19 @@ pub fn settle_spool(config: &StoreConfig, spool_dir: Option<&std::path::Path>) -
     if decisions == 0 {
         return (unreadable > 0).then(|| format!("warning: the spool {}{more}", dir.display()));
     }
+    // A database moved aside (damaged) with its spool left: only a recording command makes a
+    // new one; `outcomes` and the readers refuse a store that does not exist.
+    if let StoreConfig::Sqlite(path) = config
+        && !path.exists()
+    {
+        return Some(format!(
+            "warning: {decisions} decision(s) wait in the spool {} for the store {}, which does not \
+             exist (moved aside?), so they are not in what follows; `serve` or `route --store` on \
+             that path creates it and stores them{more}",
+            dir.display(),
+            path.display()
+        ));
+    }
     let replayed = writable(config, &dir).and_then(|()| {
         let store = Store::open_with_spool(
             config,

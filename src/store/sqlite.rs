@@ -66,11 +66,28 @@ impl Sqlite {
             // an operator reading the error may not know.
             std::fs::create_dir_all(dir).map_err(|e| {
                 let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-                format!("cannot create {}: {e}", shown.display())
+                // "File exists" alone reads as if the directory were there.
+                let in_the_way = shown
+                    .ancestors()
+                    .find(|a| a.is_file())
+                    .map(|f| format!(" ({} is a file, not a directory)", f.display()))
+                    .unwrap_or_default();
+                format!(
+                    "cannot create the store's directory {}: {e}{in_the_way}",
+                    shown.display()
+                )
             })?;
         }
         allocate_with_mimalloc();
-        let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let conn = Connection::open(path).map_err(|e| {
+            // SQLite's "unable to open database file" says neither which file nor why.
+            let hint = if path.exists() {
+                "; can this user read and write it, and create a -wal file beside it?"
+            } else {
+                "; can this user create files in its directory (the store and a -wal file beside it)?"
+            };
+            format!("{}: {e}{hint}", path.display())
+        })?;
         refuse_foreign(&conn, path)?;
         // A page cache of 512 KiB rather than SQLite's 2 MB: the writer appends (decision ids
         // grow with time) and reads a decision or a report's range at a time, which a large cache

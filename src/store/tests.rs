@@ -1594,3 +1594,15 @@ fn only_a_department_that_had_the_order_accepts_or_returns_it() {
     // The manual decision was never sent on: still unchosen.
     assert_eq!(report.manual.unchosen, 1);
 }
+
+#[test]
+fn a_store_path_through_a_file_says_which_file_is_in_the_way() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notadir"), "").unwrap();
+    let config = StoreConfig::Sqlite(dir.path().join("notadir/d.sqlite"));
+    let err = match Store::open(&config, TextMode::Masked, Some(30)) {
+        Err(e) => e,
+        Ok(_) => panic!("a store was opened under a file"),
+    };
+    assert!(err.contains("notadir is a file, not a directory"), "{err}");
+}
