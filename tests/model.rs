@@ -427,27 +427,23 @@ fn eval_folds_on_too_few_rows_says_so() {
         "{\"text\":\"小区停水了\",\"label\":\"城乡建设\"}\n{\"text\":\"公司拖欠工资\",\"label\":\"劳动和社会保障\"}\n",
     )
     .unwrap();
-    let o = bin()
-        .args(["eval", "--folds", "5", "--input"])
-        .arg(&input)
-        .args(["--rules"])
-        .arg(common::core_rules_dir().path())
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    // `eval --folds K` on the two rows: refused, with what it says.
+    let refused = |k: &str| {
+        let o = bin()
+            .args(["eval", "--folds", k, "--input"])
+            .arg(&input)
+            .args(["--rules"])
+            .arg(common::core_rules_dir().path())
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
     // Fewer rows than folds: a fold would score nothing.
+    let err = refused("5");
     assert!(err.contains("2 row(s) cannot make 5 folds"), "{err}");
     // Enough rows, but a fold's training rows hold one label: named.
-    let o = bin()
-        .args(["eval", "--folds", "2", "--input"])
-        .arg(&input)
-        .args(["--rules"])
-        .arg(common::core_rules_dir().path())
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = refused("2");
     assert!(
         err.contains("the training rows of fold 1 of 2 (1 rows) have 1 distinct label(s)"),
         "{err}"
