@@ -308,6 +308,22 @@ pub(crate) fn did_you_mean<'a>(
     }
 }
 
+/// How alike two names are, 0 to 1: normalized Levenshtein similarity over characters, at least
+/// 0.7 when one holds the other as a real part of it.
+pub(crate) fn similarity(input: &str, c: &str) -> f64 {
+    let score = strsim::normalized_levenshtein(input, c);
+    // Substring containment is a strong hint for Chinese names and path fragments, when the
+    // contained string is a real part of the other (not one letter of a longer id).
+    let (short, long) = if input.chars().count() <= c.chars().count() {
+        (input, c)
+    } else {
+        (c, input)
+    };
+    let (ns, nl) = (short.chars().count(), long.chars().count());
+    let contained = ns >= 2 && ns * 5 >= nl * 2 && long.contains(short);
+    if contained { score.max(0.7) } else { score }
+}
+
 /// The closest of `candidates` to `input` (see [`did_you_mean`]), or `None` when nothing is close.
 pub(crate) fn closest<'a>(
     input: &str,
@@ -315,17 +331,7 @@ pub(crate) fn closest<'a>(
 ) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        let score = strsim::normalized_levenshtein(input, c);
-        // Substring containment is a strong hint for Chinese names and path fragments, when the
-        // contained string is a real part of the other (not one letter of a longer id).
-        let (short, long) = if input.chars().count() <= c.chars().count() {
-            (input, c)
-        } else {
-            (c, input)
-        };
-        let (ns, nl) = (short.chars().count(), long.chars().count());
-        let contained = ns >= 2 && ns * 5 >= nl * 2 && long.contains(short);
-        let score = if contained { score.max(0.7) } else { score };
+        let score = similarity(input, c);
         if score >= 0.5 && best.is_none_or(|(b, bc)| score > b || (score == b && c < bc)) {
             best = Some((score, c));
         }

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 pub use diagnostic::{Code, Diagnostic, Severity, SourceLocation};
-pub(crate) use diagnostic::{Diagnostics, closest};
+pub(crate) use diagnostic::{Diagnostics, closest, similarity};
 pub use examples::{Coverage, ExampleKind, ExampleResult, TestReport};
 pub(crate) use load::SourceFile;
 pub(crate) use load::compile_dir_without_models;

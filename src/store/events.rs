@@ -330,21 +330,25 @@ fn abbreviates(short: &str, name: &str) -> bool {
 }
 
 /// The three department ids closest to `input`: by the similarity of the id, or of the name or
-/// an alias (a name that holds `input` counts as close), ties by id.
+/// an alias, as [`crate::ruleset::closest`] measures it for "did you mean", ties by id.
 fn closest_departments<'a>(
     input: &str,
     departments: &'a [crate::ruleset::Department],
 ) -> Vec<&'a str> {
+    use crate::ruleset::similarity;
     let lower = input.to_lowercase();
     let score = |d: &crate::ruleset::Department| {
-        let by_id = strsim::normalized_levenshtein(&lower, &d.id.to_lowercase());
+        let by_id = similarity(&lower, &d.id.to_lowercase());
         let by_name = std::iter::once(&d.name)
             .chain(&d.aliases)
             .map(|n| {
-                let s = strsim::normalized_levenshtein(input, n);
-                let held =
-                    input.chars().count() >= 2 && (n.contains(input) || abbreviates(input, n));
-                if held { s.max(0.9) } else { s }
+                // A Chinese abbreviation (住建 of 住房和城乡建设局) is as good as the name.
+                let abbreviation = input.chars().count() >= 2 && abbreviates(input, n);
+                if abbreviation {
+                    0.9
+                } else {
+                    similarity(input, n)
+                }
             })
             .fold(0.0, f64::max);
         by_id.max(by_name)

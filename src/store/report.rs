@@ -264,13 +264,7 @@ fn build_without(
             {
                 Some(e) => {
                     *manual.chosen.entry(e.department_id.clone()).or_insert(0) += 1;
-                    // Sent on by an operator: from then on an order of that department (or of
-                    // the one it went to after), whose resolution and caller count for it.
-                    let handler = d.known_final_department().map(str::to_owned);
-                    if let Some(id) = &handler {
-                        department_row(&mut t.departments, set, id).from_manual += 1;
-                    }
-                    t.handled(d, handler, set, today);
+                    t.sent_on(d, set, today);
                 }
                 None => manual.unchosen += 1,
             }
@@ -291,11 +285,7 @@ fn build_without(
             } else {
                 outcomes.out_of_scope_sent_on += 1;
             }
-            let handler = d.known_final_department().map(str::to_owned);
-            if let Some(id) = &handler {
-                department_row(&mut t.departments, set, id).from_manual += 1;
-            }
-            t.handled(d, handler, set, today);
+            t.sent_on(d, set, today);
         }
     }
     let Tally {
@@ -470,6 +460,17 @@ impl Tally {
                 .or_insert(0) += 1;
         }
         self.handled(d, final_department, set, today);
+    }
+
+    /// Counts a decision an operator sent to a department (after manual triage, a hand-off or an
+    /// out-of-scope answer): from then on an order of that department (or of the one it went to
+    /// after), whose resolution and caller count for it.
+    fn sent_on(&mut self, d: &StoredDecision, set: &crate::RuleSet, today: Date) {
+        let handler = d.known_final_department().map(str::to_owned);
+        if let Some(id) = &handler {
+            department_row(&mut self.departments, set, id).from_manual += 1;
+        }
+        self.handled(d, handler, set, today);
     }
 
     /// Counts an order's resolution, open state and satisfaction for the department that
