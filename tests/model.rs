@@ -414,7 +414,7 @@ fn train_with_rules_ignores_a_model_of_another_features_version() {
     assert!(
         std::fs::read_to_string(&out)
             .unwrap()
-            .starts_with("hotline-router classifier 3\n")
+            .starts_with("hotline-router classifier 4\n")
     );
 }
 

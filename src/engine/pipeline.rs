@@ -46,8 +46,8 @@ struct Scratch {
     hits: Vec<Hit>,
     scored: Scored,
     phrases: Vec<(u32, u32, u32)>,
-    /// The normalized text's n-gram hashes, for the models.
-    hashes: Vec<u32>,
+    /// The normalized text's n-grams, for the models.
+    grams: crate::model::Grams,
 }
 
 thread_local! {
@@ -134,7 +134,7 @@ impl RuleSet {
             let (a, b) = self.consulted_models();
             let text = s.normalized.text();
             match &self.joint {
-                Some(joint) => joint.probabilities(a, b, text, &mut s.hashes),
+                Some(joint) => joint.probabilities(a, b, text, &mut s.grams),
                 None => crate::model::Model::probabilities_of_both(a, b, text),
             }
         } else {

@@ -7,12 +7,14 @@
 //! the fragments of one ID number took a plain "小区停水了" from the water domain (0.94) to
 //! manual triage. Shorter numbers stay: 110, 120, a year, an amount.
 //!
-//! Features are the hashes of every n-gram occurrence, in text order; the model weighs them (each
-//! occurrence by the inverse document frequency of its bucket, all scaled to unit length, as
-//! TF-IDF does) so that a 的 in every message weighs little and a long message and a short one
-//! give logits of the same size. Occurrences are not grouped: grouping would cost a sort per
-//! request, and a repeated n-gram simply counts again. No segmentation: n-grams see phrasings the segmenter's dictionary
-//! does not know, and cost a hash each.
+//! Features are the hashes of every n-gram occurrence, in text order; the model weighs them as
+//! TF-IDF does (each bucket's count times its inverse document frequency, the vector scaled to
+//! unit length, `model::weigh`) so that a 的 in every message weighs little and a long message
+//! and a short one give logits of the same size. The length is that of the grouped vector, which
+//! a text pasted many times does not change; the serving path sums occurrences as they come and
+//! corrects the length for the few buckets a text repeats (`model::Repeats`), rather than sort
+//! every text's n-grams. No segmentation: n-grams see phrasings the segmenter's dictionary does
+//! not know, and cost a hash each.
 
 /// The n-gram lengths used.
 const MIN_N: usize = 1;

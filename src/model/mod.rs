@@ -26,8 +26,9 @@ pub use features::Features;
 /// The first line of a model file. The number is the features' version: a model's weights mean
 /// something only for the hashes it was trained with (version 1 hashed each n-gram's bytes with
 /// FNV-1a; version 2 mixes its code points, `features.rs`; version 3 leaves out numbers of five
-/// digits or more).
-const MAGIC: &str = "hotline-router classifier 3";
+/// digits or more; version 4 scales by the length of the grouped vector, and by at least
+/// [`MIN_NORM`], see [`weigh`]).
+const MAGIC: &str = "hotline-router classifier 4";
 /// The first line of a model file trained with another version of the features.
 const OLDER: &str = "hotline-router classifier ";
 
@@ -76,6 +77,18 @@ struct Header {
 
 /// Labels summed at once in one vector register (see [`Model::logits`]).
 const LANES: usize = 8;
+
+/// The least length a text's feature vector is scaled by, in units of IDF (see [`weigh`]).
+///
+/// Features are scaled to unit length so that a long message and a short one weigh alike; but a
+/// text of two or three characters, scaled up to unit length, then weighs as much as a whole
+/// message of evidence: the emergency check flagged the word "手机" alone at 0.98. Below this
+/// length (that of a text of about eight characters; the corpus's median request is near 115) a
+/// text's features are scaled by this instead, so the little a short text says moves the
+/// probabilities little from the labels' priors. Chosen from 0, 16 and 24, which gave the same
+/// cross-validated figures within three corpus requests and the same held-out emergency figures
+/// (docs/accuracy.md).
+pub(crate) const MIN_NORM: f32 = 24.0;
 
 /// Largest number of hash bits accepted from a file (2^20 buckets).
 const MAX_BITS: u8 = 20;
@@ -149,7 +162,10 @@ impl<'m> Sums<'m> {
 struct Pass<'m> {
     model: &'m Model,
     sums: Sums<'m>,
+    /// The sum of squared IDF over the n-gram occurrences; [`repeats`](Self::repeats) turns it
+    /// into the grouped vector's (see [`weigh`]).
     squares: f32,
+    repeats: Repeats,
 }
 
 impl<'m> Pass<'m> {
@@ -158,6 +174,7 @@ impl<'m> Pass<'m> {
             model,
             sums: Sums::new(model),
             squares: 0.0,
+            repeats: Repeats::with_buckets(model.buckets()),
         }
     }
 
@@ -165,14 +182,108 @@ impl<'m> Pass<'m> {
     fn add(&mut self, hash: u32) {
         // `Sums::add` takes the bucket from the hash with the same mask.
         let bucket = hash as usize & self.sums.mask;
+        self.repeats.add_all(&[hash], self.sums.mask);
         let v = f32::from(self.model.idf.get(bucket).copied().unwrap_or(16));
         self.squares += v * v;
         self.sums.add(hash, v);
     }
 
-    fn finish(self) -> Vec<f64> {
-        self.model.calibrated(&self.sums.finish(), self.squares)
+    fn finish(mut self) -> Vec<f64> {
+        let idf = &self.model.idf;
+        let extra = self.repeats.extra(|b| {
+            let v = i64::from(idf.get(b).copied().unwrap_or(16));
+            [v * v, 0]
+        });
+        self.model
+            .calibrated(&self.sums.finish(), self.squares + extra[0] as f32)
     }
+}
+
+/// The n-gram buckets a text repeats, found as its n-grams come (one bit per bucket), so that
+/// the squared length of its grouped vector can be had from the sum over occurrences.
+///
+/// A bucket that occurs `c` times contributes `(c × idf)²` to the grouped vector's squared
+/// length, and `c × idf²` to the sum over occurrences: the difference, `(c² − c) × idf²`, is
+/// added for the buckets that repeat. Ordinary text repeats few n-grams, so per n-gram this is a
+/// bit tested and set, and a word cleared afterwards; only the repeats are sorted and counted.
+/// It costs about 0.55 µs at 80 characters (BENCHMARKS.md §7).
+#[derive(Debug, Default)]
+pub(crate) struct Repeats {
+    seen: Vec<u64>,
+    /// Buckets met again: one entry per repeated occurrence.
+    again: Vec<u32>,
+}
+
+impl Repeats {
+    fn with_buckets(buckets: usize) -> Repeats {
+        Repeats {
+            seen: vec![0; buckets.div_ceil(64)],
+            again: Vec::new(),
+        }
+    }
+
+    fn fit(&mut self, buckets: usize) {
+        if self.seen.len() != buckets.div_ceil(64) {
+            *self = Repeats::with_buckets(buckets);
+        }
+    }
+
+    /// Adds the buckets of one text's n-grams (hashes under `mask`), noting each one met again.
+    fn add_all(&mut self, hashes: &[u32], mask: usize) {
+        // Locals, so that the set's length stays in a register while `again` grows.
+        let (seen, again) = (&mut self.seen[..], &mut self.again);
+        for &h in hashes {
+            let bucket = h as usize & mask;
+            let Some(word) = seen.get_mut(bucket / 64) else {
+                continue;
+            };
+            let bit = 1u64 << (bucket % 64);
+            if *word & bit != 0 {
+                again.push(u32::try_from(bucket).unwrap_or(u32::MAX));
+            }
+            *word |= bit;
+        }
+    }
+
+    /// Empties the set of the buckets [`add_all`](Self::add_all) added, once the text is summed:
+    /// it costs less than clearing all of the set.
+    fn forget_all(&mut self, hashes: &[u32], mask: usize) {
+        let seen = &mut self.seen[..];
+        for &h in hashes {
+            if let Some(word) = seen.get_mut((h as usize & mask) / 64) {
+                *word = 0;
+            }
+        }
+    }
+
+    /// The squared length of the grouped vector less the sum over occurrences, per model:
+    /// `(c² − c) × idf²` for each bucket seen `c > 1` times, with `squared(bucket)` giving each
+    /// model's IDF squared.
+    fn extra(&mut self, squared: impl Fn(usize) -> [i64; 2]) -> [i64; 2] {
+        let mut extra = [0i64; 2];
+        if self.again.is_empty() {
+            return extra;
+        }
+        self.again.sort_unstable();
+        for run in self.again.chunk_by(|a, b| a == b) {
+            // `run` holds the occurrences after the first: c = run.len() + 1.
+            let c = run.len() as i64 + 1;
+            let sq = squared(run[0] as usize);
+            for (e, s) in extra.iter_mut().zip(sq) {
+                *e += (c * c - c) * s;
+            }
+        }
+        self.again.clear();
+        extra
+    }
+}
+
+/// A text's n-gram hashes and its repeats: the request path's buffers for
+/// [`Joint::probabilities`], reused from request to request.
+#[derive(Debug, Default)]
+pub(crate) struct Grams {
+    hashes: Vec<u32>,
+    repeats: Repeats,
 }
 
 /// Lanes of a [`Joint`] row: the products of both models, then the squared IDF of each.
@@ -255,23 +366,24 @@ impl Joint {
     }
 
     /// [`Model::probabilities_of_both`] of the two models this was fused from (`a` and `b` must
-    /// be those, in that order). `hashes` is a buffer for the text's n-gram hashes, reused from
-    /// request to request: hashing first and summing in a loop of its own keeps the sums in
-    /// vector registers.
+    /// be those, in that order). `grams` holds the buffers, reused from request to request:
+    /// hashing first and summing in a loop of its own keeps the sums in vector registers.
     pub(crate) fn probabilities(
         &self,
         a: Option<&Model>,
         b: Option<&Model>,
         text: &str,
-        hashes: &mut Vec<u32>,
+        grams: &mut Grams,
     ) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
         debug_assert_eq!(a.map_or(0, |m| m.labels.len()), self.ka);
         debug_assert_eq!(b.map_or(0, |m| m.labels.len()), self.kb);
+        let Grams { hashes, repeats } = grams;
         hashes.clear();
         features::for_each_hash(text, |h| hashes.push(h));
         if hashes.is_empty() {
             return (None, None);
         }
+        repeats.fit(self.rows.len());
         let mut totals = [0i64; ROW];
         for chunk in hashes.chunks(FLUSH_EVERY) {
             let mut lanes = [0i32; ROW];
@@ -287,8 +399,17 @@ impl Joint {
                 *t += i64::from(l);
             }
         }
+        repeats.add_all(hashes, self.mask);
+        repeats.forget_all(hashes, self.mask);
+        let extra = repeats.extra(|b| match self.rows.get(b) {
+            Some(row) => [i64::from(row[ROW - 2]), i64::from(row[ROW - 1])],
+            None => [0, 0],
+        });
         let sums: Vec<f32> = totals[..ROW - 2].iter().map(|&t| t as f32).collect();
-        let (squares_a, squares_b) = (totals[ROW - 2] as f32, totals[ROW - 1] as f32);
+        let (squares_a, squares_b) = (
+            (totals[ROW - 2] + extra[0]) as f32,
+            (totals[ROW - 1] + extra[1]) as f32,
+        );
         (
             a.map(|m| m.calibrated(&sums[..self.ka], squares_a)),
             b.map(|m| m.calibrated(&sums[self.ka..self.ka + self.kb], squares_b)),
@@ -326,7 +447,8 @@ impl Model {
     /// squared IDF values: sums scaled to unit length, per-label scale and bias, the temperature,
     /// a softmax.
     fn calibrated(&self, sums: &[f32], squares: f32) -> Vec<f64> {
-        let norm = squares.sqrt();
+        // The sums and squares come in units of IDF × 16 (the file's bytes).
+        let norm = squares.sqrt().max(MIN_NORM * 16.0);
         let t = f64::from(self.temperature);
         let z: Vec<f64> = sums
             .iter()
@@ -589,22 +711,32 @@ impl Model {
     }
 }
 
-/// (bucket, idf / 16) of each n-gram occurrence, scaled to unit length (as if each occurrence
-/// were its own feature: a repeated n-gram counts again).
+/// (bucket, count × idf / 16) of each bucket the text's n-grams fall in, scaled to unit length,
+/// or by [`MIN_NORM`] when the vector is shorter: the text's TF-IDF vector.
+///
+/// The length is that of the grouped vector (a bucket's count times its IDF), so that a text
+/// that repeats itself weighs what it weighs once. Until version 4 it was the root of the sum
+/// over occurrences, which grows more slowly than the counts: the logits grew with the root of
+/// the number of repeats, and "小区停水了" written a hundred times was flagged by the
+/// emergency check.
 pub(crate) fn weigh(features: &Features, idf: &[u8], bits: u8) -> Vec<(u32, f32)> {
     let mask = (1u32 << bits) - 1;
-    let mut out: Vec<(u32, f32)> = features
-        .hashes()
-        .iter()
-        .map(|&h| {
-            let b = h & mask;
-            (
-                b,
-                f32::from(idf.get(b as usize).copied().unwrap_or(16)) / 16.0,
-            )
+    let mut buckets: Vec<u32> = features.hashes().iter().map(|&h| h & mask).collect();
+    buckets.sort_unstable();
+    let mut out: Vec<(u32, f32)> = buckets
+        .chunk_by(|a, b| a == b)
+        .map(|run| {
+            let b = run[0];
+            let idf = f32::from(idf.get(b as usize).copied().unwrap_or(16)) / 16.0;
+            (b, run.len() as f32 * idf)
         })
         .collect();
-    let norm = out.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
+    let norm = out
+        .iter()
+        .map(|x| x.1 * x.1)
+        .sum::<f32>()
+        .sqrt()
+        .max(MIN_NORM);
     if norm > 0.0 {
         for x in &mut out {
             x.1 /= norm;
@@ -689,6 +821,45 @@ mod tests {
         assert_eq!(model.probabilities_of(""), None);
     }
 
+    /// The largest difference between two probability lists.
+    fn apart(a: &[f64], b: &[f64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn a_text_repeated_says_what_it_says_once() {
+        let model = fitted(&rows(), 12);
+        // Copies apart (punctuation ends a run of n-grams): the same counts, times n.
+        let text = "工资拖欠三个月，老板跑了。";
+        let ten = model.probabilities_of(&text.repeat(10)).unwrap();
+        for n in [11, 100, 1000] {
+            let p = model.probabilities_of(&text.repeat(n)).unwrap();
+            assert!(apart(&p, &ten) < 1e-5, "×{n}: {p:?} vs {ten:?}");
+            let slow = model.probabilities(&Features::of(&text.repeat(n)));
+            assert!(apart(&p, &slow) < 1e-5, "×{n}: {p:?} vs {slow:?}");
+        }
+        // Copies run together: only the n-grams across the seams differ.
+        let run = |n: usize| model.probabilities_of(&"物业又收费了".repeat(n)).unwrap();
+        assert!(apart(&run(100), &run(1000)) < 1e-3);
+    }
+
+    #[test]
+    fn a_very_short_text_moves_the_probabilities_less() {
+        let model = fitted(&rows(), 12);
+        let top = |text: &str| {
+            let p = model.probabilities_of(text).unwrap();
+            let best = model.rank(&p)[0].clone();
+            (best.label.to_owned(), best.probability)
+        };
+        let (label, short) = top("欠薪");
+        let (label_long, long) = top(&"欠薪。".repeat(40));
+        assert_eq!(label, label_long);
+        assert!(short < long, "{short} against {long}");
+    }
+
     #[test]
     fn the_fused_tables_give_the_probabilities_of_each_model() {
         let a = fitted(&rows(), 10);
@@ -706,7 +877,7 @@ mod tests {
             "a1，b",
             "一",
         ];
-        let mut hashes = Vec::new();
+        let mut hashes = Grams::default();
         for (ma, mb) in [(Some(&a), Some(&b)), (Some(&a), None), (None, Some(&b))] {
             let joint = Joint::new(ma, mb).unwrap();
             for text in texts {
