@@ -874,6 +874,8 @@ mod tests {
             "物业又收费了",
             "工资拖欠三个月，老板跑了",
             "楼道着火了，物业不管",
+            // Repeated n-grams: the grouped length's correction, in both paths.
+            "物业又收费了，物业又收费了，物业物业",
             "a1，b",
             "一",
         ];
