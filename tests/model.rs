@@ -560,4 +560,28 @@ fn labels_are_trimmed_and_unknown_ones_named_and_folds_need_rows() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(!out.exists());
+    // A request longer than the router accepts is skipped, named by its id: training on a
+    // 12-million-character line took 57 s and 670 MB.
+    let long = dir.path().join("long.jsonl");
+    let mut rows = std::fs::read_to_string(&input).unwrap();
+    rows.push_str(&format!(
+        "{{\"id\":\"huge-1\",\"text\":\"{}\",\"label\":\"城乡建设\"}}\n",
+        "小区停水了".repeat(300_000)
+    ));
+    std::fs::write(&long, rows).unwrap();
+    let o = bin()
+        .args(["train", "--folds", "2", "--input"])
+        .arg(&long)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("skipped 1 request(s) longer than the 20000 characters")
+            && err.contains("\"huge-1\""),
+        "{err}"
+    );
+    assert!(err.contains("trained on 3 rows"), "{err}");
 }

@@ -346,6 +346,15 @@ pub(crate) fn read_input(
         Some(field) => format!("JSON, text or \"{field}\""),
         None => "JSON or text".to_owned(),
     };
+    // A request longer than the router accepts would be refused by Route; read, it would only
+    // cost a trainer minutes and memory (a 12-million-character line: 57 s, 670 MB).
+    let read = read.map(|(corpus, skipped)| {
+        let (corpus, too_long): (Vec<_>, Vec<_>) = corpus.into_iter().partition(|item| {
+            item.title.chars().count() + item.text.chars().count() <= crate::request::MAX_TEXT_CHARS
+        });
+        warn_too_long(&too_long);
+        (corpus, skipped)
+    });
     match read {
         Ok((corpus, skipped)) if corpus.is_empty() => {
             let lines = if skipped.is_empty() {
@@ -366,6 +375,40 @@ pub(crate) fn read_input(
         }
         Err(e) => fail(format!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// The warning about the requests of a corpus longer than a request may be, which are skipped.
+fn warn_too_long(items: &[crate::authoring::eval::Labelled]) {
+    if items.is_empty() {
+        return;
+    }
+    let ids: Vec<String> = items
+        .iter()
+        .take(10)
+        .map(|i| format!("\"{}\"", shown_id(&i.id)))
+        .collect();
+    let more = items.len().saturating_sub(ids.len());
+    eprintln!(
+        "warning: skipped {} request(s) longer than the {} characters (title and text together) \
+         that the router accepts: {}{}",
+        items.len(),
+        crate::request::MAX_TEXT_CHARS,
+        ids.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// An id as a warning shows it: at most 40 characters.
+fn shown_id(id: &str) -> String {
+    let mut out: String = id.chars().take(40).collect();
+    if id.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// The warning about the lines of a corpus that were skipped (`lacking`: what they lacked).
