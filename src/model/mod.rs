@@ -174,7 +174,11 @@ impl<'m> Pass<'m> {
             model,
             sums: Sums::new(model),
             squares: 0.0,
-            repeats: Repeats::with_buckets(model.buckets()),
+            repeats: {
+                let mut r = Repeats::default();
+                r.begin(model.buckets());
+                r
+            },
         }
     }
 
@@ -199,17 +203,20 @@ impl<'m> Pass<'m> {
     }
 }
 
-/// The n-gram buckets a text repeats, found as its n-grams come (one bit per bucket), so that
+/// The n-gram buckets a text repeats, found as its n-grams come (a tag byte per bucket), so that
 /// the squared length of its grouped vector can be had from the sum over occurrences.
 ///
 /// A bucket that occurs `c` times contributes `(c × idf)²` to the grouped vector's squared
 /// length, and `c × idf²` to the sum over occurrences: the difference, `(c² − c) × idf²`, is
 /// added for the buckets that repeat. Ordinary text repeats few n-grams, so per n-gram this is a
-/// bit tested and set, and a word cleared afterwards; only the repeats are sorted and counted.
-/// It costs about 0.55 µs at 80 characters (BENCHMARKS.md §7).
+/// byte compared and written; only the repeats are sorted and counted. A tag is the text's
+/// number, so the table needs no clearing between texts (once every 255): a bit set of 8 KB
+/// cleared after each text cost 0.15–0.2 µs more at 80 characters (BENCHMARKS.md §7).
 #[derive(Debug, Default)]
 pub(crate) struct Repeats {
-    seen: Vec<u64>,
+    /// Per bucket, the text (a number that turns over every 255 texts) that last met it.
+    tags: Vec<u8>,
+    text: u8,
     /// Buckets met again: one entry per repeated occurrence.
     again: Vec<u32>,
 }
@@ -217,42 +224,39 @@ pub(crate) struct Repeats {
 impl Repeats {
     fn with_buckets(buckets: usize) -> Repeats {
         Repeats {
-            seen: vec![0; buckets.div_ceil(64)],
+            tags: vec![0; buckets],
+            text: 0,
             again: Vec::new(),
         }
     }
 
-    fn fit(&mut self, buckets: usize) {
-        if self.seen.len() != buckets.div_ceil(64) {
+    /// Makes ready for a text's buckets: `buckets` is the models' number of buckets.
+    fn begin(&mut self, buckets: usize) {
+        if self.tags.len() != buckets {
             *self = Repeats::with_buckets(buckets);
         }
+        self.text = self.text.wrapping_add(1);
+        if self.text == 0 {
+            // Once every 255 texts: no tag may be mistaken for the next text's.
+            self.tags.fill(0);
+            self.text = 1;
+        }
+        self.again.clear();
     }
 
-    /// Adds the buckets of one text's n-grams (hashes under `mask`), noting each one met again.
+    /// Adds the buckets of the text's n-grams (hashes under `mask`), noting each one met again.
     fn add_all(&mut self, hashes: &[u32], mask: usize) {
-        // Locals, so that the set's length stays in a register while `again` grows.
-        let (seen, again) = (&mut self.seen[..], &mut self.again);
+        // Locals, so that the table's length stays in a register while `again` grows.
+        let (tags, again, text) = (&mut self.tags[..], &mut self.again, self.text);
         for &h in hashes {
             let bucket = h as usize & mask;
-            let Some(word) = seen.get_mut(bucket / 64) else {
+            let Some(tag) = tags.get_mut(bucket) else {
                 continue;
             };
-            let bit = 1u64 << (bucket % 64);
-            if *word & bit != 0 {
+            if *tag == text {
                 again.push(u32::try_from(bucket).unwrap_or(u32::MAX));
             }
-            *word |= bit;
-        }
-    }
-
-    /// Empties the set of the buckets [`add_all`](Self::add_all) added, once the text is summed:
-    /// it costs less than clearing all of the set.
-    fn forget_all(&mut self, hashes: &[u32], mask: usize) {
-        let seen = &mut self.seen[..];
-        for &h in hashes {
-            if let Some(word) = seen.get_mut((h as usize & mask) / 64) {
-                *word = 0;
-            }
+            *tag = text;
         }
     }
 
@@ -383,7 +387,6 @@ impl Joint {
         if hashes.is_empty() {
             return (None, None);
         }
-        repeats.fit(self.rows.len());
         let mut totals = [0i64; ROW];
         for chunk in hashes.chunks(FLUSH_EVERY) {
             let mut lanes = [0i32; ROW];
@@ -399,8 +402,8 @@ impl Joint {
                 *t += i64::from(l);
             }
         }
+        repeats.begin(self.rows.len());
         repeats.add_all(hashes, self.mask);
-        repeats.forget_all(hashes, self.mask);
         let extra = repeats.extra(|b| match self.rows.get(b) {
             Some(row) => [i64::from(row[ROW - 2]), i64::from(row[ROW - 1])],
             None => [0, 0],
@@ -860,6 +863,15 @@ mod tests {
         assert!(short < long, "{short} against {long}");
     }
 
+    /// The texts with a variant of each: the same text twice over, so that one text's buckets
+    /// are met again by the next.
+    fn model_text_pairs(texts: &[&str]) -> Vec<String> {
+        texts
+            .iter()
+            .flat_map(|t| [t.to_string(), format!("{t}{t}")])
+            .collect()
+    }
+
     #[test]
     fn the_fused_tables_give_the_probabilities_of_each_model() {
         let a = fitted(&rows(), 10);
@@ -896,6 +908,18 @@ mod tests {
                 joint.probabilities(ma, mb, "，。", &mut hashes),
                 (None, None)
             );
+            // Past the 255 texts after which the repeats' tags turn over: a tag of an earlier
+            // text must never count as a repeat.
+            let repeated = model_text_pairs(&texts);
+            for (i, text) in repeated.iter().cycle().take(600).enumerate() {
+                let (fa, fb) = joint.probabilities(ma, mb, text, &mut hashes);
+                let (sa, sb) = Model::probabilities_of_both(ma, mb, text);
+                for (fast, slow) in [(fa, sa), (fb, sb)] {
+                    for (x, y) in fast.iter().flatten().zip(slow.iter().flatten()) {
+                        assert!((x - y).abs() < 1e-9, "text {i}, {text}: {x} vs {y}");
+                    }
+                }
+            }
         }
         let fewer = fitted(&rows(), 9);
         assert!(
