@@ -79,14 +79,7 @@ pub fn diff(old: &RuleSet, new: &RuleSet, corpus: &[Labelled]) -> DiffReport {
         } else {
             format!("{}｜{}", item.title, item.text)
         };
-        let mut excerpt: String = joined
-            .chars()
-            .take(EXCERPT_CHARS)
-            .collect::<String>()
-            .replace('\n', " ");
-        if joined.chars().count() > EXCERPT_CHARS {
-            excerpt.push('…');
-        }
+        let excerpt = super::eval::clipped(&joined, EXCERPT_CHARS).replace('\n', " ");
         changes.push(Change {
             id: item.id.clone(),
             excerpt,

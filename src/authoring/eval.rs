@@ -151,14 +151,27 @@ pub fn unknown_labels(set: &crate::RuleSet, corpus: &[Labelled]) -> Vec<(String,
 
 /// "lines 3, 7 and 12", at most the first ten, for a warning about skipped lines.
 pub fn line_list(lines: &[usize]) -> String {
-    let shown: Vec<String> = lines.iter().take(10).map(usize::to_string).collect();
-    let more = lines.len().saturating_sub(shown.len());
     let word = if lines.len() == 1 { "line" } else { "lines" };
-    if more > 0 {
-        format!("{word} {} and {more} more", shown.join(", "))
-    } else {
-        format!("{word} {}", shown.join(", "))
+    format!("{word} {}", listed(lines.iter().map(usize::to_string)))
+}
+
+/// "a, b, c and 4 more": the first ten items, and how many are left, for a warning.
+pub fn listed(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let shown: Vec<String> = items.take(10).collect();
+    match total.saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
     }
+}
+
+/// The first `max` characters of `s`, with "…" when there were more.
+pub fn clipped(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -396,11 +409,7 @@ fn excerpt(title: &str, text: &str) -> String {
     } else {
         format!("{title}｜{text}")
     };
-    let mut s: String = joined.chars().take(EXCERPT_CHARS).collect();
-    if joined.chars().count() > EXCERPT_CHARS {
-        s.push('…');
-    }
-    s.replace('\n', " ")
+    clipped(&joined, EXCERPT_CHARS).replace('\n', " ")
 }
 
 impl EvalReport {

@@ -379,36 +379,19 @@ pub(crate) fn read_input(
 
 /// The warning about the requests of a corpus longer than a request may be, which are skipped.
 fn warn_too_long(items: &[crate::authoring::eval::Labelled]) {
-    if items.is_empty() {
-        return;
+    if !items.is_empty() {
+        eprintln!(
+            "warning: skipped {} request(s) longer than the {} characters (title and text \
+             together) that the router accepts: {}",
+            items.len(),
+            crate::request::MAX_TEXT_CHARS,
+            crate::authoring::eval::listed(
+                items
+                    .iter()
+                    .map(|i| format!("\"{}\"", crate::authoring::eval::clipped(&i.id, 40)))
+            )
+        );
     }
-    let ids: Vec<String> = items
-        .iter()
-        .take(10)
-        .map(|i| format!("\"{}\"", shown_id(&i.id)))
-        .collect();
-    let more = items.len().saturating_sub(ids.len());
-    eprintln!(
-        "warning: skipped {} request(s) longer than the {} characters (title and text together) \
-         that the router accepts: {}{}",
-        items.len(),
-        crate::request::MAX_TEXT_CHARS,
-        ids.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    );
-}
-
-/// An id as a warning shows it: at most 40 characters.
-fn shown_id(id: &str) -> String {
-    let mut out: String = id.chars().take(40).collect();
-    if id.chars().nth(40).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// The warning about the lines of a corpus that were skipped (`lacking`: what they lacked).

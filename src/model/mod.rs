@@ -174,11 +174,7 @@ impl<'m> Pass<'m> {
             model,
             sums: Sums::new(model),
             squares: 0.0,
-            repeats: {
-                let mut r = Repeats::default();
-                r.begin(model.buckets());
-                r
-            },
+            repeats: Repeats::with_buckets(model.buckets()),
         }
     }
 
@@ -222,18 +218,20 @@ pub(crate) struct Repeats {
 }
 
 impl Repeats {
+    /// A table ready for its first text (text 1: no tag holds it yet).
     fn with_buckets(buckets: usize) -> Repeats {
         Repeats {
             tags: vec![0; buckets],
-            text: 0,
+            text: 1,
             again: Vec::new(),
         }
     }
 
-    /// Makes ready for a text's buckets: `buckets` is the models' number of buckets.
+    /// Makes ready for the next text's buckets: `buckets` is the models' number of buckets.
     fn begin(&mut self, buckets: usize) {
         if self.tags.len() != buckets {
             *self = Repeats::with_buckets(buckets);
+            return;
         }
         self.text = self.text.wrapping_add(1);
         if self.text == 0 {
@@ -277,7 +275,6 @@ impl Repeats {
                 *e += (c * c - c) * s;
             }
         }
-        self.again.clear();
         extra
     }
 }
