@@ -35,6 +35,10 @@ pub struct Args {
     /// The first pass's step size (the n-th pass uses it divided by n).
     #[arg(long, default_value_t = Options::default().learning_rate)]
     learning_rate: f32,
+    /// How much an n-gram's weight grows when the rows holding it fall under one label (0 to 10;
+    /// 0: plain IDF). `eval --folds` trains with the default.
+    #[arg(long, default_value_t = Options::default().concentration)]
+    concentration: f32,
 }
 
 pub(crate) fn run(args: Args) -> Result {
@@ -77,10 +81,17 @@ pub(crate) fn run(args: Args) -> Result {
             args.learning_rate
         ));
     }
+    if !(args.concentration.is_finite() && (0.0..=10.0).contains(&args.concentration)) {
+        return fail(format!(
+            "--concentration {} must be between 0 and 10",
+            args.concentration
+        ));
+    }
     let opts = Options {
         bits: args.bits,
         epochs: args.epochs,
         learning_rate: args.learning_rate,
+        concentration: args.concentration,
         ..Options::default()
     };
     let started = std::time::Instant::now();
@@ -91,13 +102,14 @@ pub(crate) fn run(args: Args) -> Result {
         .unwrap_or_default();
     let command = format!(
         "hotline-router train --input {}{rules_arg} --label-field {} --folds {} --bits {} \
-         --epochs {} --learning-rate {} --out {}",
+         --epochs {} --learning-rate {} --concentration {} --out {}",
         file_name(&args.input),
         args.label_field,
         args.folds,
         args.bits,
         args.epochs,
         args.learning_rate,
+        args.concentration,
         file_name(&args.out)
     );
     let model = train::train(&data, &opts, args.folds as usize, &command);

@@ -55,7 +55,8 @@ pub struct Model {
     pub(crate) weights: Vec<i8>,
     pub(crate) scales: Vec<f32>,
     pub(crate) bias: Vec<f32>,
-    /// Per bucket, its inverse document frequency × 16 (see [`Model::weigh`]).
+    /// Per bucket, its weight × 16: the inverse document frequency, scaled by how much the
+    /// bucket's training rows fall under one label (see `train::idf` and [`Model::weigh`]).
     pub(crate) idf: Vec<u8>,
     /// Logits are divided by this before the softmax (calibration).
     pub(crate) temperature: f32,
@@ -83,11 +84,14 @@ const LANES: usize = 8;
 /// Features are scaled to unit length so that a long message and a short one weigh alike; but a
 /// text of two or three characters, scaled up to unit length, then weighs as much as a whole
 /// message of evidence: the emergency check flagged the word "手机" alone at 0.98. Below this
-/// length (that of a text of about eight characters; the corpus's median request is near 115) a
-/// text's features are scaled by this instead, so the little a short text says moves the
-/// probabilities little from the labels' priors. Chosen from 0, 16 and 24, which gave the same
-/// cross-validated figures within three corpus requests and the same held-out emergency figures
-/// (docs/accuracy.md).
+/// length a text's features are scaled by this instead, so the little a short text says moves
+/// the probabilities little from the labels' priors. By the bundled models' weights it is the
+/// length of a text of about ten characters for the emergency check and about twenty-five for
+/// the classifier, whose n-grams shared by several labels weigh less (`train::idf`); the
+/// corpus's median request is near 115. Chosen from 0, 16 and 24, which gave the same
+/// cross-validated figures within three corpus requests and the same held-out emergency figures;
+/// with the labels' concentration in the weights, 0, 12 and 24 gave the rules with the
+/// classifier the same figures within four requests (docs/accuracy.md).
 pub(crate) const MIN_NORM: f32 = 24.0;
 
 /// Largest number of hash bits accepted from a file (2^20 buckets).

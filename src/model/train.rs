@@ -19,6 +19,9 @@ pub struct Options {
     pub bits: u8,
     pub epochs: u32,
     pub learning_rate: f32,
+    /// How much a bucket's IDF grows when its rows fall under one label (see [`idf`]): 0 is
+    /// plain IDF.
+    pub concentration: f32,
     /// Seeds the order of the rows in each epoch and the folds.
     pub seed: u64,
 }
@@ -30,6 +33,7 @@ impl Default for Options {
             bits: 16,
             epochs: 20,
             learning_rate: 4.0,
+            concentration: 1.0,
             seed: 0x1234_5345,
         }
     }
@@ -155,7 +159,7 @@ pub fn fit_rows(data: &Data, opts: &Options, keep: impl Fn(usize) -> bool) -> Mo
     let mut w = vec![0f32; buckets * k];
     let mut b = vec![0f32; k];
     let mut rows: Vec<usize> = (0..data.x.len()).filter(|&i| keep(i)).collect();
-    let idf = idf(data, &rows, opts.bits);
+    let idf = idf(data, &rows, opts.bits, opts.concentration);
     let x: Vec<Vec<(u32, f32)>> = (0..data.x.len())
         .map(|i| {
             if keep(i) {
@@ -200,25 +204,69 @@ pub fn fit_rows(data: &Data, opts: &Options, keep: impl Fn(usize) -> bool) -> Mo
     model
 }
 
-/// Per bucket: ln((1 + rows) / (1 + rows with it)) + 1, × 16 in one byte (at most 15.9).
-fn idf(data: &Data, rows: &[usize], bits: u8) -> Vec<u8> {
+/// Per bucket: its inverse document frequency, ln((1 + rows) / (1 + rows with it)) + 1, times
+/// (1 + `concentration` × c) / (1 + `concentration`), where c (0 to 1) says how much the bucket's
+/// rows fall under one label: 1 − the entropy of its labels over ln(labels), the labels counted
+/// once per row and smoothed towards the labels' shares of all rows by one pseudo-row. × 16 in
+/// one byte (at most 15.9).
+///
+/// Why. IDF weighs an n-gram by how rare it is, whatever it says about the labels: 我家 and
+/// 工资 of equal rarity weigh alike before training. Scaled by how much an n-gram's rows agree
+/// on a label (supervised term weighting), the n-grams that name a matter stand out in the
+/// text's unit-length vector against those of the caller's circumstances. Measured with `eval
+/// --folds 5` on four shuffles of the development corpus (docs/accuracy.md): concentration 1
+/// against 0, the classifier's top-1 accuracy +0.005 on average, and the rules with it as
+/// shipped +0.0019 … +0.0054 overall, accuracy on dispatched requests within ±0.0012. The
+/// weights are the training rows' only, so a fold's model learns them without its held-out
+/// rows.
+fn idf(data: &Data, rows: &[usize], bits: u8, concentration: f32) -> Vec<u8> {
     let mask = (1u32 << bits) - 1;
+    let k = data.labels.len().max(1);
     let mut df = vec![0u32; 1 << bits];
+    // Per bucket and label, the rows holding it (only when the weighting needs them).
+    let weighted = concentration > 0.0 && k > 1;
+    let mut by_label = if weighted {
+        vec![0u32; (1 << bits) * k]
+    } else {
+        Vec::new()
+    };
+    let mut share = vec![0f32; k];
+    let mut buckets: Vec<u32> = Vec::new();
     for &i in rows {
-        let mut last = u32::MAX;
-        let mut buckets: Vec<u32> = data.x[i].hashes().iter().map(|h| h & mask).collect();
+        buckets.clear();
+        buckets.extend(data.x[i].hashes().iter().map(|h| h & mask));
         buckets.sort_unstable();
-        for b in buckets {
-            if b != last {
-                df[b as usize] += 1;
-                last = b;
+        buckets.dedup();
+        let y = data.y[i];
+        share[y] += 1.0;
+        for &b in &buckets {
+            df[b as usize] += 1;
+            if weighted {
+                by_label[b as usize * k + y] += 1;
             }
         }
     }
     let n = rows.len() as f32;
+    for s in &mut share {
+        *s /= n.max(1.0);
+    }
+    let ln_k = (k as f32).ln();
     df.into_iter()
-        .map(|d| {
-            let idf = ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0;
+        .enumerate()
+        .map(|(b, d)| {
+            let mut idf = ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0;
+            if weighted {
+                let counts = &by_label[b * k..(b + 1) * k];
+                let entropy: f32 = counts
+                    .iter()
+                    .zip(&share)
+                    .map(|(&c, &s)| (c as f32 + s) / (d as f32 + 1.0))
+                    .filter(|&q| q > 0.0)
+                    .map(|q| -q * q.ln())
+                    .sum();
+                let c = (1.0 - entropy / ln_k).clamp(0.0, 1.0);
+                idf *= (1.0 + concentration * c) / (1.0 + concentration);
+            }
             (idf * 16.0).round().clamp(1.0, 255.0) as u8
         })
         .collect()
@@ -348,7 +396,37 @@ impl Rng {
 
 #[cfg(test)]
 mod tests {
-    use super::folds;
+    use super::{folds, idf, prepare};
+
+    /// The IDF byte of `text`'s single character in a model of `rows`.
+    fn weight_of(rows: &[(&str, &str)], text: &str, concentration: f32) -> u8 {
+        let rows: Vec<(String, String)> = rows
+            .iter()
+            .map(|(t, l)| (t.to_string(), l.to_string()))
+            .collect();
+        let data = prepare(&rows);
+        let all: Vec<usize> = (0..rows.len()).collect();
+        let table = idf(&data, &all, 16, concentration);
+        let hash = crate::model::Features::of(text).hashes()[0];
+        table[(hash & 0xffff) as usize]
+    }
+
+    #[test]
+    fn an_ngram_of_one_label_weighs_more_than_one_as_rare_spread_over_labels() {
+        // 水 and 的 occur in two rows each: 水 in two of water, 的 in one of water and one of
+        // wages.
+        let rows = [
+            ("停水", "water"),
+            ("水的", "water"),
+            ("欠薪的", "wages"),
+            ("工资", "wages"),
+        ];
+        let (water, of) = (weight_of(&rows, "水", 1.0), weight_of(&rows, "的", 1.0));
+        assert!(water > of, "水 {water}, 的 {of}");
+        // Without the weighting, equal rarity is equal weight: plain IDF, as before it.
+        assert_eq!(weight_of(&rows, "水", 0.0), weight_of(&rows, "的", 0.0));
+        assert!(weight_of(&rows, "水", 0.0) >= water);
+    }
 
     #[test]
     fn folds_are_balanced_and_fixed() {
