@@ -8,8 +8,9 @@
 //! manual triage. Shorter numbers stay: 110, 120, a year, an amount.
 //!
 //! Features are the hashes of every n-gram occurrence, in text order; the model weighs them as
-//! TF-IDF does (each bucket's count times its inverse document frequency, the vector scaled to
-//! unit length, `model::weigh`) so that a 的 in every message weighs little and a long message
+//! TF-IDF does (each bucket's count times its inverse document frequency, scaled at training by
+//! how much the bucket's rows agree on a label, `train::idf`; the vector scaled to unit length,
+//! `model::weigh`) so that a 的 in every message weighs little and a long message
 //! and a short one give logits of the same size. The length is that of the grouped vector, which
 //! a text pasted many times does not change; the serving path sums occurrences as they come and
 //! corrects the length for the few buckets a text repeats (`model::Repeats`), rather than sort

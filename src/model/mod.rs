@@ -86,8 +86,8 @@ const LANES: usize = 8;
 /// message of evidence: the emergency check flagged the word "手机" alone at 0.98. Below this
 /// length a text's features are scaled by this instead, so the little a short text says moves
 /// the probabilities little from the labels' priors. By the bundled models' weights it is the
-/// length of a text of about ten characters for the emergency check and about twenty-five for
-/// the classifier, whose n-grams shared by several labels weigh less (`train::idf`); the
+/// length of a text of about ten characters for the emergency check and about twenty for the
+/// classifier, whose n-grams shared by several labels weigh less (`train::idf`); the
 /// corpus's median request is near 115. Chosen from 0, 16 and 24, which gave the same
 /// cross-validated figures within three corpus requests and the same held-out emergency figures;
 /// with the labels' concentration in the weights, 0, 12 and 24 gave the rules with the
