@@ -495,6 +495,105 @@ fn eval_folds_reports_rules_alone_and_with_the_classifier_on_held_out_folds() {
 }
 
 #[test]
+fn eval_folds_writes_each_rows_held_out_decisions_by_id_without_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows_path = dir.path().join("rows.jsonl");
+    let o = bin()
+        .args(["eval", "--folds", "3", "--format", "json", "--input"])
+        .arg(examples())
+        .arg("--rows")
+        .arg(&rows_path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let corpus: Vec<serde_json::Value> = std::fs::read_to_string(examples())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&rows_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), corpus.len());
+    let (mut dispatched, mut right) = (0, 0);
+    for (row, item) in rows.iter().zip(&corpus) {
+        // The row's id, fold and label, decisions and probabilities: never the citizen's words.
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "classifier",
+                "configured",
+                "fired",
+                "fold",
+                "id",
+                "label",
+                "rules"
+            ]
+        );
+        assert_eq!(row["id"], item["id"]);
+        assert_eq!(row["label"], item["label"]);
+        assert!((1..=3).contains(&row["fold"].as_u64().unwrap()), "{row}");
+        let p: f64 = row["classifier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[1].as_f64().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 0.01, "{row}");
+        // A dispatch of the rules is the first rule that fired.
+        if row["rules"]["outcome"] == "dispatch" {
+            assert_eq!(row["fired"][0]["ruleId"], row["rules"]["ruleId"], "{row}");
+        }
+        let c = &row["configured"];
+        if c["outcome"] == "dispatch" {
+            dispatched += 1;
+            right += usize::from(c["category"] == row["label"]);
+        }
+    }
+    // The rows' configured decisions are the figures of the report's configured variant.
+    let variants = report["variants"].as_array().unwrap();
+    let configured = &variants[variants.len() - 1]["report"];
+    assert_eq!(configured["dispatched"], dispatched);
+    let overall = right as f64 / rows.len() as f64;
+    assert!(
+        (configured["overall_accuracy"].as_f64().unwrap() - overall).abs() < 1e-4,
+        "{configured}"
+    );
+    // The frontier script reads the file back and finds the same figures.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/frontier.py");
+    match Command::new("python3").arg(script).arg(&rows_path).output() {
+        Ok(o) => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{text}{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let line = format!(
+                "{:.4} / {:.4} / {:.4}",
+                configured["coverage"].as_f64().unwrap(),
+                configured["dispatched_accuracy"].as_f64().unwrap(),
+                configured["overall_accuracy"].as_f64().unwrap()
+            );
+            assert!(text.contains(&line), "{line} not in\n{text}");
+            assert!(text.contains("learned combination"), "{text}");
+        }
+        Err(e) => eprintln!("skipped: scripts/frontier.py needs python3 ({e})"),
+    }
+}
+
+#[test]
 fn a_wrong_model_setting_is_named_as_a_rule_author_knows_it() {
     let refused = |from: &str, to: &str| {
         let dir = bundled_with_settings(from, to);

@@ -36,6 +36,88 @@ pub struct FoldsReport {
     /// The classifiers' own top-1 accuracy on their held-out folds.
     pub model_accuracy: f64,
     pub variants: Vec<Variant>,
+    /// Per corpus row, what decided it on its held-out fold (`eval --folds K --rows FILE`);
+    /// empty unless asked for.
+    #[serde(skip)]
+    pub held_out: Vec<HeldOut>,
+}
+
+/// One corpus row on its held-out fold: the rules' decision alone, the rules that fired, the
+/// classifier's probabilities, and the decision as `settings.yaml` configures the classifier. No
+/// text, only the row's id: an author joins it with the corpus, and the file can be shared
+/// without the citizens' words.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldOut {
+    pub id: String,
+    /// 1-based, as `--part F/K` names it.
+    pub fold: usize,
+    pub label: String,
+    pub rules: Decision,
+    /// The dispatch rules that fired: the rules' winner when they dispatch, then the other
+    /// candidates in the rules' order (a response's alternatives, at most five), each with its
+    /// level-1 category and score.
+    pub fired: Vec<Fired>,
+    /// The classifier's labels and their probabilities, in the model's label order.
+    pub classifier: Vec<(String, f64)>,
+    pub configured: Decision,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// dispatch, manual, handoff or out_of_scope.
+    pub outcome: String,
+    pub category: String,
+    pub rule_id: String,
+    pub confidence: f64,
+    /// The proto's `DecidedBy` without its prefix, in lower case: rules, model_fallback,
+    /// cross_check, model_tie_break …
+    pub decided_by: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fired {
+    pub rule_id: String,
+    pub category: String,
+    pub score: f64,
+}
+
+impl Decision {
+    fn of(resp: &crate::proto::v1::RouteResponse) -> Decision {
+        use crate::proto::v1 as pb;
+        let name = |full: &str, prefix: &str| {
+            full.strip_prefix(prefix)
+                .unwrap_or(full)
+                .to_ascii_lowercase()
+        };
+        let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
+        let decided_by =
+            pb::DecidedBy::try_from(resp.decided_by).unwrap_or(pb::DecidedBy::Unspecified);
+        Decision {
+            outcome: name(outcome.as_str_name(), "OUTCOME_"),
+            category: resp.category.first().cloned().unwrap_or_default(),
+            rule_id: resp.rule_id.clone(),
+            confidence: resp.confidence,
+            decided_by: name(decided_by.as_str_name(), "DECIDED_BY_"),
+        }
+    }
+}
+
+impl FoldsReport {
+    /// [`held_out`](Self::held_out) as JSON lines, one per corpus row in corpus order.
+    pub fn held_out_jsonl(&self) -> String {
+        let mut out = String::new();
+        for row in &self.held_out {
+            // A struct of strings and numbers always serializes.
+            if let Ok(line) = serde_json::to_string(row) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
 }
 
 /// Cross-validates the rule set with a classifier trained per fold.
@@ -44,6 +126,7 @@ pub fn cross_validate(
     corpus: &[Labelled],
     k: usize,
     worst: usize,
+    keep_rows: bool,
 ) -> Result<FoldsReport, String> {
     // Every fold is scored by a model trained on the others: an empty fold scores nothing and
     // would print figures of no row.
@@ -65,6 +148,10 @@ pub fn cross_validate(
     let examples = example_rows(set, rows.iter().map(|r| r.1.as_str()));
     let mut sets = Vec::with_capacity(k);
     let mut right = 0usize;
+    let mut held_out: Vec<Option<HeldOut>> = Vec::new();
+    if keep_rows {
+        held_out.resize_with(corpus.len(), || None);
+    }
     for f in 0..k {
         let train_rows: Vec<(String, String)> = rows
             .iter()
@@ -91,6 +178,9 @@ pub fn cross_validate(
             crate::engine::normalize::normalize_into(text, &mut n);
             let p = model.probabilities(&crate::model::Features::of(n.text()));
             right += usize::from(model.rank(&p).first().is_some_and(|r| r.label == label));
+            if keep_rows {
+                held_out[i] = Some(held_out_row(&rules_alone, &corpus[i], f, &model, p));
+            }
         }
         sets.push(set.with_model(Some(model)).map_err(|e| e.to_string())?);
     }
@@ -138,12 +228,69 @@ pub fn cross_validate(
         run("rules + fallback", only, &mut sets);
     }
     run("rules + model (settings.yaml)", configured, &mut sets);
+    // The sets now hold the configured settings.
+    let held_out: Vec<HeldOut> = held_out
+        .into_iter()
+        .zip(corpus.iter().zip(&fold_of))
+        .filter_map(|(row, (item, &f))| {
+            let mut row = row?;
+            row.configured = Decision::of(&sets[f].route(&item.input()));
+            Some(row)
+        })
+        .collect();
     Ok(FoldsReport {
         folds: k,
         rows: corpus.len(),
         model_accuracy: (right as f64 / corpus.len().max(1) as f64 * 10_000.0).round() / 10_000.0,
         variants,
+        held_out,
     })
+}
+
+/// What the rules alone and fold `f`'s classifier say of `item` (the configured decision is
+/// filled in once every fold's set is configured).
+fn held_out_row(
+    rules_alone: &RuleSet,
+    item: &Labelled,
+    f: usize,
+    model: &crate::model::Model,
+    p: Vec<f64>,
+) -> HeldOut {
+    use crate::proto::v1 as pb;
+    let resp = rules_alone.route(&item.input());
+    let dispatch = pb::Outcome::Dispatch as i32;
+    let mut fired = Vec::new();
+    if resp.outcome == dispatch {
+        fired.push(Fired {
+            rule_id: resp.rule_id.clone(),
+            category: resp.category.first().cloned().unwrap_or_default(),
+            score: resp.score,
+        });
+    }
+    fired.extend(
+        resp.alternatives
+            .iter()
+            .filter(|a| a.outcome == dispatch)
+            .map(|a| Fired {
+                rule_id: a.rule_id.clone(),
+                category: a.category.first().cloned().unwrap_or_default(),
+                score: a.score,
+            }),
+    );
+    HeldOut {
+        id: item.id.clone(),
+        fold: f + 1,
+        label: item.label.clone(),
+        rules: Decision::of(&resp),
+        fired,
+        classifier: model
+            .labels()
+            .iter()
+            .cloned()
+            .zip(p.into_iter().map(|x| (x * 10_000.0).round() / 10_000.0))
+            .collect(),
+        configured: Decision::of(&resp),
+    }
 }
 
 fn describe(m: &ModelSettings) -> String {

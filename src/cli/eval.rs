@@ -33,6 +33,12 @@ pub struct Args {
     /// held-out folds only.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(2..=20))]
     folds: Option<u32>,
+    /// With --folds: write one JSON line per corpus row (its id, fold and label, the rules'
+    /// decision alone, the rules that fired, the held-out classifier's probabilities, and the
+    /// decision as settings.yaml configures the classifier) to PATH. Ids only, no text:
+    /// `scripts/frontier.py` reads it.
+    #[arg(long, value_name = "PATH", requires = "folds")]
+    rows: Option<PathBuf>,
     /// Score only fold F of K (the shuffle of --folds and `train`): the rows a rule author reads
     /// before an edit. Log which fold you read in docs/rule-edits.md.
     #[arg(long, value_name = "F/K", conflicts_with_all = ["folds", "without"])]
@@ -68,11 +74,26 @@ pub(crate) fn run(args: Args) -> Result {
     // The figures the floors guard: with --folds, those of the rules with the classifier as
     // settings.yaml configures it.
     let (overall, dispatched) = if let Some(k) = args.folds {
-        let report =
-            match crate::authoring::folds::cross_validate(&set, &corpus, k as usize, args.worst) {
-                Ok(r) => r,
-                Err(e) => return fail(e),
-            };
+        let report = match crate::authoring::folds::cross_validate(
+            &set,
+            &corpus,
+            k as usize,
+            args.worst,
+            args.rows.is_some(),
+        ) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        if let Some(path) = &args.rows {
+            if let Err(e) = std::fs::write(path, report.held_out_jsonl()) {
+                return fail(format!("cannot write {}: {e}", path.display()));
+            }
+            eprintln!(
+                "wrote {} row(s) to {}",
+                report.held_out.len(),
+                path.display()
+            );
+        }
         match args.report.format {
             ReportFormat::Text => out!("{}", report.render_text()),
             ReportFormat::Json => {
