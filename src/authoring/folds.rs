@@ -68,7 +68,10 @@ pub struct HeldOut {
 pub struct Decision {
     /// dispatch, manual, handoff or out_of_scope.
     pub outcome: String,
+    /// The level-1 category and the department dispatched to (a label may be either, as in
+    /// `eval`).
     pub category: String,
+    pub department: String,
     pub rule_id: String,
     pub confidence: f64,
     /// The proto's `DecidedBy` without its prefix, in lower case: rules, model_fallback,
@@ -98,6 +101,7 @@ impl Decision {
         Decision {
             outcome: name(outcome.as_str_name(), "OUTCOME_"),
             category: resp.category.first().cloned().unwrap_or_default(),
+            department: resp.department_id().to_owned(),
             rule_id: resp.rule_id.clone(),
             confidence: resp.confidence,
             decided_by: name(decided_by.as_str_name(), "DECIDED_BY_"),
