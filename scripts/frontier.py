@@ -167,6 +167,11 @@ def main():
     print(f"  rules or classifier right: {either} ({either / n:.4f}); "
           f"the right category among the fired rules': {fired} ({fired / n:.4f})")
 
+    if not any(r["label"] == f["category"] for r in rows for f in r["fired"]):
+        print("\nno row's label is the category of a rule that fired: the labels are not level-1 "
+              "categories (a corpus of departments?), and the combination, which chooses among "
+              "categories, is left out")
+        return
     out, weights = combined(rows, labels)
     print("\nlearned combination over the fired rules' categories, held out by fold "
           "(weights of %s per fold: %s)" % ("/".join(FEATURES), "; ".join(
