@@ -56,11 +56,16 @@ def figures(decisions, n):
     return dispatched / n, right / dispatched if dispatched else 0.0, right / n
 
 
+def top_label(r):
+    """The classifier's most probable label for row r (the first of equals, in its label order)."""
+    probs = dict(r["classifier"])
+    return max(probs, key=probs.get) if probs else None
+
+
 def agreement(rows):
     table = Counter()
     for r in rows:
-        probs = dict(r["classifier"])
-        top = max(probs, key=probs.get) if probs else None
+        top = top_label(r)
         model_right = top == r["label"]
         if r["rules"]["outcome"] == "dispatch":
             agree = r["rules"]["category"] == top
@@ -93,6 +98,16 @@ def features(r, labels):
     }
 
 
+def choice(w, feats):
+    """The categories of feats, in order, and the conditional logit's probability of each."""
+    cats = sorted(feats)
+    scores = [sum(wi * xi for wi, xi in zip(w, feats[c])) for c in cats]
+    top = max(scores)
+    exp = [math.exp(s - top) for s in scores]
+    z = sum(exp)
+    return cats, [e / z for e in exp]
+
+
 def fit(examples, epochs=30, rate=0.05, l2=1e-4):
     """Stochastic gradient descent on the conditional logit; examples: (features by category, gold)."""
     w = [0.0] * len(FEATURES)
@@ -101,13 +116,9 @@ def fit(examples, epochs=30, rate=0.05, l2=1e-4):
     for epoch in range(epochs):
         rng.shuffle(examples)
         for feats, gold in examples:
-            cats = sorted(feats)
-            scores = [sum(wi * xi for wi, xi in zip(w, feats[c])) for c in cats]
-            top = max(scores)
-            exp = [math.exp(s - top) for s in scores]
-            z = sum(exp)
-            for c, e in zip(cats, exp):
-                g = e / z - (1.0 if c == gold else 0.0)
+            cats, probs = choice(w, feats)
+            for c, p in zip(cats, probs):
+                g = p - (1.0 if c == gold else 0.0)
                 for i, x in enumerate(feats[c]):
                     w[i] -= rate * (g * x + l2 * w[i])
     return w
@@ -129,13 +140,9 @@ def combined(rows, labels):
             feats = features(r, labels)
             if not feats:
                 continue
-            cats = sorted(feats)
-            scores = [sum(wi * xi for wi, xi in zip(w, feats[c])) for c in cats]
-            top = max(scores)
-            exp = [math.exp(s - top) for s in scores]
-            z = sum(exp)
-            k = max(range(len(cats)), key=lambda j: (scores[j], cats[j]))
-            out[i] = (exp[k] / z, cats[k])
+            cats, probs = choice(w, feats)
+            k = max(range(len(cats)), key=lambda j: (probs[j], cats[j]))
+            out[i] = (probs[k], cats[k])
     return out, weights
 
 
@@ -161,8 +168,7 @@ def main():
     print("\nrules and classifier (the classifier's top label):")
     for key, count in sorted(agreement(rows).items()):
         print("  %5d  %s" % (count, ", ".join(k for k in key if k)))
-    either = sum(1 for r in rows if right(r["rules"], r["label"])
-                 or max(dict(r["classifier"]).items(), key=lambda x: x[1])[0] == r["label"])
+    either = sum(1 for r in rows if right(r["rules"], r["label"]) or top_label(r) == r["label"])
     fired = sum(1 for r in rows if r["label"] in candidates(r, labels))
     print(f"  rules or classifier right: {either} ({either / n:.4f}); "
           f"the right category among the fired rules': {fired} ({fired / n:.4f})")

@@ -645,13 +645,16 @@ fn labels_are_trimmed_and_unknown_ones_named_and_folds_need_rows() {
     assert!(!text.contains(" 城乡建设"), "{text}");
     // Fewer rows than folds: refused, not a model recording figures of no row.
     let out = dir.path().join("x.model");
-    let o = bin()
-        .args(["train", "--folds", "5", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let train = |folds: &str, input: &Path| {
+        bin()
+            .args(["train", "--folds", folds, "--input"])
+            .arg(input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = train("5", &input);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("fewer than --folds 5"),
@@ -668,13 +671,7 @@ fn labels_are_trimmed_and_unknown_ones_named_and_folds_need_rows() {
         "小区停水了".repeat(300_000)
     ));
     std::fs::write(&long, rows).unwrap();
-    let o = bin()
-        .args(["train", "--folds", "2", "--input"])
-        .arg(&long)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = train("2", &long);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(

@@ -89,22 +89,18 @@ pub struct Fired {
 
 impl Decision {
     fn of(resp: &crate::proto::v1::RouteResponse) -> Decision {
-        use crate::proto::v1 as pb;
         let name = |full: &str, prefix: &str| {
             full.strip_prefix(prefix)
                 .unwrap_or(full)
                 .to_ascii_lowercase()
         };
-        let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
-        let decided_by =
-            pb::DecidedBy::try_from(resp.decided_by).unwrap_or(pb::DecidedBy::Unspecified);
         Decision {
-            outcome: name(outcome.as_str_name(), "OUTCOME_"),
+            outcome: name(resp.outcome_name(), "OUTCOME_"),
             category: resp.category.first().cloned().unwrap_or_default(),
             department: resp.department_id().to_owned(),
             rule_id: resp.rule_id.clone(),
             confidence: resp.confidence,
-            decided_by: name(decided_by.as_str_name(), "DECIDED_BY_"),
+            decided_by: name(resp.decided_by().as_str_name(), "DECIDED_BY_"),
         }
     }
 }
