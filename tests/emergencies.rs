@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 87.9 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88.3 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 3 % handed off, ≤ 0.65 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 3 real emergencies |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 2 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
 //! `-twenty-first` to `-twenty-seventh`) and on `-thirteenth` to `-seventeenth` (below), never on
@@ -48,7 +48,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.879;
+const FLOOR: f64 = 0.883;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -185,7 +185,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 87.9 % of all twenty-seven files (64-87 % of
+    // The target is 98 %; the bundled rules reach 88.3 % of all twenty-seven files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -328,12 +328,12 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 3 of 3,811 with the bundled rules and check (a held-out one, a garage door that traps two
-    // people in `-twenty-fifth` and a minor crash in `-twenty-sixth`, sets the check is not
-    // trained on: retrained with them, it left more held-out emergencies in the ordinary queue);
-    // a doubt delays a real emergency by the operator's question, so the guard is that figure.
+    // 2 of 3,827 with the bundled rules and check (a garage door that traps two people in
+    // `-twenty-fifth` and a minor crash in `-twenty-sixth`, sets the check is not trained on:
+    // retrained with them, it left more held-out emergencies in the ordinary queue); a doubt
+    // delays a real emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 3,
+        doubted.len() <= 2,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
