@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88.3 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 3 % handed off, ≤ 0.65 % flagged by the check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.6 % handed off, ≤ 0.57 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 2 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
@@ -278,23 +278,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty-seven files: 2.8 % handed off, nearly all
-    // of it in the held-out sets of new authors (2-13 % each; docs/accuracy.md), and 0.67 %
-    // flagged (26: they go to an operator at once, marked as a possible emergency; 11 of the 242
-    // of `-twenty-fourth` to `-twenty-seventh`, written in emergency words for the rules and not
-    // trained on by the check; 25 with the models of features version 3, which flagged a text
-    // pasted many times): the guards are those figures, so that an edit cannot lose ground.
+    // The target is at most 2 % handed off. All twenty-seven files: 2.6 % handed off (100), nearly
+    // all of it in the held-out sets of new authors (2-12 % each; docs/accuracy.md), and 0.56 %
+    // flagged (22: they go to an operator at once, marked as a possible emergency; 11 of them in
+    // the 242 of `-twenty-fourth` to `-twenty-seventh`, written in emergency words for the rules
+    // and not trained on by the check): the guards are those figures, so that an edit cannot lose
+    // ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.030,
-        "{} ordinary requests handed off (at most 3 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.026,
+        "{} ordinary requests handed off (at most 2.6 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0070,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.7 %)"
+        flagged as f64 / n <= 0.0057,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.57 %)"
     );
-    // The check doubts 87 of the 108 ordinary requests the rules hand off (52 of the 72 of the
+    // The check doubts 84 of the 100 ordinary requests the rules hand off (51 of the 66 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
