@@ -28,6 +28,7 @@ python3 gen_seeds.py
 for i in 0 1 2; do
   t=${TARGETS[$i]}
   rm -rf "in/$t" "out/$t"
+  mkdir -p out  # afl-fuzz creates out/<target>, not its parent (absent in a fresh clone)
   # Seeds that add no coverage are dropped; a previous campaign's corpus is merged in.
   mkdir -p "in/$t.all"
   if [ "$t" = load_rules ]; then

@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use hotline_router::RuleSet;
 use hotline_router::proto::v1 as pb;
 use hotline_router::request::{MAX_BATCH_SIZE, RouteInput};
 use hotline_router::situate::calendar::Date;
-use hotline_router::RuleSet;
 use prost::Message;
 
 /// The repository's `rules/` directory.
@@ -103,6 +103,7 @@ pub fn route_text(data: &[u8]) {
         text: &text,
         place: &place,
         received: Date::parse(&received),
+        received_ms: None,
     };
     if input.validate().is_ok() {
         let response = rule_set().route(&input);
@@ -123,7 +124,10 @@ fn check_normalized(original: &str) {
     assert_eq!(n.original_chars(), chars, "original_chars");
     let text = n.text();
     assert!(n.lead_end() <= text.len(), "lead_end past the end");
-    assert!(text.is_char_boundary(n.lead_end()), "lead_end not on a char boundary");
+    assert!(
+        text.is_char_boundary(n.lead_end()),
+        "lead_end not on a char boundary"
+    );
     let mut bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     bounds.push(text.len());
     // A few spans (all of them for short texts): every one maps inside the original.
@@ -131,7 +135,10 @@ fn check_normalized(original: &str) {
     for (k, &a) in bounds.iter().enumerate().step_by(step) {
         for &b in bounds[k..].iter().step_by(step) {
             let (s, e) = n.original_span(a, b);
-            assert!(s <= e && e <= chars, "original_span({a}, {b}) = ({s}, {e}) of {chars}");
+            assert!(
+                s <= e && e <= chars,
+                "original_span({a}, {b}) = ({s}, {e}) of {chars}"
+            );
         }
     }
 }
@@ -142,14 +149,50 @@ fn check_response(input: &RouteInput<'_>, r: &pb::RouteResponse) {
     let joined: Vec<char> = input.joined().chars().collect();
     for e in r.evidence.iter().chain(&r.request_type_evidence) {
         let (s, t) = (e.start as usize, e.end as usize);
-        assert!(s <= t && t <= joined.len(), "evidence {s}..{t} outside 0..{}", joined.len());
+        assert!(
+            s <= t && t <= joined.len(),
+            "evidence {s}..{t} outside 0..{}",
+            joined.len()
+        );
         let quoted: String = joined[s..t].iter().collect();
-        assert_eq!(quoted, e.text, "evidence text is not the original at {s}..{t}");
+        assert_eq!(
+            quoted, e.text,
+            "evidence text is not the original at {s}..{t}"
+        );
     }
-    assert!(r.confidence.is_finite() && (0.0..=1.0).contains(&r.confidence), "confidence {}", r.confidence);
+    assert!(
+        r.confidence.is_finite() && (0.0..=1.0).contains(&r.confidence),
+        "confidence {}",
+        r.confidence
+    );
     assert!(r.score.is_finite(), "score {}", r.score);
     assert_eq!(r.id, input.id, "id not echoed");
-    assert!(r.outcome != pb::Outcome::Unspecified as i32, "outcome unspecified");
+    assert!(
+        r.outcome != pb::Outcome::Unspecified as i32,
+        "outcome unspecified"
+    );
+    // The models' parts: probabilities an intake system shows as percentages, and the emergency
+    // check's flag only on a decision the rules did not hand off (it never hands off itself).
+    let probability = |p: f64, what: &str| {
+        assert!(
+            p.is_finite() && (0.0..=1.0).contains(&p),
+            "{what} probability {p}"
+        );
+    };
+    for s in &r.suggestions {
+        probability(s.probability, "suggestion");
+    }
+    if let Some(m) = &r.model_check {
+        probability(m.top_probability, "model_check top");
+        probability(m.rules_probability, "model_check rules");
+    }
+    if let Some(e) = &r.possible_emergency {
+        probability(e.probability, "possible_emergency");
+        for l in &e.lines {
+            probability(l.probability, "possible_emergency line");
+        }
+        assert!(r.handoff.is_none(), "a possible emergency on a hand-off");
+    }
     // The response encodes and decodes to itself (what the server sends).
     let bytes = r.encode_to_vec();
     let back = pb::RouteResponse::decode(bytes.as_slice()).expect("a response decodes");
@@ -214,7 +257,10 @@ pub fn bundled_texts() -> &'static [(String, String)] {
                         .expect("under rules")
                         .to_string_lossy()
                         .replace('\\', "/");
-                    out.push((name, std::fs::read_to_string(&path).expect("utf-8 rule file")));
+                    out.push((
+                        name,
+                        std::fs::read_to_string(&path).expect("utf-8 rule file"),
+                    ));
                 }
             }
         }

@@ -24,7 +24,11 @@ fn main() {
         std::env::var("HANG_MS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(if target == Target::LoadRules { 5000 } else { 1000 }),
+            .unwrap_or(if target == Target::LoadRules {
+                5000
+            } else {
+                1000
+            }),
     );
     let mut files = Vec::new();
     for p in &args[1..] {
