@@ -17,9 +17,15 @@ use hotline_router::request::{MAX_BATCH_SIZE, RouteInput};
 use hotline_router::situate::calendar::Date;
 use prost::Message;
 
-/// The repository's `rules/` directory.
+/// The repository's `rules/` directory: beside the manifest when this file is built as a module
+/// of the main crate's tests (`tests/fuzz_harness.rs`), one level up when built in `fuzz/`.
 pub fn rules_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if here.join("rules").is_dir() {
+        here.join("rules")
+    } else {
+        here.join("../rules")
+    }
 }
 
 /// The bundled rule set, loaded once (as the server loads it: `load_dir`, examples included).
