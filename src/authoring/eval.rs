@@ -245,17 +245,20 @@ fn count_words(
 
 /// Routes every item and scores the decisions.
 pub fn evaluate(set: &RuleSet, corpus: &[Labelled], worst: usize) -> EvalReport {
-    evaluate_by(&[set], None, corpus, worst)
+    evaluate_by(&[set], None, corpus, worst, &mut |_, _| {})
 }
 
 /// Routes item `i` with `sets[fold_of[i]]` (every item with `sets[0]` when `fold_of` is `None`)
 /// and scores the decisions together: cross-validation, where each fold is decided by a rule
 /// set whose classifier did not see it. Versions, departments and words come from `sets[0]`.
+/// `each` sees every item's index and decision as it is scored (`eval --folds --rows` keeps
+/// them), so that a caller who wants the decisions does not route the corpus again.
 pub fn evaluate_by(
     sets: &[&RuleSet],
     fold_of: Option<&[usize]>,
     corpus: &[Labelled],
     worst: usize,
+    each: &mut dyn FnMut(usize, &pb::RouteResponse),
 ) -> EvalReport {
     let set = sets[0];
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -270,6 +273,7 @@ pub fn evaluate_by(
             .and_then(|&f| sets.get(f))
             .unwrap_or(&set);
         let resp = decider.route(&item.input());
+        each(i, &resp);
         let outcome = pb::Outcome::try_from(resp.outcome).unwrap_or(pb::Outcome::Unspecified);
         let predicted = match outcome {
             // A label that is a department id (as `export --labelled` writes) is compared with

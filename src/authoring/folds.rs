@@ -17,8 +17,9 @@
 
 use serde::Serialize;
 
-use super::eval::{EvalReport, Labelled, evaluate, evaluate_by};
+use super::eval::{EvalReport, Labelled, evaluate_by};
 use crate::model::train::{self, Options};
+use crate::proto::v1 as pb;
 use crate::ruleset::{ModelSettings, RuleSet};
 
 /// One way of deciding, on the held-out folds.
@@ -88,7 +89,7 @@ pub struct Fired {
 }
 
 impl Decision {
-    fn of(resp: &crate::proto::v1::RouteResponse) -> Decision {
+    fn of(resp: &pb::RouteResponse) -> Decision {
         let name = |full: &str, prefix: &str| {
             full.strip_prefix(prefix)
                 .unwrap_or(full)
@@ -148,9 +149,15 @@ pub fn cross_validate(
     let examples = example_rows(set, rows.iter().map(|r| r.1.as_str()));
     let mut sets = Vec::with_capacity(k);
     let mut right = 0usize;
-    let mut held_out: Vec<Option<HeldOut>> = Vec::new();
+    // With `keep_rows`, per row: fold f's classifier's probabilities, then the decisions of the
+    // rules alone and of the configured sets, taken as the variants below score them.
+    let mut probabilities: Vec<Vec<(String, f64)>> = Vec::new();
+    let mut alone: Vec<Option<(Decision, Vec<Fired>)>> = Vec::new();
+    let mut as_configured: Vec<Option<Decision>> = Vec::new();
     if keep_rows {
-        held_out.resize_with(corpus.len(), || None);
+        probabilities.resize_with(corpus.len(), Vec::new);
+        alone.resize_with(corpus.len(), || None);
+        as_configured.resize_with(corpus.len(), || None);
     }
     for f in 0..k {
         let train_rows: Vec<(String, String)> = rows
@@ -179,7 +186,12 @@ pub fn cross_validate(
             let p = model.probabilities(&crate::model::Features::of(n.text()));
             right += usize::from(model.rank(&p).first().is_some_and(|r| r.label == label));
             if keep_rows {
-                held_out[i] = Some(held_out_row(&rules_alone, &corpus[i], f, &model, p));
+                probabilities[i] = model
+                    .labels()
+                    .iter()
+                    .cloned()
+                    .zip(p.into_iter().map(|x| (x * 10_000.0).round() / 10_000.0))
+                    .collect();
             }
         }
         sets.push(set.with_model(Some(model)).map_err(|e| e.to_string())?);
@@ -187,9 +199,16 @@ pub fn cross_validate(
     let mut variants = vec![Variant {
         name: "rules alone".into(),
         settings: "-".into(),
-        report: evaluate(&rules_alone, corpus, worst),
+        report: evaluate_by(&[&rules_alone], None, corpus, worst, &mut |i, resp| {
+            if keep_rows {
+                alone[i] = Some((Decision::of(resp), fired(resp)));
+            }
+        }),
     }];
-    let mut run = |name: &str, model: ModelSettings, sets: &mut Vec<RuleSet>| {
+    let mut run = |name: &str,
+                   model: ModelSettings,
+                   sets: &mut Vec<RuleSet>,
+                   each: &mut dyn FnMut(usize, &pb::RouteResponse)| {
         for s in sets.iter_mut() {
             s.settings.model = model.clone();
         }
@@ -197,7 +216,7 @@ pub fn cross_validate(
         variants.push(Variant {
             name: name.into(),
             settings: describe(&model),
-            report: evaluate_by(&refs, Some(&fold_of), corpus, worst),
+            report: evaluate_by(&refs, Some(&fold_of), corpus, worst, each),
         });
     };
     if configured.cross_check.is_some() {
@@ -209,7 +228,12 @@ pub fn cross_validate(
             cross_check_manual: true,
             ..configured.clone()
         };
-        run("rules + cross-check (manual)", only, &mut sets);
+        run(
+            "rules + cross-check (manual)",
+            only,
+            &mut sets,
+            &mut |_, _| {},
+        );
     }
     if configured.tie_break.is_some() {
         let only = ModelSettings {
@@ -217,7 +241,7 @@ pub fn cross_validate(
             fallback: None,
             ..configured.clone()
         };
-        run("rules + tie-break", only, &mut sets);
+        run("rules + tie-break", only, &mut sets, &mut |_, _| {});
     }
     if configured.fallback.is_some() {
         let only = ModelSettings {
@@ -225,17 +249,33 @@ pub fn cross_validate(
             tie_break: None,
             ..configured.clone()
         };
-        run("rules + fallback", only, &mut sets);
+        run("rules + fallback", only, &mut sets, &mut |_, _| {});
     }
-    run("rules + model (settings.yaml)", configured, &mut sets);
-    // The sets now hold the configured settings.
-    let held_out: Vec<HeldOut> = held_out
-        .into_iter()
-        .zip(corpus.iter().zip(&fold_of))
-        .filter_map(|(row, (item, &f))| {
-            let mut row = row?;
-            row.configured = Decision::of(&sets[f].route(&item.input()));
-            Some(row)
+    run(
+        "rules + model (settings.yaml)",
+        configured,
+        &mut sets,
+        &mut |i, resp| {
+            if keep_rows {
+                as_configured[i] = Some(Decision::of(resp));
+            }
+        },
+    );
+    let held_out: Vec<HeldOut> = corpus
+        .iter()
+        .zip(&fold_of)
+        .zip(probabilities.into_iter().zip(alone).zip(as_configured))
+        .filter_map(|((item, &f), ((classifier, alone), configured))| {
+            let (rules, fired) = alone?;
+            Some(HeldOut {
+                id: item.id.clone(),
+                fold: f + 1,
+                label: item.label.clone(),
+                rules,
+                fired,
+                classifier,
+                configured: configured?,
+            })
         })
         .collect();
     Ok(FoldsReport {
@@ -247,17 +287,9 @@ pub fn cross_validate(
     })
 }
 
-/// What the rules alone and fold `f`'s classifier say of `item` (the configured decision is
-/// filled in once every fold's set is configured).
-fn held_out_row(
-    rules_alone: &RuleSet,
-    item: &Labelled,
-    f: usize,
-    model: &crate::model::Model,
-    p: Vec<f64>,
-) -> HeldOut {
-    use crate::proto::v1 as pb;
-    let resp = rules_alone.route(&item.input());
+/// The dispatch rules that fired in a decision of the rules alone: the winner when they
+/// dispatch, then the other candidates in the rules' order.
+fn fired(resp: &pb::RouteResponse) -> Vec<Fired> {
     let dispatch = pb::Outcome::Dispatch as i32;
     let mut fired = Vec::new();
     if resp.outcome == dispatch {
@@ -277,20 +309,7 @@ fn held_out_row(
                 score: a.score,
             }),
     );
-    HeldOut {
-        id: item.id.clone(),
-        fold: f + 1,
-        label: item.label.clone(),
-        rules: Decision::of(&resp),
-        fired,
-        classifier: model
-            .labels()
-            .iter()
-            .cloned()
-            .zip(p.into_iter().map(|x| (x * 10_000.0).round() / 10_000.0))
-            .collect(),
-        configured: Decision::of(&resp),
-    }
+    fired
 }
 
 fn describe(m: &ModelSettings) -> String {
