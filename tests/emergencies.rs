@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by nineteen authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,19 +8,19 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88.3 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88.5 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.6 % handed off, ≤ 0.57 % flagged by the check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.3 % handed off, ≤ 0.76 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 2 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-twenty-seventh`) and on `-thirteenth` to `-seventeenth` (below), never on
+//! `-twenty-first` to `-twenty-eighth`) and on `-thirteenth` to `-seventeenth` (below), never on
 //! the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-seventh` (written
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-twenty-eighth` (written
 //!   by a rule author after the others, for the kinds the held-out sets miss most and for
 //!   ordinary requests in emergency words);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
@@ -34,7 +34,7 @@
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
 //!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all twenty-seven files, held-out ones
+//! The guards are the figures of the bundled rules on all twenty-eight files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -48,7 +48,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.883;
+const FLOOR: f64 = 0.885;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -185,7 +185,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 88.3 % of all twenty-seven files (64-87 % of
+    // The target is 98 %; the bundled rules reach 88.5 % of all twenty-eight files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -236,7 +236,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all twenty-seven files with the bundled rules and check (docs/accuracy.md: on the
+    // 98.0 % of all twenty-eight files (4,239 of 4,327) with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
         share >= 0.979,
@@ -278,23 +278,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All twenty-seven files: 2.6 % handed off (100), nearly
-    // all of it in the held-out sets of new authors (2-12 % each; docs/accuracy.md), and 0.56 %
-    // flagged (22: they go to an operator at once, marked as a possible emergency; 10 of them in
-    // the 242 of `-twenty-fourth` to `-twenty-seventh`, written in emergency words for the rules
+    // The target is at most 2 % handed off. All twenty-eight files: 2.3 % handed off (94), nearly
+    // all of it in the held-out sets of new authors (2-12 % each; docs/accuracy.md), and 0.75 %
+    // flagged (31: they go to an operator at once, marked as a possible emergency; 18 of them in
+    // the 442 of `-twenty-fourth` to `-twenty-eighth`, written in emergency words for the rules
     // and not trained on by the check): the guards are those figures, so that an edit cannot lose
     // ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.026,
-        "{} ordinary requests handed off (at most 2.6 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.023,
+        "{} ordinary requests handed off (at most 2.3 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0057,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.57 %)"
+        flagged as f64 / n <= 0.0076,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.76 %)"
     );
-    // The check doubts 84 of the 100 ordinary requests the rules hand off (51 of the 66 of the
+    // The check doubts 79 of the 94 ordinary requests the rules hand off (48 of the 62 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
