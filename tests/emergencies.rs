@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-two authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-three authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,19 +8,19 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 89.1 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 89.5 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.21 % handed off, ≤ 0.84 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 6 real emergencies |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.18 % handed off, ≤ 0.83 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 7 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-thirtieth`) and on `-thirteenth` to `-seventeenth` (below), never on
+//! `-twenty-first` to `-thirty-first`) and on `-thirteenth` to `-seventeenth` (below), never on
 //! the held-out ones; it flags, never hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirtieth` (written
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first` (written
 //!   by a rule author after the others, for the kinds the held-out sets miss most and for
 //!   ordinary requests in emergency words);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
@@ -34,7 +34,7 @@
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
 //!   elderly callers and children), measured once on arrival.
 //!
-//! The guards are the figures of the bundled rules on all thirty files, held-out ones
+//! The guards are the figures of the bundled rules on all thirty-one files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -48,7 +48,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.891;
+const FLOOR: f64 = 0.895;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -185,7 +185,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 89.1 % of all thirty files (64-87 % of
+    // The target is 98 %; the bundled rules reach 89.5 % of all thirty-one files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -236,7 +236,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all thirty files (4,476 of 4,567) with the bundled rules and check (docs/accuracy.md: on the
+    // 97.9 % of all thirty-one files (4,629 of 4,727) with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
         share >= 0.979,
@@ -278,23 +278,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All thirty files: 2.2 % handed off (97), nearly all
-    // of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and 0.84 %
+    // The target is at most 2 % handed off. All thirty-one files: 2.2 % handed off (98), nearly
+    // all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and 0.82 %
     // flagged (37: they go to an operator at once, marked as a possible emergency; 24 of them in
-    // the 742 of `-twenty-fourth` to `-thirtieth`, written in emergency words for the rules
+    // the 842 of `-twenty-fourth` to `-thirty-first`, written in emergency words for the rules
     // and not trained on by the check): the guards are those figures, so that an edit cannot lose
     // ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0221,
-        "{} ordinary requests handed off (at most 2.21 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0218,
+        "{} ordinary requests handed off (at most 2.18 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0084,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.84 %)"
+        flagged as f64 / n <= 0.0083,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.83 %)"
     );
-    // The check doubts 82 of the 97 ordinary requests the rules hand off (48 of the 62 of the
+    // The check doubts 83 of the 98 ordinary requests the rules hand off (48 of the 62 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -328,15 +328,16 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 6 of 4,150 with the bundled rules and check, all in read sets the check is not trained on
+    // 7 of 4,314 with the bundled rules and check, all in read sets the check is not trained on
     // (retrained with them, it left more held-out emergencies in the ordinary queue): a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
     // reported in a letter's register (`-twenty-ninth`), and three of `-thirtieth` (a jump into a
     // river and a mother lost in a hospital, handed off on the set's arrival, and a gas alarm,
-    // handed off since its edits). A doubt delays a real emergency by the operator's question,
-    // so the guard is that figure.
+    // handed off since its edits) and a fire in an operator's note of `-thirty-first` ("来电人反映
+    // ……发生火情"). A doubt delays a real emergency by the operator's question, so the guard is
+    // that figure.
     assert!(
-        doubted.len() <= 6,
+        doubted.len() <= 7,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
