@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-three authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-four authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,9 +8,9 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 89.5 % |
-//! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.18 % handed off, ≤ 0.83 % flagged by the check |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 88.9 % |
+//! | emergencies | | ≥ 97.8 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.41 % handed off, ≤ 0.83 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 7 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
@@ -32,9 +32,12 @@
 //!   emergency check is trained on them;
 //! - never read, held out from the rules and from the check: `-eighteenth` (an author who saw
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
-//!   elderly callers and children), measured once on arrival.
+//!   elderly callers and children), measured once on arrival, and `-thirty-second` (another such
+//!   author, 2026-12-06: callers who give the background first or mention the past while
+//!   something is happening now, letters to the mayor's hotline), measured on arrival with the
+//!   rules of the thirty-first set.
 //!
-//! The guards are the figures of the bundled rules on all thirty-one files, held-out ones
+//! The guards are the figures of the bundled rules on all thirty-two files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -48,7 +51,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.895;
+const FLOOR: f64 = 0.889;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -64,7 +67,7 @@ struct Case {
 }
 
 /// The files the rules were not written from, whose misses are counted, never printed.
-const HELD_OUT_FILES: [&str; 10] = [
+const HELD_OUT_FILES: [&str; 11] = [
     "fourth",
     "eighth",
     "tenth",
@@ -75,6 +78,7 @@ const HELD_OUT_FILES: [&str; 10] = [
     "sixteenth",
     "seventeenth",
     "eighteenth",
+    "thirty-second",
 ];
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
@@ -185,7 +189,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 89.5 % of all thirty-one files (64-87 % of
+    // The target is 98 %; the bundled rules reach 88.9 % of all thirty-two files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -236,10 +240,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.9 % of all thirty-one files (4,629 of 4,727) with the bundled rules and check (docs/accuracy.md: on the
+    // 97.8 % of all thirty-two files (4,819 of 4,927) with the bundled rules and check (docs/accuracy.md: on the
     // sets held out from both, 91-98 % of each).
     assert!(
-        share >= 0.979,
+        share >= 0.978,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -278,23 +282,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All thirty-one files: 2.2 % handed off (98), nearly
-    // all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and 0.82 %
-    // flagged (37: they go to an operator at once, marked as a possible emergency; 24 of them in
+    // The target is at most 2 % handed off. All thirty-two files: 2.4 % handed off (113), nearly
+    // all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and 0.83 %
+    // flagged (39: they go to an operator at once, marked as a possible emergency; 24 of them in
     // the 842 of `-twenty-fourth` to `-thirty-first`, written in emergency words for the rules
     // and not trained on by the check): the guards are those figures, so that an edit cannot lose
     // ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0218,
-        "{} ordinary requests handed off (at most 2.18 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0241,
+        "{} ordinary requests handed off (at most 2.41 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
         flagged as f64 / n <= 0.0083,
         "{flagged} ordinary requests flagged by the emergency check (at most 0.83 %)"
     );
-    // The check doubts 83 of the 98 ordinary requests the rules hand off (48 of the 62 of the
+    // The check doubts 95 of the 113 ordinary requests the rules hand off (60 of the 77 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -328,7 +332,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 7 of 4,314 with the bundled rules and check, all in read sets the check is not trained on
+    // 7 of 4,466 with the bundled rules and check, all in read sets the check is not trained on
     // (retrained with them, it left more held-out emergencies in the ordinary queue): a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
     // reported in a letter's register (`-twenty-ninth`), and three of `-thirtieth` (a jump into a
