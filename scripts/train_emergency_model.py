@@ -12,7 +12,7 @@ emergency's first line) and `none` (an ordinary request). Its rows:
 
 - emergencies: the sets read while writing the hand-off rules (tests/data: the even lines of
   emergencies.jsonl, emergencies-more, -third, -fifth, -sixth, -seventh, -ninth, -eleventh,
-  -nineteenth, -twentieth; not -twenty-first to -thirty-first: with -twenty-first the check
+  -nineteenth, -twentieth; not -twenty-first to -thirty-first or -thirty-third: with -twenty-first the check
   flagged more held-out ordinary requests, with -twenty-fourth and -twenty-fifth it left more
   held-out emergencies in the ordinary queue), the sets of five authors nobody read (-thirteenth to -seventeenth:
   held out from the rules, not from the check), and the hand-offs' examples in the rule files
