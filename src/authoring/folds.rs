@@ -17,7 +17,8 @@
 
 use serde::Serialize;
 
-use super::eval::{EvalReport, Labelled, evaluate_by};
+use super::eval::{EvalReport, Labelled, evaluate_by, ratio};
+use crate::engine::explain::round;
 use crate::model::train::{self, Options};
 use crate::proto::v1 as pb;
 use crate::ruleset::{ModelSettings, RuleSet};
@@ -190,7 +191,7 @@ pub fn cross_validate(
                     .labels()
                     .iter()
                     .cloned()
-                    .zip(p.into_iter().map(|x| (x * 10_000.0).round() / 10_000.0))
+                    .zip(p.into_iter().map(round))
                     .collect();
             }
         }
@@ -281,7 +282,7 @@ pub fn cross_validate(
     Ok(FoldsReport {
         folds: k,
         rows: corpus.len(),
-        model_accuracy: (right as f64 / corpus.len().max(1) as f64 * 10_000.0).round() / 10_000.0,
+        model_accuracy: ratio(right, corpus.len()),
         variants,
         held_out,
     })

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Features, Model, Provenance};
+use crate::engine::explain::round;
 
 /// Training settings.
 #[derive(Debug, Clone)]
@@ -355,14 +356,10 @@ fn figures(logits: &[Vec<f64>], y: &[usize], t: f64, folds: usize) -> CrossValid
         / n;
     CrossValidated {
         folds,
-        accuracy: round4(right as f64 / n),
-        log_loss: round4(log_loss(logits, y, t)),
-        calibration_error: round4(ece),
+        accuracy: round(right as f64 / n),
+        log_loss: round(log_loss(logits, y, t)),
+        calibration_error: round(ece),
     }
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 fn probabilities(logits: &[f64], t: f64) -> Vec<f64> {
