@@ -288,10 +288,8 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
     // 0.86 % flagged (43: they go to an operator at once, marked as a possible emergency; 28 of
     // them in the 1,142 of `-twenty-fourth` to `-thirty-first` and `-thirty-third` to
-    // `-thirty-fifth`, written in
-    // emergency words for the rules
-    // and not trained on by the check): the guards are those figures, so that an edit cannot lose
-    // ground.
+    // `-thirty-fifth`, written in emergency words for the rules and not trained on by the check):
+    // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
         handed.len() as f64 / n <= 0.0222,
