@@ -31,7 +31,7 @@ not route to their rule, and a check trained without them flagged three (a famil
 diarrhoea after a meal, a sewer overflowing, fireworks stored beside houses).
 
 Never trained on, so that they measure it: the odd lines of emergencies.jsonl and the -fourth,
--eighth, -tenth, -twelfth, -eighteenth and -thirty-second sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
+-eighth, -tenth, -twelfth, -eighteenth, -thirty-second and -thirty-seventh sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
 rules and the model and counts, per file, the emergencies handed off by the rules, flagged by the
 check, and missed, and the ordinary requests handed off or flagged, and the hand-offs the check
 doubts (`settings.model.handoff_doubt`). `--corpus-folds K` scores the
@@ -62,7 +62,9 @@ HELD_OUT = [("emergencies.jsonl", "odd"), ("emergencies-fourth.jsonl", None),
             ("non-emergencies-fourth.jsonl", None), ("non-emergencies-eighth.jsonl", None),
             ("non-emergencies-tenth.jsonl", None), ("non-emergencies-twelfth.jsonl", None),
             ("non-emergencies-eighteenth.jsonl", None), ("emergencies-thirty-second.jsonl", None),
-            ("non-emergencies-thirty-second.jsonl", None)]
+            ("non-emergencies-thirty-second.jsonl", None),
+            ("emergencies-thirty-seventh.jsonl", None),
+            ("non-emergencies-thirty-seventh.jsonl", None)]
 NONE = "none"
 # What choosing the threshold weighs (--threshold-folds): an emergency left in the ordinary queue
 # against ordinary requests put before an operator at once. A miss may cost a life; a false flag

@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-seven authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by twenty-nine authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,13 +8,13 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 89.7 % |
-//! | emergencies | | ≥ 97.6 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.22 % handed off, ≤ 0.86 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 11 real emergencies |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 89.8 % |
+//! | emergencies | | ≥ 97.7 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.49 % handed off, ≤ 0.89 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 14 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-thirty-first`, `-thirty-third` to `-thirty-fifth`) and on `-thirteenth` to
+//! `-twenty-first` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`) and on `-thirteenth` to
 //! `-seventeenth` (below), never on the held-out ones; it flags, never hands off
 //! (tests/emergency_check.rs).
 //!
@@ -22,7 +22,7 @@
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
 //!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first` and
-//!   `-thirty-third` to `-thirty-fifth` (written by rule authors after the others, for the kinds
+//!   `-thirty-third` to `-thirty-sixth` (written by rule authors after the others, for the kinds
 //!   the held-out sets miss most, for ordinary requests in emergency words and for callers'
 //!   voices);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
@@ -34,12 +34,14 @@
 //!   emergency check is trained on them;
 //! - never read, held out from the rules and from the check: `-eighteenth` (an author who saw
 //!   neither the rules nor any set: chat messages, operators' notes, long messages, dialect,
-//!   elderly callers and children), measured once on arrival, and `-thirty-second` (another such
+//!   elderly callers and children), measured once on arrival, `-thirty-second` (another such
 //!   author, 2026-12-06: callers who give the background first or mention the past while
 //!   something is happening now, letters to the mayor's hotline), measured on arrival with the
-//!   rules of the thirty-first set.
+//!   rules of the thirty-first set, and `-thirty-seventh` (another, 2026-12-06: a busy week of
+//!   contacts, every kind in proportion), measured on arrival with the rules of the thirty-fifth
+//!   set.
 //!
-//! The guards are the figures of the bundled rules on all thirty-five files, held-out ones
+//! The guards are the figures of the bundled rules on all thirty-seven files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -53,7 +55,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.897;
+const FLOOR: f64 = 0.898;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -69,7 +71,7 @@ struct Case {
 }
 
 /// The files the rules were not written from, whose misses are counted, never printed.
-const HELD_OUT_FILES: [&str; 11] = [
+const HELD_OUT_FILES: [&str; 12] = [
     "fourth",
     "eighth",
     "tenth",
@@ -81,6 +83,7 @@ const HELD_OUT_FILES: [&str; 11] = [
     "seventeenth",
     "eighteenth",
     "thirty-second",
+    "thirty-seventh",
 ];
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
@@ -191,7 +194,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 89.7 % of all thirty-five files (64-87 % of
+    // The target is 98 %; the bundled rules reach 89.9 % of all thirty-seven files (64-87 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -242,10 +245,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.7 % of all thirty-five files (5,282 of 5,407) with the bundled rules and check
+    // 97.7 % of all thirty-seven files (5,635 of 5,767) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
-        share >= 0.976,
+        share >= 0.977,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -284,23 +287,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All thirty-five files: 2.2 % handed off (111),
+    // The target is at most 2 % handed off. All thirty-seven files: 2.5 % handed off (132),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 0.86 % flagged (43: they go to an operator at once, marked as a possible emergency; 28 of
-    // them in the 1,142 of `-twenty-fourth` to `-thirty-first` and `-thirty-third` to
-    // `-thirty-fifth`, written in emergency words for the rules and not trained on by the check):
+    // 0.89 % flagged (47: they go to an operator at once, marked as a possible emergency; 29 of
+    // them in the 1,242 of `-twenty-fourth` to `-thirty-first` and `-thirty-third` to
+    // `-thirty-sixth`, written in emergency words for the rules and not trained on by the check):
     // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0222,
-        "{} ordinary requests handed off (at most 2.22 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0249,
+        "{} ordinary requests handed off (at most 2.49 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0086,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.86 %)"
+        flagged as f64 / n <= 0.0089,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.89 %)"
     );
-    // The check doubts 93 of the 111 ordinary requests the rules hand off (58 of the 75 of the
+    // The check doubts 111 of the 132 ordinary requests the rules hand off (73 of the 92 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -334,18 +337,21 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 11 of 4,949 with the bundled rules and check, all in read sets the check is not trained on
-    // (retrained with some of them, it caught fewer held-out emergencies): a garage
+    // 14 of 5,280 with the bundled rules and check, 13 in read sets the check is not trained on
+    // (retrained with some of them, it caught fewer held-out emergencies) and 1 of the 1,146 of
+    // the sets held out from it that the rules hand off (in `-thirty-seventh`): a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
     // reported in a letter's register (`-twenty-ninth`), and three of `-thirtieth` (a jump into a
     // river and a mother lost in a hospital, handed off on the set's arrival, and a gas alarm,
     // handed off since its edits) and a fire in an operator's note of `-thirty-first` ("来电人反映
     // ……发生火情"), and three of `-thirty-third` (two dangerous drivers and a beating heard through
-    // a wall, handed off since its edits), and a chemical smell with residents coughing in an
-    // operator's note of `-thirty-fourth` (handed off since its edits). A doubt delays a real emergency by the operator's
-    // question, so the guard is that figure.
+    // a wall, handed off since its edits), a chemical smell with residents coughing in an
+    // operator's note of `-thirty-fourth` (handed off since its edits), and in `-thirty-sixth` a
+    // gas meter leaking (since its edits) and a boy whose father beats his mother with a belt
+    // (on its arrival). A doubt delays a real emergency by the operator's question, so the guard
+    // is that figure.
     assert!(
-        doubted.len() <= 11,
+        doubted.len() <= 14,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
