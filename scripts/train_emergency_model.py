@@ -16,10 +16,10 @@ emergency's first line) and `none` (an ordinary request). Its rows:
 
 - emergencies: the sets read while writing the hand-off rules (tests/data: the even lines of
   emergencies.jsonl, emergencies-more, -third, -fifth, -sixth, -seventh, -ninth, -eleventh,
-  -nineteenth, -twentieth; not -twenty-first to -thirty-first or -thirty-third to -thirty-fifth: with -twenty-first the check
-  flagged more held-out ordinary requests, with -twenty-fourth and -twenty-fifth it left more
-  held-out emergencies in the ordinary queue), the sets of five authors nobody read (-thirteenth to -seventeenth:
-  held out from the rules, not from the check), and the hand-offs' examples in the rule files
+  -nineteenth, -twentieth; not the later read sets, from -twenty-first on: with -twenty-first
+  the check flagged more held-out ordinary requests, with -twenty-fourth and -twenty-fifth it
+  left more held-out emergencies in the ordinary queue), the sets of five authors nobody read
+  (-thirteenth to -seventeenth: held out from the rules, not from the check), and the hand-offs' examples in the rule files
   (labelled with the hand-off's line);
 - ordinary requests: the non-emergency sets of the same authors, the other examples of the rule
   files (those of dispatch rules and out-of-scope matters, and the hand-offs' counterexamples),
@@ -30,8 +30,8 @@ The rule files' examples are among the rows because `check` refuses a rule set w
 not route to their rule, and a check trained without them flagged three (a family down with
 diarrhoea after a meal, a sewer overflowing, fireworks stored beside houses).
 
-Never trained on, so that they measure it: the odd lines of emergencies.jsonl and the -fourth,
--eighth, -tenth, -twelfth, -eighteenth, -thirty-second and -thirty-seventh sets of both kinds (tests/emergencies.rs names them). `--held-out` routes them with the
+Never trained on, so that they measure it: the odd lines of emergencies.jsonl and the sets of
+both kinds that tests/data/held-out.txt marks `rules+check`. `--held-out` routes them with the
 rules and the model and counts, per file, the emergencies handed off by the rules, flagged by the
 check, and missed, and the ordinary requests handed off or flagged, and the hand-offs the check
 doubts (`settings.model.handoff_doubt`). `--corpus-folds K` scores the
@@ -56,15 +56,20 @@ TRAINING_SETS = ["more", "third", "fifth", "sixth", "seventh", "ninth", "elevent
                  "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "nineteenth",
                  "twentieth"]
 EXAMPLE = re.compile(r"^(?:ok|FAIL)\s+(\S+?):\d+:\d+ (example|counterexample) of (\S+): (.*)$")
-HELD_OUT = [("emergencies.jsonl", "odd"), ("emergencies-fourth.jsonl", None),
-            ("emergencies-eighth.jsonl", None), ("emergencies-tenth.jsonl", None),
-            ("emergencies-twelfth.jsonl", None), ("emergencies-eighteenth.jsonl", None),
-            ("non-emergencies-fourth.jsonl", None), ("non-emergencies-eighth.jsonl", None),
-            ("non-emergencies-tenth.jsonl", None), ("non-emergencies-twelfth.jsonl", None),
-            ("non-emergencies-eighteenth.jsonl", None), ("emergencies-thirty-second.jsonl", None),
-            ("non-emergencies-thirty-second.jsonl", None),
-            ("emergencies-thirty-seventh.jsonl", None),
-            ("non-emergencies-thirty-seventh.jsonl", None)]
+
+
+def held_out_from_check():
+    """The held-out files the check is never trained on (tests/data/held-out.txt: `rules+check`),
+    with the odd lines of emergencies.jsonl first; the emergency files, then the ordinary ones."""
+    with open(os.path.join(DATA, "held-out.txt"), encoding="utf-8") as f:
+        parts = [l.split()[0] for l in f if l.strip() and not l.startswith("#")
+                 and l.split()[1:] == ["rules+check"]]
+    return ([("emergencies.jsonl", "odd")]
+            + [(f"emergencies-{p}.jsonl", None) for p in parts]
+            + [(f"non-emergencies-{p}.jsonl", None) for p in parts])
+
+
+HELD_OUT = held_out_from_check()
 NONE = "none"
 # What choosing the threshold weighs (--threshold-folds): an emergency left in the ordinary queue
 # against ordinary requests put before an operator at once. A miss may cost a life; a false flag

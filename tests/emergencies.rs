@@ -13,20 +13,17 @@
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2.47 % handed off, ≤ 0.97 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 19 real emergencies |
 //!
-//! The emergency check (`rules/emergency.model`) was trained on the sets read (but
-//! `-twenty-first` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`, `-thirty-eighth`,
-//! `-thirty-ninth`) and on `-thirteenth` to
-//! `-seventeenth` (below), never on the held-out ones; it flags, never hands off
-//! (tests/emergency_check.rs).
+//! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
+//! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
+//! hands off (tests/emergency_check.rs).
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
-//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first` and
+//!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first`,
 //!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` and `-thirty-ninth` (written by rule
-//!   authors after the others, for the kinds
-//!   the held-out sets miss most, for ordinary requests in emergency words and for callers'
-//!   voices);
+//!   authors after the others, for the kinds the held-out sets miss most, for ordinary requests
+//!   in emergency words and for callers' voices);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
 //!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
 //!   author who saw neither the rules nor the other sets;
@@ -42,6 +39,9 @@
 //!   rules of the thirty-first set, and `-thirty-seventh` (another, 2026-12-06: a busy week of
 //!   contacts, every kind in proportion), measured on arrival with the rules of the thirty-fifth
 //!   set.
+//!
+//! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
+//! and `scripts/train_emergency_model.py` both read it.
 //!
 //! The guards are the figures of the bundled rules on all thirty-nine files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the targets, which
@@ -72,24 +72,12 @@ struct Case {
     held_out: bool,
 }
 
-/// The files the rules were not written from, whose misses are counted, never printed.
-const HELD_OUT_FILES: [&str; 12] = [
-    "fourth",
-    "eighth",
-    "tenth",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "thirty-second",
-    "thirty-seventh",
-];
+/// The parts the rules were not written from, one per line with what they are held out from;
+/// shared with scripts/train_emergency_model.py.
+const HELD_OUT_PARTS: &str = include_str!("data/held-out.txt");
 
 /// The held-out parts: the odd-numbered lines of `emergencies.jsonl` (0-based index odd) and the
-/// whole files of [`HELD_OUT_FILES`].
+/// whole files of the parts named in [`HELD_OUT_PARTS`].
 fn held_out(file: &str, index: usize) -> bool {
     // The part's whole name: `-twenty-fourth` is a read set, not `-fourth`.
     let part = file
@@ -97,7 +85,12 @@ fn held_out(file: &str, index: usize) -> bool {
         .or_else(|| file.strip_prefix("emergencies-"))
         .and_then(|rest| rest.strip_suffix(".jsonl"));
     (file == "emergencies.jsonl" && index % 2 == 1)
-        || part.is_some_and(|part| HELD_OUT_FILES.contains(&part))
+        || part.is_some_and(|part| {
+            HELD_OUT_PARTS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .any(|l| l.split_whitespace().next() == Some(part))
+        })
 }
 
 /// The cases of `name.jsonl` and of every `name-*.jsonl` (`-more`, `-third`, …), in file-name
