@@ -1158,6 +1158,80 @@ fn handoffs_none_keeps_every_hand_off_of_its_file_from_firing() {
 }
 
 #[test]
+fn a_hand_off_reads_past_the_callers_background_but_not_past_a_veto_after_it() {
+    let rules = r#"
+rules:
+  - id: fee
+    topic: 物业费
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    conditions: {all: [[物业费]]}
+    examples: [物业费谁交]
+handoffs_none: [投诉]
+handoffs_turn: [结果刚才]
+handoffs_background: [本来是想]
+handoffs:
+  - id: quake-now
+    line: "119"
+    name: 险情
+    regulations: [北京市接诉即办工作条例/第十一条]
+    conditions: {all: [[甲乙险情]]}
+"#;
+    let (dir, set) = set_with(rules);
+    let handed = |t: &str| {
+        let r = set.route(&RouteInput::text(t));
+        r.outcome() == pb::Outcome::Handoff && r.rule_id == "quake-now"
+    };
+    // The veto stops the hand-off wherever it stands when there is no turn and no opener.
+    assert!(handed("楼下甲乙险情"));
+    assert!(!handed("我要投诉，楼下甲乙险情"));
+    // Before a turn phrase it is background; after one it still stops the hand-off.
+    assert!(handed("我要投诉物业，结果刚才楼下甲乙险情"));
+    assert!(!handed("结果刚才楼下甲乙险情，我要投诉"));
+    // The sentence a background opener stands in is background: its veto does not count, nor
+    // does its evidence (a question about the danger is not the danger).
+    assert!(handed("我本来是想投诉物业的。楼下甲乙险情"));
+    assert!(!handed("我本来是想问甲乙险情怎么办。谢谢"));
+    // Without a sentence end after the opener nothing is background, its own words included.
+    assert!(!handed("我本来是想投诉物业楼下甲乙险情"));
+    // The console's rule search says what routing does.
+    let holds = |t: &str| {
+        set.rules_touched_by(t)
+            .into_iter()
+            .find(|r| r.rule_id == "quake-now")
+            .map(|r| (r.conditions_hold, r.stops))
+    };
+    assert_eq!(
+        holds("我要投诉物业，结果刚才楼下甲乙险情"),
+        Some((true, vec![]))
+    );
+    assert_eq!(
+        holds("结果刚才楼下甲乙险情，我要投诉"),
+        Some((false, vec!["投诉".to_owned()]))
+    );
+    assert_eq!(holds("我本来是想问甲乙险情怎么办。谢谢"), None);
+
+    // In a file without hand-offs the lists apply to none, and the loader says where.
+    std::fs::write(
+        dir.path().join("stray.yaml"),
+        "# 说明\nhandoffs_turn: [结果刚才]\n",
+    )
+    .unwrap();
+    let stray = hotline_router::ruleset::compile_dir(dir.path()).expect("compiles");
+    let w = stray
+        .warnings()
+        .iter()
+        .find(|w| w.code.as_str() == "W0109")
+        .unwrap_or_else(|| panic!("{:?}", stray.warnings()));
+    assert_eq!(
+        (w.location.file.as_str(), w.location.line, w.location.column),
+        ("stray.yaml", 2, 17)
+    );
+    assert!(w.message.contains("handoffs_turn"), "{}", w.message);
+}
+
+#[test]
 fn a_pattern_with_no_fixed_word_at_either_end_is_a_warning_at_its_place_and_still_fires() {
     let rules = r#"
 rules:

@@ -896,6 +896,20 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
             words(&c.none)
         );
     }
+    if !c.turn.is_empty() {
+        let _ = write!(
+            b,
+            "<dt>转折（handoffs_turn，排除词在最后一个转折之前的不算）</dt><dd>{}</dd>",
+            words(&c.turn)
+        );
+    }
+    if !c.background.is_empty() {
+        let _ = write!(
+            b,
+            "<dt>前情（handoffs_background，以这些说法开头的那一句里的排除词不算）</dt><dd>{}</dd>",
+            words(&c.background)
+        );
+    }
     b.push_str("</dl><p class=\"hint\">同义词已展开，词形已规范化（与匹配时相同）。</p>");
     for (title, list, id) in [
         ("例句（应当触发本规则）", &r.examples, "examples"),

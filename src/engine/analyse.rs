@@ -199,6 +199,12 @@ pub struct RuleConditions {
     pub all: Vec<Vec<String>>,
     pub any: Vec<String>,
     pub none: Vec<String>,
+    /// A hand-off's turn phrases (its file's `handoffs_turn`): vetoes before the last one in a
+    /// text do not stop it.
+    pub turn: Vec<String>,
+    /// A hand-off's background openers (its file's `handoffs_background`): vetoes in the rest
+    /// of their sentence do not stop it.
+    pub background: Vec<String>,
     pub patterns: Vec<String>,
     /// The rule's `within`: the `all` groups' hits must lie within this many characters.
     pub within: Option<u32>,
@@ -249,6 +255,8 @@ impl RuleSet {
                     }
                     Slot::Any => c.any.push(t),
                     Slot::None => c.none.push(t),
+                    Slot::Turn => c.turn.push(t),
+                    Slot::Background => c.background.push(t),
                     Slot::Pattern => {}
                 }
             }
@@ -268,10 +276,34 @@ impl RuleSet {
         use crate::ruleset::Slot;
         use std::collections::BTreeMap;
         let (normalized, hits) = self.hits_of(text);
+        // rule → where its background ends for vetoes and for evidence, as in scoring (score.rs).
+        let mut turns: BTreeMap<usize, (u32, u32)> = BTreeMap::new();
+        for (i, h) in hits.iter().enumerate().filter(|(_, h)| !h.is_pattern) {
+            for p in self.term_postings.get(h.id as usize).into_iter().flatten() {
+                if matches!(p.slot, Slot::Turn | Slot::Background) {
+                    let (v, e) = crate::engine::score::background_of(
+                        &[(p.slot, i as u32)],
+                        &hits,
+                        normalized.text(),
+                    );
+                    let t = turns.entry(p.rule as usize).or_default();
+                    *t = (t.0.max(v), t.1.max(e));
+                }
+            }
+        }
         // rule → (feeds, stops, groups seen, (character, group) of each group hit)
         type Seen = (Vec<String>, Vec<String>, u64, Vec<(u32, u32)>);
         let mut by_rule: BTreeMap<usize, Seen> = BTreeMap::new();
-        let mut add = |rule: usize, slot: Slot, shown: &str, at: usize| {
+        let mut add = |rule: usize, slot: Slot, shown: &str, at: usize, end: u32| {
+            // As in scoring: vetoes before the background's end, and evidence in a background
+            // sentence, do not count.
+            let (veto_from, from) = turns.get(&rule).copied().unwrap_or_default();
+            if matches!(slot, Slot::Turn | Slot::Background)
+                || (slot == Slot::None && end <= veto_from)
+                || (slot != Slot::None && (at as u32) < from)
+            {
+                return;
+            }
             let e = by_rule.entry(rule).or_default();
             let list = if slot == Slot::None {
                 &mut e.1
@@ -294,6 +326,7 @@ impl RuleSet {
                         p.slot,
                         &format!("/{}/", self.matcher.pattern(h.id)),
                         h.start as usize,
+                        h.end,
                     );
                 }
             } else if let Some(postings) = self.term_postings.get(h.id as usize) {
@@ -303,6 +336,7 @@ impl RuleSet {
                         p.slot,
                         self.matcher.term(h.id),
                         h.start as usize,
+                        h.end,
                     );
                 }
             }

@@ -6,7 +6,17 @@
 //! text mentions are never looked at, so the cost follows the text, not the size of the rule set.
 //!
 //! A rule fires when every `all` group has a hit, no `none` term has one, and, for a rule without
-//! `all` groups, at least one `any` term or pattern has one. Its score is
+//! `all` groups, at least one `any` term or pattern has one. A hand-off's `none` terms are scoped
+//! by its file's turn phrases and background openers. A veto that ends before the start of the
+//! last turn phrase in the text (`handoffs_turn`: 可是现在, 就刚才 …) does not stop the hand-off
+//! ("我本来是想投诉楼下烧烤店的，可是现在他们后厨着火了"); a veto after the turn still does. What
+//! came before a turn still counts as evidence: "他说没事，可是现在一直出汗" continues the event
+//! it follows. A background opener (`handoffs_background`: 本来是想, 我想问问 …) makes the rest
+//! of its sentence background: neither its vetoes nor its evidence count ("我本来想问热水器维修
+//! 的……我家孩子刚才打翻了一锅开水" is a scald; "我想问问，燃气泄漏了应该怎么办。" is a question, not a
+//! leak); an opener with no sentence end after it makes nothing background. Callers who complain
+//! or ask about something else first and then say what is happening now were otherwise stopped
+//! by the words of their preamble. Its score is
 //!
 //! ```text
 //! weight × ( number of all-groups
@@ -199,12 +209,18 @@ impl RuleScorer<'_> {
     #[inline]
     fn score(&mut self, rule_index: usize, chunk: &[(Slot, u32)]) -> Option<Candidate> {
         let rule = self.set.rules.get(rule_index)?;
-        // A veto wins over everything else the rule matched.
-        if chunk.iter().any(|t| t.0 == Slot::None) {
+        // A veto wins over everything else the rule matched, unless it lies before the end of
+        // the background (see the module docs and `turn_at`).
+        let (hits, text) = (self.hits, self.normalized.text());
+        let (veto_from, from) = background_of(chunk, hits, text);
+        if chunk
+            .iter()
+            .any(|t| t.0 == Slot::None && hits[t.1 as usize].end > veto_from)
+        {
             return None;
         }
         let start = self.evidence.len();
-        let (groups, in_lead) = self.collect(chunk, start);
+        let (groups, in_lead) = self.collect(chunk, start, from);
         let required: u32 = if rule.groups == 0 {
             0
         } else {
@@ -216,7 +232,7 @@ impl RuleScorer<'_> {
             || nothing
             || rule
                 .within
-                .is_some_and(|within| !self.groups_near(chunk, required, within))
+                .is_some_and(|within| !self.groups_near(chunk, required, within, from))
         {
             self.evidence.truncate(start);
             return None;
@@ -228,7 +244,6 @@ impl RuleScorer<'_> {
         if in_lead && score >= self.set.settings.threshold {
             score += rule.weight * LEAD_POINTS;
         }
-        let hits = self.hits;
         self.evidence[start..].sort_unstable_by_key(|e| (hits[e.0].start, hits[e.0].end));
         Some(Candidate {
             rule: rule_index,
@@ -240,15 +255,20 @@ impl RuleScorer<'_> {
     /// Walks the rule's entries: which groups have a hit, the distinct `any` terms and patterns,
     /// whether any is in the lead, and the evidence (from `start` in the buffer).
     #[inline]
-    fn collect(&mut self, chunk: &[(Slot, u32)], start: usize) -> (u32, bool) {
+    fn collect(&mut self, chunk: &[(Slot, u32)], start: usize, from: u32) -> (u32, bool) {
         let (mut groups, mut in_lead) = (0u32, false);
         self.any_terms.clear();
         self.patterns.clear();
         for &(slot, hit) in chunk {
+            // Vetoes and turn phrases are not evidence (a rule reaches here with vetoes only
+            // when they lie before its last turn phrase).
             let h = &self.hits[hit as usize];
-            in_lead |= slot != Slot::None && (h.start as usize) < self.lead_end;
+            if matches!(slot, Slot::None | Slot::Turn | Slot::Background) || h.start < from {
+                continue;
+            }
+            in_lead |= (h.start as usize) < self.lead_end;
             match slot {
-                Slot::None => {}
+                Slot::None | Slot::Turn | Slot::Background => {}
                 Slot::Group(g) => groups |= 1 << g,
                 Slot::Any if !self.any_terms.contains(&h.id) => self.any_terms.push(h.id),
                 Slot::Pattern if !self.patterns.contains(&h.id) => self.patterns.push(h.id),
@@ -271,18 +291,73 @@ impl RuleScorer<'_> {
     }
 
     /// Whether the rule's group hits lie within `within` characters of one another.
-    fn groups_near(&mut self, chunk: &[(Slot, u32)], required: u32, within: u32) -> bool {
+    fn groups_near(
+        &mut self,
+        chunk: &[(Slot, u32)],
+        required: u32,
+        within: u32,
+        from: u32,
+    ) -> bool {
         self.near.clear();
         let (hits, normalized) = (self.hits, self.normalized);
         self.near
             .extend(chunk.iter().filter_map(|&(slot, hit)| match slot {
-                Slot::Group(g) => Some((
+                Slot::Group(g) if hits[hit as usize].start >= from => Some((
                     normalized.char_index(hits[hit as usize].start as usize) as u32,
                     u32::from(g),
                 )),
                 _ => None,
             }));
         groups_within(self.near, required, within)
+    }
+}
+
+/// A comma followed by one of these ends a background opener's sentence as a full stop does: the
+/// caller turns from what they meant to ask to what is happening ("我本来是要反映隔壁装修扰民的，
+/// 可现在他们家窗户里一直往外冒白烟"). Normalization makes every comma ASCII.
+const CLAUSE_TURNS: [&str; 5] = [",可", ",但", ",结果", ",其实", ",不过"];
+
+/// (vetoes count from, evidence counts from): byte offsets into the normalized `text` where the
+/// background of a rule's entries ends for its vetoes (the last turn phrase or background
+/// sentence) and for its evidence (the last background sentence only); 0 when there is none.
+pub(crate) fn background_of(chunk: &[(Slot, u32)], hits: &[Hit], text: &str) -> (u32, u32) {
+    let (mut vetoes, mut evidence) = (0, 0);
+    for &(slot, hit) in chunk {
+        if let Some(at) = hits.get(hit as usize).and_then(|h| turn_at(slot, h, text)) {
+            vetoes = vetoes.max(at);
+            if slot == Slot::Background {
+                evidence = evidence.max(at);
+            }
+        }
+    }
+    (vetoes, evidence)
+}
+
+/// Where a hand-off's background ends, if hit `h` in `slot` ends one (byte offset into the
+/// normalized `text`): the start of a turn phrase, or the end of the sentence a background opener
+/// stands in (the first `.`, `!`, `?` or `;` after it: normalization makes 。！？；…… those; or
+/// the first comma before a contrasting conjunction, `CLAUSE_TURNS`). An
+/// opener without a sentence end after it makes nothing background, not even its own words (投诉
+/// in 投诉过好几次), so that a message typed without punctuation keeps its vetoes. Also what the
+/// console's rule search asks.
+pub(crate) fn turn_at(slot: Slot, h: &Hit, text: &str) -> Option<u32> {
+    match slot {
+        Slot::Turn => Some(h.start),
+        Slot::Background => {
+            let from = h.end as usize;
+            let rest = text.get(from..).unwrap_or_default();
+            // The first sentence end, or a comma before a contrasting conjunction (……的，可是现在
+            // …), whichever comes first; either is one byte long.
+            let end = std::iter::once(rest.find(['.', '!', '?', ';']))
+                .chain(CLAUSE_TURNS.iter().map(|c| rest.find(c)))
+                .flatten()
+                .min();
+            Some(match end {
+                Some(i) => u32::try_from(from + i + 1).unwrap_or(h.start),
+                None => h.start,
+            })
+        }
+        _ => None,
     }
 }
 

@@ -242,7 +242,22 @@ fn compile_texts_with(
                         ),
                     );
                 }
-                raw.share_handoffs_none();
+                for (list, key) in [
+                    (&raw.handoffs_turn, "handoffs_turn"),
+                    (&raw.handoffs_background, "handoffs_background"),
+                ] {
+                    if let (true, Some(first)) = (raw.handoffs.is_empty(), list.first()) {
+                        diags.warning(
+                            Code::UnusedHandoffsTurn,
+                            SourceLocation::of(name, first),
+                            format!(
+                                "{key} lists {} phrase(s), but \"{name}\" has no hand-offs; it applies only to the hand-offs of its own file",
+                                list.len()
+                            ),
+                        );
+                    }
+                }
+                raw.share_handoffs_lists();
                 files.push(SourceFile {
                     name: name.clone(),
                     raw,

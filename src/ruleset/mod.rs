@@ -206,6 +206,12 @@ pub(crate) enum Slot {
     Any,
     Pattern,
     None,
+    /// A hand-off's turn phrase (its file's `handoffs_turn`): the `none` terms that end before the
+    /// last one in the text do not stop the hand-off (see `engine/score.rs`).
+    Turn,
+    /// A hand-off's background opener (its file's `handoffs_background`): the rest of its
+    /// sentence is background, as if a turn phrase followed the sentence.
+    Background,
 }
 
 /// "Term t (or pattern p) feeds slot s of rule r."

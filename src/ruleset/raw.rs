@@ -69,6 +69,18 @@ pub(crate) struct RawFile {
     /// emergency of any kind is.
     #[serde(default)]
     pub handoffs_none: Vec<Sp<String>>,
+    /// Phrases with which a caller turns from the background to something new happening now
+    /// (结果刚才, 就刚才 …): a `none` term of this file's hand-offs that ends before the last of them
+    /// in a request does not stop the hand-off ("我投诉过好几次物业不管事，结果现在真烧起来了" is a
+    /// fire); one after it still does.
+    #[serde(default)]
+    pub handoffs_turn: Vec<Sp<String>>,
+    /// Phrases that open background (本来是想, 我想问问 …): the rest of the sentence they stand
+    /// in (up to 。！？； or ……) is background for this file's hand-offs, whose `none` terms and
+    /// evidence there do not count ("我本来想问热水器维修的……我家孩子刚才打翻了一锅开水" is a scald;
+    /// "我想问问，燃气泄漏了应该怎么办。" is a question). Without a sentence end after it, nothing is.
+    #[serde(default)]
+    pub handoffs_background: Vec<Sp<String>>,
     /// Matters the hotline does not take: the citizen is told where to go instead.
     #[serde(default)]
     pub out_of_scope: Vec<Sp<RawOutOfScope>>,
@@ -81,17 +93,16 @@ pub(crate) struct RawFile {
 }
 
 impl RawFile {
-    /// Adds the file's `handoffs_none` to the `none` of each of its hand-offs, so that the
-    /// validator, the matcher and the explanations see one list per hand-off, each term with the
-    /// place it is written at.
-    pub(crate) fn share_handoffs_none(&mut self) {
+    /// Adds the file's `handoffs_none` to the `none` of each of its hand-offs, and its
+    /// `handoffs_turn` and `handoffs_background` to their (unwritten) `turn` and `background`, so that the validator, the matcher and the
+    /// explanations see one list per hand-off, each term with the place it is written at.
+    pub(crate) fn share_handoffs_lists(&mut self) {
         for h in &mut self.handoffs {
-            h.0.value
-                .conditions
-                .0
-                .value
-                .none
-                .extend(self.handoffs_none.iter().cloned());
+            let c = &mut h.0.value.conditions.0.value;
+            c.none.extend(self.handoffs_none.iter().cloned());
+            c.turn.extend(self.handoffs_turn.iter().cloned());
+            c.background
+                .extend(self.handoffs_background.iter().cloned());
         }
     }
 }
@@ -325,6 +336,14 @@ pub(crate) struct RawConditions {
     /// The `all` groups must be matched within this many characters of one another: "正在" and
     /// "打人" in one sentence, not one in a memory and the other in a request.
     pub within: Option<Sp<u32>>,
+    /// A hand-off's turn phrases, from its file's `handoffs_turn` (not written per rule).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub turn: Vec<Sp<String>>,
+    /// A hand-off's background openers, from its file's `handoffs_background`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub background: Vec<Sp<String>>,
 }
 
 /// Defines the struct of a section whose entries are rules (`rules`, `handoffs`, `out_of_scope`):

@@ -133,6 +133,12 @@ impl TermIndex {
         for t in &c.none {
             self.term(file, t, rule, Slot::None, synonyms, diags);
         }
+        for t in &c.turn {
+            self.term(file, t, rule, Slot::Turn, synonyms, diags);
+        }
+        for t in &c.background {
+            self.term(file, t, rule, Slot::Background, synonyms, diags);
+        }
         for pat in &c.patterns {
             self.pattern(file, pat, rule, diags);
         }
