@@ -1138,23 +1138,32 @@ fn handoffs_none_keeps_every_hand_off_of_its_file_from_firing() {
     );
 
     // In a file without hand-offs it applies to none, and the loader says where.
-    std::fs::write(
-        dir.path().join("stray.yaml"),
-        "# 说明\nhandoffs_none: [去年]\n",
-    )
-    .unwrap();
-    let stray = hotline_router::ruleset::compile_dir(dir.path()).expect("compiles");
+    let stray = stray_list(dir.path(), "handoffs_none: [去年]", "W0105");
+    assert_eq!(route(&stray, past).outcome(), pb::Outcome::Handoff);
+}
+
+/// The rule set of `dir` with a file `stray.yaml` holding only `list` (a hand-offs list, "key:
+/// [term]" on line 2), compiled: it must warn `code` at the first term, since the list applies to
+/// no hand-off.
+fn stray_list(dir: &Path, list: &str, code: &str) -> RuleSet {
+    std::fs::write(dir.join("stray.yaml"), format!("# 说明\n{list}\n")).unwrap();
+    let stray = hotline_router::ruleset::compile_dir(dir).expect("compiles");
     let w = stray
         .warnings()
         .iter()
-        .find(|w| w.code.as_str() == "W0105")
+        .find(|w| w.code.as_str() == code)
         .unwrap_or_else(|| panic!("{:?}", stray.warnings()));
+    let key = list.split(':').next().unwrap_or_default();
     assert_eq!(
         (w.location.file.as_str(), w.location.line, w.location.column),
-        ("stray.yaml", 2, 17)
+        ("stray.yaml", 2, key.chars().count() as u32 + 4)
     );
-    assert!(w.message.contains("no hand-offs"), "{}", w.message);
-    assert_eq!(route(&stray, past).outcome(), pb::Outcome::Handoff);
+    assert!(
+        w.message.contains(key) && w.message.contains("no hand-offs"),
+        "{}",
+        w.message
+    );
+    stray
 }
 
 #[test]
@@ -1213,22 +1222,8 @@ handoffs:
     assert_eq!(holds("我本来是想问甲乙险情怎么办。谢谢"), None);
 
     // In a file without hand-offs the lists apply to none, and the loader says where.
-    std::fs::write(
-        dir.path().join("stray.yaml"),
-        "# 说明\nhandoffs_turn: [结果刚才]\n",
-    )
-    .unwrap();
-    let stray = hotline_router::ruleset::compile_dir(dir.path()).expect("compiles");
-    let w = stray
-        .warnings()
-        .iter()
-        .find(|w| w.code.as_str() == "W0109")
-        .unwrap_or_else(|| panic!("{:?}", stray.warnings()));
-    assert_eq!(
-        (w.location.file.as_str(), w.location.line, w.location.column),
-        ("stray.yaml", 2, 17)
-    );
-    assert!(w.message.contains("handoffs_turn"), "{}", w.message);
+    stray_list(dir.path(), "handoffs_turn: [结果刚才]", "W0109");
+    stray_list(dir.path(), "handoffs_background: [本来是想]", "W0109");
 }
 
 #[test]
