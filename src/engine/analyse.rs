@@ -202,8 +202,8 @@ pub struct RuleConditions {
     /// A hand-off's turn phrases (its file's `handoffs_turn`): vetoes before the last one in a
     /// text do not stop it.
     pub turn: Vec<String>,
-    /// A hand-off's background openers (its file's `handoffs_background`): vetoes in the rest
-    /// of their sentence do not stop it.
+    /// A hand-off's background openers (its file's `handoffs_background`): neither the vetoes
+    /// nor the evidence in the rest of their sentence count.
     pub background: Vec<String>,
     pub patterns: Vec<String>,
     /// The rule's `within`: the `all` groups' hits must lie within this many characters.

@@ -8,10 +8,10 @@
 //! A rule fires when every `all` group has a hit, no `none` term has one, and, for a rule without
 //! `all` groups, at least one `any` term or pattern has one. A hand-off's `none` terms are scoped
 //! by its file's turn phrases and background openers. A veto that ends before the start of the
-//! last turn phrase in the text (`handoffs_turn`: 可是现在, 就刚才 …) does not stop the hand-off
-//! ("我本来是想投诉楼下烧烤店的，可是现在他们后厨着火了"); a veto after the turn still does. What
-//! came before a turn still counts as evidence: "他说没事，可是现在一直出汗" continues the event
-//! it follows. A background opener (`handoffs_background`: 本来是想, 我想问问 …) makes the rest
+//! last turn phrase in the text (`handoffs_turn`: 结果现在, 就刚才 …) does not stop the hand-off
+//! ("我投诉过好几次物业不管事，结果现在真烧起来了"); a veto after the turn still does. What came
+//! before a turn still counts as evidence: "他说没事，结果刚才又吐了" continues the event it
+//! follows. A background opener (`handoffs_background`: 本来是想, 我想问问 …) makes the rest
 //! of its sentence background: neither its vetoes nor its evidence count ("我本来想问热水器维修
 //! 的……我家孩子刚才打翻了一锅开水" is a scald; "我想问问，燃气泄漏了应该怎么办。" is a question, not a
 //! leak); an opener with no sentence end after it makes nothing background. Callers who complain
@@ -260,8 +260,8 @@ impl RuleScorer<'_> {
         self.any_terms.clear();
         self.patterns.clear();
         for &(slot, hit) in chunk {
-            // Vetoes and turn phrases are not evidence (a rule reaches here with vetoes only
-            // when they lie before its last turn phrase).
+            // Vetoes, turn phrases and openers are not evidence (a rule reaches here with vetoes
+            // only when they lie in its background), nor is what a background sentence says.
             let h = &self.hits[hit as usize];
             if matches!(slot, Slot::None | Slot::Turn | Slot::Background) || h.start < from {
                 continue;
