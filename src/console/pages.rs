@@ -889,26 +889,20 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
             "<dt>距离（within）</dt><dd id=\"within\">必备词各组须在 {n} 字以内（各组命中的词相距超过 {n} 字则不触发）</dd>"
         );
     }
-    if !c.none.is_empty() {
-        let _ = write!(
-            b,
-            "<dt>排除词（none，出现任何一个即不触发）</dt><dd>{}</dd>",
-            words(&c.none)
-        );
-    }
-    if !c.turn.is_empty() {
-        let _ = write!(
-            b,
-            "<dt>转折（handoffs_turn，排除词在最后一个转折之前的不算）</dt><dd>{}</dd>",
-            words(&c.turn)
-        );
-    }
-    if !c.background.is_empty() {
-        let _ = write!(
-            b,
-            "<dt>前情（handoffs_background，以这些说法开头的那一句里的排除词不算）</dt><dd>{}</dd>",
-            words(&c.background)
-        );
+    for (label, list) in [
+        ("排除词（none，出现任何一个即不触发）", &c.none),
+        (
+            "转折（handoffs_turn，排除词在最后一个转折之前的不算）",
+            &c.turn,
+        ),
+        (
+            "前情（handoffs_background，以这些说法开头的那一句里的排除词不算）",
+            &c.background,
+        ),
+    ] {
+        if !list.is_empty() {
+            let _ = write!(b, "<dt>{label}</dt><dd>{}</dd>", words(list));
+        }
     }
     b.push_str("</dl><p class=\"hint\">同义词已展开，词形已规范化（与匹配时相同）。</p>");
     for (title, list, id) in [

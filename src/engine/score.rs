@@ -263,17 +263,17 @@ impl RuleScorer<'_> {
             // Vetoes, turn phrases and openers are not evidence (a rule reaches here with vetoes
             // only when they lie in its background), nor is what a background sentence says.
             let h = &self.hits[hit as usize];
-            if matches!(slot, Slot::None | Slot::Turn | Slot::Background) || h.start < from {
+            if h.start < from {
                 continue;
             }
-            in_lead |= (h.start as usize) < self.lead_end;
             match slot {
-                Slot::None | Slot::Turn | Slot::Background => {}
+                Slot::None | Slot::Turn | Slot::Background => continue,
                 Slot::Group(g) => groups |= 1 << g,
                 Slot::Any if !self.any_terms.contains(&h.id) => self.any_terms.push(h.id),
                 Slot::Pattern if !self.patterns.contains(&h.id) => self.patterns.push(h.id),
                 Slot::Any | Slot::Pattern => {}
             }
+            in_lead |= (h.start as usize) < self.lead_end;
             // Evidence shows where each term first appears, not every repetition: a long text that
             // repeats itself must not yield an unbounded explanation.
             let mine = &self.evidence[start..];

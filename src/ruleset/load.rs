@@ -232,26 +232,33 @@ fn compile_texts_with(
         }
         match parse(content) {
             Ok(mut raw) => {
-                if let (true, Some(first)) = (raw.handoffs.is_empty(), raw.handoffs_none.first()) {
-                    diags.warning(
+                // The file-level lists apply only to the hand-offs of their own file.
+                for (list, key, code, what) in [
+                    (
+                        &raw.handoffs_none,
+                        "handoffs_none",
                         Code::UnusedHandoffsNone,
-                        SourceLocation::of(name, first),
-                        format!(
-                            "handoffs_none lists {} term(s), but \"{name}\" has no hand-offs; it applies only to the hand-offs of its own file",
-                            raw.handoffs_none.len()
-                        ),
-                    );
-                }
-                for (list, key) in [
-                    (&raw.handoffs_turn, "handoffs_turn"),
-                    (&raw.handoffs_background, "handoffs_background"),
+                        "term",
+                    ),
+                    (
+                        &raw.handoffs_turn,
+                        "handoffs_turn",
+                        Code::UnusedHandoffsTurn,
+                        "phrase",
+                    ),
+                    (
+                        &raw.handoffs_background,
+                        "handoffs_background",
+                        Code::UnusedHandoffsTurn,
+                        "phrase",
+                    ),
                 ] {
                     if let (true, Some(first)) = (raw.handoffs.is_empty(), list.first()) {
                         diags.warning(
-                            Code::UnusedHandoffsTurn,
+                            code,
                             SourceLocation::of(name, first),
                             format!(
-                                "{key} lists {} phrase(s), but \"{name}\" has no hand-offs; it applies only to the hand-offs of its own file",
+                                "{key} lists {} {what}(s), but \"{name}\" has no hand-offs; it applies only to the hand-offs of its own file",
                                 list.len()
                             ),
                         );
