@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by thirty-seven authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.0 % |
-//! | emergencies | | ≥ 97.8 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.48 % handed off, ≤ 0.97 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 24 real emergencies |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.5 % |
+//! | emergencies | | ≥ 98.0 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.38 % handed off, ≤ 1.02 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 28 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -21,11 +21,12 @@
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
 //!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first`,
-//!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` to `-forty-first`, `-forty-third` and
-//!   `-forty-fourth` (written by rule authors after the others, for the kinds the held-out sets
-//!   miss most, for ordinary requests in emergency words, for callers' voices, typed messages,
-//!   third parties, descriptions without the obvious word, and callers who first complain or ask
-//!   about something else);
+//!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` to `-forty-first`, `-forty-third`,
+//!   `-forty-fourth`, `-forty-sixth` and `-forty-seventh` (written by rule authors after the
+//!   others, for the kinds the held-out sets miss most, for ordinary requests in emergency words,
+//!   for callers' voices, typed messages, third parties, descriptions without the obvious word,
+//!   callers who first complain or ask about something else, and villages, farms, building sites
+//!   and factories);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
 //!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
 //!   author who saw neither the rules nor the other sets;
@@ -43,12 +44,14 @@
 //!   set, `-forty-second` (another, 2026-12-06: a holiday fortnight, Spring Festival and
 //!   National Day, every kind in proportion), measured on arrival with the rules of the
 //!   thirty-ninth set, and `-forty-fifth` (another: a southern city's summer, typhoons, heat and
-//!   swimming), measured on arrival with the rules of the forty-first set.
+//!   swimming), measured on arrival with the rules of the forty-first set, and `-forty-eighth`
+//!   (another: a northern city's autumn and winter, heating season, ice and fireworks), measured on
+//!   arrival with the rules of the forty-fourth set.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all forty-six files, held-out ones
+//! The guards are the figures of the bundled rules on all forty-nine files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -62,7 +65,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.910;
+const FLOOR: f64 = 0.915;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -194,7 +197,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 91.1 % of all forty-six files (68-90 % of
+    // The target is 98 %; the bundled rules reach 91.6 % of all forty-nine files (71-91 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -245,10 +248,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.9 % of all forty-six files (6,975 of 7,127) with the bundled rules and check
+    // 98.0 % of all forty-nine files (7,495 of 7,647) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
-        share >= 0.978,
+        share >= 0.980,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -287,24 +290,25 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All forty-six files: 2.5 % handed off (156),
+    // The target is at most 2 % handed off. All forty-nine files: 2.4 % handed off (159),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 0.97 % flagged (61: they go to an operator at once, marked as a possible emergency; 42 of
-    // them in the 1,842 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
-    // `-thirty-eighth` to `-forty-first`, `-forty-third` and `-forty-fourth`, written in emergency
-    // words for the rules and not trained on by the check):
+    // 1.01 % flagged (68: they go to an operator at once, marked as a possible emergency; 43 of
+    // them in the 2,042 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
+    // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth` and
+    // `-forty-seventh`, written in emergency words for the rules and not trained on by the check,
+    // and 6 in the 200 of the held-out `-forty-eighth`):
     // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0248,
-        "{} ordinary requests handed off (at most 2.48 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0238,
+        "{} ordinary requests handed off (at most 2.38 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0097,
-        "{flagged} ordinary requests flagged by the emergency check (at most 0.97 %)"
+        flagged as f64 / n <= 0.0102,
+        "{flagged} ordinary requests flagged by the emergency check (at most 1.02 %)"
     );
-    // The check doubts 115 of the 136 ordinary requests the rules hand off (73 of the 92 of the
+    // The check doubts 134 of the 159 ordinary requests the rules hand off (93 of the 115 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -338,8 +342,8 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 24 of 6,607 with the bundled rules and check, 22 in read sets the check is not trained on
-    // (retrained with some of them, it caught fewer held-out emergencies) and 2 in the sets held
+    // 28 of 7,118 with the bundled rules and check, 25 in read sets the check is not trained on
+    // (retrained with some of them, it caught fewer held-out emergencies) and 3 in the sets held
     // out from it: a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
     // reported in a letter's register (`-twenty-ninth`), and three of `-thirtieth` (a jump into a
@@ -353,10 +357,14 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
     // `-forty-second`; since the hand-offs read past a caller's background (`handoffs_turn`,
     // `handoffs_background`), two callers of `-forty-fourth` who first ask about something else
     // (the check reads the whole text), and two that vetoes narrowed since then let through (a
-    // request ending "请求尽快处置", a wandering father found "上回" at the station). A doubt delays a real
+    // request ending "请求尽快处置", a wandering father found "上回" at the station); since the
+    // forty-sixth and forty-seventh sets, a rotten-egg smell in a child's kitchen, a factory worker
+    // whose caller first asks about work injury and breaks off ("哎不对", a turn phrase), a
+    // crash that the same turn phrase lets through in `-thirty-first`, and one in the held-out
+    // `-forty-eighth`. A doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 24,
+        doubted.len() <= 28,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
