@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty-three authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.5 % |
-//! | emergencies | | ≥ 98.0 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.38 % handed off, ≤ 1.02 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 28 real emergencies |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.2 % |
+//! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.35 % handed off, ≤ 1.05 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 55 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -22,11 +22,12 @@
 //!   of `emergencies-more.jsonl`, `-third`, `-fifth`, `-sixth`, `-seventh`, `-ninth` and
 //!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first`,
 //!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` to `-forty-first`, `-forty-third`,
-//!   `-forty-fourth`, `-forty-sixth` and `-forty-seventh` (written by rule authors after the
-//!   others, for the kinds the held-out sets miss most, for ordinary requests in emergency words,
-//!   for callers' voices, typed messages, third parties, descriptions without the obvious word,
-//!   callers who first complain or ask about something else, and villages, farms, building sites
-//!   and factories);
+//!   `-forty-fourth`, `-forty-sixth`, `-forty-seventh`, `-forty-ninth` and `-fiftieth` (written by
+//!   rule authors after the others, for the kinds the held-out sets miss most, for ordinary requests
+//!   in emergency words, for callers' voices, typed messages, third parties, descriptions without
+//!   the obvious word, callers who first complain or ask about something else, villages, farms,
+//!   building sites and factories, messages of a few words, and long messages with the emergency
+//!   buried in them);
 //! - held out, never read: the odd-numbered lines of `emergencies.jsonl`, and `-fourth`,
 //!   `-eighth`, `-tenth` and `-twelfth` (emergencies and non-emergencies), each written by an
 //!   author who saw neither the rules nor the other sets;
@@ -46,12 +47,14 @@
 //!   thirty-ninth set, and `-forty-fifth` (another: a southern city's summer, typhoons, heat and
 //!   swimming), measured on arrival with the rules of the forty-first set, and `-forty-eighth`
 //!   (another: a northern city's autumn and winter, heating season, ice and fireworks), measured on
-//!   arrival with the rules of the forty-fourth set.
+//!   arrival with the rules of the forty-fourth set, and `-fifty-first` (another: an inland city's
+//!   spring, grave fires, renovation, kites and spring ploughing), measured on arrival with the
+//!   rules of the forty-seventh set.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all forty-nine files, held-out ones
+//! The guards are the figures of the bundled rules on all fifty-two files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -65,7 +68,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.915;
+const FLOOR: f64 = 0.912;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -197,7 +200,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 91.6 % of all forty-nine files (71-91 % of
+    // The target is 98 %; the bundled rules reach 91.2 % of all fifty-two files (71-91 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -248,10 +251,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all forty-nine files (7,495 of 7,647) with the bundled rules and check
+    // 97.9 % of all fifty-two files (7,999 of 8,167) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
-        share >= 0.980,
+        share >= 0.979,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -290,25 +293,26 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All forty-nine files: 2.4 % handed off (159),
+    // The target is at most 2 % handed off. All fifty-two files: 2.3 % handed off (167),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 1.01 % flagged (68: they go to an operator at once, marked as a possible emergency; 43 of
-    // them in the 2,042 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
-    // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth` and
-    // `-forty-seventh`, written in emergency words for the rules and not trained on by the check,
-    // and 6 in the 200 of the held-out `-forty-eighth`):
+    // 1.04 % flagged (74: they go to an operator at once, marked as a possible emergency; 44 of
+    // them in the 2,242 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
+    // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth`,
+    // `-forty-seventh`, `-forty-ninth` and `-fiftieth`, written in emergency words for the rules
+    // and not trained on by the check, and 11 in the 400 of the held-out `-forty-eighth` and
+    // `-fifty-first`):
     // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0238,
-        "{} ordinary requests handed off (at most 2.38 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0235,
+        "{} ordinary requests handed off (at most 2.35 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0102,
-        "{flagged} ordinary requests flagged by the emergency check (at most 1.02 %)"
+        flagged as f64 / n <= 0.0105,
+        "{flagged} ordinary requests flagged by the emergency check (at most 1.05 %)"
     );
-    // The check doubts 134 of the 159 ordinary requests the rules hand off (93 of the 115 of the
+    // The check doubts 141 of the 167 ordinary requests the rules hand off (100 of the 123 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -342,7 +346,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 28 of 7,118 with the bundled rules and check, 25 in read sets the check is not trained on
+    // 55 of 7,570 with the bundled rules and check, 52 in read sets the check is not trained on
     // (retrained with some of them, it caught fewer held-out emergencies) and 3 in the sets held
     // out from it: a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
@@ -361,10 +365,13 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
     // forty-sixth and forty-seventh sets, a rotten-egg smell in a child's kitchen, a factory worker
     // whose caller first asks about work injury and breaks off ("哎不对", a turn phrase), a
     // crash that the same turn phrase lets through in `-thirty-first`, and one in the held-out
-    // `-forty-eighth`. A doubt delays a real
+    // `-forty-eighth`; since the forty-ninth and fiftieth sets, four of the forty-ninth's messages of
+    // a few words and eight of the fiftieth's long messages on their arrival, and fifteen more of
+    // the fiftieth's that its openers and turns (此前曾, 市民称目前 …) let through: the check reads
+    // their preamble of complaints as well. A doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 28,
+        doubted.len() <= 55,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
