@@ -276,21 +276,26 @@ impl RuleSet {
         use crate::ruleset::Slot;
         use std::collections::BTreeMap;
         let (normalized, hits) = self.hits_of(text);
-        // rule → where its background ends for vetoes and for evidence, as in scoring (score.rs).
-        let mut turns: BTreeMap<usize, (u32, u32)> = BTreeMap::new();
+        // rule → where its background ends for vetoes and for evidence, as in scoring (score.rs):
+        // `background_of` over the rule's turn phrases and openers in the text.
+        let mut entries: BTreeMap<usize, Vec<(Slot, u32)>> = BTreeMap::new();
         for (i, h) in hits.iter().enumerate().filter(|(_, h)| !h.is_pattern) {
             for p in self.term_postings.get(h.id as usize).into_iter().flatten() {
                 if matches!(p.slot, Slot::Turn | Slot::Background) {
-                    let (v, e) = crate::engine::score::background_of(
-                        &[(p.slot, i as u32)],
-                        &hits,
-                        normalized.text(),
-                    );
-                    let t = turns.entry(p.rule as usize).or_default();
-                    *t = (t.0.max(v), t.1.max(e));
+                    entries
+                        .entry(p.rule as usize)
+                        .or_default()
+                        .push((p.slot, i as u32));
                 }
             }
         }
+        let turns: BTreeMap<usize, (u32, u32)> = entries
+            .iter()
+            .map(|(&rule, chunk)| {
+                let ends = crate::engine::score::background_of(chunk, &hits, normalized.text());
+                (rule, ends)
+            })
+            .collect();
         // rule → (feeds, stops, groups seen, (character, group) of each group hit)
         type Seen = (Vec<String>, Vec<String>, u64, Vec<(u32, u32)>);
         let mut by_rule: BTreeMap<usize, Seen> = BTreeMap::new();

@@ -11,10 +11,12 @@
 //! last turn phrase in the text (`handoffs_turn`: 结果现在, 就刚才 …) does not stop the hand-off
 //! ("我投诉过好几次物业不管事，结果现在真烧起来了"); a veto after the turn still does. What came
 //! before a turn still counts as evidence: "他说没事，结果刚才又吐了" continues the event it
-//! follows. A background opener (`handoffs_background`: 本来是想, 我想问问 …) makes the rest
-//! of its sentence background: neither its vetoes nor its evidence count ("我本来想问热水器维修
-//! 的……我家孩子刚才打翻了一锅开水" is a scald; "我想问问，燃气泄漏了应该怎么办。" is a question, not a
-//! leak); an opener with no sentence end after it makes nothing background. Callers who complain
+//! follows. A background opener (`handoffs_background`: 本来是想, 我想问问 …) makes the text up to
+//! the end of its sentence background: neither its vetoes nor its evidence count ("我本来想问热水器
+//! 维修的……我家孩子刚才打翻了一锅开水" is a scald; "我想问问，燃气泄漏了应该怎么办。" is a question,
+//! not a leak). Everything before that end is background, what precedes the opener included, so an
+//! opener after the emergency hides it; the bundled list keeps to phrases that open a message. An
+//! opener with no sentence end after it ends the background at its own start. Callers who complain
 //! or ask about something else first and then say what is happening now were otherwise stopped
 //! by the words of their preamble. Its score is
 //!
@@ -336,10 +338,10 @@ pub(crate) fn background_of(chunk: &[(Slot, u32)], hits: &[Hit], text: &str) -> 
 /// Where a hand-off's background ends, if hit `h` in `slot` ends one (byte offset into the
 /// normalized `text`): the start of a turn phrase, or the end of the sentence a background opener
 /// stands in (the first `.`, `!`, `?` or `;` after it: normalization makes 。！？；…… those; or
-/// the first comma before a contrasting conjunction, `CLAUSE_TURNS`). An
-/// opener without a sentence end after it makes nothing background, not even its own words (投诉
-/// in 投诉过好几次), so that a message typed without punctuation keeps its vetoes. Also what the
-/// console's rule search asks.
+/// the first comma before a contrasting conjunction, `CLAUSE_TURNS`). An opener without a
+/// sentence end after it ends the background at its own start: its own words (投诉 in 投诉过好几次)
+/// and all after them still count, so that a message typed without punctuation, which opens with
+/// the opener, keeps its vetoes. Also what the console's rule search asks.
 pub(crate) fn turn_at(slot: Slot, h: &Hit, text: &str) -> Option<u32> {
     match slot {
         Slot::Turn => Some(h.start),

@@ -75,10 +75,11 @@ pub(crate) struct RawFile {
     /// fire); one after it still does.
     #[serde(default)]
     pub handoffs_turn: Vec<Sp<String>>,
-    /// Phrases that open background (本来是想, 我想问问 …): the rest of the sentence they stand
-    /// in (up to 。！？； or ……) is background for this file's hand-offs, whose `none` terms and
+    /// Phrases that open background (本来是想, 我想问问 …): the text up to the end of the sentence
+    /// they stand in (。！？； or ……) is background for this file's hand-offs, whose `none` terms and
     /// evidence there do not count ("我本来想问热水器维修的……我家孩子刚才打翻了一锅开水" is a scald;
-    /// "我想问问，燃气泄漏了应该怎么办。" is a question). Without a sentence end after it, nothing is.
+    /// "我想问问，燃气泄漏了应该怎么办。" is a question). Without a sentence end after it, only what
+    /// precedes the opener is (see `engine/score.rs`, `turn_at`).
     #[serde(default)]
     pub handoffs_background: Vec<Sp<String>>,
     /// Matters the hotline does not take: the citizen is told where to go instead.
