@@ -1227,6 +1227,68 @@ handoffs:
 }
 
 #[test]
+fn a_word_of_the_present_that_opens_the_evidence_leaves_the_vetoes_before_it_behind() {
+    let rules = r#"
+rules:
+  - id: fee
+    topic: 物业费
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    conditions: {all: [[物业费]]}
+    examples: [物业费谁交]
+handoffs_none: [去年, 投诉]
+handoffs_now: [刚刚]
+handoffs:
+  - id: quake-now
+    line: "119"
+    name: 险情
+    regulations: [北京市接诉即办工作条例/第十一条]
+    conditions: {all: [[甲乙险情]]}
+"#;
+    let (dir, set) = set_with(rules);
+    let handed = |t: &str| {
+        let r = set.route(&RouteInput::text(t));
+        r.outcome() == pb::Outcome::Handoff && r.rule_id == "quake-now"
+    };
+    // Without the word, a veto anywhere stops the hand-off.
+    assert!(!handed("去年我投诉过物业。楼下甲乙险情"));
+    // The word opens the sentence or clause where the evidence begins: the vetoes before it are
+    // the caller's background.
+    assert!(handed("去年我投诉过物业。刚刚楼下甲乙险情"));
+    assert!(handed("去年我投诉过物业，刚刚楼下甲乙险情"));
+    assert!(handed("去年我投诉过物业 刚刚楼下甲乙险情"));
+    // A veto after the word still stops it.
+    assert!(!handed("去年的事不说了。刚刚楼下甲乙险情，我要投诉"));
+    // The evidence begins before the word: the vetoes before the word still count.
+    assert!(!handed("去年楼下甲乙险情。刚刚物业费又涨了"));
+    // The word inside a clause, not at its start, opens nothing.
+    assert!(!handed("去年我投诉过物业我刚刚看到楼下甲乙险情"));
+    // The console's rule search says what routing does.
+    let holds = |t: &str| {
+        set.rules_touched_by(t)
+            .into_iter()
+            .find(|r| r.rule_id == "quake-now")
+            .map(|r| (r.conditions_hold, r.stops))
+    };
+    assert_eq!(
+        holds("去年我投诉过物业。刚刚楼下甲乙险情"),
+        Some((true, vec![]))
+    );
+    assert_eq!(
+        holds("去年楼下甲乙险情。刚刚物业费又涨了"),
+        Some((false, vec!["去年".to_owned()]))
+    );
+    assert_eq!(
+        holds("去年的事不说了。刚刚楼下甲乙险情，我要投诉"),
+        Some((false, vec!["投诉".to_owned()]))
+    );
+
+    // In a file without hand-offs the list applies to none, and the loader says where.
+    stray_list(dir.path(), "handoffs_now: [刚刚]", "W0109");
+}
+
+#[test]
 fn a_pattern_with_no_fixed_word_at_either_end_is_a_warning_at_its_place_and_still_fires() {
     let rules = r#"
 rules:

@@ -899,6 +899,10 @@ pub(crate) fn rule_page(set: &RuleSet, i: usize) -> String {
             "前情（handoffs_background，以这些说法开头的那一句里的排除词不算）",
             &c.background,
         ),
+        (
+            "此刻（handoffs_now，证据从以这些词开头的一句或一段开始时，这个词之前的排除词不算）",
+            &c.now,
+        ),
     ] {
         if !list.is_empty() {
             let _ = write!(b, "<dt>{label}</dt><dd>{}</dd>", words(list));

@@ -205,6 +205,9 @@ pub struct RuleConditions {
     /// A hand-off's background openers (its file's `handoffs_background`): neither the vetoes
     /// nor the evidence in the rest of their sentence count.
     pub background: Vec<String>,
+    /// A hand-off's words of the present (its file's `handoffs_now`): when one opens the sentence
+    /// or clause where the evidence begins, the vetoes before it do not stop it.
+    pub now: Vec<String>,
     pub patterns: Vec<String>,
     /// The rule's `within`: the `all` groups' hits must lie within this many characters.
     pub within: Option<u32>,
@@ -257,6 +260,7 @@ impl RuleSet {
                     Slot::None => c.none.push(t),
                     Slot::Turn => c.turn.push(t),
                     Slot::Background => c.background.push(t),
+                    Slot::Now => c.now.push(t),
                     Slot::Pattern => {}
                 }
             }
@@ -277,11 +281,12 @@ impl RuleSet {
         use std::collections::BTreeMap;
         let (normalized, hits) = self.hits_of(text);
         // rule → where its background ends for vetoes and for evidence, as in scoring (score.rs):
-        // `background_of` over the rule's turn phrases and openers in the text.
+        // `background_of` over the rule's turn phrases and openers in the text (and, below,
+        // `now_from` over its words of the present).
         let mut entries: BTreeMap<usize, Vec<(Slot, u32)>> = BTreeMap::new();
         for (i, h) in hits.iter().enumerate().filter(|(_, h)| !h.is_pattern) {
             for p in self.term_postings.get(h.id as usize).into_iter().flatten() {
-                if matches!(p.slot, Slot::Turn | Slot::Background) {
+                if matches!(p.slot, Slot::Turn | Slot::Background | Slot::Now) {
                     entries
                         .entry(p.rule as usize)
                         .or_default()
@@ -296,27 +301,30 @@ impl RuleSet {
                 (rule, ends)
             })
             .collect();
-        // rule → (feeds, stops, groups seen, (character, group) of each group hit)
-        type Seen = (Vec<String>, Vec<String>, u64, Vec<(u32, u32)>);
+        // rule → (feeds, (stop, its start), groups seen, (character, group) of each group hit,
+        // where the first feed starts)
+        type Seen = (Vec<String>, Vec<(String, u32)>, u64, Vec<(u32, u32)>, u32);
         let mut by_rule: BTreeMap<usize, Seen> = BTreeMap::new();
         let mut add = |rule: usize, slot: Slot, shown: &str, at: usize, end: u32| {
             // As in scoring: vetoes before the background's end, and evidence in a background
             // sentence, do not count.
             let (veto_from, from) = turns.get(&rule).copied().unwrap_or_default();
-            if matches!(slot, Slot::Turn | Slot::Background)
+            if matches!(slot, Slot::Turn | Slot::Background | Slot::Now)
                 || (slot == Slot::None && end <= veto_from)
                 || (slot != Slot::None && (at as u32) < from)
             {
                 return;
             }
-            let e = by_rule.entry(rule).or_default();
-            let list = if slot == Slot::None {
-                &mut e.1
-            } else {
-                &mut e.0
-            };
-            if !list.iter().any(|t| t == shown) {
-                list.push(shown.to_owned());
+            let e = by_rule
+                .entry(rule)
+                .or_insert_with(|| (Vec::new(), Vec::new(), 0, Vec::new(), u32::MAX));
+            if slot == Slot::None {
+                e.1.push((shown.to_owned(), at as u32));
+                return;
+            }
+            e.4 = e.4.min(at as u32);
+            if !e.0.iter().any(|t| t == shown) {
+                e.0.push(shown.to_owned());
             }
             if let Slot::Group(g) = slot {
                 e.2 |= 1 << (g % 64);
@@ -349,9 +357,23 @@ impl RuleSet {
         by_rule
             .into_iter()
             // A rule the text only stops (a `none` term, no other) is not set off by it.
-            .filter(|(_, (feeds, _, _, _))| !feeds.is_empty())
-            .filter_map(|(rule, (feeds, stops, seen, mut near))| {
+            .filter(|(_, (feeds, _, _, _, _))| !feeds.is_empty())
+            .filter_map(|(rule, (feeds, stop_hits, seen, mut near, first))| {
                 let r = self.rules.get(rule)?;
+                // As in scoring: when the evidence begins where a word of the present opens a
+                // clause, the vetoes before that word do not count.
+                let floor = entries.get(&rule).map_or(0, |chunk| {
+                    crate::engine::score::now_from(chunk, &hits, normalized.text(), first)
+                });
+                let mut stops: Vec<String> = Vec::new();
+                for (s, _) in stop_hits
+                    .into_iter()
+                    .filter(|&(_, at)| floor == 0 || at >= floor)
+                {
+                    if !stops.contains(&s) {
+                        stops.push(s);
+                    }
+                }
                 let groups = u32::from(r.groups).min(64);
                 let all_groups = if groups == 64 {
                     u64::MAX

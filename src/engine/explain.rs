@@ -329,7 +329,9 @@ fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evi
                     Slot::Any => pb::Condition::Any,
                     Slot::Pattern => pb::Condition::Pattern,
                     // `none` terms veto a rule; they are never evidence for it.
-                    Slot::None | Slot::Turn | Slot::Background => pb::Condition::Unspecified,
+                    Slot::None | Slot::Turn | Slot::Background | Slot::Now => {
+                        pb::Condition::Unspecified
+                    }
                 } as i32,
             }
         })

@@ -18,7 +18,13 @@
 //! opener after the emergency hides it; the bundled list keeps to phrases that open a message. An
 //! opener with no sentence end after it ends the background at its own start. Callers who complain
 //! or ask about something else first and then say what is happening now were otherwise stopped
-//! by the words of their preamble. Its score is
+//! by the words of their preamble. A word of the present (`handoffs_now`: 现在, 刚才, 刚刚 …) does
+//! the same without a phrase to name the preamble: when it opens a sentence or clause and the
+//! hand-off's evidence begins there or later, the vetoes before it do not count ("我们去年就申请装
+//! 红绿灯，一直没批下来。刚刚我家门口又出事了……" is a crash); vetoes after it do, and so do vetoes before
+//! it when the evidence begins earlier ("去年家里着火了，现在保险公司不赔" is not a fire). Only a
+//! hand-off that a veto would stop and whose text holds such a word has its evidence collected
+//! before the vetoes are weighed (`now_from`); every other rule costs what it did. Its score is
 //!
 //! ```text
 //! weight × ( number of all-groups
@@ -215,14 +221,36 @@ impl RuleScorer<'_> {
         // the background (see the module docs and `turn_at`).
         let (hits, text) = (self.hits, self.normalized.text());
         let (veto_from, from) = background_of(chunk, hits, text);
-        if chunk
-            .iter()
-            .any(|t| t.0 == Slot::None && hits[t.1 as usize].end > veto_from)
-        {
-            return None;
-        }
+        let vetoed_from = |floor: u32| {
+            chunk.iter().any(|t| {
+                t.0 == Slot::None && {
+                    let v = &hits[t.1 as usize];
+                    v.end > veto_from && v.start >= floor
+                }
+            })
+        };
         let start = self.evidence.len();
-        let (groups, in_lead) = self.collect(chunk, start, from);
+        let (groups, in_lead) = if !vetoed_from(0) {
+            self.collect(chunk, start, from)
+        } else if chunk.iter().any(|t| t.0 == Slot::Now) {
+            // Vetoed, unless the evidence begins where the caller starts telling what is
+            // happening now and every veto lies before that (`now_from`): only then is the
+            // evidence needed to decide.
+            let collected = self.collect(chunk, start, from);
+            let first = self.evidence[start..]
+                .iter()
+                .map(|&(e, _)| hits[e].start)
+                .min()
+                .unwrap_or(0);
+            let floor = now_from(chunk, hits, text, first);
+            if floor == 0 || vetoed_from(floor) {
+                self.evidence.truncate(start);
+                return None;
+            }
+            collected
+        } else {
+            return None;
+        };
         let required: u32 = if rule.groups == 0 {
             0
         } else {
@@ -269,7 +297,7 @@ impl RuleScorer<'_> {
                 continue;
             }
             match slot {
-                Slot::None | Slot::Turn | Slot::Background => continue,
+                Slot::None | Slot::Turn | Slot::Background | Slot::Now => continue,
                 Slot::Group(g) => groups |= 1 << g,
                 Slot::Any if !self.any_terms.contains(&h.id) => self.any_terms.push(h.id),
                 Slot::Pattern if !self.patterns.contains(&h.id) => self.patterns.push(h.id),
@@ -362,6 +390,36 @@ pub(crate) fn turn_at(slot: Slot, h: &Hit, text: &str) -> Option<u32> {
         _ => None,
     }
 }
+
+/// Where a hand-off's vetoes start to count when the caller starts telling what is happening now
+/// (byte offset into the normalized `text`): the start of the last word of the present
+/// (`Slot::Now`, its file's `handoffs_now`) that begins a sentence or clause (the text's start, or
+/// after `.`, `!`, `?`, `;`, `,`, `:` or a space: normalization makes CJK punctuation those) at or
+/// before `first`, where the hand-off's evidence begins; 0 when there is none. Only a word that
+/// opens its clause counts: "现在补缴的话" at a clause's start is one, "我现在想问" is not, and
+/// a word after the evidence's start never is, so that "去年着火了，现在保险公司不赔" keeps its veto
+/// (the evidence begins before 现在). Also what the console's rule search asks.
+pub(crate) fn now_from(chunk: &[(Slot, u32)], hits: &[Hit], text: &str, first: u32) -> u32 {
+    let mut at = 0;
+    for &(slot, hit) in chunk {
+        if slot != Slot::Now {
+            continue;
+        }
+        let Some(h) = hits.get(hit as usize) else {
+            continue;
+        };
+        let opens_clause = text
+            .get(..h.start as usize)
+            .is_some_and(|before| before.is_empty() || before.ends_with(CLAUSE_ENDS));
+        if h.start <= first && h.start > at && opens_clause {
+            at = h.start;
+        }
+    }
+    at
+}
+
+/// What ends a clause before a word of the present (see `now_from`).
+const CLAUSE_ENDS: [char; 7] = ['.', '!', '?', ';', ',', ':', ' '];
 
 /// Whether some window of `within` characters holds a hit of every group in `required` (a
 /// bitmask). `near` holds (character index, group) of the group hits; it is sorted here. Also

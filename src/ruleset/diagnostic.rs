@@ -118,7 +118,7 @@ codes! {
     UngatedPattern = "W0106" "ungated-pattern" "begin or end the pattern with fixed words (a literal alternation such as `(很大|呛人)` counts)";
     MissingHandoffLine = "W0107" "missing-handoff-line" "restore the hand-offs of the lines the message names (handoffs.yaml in the bundled rules)";
     FoldedExample = "W0108" "folded-example" "start every example's `-` at the same column as the others";
-    UnusedHandoffsTurn = "W0109" "unused-handoffs-turn" "move `handoffs_turn` and `handoffs_background` into the file of the hand-offs they are for";
+    UnusedHandoffsTurn = "W0109" "unused-handoffs-turn" "move `handoffs_turn`, `handoffs_background` and `handoffs_now` into the file of the hand-offs they are for";
 }
 
 /// What a diagnostic's finding rests on, for a rule set some of whose files could not be read

@@ -252,6 +252,12 @@ fn compile_texts_with(
                         Code::UnusedHandoffsTurn,
                         "phrase",
                     ),
+                    (
+                        &raw.handoffs_now,
+                        "handoffs_now",
+                        Code::UnusedHandoffsTurn,
+                        "word",
+                    ),
                 ] {
                     if let (true, Some(first)) = (raw.handoffs.is_empty(), list.first()) {
                         diags.warning(

@@ -212,6 +212,10 @@ pub(crate) enum Slot {
     /// A hand-off's background opener (its file's `handoffs_background`): the rest of its
     /// sentence is background, as if a turn phrase followed the sentence.
     Background,
+    /// A hand-off's word of the present (its file's `handoffs_now`): at the start of a sentence or
+    /// clause where the hand-off's evidence begins or before it, the `none` terms before it do not
+    /// stop the hand-off (see `engine/score.rs`).
+    Now,
 }
 
 /// "Term t (or pattern p) feeds slot s of rule r."

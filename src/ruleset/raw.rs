@@ -82,6 +82,15 @@ pub(crate) struct RawFile {
     /// precedes the opener is (see `engine/score.rs`, `turn_at`).
     #[serde(default)]
     pub handoffs_background: Vec<Sp<String>>,
+    /// Words with which a caller starts telling what is happening now (现在, 刚才, 刚刚 …): when
+    /// one stands at the start of a sentence or clause (after 。！？；，： or a space, or at the
+    /// start of the text) and the evidence of one of this file's hand-offs begins there or after
+    /// it, that hand-off's `none` terms before the word do not stop it ("我是住在国道边上的村民，
+    /// 我们去年就申请装红绿灯，一直没批下来。刚刚我家门口又出事了……" is a crash, whatever 去年 says).
+    /// Vetoes after the word still count, and so do vetoes before it when the evidence begins
+    /// earlier (see `engine/score.rs`, `now_from`).
+    #[serde(default)]
+    pub handoffs_now: Vec<Sp<String>>,
     /// Matters the hotline does not take: the citizen is told where to go instead.
     #[serde(default)]
     pub out_of_scope: Vec<Sp<RawOutOfScope>>,
@@ -95,7 +104,8 @@ pub(crate) struct RawFile {
 
 impl RawFile {
     /// Adds the file's `handoffs_none` to the `none` of each of its hand-offs, and its
-    /// `handoffs_turn` and `handoffs_background` to their (unwritten) `turn` and `background`, so that the validator, the matcher and the
+    /// `handoffs_turn`, `handoffs_background` and `handoffs_now` to their (unwritten) `turn`,
+    /// `background` and `now`, so that the validator, the matcher and the
     /// explanations see one list per hand-off, each term with the place it is written at.
     pub(crate) fn share_handoffs_lists(&mut self) {
         for h in &mut self.handoffs {
@@ -104,6 +114,7 @@ impl RawFile {
             c.turn.extend(self.handoffs_turn.iter().cloned());
             c.background
                 .extend(self.handoffs_background.iter().cloned());
+            c.now.extend(self.handoffs_now.iter().cloned());
         }
     }
 }
@@ -345,6 +356,10 @@ pub(crate) struct RawConditions {
     #[serde(skip)]
     #[schemars(skip)]
     pub background: Vec<Sp<String>>,
+    /// A hand-off's words of the present, from its file's `handoffs_now`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub now: Vec<Sp<String>>,
 }
 
 /// Defines the struct of a section whose entries are rules (`rules`, `handoffs`, `out_of_scope`):

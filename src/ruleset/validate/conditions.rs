@@ -139,6 +139,9 @@ impl TermIndex {
         for t in &c.background {
             self.term(file, t, rule, Slot::Background, synonyms, diags);
         }
+        for t in &c.now {
+            self.term(file, t, rule, Slot::Now, synonyms, diags);
+        }
         for pat in &c.patterns {
             self.pattern(file, pat, rule, diags);
         }
