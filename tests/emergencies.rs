@@ -8,9 +8,9 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.2 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.6 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.35 % handed off, ≤ 1.05 % flagged by the check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.37 % handed off, ≤ 1.05 % flagged by the check |
 //! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 55 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
@@ -68,7 +68,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.912;
+const FLOOR: f64 = 0.916;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -200,7 +200,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 91.2 % of all fifty-two files (71-91 % of
+    // The target is 98 %; the bundled rules reach 91.7 % of all fifty-two files (71-91 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -251,7 +251,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.9 % of all fifty-two files (7,999 of 8,167) with the bundled rules and check
+    // 98.0 % of all fifty-two files (8,001 of 8,167) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
         share >= 0.979,
@@ -293,7 +293,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All fifty-two files: 2.3 % handed off (167),
+    // The target is at most 2 % handed off. All fifty-two files: 2.4 % handed off (168),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
     // 1.04 % flagged (74: they go to an operator at once, marked as a possible emergency; 44 of
     // them in the 2,242 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
@@ -301,18 +301,20 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     // `-forty-seventh`, `-forty-ninth` and `-fiftieth`, written in emergency words for the rules
     // and not trained on by the check, and 11 in the 400 of the held-out `-forty-eighth` and
     // `-fifty-first`):
-    // the guards are those figures, so that an edit cannot lose ground.
+    // the guards are those figures, so that an edit cannot lose ground. The words of the present
+    // (`handoffs_now`) cost one request of a held-out set and gained twelve emergencies of the
+    // held-out sets (docs/accuracy.md), so the guard on hand-offs rose by that one.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0235,
-        "{} ordinary requests handed off (at most 2.35 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0237,
+        "{} ordinary requests handed off (at most 2.37 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
         flagged as f64 / n <= 0.0105,
         "{flagged} ordinary requests flagged by the emergency check (at most 1.05 %)"
     );
-    // The check doubts 141 of the 167 ordinary requests the rules hand off (100 of the 123 of the
+    // The check doubts 142 of the 168 ordinary requests the rules hand off (101 of the 124 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
