@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty-three authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty-four authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.6 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.4 % |
 //! | emergencies | | ≥ 97.9 % handed off to a right line or flagged by the emergency check |
 //! | non-emergencies | ≤ 2 % handed off | ≤ 2.37 % handed off, ≤ 1.05 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 55 real emergencies |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 56 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -49,12 +49,14 @@
 //!   (another: a northern city's autumn and winter, heating season, ice and fireworks), measured on
 //!   arrival with the rules of the forty-fourth set, and `-fifty-first` (another: an inland city's
 //!   spring, grave fires, renovation, kites and spring ploughing), measured on arrival with the
-//!   rules of the forty-seventh set.
+//!   rules of the forty-seventh set, and `-fifty-second` (another: a southern coastal city's
+//!   summer, typhoons, beaches, night markets and ports), measured on arrival with the rules
+//!   before and after the words of the present (`handoffs_now`).
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all fifty-two files, held-out ones
+//! The guards are the figures of the bundled rules on all fifty-three files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -68,7 +70,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.916;
+const FLOOR: f64 = 0.914;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -200,7 +202,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 91.7 % of all fifty-two files (71-91 % of
+    // The target is 98 %; the bundled rules reach 91.5 % of all fifty-three files (71-91 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -251,7 +253,7 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 98.0 % of all fifty-two files (8,001 of 8,167) with the bundled rules and check
+    // 97.9 % of all fifty-three files (8,195 of 8,367) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
         share >= 0.979,
@@ -293,14 +295,14 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All fifty-two files: 2.4 % handed off (168),
+    // The target is at most 2 % handed off. All fifty-three files: 2.4 % handed off (173),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 1.04 % flagged (74: they go to an operator at once, marked as a possible emergency; 44 of
+    // 1.03 % flagged (75: they go to an operator at once, marked as a possible emergency; 44 of
     // them in the 2,242 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
     // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth`,
     // `-forty-seventh`, `-forty-ninth` and `-fiftieth`, written in emergency words for the rules
-    // and not trained on by the check, and 11 in the 400 of the held-out `-forty-eighth` and
-    // `-fifty-first`):
+    // and not trained on by the check, and 12 in the 600 of the held-out `-forty-eighth`,
+    // `-fifty-first` and `-fifty-second`):
     // the guards are those figures, so that an edit cannot lose ground. The words of the present
     // (`handoffs_now`) cost one request of a held-out set and gained twelve emergencies of the
     // held-out sets (docs/accuracy.md), so the guard on hand-offs rose by that one.
@@ -314,7 +316,7 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         flagged as f64 / n <= 0.0105,
         "{flagged} ordinary requests flagged by the emergency check (at most 1.05 %)"
     );
-    // The check doubts 142 of the 168 ordinary requests the rules hand off (101 of the 124 of the
+    // The check doubts 147 of the 173 ordinary requests the rules hand off (106 of the 129 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -348,9 +350,9 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 55 of 7,570 with the bundled rules and check, 52 in read sets the check is not trained on
-    // (retrained with some of them, it caught fewer held-out emergencies) and 3 in the sets held
-    // out from it: a garage
+    // 56 of 7,780 with the bundled rules and check, 52 in read sets the check is not trained on
+    // (retrained with some of them, it caught fewer held-out emergencies) and 4 in the sets held
+    // out from it (one of them in `-fifty-second`, on its arrival): a garage
     // door that traps two people (`-twenty-fifth`), a minor crash (`-twenty-sixth`), a drowning
     // reported in a letter's register (`-twenty-ninth`), and three of `-thirtieth` (a jump into a
     // river and a mother lost in a hospital, handed off on the set's arrival, and a gas alarm,
@@ -373,7 +375,7 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
     // their preamble of complaints as well. A doubt delays a real
     // emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 55,
+        doubted.len() <= 56,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
