@@ -1166,32 +1166,51 @@ fn stray_list(dir: &Path, list: &str, code: &str) -> RuleSet {
     stray
 }
 
-#[test]
-fn a_hand_off_reads_past_the_callers_background_but_not_past_a_veto_after_it() {
-    let rules = r#"
+/// A rule set with one dispatch rule (物业费) and one hand-off, `quake-now` (甲乙险情), under the
+/// hand-offs file's top-level `lists`.
+fn quake_set(lists: &str) -> (tempfile::TempDir, RuleSet) {
+    set_with(&format!(
+        r#"
 rules:
   - id: fee
     topic: 物业费
     category: 城乡建设/住房保障与房地产/物业服务
     department: housing
     regulations: [物业管理条例/第四十一条]
-    conditions: {all: [[物业费]]}
+    conditions: {{all: [[物业费]]}}
     examples: [物业费谁交]
-handoffs_none: [投诉]
-handoffs_turn: [结果刚才]
-handoffs_background: [本来是想]
+{lists}
 handoffs:
   - id: quake-now
     line: "119"
     name: 险情
     regulations: [北京市接诉即办工作条例/第十一条]
-    conditions: {all: [[甲乙险情]]}
-"#;
-    let (dir, set) = set_with(rules);
-    let handed = |t: &str| {
-        let r = set.route(&RouteInput::text(t));
-        r.outcome() == pb::Outcome::Handoff && r.rule_id == "quake-now"
-    };
+    conditions: {{all: [[甲乙险情]]}}
+"#
+    ))
+}
+
+/// Whether `quake-now` takes the text.
+fn quake_handed(set: &RuleSet, text: &str) -> bool {
+    let r = set.route(&RouteInput::text(text));
+    r.outcome() == pb::Outcome::Handoff && r.rule_id == "quake-now"
+}
+
+/// What the console's rule search says of `quake-now` on the text: whether its conditions hold,
+/// and the vetoes that stop it.
+fn quake_holds(set: &RuleSet, text: &str) -> Option<(bool, Vec<String>)> {
+    set.rules_touched_by(text)
+        .into_iter()
+        .find(|r| r.rule_id == "quake-now")
+        .map(|r| (r.conditions_hold, r.stops))
+}
+
+#[test]
+fn a_hand_off_reads_past_the_callers_background_but_not_past_a_veto_after_it() {
+    let (dir, set) = quake_set(
+        "handoffs_none: [投诉]\nhandoffs_turn: [结果刚才]\nhandoffs_background: [本来是想]",
+    );
+    let handed = |t: &str| quake_handed(&set, t);
     // The veto stops the hand-off wherever it stands when there is no turn and no opener.
     assert!(handed("楼下甲乙险情"));
     assert!(!handed("我要投诉，楼下甲乙险情"));
@@ -1205,12 +1224,7 @@ handoffs:
     // Without a sentence end after the opener nothing is background, its own words included.
     assert!(!handed("我本来是想投诉物业楼下甲乙险情"));
     // The console's rule search says what routing does.
-    let holds = |t: &str| {
-        set.rules_touched_by(t)
-            .into_iter()
-            .find(|r| r.rule_id == "quake-now")
-            .map(|r| (r.conditions_hold, r.stops))
-    };
+    let holds = |t: &str| quake_holds(&set, t);
     assert_eq!(
         holds("我要投诉物业，结果刚才楼下甲乙险情"),
         Some((true, vec![]))
@@ -1228,29 +1242,8 @@ handoffs:
 
 #[test]
 fn a_word_of_the_present_that_opens_the_evidence_leaves_the_vetoes_before_it_behind() {
-    let rules = r#"
-rules:
-  - id: fee
-    topic: 物业费
-    category: 城乡建设/住房保障与房地产/物业服务
-    department: housing
-    regulations: [物业管理条例/第四十一条]
-    conditions: {all: [[物业费]]}
-    examples: [物业费谁交]
-handoffs_none: [去年, 投诉]
-handoffs_now: [刚刚]
-handoffs:
-  - id: quake-now
-    line: "119"
-    name: 险情
-    regulations: [北京市接诉即办工作条例/第十一条]
-    conditions: {all: [[甲乙险情]]}
-"#;
-    let (dir, set) = set_with(rules);
-    let handed = |t: &str| {
-        let r = set.route(&RouteInput::text(t));
-        r.outcome() == pb::Outcome::Handoff && r.rule_id == "quake-now"
-    };
+    let (dir, set) = quake_set("handoffs_none: [去年, 投诉]\nhandoffs_now: [刚刚]");
+    let handed = |t: &str| quake_handed(&set, t);
     // Without the word, a veto anywhere stops the hand-off.
     assert!(!handed("去年我投诉过物业。楼下甲乙险情"));
     // The word opens the sentence or clause where the evidence begins: the vetoes before it are
@@ -1265,12 +1258,7 @@ handoffs:
     // The word inside a clause, not at its start, opens nothing.
     assert!(!handed("去年我投诉过物业我刚刚看到楼下甲乙险情"));
     // The console's rule search says what routing does.
-    let holds = |t: &str| {
-        set.rules_touched_by(t)
-            .into_iter()
-            .find(|r| r.rule_id == "quake-now")
-            .map(|r| (r.conditions_hold, r.stops))
-    };
+    let holds = |t: &str| quake_holds(&set, t);
     assert_eq!(
         holds("去年我投诉过物业。刚刚楼下甲乙险情"),
         Some((true, vec![]))
