@@ -366,10 +366,7 @@ impl RuleSet {
                     crate::engine::score::now_from(chunk, &hits, normalized.text(), first)
                 });
                 let mut stops: Vec<String> = Vec::new();
-                for (s, _) in stop_hits
-                    .into_iter()
-                    .filter(|&(_, at)| floor == 0 || at >= floor)
-                {
+                for (s, _) in stop_hits.into_iter().filter(|&(_, at)| at >= floor) {
                     if !stops.contains(&s) {
                         stops.push(s);
                     }

@@ -237,11 +237,10 @@ impl RuleScorer<'_> {
             // happening now and every veto lies before that (`now_from`): only then is the
             // evidence needed to decide.
             let collected = self.collect(chunk, start, from);
+            // The evidence is gathered in text order, so its first item is where it begins.
             let first = self.evidence[start..]
-                .iter()
-                .map(|&(e, _)| hits[e].start)
-                .min()
-                .unwrap_or(0);
+                .first()
+                .map_or(0, |&(e, _)| hits[e].start);
             let floor = now_from(chunk, hits, text, first);
             if floor == 0 || vetoed_from(floor) {
                 self.evidence.truncate(start);
