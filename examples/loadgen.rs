@@ -15,7 +15,12 @@
 //! sharing a core are measured under the same conditions at the same moments; one line per server,
 //! prefixed with `target=ADDR`.
 //!
+//! `--texts FILE` (JSON lines with a `text` field, e.g. `tests/data/emergencies.jsonl`) sends
+//! those texts in turn instead of the mix: a server's memory depends on how varied its requests
+//! are (each pattern the requests reach keeps its search state), which six texts do not show.
+//!
 //! Usage: loadgen ADDR[,ADDR…] MODE [--connections 16] [--streams 32] [--seconds 10] [--rate 0]
+//! [--texts FILE]
 //! Output: one line `mode=… calls=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=… max_us=…`
 //! (per server, for several).
 
@@ -49,7 +54,7 @@ const MIX: [&str; 6] = [
 #[derive(Clone)]
 enum Client {
     Health(HealthClient<Channel>),
-    Route(RoutingServiceClient<Channel>),
+    Route(RoutingServiceClient<Channel>, Arc<Vec<String>>),
 }
 
 impl Client {
@@ -61,8 +66,11 @@ impl Client {
                 })
                 .await
                 .is_ok(),
-            Client::Route(c) => {
-                let text = MIX[(n % MIX.len() as u64) as usize].to_owned();
+            Client::Route(c, texts) => {
+                let text = texts
+                    .get((n % texts.len().max(1) as u64) as usize)
+                    .cloned()
+                    .unwrap_or_default();
                 let req = pb::RouteRequest {
                     text,
                     request_id: format!("load-{n}"),
@@ -81,12 +89,13 @@ struct Args {
     streams: usize,
     seconds: f64,
     rate: f64,
+    texts: Vec<String>,
 }
 
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let addr = it.next().ok_or(
-        "usage: loadgen ADDR MODE [--connections N] [--streams N] [--seconds S] [--rate R]",
+        "usage: loadgen ADDR MODE [--connections N] [--streams N] [--seconds S] [--rate R] [--texts FILE]",
     )?;
     let mode = it.next().ok_or("missing MODE (health or route)")?;
     let mut a = Args {
@@ -96,6 +105,7 @@ fn parse() -> Result<Args, String> {
         streams: 32,
         seconds: 10.0,
         rate: 0.0,
+        texts: MIX.iter().map(|t| t.to_string()).collect(),
     };
     while let Some(flag) = it.next() {
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -105,6 +115,7 @@ fn parse() -> Result<Args, String> {
             "--streams" => a.streams = v.parse().map_err(|e| format!("{flag}: {e}"))?,
             "--seconds" => a.seconds = v.parse().map_err(bad)?,
             "--rate" => a.rate = v.parse().map_err(bad)?,
+            "--texts" => a.texts = read_texts(&v)?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -112,6 +123,28 @@ fn parse() -> Result<Args, String> {
         return Err(format!("unknown mode {}", a.mode));
     }
     Ok(a)
+}
+
+/// The `text` of each line of a JSON-lines file.
+fn read_texts(path: &str) -> Result<Vec<String>, String> {
+    let body = std::fs::read_to_string(path).map_err(|e| format!("--texts {path}: {e}"))?;
+    let mut texts = Vec::new();
+    for (i, line) in body
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{path}:{}: {e}", i + 1))?;
+        match v.get("text").and_then(|t| t.as_str()) {
+            Some(t) => texts.push(t.to_owned()),
+            None => return Err(format!("{path}:{}: no \"text\" field", i + 1)),
+        }
+    }
+    if texts.is_empty() {
+        return Err(format!("--texts {path}: no lines"));
+    }
+    Ok(texts)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {
@@ -154,6 +187,7 @@ async fn main() {
         std::process::exit(1);
     }
     let addrs: Vec<&str> = args.addr.split(',').collect();
+    let texts = Arc::new(args.texts.clone());
     // Per server: its connections.
     let mut targets: Vec<Vec<Client>> = Vec::new();
     for addr in &addrs {
@@ -170,6 +204,7 @@ async fn main() {
                 "health" => Client::Health(HealthClient::new(channel)),
                 _ => Client::Route(
                     RoutingServiceClient::new(channel).max_decoding_message_size(64 << 20),
+                    texts.clone(),
                 ),
             });
         }

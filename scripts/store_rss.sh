@@ -5,10 +5,13 @@
 # server of its own: a closed loop (4 × 8 streams, a saturated router whose writer falls behind
 # and catches up from the spool's segments), then paced at RATE calls/s. The SQLite store runs
 # on a new database, then restarted on the same one (the usual case: its rule files are already
-# archived). Traffic goes to 127.0.0.1 only; every loop is bounded in time.
+# archived). Traffic goes to 127.0.0.1 only; every loop is bounded in time. TEXTS=FILE (JSON
+# lines with a `text` field) sends those texts in turn instead of the load generator's six: the
+# memory of a server that sees varied requests.
 #
 #   scripts/store_rss.sh
 #   RATE=8000 SECONDS_PER_PHASE=6 ROUNDS=2 scripts/store_rss.sh
+#   TEXTS=tests/data/emergencies.jsonl scripts/store_rss.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +36,8 @@ run() {
   ready=$(rss_mb $server)
   (for _ in $(seq $(( (PHASE + 2) * 5 ))); do rss_kb $server 2>/dev/null || break; sleep 0.2; done >"$samples") &
   sampler=$!
-  out=$("${LOADGEN[@]}" "$ADDR" route --connections 4 --streams 8 --seconds "$PHASE" --rate "$2")
+  out=$("${LOADGEN[@]}" "$ADDR" route --connections 4 --streams 8 --seconds "$PHASE" --rate "$2" \
+    ${TEXTS:+--texts "$TEXTS"})
   wait $sampler
   sleep 2
   echo "rps=$(echo "$out" | field rps) ready=$ready peak=$(sort -n "$samples" | tail -1 | awk '{printf "%.1f", $1/1024}')" \

@@ -33,8 +33,9 @@
 //! size is capped at load time, so a pathological pattern is a load error rather than a slow
 //! request.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use daachorse::CharwiseDoubleArrayAhoCorasick;
 use regex::{Regex, RegexSet};
+use regex_automata::nfa::thompson::{self, backtrack};
 use regex_automata::{Anchored, Input, meta};
 
 use crate::engine::segment::{Segmenter, Words};
@@ -52,14 +53,23 @@ pub(crate) struct Hit {
 
 /// The compiled vocabulary and patterns of a rule set.
 pub(crate) struct Matcher {
-    /// Rule terms first, then the extra phrases (see [`Matcher::new`]).
-    automaton: AhoCorasick,
+    /// Every distinct word of the automaton's list (rule terms first, then the extra phrases,
+    /// then the patterns' literals; see [`Matcher::new`]) once, valued by its [`Words`] group.
+    automaton: CharwiseDoubleArrayAhoCorasick<u32>,
+    /// For each distinct word, its ids in the list: `word_ids[group_start[g]..group_start[g + 1]]`
+    /// for group `g`, ascending. A term can also be another pattern's literal, or two branches'
+    /// literal, and the double array takes each word once.
+    group_start: Vec<u32>,
+    word_ids: Vec<u32>,
     terms: Vec<Box<str>>,
     /// The patterns' texts, for evidence and explanations.
     pattern_texts: Vec<Box<str>>,
-    /// The patterns, compiled once each (the validator's `Regex` is not kept): anchored searches
-    /// at their literals' starts, or a search of the whole text for the few `unfiltered` ones.
-    compiled: Vec<meta::Regex>,
+    /// The patterns that are not gated branch by branch (`suffix_only` and `unfiltered`),
+    /// compiled once each (the validator's `Regex` is not kept); None for the others.
+    compiled: Vec<Option<meta::Regex>>,
+    /// Each branch of the gated patterns compiled on its own, for anchored searches at its
+    /// literals' starts; None for the branch of a `suffix_only` pattern.
+    branch_regexes: Vec<Option<BranchSearch>>,
     /// How many extra phrases follow the terms in `automaton`; the required prefix literals of
     /// the patterns that have them follow the extras (a pattern is run only where one of its
     /// literals occurs in the text).
@@ -105,6 +115,7 @@ pub(crate) fn is_gated(pattern: &str) -> bool {
 /// The literals of one branch of a pattern: what its matches start with, what they end with (if
 /// that can be listed), and the longest match in bytes (if bounded).
 struct BranchLiterals {
+    hir: regex_syntax::hir::Hir,
     prefixes: Vec<Vec<u8>>,
     suffixes: Option<Vec<Vec<u8>>>,
     max_len: Option<usize>,
@@ -125,6 +136,7 @@ fn gated_branches(pattern: &str) -> Option<Vec<BranchLiterals>> {
     subs.iter()
         .map(|sub| {
             Some(BranchLiterals {
+                hir: sub.clone(),
                 prefixes: literals_of(sub, ExtractKind::Prefix)?,
                 suffixes: literals_of(sub, ExtractKind::Suffix),
                 max_len: sub.properties().maximum_len(),
@@ -158,14 +170,39 @@ fn literals_of(
     hir: &regex_syntax::hir::Hir,
     kind: regex_syntax::hir::literal::ExtractKind,
 ) -> Option<Vec<Vec<u8>>> {
+    let suffix = matches!(kind, regex_syntax::hir::literal::ExtractKind::Suffix);
     let seq = regex_syntax::hir::literal::Extractor::new()
         .kind(kind)
         .extract(hir);
     let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+    // The extractor cuts a long literal at a byte count, which can fall inside a character; the
+    // automaton steps by character, so such a literal is cut back to whole characters (a shorter
+    // prefix or suffix of every match is still one).
+    let whole: Vec<Vec<u8>> = lits
+        .iter()
+        .map(|l| whole_chars(l.as_bytes(), suffix).to_vec())
+        .collect();
+    if whole.is_empty() || whole.iter().any(Vec::is_empty) {
         return None;
     }
-    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+    Some(whole)
+}
+
+/// The longest run of whole UTF-8 characters of `bytes` at its start, or at its end for a
+/// `suffix`.
+fn whole_chars(bytes: &[u8], suffix: bool) -> &[u8] {
+    match suffix {
+        true => {
+            let skip = (0..bytes.len())
+                .find(|&i| std::str::from_utf8(bytes.get(i..).unwrap_or_default()).is_ok())
+                .unwrap_or(bytes.len());
+            bytes.get(skip..).unwrap_or_default()
+        }
+        false => match std::str::from_utf8(bytes) {
+            Ok(_) => bytes,
+            Err(e) => bytes.get(..e.valid_up_to()).unwrap_or_default(),
+        },
+    }
 }
 
 impl Matcher {
@@ -190,11 +227,17 @@ impl Matcher {
         let mut unfiltered_ids = Vec::new();
         let mut suffix_only = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
+        let mut branch_regexes = Vec::new();
         for (i, re) in patterns.iter().enumerate() {
-            match gated_branches(re.as_str()) {
+            let whole = match gated_branches(re.as_str()) {
                 Some(gated) => {
                     for b in gated {
                         let g = to_u32(branches.len());
+                        branch_regexes.push(Some(
+                            BranchSearch::new(&b.hir, b.max_len).map_err(|e| {
+                                format!("cannot build pattern {}: {e}", re.as_str())
+                            })?,
+                        ));
                         branches.push(Branch {
                             pattern: i as u32,
                             has_suffixes: b.suffixes.is_some(),
@@ -209,10 +252,12 @@ impl Matcher {
                             suffix_owner.push(g);
                         }
                     }
+                    false
                 }
                 None => match required_suffixes(re.as_str()) {
                     Some(lits) => {
                         let g = to_u32(branches.len());
+                        branch_regexes.push(None);
                         branches.push(Branch {
                             pattern: i as u32,
                             has_suffixes: true,
@@ -223,30 +268,33 @@ impl Matcher {
                             suffix_bytes.push(l);
                             suffix_owner.push(g);
                         }
+                        true
                     }
-                    None => unfiltered_ids.push(i as u32),
+                    None => {
+                        unfiltered_ids.push(i as u32);
+                        true
+                    }
                 },
-            }
-            compiled.push(
-                meta::Builder::new()
-                    .configure(meta::Config::new().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)))
-                    .build(re.as_str())
-                    .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?,
-            );
+            };
+            compiled.push(match whole {
+                true => Some(
+                    compile()
+                        .build(re.as_str())
+                        .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?,
+                ),
+                false => None,
+            });
         }
         // One automaton, one pass over the text: terms, then extras, then pattern literals (prefixes,
         // then suffixes).
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(
-                terms
-                    .iter()
-                    .map(|t| t.as_bytes())
-                    .chain(extras.iter().map(|e| e.as_bytes()))
-                    .chain(literal_bytes.iter().map(Vec::as_slice))
-                    .chain(suffix_bytes.iter().map(Vec::as_slice)),
-            )
-            .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
+        let words: Vec<&[u8]> = terms
+            .iter()
+            .map(|t| t.as_bytes())
+            .chain(extras.iter().map(|e| e.as_bytes()))
+            .chain(literal_bytes.iter().map(Vec::as_slice))
+            .chain(suffix_bytes.iter().map(Vec::as_slice))
+            .collect();
+        let (automaton, group_start, word_ids) = word_automaton(&words)?;
         let unfiltered = regex::RegexSetBuilder::new(
             unfiltered_ids
                 .iter()
@@ -256,7 +304,10 @@ impl Matcher {
         .build()
         .map_err(|e| format!("cannot build the pattern set: {e}"))?;
         Ok(Matcher {
+            branch_regexes,
             automaton,
+            group_start,
+            word_ids,
             terms,
             pattern_texts: patterns.iter().map(|p| p.as_str().into()).collect(),
             compiled,
@@ -327,30 +378,40 @@ impl Matcher {
         // (pattern, end of one of its suffix literals), for the patterns without prefix literals.
         let mut suffix_ends: Vec<(u32, u32)> = Vec::new();
         let n_prefixes = self.literal_owner.len();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let id = m.pattern().as_usize();
+        let occurrences = self.automaton.find_overlapping_iter(text).flat_map(|m| {
+            let g = m.value() as usize;
+            let ids = match (self.group_start.get(g), self.group_start.get(g + 1)) {
+                (Some(&a), Some(&b)) => self.word_ids.get(a as usize..b as usize),
+                _ => None,
+            };
+            let (start, end) = (m.start(), m.end());
+            ids.unwrap_or_default()
+                .iter()
+                .map(move |&id| (id as usize, start, end))
+        });
+        for (id, start, end) in occurrences {
             if id >= n_words + n_prefixes {
                 if let Some(&g) = self.suffix_owner.get(id - n_words - n_prefixes) {
-                    suffixes.push((g, to_u32(m.start()), to_u32(m.end())));
+                    suffixes.push((g, to_u32(start), to_u32(end)));
                     if !self.suffix_only.is_empty()
                         && let Some(b) = self.branches.get(g as usize)
                     {
-                        suffix_ends.push((b.pattern, to_u32(m.end())));
+                        suffix_ends.push((b.pattern, to_u32(end)));
                     }
                 }
             } else if id >= n_words {
                 if let Some(&g) = self.literal_owner.get(id - n_words)
                     && let Some(b) = self.branches.get(g as usize)
                 {
-                    starts.push((b.pattern, to_u32(m.start()), g));
+                    starts.push((b.pattern, to_u32(start), g));
                 }
             } else if id >= n_terms {
-                extras.push((to_u32(id - n_terms), to_u32(m.start()), to_u32(m.end())));
-            } else if segmenter.accepts(text, words, m.start(), m.end()) {
+                extras.push((to_u32(id - n_terms), to_u32(start), to_u32(end)));
+            } else if segmenter.accepts(text, words, start, end) {
                 hits.push(Hit {
-                    start: to_u32(m.start()),
-                    end: to_u32(m.end()),
-                    id: to_u32(m.pattern().as_usize()),
+                    start: to_u32(start),
+                    end: to_u32(end),
+                    id: to_u32(id),
                     is_pattern: false,
                 });
             }
@@ -360,19 +421,17 @@ impl Matcher {
             starts.dedup();
             suffixes.sort_unstable();
             let mut done: Option<u32> = None;
-            let mut tried: Option<(u32, u32)> = None;
+            // By pattern, start and branch: at one start, the first branch in the pattern's order
+            // that matches there is the pattern's match there (leftmost-first), and the first start
+            // with a match is the pattern's leftmost match.
             for &(i, at, g) in &starts {
-                if done == Some(i) || tried == Some((i, at)) || !self.could_end(g, at, &suffixes) {
+                if done == Some(i) || !self.could_end(g, at, &suffixes) {
                     continue;
                 }
-                tried = Some((i, at));
-                let Some(re) = self.compiled.get(i as usize) else {
+                let Some(Some(re)) = self.branch_regexes.get(g as usize) else {
                     continue;
                 };
-                let input = Input::new(text)
-                    .range(at as usize..)
-                    .anchored(Anchored::Yes);
-                if let Some(m) = re.find(input) {
+                if let Some(m) = re.find_at(text, at as usize) {
                     hits.push(Hit {
                         start: to_u32(m.start()),
                         end: to_u32(m.end()),
@@ -396,7 +455,7 @@ impl Matcher {
                 if ends.is_empty() {
                     continue;
                 }
-                let Some(re) = self.compiled.get(i as usize) else {
+                let Some(Some(re)) = self.compiled.get(i as usize) else {
                     continue;
                 };
                 let found = match max_len {
@@ -415,7 +474,12 @@ impl Matcher {
             if !self.unfiltered_ids.is_empty() {
                 for i in self.unfiltered.matches(text).iter() {
                     let id = self.unfiltered_ids[i];
-                    if let Some(m) = self.compiled.get(id as usize).and_then(|re| re.find(text)) {
+                    if let Some(m) = self
+                        .compiled
+                        .get(id as usize)
+                        .and_then(Option::as_ref)
+                        .and_then(|re| re.find(text))
+                    {
                         hits.push(Hit {
                             start: to_u32(m.start()),
                             end: to_u32(m.end()),
@@ -429,6 +493,139 @@ impl Matcher {
         hits.sort_unstable();
         hits.dedup();
     }
+}
+
+/// How one branch of a gated pattern is searched for at a start.
+///
+/// Most branches are short and bounded ("说.{0,6}就跳"): a bounded backtracker over the branch's
+/// own NFA, searching only the bytes a match can span, needs no cache of its own (one per thread
+/// serves every branch, see [`BACKTRACK`]). The meta engine would keep, per pattern and per
+/// thread, lazy DFA caches of up to 2 MiB each and a reverse NFA: with the bundled hand-offs'
+/// 275 patterns, a server's memory grew by about 90 MB over 22,552 varied requests. A branch
+/// without a bound, or too large for the backtracker's bitset over its span, keeps the meta
+/// engine.
+enum BranchSearch {
+    Bounded {
+        re: backtrack::BoundedBacktracker,
+        /// The branch's longest match in bytes.
+        reach: usize,
+    },
+    Meta(meta::Regex),
+}
+
+thread_local! {
+    /// The backtracker's scratch (its visited set and stack), reset to whichever branch is
+    /// searched: at most [`VISITED_CAPACITY`] bytes per thread, whatever the number of branches.
+    static BACKTRACK: std::cell::RefCell<Option<backtrack::Cache>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The backtracker's visited set, in bytes: one bit per (NFA state, byte of the span).
+const VISITED_CAPACITY: usize = 256 * 1024;
+
+impl BranchSearch {
+    fn new(hir: &regex_syntax::hir::Hir, max_len: Option<usize>) -> Result<Self, String> {
+        if let Some(reach) = max_len {
+            let nfa = thompson::Compiler::new()
+                .configure(
+                    thompson::Config::new()
+                        .nfa_size_limit(Some(PATTERN_SIZE_LIMIT))
+                        .which_captures(thompson::WhichCaptures::Implicit),
+                )
+                .build_from_hir(hir)
+                .map_err(|e| e.to_string())?;
+            let re = backtrack::BoundedBacktracker::builder()
+                .configure(backtrack::Config::new().visited_capacity(VISITED_CAPACITY))
+                .build_from_nfa(nfa)
+                .map_err(|e| e.to_string())?;
+            if re.max_haystack_len() >= reach {
+                return Ok(BranchSearch::Bounded { re, reach });
+            }
+        }
+        compile()
+            .build_from_hir(hir)
+            .map(BranchSearch::Meta)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The branch's match that starts at `at`, if any.
+    fn find_at(&self, text: &str, at: usize) -> Option<regex_automata::Match> {
+        match self {
+            BranchSearch::Meta(re) => re.find(Input::new(text).range(at..).anchored(Anchored::Yes)),
+            BranchSearch::Bounded { re, reach } => {
+                // A match is at most `reach` bytes long, so only those bytes are searched; the
+                // rest of the text stays the context that look-arounds see.
+                let end = at.saturating_add(*reach).min(text.len());
+                let input = Input::new(text).range(at..end).anchored(Anchored::Yes);
+                BACKTRACK.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    let cache = match cache.as_mut() {
+                        Some(c) => {
+                            c.reset(re);
+                            c
+                        }
+                        None => cache.insert(re.create_cache()),
+                    };
+                    // The backtracker's one error is a span longer than its bitset allows, and
+                    // the span is at most `reach`, which was checked against it when built.
+                    re.try_find(cache, input).ok().flatten()
+                })
+            }
+        }
+    }
+}
+
+/// A builder of the matcher's regexes (a pattern, or one branch of one).
+fn compile() -> meta::Builder {
+    let mut b = meta::Builder::new();
+    b.configure(meta::Config::new().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)));
+    b
+}
+
+/// The automaton of `words` (UTF-8, the ids being their indices), each distinct word once, with
+/// the ids of each distinct word in ascending order (see [`Matcher::group_start`]).
+///
+/// A double array stepped by character rather than by byte: a CJK character is one step instead
+/// of three, and each step is two array reads. On the bundled rules' 48,963 words (32,102
+/// distinct) it finds an 80-character request's occurrences about three times faster than the
+/// `aho-corasick` crate's contiguous NFA, in 2.1 MB against 3.5 MB (BENCHMARKS.md §1). An
+/// occurrence is reported as the `aho-corasick` crate reports it in its overlapping search: by
+/// end, longer words first, and the ids of one word in ascending order.
+type WordAutomaton = (CharwiseDoubleArrayAhoCorasick<u32>, Vec<u32>, Vec<u32>);
+
+fn word_automaton(words: &[&[u8]]) -> Result<WordAutomaton, String> {
+    let mut order: Vec<u32> = (0..to_u32(words.len())).collect();
+    order.sort_by_key(|&i| (words.get(i as usize).copied().unwrap_or_default(), i));
+    let mut distinct: Vec<(&str, u32)> = Vec::new();
+    let mut group_start = Vec::new();
+    let mut word_ids = Vec::with_capacity(order.len());
+    let mut last: Option<&[u8]> = None;
+    for i in order {
+        let w = words.get(i as usize).copied().unwrap_or_default();
+        // An empty word occurs nowhere a rule could use (the validator refuses empty terms and
+        // phrases, and literals are never empty), and the double array refuses it.
+        if w.is_empty() {
+            continue;
+        }
+        if last != Some(w) {
+            let text = std::str::from_utf8(w)
+                .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
+            distinct.push((text, to_u32(group_start.len())));
+            group_start.push(to_u32(word_ids.len()));
+            last = Some(w);
+        }
+        word_ids.push(i);
+    }
+    group_start.push(to_u32(word_ids.len()));
+    if distinct.is_empty() {
+        // The double array needs one word; this one cannot occur in a normalized text (control
+        // characters are dropped) and has no ids.
+        distinct.push(("\u{0}", 0));
+        group_start = vec![0, 0];
+    }
+    let automaton = CharwiseDoubleArrayAhoCorasick::with_values(distinct)
+        .map_err(|e| format!("cannot build the keyword automaton: {e}"))?;
+    Ok((automaton, group_start, word_ids))
 }
 
 /// The longest match of `pattern` in bytes, when it is bounded.
@@ -545,6 +742,8 @@ mod tests {
                 r"[^a]b.*cd",
                 r"[^x]abcd|[^x]c",
                 r"甲.{0,2}乙|丙.*丁|戊(己|庚)|乙{2}",
+                r"甲乙|甲乙丙|乙.{0,3}丙",
+                r"乙.{0,3}丙|甲乙丙|甲乙",
             ]
             .iter()
             .map(|p| Regex::new(p).unwrap())
@@ -593,6 +792,8 @@ mod tests {
             "丙一二三四五六七八九十丁",
             "戊一己，戊己",
             "甲乙乙",
+            "甲乙丙",
+            "乙一丙，甲乙丙",
             "油烟很大，油烟呛人，烟雾呛人，很大",
             "车车车，车子刚才翻了，又一辆车撞了",
             "没有任何相关的字",
@@ -694,6 +895,80 @@ mod tests {
     fn patterns_report_their_first_match() {
         let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()], &[]).unwrap();
         assert_eq!(pattern_spans(&m, "多收了200元，又收了300元"), vec!["200元"]);
+    }
+
+    #[test]
+    fn a_literal_longer_than_the_extractor_keeps_is_cut_to_whole_characters() {
+        // 37 characters, 111 bytes: the extractor keeps 100 bytes of a literal, which ends
+        // inside the 34th character.
+        let long = format!("{}了", "子丑寅卯辰巳午未申酉戌亥".repeat(3));
+        let pattern = format!("{long}|{long}吗");
+        for lits in [required_prefixes(&pattern), required_suffixes(&pattern)] {
+            let lits = lits.expect("the pattern is gated");
+            assert!(
+                lits.iter().all(|l| std::str::from_utf8(l).is_ok()),
+                "{lits:?}"
+            );
+        }
+        let m = Matcher::new(vec![], vec![Regex::new(&pattern).unwrap()], &[]).unwrap();
+        let text = format!("他说{long}吗？");
+        assert_eq!(pattern_spans(&m, &text), vec![format!("{long}")]);
+        assert!(pattern_spans(&m, &long[..long.len() - 3]).is_empty());
+    }
+
+    #[test]
+    fn the_same_word_from_terms_extras_and_literals_is_reported_for_each() {
+        let terms: Vec<Box<str>> = vec!["停电".into(), "停电".into()];
+        let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
+        let m = Matcher::new(
+            terms,
+            vec![Regex::new(r"停电.{0,4}(三天|一周)").unwrap()],
+            &["停电".to_owned(), "停电了".to_owned()],
+        )
+        .unwrap();
+        let text = "小区停电了三天";
+        let mut words = Words::default();
+        seg.segment(text, &mut words);
+        let (mut hits, mut extras) = (Vec::new(), Vec::new());
+        m.find(text, &seg, &words, &mut hits, &mut extras);
+        let terms: Vec<u32> = hits
+            .iter()
+            .filter(|h| !h.is_pattern)
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(terms, vec![0, 1]);
+        assert!(hits.iter().any(|h| h.is_pattern && h.id == 0));
+        assert_eq!(extras, vec![(0, 6, 12), (1, 6, 15)]);
+    }
+
+    #[test]
+    fn a_branch_too_wide_for_the_backtracker_is_searched_by_the_meta_engine() {
+        let m = Matcher::new(
+            vec![],
+            vec![Regex::new(r"甲.{0,300}乙|丙丁|戊.*己").unwrap()],
+            &[],
+        )
+        .unwrap();
+        let kinds: Vec<&str> = m
+            .branch_regexes
+            .iter()
+            .map(|b| match b {
+                Some(BranchSearch::Bounded { .. }) => "bounded",
+                Some(BranchSearch::Meta(_)) => "meta",
+                None => "none",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["meta", "bounded", "meta"]);
+        let far = format!("甲{}乙", "一".repeat(290));
+        assert_eq!(pattern_spans(&m, &format!("说{far}了")), vec![far.as_str()]);
+        let too_far = format!("甲{}乙", "一".repeat(301));
+        assert!(pattern_spans(&m, &too_far).is_empty());
+        assert_eq!(pattern_spans(&m, "甲一乙丙丁"), vec!["甲一乙"]);
+        assert_eq!(pattern_spans(&m, "他丙丁了"), vec!["丙丁"]);
+        assert_eq!(
+            pattern_spans(&m, "戊一二三四五六七八九己"),
+            vec!["戊一二三四五六七八九己"]
+        );
     }
 
     /// The text of each pattern hit of `m` in `text`, in order (a matcher without terms).
