@@ -319,7 +319,9 @@ const EXTENSION: usize = 4;
 fn classify(run: &Run, before: &str, after_phone: bool) -> Option<Kind> {
     let (n, head, last_is_x) = (run.n, run.head, run.last_is_x);
     let code = run.country_code();
-    if code > 0 && !last_is_x {
+    // A prefix of a run (a group that ends inside it, "00 86…") keeps the run's head: its own
+    // digits may end before the country code does.
+    if code > 0 && n >= code + 2 && !last_is_x {
         // The national number: a mobile number, or a landline whose area code has its 0 dropped
         // (as it should be after a country code) or kept.
         let national = (n - code, head[code], head[code + 1]);
