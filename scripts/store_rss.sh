@@ -5,13 +5,16 @@
 # server of its own: a closed loop (4 × 8 streams, a saturated router whose writer falls behind
 # and catches up from the spool's segments), then paced at RATE calls/s. The SQLite store runs
 # on a new database, then restarted on the same one (the usual case: its rule files are already
-# archived). Traffic goes to 127.0.0.1 only; every loop is bounded in time. TEXTS=FILE (JSON
-# lines with a `text` field) sends those texts in turn instead of the load generator's six: the
-# memory of a server that sees varied requests.
+# archived). Traffic goes to 127.0.0.1 only; every loop is bounded in time.
+#
+# The requests are every text of tests/data in turn (16,334 on 2026-12-07), or those of
+# TEXTS=FILE (JSON lines with a `text` field); TEXTS=mix sends the load generator's six. Varied
+# requests are what a server sees, and its memory depends on them: each rule pattern a request
+# reaches keeps some search state, which six texts never show (BENCHMARKS.md §4, 2026-12-07).
 #
 #   scripts/store_rss.sh
 #   RATE=8000 SECONDS_PER_PHASE=6 ROUNDS=2 scripts/store_rss.sh
-#   TEXTS=tests/data/emergencies.jsonl scripts/store_rss.sh
+#   TEXTS=mix scripts/store_rss.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,16 @@ trap 'rm -rf "$DATA"' EXIT
 
 source scripts/lib.sh
 build_bins
+if [ -z "${TEXTS:-}" ]; then
+  TEXTS="$DATA/texts.jsonl"
+  cat tests/data/*.jsonl > "$TEXTS"
+  echo "requests: $(wc -l < "$TEXTS") texts of tests/data, in turn"
+elif [ "$TEXTS" = mix ]; then
+  TEXTS=""
+  echo "requests: the load generator's six texts"
+else
+  echo "requests: $(wc -l < "$TEXTS") texts of $TEXTS, in turn"
+fi
 echo "topology: $TOPOLOGY"
 machine
 
