@@ -70,9 +70,6 @@ pub(crate) struct Matcher {
     /// The patterns that are not gated branch by branch (`suffix_only` and `unfiltered`),
     /// compiled once each (the validator's `Regex` is not kept); None for the others.
     compiled: Vec<Option<meta::Regex>>,
-    /// Each branch of the gated patterns compiled on its own, for anchored searches at its
-    /// literals' starts; None for the branch of a `suffix_only` pattern.
-    branch_regexes: Vec<Option<BranchSearch>>,
     /// How many extra phrases follow the terms in `automaton`; the required prefix literals of
     /// the patterns that have them follow the extras (a pattern is run only where one of its
     /// literals occurs in the text).
@@ -96,12 +93,14 @@ pub(crate) struct Matcher {
 /// match of the branch starts with one of its prefix literals, and, when it has suffix literals,
 /// ends with one of them, at most `reach` bytes after its start. A start of a prefix literal is
 /// tried only when one of its branch's suffix literals lies between it and that reach.
-#[derive(Debug, Clone, Copy)]
 struct Branch {
     pattern: u32,
     has_suffixes: bool,
     /// The branch's longest match in bytes, when it is bounded.
     reach: Option<u32>,
+    /// The branch compiled on its own, for anchored searches at its literals' starts; None for
+    /// the branch of a `suffix_only` pattern.
+    search: Option<BranchSearch>,
 }
 
 /// Compiled regexes may use at most this much memory each (the `regex` default is 10 MiB; rule
@@ -194,17 +193,15 @@ fn literals_of(
 /// The longest run of whole UTF-8 characters of `bytes` at its start, or at its end for a
 /// `suffix`.
 fn whole_chars(bytes: &[u8], suffix: bool) -> &[u8] {
-    match suffix {
-        true => {
-            let skip = (0..bytes.len())
-                .find(|&i| std::str::from_utf8(bytes.get(i..).unwrap_or_default()).is_ok())
-                .unwrap_or(bytes.len());
-            bytes.get(skip..).unwrap_or_default()
-        }
-        false => match std::str::from_utf8(bytes) {
+    if suffix {
+        // A suffix cut inside a character starts with that character's continuation bytes.
+        let skip = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+        bytes.get(skip..).unwrap_or_default()
+    } else {
+        match std::str::from_utf8(bytes) {
             Ok(_) => bytes,
             Err(e) => bytes.get(..e.valid_up_to()).unwrap_or_default(),
-        },
+        }
     }
 }
 
@@ -230,21 +227,29 @@ impl Matcher {
         let mut unfiltered_ids = Vec::new();
         let mut suffix_only = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
-        let mut branch_regexes = Vec::new();
         for (i, re) in patterns.iter().enumerate() {
-            let whole = match gated_branches(re.as_str()) {
+            let cannot_build = |e: String| format!("cannot build pattern {}: {e}", re.as_str());
+            let gated = gated_branches(re.as_str());
+            // A pattern gated branch by branch is searched for by its branches alone.
+            compiled.push(match gated {
+                Some(_) => None,
+                None => Some(
+                    compile()
+                        .build(re.as_str())
+                        .map_err(|e| cannot_build(e.to_string()))?,
+                ),
+            });
+            match gated {
                 Some(gated) => {
                     for b in gated {
                         let g = to_u32(branches.len());
-                        branch_regexes.push(Some(
-                            BranchSearch::new(&b.hir, b.max_len).map_err(|e| {
-                                format!("cannot build pattern {}: {e}", re.as_str())
-                            })?,
-                        ));
                         branches.push(Branch {
                             pattern: i as u32,
                             has_suffixes: b.suffixes.is_some(),
                             reach: b.max_len.and_then(|n| u32::try_from(n).ok()),
+                            search: Some(
+                                BranchSearch::new(&b.hir, b.max_len).map_err(cannot_build)?,
+                            ),
                         });
                         for l in b.prefixes {
                             literal_bytes.push(l);
@@ -255,38 +260,25 @@ impl Matcher {
                             suffix_owner.push(g);
                         }
                     }
-                    false
                 }
                 None => match required_suffixes(re.as_str()) {
                     Some(lits) => {
                         let g = to_u32(branches.len());
-                        branch_regexes.push(None);
                         branches.push(Branch {
                             pattern: i as u32,
                             has_suffixes: true,
                             reach: None,
+                            search: None,
                         });
                         suffix_only.push((i as u32, maximum_len(re.as_str())));
                         for l in lits {
                             suffix_bytes.push(l);
                             suffix_owner.push(g);
                         }
-                        true
                     }
-                    None => {
-                        unfiltered_ids.push(i as u32);
-                        true
-                    }
+                    None => unfiltered_ids.push(i as u32),
                 },
-            };
-            compiled.push(match whole {
-                true => Some(
-                    compile()
-                        .build(re.as_str())
-                        .map_err(|e| format!("cannot build pattern {}: {e}", re.as_str()))?,
-                ),
-                false => None,
-            });
+            }
         }
         // One automaton, one pass over the text: terms, then extras, then pattern literals (prefixes,
         // then suffixes).
@@ -307,7 +299,6 @@ impl Matcher {
         .build()
         .map_err(|e| format!("cannot build the pattern set: {e}"))?;
         Ok(Matcher {
-            branch_regexes,
             automaton,
             group_start,
             word_ids,
@@ -431,7 +422,11 @@ impl Matcher {
                 if done == Some(i) || !self.could_end(g, at, &suffixes) {
                     continue;
                 }
-                let Some(Some(re)) = self.branch_regexes.get(g as usize) else {
+                let Some(re) = self
+                    .branches
+                    .get(g as usize)
+                    .and_then(|b| b.search.as_ref())
+                else {
                     continue;
                 };
                 if let Some(m) = re.find_at(text, at as usize) {
@@ -588,6 +583,9 @@ fn compile() -> meta::Builder {
     b
 }
 
+/// The term automaton, valued by group, with each group's start in `word_ids` and the ids.
+type WordAutomaton = (CharwiseDoubleArrayAhoCorasick<u32>, Vec<u32>, Vec<u32>);
+
 /// The automaton of `words` (UTF-8, the ids being their indices), each distinct word once, with
 /// the ids of each distinct word in ascending order (see [`Matcher::group_start`]).
 ///
@@ -597,8 +595,6 @@ fn compile() -> meta::Builder {
 /// `aho-corasick` crate's contiguous NFA, in 2.1 MB against 3.5 MB (BENCHMARKS.md §1). An
 /// occurrence is reported as the `aho-corasick` crate reports it in its overlapping search: by
 /// end, longer words first, and the ids of one word in ascending order.
-type WordAutomaton = (CharwiseDoubleArrayAhoCorasick<u32>, Vec<u32>, Vec<u32>);
-
 fn word_automaton(words: &[&[u8]]) -> Result<WordAutomaton, String> {
     let mut order: Vec<u32> = (0..to_u32(words.len())).collect();
     order.sort_by_key(|&i| (words.get(i as usize).copied().unwrap_or_default(), i));
@@ -956,9 +952,9 @@ mod tests {
         )
         .unwrap();
         let kinds: Vec<&str> = m
-            .branch_regexes
+            .branches
             .iter()
-            .map(|b| match b {
+            .map(|b| match &b.search {
                 Some(BranchSearch::Bounded { .. }) => "bounded",
                 Some(BranchSearch::Meta(_)) => "meta",
                 None => "none",
