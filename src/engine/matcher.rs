@@ -37,7 +37,7 @@
 //! request.
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
-use regex::{Regex, RegexSet};
+use regex::RegexSet;
 use regex_automata::nfa::thompson::{self, backtrack};
 use regex_automata::{Anchored, Input, meta};
 
@@ -68,7 +68,7 @@ pub(crate) struct Matcher {
     /// The patterns' texts, for evidence and explanations.
     pattern_texts: Vec<Box<str>>,
     /// The patterns that are not gated branch by branch (`suffix_only` and `unfiltered`),
-    /// compiled once each (the validator's `Regex` is not kept); None for the others.
+    /// compiled once each; None for the others.
     compiled: Vec<Option<meta::Regex>>,
     /// How many extra phrases follow the terms in `automaton`; the required prefix literals of
     /// the patterns that have them follow the extras (a pattern is run only where one of its
@@ -214,9 +214,14 @@ impl Matcher {
 
     /// `extras` are phrases found anywhere in the text, not only on word edges (place names,
     /// request-type cues): they ride on the same automaton so that the text is scanned once.
+    ///
+    /// `patterns` are the texts of patterns the validator has checked. The matcher takes texts,
+    /// not the validator's compiled regexes: those are about 20 MB for the bundled rules, and a
+    /// hot reload that builds a new matcher beside the serving one would hold them for as long
+    /// as the build takes (the server's peak; BENCHMARKS.md §4).
     pub fn new(
         terms: Vec<Box<str>>,
-        patterns: Vec<Regex>,
+        patterns: Vec<Box<str>>,
         extras: &[String],
     ) -> Result<Self, String> {
         let mut literal_bytes: Vec<Vec<u8>> = Vec::new();
@@ -228,14 +233,14 @@ impl Matcher {
         let mut suffix_only = Vec::new();
         let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
-            let cannot_build = |e: String| format!("cannot build pattern {}: {e}", re.as_str());
-            let gated = gated_branches(re.as_str());
+            let cannot_build = |e: String| format!("cannot build pattern {re}: {e}");
+            let gated = gated_branches(re);
             // A pattern gated branch by branch is searched for by its branches alone.
             compiled.push(match gated {
                 Some(_) => None,
                 None => Some(
                     compile()
-                        .build(re.as_str())
+                        .build(re)
                         .map_err(|e| cannot_build(e.to_string()))?,
                 ),
             });
@@ -261,7 +266,7 @@ impl Matcher {
                         }
                     }
                 }
-                None => match required_suffixes(re.as_str()) {
+                None => match required_suffixes(re) {
                     Some(lits) => {
                         let g = to_u32(branches.len());
                         branches.push(Branch {
@@ -270,7 +275,7 @@ impl Matcher {
                             reach: None,
                             search: None,
                         });
-                        suffix_only.push((i as u32, maximum_len(re.as_str())));
+                        suffix_only.push((i as u32, maximum_len(re)));
                         for l in lits {
                             suffix_bytes.push(l);
                             suffix_owner.push(g);
@@ -290,20 +295,17 @@ impl Matcher {
             .chain(suffix_bytes.iter().map(Vec::as_slice))
             .collect();
         let (automaton, group_start, word_ids) = word_automaton(&words)?;
-        let unfiltered = regex::RegexSetBuilder::new(
-            unfiltered_ids
-                .iter()
-                .map(|&i| patterns[i as usize].as_str()),
-        )
-        .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(unfiltered_ids.len().max(1)))
-        .build()
-        .map_err(|e| format!("cannot build the pattern set: {e}"))?;
+        let unfiltered =
+            regex::RegexSetBuilder::new(unfiltered_ids.iter().map(|&i| &*patterns[i as usize]))
+                .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(unfiltered_ids.len().max(1)))
+                .build()
+                .map_err(|e| format!("cannot build the pattern set: {e}"))?;
         Ok(Matcher {
             automaton,
             group_start,
             word_ids,
             terms,
-            pattern_texts: patterns.iter().map(|p| p.as_str().into()).collect(),
+            pattern_texts: patterns,
             compiled,
             n_extras: extras.len(),
             literal_owner,
@@ -684,6 +686,7 @@ fn to_u32(x: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
 
     #[test]
     fn terms_only_on_word_boundaries() {
@@ -713,15 +716,7 @@ mod tests {
             ])
         );
         assert_eq!(required_prefixes(r"\d{3}元"), None);
-        let m = Matcher::new(
-            vec![],
-            vec![
-                Regex::new(r"维修\d+号").unwrap(),
-                Regex::new(r"\d{3}元").unwrap(),
-            ],
-            &[],
-        )
-        .unwrap();
+        let m = Matcher::new(vec![], vec![r"维修\d+号".into(), r"\d{3}元".into()], &[]).unwrap();
         assert_eq!(
             pattern_spans(&m, "维修12号楼多收了200元"),
             vec!["维修12号", "200元"]
@@ -750,7 +745,8 @@ mod tests {
             .iter()
             .map(|p| Regex::new(p).unwrap())
             .collect();
-            let m = Matcher::new(vec![], regexes.clone(), &[]).unwrap();
+            let texts = regexes.iter().map(|r| r.as_str().into()).collect();
+            let m = Matcher::new(vec![], texts, &[]).unwrap();
             (regexes, m, Segmenter::with_vocabulary([]))
         });
 
@@ -875,7 +871,7 @@ mod tests {
     fn a_term_that_is_also_a_pattern_literal_counts_for_both() {
         let terms: Vec<Box<str>> = vec!["打人".into()];
         let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
-        let m = Matcher::new(terms, vec![Regex::new(r"打人|拿刀").unwrap()], &[]).unwrap();
+        let m = Matcher::new(terms, vec![r"打人|拿刀".into()], &[]).unwrap();
         let text = "有人在打人";
         let mut words = Words::default();
         seg.segment(text, &mut words);
@@ -889,13 +885,13 @@ mod tests {
     fn a_pattern_without_literals_at_either_end_is_still_found() {
         assert_eq!(required_prefixes(r"\d{5,}"), None);
         assert_eq!(required_suffixes(r"\d{5,}"), None);
-        let m = Matcher::new(vec![], vec![Regex::new(r"\d{5,}").unwrap()], &[]).unwrap();
+        let m = Matcher::new(vec![], vec![r"\d{5,}".into()], &[]).unwrap();
         assert_eq!(pattern_spans(&m, "打了12345没人接"), vec!["12345"]);
     }
 
     #[test]
     fn patterns_report_their_first_match() {
-        let m = Matcher::new(vec![], vec![Regex::new(r"\d{3}元").unwrap()], &[]).unwrap();
+        let m = Matcher::new(vec![], vec![r"\d{3}元".into()], &[]).unwrap();
         assert_eq!(pattern_spans(&m, "多收了200元，又收了300元"), vec!["200元"]);
     }
 
@@ -912,7 +908,7 @@ mod tests {
                 "{lits:?}"
             );
         }
-        let m = Matcher::new(vec![], vec![Regex::new(&pattern).unwrap()], &[]).unwrap();
+        let m = Matcher::new(vec![], vec![pattern.as_str().into()], &[]).unwrap();
         let text = format!("他说{long}吗？");
         assert_eq!(pattern_spans(&m, &text), vec![format!("{long}")]);
         assert!(pattern_spans(&m, &long[..long.len() - 3]).is_empty());
@@ -924,7 +920,7 @@ mod tests {
         let seg = Segmenter::with_vocabulary(terms.iter().map(|t| &**t));
         let m = Matcher::new(
             terms,
-            vec![Regex::new(r"停电.{0,4}(三天|一周)").unwrap()],
+            vec![r"停电.{0,4}(三天|一周)".into()],
             &["停电".to_owned(), "停电了".to_owned()],
         )
         .unwrap();
@@ -945,12 +941,7 @@ mod tests {
 
     #[test]
     fn a_branch_too_wide_for_the_backtracker_is_searched_by_the_meta_engine() {
-        let m = Matcher::new(
-            vec![],
-            vec![Regex::new(r"甲.{0,300}乙|丙丁|戊.*己").unwrap()],
-            &[],
-        )
-        .unwrap();
+        let m = Matcher::new(vec![], vec![r"甲.{0,300}乙|丙丁|戊.*己".into()], &[]).unwrap();
         let kinds: Vec<&str> = m
             .branches
             .iter()

@@ -2,10 +2,11 @@
 //!
 //! Why a thread of its own: the allocator (mimalloc) keeps each thread's memory in pages owned by
 //! that thread. A block freed by another thread is only queued for the owner, and is given back
-//! when the owner next allocates or collects. A rule set is about 52 MB (42 of them the
-//! segmenter's dictionary and the matcher, which sets of the same terms share: `ruleset::share`),
-//! built once and freed when a reload replaces it. Built on the
-//! main thread (which then only waits) or on a blocking-pool thread (idle after the load), and
+//! when the owner next allocates or collects. A rule set is about 18 MB of heap with the bundled
+//! rules of 2026-12-07 (about 8 of them the matcher, which sets of the same terms share:
+//! `ruleset::share`; jieba's dictionary, 8.4 MB, is one per process), and its load allocates
+//! about 30 MB more while it runs; it is built once and freed when a reload replaces it. Built on
+//! the main thread (which then only waits) or on a blocking-pool thread (idle after the load), and
 //! freed by a runtime worker, nearly all of it stayed queued: 88 MB after start-up, about 150 MB
 //! after a few reloads and while idle (BENCHMARKS.md §4). Here the set is built, and freed, by the
 //! same thread, which then collects its heap, so a replaced set's memory goes back to the system.

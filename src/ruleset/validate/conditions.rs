@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use regex::{Regex, RegexBuilder};
+use regex::RegexBuilder;
 use serde_saphyr::Spanned;
 
 use super::super::diagnostic::{Code, Diagnostics, SourceLocation};
@@ -83,7 +83,10 @@ pub(crate) struct TermIndex {
     ids: HashMap<String, u32>,
     pub terms: Vec<Box<str>>,
     pub term_postings: Vec<Vec<Posting>>,
-    pub patterns: Vec<Regex>,
+    /// The text of each pattern that compiled. The compiled regex is dropped once checked: the
+    /// matcher compiles its own pieces of it, and a set's worth of regexes held until then
+    /// would be most of a reload's peak memory.
+    pub patterns: Vec<Box<str>>,
     pub pattern_postings: Vec<Posting>,
 }
 
@@ -203,7 +206,7 @@ impl TermIndex {
                         ),
                     );
                 }
-                self.patterns.push(re);
+                self.patterns.push(pat.value.as_str().into());
                 self.pattern_postings.push(Posting {
                     rule,
                     slot: Slot::Pattern,

@@ -91,7 +91,7 @@ pub(crate) fn compile(
     let phrases = tables.phrases();
     let inputs = Key::default()
         .list(terms.iter().map(|t| &**t))
-        .list(patterns.iter().map(|p| p.as_str()))
+        .list(patterns.iter().map(|p| &**p))
         .list(phrases.iter().map(|p| p.as_str()));
     let matcher = match MATCHERS.get_or_build(inputs, || Matcher::new(terms, patterns, &phrases)) {
         Ok(m) => m,
