@@ -81,6 +81,11 @@ pub(crate) fn compile(
         pattern_postings,
         ..
     } = index;
+    // What only validation needed (the parsed files, the pending rules, the id tables) is freed
+    // before the segmenter and the matcher are built: a hot reload builds them beside the serving
+    // set, and that is the server's peak memory.
+    drop((pending, rule_ids, synonyms, department_ids, regulation_ids));
+    drop(files);
     // Shared with the live sets built from the same inputs (see `share.rs`).
     let words = Key::default().list(terms.iter().map(|t| &**t));
     let segmenter = SEGMENTERS
