@@ -234,27 +234,18 @@ impl Matcher {
         let mut compiled = Vec::with_capacity(patterns.len());
         for (i, re) in patterns.iter().enumerate() {
             let cannot_build = |e: String| format!("cannot build pattern {re}: {e}");
-            let gated = gated_branches(re);
-            // A pattern gated branch by branch is searched for by its branches alone.
-            compiled.push(match gated {
-                Some(_) => None,
-                None => Some(
-                    compile()
-                        .build(re)
-                        .map_err(|e| cannot_build(e.to_string()))?,
-                ),
-            });
-            match gated {
+            match gated_branches(re) {
+                // A pattern gated branch by branch is searched for by its branches alone.
                 Some(gated) => {
+                    compiled.push(None);
                     for b in gated {
                         let g = to_u32(branches.len());
+                        let reach = b.max_len.and_then(|n| u32::try_from(n).ok());
                         branches.push(Branch {
                             pattern: i as u32,
                             has_suffixes: b.suffixes.is_some(),
-                            reach: b.max_len.and_then(|n| u32::try_from(n).ok()),
-                            search: Some(
-                                BranchSearch::new(&b.hir, b.max_len).map_err(cannot_build)?,
-                            ),
+                            reach,
+                            search: Some(BranchSearch::new(&b.hir, reach).map_err(cannot_build)?),
                         });
                         for l in b.prefixes {
                             literal_bytes.push(l);
@@ -266,23 +257,30 @@ impl Matcher {
                         }
                     }
                 }
-                None => match required_suffixes(re) {
-                    Some(lits) => {
-                        let g = to_u32(branches.len());
-                        branches.push(Branch {
-                            pattern: i as u32,
-                            has_suffixes: true,
-                            reach: None,
-                            search: None,
-                        });
-                        suffix_only.push((i as u32, maximum_len(re)));
-                        for l in lits {
-                            suffix_bytes.push(l);
-                            suffix_owner.push(g);
+                None => {
+                    compiled.push(Some(
+                        compile()
+                            .build(re)
+                            .map_err(|e| cannot_build(e.to_string()))?,
+                    ));
+                    match required_suffixes(re) {
+                        Some(lits) => {
+                            let g = to_u32(branches.len());
+                            branches.push(Branch {
+                                pattern: i as u32,
+                                has_suffixes: true,
+                                reach: None,
+                                search: None,
+                            });
+                            suffix_only.push((i as u32, maximum_len(re)));
+                            for l in lits {
+                                suffix_bytes.push(l);
+                                suffix_owner.push(g);
+                            }
                         }
+                        None => unfiltered_ids.push(i as u32),
                     }
-                    None => unfiltered_ids.push(i as u32),
-                },
+                }
             }
         }
         // One automaton, one pass over the text: terms, then extras, then pattern literals (prefixes,
@@ -424,14 +422,11 @@ impl Matcher {
                 if done == Some(i) || !self.could_end(g, at, &suffixes) {
                     continue;
                 }
-                let Some(re) = self
+                let found = self
                     .branches
                     .get(g as usize)
-                    .and_then(|b| b.search.as_ref())
-                else {
-                    continue;
-                };
-                if let Some(m) = re.find_at(text, at as usize) {
+                    .and_then(|b| b.find_at(text, at as usize));
+                if let Some(m) = found {
                     hits.push(Hit {
                         start: to_u32(m.start()),
                         end: to_u32(m.end()),
@@ -505,11 +500,8 @@ impl Matcher {
 /// without a bound, or too large for the backtracker's bitset over its span, keeps the meta
 /// engine.
 enum BranchSearch {
-    Bounded {
-        re: backtrack::BoundedBacktracker,
-        /// The branch's longest match in bytes.
-        reach: usize,
-    },
+    /// Only for a branch with a `reach` that the backtracker's bitset covers.
+    Bounded(backtrack::BoundedBacktracker),
     Meta(meta::Regex),
 }
 
@@ -524,8 +516,9 @@ thread_local! {
 const VISITED_CAPACITY: usize = 256 * 1024;
 
 impl BranchSearch {
-    fn new(hir: &regex_syntax::hir::Hir, max_len: Option<usize>) -> Result<Self, String> {
-        if let Some(reach) = max_len {
+    /// The search of a branch whose matches are at most `reach` bytes long, when bounded.
+    fn new(hir: &regex_syntax::hir::Hir, reach: Option<u32>) -> Result<Self, String> {
+        if let Some(reach) = reach {
             let nfa = thompson::Compiler::new()
                 .configure(
                     thompson::Config::new()
@@ -538,8 +531,8 @@ impl BranchSearch {
                 .configure(backtrack::Config::new().visited_capacity(VISITED_CAPACITY))
                 .build_from_nfa(nfa)
                 .map_err(|e| e.to_string())?;
-            if re.max_haystack_len() >= reach {
-                return Ok(BranchSearch::Bounded { re, reach });
+            if re.max_haystack_len() >= reach as usize {
+                return Ok(BranchSearch::Bounded(re));
             }
         }
         compile()
@@ -547,15 +540,19 @@ impl BranchSearch {
             .map(BranchSearch::Meta)
             .map_err(|e| e.to_string())
     }
+}
 
-    /// The branch's match that starts at `at`, if any.
+impl Branch {
+    /// The branch's match that starts at `at`, if any (None for the branch of a `suffix_only`
+    /// pattern, which has no search of its own).
     fn find_at(&self, text: &str, at: usize) -> Option<regex_automata::Match> {
-        match self {
+        match self.search.as_ref()? {
             BranchSearch::Meta(re) => re.find(Input::new(text).range(at..).anchored(Anchored::Yes)),
-            BranchSearch::Bounded { re, reach } => {
+            BranchSearch::Bounded(re) => {
                 // A match is at most `reach` bytes long, so only those bytes are searched; the
                 // rest of the text stays the context that look-arounds see.
-                let end = at.saturating_add(*reach).min(text.len());
+                let reach = self.reach.map_or(usize::MAX, |n| n as usize);
+                let end = at.saturating_add(reach).min(text.len());
                 let input = Input::new(text).range(at..end).anchored(Anchored::Yes);
                 // The backtracker's one error is a span longer than its bitset allows, and the
                 // span is at most `reach`, which was checked against it when built.
@@ -946,7 +943,7 @@ mod tests {
             .branches
             .iter()
             .map(|b| match &b.search {
-                Some(BranchSearch::Bounded { .. }) => "bounded",
+                Some(BranchSearch::Bounded(_)) => "bounded",
                 Some(BranchSearch::Meta(_)) => "meta",
                 None => "none",
             })
