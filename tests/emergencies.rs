@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.2 % |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.5 % |
 //! | emergencies | | ≥ 97.8 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.3 % handed off, ≤ 1.0 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 60 real emergencies |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.33 % handed off, ≤ 1.07 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 64 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -78,7 +78,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.912;
+const FLOOR: f64 = 0.915;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
