@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by forty-nine authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by fifty-two authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -8,10 +8,10 @@
 //!
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
-//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.5 % |
-//! | emergencies | | ≥ 97.8 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.33 % handed off, ≤ 1.07 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 64 real emergencies |
+//! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 91.6 % |
+//! | emergencies | | ≥ 98.0 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.28 % handed off, ≤ 1.08 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 71 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -23,7 +23,7 @@
 //!   `-eleventh`, with their non-emergency files, and `-nineteenth` to `-thirty-first`,
 //!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` to `-forty-first`, `-forty-third`,
 //!   `-forty-fourth`, `-forty-sixth`, `-forty-seventh`, `-forty-ninth`, `-fiftieth` and
-//!   `-fifty-third`, `-fifty-fifth` and `-fifty-sixth` (written by
+//!   `-fifty-third`, `-fifty-fifth`, `-fifty-sixth`, `-fifty-eighth` and `-fifty-ninth` (written by
 //!   rule authors after the others, for the kinds the held-out sets miss most, for ordinary requests
 //!   in emergency words, for callers' voices, typed messages, third parties, descriptions without
 //!   the obvious word, callers who first complain or ask about something else, villages, farms,
@@ -59,12 +59,15 @@
 //!   (another: an inland industrial city's late spring and early summer, factories, logistics
 //!   parks, dormitories, building sites, exam season, the dragon-boat festival, thunderstorms),
 //!   measured on arrival with the rules before and after the fifty-fifth and fifty-sixth sets'
-//!   edits.
+//!   edits, and `-sixtieth` (another: a coastal metropolis's autumn, high-rises, the metro,
+//!   e-bikes and delivery riders, elderly people living alone, the National Day crowds, typhoon
+//!   rain), measured on arrival with the rules before and after the fifty-eighth and fifty-ninth
+//!   sets' edits.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all fifty-seven pairs of files, held-out ones
+//! The guards are the figures of the bundled rules on all sixty pairs of files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -78,7 +81,7 @@ use hotline_router::proto::v1 as pb;
 mod common;
 
 /// The share of the emergency sets the bundled rules must hand off to a right line.
-const FLOOR: f64 = 0.915;
+const FLOOR: f64 = 0.916;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -210,7 +213,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 91.5 % of all fifty-seven files (71-91 % of
+    // The target is 98 %; the bundled rules reach 91.7 % of all sixty files (71-91 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -261,10 +264,10 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.9 % of all fifty-seven files (9,057 of 9,247) with the bundled rules and check
+    // 98.0 % of all sixty files (9,573 of 9,767) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each).
     assert!(
-        share >= 0.978,
+        share >= 0.980,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -303,26 +306,28 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All fifty-seven files: 2.32 % handed off (186),
+    // The target is at most 2 % handed off. All sixty files: 2.27 % handed off (191),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 1.06 % flagged (85: they go to an operator at once, marked as a possible emergency; 44 of
+    // 1.07 % flagged (90: they go to an operator at once, marked as a possible emergency; 44 of
     // them in the 2,342 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
     // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth`,
     // `-forty-seventh`, `-forty-ninth`, `-fiftieth` and `-fifty-third`, written in emergency words for the rules
     // and not trained on by the check, and 13 in the 800 of the held-out `-forty-eighth`,
     // `-fifty-first`, `-fifty-second` and `-fifty-fourth`; the three pairs of files of 2026-12-07,
     // the read `-fifty-fifth` and `-fifty-sixth` and the held-out `-fifty-seventh`, brought 12
-    // hand-offs, all of them the held-out set's, and 9 flags):
+    // hand-offs, all of them the held-out set's, and 9 flags; the next three, `-fifty-eighth`,
+    // `-fifty-ninth` and the held-out `-sixtieth`, 8 hand-offs, all the held-out set's, and 5
+    // flags, while their edits took 3 hand-offs from the other held-out sets):
     // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0233,
-        "{} ordinary requests handed off (at most 2.33 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0228,
+        "{} ordinary requests handed off (at most 2.28 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0107,
-        "{flagged} ordinary requests flagged by the emergency check (at most 1.07 %)"
+        flagged as f64 / n <= 0.0108,
+        "{flagged} ordinary requests flagged by the emergency check (at most 1.08 %)"
     );
     // The check doubts 148 of the 174 ordinary requests the rules hand off (107 of the 130 of the
     // held-out sets, which it never saw): at least four in five must stay doubted.
@@ -383,10 +388,13 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
     // their preamble of complaints as well; since the words of the present and the fifty-third
     // set, four more whose caller first mentions a complaint or a question (three) or a parent's
     // dementia; since the fifty-fifth and fifty-sixth sets, four operators' notes of theirs
-    // ("市民反映：……"), two of them handed off on arrival and two since those sets' edits. A
-    // doubt delays a real emergency by the operator's question, so the guard is that figure.
+    // ("市民反映：……"), two of them handed off on arrival and two since those sets' edits; since
+    // the fifty-eighth and fifty-ninth sets, five more of theirs (three operators' notes, two
+    // callers who first complain or ask about something else) and two more in the held-out
+    // files. A doubt delays a real emergency by the operator's question, so the guard is that
+    // figure.
     assert!(
-        doubted.len() <= 64,
+        doubted.len() <= 71,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
