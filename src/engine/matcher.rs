@@ -661,8 +661,9 @@ type WordAutomaton = (CharwiseDoubleArrayAhoCorasick<u32>, Vec<u32>, Vec<u32>);
 ///
 /// A double array stepped by character rather than by byte: a CJK character is one step instead
 /// of three, and each step is two array reads. On the bundled rules' 48,963 words of 2026-12-07
-/// (32,102 distinct; before the pattern gates were cut, [`gate_set`]) it finds an 80-character request's occurrences about three times faster than the
-/// `aho-corasick` crate's contiguous NFA, in 2.1 MB against 3.5 MB (BENCHMARKS.md §1). An
+/// (32,102 distinct; before the pattern gates were cut, [`gate_set`]) it finds an 80-character
+/// request's occurrences about three times faster than the `aho-corasick` crate's contiguous
+/// NFA, in 2.1 MB against 3.5 MB (BENCHMARKS.md §1). An
 /// occurrence is reported as the `aho-corasick` crate reports it in its overlapping search: by
 /// end, longer words first, and the ids of one word in ascending order.
 fn word_automaton(words: &[&[u8]]) -> Result<WordAutomaton, String> {
