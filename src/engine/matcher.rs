@@ -246,19 +246,15 @@ fn cut_chars(bytes: &[u8], n: usize, suffix: bool) -> &[u8] {
     let Ok(s) = std::str::from_utf8(bytes) else {
         return bytes;
     };
-    let at = if suffix {
-        s.char_indices()
-            .rev()
-            .nth(n.saturating_sub(1))
-            .map_or(0, |(i, _)| i)
+    let mut starts = s.char_indices().map(|(i, _)| i);
+    let cut = if suffix {
+        starts
+            .nth_back(n.saturating_sub(1))
+            .and_then(|at| bytes.get(at..))
     } else {
-        s.char_indices().nth(n).map_or(s.len(), |(i, _)| i)
+        starts.nth(n).and_then(|at| bytes.get(..at))
     };
-    if suffix {
-        bytes.get(at..).unwrap_or(bytes)
-    } else {
-        bytes.get(..at).unwrap_or(bytes)
-    }
+    cut.unwrap_or(bytes)
 }
 
 /// The longest run of whole UTF-8 characters of `bytes` at its start, or at its end for a
