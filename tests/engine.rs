@@ -1310,6 +1310,47 @@ rules:
     assert_eq!(rule("甲乙丙丁"), "");
 }
 
+#[test]
+fn a_pattern_written_with_characters_normalization_changes_is_a_warning_naming_the_fix() {
+    // Requests are matched after normalization (simplified, half-width, lowercase); a pattern
+    // is not normalized, so "樓", "，" or "Lift" in it never match. Escapes, classes and spaces
+    // are what they are in a text and draw no warning.
+    let rules = r#"
+rules:
+  - id: lift
+    topic: 电梯
+    category: 城乡建设/住房保障与房地产/物业服务
+    department: housing
+    regulations: [物业管理条例/第四十一条]
+    conditions:
+      patterns: ['电梯樓层(，|坏了)|Lift', '楼层坏了|lift \d[A-Z]\D']
+    examples: [电梯楼层坏了]
+"#;
+    let (_dir, set) = set_with(rules);
+    let warned: Vec<_> = set
+        .warnings()
+        .iter()
+        .filter(|w| w.code.as_str() == "W0110")
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", set.warnings());
+    let w = warned[0];
+    assert_eq!(
+        (w.location.file.as_str(), w.location.line, w.location.column),
+        ("extra.yaml", 9, 18)
+    );
+    for fix in [
+        "\"樓\", which requests hold as \"楼\"",
+        "\"，\", which requests hold as \",\"",
+        "\"L\", which requests hold as \"l\"",
+    ] {
+        assert!(w.message.contains(fix), "{fix}: {}", w.message);
+    }
+    // As written, the first pattern's 樓 branch does not match the text that holds it.
+    let rule = |t: &str| set.route(&RouteInput::text(t)).rule_id;
+    assert_eq!(rule("电梯樓层坏了"), "lift");
+    assert_eq!(rule("电梯樓层，"), "");
+}
+
 /// The bundled rules with `added` inserted after the line `after` of `departments/housing.yaml`;
 /// the load error's text.
 fn housing_edit_errors(after: &str, added: &str) -> String {

@@ -119,6 +119,7 @@ codes! {
     MissingHandoffLine = "W0107" "missing-handoff-line" "restore the hand-offs of the lines the message names (handoffs.yaml in the bundled rules)";
     FoldedExample = "W0108" "folded-example" "start every example's `-` at the same column as the others";
     UnusedHandoffsTurn = "W0109" "unused-handoffs-turn" "move `handoffs_turn`, `handoffs_background` and `handoffs_now` into the file of the hand-offs they are for";
+    UnnormalizedPattern = "W0110" "unnormalized-pattern" "write the characters as the message gives them: requests are matched after normalization (simplified characters, half-width punctuation, lowercase)";
 }
 
 /// What a diagnostic's finding rests on, for a rule set some of whose files could not be read
@@ -153,7 +154,7 @@ impl Code {
             | NoGround | BadLine | SelfCoHandling | EmptyValue | BadDate | HolidayAndWorkday
             | AmbiguousPlaceName | BadUnit | SingleCharTerm | SmallSynonymGroup | NoExamples
             | WeekdayWorkday | UnusedHandoffsNone | UnusedHandoffsTurn | UngatedPattern
-            | FoldedExample => Reach::Local,
+            | UnnormalizedPattern | FoldedExample => Reach::Local,
         }
     }
 }

@@ -206,6 +206,7 @@ impl TermIndex {
                         ),
                     );
                 }
+                unnormalized(file, pat, diags);
                 self.patterns.push(pat.value.as_str().into());
                 self.pattern_postings.push(Posting {
                     rule,
@@ -310,6 +311,77 @@ fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> O
         );
     }
     Some(n)
+}
+
+/// Warns about a pattern's literal characters that no request holds once normalized: requests
+/// are matched after `normalize` (traditional to simplified, full-width to half-width, lowercase,
+/// invisible characters dropped), and patterns are not, so a pattern written with "𨋢", "，" or
+/// "Lift" never matches where its author meant it to. Terms are normalized when they are
+/// compiled and need no such warning. Only literals are read (from the parsed pattern), so an
+/// escape such as `\D` or a class such as `[A-Z]` is not mistaken for an uppercase letter.
+fn unnormalized(file: &str, pat: &Spanned<String>, diags: &mut Diagnostics) {
+    let Ok(hir) = regex_syntax::Parser::new().parse(&pat.value) else {
+        return;
+    };
+    let mut literal = String::new();
+    literal_chars(&hir, &mut literal);
+    let mut seen: Vec<char> = Vec::new();
+    let mut found: Vec<String> = Vec::new();
+    for c in literal.chars() {
+        if seen.contains(&c) {
+            continue;
+        }
+        seen.push(c);
+        // Between two letters that normalization keeps, so that a space (which it only trims at
+        // the ends and collapses) is seen as it is inside a text.
+        let n = normalize(&format!("x{c}x"));
+        let folded = n
+            .text()
+            .strip_prefix('x')
+            .and_then(|t| t.strip_suffix('x'))
+            .unwrap_or("");
+        let mut one = [0u8; 4];
+        if folded == c.encode_utf8(&mut one) {
+            continue;
+        }
+        found.push(if folded.is_empty() {
+            format!(
+                "an invisible character U+{:04X}, which normalization removes",
+                c as u32
+            )
+        } else {
+            format!("\"{c}\", which requests hold as \"{folded}\"")
+        });
+    }
+    if found.is_empty() {
+        return;
+    }
+    diags.warning(
+        Code::UnnormalizedPattern,
+        SourceLocation::of(file, pat),
+        format!(
+            "pattern \"{}\" holds {}: requests are matched after normalization, so as written \
+             it does not match them there",
+            pat.value,
+            found.join("; ")
+        ),
+    );
+}
+
+/// The characters of every literal in `hir`, in order.
+fn literal_chars(hir: &regex_syntax::hir::Hir, out: &mut String) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) => out.push_str(&String::from_utf8_lossy(&lit.0)),
+        HirKind::Capture(c) => literal_chars(&c.sub, out),
+        HirKind::Repetition(r) => literal_chars(&r.sub, out),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            for sub in subs {
+                literal_chars(sub, out);
+            }
+        }
+        HirKind::Empty | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
 }
 
 /// The regex crate's errors are multi-line with a caret diagram; keep the explanation line.
