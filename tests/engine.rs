@@ -1276,6 +1276,26 @@ fn a_word_of_the_present_that_opens_the_evidence_leaves_the_vetoes_before_it_beh
     stray_list(dir.path(), "handoffs_now: [刚刚]", "W0109");
 }
 
+/// The set's only warning with `code`, checked to stand at `at` (file, line, column).
+fn the_one_warning<'s>(
+    set: &'s RuleSet,
+    code: &str,
+    at: (&str, u32, u32),
+) -> &'s hotline_router::ruleset::Diagnostic {
+    let warned: Vec<_> = set
+        .warnings()
+        .iter()
+        .filter(|w| w.code.as_str() == code)
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", set.warnings());
+    let w = warned[0];
+    assert_eq!(
+        (w.location.file.as_str(), w.location.line, w.location.column),
+        at
+    );
+    w
+}
+
 #[test]
 fn a_pattern_with_no_fixed_word_at_either_end_is_a_warning_at_its_place_and_still_fires() {
     let rules = r#"
@@ -1290,18 +1310,8 @@ rules:
     examples: [物业电话是123456789]
 "#;
     let (_dir, set) = set_with(rules);
-    let warned: Vec<_> = set
-        .warnings()
-        .iter()
-        .filter(|w| w.code.as_str() == "W0106")
-        .collect();
     // Only the first: the second ends with a fixed word (乙丙丁), which gates it.
-    assert_eq!(warned.len(), 1, "{:?}", set.warnings());
-    let w = warned[0];
-    assert_eq!(
-        (w.location.file.as_str(), w.location.line, w.location.column),
-        ("extra.yaml", 9, 18)
-    );
+    let w = the_one_warning(&set, "W0106", ("extra.yaml", 9, 18));
     assert!(w.message.contains(r"\d{6,}"), "{}", w.message);
     assert!(w.message.contains("every request"), "{}", w.message);
     let rule = |t: &str| set.route(&RouteInput::text(t)).rule_id;
@@ -1327,17 +1337,7 @@ rules:
     examples: [电梯楼层坏了]
 "#;
     let (_dir, set) = set_with(rules);
-    let warned: Vec<_> = set
-        .warnings()
-        .iter()
-        .filter(|w| w.code.as_str() == "W0110")
-        .collect();
-    assert_eq!(warned.len(), 1, "{:?}", set.warnings());
-    let w = warned[0];
-    assert_eq!(
-        (w.location.file.as_str(), w.location.line, w.location.column),
-        ("extra.yaml", 9, 18)
-    );
+    let w = the_one_warning(&set, "W0110", ("extra.yaml", 9, 18));
     for fix in [
         "\"樓\", which requests hold as \"楼\"",
         "\"，\", which requests hold as \",\"",

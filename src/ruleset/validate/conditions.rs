@@ -325,13 +325,14 @@ fn unnormalized(file: &str, pat: &Spanned<String>, diags: &mut Diagnostics) {
     };
     let mut literal = String::new();
     literal_chars(&hir, &mut literal);
-    let mut seen: Vec<char> = Vec::new();
+    // Each distinct character once, in order of first appearance (a set, so that a long
+    // pattern costs its length, not its square).
+    let mut seen = std::collections::HashSet::new();
     let mut found: Vec<String> = Vec::new();
     for c in literal.chars() {
-        if seen.contains(&c) {
+        if !seen.insert(c) {
             continue;
         }
-        seen.push(c);
         // Between two letters that normalization keeps, so that a space (which it only trims at
         // the ends and collapses) is seen as it is inside a text.
         let n = normalize(&format!("x{c}x"));
