@@ -320,7 +320,7 @@ fn normalize_term(file: &str, t: &Spanned<String>, diags: &mut Diagnostics) -> O
 /// compiled and need no such warning. Only literals are read (from the parsed pattern), so an
 /// escape such as `\D` or a class such as `[A-Z]` is not mistaken for an uppercase letter.
 fn unnormalized(file: &str, pat: &Spanned<String>, diags: &mut Diagnostics) {
-    let Ok(hir) = regex_syntax::Parser::new().parse(&pat.value) else {
+    let Ok(hir) = regex_syntax::parse(&pat.value) else {
         return;
     };
     let mut literal = String::new();
