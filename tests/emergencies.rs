@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by sixty-five authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by sixty-eight authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -24,8 +24,8 @@
 //!   `-thirty-third` to `-thirty-sixth`, `-thirty-eighth` to `-forty-first`, `-forty-third`,
 //!   `-forty-fourth`, `-forty-sixth`, `-forty-seventh`, `-forty-ninth`, `-fiftieth` and
 //!   `-fifty-third`, `-fifty-fifth`, `-fifty-sixth`, `-fifty-eighth`, `-fifty-ninth`, `-sixty-first`,
-//!   `-sixty-second`, `-sixty-fourth`, `-sixty-sixth` to `-sixty-ninth`, `-seventy-first` and
-//!   `-seventy-second` (written by
+//!   `-sixty-second`, `-sixty-fourth`, `-sixty-sixth` to `-sixty-ninth`, `-seventy-first`,
+//!   `-seventy-second`, `-seventy-fourth` and `-seventy-fifth` (written by
 //!   rule authors after the others, for the kinds the held-out sets miss most, for ordinary requests
 //!   in emergency words, for callers' voices, typed messages, third parties, descriptions without
 //!   the obvious word, callers who first complain or ask about something else, villages, farms,
@@ -73,12 +73,15 @@
 //!   measured on arrival with the rules before and after the sixty-eighth and sixty-ninth sets'
 //!   edits, and `-seventy-third` (another: a north-western region, deserts and mountain roads,
 //!   herders, mines, sandstorms, coal heating), measured on arrival with the rules before and
-//!   after the seventy-first and seventy-second sets' edits.
+//!   after the seventy-first and seventy-second sets' edits, and `-seventy-sixth` (another: an
+//!   eastern river-delta city over a year, water towns, canals, chemical parks, workshops,
+//!   typhoons), measured on arrival with the rules before and after the seventy-fourth and
+//!   seventy-fifth sets' edits.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all seventy-three pairs of files, held-out ones
+//! The guards are the figures of the bundled rules on all seventy-six pairs of files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -224,7 +227,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 92.1 % of all seventy-three files (71-92 % of
+    // The target is 98 %; the bundled rules reach 92.1 % of all seventy-six files (71-92 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -275,12 +278,13 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.99 % of all seventy-three files (11,531 of 11,767) with the bundled rules and check
+    // 97.95 % of all seventy-six files (12,035 of 12,287) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each; the held-out
-    // `-sixty-fifth`, 191 of 200 on its arrival, took the whole below 98.0 %, and the read
+    // `-sixty-fifth`, 191 of 200 on its arrival, took the whole below 98.0 %, as did the held-out
+    // `-seventy-sixth`, 190 of 200 on its arrival, and the read
     // `-sixty-sixth`, whose lifts with someone short of breath go to 120 before 119, further).
     assert!(
-        share >= 0.9799,
+        share >= 0.9794,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -319,9 +323,9 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All seventy-three files: 2.03 % handed off (209),
+    // The target is at most 2 % handed off. All seventy-six files: 2.03 % handed off (217),
     // nearly all of it in the held-out sets of new authors (2-11 % each; docs/accuracy.md), and
-    // 1.08 % flagged (111: they go to an operator at once, marked as a possible emergency; 44 of
+    // 1.06 % flagged (113: they go to an operator at once, marked as a possible emergency; 44 of
     // them in the 2,342 of `-twenty-fourth` to `-thirty-first`, `-thirty-third` to `-thirty-sixth`,
     // `-thirty-eighth` to `-forty-first`, `-forty-third`, `-forty-fourth`, `-forty-sixth`,
     // `-forty-seventh`, `-forty-ninth`, `-fiftieth` and `-fifty-third`, written in emergency words for the rules
@@ -341,7 +345,9 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     // `-sixty-ninth` none (9 and 13 on arrival), and the held-out `-seventieth` 10 and 4 flags on
     // its arrival; the read `-seventy-first` and `-seventy-second` none (3 and 20 on arrival, the
     // latter's 200 written as the held-out sets' most common false hand-offs) and 5 flags, and the
-    // held-out `-seventy-third` 8 and 1 flag on its arrival):
+    // held-out `-seventy-third` 8 and 1 flag on its arrival; the read `-seventy-fourth` and
+    // `-seventy-fifth` none (6 and 6 on arrival) and 1 flag, and the held-out `-seventy-sixth` 11
+    // and 1 flag on its arrival, while their edits took 3 from the other held-out sets):
     // the guards are those figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
@@ -353,8 +359,8 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         flagged as f64 / n <= 0.0108,
         "{flagged} ordinary requests flagged by the emergency check (at most 1.08 %)"
     );
-    // The check doubts 173 of the 209 ordinary requests the rules hand off (the sets held out from it,
-    // which it never saw, most of them): at least four in five must stay doubted.
+    // The check doubts 180 of the 217 ordinary requests the rules hand off (140 of the 174 of the
+    // sets held out from it, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
         "the emergency check doubted only {doubted} of {} ordinary requests handed off",
@@ -421,10 +427,12 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
     // child stuck in a tube slide, a tour bus's wheel over the roadside); none of the held-out
     // `-seventieth`; the read `-seventy-first` two on its arrival and the read `-seventy-second`
     // one since its edits (a kitchen fire after "油烟投诉先不说了"), and the held-out
-    // `-seventy-third` one on its arrival. A doubt delays a real emergency by the operator's
-    // question, so the guard is that figure.
+    // `-seventy-third` one on its arrival; the read `-seventy-fourth` one and `-seventy-fifth` three
+    // on their arrival and one more of the seventy-fourth's since its edits (a lift stopped after
+    // a long account of overtime), and the held-out `-seventy-sixth` two on its arrival. A doubt
+    // delays a real emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 83,
+        doubted.len() <= 90,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
