@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by seventy-nine authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by eighty-three authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -9,9 +9,9 @@
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 92.0 % |
-//! | emergencies | | ≥ 97.87 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 2.01 % handed off, ≤ 1.14 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 102 real emergencies |
+//! | emergencies | | ≥ 97.80 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 2.05 % handed off, ≤ 1.15 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 114 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -26,8 +26,8 @@
 //!   `-fifty-third`, `-fifty-fifth`, `-fifty-sixth`, `-fifty-eighth`, `-fifty-ninth`, `-sixty-first`,
 //!   `-sixty-second`, `-sixty-fourth`, `-sixty-sixth` to `-sixty-ninth`, `-seventy-first`,
 //!   `-seventy-second`, `-seventy-fourth`, `-seventy-fifth`, `-seventy-seventh` to
-//!   `-seventy-ninth`, `-eighty-first` to `-eighty-third`, `-eighty-fifth` and `-eighty-sixth`
-//!   (written by
+//!   `-seventy-ninth`, `-eighty-first` to `-eighty-third`, `-eighty-fifth`, `-eighty-sixth` and
+//!   `-eighty-eighth` to `-ninetieth` (written by
 //!   rule authors after the others, for the kinds the held-out sets miss most, for ordinary requests
 //!   in emergency words, for callers' voices, typed messages, third parties, descriptions without
 //!   the obvious word, callers who first complain or ask about something else, villages, farms,
@@ -85,12 +85,15 @@
 //!   bridges and tunnels), measured on arrival with the rules before and after the eighty-first
 //!   to eighty-third sets' edits, and `-eighty-seventh` (another: a northern inland province over
 //!   a year, coal and steel towns, wheat harvest, trucks, villages), measured on arrival with the
-//!   rules before and after the eighty-fifth and eighty-sixth sets' edits.
+//!   rules before and after the eighty-fifth and eighty-sixth sets' edits, and `-ninety-first`
+//!   (another: a western province over a year, earthquakes, mountain highways, rivers in flood,
+//!   grasslands, tourists), measured on arrival with the rules before and after the eighty-eighth
+//!   to ninetieth sets' edits.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all eighty-seven pairs of files, held-out ones
+//! The guards are the figures of the bundled rules on all ninety-one pairs of files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -236,7 +239,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 92.1 % of all eighty-seven files (71-92 % of
+    // The target is 98 %; the bundled rules reach 92.1 % of all ninety-one files (71-92 % of
     // each held-out set of a new author; docs/accuracy.md), and this floor keeps an edit from
     // losing ground.
     assert!(
@@ -287,14 +290,15 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.87 % of all eighty-seven files (13,631 of 13,927) with the bundled rules and check
+    // 97.80 % of all ninety-one files (14,169 of 14,487) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each; the held-out
     // `-sixty-fifth`, 191 of 200 on its arrival, took the whole below 98.0 %, as did the held-out
     // `-seventy-sixth`, 190 of 200 on its arrival, the read `-eighty-first` and `-eighty-second`,
-    // 151 of 160 each on arrival, the read `-eighty-sixth`, 150 of 160 on arrival, and the read
+    // 151 of 160 each on arrival, the read `-eighty-sixth` and `-eighty-ninth`, 150 and 140 of 160
+    // on arrival, and the read
     // `-sixty-sixth`, whose lifts with someone short of breath go to 120 before 119, further).
     assert!(
-        share >= 0.9787,
+        share >= 0.9780,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -333,22 +337,22 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All eighty-seven files: 2.01 % handed off (247), 224
-    // of them in the held-out sets of new authors (2-11 % of each), and 1.14 % flagged (140: they
+    // The target is at most 2 % handed off. All ninety-one files: 2.05 % handed off (264), 238
+    // of them in the held-out sets of new authors (2-11 % of each), and 1.15 % flagged (148: they
     // go to an operator at once, marked as a possible emergency). docs/accuracy.md's emergency
     // table gives each set's figures on its arrival and after the edits it led to; the guards are
     // today's figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0201,
-        "{} ordinary requests handed off (at most 2.01 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0205,
+        "{} ordinary requests handed off (at most 2.05 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0114,
-        "{flagged} ordinary requests flagged by the emergency check (at most 1.14 %)"
+        flagged as f64 / n <= 0.0115,
+        "{flagged} ordinary requests flagged by the emergency check (at most 1.15 %)"
     );
-    // The check doubts 204 of the 247 ordinary requests the rules hand off (161 of the 200 of the
+    // The check doubts 219 of the 264 ordinary requests the rules hand off (175 of the 215 of the
     // sets held out from it, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -382,14 +386,14 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 102 of the 13,043 real emergencies the rules hand off carry the check's doubt: 90 in read
+    // 114 of the 13,569 real emergencies the rules hand off carry the check's doubt: 101 in read
     // sets the check is not trained on (retrained with some of them, it caught fewer held-out
     // emergencies), most of them operators' notes and callers who first complain or ask about
-    // something else, a preamble the check reads too; 12 in the sets held out from it.
+    // something else, a preamble the check reads too; 13 in the sets held out from it.
     // docs/accuracy.md says which sets. A doubt delays a real emergency by the operator's
     // question, so the guard is that figure.
     assert!(
-        doubted.len() <= 102,
+        doubted.len() <= 114,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
