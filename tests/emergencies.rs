@@ -1,6 +1,6 @@
 //! Emergencies are never missed, and ordinary requests are not sent to 110/119/120/122.
 //!
-//! `tests/data/emergencies*.jsonl` hold requests written for this test by ninety-four authors working
+//! `tests/data/emergencies*.jsonl` hold requests written for this test by ninety-eight authors working
 //! apart (not taken from any corpus) about people hurt or in danger now, each with the lines that
 //! apply, the primary one first; `tests/data/non-emergencies*.jsonl` hold ordinary requests that
 //! use the same words (a fire-safety complaint, last month's accident, "急" about a permit). The
@@ -9,9 +9,9 @@
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 92.0 % |
-//! | emergencies | | ≥ 97.81 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 1.98 % handed off, ≤ 1.13 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 126 real emergencies |
+//! | emergencies | | ≥ 97.79 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 1.91 % handed off, ≤ 1.11 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 133 real emergencies |
 //!
 //! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
 //! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
@@ -28,7 +28,8 @@
 //!   `-seventy-second`, `-seventy-fourth`, `-seventy-fifth`, `-seventy-seventh` to
 //!   `-seventy-ninth`, `-eighty-first` to `-eighty-third`, `-eighty-fifth`, `-eighty-sixth` and
 //!   `-eighty-eighth` to `-ninetieth`, `-ninety-second`, `-ninety-third`, `-ninety-fifth` to
-//!   `-ninety-seventh`, `-ninety-ninth`, `-hundredth` and `-hundred-first` (written by
+//!   `-ninety-seventh`, `-ninety-ninth` to `-hundred-first` and `-hundred-third` to
+//!   `-hundred-fifth` (written by
 //!   rule authors after the others, for the kinds the held-out sets miss most, for ordinary requests
 //!   in emergency words, for callers' voices, typed messages, third parties, descriptions without
 //!   the obvious word, callers who first complain or ask about something else, villages, farms,
@@ -96,12 +97,14 @@
 //!   kinds), measured on arrival with the rules before and after the ninety-fifth to
 //!   ninety-seventh sets' edits, and `-hundred-second` (another: a central-China city's night
 //!   shift over a year, every kind in proportion), measured on arrival with the rules before and
-//!   after the ninety-ninth to hundred-first sets' edits.
+//!   after the ninety-ninth to hundred-first sets' edits, and `-hundred-sixth` (another: a
+//!   southern provincial capital over a year, every kind in proportion), measured on arrival
+//!   with the rules before and after the hundred-third to hundred-fifth sets' edits.
 //!
 //! `tests/data/held-out.txt` names the held-out parts and what each is held out from; this test
 //! and `scripts/train_emergency_model.py` both read it.
 //!
-//! The guards are the figures of the bundled rules on all hundred and two pairs of files, held-out ones
+//! The guards are the figures of the bundled rules on all hundred and six pairs of files, held-out ones
 //! included, so that an edit cannot lose ground; two of them are below the issue's targets, which
 //! the held-out sets of new authors show are not met (docs/accuracy.md).
 //!
@@ -247,7 +250,7 @@ fn emergencies_are_handed_off_to_a_right_line() {
         100.0 * all_lines as f64 / n
     );
     print_misses(&misses);
-    // The target is 98 %; the bundled rules reach 92.0 % of all hundred and two files (71-92 % of
+    // The target is 98 %; the bundled rules reach 92.0 % of all hundred and six files (71-92 % of
     // each held-out set of a new author; docs/accuracy.md; the read `-ninety-second` and
     // `-ninety-third`, 114 of 160 and 16 of 40 on arrival, took the whole below 92.0 %, and the
     // read `-ninety-fifth` to `-ninety-seventh` and the held-out `-ninety-eighth`, 125 and 107 of
@@ -301,16 +304,17 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.81 % of all hundred and two files (15,657 of 16,007) with the bundled rules and check
+    // 97.79 % of all hundred and six files (16,201 of 16,567) with the bundled rules and check
     // (docs/accuracy.md: on the sets held out from both, 93-98 % of each; the held-out
     // `-sixty-fifth`, 191 of 200 on its arrival, took the whole below 98.0 %, as did the held-out
     // `-seventy-sixth`, 190 of 200 on its arrival, the read `-eighty-first` and `-eighty-second`,
     // 151 of 160 each on arrival, the read `-eighty-sixth` and `-eighty-ninth`, 150 and 140 of 160
     // on arrival, and the read
     // `-sixty-sixth`, whose lifts with someone short of breath go to 120 before 119, further;
-    // the read `-ninety-sixth`, 147 of 160 on arrival, from 97.80 % to 97.77 %).
+    // the read `-ninety-sixth`, 147 of 160 on arrival, from 97.80 % to 97.77 %, and the read
+    // `-hundred-third`, 147 of 160 on arrival, from 97.81 % to 97.79 %).
     assert!(
-        share >= 0.9781,
+        share >= 0.9779,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -349,24 +353,23 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
          confirm with the caller)"
     );
     print_misses(&handed);
-    // The target is at most 2 % handed off. All hundred and two files: 1.97 % handed off (288),
-    // 261 of them in the held-out sets of new authors (2-11 % of each; the held-out
-    // `-hundred-second`, 14 of 200 on arrival, took the whole from 1.96 % to 1.97 %), and 1.13 %
-    // flagged (165: they
+    // The target is at most 2 % handed off. All hundred and six files: 1.91 % handed off (290),
+    // 262 of them in the held-out sets of new authors (2-11 % of each), and 1.10 % flagged (168:
+    // they
     // go to an operator at once, marked as a possible emergency). docs/accuracy.md's emergency
     // table gives each set's figures on its arrival and after the edits it led to; the guards are
     // today's figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
-        handed.len() as f64 / n <= 0.0198,
-        "{} ordinary requests handed off (at most 1.98 %; target: at most 2 %)",
+        handed.len() as f64 / n <= 0.0191,
+        "{} ordinary requests handed off (at most 1.91 %; target: at most 2 %)",
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0113,
-        "{flagged} ordinary requests flagged by the emergency check (at most 1.13 %)"
+        flagged as f64 / n <= 0.0111,
+        "{flagged} ordinary requests flagged by the emergency check (at most 1.11 %)"
     );
-    // The check doubts 237 of the 288 ordinary requests the rules hand off (most of them in the
+    // The check doubts 238 of the 290 ordinary requests the rules hand off (most of them in the
     // sets held out from it, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -400,16 +403,17 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 126 of the 14,986 real emergencies the rules hand off carry the check's doubt (122 before the
+    // 133 of the 15,519 real emergencies the rules hand off carry the check's doubt (122 before the
     // ninety-fifth to ninety-eighth sets arrived, three in those read sets; one of `-hundredth`
-    // that its edits hand off): 113 in read sets the
+    // and two of `-hundred-third` and `-hundred-fourth` that their edits hand off; four of
+    // `-hundred-third` and one of the held-out `-hundred-sixth` on arrival): 119 in read sets the
     // check is not trained on (retrained with some of them, it caught fewer held-out
     // emergencies), most of them operators' notes and callers who first complain or ask about
-    // something else, a preamble the check reads too; 13 in the sets held out from it.
+    // something else, a preamble the check reads too; 14 in the sets held out from it.
     // docs/accuracy.md says which sets. A doubt delays a real emergency by the operator's
     // question, so the guard is that figure.
     assert!(
-        doubted.len() <= 126,
+        doubted.len() <= 133,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
