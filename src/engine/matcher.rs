@@ -428,16 +428,33 @@ impl Matcher {
     ) {
         hits.clear();
         extras.clear();
+        FIND_SCRATCH.with(|cell| {
+            let scratch = &mut *cell.borrow_mut();
+            scratch.starts.clear();
+            scratch.suffixes.clear();
+            scratch.suffix_ends.clear();
+            self.find_with(text, segmenter, words, hits, extras, scratch);
+        });
+    }
+
+    /// [`Matcher::find`], with its lists in `scratch`.
+    #[inline(always)]
+    fn find_with(
+        &self,
+        text: &str,
+        segmenter: &Segmenter,
+        words: &Words,
+        hits: &mut Vec<Hit>,
+        extras: &mut Vec<(u32, u32, u32)>,
+        scratch: &mut FindScratch,
+    ) {
+        let FindScratch {
+            starts,
+            suffixes,
+            suffix_ends,
+        } = scratch;
         let n_terms = self.terms.len();
         let n_words = n_terms + self.n_extras;
-        // (pattern, start of one of its literals, the literal's branch), tried below in order of
-        // pattern and start: the first start where the pattern matches, anchored, is its leftmost
-        // match.
-        let mut starts: Vec<(u32, u32, u32)> = Vec::new();
-        // (branch, start, end) of each occurrence of a suffix literal.
-        let mut suffixes: Vec<(u32, u32, u32)> = Vec::new();
-        // (pattern, end of one of its suffix literals), for the patterns without prefix literals.
-        let mut suffix_ends: Vec<(u32, u32)> = Vec::new();
         let n_prefixes = self.literal_owner.len();
         let occurrences = self.automaton.find_overlapping_iter(text).flat_map(|m| {
             let g = m.value() as usize;
@@ -485,8 +502,8 @@ impl Matcher {
             // By pattern, start and branch: at one start, the first branch in the pattern's order
             // that matches there is the pattern's match there (leftmost-first), and the first start
             // with a match is the pattern's leftmost match.
-            for &(i, at, g) in &starts {
-                if done == Some(i) || !self.could_end(g, at, &suffixes) {
+            for &(i, at, g) in starts.iter() {
+                if done == Some(i) || !self.could_end(g, at, suffixes) {
                     continue;
                 }
                 let found = self
@@ -557,6 +574,17 @@ impl Matcher {
     }
 }
 
+/// The lists [`Matcher::find`] builds on its way, per thread (see `FIND_SCRATCH`).
+struct FindScratch {
+    /// (pattern, start of one of its literals, the literal's branch), tried in order of pattern
+    /// and start: the first start where the pattern matches, anchored, is its leftmost match.
+    starts: Vec<(u32, u32, u32)>,
+    /// (branch, start, end) of each occurrence of a suffix literal.
+    suffixes: Vec<(u32, u32, u32)>,
+    /// (pattern, end of one of its suffix literals), for the patterns without prefix literals.
+    suffix_ends: Vec<(u32, u32)>,
+}
+
 /// How one branch of a gated pattern is searched for at a start.
 ///
 /// Most branches are short and bounded ("说.{0,6}就跳"): a bounded backtracker over the branch's
@@ -573,6 +601,10 @@ enum BranchSearch {
 }
 
 thread_local! {
+    /// [`Matcher::find`]'s lists, kept between requests: allocating and growing them anew cost
+    /// the match stage about a tenth of its time (BENCHMARKS.md §1).
+    static FIND_SCRATCH: std::cell::RefCell<FindScratch> =
+        const { std::cell::RefCell::new(FindScratch { starts: Vec::new(), suffixes: Vec::new(), suffix_ends: Vec::new() }) };
     /// The backtracker's scratch (its visited set and stack), reset to whichever branch is
     /// searched: at most [`VISITED_CAPACITY`] bytes per thread, whatever the number of branches.
     static BACKTRACK: std::cell::RefCell<Option<backtrack::Cache>> =
