@@ -470,11 +470,13 @@ impl Matcher {
         for (id, start, end) in occurrences {
             if id >= n_words + n_prefixes {
                 if let Some(&g) = self.suffix_owner.get(id - n_words - n_prefixes) {
-                    suffixes.push((g, to_u32(start), to_u32(end)));
-                    if !self.suffix_only.is_empty()
-                        && let Some(b) = self.branches.get(g as usize)
-                    {
-                        suffix_ends.push((b.pattern, to_u32(end)));
+                    // A gated branch's suffixes tell where its starts could end; those of a
+                    // pattern without prefix literals, where to look for it.
+                    match self.branches.get(g as usize) {
+                        Some(b) if b.search.is_none() => {
+                            suffix_ends.push((b.pattern, to_u32(end)));
+                        }
+                        _ => suffixes.push((g, to_u32(start), to_u32(end))),
                     }
                 }
             } else if id >= n_words {
@@ -495,15 +497,18 @@ impl Matcher {
             }
         }
         if !self.compiled.is_empty() {
+            suffixes.sort_unstable();
+            // Most starts have none of their branch's suffixes after them (an everyday first
+            // character, a rare last phrase): dropped before sorting, they cost no sort.
+            starts.retain(|&(_, at, g)| self.could_end(g, at, suffixes));
             starts.sort_unstable();
             starts.dedup();
-            suffixes.sort_unstable();
             let mut done: Option<u32> = None;
             // By pattern, start and branch: at one start, the first branch in the pattern's order
             // that matches there is the pattern's match there (leftmost-first), and the first start
             // with a match is the pattern's leftmost match.
             for &(i, at, g) in starts.iter() {
-                if done == Some(i) || !self.could_end(g, at, suffixes) {
+                if done == Some(i) {
                     continue;
                 }
                 let found = self
