@@ -102,7 +102,17 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     let mut last_was_space = true; // so that leading whitespace is dropped
     let mut count: u32 = 0;
 
-    let mut push = |c: char, i: u32, text: &mut String, last_was_space: &mut bool| {
+    // A function rather than a closure, so that it is inlined into the loop below (the closure
+    // was not, and called once per character).
+    #[inline(always)]
+    fn push_char(
+        c: char,
+        i: u32,
+        text: &mut String,
+        last_was_space: &mut bool,
+        origin: &mut Vec<u32>,
+        byte_of_char: &mut Vec<u32>,
+    ) {
         if c == ' ' {
             if *last_was_space {
                 return;
@@ -114,6 +124,9 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         byte_of_char.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
         origin.push(i);
         text.push(c);
+    }
+    let mut push = |c: char, i: u32, text: &mut String, last_was_space: &mut bool| {
+        push_char(c, i, text, last_was_space, origin, byte_of_char)
     };
 
     for (i, c) in original.chars().enumerate() {
