@@ -452,6 +452,7 @@ impl Matcher {
             starts,
             suffixes,
             suffix_ends,
+            starting,
         } = scratch;
         let n_terms = self.terms.len();
         let n_words = n_terms + self.n_extras;
@@ -497,6 +498,21 @@ impl Matcher {
             }
         }
         if !self.compiled.is_empty() {
+            // Only the suffixes of branches that start somewhere in the text are looked up:
+            // the others (a common last character, and no first word before it) are dropped
+            // before sorting.
+            starting.clear();
+            starting.resize(self.branches.len().div_ceil(64), 0);
+            for &(_, _, g) in starts.iter() {
+                if let Some(w) = starting.get_mut(g as usize / 64) {
+                    *w |= 1 << (g % 64);
+                }
+            }
+            suffixes.retain(|&(g, _, _)| {
+                starting
+                    .get(g as usize / 64)
+                    .is_some_and(|w| w & (1 << (g % 64)) != 0)
+            });
             suffixes.sort_unstable();
             // Most starts have none of their branch's suffixes after them (an everyday first
             // character, a rare last phrase): dropped before sorting, they cost no sort.
@@ -588,6 +604,8 @@ struct FindScratch {
     suffixes: Vec<(u32, u32, u32)>,
     /// (pattern, end of one of its suffix literals), for the patterns without prefix literals.
     suffix_ends: Vec<(u32, u32)>,
+    /// A bit per branch: one of its prefix literals occurs in the text.
+    starting: Vec<u64>,
 }
 
 /// How one branch of a gated pattern is searched for at a start.
@@ -609,7 +627,7 @@ thread_local! {
     /// [`Matcher::find`]'s lists, kept between requests: allocating and growing them anew cost
     /// the match stage about a tenth of its time (BENCHMARKS.md §1).
     static FIND_SCRATCH: std::cell::RefCell<FindScratch> =
-        const { std::cell::RefCell::new(FindScratch { starts: Vec::new(), suffixes: Vec::new(), suffix_ends: Vec::new() }) };
+        const { std::cell::RefCell::new(FindScratch { starts: Vec::new(), suffixes: Vec::new(), suffix_ends: Vec::new(), starting: Vec::new() }) };
     /// The backtracker's scratch (its visited set and stack), reset to whichever branch is
     /// searched: at most [`VISITED_CAPACITY`] bytes per thread, whatever the number of branches.
     static BACKTRACK: std::cell::RefCell<Option<backtrack::Cache>> =
