@@ -217,6 +217,21 @@ impl RuleScorer<'_> {
     #[inline]
     fn score(&mut self, rule_index: usize, chunk: &[(Slot, u32)]) -> Option<Candidate> {
         let rule = self.set.rules.get(rule_index)?;
+        let required: u32 = if rule.groups == 0 {
+            0
+        } else {
+            u32::MAX >> (32 - u32::from(rule.groups))
+        };
+        // Most rules a request touches lack one of their groups anywhere in the text, and cannot
+        // fire whatever the background and the vetoes say: they are set aside before those are
+        // looked at (the groups found after the background are a subset of these).
+        let anywhere = chunk.iter().fold(0u32, |acc, t| match t.0 {
+            Slot::Group(g) => acc | 1 << g,
+            _ => acc,
+        });
+        if anywhere != required {
+            return None;
+        }
         // A veto wins over everything else the rule matched, unless it lies before the end of
         // the background (see the module docs and `turn_at`).
         let (hits, text) = (self.hits, self.normalized.text());
@@ -249,11 +264,6 @@ impl RuleScorer<'_> {
             collected
         } else {
             return None;
-        };
-        let required: u32 = if rule.groups == 0 {
-            0
-        } else {
-            u32::MAX >> (32 - u32::from(rule.groups))
         };
         let nothing = rule.groups == 0 && self.any_terms.is_empty() && self.patterns.is_empty();
         // Short-circuits: the window is only measured for a rule that otherwise fires.
