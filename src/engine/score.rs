@@ -2,7 +2,8 @@
 //!
 //! Each hit is looked up in its posting list (which slots of which rules it feeds); the postings
 //! are gathered by rule (a counting sort over the touched rules only), and each touched rule is
-//! evaluated once. Rules that nothing in the
+//! evaluated once: most of them lack a hit for one of their `all` groups anywhere in the text and
+//! are set aside before anything else is looked at. Rules that nothing in the
 //! text mentions are never looked at, so the cost follows the text, not the size of the rule set.
 //!
 //! A rule fires when every `all` group has a hit, no `none` term has one, and, for a rule without
