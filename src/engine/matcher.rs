@@ -54,6 +54,18 @@ pub(crate) struct Hit {
     pub is_pattern: bool,
 }
 
+impl Hit {
+    /// The hit of pattern `id`'s match `m`.
+    fn of_pattern(id: u32, m: regex_automata::Match) -> Hit {
+        Hit {
+            start: to_u32(m.start()),
+            end: to_u32(m.end()),
+            id,
+            is_pattern: true,
+        }
+    }
+}
+
 /// The compiled vocabulary and patterns of a rule set.
 pub(crate) struct Matcher {
     /// Every distinct word of the automaton's list (rule terms first, then the extra phrases,
@@ -428,37 +440,18 @@ impl Matcher {
     ) {
         hits.clear();
         extras.clear();
-        FIND_SCRATCH.with(|cell| {
-            let scratch = &mut *cell.borrow_mut();
-            scratch.starts.clear();
-            scratch.suffixes.clear();
-            scratch.suffix_ends.clear();
-            self.find_with(text, segmenter, words, hits, extras, scratch);
-            // A text of 20,000 characters of pattern literals fills these with megabytes; the
-            // thread keeps no more than an ordinary request needs.
-            scratch.starts.shrink_to(SCRATCH_KEEP);
-            scratch.suffixes.shrink_to(SCRATCH_KEEP);
-            scratch.suffix_ends.shrink_to(SCRATCH_KEEP);
-        });
-    }
-
-    /// [`Matcher::find`], with its lists in `scratch`.
-    #[inline(always)]
-    fn find_with(
-        &self,
-        text: &str,
-        segmenter: &Segmenter,
-        words: &Words,
-        hits: &mut Vec<Hit>,
-        extras: &mut Vec<(u32, u32, u32)>,
-        scratch: &mut FindScratch,
-    ) {
+        // The lists of pattern literals found live in per-thread scratch (see `FIND_SCRATCH`),
+        // taken for the request and put back after it.
+        let mut scratch = FIND_SCRATCH.take();
         let FindScratch {
             starts,
             suffixes,
             suffix_ends,
-            starting,
-        } = scratch;
+            ..
+        } = &mut scratch;
+        starts.clear();
+        suffixes.clear();
+        suffix_ends.clear();
         let n_terms = self.terms.len();
         let n_words = n_terms + self.n_extras;
         let n_prefixes = self.literal_owner.len();
@@ -503,100 +496,103 @@ impl Matcher {
             }
         }
         if !self.compiled.is_empty() {
-            // Only the suffixes of branches that start somewhere in the text are looked up:
-            // the others (a common last character, and no first word before it) are dropped
-            // before sorting.
-            starting.clear();
-            starting.resize(self.branches.len().div_ceil(64), 0);
-            for &(_, _, g) in starts.iter() {
-                if let Some(w) = starting.get_mut(g as usize / 64) {
-                    *w |= 1 << (g % 64);
-                }
+            self.run_patterns(text, hits, &mut scratch);
+        }
+        // A text of 20,000 characters of pattern literals fills these with megabytes; the
+        // thread keeps no more than an ordinary request needs.
+        scratch.starts.shrink_to(SCRATCH_KEEP);
+        scratch.suffixes.shrink_to(SCRATCH_KEEP);
+        scratch.suffix_ends.shrink_to(SCRATCH_KEEP);
+        FIND_SCRATCH.set(scratch);
+        hits.sort_unstable();
+        hits.dedup();
+    }
+
+    /// The patterns' matches, into `hits`, from the literals the automaton found.
+    #[inline(always)]
+    fn run_patterns(&self, text: &str, hits: &mut Vec<Hit>, scratch: &mut FindScratch) {
+        let FindScratch {
+            starts,
+            suffixes,
+            suffix_ends,
+            starting,
+        } = scratch;
+        // Only the suffixes of branches that start somewhere in the text are looked up:
+        // the others (a common last character, and no first word before it) are dropped
+        // before sorting.
+        starting.clear();
+        starting.resize(self.branches.len().div_ceil(64), 0);
+        for &(_, _, g) in starts.iter() {
+            if let Some(w) = starting.get_mut(g as usize / 64) {
+                *w |= 1 << (g % 64);
             }
-            suffixes.retain(|&(g, _, _)| {
-                starting
-                    .get(g as usize / 64)
-                    .is_some_and(|w| w & (1 << (g % 64)) != 0)
-            });
-            suffixes.sort_unstable();
-            // Most starts have none of their branch's suffixes after them (an everyday first
-            // character, a rare last phrase): dropped before sorting, they cost no sort.
-            starts.retain(|&(_, at, g)| self.could_end(g, at, suffixes));
-            starts.sort_unstable();
-            starts.dedup();
-            let mut done: Option<u32> = None;
-            // By pattern, start and branch: at one start, the first branch in the pattern's order
-            // that matches there is the pattern's match there (leftmost-first), and the first start
-            // with a match is the pattern's leftmost match.
-            for &(i, at, g) in starts.iter() {
-                if done == Some(i) {
-                    continue;
-                }
-                let found = self
-                    .branches
-                    .get(g as usize)
-                    .and_then(|b| b.find_at(text, at as usize));
-                if let Some(m) = found {
-                    hits.push(Hit {
-                        start: to_u32(m.start()),
-                        end: to_u32(m.end()),
-                        id: i,
-                        is_pattern: true,
-                    });
-                    done = Some(i);
-                }
+        }
+        suffixes.retain(|&(g, _, _)| {
+            starting
+                .get(g as usize / 64)
+                .is_some_and(|w| w & (1 << (g % 64)) != 0)
+        });
+        suffixes.sort_unstable();
+        // Most starts have none of their branch's suffixes after them (an everyday first
+        // character, a rare last phrase): dropped before sorting, they cost no sort.
+        starts.retain(|&(_, at, g)| self.could_end(g, at, suffixes));
+        starts.sort_unstable();
+        starts.dedup();
+        let mut done: Option<u32> = None;
+        // By pattern, start and branch: at one start, the first branch in the pattern's order
+        // that matches there is the pattern's match there (leftmost-first), and the first start
+        // with a match is the pattern's leftmost match.
+        for &(i, at, g) in starts.iter() {
+            if done == Some(i) {
+                continue;
             }
-            if !suffix_ends.is_empty() {
-                suffix_ends.sort_unstable();
-                suffix_ends.dedup();
+            let found = self
+                .branches
+                .get(g as usize)
+                .and_then(|b| b.find_at(text, at as usize));
+            if let Some(m) = found {
+                hits.push(Hit::of_pattern(i, m));
+                done = Some(i);
             }
-            for &(i, max_len) in &self.suffix_only {
-                let ends = {
-                    let from = suffix_ends.partition_point(|&(p, _)| p < i);
-                    let to = suffix_ends.partition_point(|&(p, _)| p <= i);
-                    suffix_ends.get(from..to).unwrap_or_default()
-                };
-                // Every match ends with one of the pattern's suffix literals: none found, no match.
-                if ends.is_empty() {
-                    continue;
-                }
-                let Some(Some(re)) = self.compiled.get(i as usize) else {
-                    continue;
-                };
-                let found = match max_len {
-                    Some(n) => leftmost_in_windows(re, text, ends, n),
-                    None => re.find(text),
-                };
-                if let Some(m) = found {
-                    hits.push(Hit {
-                        start: to_u32(m.start()),
-                        end: to_u32(m.end()),
-                        id: i,
-                        is_pattern: true,
-                    });
-                }
+        }
+        if !suffix_ends.is_empty() {
+            suffix_ends.sort_unstable();
+            suffix_ends.dedup();
+        }
+        for &(i, max_len) in &self.suffix_only {
+            let ends = {
+                let from = suffix_ends.partition_point(|&(p, _)| p < i);
+                let to = suffix_ends.partition_point(|&(p, _)| p <= i);
+                suffix_ends.get(from..to).unwrap_or_default()
+            };
+            // Every match ends with one of the pattern's suffix literals: none found, no match.
+            if ends.is_empty() {
+                continue;
             }
-            if !self.unfiltered_ids.is_empty() {
-                for i in self.unfiltered.matches(text).iter() {
-                    let id = self.unfiltered_ids[i];
-                    if let Some(m) = self
-                        .compiled
-                        .get(id as usize)
-                        .and_then(Option::as_ref)
-                        .and_then(|re| re.find(text))
-                    {
-                        hits.push(Hit {
-                            start: to_u32(m.start()),
-                            end: to_u32(m.end()),
-                            id,
-                            is_pattern: true,
-                        });
-                    }
+            let Some(Some(re)) = self.compiled.get(i as usize) else {
+                continue;
+            };
+            let found = match max_len {
+                Some(n) => leftmost_in_windows(re, text, ends, n),
+                None => re.find(text),
+            };
+            if let Some(m) = found {
+                hits.push(Hit::of_pattern(i, m));
+            }
+        }
+        if !self.unfiltered_ids.is_empty() {
+            for i in self.unfiltered.matches(text).iter() {
+                let id = self.unfiltered_ids[i];
+                if let Some(m) = self
+                    .compiled
+                    .get(id as usize)
+                    .and_then(Option::as_ref)
+                    .and_then(|re| re.find(text))
+                {
+                    hits.push(Hit::of_pattern(id, m));
                 }
             }
         }
-        hits.sort_unstable();
-        hits.dedup();
     }
 }
 
@@ -605,6 +601,7 @@ impl Matcher {
 const SCRATCH_KEEP: usize = 1024;
 
 /// The lists [`Matcher::find`] builds on its way, per thread (see `FIND_SCRATCH`).
+#[derive(Default)]
 struct FindScratch {
     /// (pattern, start of one of its literals, the literal's branch), tried in order of pattern
     /// and start: the first start where the pattern matches, anchored, is its leftmost match.
