@@ -614,6 +614,15 @@ struct FindScratch {
     starting: Vec<u64>,
 }
 
+impl FindScratch {
+    const EMPTY: FindScratch = FindScratch {
+        starts: Vec::new(),
+        suffixes: Vec::new(),
+        suffix_ends: Vec::new(),
+        starting: Vec::new(),
+    };
+}
+
 /// How one branch of a gated pattern is searched for at a start.
 ///
 /// Most branches are short and bounded ("说.{0,6}就跳"): a bounded backtracker over the branch's
@@ -633,7 +642,7 @@ thread_local! {
     /// [`Matcher::find`]'s lists, kept between requests: allocating and growing them anew cost
     /// the match stage about a tenth of its time (BENCHMARKS.md §1).
     static FIND_SCRATCH: std::cell::RefCell<FindScratch> =
-        const { std::cell::RefCell::new(FindScratch { starts: Vec::new(), suffixes: Vec::new(), suffix_ends: Vec::new(), starting: Vec::new() }) };
+        const { std::cell::RefCell::new(FindScratch::EMPTY) };
     /// The backtracker's scratch (its visited set and stack), reset to whichever branch is
     /// searched: at most [`VISITED_CAPACITY`] bytes per thread, whatever the number of branches.
     static BACKTRACK: std::cell::RefCell<Option<backtrack::Cache>> =

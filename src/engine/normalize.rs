@@ -102,8 +102,8 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     let mut last_was_space = true; // so that leading whitespace is dropped
     let mut count: u32 = 0;
 
-    // A function rather than a closure, so that it is inlined into the loop below (the closure
-    // was not, and called once per character).
+    // The closure's body is a function marked for inlining: written in the closure, it was left
+    // as a call once per character.
     #[inline(always)]
     fn push_char(
         c: char,
