@@ -147,7 +147,6 @@ pub(crate) fn prepare(set: &RuleSet) -> Vec<Prepared> {
 
 pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse {
     let set = cx.set;
-    let char_starts = OriginalIndex::default();
     let winner = decided.winner.map(|i| &cx.scored.candidates[i]);
     let acted = matches!(
         decided.verdict,
@@ -158,7 +157,7 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
         (true, Some(w), Some(prepared)) => {
             let mut resp = prepared.decided.clone();
             resp.score = round(w.score);
-            resp.evidence = evidence(cx, &char_starts, w);
+            resp.evidence = evidence(cx, w);
             if let (Some(support), Some(r)) = (
                 decided.support,
                 decided.rival.map(|r| &cx.scored.candidates[r]),
@@ -206,7 +205,7 @@ pub(crate) fn explain(cx: &Context<'_>, decided: &Decided) -> pb::RouteResponse 
         .enumerate()
         .filter(|(i, _)| !(acted && decided.winner == Some(*i)))
         .take(MAX_ALTERNATIVES)
-        .map(|(_, c)| alternative(cx, &char_starts, c))
+        .map(|(_, c)| alternative(cx, c))
         .collect();
     resp
 }
@@ -293,7 +292,7 @@ fn domain_name<'a>(set: &'a RuleSet, c: &Candidate) -> &'a str {
         .map_or("（无分类）", String::as_str)
 }
 
-fn alternative(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> pb::Alternative {
+fn alternative(cx: &Context<'_>, c: &Candidate) -> pb::Alternative {
     let mut a = cx
         .set
         .prepared
@@ -301,11 +300,11 @@ fn alternative(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> pb::Alte
         .map(|p| p.alternative.clone())
         .unwrap_or_default();
     a.score = round(c.score);
-    a.evidence = evidence(cx, idx, c);
+    a.evidence = evidence(cx, c);
     a
 }
 
-fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evidence> {
+fn evidence(cx: &Context<'_>, c: &Candidate) -> Vec<pb::Evidence> {
     cx.scored
         .evidence_of(c)
         .iter()
@@ -321,7 +320,10 @@ fn evidence(cx: &Context<'_>, idx: &OriginalIndex, c: &Candidate) -> Vec<pb::Evi
             };
             pb::Evidence {
                 term: term.to_owned(),
-                text: idx.slice(cx.original, start, end).to_owned(),
+                text: cx
+                    .normalized
+                    .original_slice(cx.original, start, end)
+                    .to_owned(),
                 start,
                 end,
                 condition: match slot {
@@ -377,32 +379,6 @@ pub(crate) fn round_below(x: f64, threshold: f64, scale: f64) -> f64 {
         (x * scale).floor() / scale
     } else {
         nearest
-    }
-}
-
-/// Byte offsets of the original text's characters, built only when there is evidence to slice.
-#[derive(Default)]
-struct OriginalIndex {
-    starts: std::cell::OnceCell<Vec<usize>>,
-}
-
-impl OriginalIndex {
-    fn slice<'t>(&self, original: &'t str, start: u32, end: u32) -> &'t str {
-        let starts = self.starts.get_or_init(|| {
-            let mut v: Vec<usize> = original.char_indices().map(|(b, _)| b).collect();
-            v.push(original.len());
-            v
-        });
-        let s = starts
-            .get(start as usize)
-            .copied()
-            .unwrap_or(original.len());
-        let e = starts
-            .get(end as usize)
-            .copied()
-            .unwrap_or(original.len())
-            .max(s);
-        original.get(s..e).unwrap_or("")
     }
 }
 

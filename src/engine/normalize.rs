@@ -30,6 +30,8 @@ pub struct Normalized {
     /// For each character of `text`: its byte offset in `text`; one extra entry for the end.
     byte_of_char: Vec<u32>,
     original_chars: u32,
+    /// For each character of the original: its byte offset there; one extra entry for the end.
+    original_starts: Vec<u32>,
     /// Byte offset in `text` where the lead ends (see [`Normalized::lead_end`]).
     lead_end: u32,
 }
@@ -70,6 +72,20 @@ impl Normalized {
         }
     }
 
+    /// The original characters `[start, end)` (as [`Self::original_span`] gives them) of
+    /// `original`, the text this was normalized from: the evidence's words as the caller typed
+    /// them.
+    pub fn original_slice<'t>(&self, original: &'t str, start: u32, end: u32) -> &'t str {
+        let at = |i: u32| {
+            self.original_starts
+                .get(i as usize)
+                .map_or(original.len(), |&b| b as usize)
+        };
+        let s = at(start);
+        let e = at(end).max(s);
+        original.get(s..e).unwrap_or("")
+    }
+
     /// The index of the character of [`Self::text`] that starts at `byte` (a char boundary).
     pub(crate) fn char_index(&self, byte: usize) -> usize {
         let byte = u32::try_from(byte).unwrap_or(u32::MAX);
@@ -93,11 +109,13 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         origin,
         byte_of_char,
         original_chars,
+        original_starts,
         lead_end,
     } = out;
     text.clear();
     origin.clear();
     byte_of_char.clear();
+    original_starts.clear();
     text.reserve(original.len());
     let mut last_was_space = true; // so that leading whitespace is dropped
     let mut count: u32 = 0;
@@ -129,7 +147,8 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         push_char(c, i, text, last_was_space, origin, byte_of_char)
     };
 
-    for (i, c) in original.chars().enumerate() {
+    for (i, (at, c)) in original.char_indices().enumerate() {
+        original_starts.push(u32::try_from(at).unwrap_or(u32::MAX));
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         count = i.saturating_add(1);
         // The bulk of a request: CJK unified ideographs (with Extension A) are NFKC-stable and
@@ -184,6 +203,7 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         origin.pop();
     }
     byte_of_char.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+    original_starts.push(u32::try_from(original.len()).unwrap_or(u32::MAX));
     *original_chars = count;
     *lead_end = lead_end_of(original, origin, byte_of_char);
 }
@@ -300,6 +320,23 @@ mod tests {
             .take((e - s) as usize)
             .collect();
         assert_eq!(got, "物业费");
+        assert_eq!(n.original_slice(original, s, e), "物业费");
+    }
+
+    #[test]
+    fn original_slices_keep_what_the_caller_typed() {
+        // Full-width letters, an emoji and traditional characters: the slice is the original's.
+        let original = "ＡＢ😀物業費誰繳";
+        let n = normalize(original);
+        let start = n.text().find("物业费").unwrap();
+        let (s, e) = n.original_span(start, start + "物业费".len());
+        assert_eq!((s, e), (3, 6));
+        assert_eq!(n.original_slice(original, s, e), "物業費");
+        assert_eq!(n.original_slice(original, 0, 2), "ＡＢ");
+        // Past the end, or reversed: empty, never a panic.
+        assert_eq!(n.original_slice(original, 8, 8), "");
+        assert_eq!(n.original_slice(original, 99, 120), "");
+        assert_eq!(n.original_slice(original, 5, 2), "");
     }
 
     #[test]

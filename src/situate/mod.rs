@@ -29,14 +29,9 @@ fn evidence(
     term: &str,
 ) -> pb::Evidence {
     let (s, e) = normalized.original_span(start, end);
-    let text: String = original
-        .chars()
-        .skip(s as usize)
-        .take((e - s) as usize)
-        .collect();
     pb::Evidence {
         term: term.to_owned(),
-        text,
+        text: normalized.original_slice(original, s, e).to_owned(),
         start: s,
         end: e,
         condition: pb::Condition::Unspecified as i32,
