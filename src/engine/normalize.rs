@@ -29,8 +29,8 @@ pub struct Normalized {
     origin: Vec<u32>,
     /// For each character of `text`: its byte offset in `text`; one extra entry for the end.
     byte_of_char: Vec<u32>,
-    original_chars: u32,
-    /// For each character of the original: its byte offset there; one extra entry for the end.
+    /// For each character of the original: its byte offset there; one extra entry for the end
+    /// (so the original has `len() - 1` characters).
     original_starts: Vec<u32>,
     /// Byte offset in `text` where the lead ends (see [`Normalized::lead_end`]).
     lead_end: u32,
@@ -58,7 +58,7 @@ impl Normalized {
 
     /// Number of characters of the original text.
     pub fn original_chars(&self) -> u32 {
-        self.original_chars
+        u32::try_from(self.original_starts.len().saturating_sub(1)).unwrap_or(u32::MAX)
     }
 
     /// Maps a byte range of the normalized text (on char boundaries) to the range of original
@@ -67,8 +67,8 @@ impl Normalized {
         let first = self.char_index(byte_start);
         let last = self.char_index(byte_end).saturating_sub(1).max(first);
         match (self.origin.get(first), self.origin.get(last)) {
-            (Some(&s), Some(&e)) => (s, (e + 1).min(self.original_chars)),
-            _ => (self.original_chars, self.original_chars),
+            (Some(&s), Some(&e)) => (s, (e + 1).min(self.original_chars())),
+            _ => (self.original_chars(), self.original_chars()),
         }
     }
 
@@ -108,7 +108,6 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
         text,
         origin,
         byte_of_char,
-        original_chars,
         original_starts,
         lead_end,
     } = out;
@@ -118,7 +117,6 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     original_starts.clear();
     text.reserve(original.len());
     let mut last_was_space = true; // so that leading whitespace is dropped
-    let mut count: u32 = 0;
 
     // The closure's body is a function marked for inlining: written in the closure, it was left
     // as a call once per character.
@@ -150,7 +148,6 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     for (i, (at, c)) in original.char_indices().enumerate() {
         original_starts.push(u32::try_from(at).unwrap_or(u32::MAX));
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        count = i.saturating_add(1);
         // The bulk of a request: CJK unified ideographs (with Extension A) are NFKC-stable and
         // never whitespace or control characters, so they skip every other test.
         if super::traditional::is_cjk_ideograph(c) {
@@ -204,7 +201,6 @@ pub fn normalize_into(original: &str, out: &mut Normalized) {
     }
     byte_of_char.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
     original_starts.push(u32::try_from(original.len()).unwrap_or(u32::MAX));
-    *original_chars = count;
     *lead_end = lead_end_of(original, origin, byte_of_char);
 }
 
@@ -309,29 +305,28 @@ mod tests {
     }
 
     #[test]
-    fn spans_point_into_the_original() {
-        let original = "Ａ\u{200b}物业费";
-        let n = normalize(original);
-        let start = n.text().find("物业费").unwrap();
-        let (s, e) = n.original_span(start, start + "物业费".len());
-        let got: String = original
-            .chars()
-            .skip(s as usize)
-            .take((e - s) as usize)
-            .collect();
-        assert_eq!(got, "物业费");
-        assert_eq!(n.original_slice(original, s, e), "物业费");
-    }
-
-    #[test]
-    fn original_slices_keep_what_the_caller_typed() {
-        // Full-width letters, an emoji and traditional characters: the slice is the original's.
+    fn spans_and_slices_point_into_the_original() {
+        // A zero-width space, full-width letters, an emoji, traditional characters: the span
+        // counts the original's characters and the slice is what the caller typed.
+        for (original, found, span, typed) in [
+            ("Ａ\u{200b}物业费", "物业费", (2, 5), "物业费"),
+            ("ＡＢ😀物業費誰繳", "物业费", (3, 6), "物業費"),
+        ] {
+            let n = normalize(original);
+            let start = n.text().find(found).unwrap();
+            let (s, e) = n.original_span(start, start + found.len());
+            assert_eq!((s, e), span, "{original}");
+            let by_chars: String = original
+                .chars()
+                .skip(s as usize)
+                .take((e - s) as usize)
+                .collect();
+            assert_eq!(by_chars, typed, "{original}");
+            assert_eq!(n.original_slice(original, s, e), typed, "{original}");
+        }
         let original = "ＡＢ😀物業費誰繳";
         let n = normalize(original);
-        let start = n.text().find("物业费").unwrap();
-        let (s, e) = n.original_span(start, start + "物业费".len());
-        assert_eq!((s, e), (3, 6));
-        assert_eq!(n.original_slice(original, s, e), "物業費");
+        assert_eq!(n.original_chars(), 8);
         assert_eq!(n.original_slice(original, 0, 2), "ＡＢ");
         // Past the end, or reversed: empty, never a panic.
         assert_eq!(n.original_slice(original, 8, 8), "");
