@@ -9,13 +9,14 @@
 //! | set | target | guarded here (the figure of the bundled rules, so that it cannot fall) |
 //! | --- | --- | --- |
 //! | emergencies | ≥ 98 % handed off, to one of their lines | ≥ 92.0 % |
-//! | emergencies | | ≥ 97.79 % handed off to a right line or flagged by the emergency check |
-//! | non-emergencies | ≤ 2 % handed off | ≤ 1.91 % handed off, ≤ 1.11 % flagged by the check |
-//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 133 real emergencies |
+//! | emergencies | | ≥ 98.30 % handed off to a right line or flagged by the emergency check |
+//! | non-emergencies | ≤ 2 % handed off | ≤ 1.91 % handed off, ≤ 0.54 % flagged by the check |
+//! | hand-offs the check doubts (`settings.model.handoff_doubt`) | | ≥ 80 % of the ordinary requests handed off; ≤ 2 real emergencies |
 //!
-//! The emergency check (`rules/emergency.model`) was trained on the sets read up to `-twentieth`
-//! and on `-thirteenth` to `-seventeenth` (below), never on the held-out ones; it flags, never
-//! hands off (tests/emergency_check.rs).
+//! The emergency check (`rules/emergency.model`) is trained on every set read and on
+//! `-thirteenth` to `-seventeenth` (below), never on the sets held out from it; it flags, never
+//! hands off (tests/emergency_check.rs). Its figures on the sets it is trained on flatter it;
+//! docs/accuracy.md gives those on the held-out ones.
 //!
 //! What the hand-off rules were written from (docs/accuracy.md reports each part):
 //! - read: the even-numbered lines of `emergencies.jsonl` (lines 1, 3, 5, … in a text editor), all
@@ -304,17 +305,13 @@ fn no_emergency_waits_in_the_ordinary_queue() {
         "all emergencies: {urgent_total}/{total} ({:.1} %)",
         100.0 * share
     );
-    // 97.79 % of all hundred and six files (16,201 of 16,567) with the bundled rules and check
-    // (docs/accuracy.md: on the sets held out from both, 93-98 % of each; the held-out
-    // `-sixty-fifth`, 191 of 200 on its arrival, took the whole below 98.0 %, as did the held-out
-    // `-seventy-sixth`, 190 of 200 on its arrival, the read `-eighty-first` and `-eighty-second`,
-    // 151 of 160 each on arrival, the read `-eighty-sixth` and `-eighty-ninth`, 150 and 140 of 160
-    // on arrival, and the read
-    // `-sixty-sixth`, whose lifts with someone short of breath go to 120 before 119, further;
-    // the read `-ninety-sixth`, 147 of 160 on arrival, from 97.80 % to 97.77 %, and the read
-    // `-hundred-third`, 147 of 160 on arrival, from 97.81 % to 97.79 %).
+    // 98.30 % of all hundred and six files (16,286 of 16,567) with the bundled rules and check,
+    // which is trained on the read sets among them; on the sets held out from both, 5,495 of
+    // 5,605 (docs/accuracy.md). Before the check was trained on every read set, 97.79 % (16,201):
+    // held-out sets of new authors had taken it below 98.0 % one by one, and read ones too (the
+    // read `-eighty-sixth` and `-eighty-ninth`, 150 and 140 of 160 on arrival).
     assert!(
-        share >= 0.9779,
+        share >= 0.9830,
         "{} emergencies would wait in the ordinary queue",
         total - urgent_total
     );
@@ -354,11 +351,11 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
     );
     print_misses(&handed);
     // The target is at most 2 % handed off. All hundred and six files: 1.90 % handed off (289),
-    // 261 of them in the held-out sets of new authors (2-11 % of each), and 1.10 % flagged (168:
-    // they
-    // go to an operator at once, marked as a possible emergency). docs/accuracy.md's emergency
-    // table gives each set's figures on its arrival and after the edits it led to; the guards are
-    // today's figures, so that an edit cannot lose ground.
+    // 261 of them in the held-out sets of new authors (2-11 % of each), and 0.54 % flagged (82:
+    // they go to an operator at once, marked as a possible emergency; all 82 are among the
+    // 5,500 ordinary requests held out from the check, which is trained on the read sets).
+    // docs/accuracy.md's emergency table gives each set's figures on its arrival and after the
+    // edits it led to; the guards are today's figures, so that an edit cannot lose ground.
     let n = cases.len() as f64;
     assert!(
         handed.len() as f64 / n <= 0.0191,
@@ -366,10 +363,10 @@ fn ordinary_requests_with_the_same_words_are_not_handed_off() {
         handed.len()
     );
     assert!(
-        flagged as f64 / n <= 0.0111,
-        "{flagged} ordinary requests flagged by the emergency check (at most 1.11 %)"
+        flagged as f64 / n <= 0.0054,
+        "{flagged} ordinary requests flagged by the emergency check (at most 0.54 %)"
     );
-    // The check doubts 237 of the 289 ordinary requests the rules hand off (most of them in the
+    // The check doubts 239 of the 289 ordinary requests the rules hand off (most of them in the
     // sets held out from it, which it never saw): at least four in five must stay doubted.
     assert!(
         doubted * 5 >= handed.len() * 4,
@@ -403,17 +400,13 @@ fn the_check_almost_never_doubts_a_real_emergency_handed_off() {
         doubted.len()
     );
     print_misses(&doubted);
-    // 133 of the 15,519 real emergencies the rules hand off carry the check's doubt (122 before the
-    // ninety-fifth to ninety-eighth sets arrived, three in those read sets; one of `-hundredth`
-    // and two of `-hundred-third` and `-hundred-fourth` that their edits hand off; four of
-    // `-hundred-third` and one of the held-out `-hundred-sixth` on arrival): 119 in read sets the
-    // check is not trained on (retrained with some of them, it caught fewer held-out
-    // emergencies), most of them operators' notes and callers who first complain or ask about
-    // something else, a preamble the check reads too; 14 in the sets held out from it.
-    // docs/accuracy.md says which sets. A doubt delays a real emergency by the operator's
-    // question, so the guard is that figure.
+    // 2 of the 15,519 real emergencies the rules hand off carry the check's doubt, both in sets
+    // held out from it. Until the check was trained on every read set it doubted 133, most of
+    // them operators' notes and callers who first complain or ask about something else, a
+    // preamble it now has read (14 of them in the held-out sets). A doubt delays a real
+    // emergency by the operator's question, so the guard is that figure.
     assert!(
-        doubted.len() <= 133,
+        doubted.len() <= 2,
         "{} real emergencies handed off with a doubt",
         doubted.len()
     );
