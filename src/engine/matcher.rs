@@ -441,7 +441,7 @@ impl Matcher {
         hits.clear();
         extras.clear();
         // The lists of pattern literals found live in per-thread scratch (see `FIND_SCRATCH`),
-        // taken for the request and put back after it.
+        // taken for the request and put back, emptied, after it.
         let mut scratch = FIND_SCRATCH.take();
         let FindScratch {
             starts,
@@ -449,9 +449,6 @@ impl Matcher {
             suffix_ends,
             ..
         } = &mut scratch;
-        starts.clear();
-        suffixes.clear();
-        suffix_ends.clear();
         let n_terms = self.terms.len();
         let n_words = n_terms + self.n_extras;
         let n_prefixes = self.literal_owner.len();
@@ -498,11 +495,7 @@ impl Matcher {
         if !self.compiled.is_empty() {
             self.run_patterns(text, hits, &mut scratch);
         }
-        // A text of 20,000 characters of pattern literals fills these with megabytes; the
-        // thread keeps no more than an ordinary request needs.
-        scratch.starts.shrink_to(SCRATCH_KEEP);
-        scratch.suffixes.shrink_to(SCRATCH_KEEP);
-        scratch.suffix_ends.shrink_to(SCRATCH_KEEP);
+        scratch.empty();
         FIND_SCRATCH.set(scratch);
         hits.sort_unstable();
         hits.dedup();
@@ -621,6 +614,18 @@ impl FindScratch {
         suffix_ends: Vec::new(),
         starting: Vec::new(),
     };
+
+    /// Empties the lists for the next request. A text of 20,000 characters of pattern literals
+    /// fills them with megabytes; the thread keeps no more room than an ordinary request needs.
+    fn empty(&mut self) {
+        fn keep<T>(list: &mut Vec<T>) {
+            list.clear();
+            list.shrink_to(SCRATCH_KEEP);
+        }
+        keep(&mut self.starts);
+        keep(&mut self.suffixes);
+        keep(&mut self.suffix_ends);
+    }
 }
 
 /// How one branch of a gated pattern is searched for at a start.
